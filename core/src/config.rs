@@ -1,0 +1,161 @@
+//! Every limit of the engine: a `Config` field (unit last) or a named constant.
+
+use crate::error::Error;
+use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
+
+/// Hard ceiling on `blocks_max` and `edges_max`: index slots are `u32`, and the open-addressing
+/// tables hold twice this many slots.
+pub const ENTRIES_MAX_LIMIT: u32 = 1 << 26;
+/// Hard ceiling on `arena_bytes_max`: arena offsets are `u32`.
+pub const ARENA_BYTES_MAX_LIMIT: u32 = 1 << 31;
+/// Hard ceiling on one block's content.
+pub const CONTENT_BYTES_MAX_LIMIT: u32 = 16 << 20;
+/// Hard ceiling on one block's source URI.
+pub const SOURCE_URI_BYTES_MAX_LIMIT: u32 = 64 << 10;
+/// Hard ceiling on one block's metadata.
+pub const METADATA_BYTES_MAX_LIMIT: u32 = 1 << 20;
+/// Hard ceiling on one WAL segment file.
+pub const WAL_SEGMENT_BYTES_MAX_LIMIT: u32 = 1 << 30;
+/// Longest file name the engine creates or reads back from a directory listing.
+pub const FILE_NAME_BYTES_MAX: usize = 64;
+
+const _: () = assert!((ENTRIES_MAX_LIMIT as u64) * 2 < u32::MAX as u64);
+const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);
+const _: () = assert!(
+    (CONTENT_BYTES_MAX_LIMIT + SOURCE_URI_BYTES_MAX_LIMIT + METADATA_BYTES_MAX_LIMIT) as u64
+        + FRAME_HEADER_BYTES as u64
+        + PUT_BLOCK_FIXED_BYTES as u64
+        + 8
+        < WAL_SEGMENT_BYTES_MAX_LIMIT as u64
+);
+
+/// When writes become durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Every write syncs the WAL before it returns (slow, simple).
+    EveryWrite,
+    /// Writes are buffered; `Engine::sync` makes every earlier write durable (group commit).
+    Explicit,
+}
+
+/// What `open` does when the WAL is damaged before its tail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Recover the longest valid prefix, truncate the rest, and report the dropped bytes in
+    /// `Stats::wal_corrupt_bytes_dropped`.
+    Tolerant,
+    /// Return `Error::Corruption` and change nothing on disk.
+    Strict,
+}
+
+/// The engine's limits. Every byte of memory the engine uses follows from these numbers
+/// (see `memory_bytes_required`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Memtable block entries: live blocks plus tombstones.
+    pub blocks_max: u32,
+    /// Memtable edges (each stored once, linked into both endpoints' lists).
+    pub edges_max: u32,
+    /// Bytes of block payload (uri + metadata + content) the memtable arena holds. A
+    /// replaced block's old payload stays counted until the memtable is flushed.
+    pub arena_bytes_max: u32,
+    /// Longest accepted `source_uri`.
+    pub source_uri_bytes_max: u32,
+    /// Longest accepted `metadata_json`.
+    pub metadata_bytes_max: u32,
+    /// Longest accepted `content`.
+    pub content_bytes_max: u32,
+    /// Size at which a WAL segment file is closed and the next one started.
+    pub wal_segment_bytes_max: u32,
+    /// WAL segment files that may exist at once; more is `Error::WalFull`.
+    pub wal_segments_max: u32,
+    /// In-memory WAL buffer (group commit); holds at least one largest frame.
+    pub wal_buffer_bytes: u32,
+    /// Buffer recovery reads the WAL through; holds at least one largest frame.
+    pub read_buffer_bytes: u32,
+    /// Files the store directory may hold (bounds the listing buffer).
+    pub files_max: u32,
+    /// When writes become durable.
+    pub sync_policy: SyncPolicy,
+    /// What recovery does with damage before the WAL tail.
+    pub recovery_mode: RecoveryMode,
+}
+
+impl Config {
+    /// A small store: 16,384 blocks, 65,536 edges, 8 MiB of payload; about 11 MiB of region.
+    pub const DEFAULT: Config = Config {
+        blocks_max: 16_384,
+        edges_max: 65_536,
+        arena_bytes_max: 8 << 20,
+        source_uri_bytes_max: 1024,
+        metadata_bytes_max: 4096,
+        content_bytes_max: 64 << 10,
+        wal_segment_bytes_max: 4 << 20,
+        wal_segments_max: 64,
+        wal_buffer_bytes: 128 << 10,
+        read_buffer_bytes: 128 << 10,
+        files_max: 128,
+        sync_policy: SyncPolicy::Explicit,
+        recovery_mode: RecoveryMode::Tolerant,
+    };
+
+    /// Bytes of the largest WAL frame this config can produce (a put of maximal size).
+    pub fn frame_bytes_max(&self) -> usize {
+        let payload = PUT_BLOCK_FIXED_BYTES
+            + self.source_uri_bytes_max as usize
+            + self.metadata_bytes_max as usize
+            + self.content_bytes_max as usize;
+        FRAME_HEADER_BYTES + crate::wal::format::padded_len(payload)
+    }
+
+    /// Checks every field and every relationship between fields.
+    pub fn validate(&self) -> Result<(), Error> {
+        let checks: [(bool, &'static str); 13] = [
+            (self.blocks_max >= 1 && self.blocks_max <= ENTRIES_MAX_LIMIT, "blocks_max"),
+            (self.edges_max >= 1 && self.edges_max <= ENTRIES_MAX_LIMIT, "edges_max"),
+            (
+                self.arena_bytes_max >= 1 && self.arena_bytes_max <= ARENA_BYTES_MAX_LIMIT,
+                "arena_bytes_max",
+            ),
+            (self.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, "source_uri_bytes_max"),
+            (
+                self.metadata_bytes_max >= 2 && self.metadata_bytes_max <= METADATA_BYTES_MAX_LIMIT,
+                "metadata_bytes_max",
+            ),
+            (self.content_bytes_max <= CONTENT_BYTES_MAX_LIMIT, "content_bytes_max"),
+            (
+                (self.source_uri_bytes_max as u64
+                    + self.metadata_bytes_max as u64
+                    + self.content_bytes_max as u64)
+                    <= self.arena_bytes_max as u64,
+                "arena_bytes_max",
+            ),
+            (self.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
+            (
+                self.wal_segment_bytes_max as usize
+                    >= SEGMENT_HEADER_BYTES + self.frame_bytes_max(),
+                "wal_segment_bytes_max",
+            ),
+            (self.wal_segments_max >= 2 && self.wal_segments_max <= 1 << 20, "wal_segments_max"),
+            (
+                self.wal_buffer_bytes as usize >= self.frame_bytes_max()
+                    && self.wal_buffer_bytes <= self.wal_segment_bytes_max,
+                "wal_buffer_bytes",
+            ),
+            (self.read_buffer_bytes as usize >= self.frame_bytes_max(), "read_buffer_bytes"),
+            (self.files_max >= self.wal_segments_max + 1 && self.files_max <= 1 << 20, "files_max"),
+        ];
+        for (ok, field) in checks {
+            if !ok {
+                return Err(Error::ConfigInvalid { field });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::DEFAULT
+    }
+}

@@ -1,0 +1,134 @@
+//! Edge types, edges, directions and edge-type filters.
+
+use crate::error::Error;
+use crate::id::BlockId;
+
+/// The type of a directed edge. Codes 1..=11 are KausalDB's built-in types; codes
+/// `HOST_MIN..=HOST_MAX` belong to the host; every other code is rejected.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct EdgeType(u16);
+
+impl EdgeType {
+    pub const IMPORTS: EdgeType = EdgeType(1);
+    pub const DEFINED_IN: EdgeType = EdgeType(2);
+    pub const REFERENCES: EdgeType = EdgeType(3);
+    pub const CONTAINS: EdgeType = EdgeType(4);
+    pub const EXTENDS: EdgeType = EdgeType(5);
+    pub const IMPLEMENTS: EdgeType = EdgeType(6);
+    pub const CALLS: EdgeType = EdgeType(7);
+    pub const DEPENDS_ON: EdgeType = EdgeType(8);
+    pub const METHOD_OF: EdgeType = EdgeType(9);
+    pub const CALLS_METHOD: EdgeType = EdgeType(10);
+    pub const CALLS_FUNCTION: EdgeType = EdgeType(11);
+    /// Highest built-in code.
+    pub const BUILTIN_MAX: u16 = 11;
+    /// First code of the host-defined range.
+    pub const HOST_MIN: u16 = 0x8000;
+    /// Last code of the host-defined range.
+    pub const HOST_MAX: u16 = 0xFFFF;
+
+    /// The edge type with this code, or `EdgeTypeUnknown` for 0 and the reserved codes
+    /// `12..0x8000`.
+    pub const fn from_code(code: u16) -> Result<EdgeType, Error> {
+        if (code >= 1 && code <= Self::BUILTIN_MAX) || code >= Self::HOST_MIN {
+            Ok(EdgeType(code))
+        } else {
+            Err(Error::EdgeTypeUnknown { code })
+        }
+    }
+
+    /// The numeric code.
+    pub const fn code(self) -> u16 {
+        self.0
+    }
+}
+
+/// A directed, typed edge between two blocks. Self-edges are allowed.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Edge {
+    pub source: BlockId,
+    pub target: BlockId,
+    pub edge_type: EdgeType,
+}
+
+impl Edge {
+    /// A placeholder for initialising caller buffers.
+    pub const EMPTY: Edge =
+        Edge { source: BlockId::ZERO, target: BlockId::ZERO, edge_type: EdgeType::IMPORTS };
+}
+
+/// Which edges of a block to list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// Edges whose source is the block.
+    Outgoing,
+    /// Edges whose target is the block.
+    Incoming,
+    /// Both; a self-edge is listed once.
+    Both,
+}
+
+/// Which edge types a query accepts. The slices are borrowed from the caller.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EdgeFilter<'a> {
+    All,
+    Only(EdgeType),
+    Include(&'a [EdgeType]),
+    Exclude(&'a [EdgeType]),
+}
+
+impl EdgeFilter<'_> {
+    /// True if an edge of type `edge_type` passes the filter.
+    pub fn accepts(&self, edge_type: EdgeType) -> bool {
+        match self {
+            EdgeFilter::All => true,
+            EdgeFilter::Only(only) => *only == edge_type,
+            EdgeFilter::Include(types) => types.contains(&edge_type),
+            EdgeFilter::Exclude(types) => !types.contains(&edge_type),
+        }
+    }
+}
+
+/// How many edges a listing found and how many fit in the caller's buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EdgeCount {
+    /// Edges written to the front of the caller's buffer.
+    pub written: usize,
+    /// Edges that matched; `total > written` means the buffer was too small.
+    pub total: usize,
+}
+
+impl EdgeCount {
+    /// True if some matching edges did not fit.
+    pub fn truncated(&self) -> bool {
+        self.total > self.written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_outside_the_builtin_and_host_ranges_are_rejected() {
+        assert_eq!(EdgeType::from_code(0), Err(Error::EdgeTypeUnknown { code: 0 }));
+        assert_eq!(EdgeType::from_code(12), Err(Error::EdgeTypeUnknown { code: 12 }));
+        assert_eq!(EdgeType::from_code(0x7FFF), Err(Error::EdgeTypeUnknown { code: 0x7FFF }));
+        assert_eq!(EdgeType::from_code(7), Ok(EdgeType::CALLS));
+        assert_eq!(EdgeType::from_code(11), Ok(EdgeType::CALLS_FUNCTION));
+        assert_eq!(EdgeType::from_code(0x8000).map(EdgeType::code), Ok(0x8000));
+        assert_eq!(EdgeType::from_code(0xFFFF).map(EdgeType::code), Ok(0xFFFF));
+    }
+
+    #[test]
+    fn filters_accept_what_they_name() {
+        let calls = [EdgeType::CALLS, EdgeType::CALLS_METHOD];
+        assert!(EdgeFilter::All.accepts(EdgeType::IMPORTS));
+        assert!(EdgeFilter::Only(EdgeType::CALLS).accepts(EdgeType::CALLS));
+        assert!(!EdgeFilter::Only(EdgeType::CALLS).accepts(EdgeType::IMPORTS));
+        assert!(EdgeFilter::Include(&calls).accepts(EdgeType::CALLS_METHOD));
+        assert!(!EdgeFilter::Include(&calls).accepts(EdgeType::IMPORTS));
+        assert!(!EdgeFilter::Exclude(&calls).accepts(EdgeType::CALLS));
+        assert!(EdgeFilter::Exclude(&calls).accepts(EdgeType::IMPORTS));
+    }
+}

@@ -1,0 +1,90 @@
+//! The engine's error type: one enum, every variant says when it happens.
+
+use crate::vfs::VfsError;
+
+/// Which memtable resource a write would have exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// `Config::blocks_max` entries (live blocks and tombstones) are in use.
+    Blocks,
+    /// `Config::edges_max` edges are in use.
+    Edges,
+    /// `Config::arena_bytes_max` payload bytes are in use.
+    ArenaBytes,
+    /// `Config::wal_segments_max` WAL segments exist.
+    WalSegments,
+}
+
+/// What was wrong with bytes read back from storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorruptionKind {
+    /// A WAL frame that was provably synced (a later frame records a durable position past
+    /// it) fails its checksum or does not decode: bit rot or a lost write, not a torn tail.
+    WalFrame,
+    /// A WAL segment header is damaged, yet later segments prove it was synced.
+    WalSegmentHeader,
+    /// The WAL segment files do not form one contiguous log (a segment is missing).
+    WalSegmentGap,
+    /// A file name in the store directory is not valid UTF-8 or is too long.
+    DirectoryListing,
+}
+
+/// Every error the engine returns. After an error the engine is unchanged, except where
+/// the variant says it is poisoned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A `Config` field is out of range; the name is the field's name.
+    ConfigInvalid { field: &'static str },
+    /// The region handed to `open` is smaller than `memory_bytes_required(&config)`.
+    RegionTooSmall { bytes_required: usize, bytes_given: usize },
+    /// A block id was all zero bytes, which no block may have.
+    IdZero,
+    /// Text that should be a 32-character hex id is not one.
+    IdHexInvalid,
+    /// `source_uri` is longer than `Config::source_uri_bytes_max`.
+    SourceUriTooLong { bytes: usize, bytes_max: u32 },
+    /// `source_uri` is not valid UTF-8.
+    SourceUriNotUtf8,
+    /// `metadata_json` is longer than `Config::metadata_bytes_max`.
+    MetadataTooLong { bytes: usize, bytes_max: u32 },
+    /// `metadata_json` is not one JSON object; `offset` is the first bad byte.
+    MetadataInvalid { offset: usize },
+    /// `content` is longer than `Config::content_bytes_max`.
+    ContentTooLong { bytes: usize, bytes_max: u32 },
+    /// An edge type code is neither a built-in type nor in the host-defined range.
+    EdgeTypeUnknown { code: u16 },
+    /// The block (or, for `delete_edge`, the edge) does not exist; for `put_edge`, one of
+    /// its endpoints does not exist.
+    NotFound,
+    /// Back-pressure: the memtable has no room for this write. Nothing was written.
+    MemtableFull { resource: Resource },
+    /// Back-pressure: the WAL has `Config::wal_segments_max` full segments.
+    WalFull,
+    /// An output buffer is too small; `needed` is the number of elements or bytes it needs.
+    BufferTooSmall { needed: usize },
+    /// The storage backend failed. If it failed while writing or syncing the WAL, the
+    /// engine is poisoned as well (see `Poisoned`).
+    Io(VfsError),
+    /// An earlier WAL write or sync failed, so writes since the last successful `sync` may
+    /// or may not be on disk. Reads still answer from memory; every write returns this.
+    /// Close and reopen: recovery then shows exactly what survived.
+    Poisoned,
+    /// Bytes on storage are damaged in a way recovery may not silently repair (strict
+    /// mode), or an invariant between records does not hold.
+    Corruption { kind: CorruptionKind },
+    /// Replaying the WAL needs more memtable room than this `Config` provides: the store
+    /// was written with larger limits. Reopen with limits at least as large.
+    RecoveryCapacity { resource: Resource },
+}
+
+impl From<VfsError> for Error {
+    fn from(error: VfsError) -> Self {
+        Error::Io(error)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self, f)
+    }
+}

@@ -1,0 +1,85 @@
+//! # KausalDB core
+//!
+//! An embedded code-graph store: *context blocks* (a 128-bit id, a source URI, JSON
+//! metadata, content) and typed, directed *edges* between them, answered in microseconds.
+//! This crate is `#![no_std]` and never allocates: the host hands [`Engine::open`] one
+//! region of memory and a storage backend, and everything the engine keeps lives there.
+//!
+//! ## Layers
+//!
+//! ```text
+//!   Engine (engine.rs)      validate -> log -> apply; reads; sync; stats
+//!     ├── Memtable (memtable/)   block index + payload arena + edge store (both directions)
+//!     ├── Wal (wal/)             framing (format.rs), group commit (mod.rs), replay (recovery.rs)
+//!     └── Vfs (vfs/)             the storage trait; SimVfs (simulation); PosixVfs (files)
+//!   region.rs                the one place the region is carved into typed parts
+//!   config.rs, error.rs      every limit; every error
+//!   id.rs, edge.rs, json.rs  the data model and metadata validation
+//! ```
+//!
+//! ## Where every byte of memory comes from
+//!
+//! [`memory_bytes_required`] computes, from a [`Config`], the size of the region; `open`
+//! carves it once (see `region.rs`) into: the block index slots and block entries, the edge
+//! index slots and edge records, the payload arena, the WAL buffer, the recovery read
+//! buffer, the directory-listing buffer and the segment-number list. Nothing else is used:
+//! no heap, no hidden static buffers; the stack holds only fixed-size locals. In debug
+//! builds guard words between the parts are checked on every public call.
+//!
+//! ## The path of one write
+//!
+//! `put_block(id, uri, metadata, content)`: (1) the arguments are validated (non-zero id,
+//! lengths within the config, UTF-8 URI, metadata one JSON object); (2) the memtable checks
+//! it has room (else `MemtableFull`: back-pressure, nothing changed); (3) the WAL frames
+//! the write into its buffer with a CRC32C and the next sequence number, writing the buffer
+//! out when full; (4) the memtable copies the payload into the arena and points the block
+//! index at it. With `SyncPolicy::EveryWrite` the WAL is synced before returning;
+//! otherwise `sync()` makes every earlier write durable at once (group commit). Edges take
+//! the same path and are linked into the source's outgoing and the target's incoming
+//! list, so both directions are visible immediately and after every replay.
+//!
+//! ## The path of one read
+//!
+//! `find_block(id)`: hash the id, probe the open-addressing index, and return a
+//! [`BlockView`] whose slices point into the arena: no copy, no I/O. `edges(id, ...)` walks
+//! one or both linked lists and copies matching edges into the caller's buffer.
+//!
+//! ## Durability contract
+//!
+//! - After `sync()` returns `Ok`, every earlier write survives any crash.
+//! - A crash at any other moment leaves a *prefix* of the writes: never a reordering, never
+//!   a half-written block, never a deleted block or edge that comes back.
+//! - At open, a torn WAL tail (writes that were never synced) is truncated and counted.
+//!   Damage to synced bytes is `Error::Corruption` in strict mode; tolerant mode (the
+//!   default) keeps the longest valid prefix and reports the dropped bytes. Damage to the
+//!   very last synced frames, with nothing written after them, cannot be told apart from a
+//!   torn tail and is treated as one.
+//! - If a WAL write or sync fails, the engine is poisoned: writes return `Poisoned` until it
+//!   is reopened, because what reached the disk is unknown until recovery reads it back.
+
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod config;
+pub mod edge;
+pub mod engine;
+pub mod error;
+pub mod id;
+pub mod json;
+mod memtable;
+pub mod region;
+pub mod vfs;
+mod wal;
+
+pub use config::{Config, RecoveryMode, SyncPolicy};
+pub use edge::{Direction, Edge, EdgeCount, EdgeFilter, EdgeType};
+pub use engine::{Engine, Stats};
+pub use error::{CorruptionKind, Error, Resource};
+pub use id::BlockId;
+pub use memtable::BlockView;
+pub use region::memory_bytes_required;
+pub use vfs::{FileHandle, Vfs, VfsError};

@@ -1,0 +1,241 @@
+//! The one place the caller's region is carved into typed parts, and the only `unsafe` in
+//! the engine.
+//!
+//! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
+//! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
+//! directory-listing buffer, segment-number list. Every part is a whole number of
+//! `PART_ALIGN` bytes. In debug builds a guard word precedes the first part and follows
+//! every part; `Guards::check` verifies them on every public call, so a stray write past a
+//! part (which safe code cannot make, but a bug in `unsafe` could) is caught at the next call.
+//! `memory_bytes_required` walks the same list, so the two cannot disagree.
+
+use crate::config::{Config, FILE_NAME_BYTES_MAX};
+use crate::error::Error;
+use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts, NIL};
+use core::mem::{align_of, size_of};
+
+/// Alignment of every part (the largest alignment of any part's element type).
+pub const PART_ALIGN: usize = 8;
+/// Bytes of one guard word; zero in release builds.
+pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
+const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
+/// Parts carved from the region.
+const PARTS: usize = 9;
+
+const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
+const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
+const _: () = assert!(align_of::<u64>() <= PART_ALIGN);
+const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
+
+/// Slots of an open-addressing table for `entries` entries: a power of two, at least twice
+/// the entries (load factor <= 1/2).
+pub(crate) fn slot_count(entries: u32) -> usize {
+    (entries as usize * 2).next_power_of_two()
+}
+
+/// Bytes for each part, in carving order.
+fn part_bytes(config: &Config) -> [usize; PARTS] {
+    [
+        slot_count(config.blocks_max) * size_of::<u32>(),
+        config.blocks_max as usize * size_of::<BlockEntry>(),
+        slot_count(config.edges_max) * size_of::<u32>(),
+        config.edges_max as usize * size_of::<EdgeEntry>(),
+        config.arena_bytes_max as usize,
+        config.wal_buffer_bytes as usize,
+        config.read_buffer_bytes as usize,
+        list_buffer_bytes(config),
+        config.wal_segments_max as usize * size_of::<u64>(),
+    ]
+}
+
+pub(crate) fn list_buffer_bytes(config: &Config) -> usize {
+    config.files_max as usize * (FILE_NAME_BYTES_MAX + 1)
+}
+
+fn round_up(bytes: usize) -> usize {
+    bytes.div_ceil(PART_ALIGN) * PART_ALIGN
+}
+
+/// Bytes of region `open` needs for `config` (including worst-case alignment slack).
+/// The config must be valid.
+pub fn memory_bytes_required(config: &Config) -> usize {
+    let parts: usize = part_bytes(config).iter().map(|&bytes| round_up(bytes) + GUARD_BYTES).sum();
+    PART_ALIGN - 1 + GUARD_BYTES + parts
+}
+
+/// Every part of the region, typed.
+pub(crate) struct Parts<'r> {
+    pub(crate) memtable: MemtableParts<'r>,
+    pub(crate) wal_buffer: &'r mut [u8],
+    pub(crate) read_buffer: &'r mut [u8],
+    pub(crate) list_buffer: &'r mut [u8],
+    pub(crate) segment_numbers: &'r mut [u64],
+    pub(crate) guards: Guards<'r>,
+}
+
+/// The guard words (debug builds; empty in release builds).
+pub(crate) struct Guards<'r> {
+    words: heapless::Vec<&'r mut [u64], { PARTS + 1 }>,
+}
+
+impl Guards<'_> {
+    /// Panics if any guard word was overwritten: memory corruption inside the engine, which
+    /// must never be ignored.
+    pub(crate) fn check(&self) {
+        for (index, word) in self.words.iter().enumerate() {
+            assert!(word.first() == Some(&GUARD_WORD), "region guard {index} overwritten");
+        }
+    }
+}
+
+struct Carver<'r> {
+    rest: &'r mut [u8],
+    guards: Guards<'r>,
+}
+
+impl<'r> Carver<'r> {
+    /// Cuts the next part as `count` elements of `T`, each initialised to `fill`, followed by
+    /// a guard word in debug builds.
+    fn take<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
+        let part = self.take_initialised(count, fill);
+        if GUARD_BYTES > 0 {
+            let guard = self.take_initialised(1, GUARD_WORD);
+            // Capacity is PARTS + 1 and carve() takes PARTS parts plus one leading guard.
+            let pushed = self.guards.words.push(guard);
+            debug_assert!(pushed.is_ok());
+        }
+        part
+    }
+
+    fn take_initialised<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
+        assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0);
+        let bytes = round_up(count * size_of::<T>());
+        let rest = core::mem::take(&mut self.rest);
+        // memory_bytes_required() sized the region for exactly these parts.
+        assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
+        let (part, rest) = rest.split_at_mut(bytes);
+        self.rest = rest;
+        let pointer = part.as_mut_ptr().cast::<T>();
+        assert!(pointer as usize % align_of::<T>() == 0);
+        // SAFETY: `part` is an exclusive borrow of `bytes >= count * size_of::<T>()` bytes
+        // for 'r, so the pointer is valid for writes of `count` elements; it is aligned for
+        // `T` (checked above: every part starts at a PART_ALIGN boundary, and the region
+        // start was aligned in `carve`). Each element is written before the slice is formed,
+        // so the slice only ever holds initialised `T`s, and `T: Copy` has no drop glue to
+        // run on the overwritten bytes. `part` is consumed here, so no other reference to
+        // those bytes exists for 'r.
+        unsafe {
+            for index in 0..count {
+                pointer.add(index).write(fill);
+            }
+            core::slice::from_raw_parts_mut(pointer, count)
+        }
+    }
+}
+
+/// Cuts `region` into the parts `config` needs. The config must be valid.
+pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'r>, Error> {
+    let bytes_required = memory_bytes_required(config);
+    if region.len() < bytes_required {
+        return Err(Error::RegionTooSmall { bytes_required, bytes_given: region.len() });
+    }
+    let misalignment = region.as_ptr().align_offset(PART_ALIGN);
+    let region = &mut region[misalignment.min(PART_ALIGN - 1)..];
+    let mut carver = Carver { rest: region, guards: Guards { words: heapless::Vec::new() } };
+    if GUARD_BYTES > 0 {
+        let guard = carver.take_initialised(1, GUARD_WORD);
+        let pushed = carver.guards.words.push(guard);
+        debug_assert!(pushed.is_ok());
+    }
+    let sizes = part_bytes(config);
+    let memtable = MemtableParts {
+        block_slots: carver.take(sizes[0] / size_of::<u32>(), NIL),
+        blocks: carver.take(config.blocks_max as usize, BlockEntry::EMPTY),
+        edge_slots: carver.take(sizes[2] / size_of::<u32>(), NIL),
+        edges: carver.take(config.edges_max as usize, EdgeEntry::EMPTY),
+        arena: carver.take(sizes[4], 0u8),
+    };
+    let wal_buffer = carver.take(sizes[5], 0u8);
+    let read_buffer = carver.take(sizes[6], 0u8);
+    let list_buffer = carver.take(sizes[7], 0u8);
+    let segment_numbers = carver.take(config.wal_segments_max as usize, 0u64);
+    let parts = Parts {
+        memtable,
+        wal_buffer,
+        read_buffer,
+        list_buffer,
+        segment_numbers,
+        guards: carver.guards,
+    };
+    parts.guards.check();
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_config() -> Config {
+        Config {
+            blocks_max: 4,
+            edges_max: 4,
+            arena_bytes_max: 1024,
+            source_uri_bytes_max: 64,
+            metadata_bytes_max: 64,
+            content_bytes_max: 256,
+            wal_segment_bytes_max: 4096,
+            wal_segments_max: 2,
+            wal_buffer_bytes: 512,
+            read_buffer_bytes: 512,
+            files_max: 3,
+            ..Config::DEFAULT
+        }
+    }
+
+    #[test]
+    fn carving_fits_the_required_size_at_every_alignment() {
+        let config = small_config();
+        config.validate().unwrap();
+        let required = memory_bytes_required(&config);
+        let mut backing = std::vec![0u8; required + PART_ALIGN];
+        for shift in 0..PART_ALIGN {
+            let region = &mut backing[shift..shift + required];
+            let parts = carve(&config, region).unwrap();
+            assert_eq!(parts.memtable.blocks.len(), 4);
+            assert_eq!(parts.memtable.block_slots.len(), 8);
+            assert!(parts.memtable.block_slots.iter().all(|&slot| slot == NIL));
+            assert_eq!(parts.memtable.arena.len(), 1024);
+            assert_eq!(parts.segment_numbers.len(), 2);
+            assert_eq!(parts.list_buffer.len(), 3 * (FILE_NAME_BYTES_MAX + 1));
+            parts.memtable.arena[1023] = 0xff;
+            parts.segment_numbers[1] = u64::MAX;
+            parts.guards.check();
+        }
+    }
+
+    #[test]
+    fn a_region_one_byte_short_is_refused_with_the_size_required() {
+        let config = small_config();
+        let required = memory_bytes_required(&config);
+        let mut backing = std::vec![0u8; required - 1];
+        let error = carve(&config, &mut backing).err();
+        assert_eq!(
+            error,
+            Some(Error::RegionTooSmall { bytes_required: required, bytes_given: required - 1 })
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn an_overwritten_guard_is_detected() {
+        let config = small_config();
+        let mut backing = std::vec![0u8; memory_bytes_required(&config)];
+        let parts = carve(&config, &mut backing).unwrap();
+        let Parts { guards, .. } = parts;
+        guards.check();
+        let mut guards = guards;
+        guards.words[3][0] ^= 1;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.check()));
+        assert!(result.is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! The storage interface: the only way the engine touches storage.
+//!
+//! A `Vfs` is one directory of named files. The engine names every file itself (ASCII,
+//! at most `FILE_NAME_BYTES_MAX` bytes) and assumes it owns the directory.
+//!
+//! # Crash contract
+//! What a backend must guarantee, and what the engine assumes no more than:
+//! - After `sync(file)` returns `Ok`, the file's contents and length as of that call survive
+//!   a crash. Before it, any write or truncate since the previous sync of that file may be
+//!   lost, in any combination (not only a suffix: writes may be lost out of order), and any
+//!   one of them may be torn: a prefix of it, ending at any byte, survives and the byte at the
+//!   cut may be garbage. Unwritten gaps below the file length read as zeros.
+//! - After `sync_dir()` returns `Ok`, every earlier `create`, `remove` and `rename` survives.
+//!   Before it, a crash keeps a prefix (in call order) of those namespace changes.
+//!   `rename` is atomic: after a crash the destination name refers to the old or the new file.
+//! - An error from any call means the operation may have happened in part (a write may have
+//!   stored a prefix); the engine treats every write or sync error as leaving the file's
+//!   unsynced contents unknown.
+//!
+//! Backends: `sim::SimVfs` (deterministic, fault-injecting, over caller memory) and, with
+//! the `posix` feature, `posix::PosixVfs` (files in a directory via libc).
+
+#[cfg(feature = "posix")]
+pub mod posix;
+pub mod sim;
+
+/// An error from a storage backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VfsError {
+    /// `open`, `remove` or `rename` named a file that does not exist.
+    NotFound,
+    /// `create` named a file that already exists.
+    AlreadyExists,
+    /// The device or the backend's capacity is full.
+    NoSpace,
+    /// A name is empty, too long, or has a byte the backend refuses.
+    NameInvalid,
+    /// `list` needs a buffer of `needed` bytes.
+    BufferTooSmall { needed: usize },
+    /// A handle that is closed or was invalidated by a (simulated) crash.
+    HandleInvalid,
+    /// Any other failure; for POSIX the errno, for the simulation `EIO` (5).
+    Io { code: i32 },
+}
+
+/// An open file, as the backend numbers it (a file descriptor, a slot, a host pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileHandle(pub u64);
+
+/// A directory of named files with explicit durability (see the module documentation).
+pub trait Vfs {
+    /// Creates a new empty file; `AlreadyExists` if the name is taken.
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError>;
+    /// Opens an existing file for reading and writing; `NotFound` if there is none.
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError>;
+    /// Releases a handle. Unsynced data is not made durable by closing.
+    fn close(&mut self, file: FileHandle);
+    /// Reads from `offset` into `buffer`; returns the bytes read, fewer only at end of file.
+    fn read_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError>;
+    /// Writes all of `data` at `offset`, extending the file if needed.
+    fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError>;
+    /// Makes the file's contents and length durable.
+    fn sync(&mut self, file: FileHandle) -> Result<(), VfsError>;
+    /// The file's length in bytes.
+    fn len(&mut self, file: FileHandle) -> Result<u64, VfsError>;
+    /// Sets the file's length; bytes past it are gone, a gap up to it reads as zeros.
+    fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError>;
+    /// Removes a name.
+    fn remove(&mut self, name: &str) -> Result<(), VfsError>;
+    /// Atomically renames `from` to `to`, replacing `to` if it exists.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError>;
+    /// Makes every earlier create, remove and rename durable.
+    fn sync_dir(&mut self) -> Result<(), VfsError>;
+    /// Writes every file name in the directory into `buffer`, each followed by one NUL byte,
+    /// and returns the bytes written; `BufferTooSmall` with the size needed if it does not fit.
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError>;
+}
+
+/// Reads until `buffer` is full or the file ends; returns the bytes read.
+pub(crate) fn read_fully<V: Vfs>(
+    vfs: &mut V,
+    file: FileHandle,
+    offset: u64,
+    buffer: &mut [u8],
+) -> Result<usize, VfsError> {
+    let mut done = 0;
+    // Each round reads at least one byte or stops, so this ends within buffer.len() rounds.
+    while done < buffer.len() {
+        let read = vfs.read_at(file, offset + done as u64, &mut buffer[done..])?;
+        if read == 0 {
+            break;
+        }
+        if read > buffer.len() - done {
+            return Err(VfsError::Io { code: 5 });
+        }
+        done += read;
+    }
+    Ok(done)
+}

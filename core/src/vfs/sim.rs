@@ -1,0 +1,681 @@
+//! A deterministic simulated directory over caller memory, for tests.
+//!
+//! Every file has two images: `current` (what reads see) and `durable` (what survives a
+//! crash). Writes and truncates go to `current` and into a pending log; `sync(file)` applies
+//! that file's pending entries to `durable`. `crash()` then keeps each pending entry, drops
+//! it, or tears it (a prefix survives, the byte at the cut may be garbage), chosen by the
+//! seeded generator and independently per entry, so unsynced writes are lost out of order
+//! as on a real disk. Namespace changes (create, remove, rename) are logged the same way and
+//! a crash keeps a prefix of them; `sync_dir` makes them durable.
+//!
+//! Faults: an I/O error on a chosen operation (`Faults::fail_at_op`, counted from 0 across
+//! every call but `close`) or at random, a disk-full limit, and bit flips in read results.
+//! An injected write error stores a random prefix of the write first, as a real failure may.
+//! When the pending log is full, everything pending becomes durable at once, as if the
+//! kernel had written it back.
+//!
+//! Same seed, same calls: same results, bit for bit.
+
+use super::{FileHandle, Vfs, VfsError};
+use crate::config::FILE_NAME_BYTES_MAX;
+
+/// Files the simulation can hold (live or durable names).
+pub const SIM_FILES_MAX: usize = 32;
+/// Pending (unsynced) writes and truncates held before a forced write-back.
+pub const SIM_PENDING_OPS_MAX: usize = 4096;
+/// Unsynced namespace changes held before a forced write-back.
+pub const SIM_NAMESPACE_OPS_MAX: usize = 256;
+
+const EIO: i32 = 5;
+
+type Name = heapless::Vec<u8, FILE_NAME_BYTES_MAX>;
+
+/// A small, fast, seedable generator (SplitMix64), also handy for tests.
+#[derive(Clone, Debug)]
+pub struct SimRng {
+    state: u64,
+}
+
+impl SimRng {
+    pub fn new(seed: u64) -> SimRng {
+        SimRng { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `0..bound` (`0` when `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        if bound == 0 {
+            0
+        } else {
+            self.next_u64() % bound
+        }
+    }
+
+    /// True with probability `ppm` per million.
+    pub fn chance_ppm(&mut self, ppm: u32) -> bool {
+        self.below(1_000_000) < u64::from(ppm)
+    }
+}
+
+/// Sizes of a simulated directory.
+#[derive(Clone, Copy, Debug)]
+pub struct SimConfig {
+    /// Files that can exist at once (at most `SIM_FILES_MAX`).
+    pub files_max: usize,
+    /// Largest size of one file; a write past it fails with `NoSpace`.
+    pub file_bytes_max: usize,
+    /// Bytes of unsynced write data held before a forced write-back.
+    pub pending_bytes_max: usize,
+}
+
+impl SimConfig {
+    /// Bytes of caller memory `SimVfs::new` needs.
+    pub fn memory_bytes_required(&self) -> usize {
+        self.files_max * 2 * self.file_bytes_max + self.pending_bytes_max
+    }
+}
+
+/// Faults to inject; all off by default.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// The operation with this index (see `SimVfs::ops_count`) fails with `Io`, once.
+    pub fail_at_op: Option<u64>,
+    /// Every operation fails with this probability (per million).
+    pub fail_ppm: u32,
+    /// Every read flips one bit of what it returns with this probability (per million);
+    /// the stored bytes are unchanged.
+    pub read_bitflip_ppm: u32,
+    /// Total bytes all files may hold; a write past it fails with `NoSpace`.
+    pub disk_bytes_max: Option<u64>,
+}
+
+struct SimFile<'m> {
+    current: &'m mut [u8],
+    durable: &'m mut [u8],
+    current_len: usize,
+    durable_len: usize,
+    live_name: Option<Name>,
+    durable_name: Option<Name>,
+    open_handles: u32,
+}
+
+#[derive(Clone, Copy)]
+enum PendingOp {
+    Write { file: usize, offset: usize, len: usize, data_at: usize },
+    Truncate { file: usize, len: usize },
+}
+
+#[derive(Clone)]
+enum NamespaceOp {
+    Create { file: usize, name: Name },
+    Remove { file: usize },
+    Rename { file: usize, name: Name, replaced: Option<usize> },
+}
+
+/// The simulated directory.
+pub struct SimVfs<'m> {
+    files: heapless::Vec<SimFile<'m>, SIM_FILES_MAX>,
+    pending: heapless::Vec<PendingOp, SIM_PENDING_OPS_MAX>,
+    pending_data: &'m mut [u8],
+    pending_data_used: usize,
+    namespace_log: heapless::Vec<NamespaceOp, SIM_NAMESPACE_OPS_MAX>,
+    rng: SimRng,
+    /// Handles carry the generation; a crash starts a new one, so stale handles fail.
+    generation: u32,
+    ops_count: u64,
+    /// Fault settings; change them at any time.
+    pub faults: Faults,
+}
+
+impl core::fmt::Debug for SimVfs<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SimVfs")
+            .field("ops_count", &self.ops_count)
+            .field("pending_ops", &self.pending.len())
+            .field("faults", &self.faults)
+            .finish()
+    }
+}
+
+fn name_of(text: &str) -> Result<Name, VfsError> {
+    if text.is_empty() || text.bytes().any(|byte| byte == 0 || byte == b'/') {
+        return Err(VfsError::NameInvalid);
+    }
+    Name::from_slice(text.as_bytes()).map_err(|_| VfsError::NameInvalid)
+}
+
+impl<'m> SimVfs<'m> {
+    /// A simulated directory in `memory` (at least `config.memory_bytes_required()` bytes).
+    pub fn new(memory: &'m mut [u8], config: SimConfig, seed: u64) -> Result<SimVfs<'m>, VfsError> {
+        if config.files_max > SIM_FILES_MAX || memory.len() < config.memory_bytes_required() {
+            return Err(VfsError::NoSpace);
+        }
+        memory.fill(0);
+        let (mut images, pending_data) =
+            memory.split_at_mut(config.files_max * 2 * config.file_bytes_max);
+        let mut files = heapless::Vec::new();
+        for _ in 0..config.files_max {
+            let (current, rest) = images.split_at_mut(config.file_bytes_max);
+            let (durable, rest) = rest.split_at_mut(config.file_bytes_max);
+            images = rest;
+            let file = SimFile {
+                current,
+                durable,
+                current_len: 0,
+                durable_len: 0,
+                live_name: None,
+                durable_name: None,
+                open_handles: 0,
+            };
+            if files.push(file).is_err() {
+                return Err(VfsError::NoSpace);
+            }
+        }
+        Ok(SimVfs {
+            files,
+            pending: heapless::Vec::new(),
+            pending_data: &mut pending_data[..config.pending_bytes_max],
+            pending_data_used: 0,
+            namespace_log: heapless::Vec::new(),
+            rng: SimRng::new(seed),
+            generation: 1,
+            ops_count: 0,
+            faults: Faults::default(),
+        })
+    }
+
+    /// Operations performed so far (every call but `close`); the index of the next one.
+    pub fn ops_count(&self) -> u64 {
+        self.ops_count
+    }
+
+    /// Counts an operation and decides whether it is the one to fail.
+    fn begin_op(&mut self) -> Result<(), VfsError> {
+        let index = self.ops_count;
+        self.ops_count += 1;
+        let chosen = self.faults.fail_at_op == Some(index);
+        if chosen || (self.faults.fail_ppm > 0 && self.rng.chance_ppm(self.faults.fail_ppm)) {
+            return Err(VfsError::Io { code: EIO });
+        }
+        Ok(())
+    }
+
+    fn file_index(&self, handle: FileHandle) -> Result<usize, VfsError> {
+        let generation = (handle.0 >> 32) as u32;
+        let index = (handle.0 & 0xFFFF_FFFF) as usize;
+        match self.files.get(index) {
+            Some(file) if generation == self.generation && file.open_handles > 0 => Ok(index),
+            _ => Err(VfsError::HandleInvalid),
+        }
+    }
+
+    fn handle_of(&self, index: usize) -> FileHandle {
+        FileHandle(u64::from(self.generation) << 32 | index as u64)
+    }
+
+    fn find_live(&self, name: &Name) -> Option<usize> {
+        self.files.iter().position(|file| file.live_name.as_ref() == Some(name))
+    }
+
+    /// Makes all pending writes, truncates and namespace changes durable (kernel write-back).
+    fn write_back_everything(&mut self) {
+        let pending = core::mem::take(&mut self.pending);
+        for op in pending.iter() {
+            self.apply_durable(*op, None);
+        }
+        self.pending_data_used = 0;
+        for file in self.files.iter_mut() {
+            file.durable_name = file.live_name.clone();
+        }
+        self.namespace_log.clear();
+    }
+
+    fn log_namespace(&mut self, op: NamespaceOp) {
+        if self.namespace_log.is_full() {
+            self.write_back_everything();
+        }
+        // Just made room if it was full.
+        let _ = self.namespace_log.push(op);
+    }
+
+    /// Applies one pending entry to the durable image; `keep_bytes` tears a write.
+    fn apply_durable(&mut self, op: PendingOp, keep_bytes: Option<usize>) {
+        match op {
+            PendingOp::Write { file, offset, len, data_at } => {
+                let len = keep_bytes.map_or(len, |keep| keep.min(len));
+                let data = &self.pending_data[data_at..data_at + len];
+                let target = &mut self.files[file];
+                target.durable[offset..offset + len].copy_from_slice(data);
+                if len > 0 {
+                    target.durable_len = target.durable_len.max(offset + len);
+                }
+            }
+            PendingOp::Truncate { file, len } => {
+                let target = &mut self.files[file];
+                if len < target.durable_len {
+                    target.durable[len..target.durable_len].fill(0);
+                }
+                target.durable_len = len;
+            }
+        }
+    }
+
+    /// Logs an unsynced write or truncate. Returns false for a write larger than the whole
+    /// pending buffer, which the caller makes durable at once.
+    fn log_pending(&mut self, op: PendingOp, data: &[u8]) -> bool {
+        if data.len() > self.pending_data.len() {
+            self.write_back_everything();
+            return false;
+        }
+        if self.pending.is_full() || self.pending_data.len() - self.pending_data_used < data.len() {
+            self.write_back_everything();
+        }
+        let op = match op {
+            PendingOp::Write { file, offset, len, .. } => {
+                let data_at = self.pending_data_used;
+                self.pending_data[data_at..data_at + data.len()].copy_from_slice(data);
+                self.pending_data_used += data.len();
+                PendingOp::Write { file, offset, len, data_at }
+            }
+            other => other,
+        };
+        // write_back_everything made room if the log was full.
+        let _ = self.pending.push(op);
+        true
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.current_len as u64).sum()
+    }
+
+    /// Simulates a power loss: unsynced writes kept, dropped or torn at random, a random
+    /// prefix of unsynced namespace changes kept, every handle invalidated.
+    pub fn crash(&mut self) {
+        let pending = core::mem::take(&mut self.pending);
+        for op in pending.iter() {
+            match (op, self.rng.below(4)) {
+                (_, 0) => {}
+                (PendingOp::Write { file, offset, len, .. }, 1) => {
+                    let keep = self.rng.below(*len as u64) as usize;
+                    self.apply_durable(*op, Some(keep));
+                    if self.rng.below(2) == 0 && keep < *len {
+                        let garbage = self.rng.next_u64() as u8;
+                        let target = &mut self.files[*file];
+                        target.durable[offset + keep] = garbage;
+                        target.durable_len = target.durable_len.max(offset + keep + 1);
+                    }
+                }
+                _ => self.apply_durable(*op, None),
+            }
+        }
+        self.pending_data_used = 0;
+        let log = core::mem::take(&mut self.namespace_log);
+        let kept = self.rng.below(log.len() as u64 + 1) as usize;
+        for op in log.iter().take(kept) {
+            match op {
+                NamespaceOp::Create { file, name } => {
+                    self.files[*file].durable_name = Some(name.clone())
+                }
+                NamespaceOp::Remove { file } => self.files[*file].durable_name = None,
+                NamespaceOp::Rename { file, name, replaced } => {
+                    if let Some(replaced) = replaced {
+                        self.files[*replaced].durable_name = None;
+                    }
+                    self.files[*file].durable_name = Some(name.clone());
+                }
+            }
+        }
+        self.restart();
+    }
+
+    /// Simulates the process dying while the machine stays up: nothing written is lost,
+    /// every handle is invalidated.
+    pub fn crash_process(&mut self) {
+        self.write_back_everything();
+        self.restart();
+    }
+
+    fn restart(&mut self) {
+        self.generation += 1;
+        for file in self.files.iter_mut() {
+            file.open_handles = 0;
+            file.live_name = file.durable_name.clone();
+            if file.durable_name.is_none() {
+                file.durable[..file.durable_len].fill(0);
+                file.durable_len = 0;
+            }
+            file.current[..file.current_len].fill(0);
+            file.current[..file.durable_len].copy_from_slice(&file.durable[..file.durable_len]);
+            file.current_len = file.durable_len;
+        }
+    }
+
+    /// The current length of the file `name`, if it exists (for tests).
+    pub fn file_len(&self, name: &str) -> Option<usize> {
+        let name = name_of(name).ok()?;
+        self.find_live(&name).map(|index| self.files[index].current_len)
+    }
+
+    /// XORs `mask` into byte `offset` of `name`, durably (simulated media damage). Returns
+    /// false if there is no such file or byte.
+    pub fn corrupt(&mut self, name: &str, offset: usize, mask: u8) -> bool {
+        let Some(index) = name_of(name).ok().and_then(|name| self.find_live(&name)) else {
+            return false;
+        };
+        self.write_back_everything();
+        let file = &mut self.files[index];
+        if offset >= file.current_len {
+            return false;
+        }
+        file.current[offset] ^= mask;
+        file.durable[offset] ^= mask;
+        true
+    }
+}
+
+impl Vfs for SimVfs<'_> {
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        self.begin_op()?;
+        let name = name_of(name)?;
+        if self.find_live(&name).is_some() {
+            return Err(VfsError::AlreadyExists);
+        }
+        let free = self.files.iter().position(|file| {
+            file.live_name.is_none() && file.durable_name.is_none() && file.open_handles == 0
+        });
+        let Some(index) = free else {
+            return Err(VfsError::NoSpace);
+        };
+        let file = &mut self.files[index];
+        file.live_name = Some(name.clone());
+        file.open_handles = 1;
+        debug_assert!(file.current_len == 0 && file.durable_len == 0);
+        self.log_namespace(NamespaceOp::Create { file: index, name });
+        Ok(self.handle_of(index))
+    }
+
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        self.begin_op()?;
+        let index = self.find_live(&name_of(name)?).ok_or(VfsError::NotFound)?;
+        self.files[index].open_handles += 1;
+        Ok(self.handle_of(index))
+    }
+
+    fn close(&mut self, handle: FileHandle) {
+        if let Ok(index) = self.file_index(handle) {
+            self.files[index].open_handles -= 1;
+        }
+    }
+
+    fn read_at(
+        &mut self,
+        handle: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError> {
+        self.begin_op()?;
+        let file = &self.files[self.file_index(handle)?];
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(file.current_len);
+        let len = buffer.len().min(file.current_len - start);
+        buffer[..len].copy_from_slice(&file.current[start..start + len]);
+        if len > 0
+            && self.faults.read_bitflip_ppm > 0
+            && self.rng.chance_ppm(self.faults.read_bitflip_ppm)
+        {
+            let bit = self.rng.below(len as u64 * 8) as usize;
+            buffer[bit / 8] ^= 1 << (bit % 8);
+        }
+        Ok(len)
+    }
+
+    fn write_at(&mut self, handle: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
+        let failed = self.begin_op().is_err();
+        let index = self.file_index(handle)?;
+        let offset = usize::try_from(offset).map_err(|_| VfsError::NoSpace)?;
+        let end = offset.checked_add(data.len()).ok_or(VfsError::NoSpace)?;
+        let file_len = self.files[index].current_len;
+        let growth = end.saturating_sub(file_len) as u64;
+        let over_disk =
+            self.faults.disk_bytes_max.is_some_and(|max| self.total_bytes() + growth > max);
+        if end > self.files[index].current.len() || over_disk {
+            return Err(VfsError::NoSpace);
+        }
+        // A failed write may still have stored a prefix.
+        let stored =
+            if failed { self.rng.below(data.len() as u64 + 1) as usize } else { data.len() };
+        let data = &data[..stored];
+        let op = PendingOp::Write { file: index, offset, len: stored, data_at: 0 };
+        if !self.log_pending(op, data) {
+            self.apply_durable_direct(index, offset, data);
+        }
+        let file = &mut self.files[index];
+        file.current[offset..offset + stored].copy_from_slice(data);
+        if stored > 0 {
+            file.current_len = file.current_len.max(offset + stored);
+        }
+        if failed {
+            return Err(VfsError::Io { code: EIO });
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, handle: FileHandle) -> Result<(), VfsError> {
+        self.begin_op()?;
+        let index = self.file_index(handle)?;
+        let pending = core::mem::take(&mut self.pending);
+        for op in pending.iter() {
+            let (PendingOp::Write { file, .. } | PendingOp::Truncate { file, .. }) = *op;
+            if file == index {
+                self.apply_durable(*op, None);
+            } else {
+                // Same capacity, so the push cannot fail.
+                let _ = self.pending.push(*op);
+            }
+        }
+        if self.pending.is_empty() {
+            self.pending_data_used = 0;
+        }
+        Ok(())
+    }
+
+    fn len(&mut self, handle: FileHandle) -> Result<u64, VfsError> {
+        self.begin_op()?;
+        Ok(self.files[self.file_index(handle)?].current_len as u64)
+    }
+
+    fn truncate(&mut self, handle: FileHandle, len: u64) -> Result<(), VfsError> {
+        self.begin_op()?;
+        let index = self.file_index(handle)?;
+        let len = usize::try_from(len).map_err(|_| VfsError::NoSpace)?;
+        if len > self.files[index].current.len() {
+            return Err(VfsError::NoSpace);
+        }
+        self.log_pending(PendingOp::Truncate { file: index, len }, &[]);
+        let file = &mut self.files[index];
+        if len < file.current_len {
+            file.current[len..file.current_len].fill(0);
+        }
+        file.current_len = len;
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), VfsError> {
+        self.begin_op()?;
+        let index = self.find_live(&name_of(name)?).ok_or(VfsError::NotFound)?;
+        self.files[index].live_name = None;
+        self.log_namespace(NamespaceOp::Remove { file: index });
+        Ok(())
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
+        self.begin_op()?;
+        let to = name_of(to)?;
+        let index = self.find_live(&name_of(from)?).ok_or(VfsError::NotFound)?;
+        let replaced = self.find_live(&to).filter(|&other| other != index);
+        if let Some(replaced) = replaced {
+            self.files[replaced].live_name = None;
+        }
+        self.files[index].live_name = Some(to.clone());
+        self.log_namespace(NamespaceOp::Rename { file: index, name: to, replaced });
+        Ok(())
+    }
+
+    fn sync_dir(&mut self) -> Result<(), VfsError> {
+        self.begin_op()?;
+        for file in self.files.iter_mut() {
+            file.durable_name = file.live_name.clone();
+        }
+        self.namespace_log.clear();
+        Ok(())
+    }
+
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
+        self.begin_op()?;
+        let needed: usize = self
+            .files
+            .iter()
+            .filter_map(|file| file.live_name.as_ref())
+            .map(|name| name.len() + 1)
+            .sum();
+        if needed > buffer.len() {
+            return Err(VfsError::BufferTooSmall { needed });
+        }
+        let mut at = 0;
+        for name in self.files.iter().filter_map(|file| file.live_name.as_ref()) {
+            buffer[at..at + name.len()].copy_from_slice(name);
+            buffer[at + name.len()] = 0;
+            at += name.len() + 1;
+        }
+        Ok(at)
+    }
+}
+
+impl SimVfs<'_> {
+    /// A write larger than the pending buffer bypasses it and is durable at once.
+    fn apply_durable_direct(&mut self, index: usize, offset: usize, data: &[u8]) {
+        let file = &mut self.files[index];
+        file.durable[offset..offset + data.len()].copy_from_slice(data);
+        file.durable_len = file.durable_len.max(offset + data.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: SimConfig =
+        SimConfig { files_max: 4, file_bytes_max: 256, pending_bytes_max: 512 };
+
+    fn read_all(vfs: &mut SimVfs<'_>, name: &str) -> std::vec::Vec<u8> {
+        let file = vfs.open(name).unwrap();
+        let mut buffer = [0u8; 256];
+        let len = vfs.read_at(file, 0, &mut buffer).unwrap();
+        vfs.close(file);
+        buffer[..len].to_vec()
+    }
+
+    #[test]
+    fn synced_data_survives_every_crash() {
+        for seed in 0..64 {
+            let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut memory, CONFIG, seed).unwrap();
+            let file = vfs.create("a").unwrap();
+            vfs.write_at(file, 0, b"hello").unwrap();
+            vfs.sync(file).unwrap();
+            vfs.sync_dir().unwrap();
+            vfs.write_at(file, 5, b" world").unwrap();
+            vfs.crash();
+            let data = read_all(&mut vfs, "a");
+            assert!(data.starts_with(b"hello"), "seed {seed}: {data:?}");
+            assert!(data.len() <= 11);
+            assert_eq!(vfs.read_at(file, 0, &mut [0u8; 4]), Err(VfsError::HandleInvalid));
+        }
+    }
+
+    #[test]
+    fn unsynced_writes_are_lost_out_of_order_and_torn() {
+        let mut dropped_first_kept_second = false;
+        let mut torn = false;
+        for seed in 0..256 {
+            let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut memory, CONFIG, seed).unwrap();
+            let file = vfs.create("a").unwrap();
+            vfs.sync_dir().unwrap();
+            vfs.write_at(file, 0, b"AAAA").unwrap();
+            vfs.write_at(file, 4, b"BBBB").unwrap();
+            vfs.crash();
+            let data = read_all(&mut vfs, "a");
+            if data.len() == 8 && &data[..4] == b"\0\0\0\0" && &data[4..] == b"BBBB" {
+                dropped_first_kept_second = true;
+            }
+            if data.len() % 4 != 0 {
+                torn = true;
+            }
+        }
+        assert!(dropped_first_kept_second && torn);
+    }
+
+    #[test]
+    fn unsynced_creates_may_vanish_and_synced_ones_stay() {
+        let mut vanished = false;
+        for seed in 0..32 {
+            let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut memory, CONFIG, seed).unwrap();
+            let file = vfs.create("kept").unwrap();
+            vfs.sync(file).unwrap();
+            vfs.sync_dir().unwrap();
+            let other = vfs.create("maybe").unwrap();
+            vfs.sync(other).unwrap();
+            vfs.crash();
+            assert!(vfs.file_len("kept").is_some());
+            vanished |= vfs.file_len("maybe").is_none();
+        }
+        assert!(vanished);
+    }
+
+    #[test]
+    fn injected_failures_hit_the_chosen_operation_only() {
+        let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut memory, CONFIG, 7).unwrap();
+        let file = vfs.create("a").unwrap();
+        vfs.faults.fail_at_op = Some(vfs.ops_count() + 1);
+        vfs.write_at(file, 0, b"x").unwrap();
+        assert_eq!(vfs.sync(file), Err(VfsError::Io { code: EIO }));
+        vfs.sync(file).unwrap();
+    }
+
+    #[test]
+    fn rename_replaces_the_target_and_list_reports_names() {
+        let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut memory, CONFIG, 1).unwrap();
+        let a = vfs.create("a").unwrap();
+        vfs.write_at(a, 0, b"new").unwrap();
+        let b = vfs.create("b").unwrap();
+        vfs.write_at(b, 0, b"old").unwrap();
+        vfs.rename("a", "b").unwrap();
+        assert_eq!(read_all(&mut vfs, "b"), b"new");
+        let mut names = [0u8; 8];
+        assert_eq!(vfs.list(&mut names[..1]), Err(VfsError::BufferTooSmall { needed: 2 }));
+        assert_eq!(vfs.list(&mut names), Ok(2));
+        assert_eq!(&names[..2], b"b\0");
+        assert_eq!(vfs.remove("a"), Err(VfsError::NotFound));
+    }
+
+    #[test]
+    fn disk_full_and_oversized_writes_fail_with_no_space() {
+        let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut memory, CONFIG, 1).unwrap();
+        let a = vfs.create("a").unwrap();
+        assert_eq!(vfs.write_at(a, 250, &[1u8; 8]), Err(VfsError::NoSpace));
+        vfs.faults.disk_bytes_max = Some(4);
+        assert_eq!(vfs.write_at(a, 0, &[1u8; 5]), Err(VfsError::NoSpace));
+        vfs.write_at(a, 0, &[1u8; 4]).unwrap();
+    }
+}

@@ -1,0 +1,253 @@
+//! The write-ahead log: every write is framed into the in-region WAL buffer before it is
+//! applied to the memtable; `sync` writes the buffer out and makes it durable (group
+//! commit). Segments are files of at most `Config::wal_segment_bytes_max` bytes. When a
+//! segment fills, it is written out and synced before the next is created, so at most one
+//! segment ever holds unsynced data. Any write or sync error poisons the log: from then on
+//! nothing more is written and the engine answers writes with `Error::Poisoned`.
+
+pub(crate) mod format;
+pub(crate) mod recovery;
+
+use crate::error::Error;
+use crate::vfs::{FileHandle, Vfs, VfsError};
+use format::{
+    padded_len, segment_name, FrameHeader, RecordKind, SegmentHeader, CASTAGNOLI,
+    FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+};
+
+/// The segment being appended to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpenSegment {
+    pub(crate) file: FileHandle,
+    /// Bytes of the file already written (the buffer continues from here).
+    pub(crate) file_bytes: u64,
+}
+
+pub(crate) struct Wal<'r> {
+    buffer: &'r mut [u8],
+    /// Bytes in `buffer` not yet written to the segment file.
+    buffered: usize,
+    segment: Option<OpenSegment>,
+    segment_bytes_max: u64,
+    segments_max: u32,
+    /// Segment files that exist, including the open one.
+    segments_count: u32,
+    next_segment_number: u64,
+    /// Log position after the last appended frame.
+    position: u64,
+    /// Log position up to which every frame is durable.
+    synced_position: u64,
+    /// The open segment has bytes written (or a length change) since its last sync.
+    segment_dirty: bool,
+    /// A segment was created since the last directory sync.
+    directory_dirty: bool,
+    poisoned: bool,
+}
+
+/// Where recovery left the log, for the writer to continue from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogTail {
+    /// The last segment if it has room to append to (its handle stays open).
+    pub(crate) segment: Option<OpenSegment>,
+    pub(crate) segments_count: u32,
+    pub(crate) next_segment_number: u64,
+    /// Log position after the last recovered frame; durable (recovery synced it).
+    pub(crate) position: u64,
+}
+
+impl<'r> Wal<'r> {
+    pub(crate) fn new(
+        buffer: &'r mut [u8],
+        segment_bytes_max: u32,
+        segments_max: u32,
+        tail: LogTail,
+    ) -> Wal<'r> {
+        assert!(buffer.len() <= segment_bytes_max as usize);
+        assert!(tail.segments_count <= segments_max);
+        Wal {
+            buffer,
+            buffered: 0,
+            segment: tail.segment,
+            segment_bytes_max: u64::from(segment_bytes_max),
+            segments_max,
+            segments_count: tail.segments_count,
+            next_segment_number: tail.next_segment_number,
+            position: tail.position,
+            synced_position: tail.position,
+            segment_dirty: false,
+            directory_dirty: false,
+            poisoned: false,
+        }
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    pub(crate) fn synced_position(&self) -> u64 {
+        self.synced_position
+    }
+
+    pub(crate) fn segments_count(&self) -> u32 {
+        self.segments_count
+    }
+
+    /// `Err(WalFull)` if a frame of `frame_len` bytes needs a new segment and none may be
+    /// created. Checked before any I/O so a full log changes nothing.
+    pub(crate) fn check_room(&self, frame_len: usize) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let needs_segment = match self.segment {
+            None => true,
+            Some(segment) => {
+                segment.file_bytes + (self.buffered + frame_len) as u64 > self.segment_bytes_max
+            }
+        };
+        if needs_segment && self.segments_count >= self.segments_max {
+            return Err(Error::WalFull);
+        }
+        Ok(())
+    }
+
+    /// Appends one frame whose payload is the concatenation of `parts`. The frame is in the
+    /// buffer (and maybe partly written out) when this returns; it is durable after `sync`.
+    pub(crate) fn append<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        kind: RecordKind,
+        sequence: u64,
+        parts: &[&[u8]],
+    ) -> Result<(), Error> {
+        let payload_len: usize = parts.iter().map(|part| part.len()).sum();
+        let frame_len = FRAME_HEADER_BYTES + padded_len(payload_len);
+        self.check_room(frame_len)?;
+        assert!(frame_len <= self.buffer.len(), "config validation bounds every frame");
+        self.guard_io(|wal| wal.make_room(vfs, frame_len))?;
+        let mut digest = CASTAGNOLI.digest();
+        let mut at = self.buffered + FRAME_HEADER_BYTES;
+        for part in parts {
+            self.buffer[at..at + part.len()].copy_from_slice(part);
+            digest.update(part);
+            at += part.len();
+        }
+        let padding = padded_len(payload_len) - payload_len;
+        self.buffer[at..at + padding].fill(0);
+        digest.update(&self.buffer[at..at + padding]);
+        let header = FrameHeader {
+            payload_crc: digest.finalize(),
+            payload_len: payload_len as u32,
+            kind,
+            sequence,
+            synced_position: self.synced_position,
+        };
+        debug_assert_eq!(header.frame_len(), frame_len);
+        self.buffer[self.buffered..self.buffered + FRAME_HEADER_BYTES]
+            .copy_from_slice(&header.encode());
+        self.buffered += frame_len;
+        self.position += frame_len as u64;
+        Ok(())
+    }
+
+    /// Runs `operation`; if it fails, the log is poisoned.
+    fn guard_io<T>(
+        &mut self,
+        operation: impl FnOnce(&mut Self) -> Result<T, VfsError>,
+    ) -> Result<T, Error> {
+        let result = operation(self);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result.map_err(Error::Io)
+    }
+
+    /// Ensures an open segment with room for `frame_len` more bytes and buffer space for them.
+    fn make_room<V: Vfs>(&mut self, vfs: &mut V, frame_len: usize) -> Result<(), VfsError> {
+        let fits_segment = self.segment.is_some_and(|segment| {
+            segment.file_bytes + (self.buffered + frame_len) as u64 <= self.segment_bytes_max
+        });
+        if !fits_segment {
+            self.roll_segment(vfs)?;
+        }
+        if self.buffered + frame_len > self.buffer.len() {
+            self.write_out(vfs)?;
+        }
+        Ok(())
+    }
+
+    /// Writes out and syncs the current segment, then creates the next one.
+    fn roll_segment<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), VfsError> {
+        if let Some(segment) = self.segment {
+            self.write_out(vfs)?;
+            if self.segment_dirty {
+                vfs.sync(segment.file)?;
+                self.segment_dirty = false;
+            }
+            vfs.close(segment.file);
+            self.segment = None;
+            if !self.directory_dirty {
+                self.synced_position = self.position;
+            }
+        }
+        debug_assert!(self.buffered == 0);
+        let number = self.next_segment_number;
+        let mut name = [0u8; SEGMENT_NAME_BYTES];
+        let file = vfs.create(segment_name(number, &mut name))?;
+        self.next_segment_number += 1;
+        self.segments_count += 1;
+        self.directory_dirty = true;
+        let header = SegmentHeader { segment_number: number, start_position: self.position };
+        self.buffer[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
+        self.buffered = SEGMENT_HEADER_BYTES;
+        self.segment = Some(OpenSegment { file, file_bytes: 0 });
+        Ok(())
+    }
+
+    /// Writes the buffer to the open segment.
+    fn write_out<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), VfsError> {
+        let Some(segment) = self.segment.as_mut() else {
+            return Ok(());
+        };
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        vfs.write_at(segment.file, segment.file_bytes, &self.buffer[..self.buffered])?;
+        segment.file_bytes += self.buffered as u64;
+        self.buffered = 0;
+        self.segment_dirty = true;
+        Ok(())
+    }
+
+    /// Makes every appended frame durable: write out, sync the segment, sync the directory
+    /// if a segment was created.
+    pub(crate) fn sync<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        self.guard_io(|wal| {
+            wal.write_out(vfs)?;
+            if let (Some(segment), true) = (wal.segment, wal.segment_dirty) {
+                vfs.sync(segment.file)?;
+                wal.segment_dirty = false;
+            }
+            if wal.directory_dirty {
+                vfs.sync_dir()?;
+                wal.directory_dirty = false;
+            }
+            Ok(())
+        })?;
+        self.synced_position = self.position;
+        Ok(())
+    }
+
+    /// Closes the open segment without syncing (used by `close`, after a sync).
+    pub(crate) fn close<V: Vfs>(&mut self, vfs: &mut V) {
+        if let Some(segment) = self.segment.take() {
+            vfs.close(segment.file);
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! Recovery: replays every WAL segment into the memtable at open, finds where the valid log
+//! ends, and decides whether what follows is a torn tail (lost unsynced writes, truncated
+//! quietly and counted) or damage to synced data (a later frame's synced position proves
+//! the damaged bytes were durable): `Corruption` in strict mode, dropped and counted in
+//! tolerant mode. Nothing on disk is changed before that decision, and a decision to
+//! truncate is confirmed by reading the damaged frame a second time, so a transient read
+//! error cannot destroy data.
+//!
+//! Every loop is bounded by the bytes or files it walks, every length read from disk is
+//! checked against the config before it is used, so no bytes on disk can make recovery
+//! panic, loop or read out of bounds.
+
+use super::format::{
+    decode_record, parse_segment_name, segment_name, FrameHeader, Record, SegmentHeader,
+    CASTAGNOLI, FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+};
+use super::{LogTail, OpenSegment};
+use crate::config::RecoveryMode;
+use crate::error::{CorruptionKind, Error, Resource};
+use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
+
+/// Why a replayed record could not be applied.
+pub(crate) enum ApplyError {
+    /// It contradicts the state so far (e.g. an edge to a missing block): treated as damage.
+    Invalid,
+    /// It does not fit the memtable of this config.
+    Capacity(Resource),
+}
+
+/// Receives replayed records in log order.
+pub(crate) trait ReplayTarget {
+    fn apply(&mut self, sequence: u64, record: Record<'_>) -> Result<(), ApplyError>;
+}
+
+/// What recovery did, for `Stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RecoveryReport {
+    pub(crate) frames_replayed: u64,
+    pub(crate) bytes_replayed: u64,
+    pub(crate) torn_bytes_truncated: u64,
+    pub(crate) corrupt_bytes_dropped: u64,
+    /// Sequence of the last replayed frame; 0 if none.
+    pub(crate) last_sequence: u64,
+}
+
+/// Parts of the region recovery works in.
+pub(crate) struct RecoveryBuffers<'a> {
+    pub(crate) list: &'a mut [u8],
+    pub(crate) segment_numbers: &'a mut [u64],
+    pub(crate) read: &'a mut [u8],
+}
+
+/// Where the valid log ends.
+#[derive(Clone, Copy, Debug)]
+struct Stop {
+    /// Index into the sorted segment numbers.
+    index: usize,
+    /// File offset of the first byte not accepted (0: the whole segment is rejected).
+    offset: u64,
+    /// Log position of that byte.
+    position: u64,
+    kind: CorruptionKind,
+    /// The frame at the stop failed its checksums (rather than decoding or applying).
+    unreadable: bool,
+}
+
+struct SegmentReader<'b> {
+    buffer: &'b mut [u8],
+    file: FileHandle,
+    file_len: u64,
+    window_start: u64,
+    window_len: usize,
+}
+
+enum FrameRead<'a> {
+    End,
+    Invalid,
+    Valid(FrameHeader, &'a [u8]),
+}
+
+impl<'b> SegmentReader<'b> {
+    fn open<V: Vfs>(
+        vfs: &mut V,
+        buffer: &'b mut [u8],
+        number: u64,
+    ) -> Result<SegmentReader<'b>, Error> {
+        let mut name = [0u8; SEGMENT_NAME_BYTES];
+        let file = vfs.open(segment_name(number, &mut name))?;
+        let file_len = match vfs.len(file) {
+            Ok(len) => len,
+            Err(error) => {
+                vfs.close(file);
+                return Err(Error::Io(error));
+            }
+        };
+        Ok(SegmentReader { buffer, file, file_len, window_start: 0, window_len: 0 })
+    }
+
+    fn close<V: Vfs>(self, vfs: &mut V) -> &'b mut [u8] {
+        vfs.close(self.file);
+        self.buffer
+    }
+
+    /// Bytes `offset..offset + len` of the file, or `None` past its end.
+    fn window<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<&[u8]>, VfsError> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|end| end > self.file_len) || len > self.buffer.len() {
+            return Ok(None);
+        }
+        let window_end = self.window_start + self.window_len as u64;
+        if offset < self.window_start || offset + len as u64 > window_end {
+            let want = (self.file_len - offset).min(self.buffer.len() as u64) as usize;
+            self.window_len = 0;
+            let got = read_fully(vfs, self.file, offset, &mut self.buffer[..want])?;
+            self.window_start = offset;
+            self.window_len = got;
+            if got < len {
+                return Ok(None);
+            }
+        }
+        let start = (offset - self.window_start) as usize;
+        Ok(self.buffer.get(start..start + len))
+    }
+
+    fn forget_window(&mut self) {
+        self.window_len = 0;
+    }
+
+    fn header<V: Vfs>(&mut self, vfs: &mut V) -> Result<Option<SegmentHeader>, VfsError> {
+        let Some(bytes) = self.window(vfs, 0, SEGMENT_HEADER_BYTES)? else {
+            return Ok(None);
+        };
+        let mut header = [0u8; SEGMENT_HEADER_BYTES];
+        header.copy_from_slice(bytes);
+        Ok(SegmentHeader::decode(&header))
+    }
+
+    fn frame<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        offset: u64,
+        payload_max: usize,
+    ) -> Result<FrameRead<'_>, VfsError> {
+        if offset == self.file_len {
+            return Ok(FrameRead::End);
+        }
+        let header =
+            match self.window(vfs, offset, FRAME_HEADER_BYTES)?.and_then(FrameHeader::decode) {
+                Some(header) if (header.payload_len as usize) <= payload_max => header,
+                _ => return Ok(FrameRead::Invalid),
+            };
+        let Some(frame) = self.window(vfs, offset, header.frame_len())? else {
+            return Ok(FrameRead::Invalid);
+        };
+        let padded_payload = &frame[FRAME_HEADER_BYTES..];
+        if CASTAGNOLI.checksum(padded_payload) != header.payload_crc {
+            return Ok(FrameRead::Invalid);
+        }
+        Ok(FrameRead::Valid(header, &padded_payload[..header.payload_len as usize]))
+    }
+}
+
+/// Lists the directory and returns the WAL segment numbers, sorted.
+fn collect_segments<'n, V: Vfs>(
+    vfs: &mut V,
+    list: &mut [u8],
+    numbers: &'n mut [u64],
+) -> Result<&'n mut [u64], Error> {
+    let listed = vfs.list(list)?;
+    let names = list.get(..listed).ok_or(Error::Io(VfsError::Io { code: 5 }))?;
+    let mut count = 0;
+    for name in names.split(|&byte| byte == 0) {
+        let Some(number) = parse_segment_name(name) else {
+            continue;
+        };
+        let slot = numbers
+            .get_mut(count)
+            .ok_or(Error::RecoveryCapacity { resource: Resource::WalSegments })?;
+        *slot = number;
+        count += 1;
+    }
+    let numbers = &mut numbers[..count];
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// Replays every segment; recovery's whole job (see the module documentation).
+pub(crate) fn recover<V: Vfs, T: ReplayTarget>(
+    vfs: &mut V,
+    buffers: RecoveryBuffers<'_>,
+    mode: RecoveryMode,
+    payload_max: usize,
+    target: &mut T,
+) -> Result<(LogTail, RecoveryReport), Error> {
+    let numbers = collect_segments(vfs, buffers.list, buffers.segment_numbers)?;
+    let mut report = RecoveryReport::default();
+    let mut read = buffers.read;
+    let mut position = 0u64;
+    let mut stop = None;
+    for index in 0..numbers.len() {
+        let segment_stop;
+        (segment_stop, position, read) =
+            replay_segment(vfs, read, numbers, index, position, payload_max, target, &mut report)?;
+        if segment_stop.is_some() {
+            stop = segment_stop;
+            break;
+        }
+    }
+    let mut kept = numbers.len();
+    if let Some(stop) = stop {
+        let (witnessed, bytes_after) = find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
+        if witnessed && mode == RecoveryMode::Strict {
+            return Err(Error::Corruption { kind: stop.kind });
+        }
+        confirm_damage(vfs, &mut *read, numbers[stop.index], stop, payload_max)?;
+        if witnessed {
+            report.corrupt_bytes_dropped = bytes_after;
+        } else {
+            report.torn_bytes_truncated = bytes_after;
+        }
+        kept = cut_log(vfs, numbers, stop)?;
+        position = stop.position;
+    }
+    let segment = sync_kept_segments(vfs, &numbers[..kept])?;
+    let highest = numbers.iter().copied().max().unwrap_or(0);
+    let tail = LogTail {
+        segment,
+        segments_count: kept as u32,
+        next_segment_number: highest + 1,
+        position,
+    };
+    Ok((tail, report))
+}
+
+/// Replays one segment. Returns where the valid log stops inside it (if it does), the log
+/// position after its last accepted frame, and the read buffer back.
+#[allow(clippy::too_many_arguments)]
+fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
+    vfs: &mut V,
+    read: &'b mut [u8],
+    numbers: &[u64],
+    index: usize,
+    mut position: u64,
+    payload_max: usize,
+    target: &mut T,
+    report: &mut RecoveryReport,
+) -> Result<(Option<Stop>, u64, &'b mut [u8]), Error> {
+    let number = numbers[index];
+    let mut reader = SegmentReader::open(vfs, read, number)?;
+    let mut stop =
+        Stop { index, offset: 0, position, kind: CorruptionKind::WalSegmentGap, unreadable: false };
+    let contiguous = index == 0 || numbers[index - 1].checked_add(1) == Some(number);
+    let header = if contiguous { reader.header(vfs).map_err(Error::Io) } else { Ok(None) };
+    let header = match header {
+        Ok(header) => header,
+        Err(error) => {
+            reader.close(vfs);
+            return Err(error);
+        }
+    };
+    let start_ok = header.is_some_and(|header| {
+        header.segment_number == number && (index == 0 || header.start_position == position)
+    });
+    if !start_ok {
+        if contiguous {
+            stop.kind = CorruptionKind::WalSegmentHeader;
+            stop.unreadable = header.is_none();
+        }
+        return Ok((Some(stop), position, reader.close(vfs)));
+    }
+    if index == 0 {
+        position = header.map_or(0, |header| header.start_position);
+    }
+    let mut offset = SEGMENT_HEADER_BYTES as u64;
+    // Every accepted frame advances the offset by at least FRAME_HEADER_BYTES.
+    let frames_max = reader.file_len / FRAME_HEADER_BYTES as u64 + 1;
+    for _ in 0..frames_max {
+        match replay_frame(vfs, &mut reader, offset, payload_max, target, report) {
+            Ok(FrameStep::End) => return Ok((None, position, reader.close(vfs))),
+            Ok(FrameStep::Accepted { frame_len }) => {
+                offset += frame_len;
+                position += frame_len;
+            }
+            Ok(FrameStep::Rejected { unreadable }) => {
+                let stop =
+                    Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable };
+                return Ok((Some(stop), position, reader.close(vfs)));
+            }
+            Err(error) => {
+                reader.close(vfs);
+                return Err(error);
+            }
+        }
+    }
+    let stop = Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable: false };
+    Ok((Some(stop), position, reader.close(vfs)))
+}
+
+enum FrameStep {
+    End,
+    Accepted {
+        frame_len: u64,
+    },
+    /// `unreadable`: the checksums failed (rather than decoding or applying).
+    Rejected {
+        unreadable: bool,
+    },
+}
+
+/// Reads, checks and applies the frame at `offset`.
+fn replay_frame<V: Vfs, T: ReplayTarget>(
+    vfs: &mut V,
+    reader: &mut SegmentReader<'_>,
+    offset: u64,
+    payload_max: usize,
+    target: &mut T,
+    report: &mut RecoveryReport,
+) -> Result<FrameStep, Error> {
+    let (header, payload) = match reader.frame(vfs, offset, payload_max)? {
+        FrameRead::End => return Ok(FrameStep::End),
+        FrameRead::Invalid => return Ok(FrameStep::Rejected { unreadable: true }),
+        FrameRead::Valid(header, payload) => (header, payload),
+    };
+    let expected = report.last_sequence.checked_add(1);
+    let in_sequence =
+        header.sequence != 0 && (report.last_sequence == 0 || Some(header.sequence) == expected);
+    let Some(record) = decode_record(header.kind, payload).filter(|_| in_sequence) else {
+        return Ok(FrameStep::Rejected { unreadable: false });
+    };
+    match target.apply(header.sequence, record) {
+        Ok(()) => {
+            report.last_sequence = header.sequence;
+            report.frames_replayed += 1;
+            report.bytes_replayed += header.frame_len() as u64;
+            Ok(FrameStep::Accepted { frame_len: header.frame_len() as u64 })
+        }
+        Err(ApplyError::Invalid) => Ok(FrameStep::Rejected { unreadable: false }),
+        Err(ApplyError::Capacity(resource)) => Err(Error::RecoveryCapacity { resource }),
+    }
+}
+
+/// Scans everything after `stop` for a valid frame whose synced position lies past the stop:
+/// proof that the rejected bytes had been durable. Also returns the bytes after the stop.
+fn find_witness<V: Vfs>(
+    vfs: &mut V,
+    read: &mut [u8],
+    numbers: &[u64],
+    stop: Stop,
+    payload_max: usize,
+) -> Result<(bool, u64), Error> {
+    let mut witnessed = false;
+    let mut bytes_after = 0u64;
+    for (index, &number) in numbers.iter().enumerate().skip(stop.index) {
+        let mut reader = SegmentReader::open(vfs, &mut *read, number)?;
+        let first = if index == stop.index { stop.offset } else { 0 };
+        bytes_after += reader.file_len.saturating_sub(first);
+        let mut offset = if index == stop.index && first >= SEGMENT_HEADER_BYTES as u64 {
+            first + FRAME_ALIGN as u64
+        } else {
+            SEGMENT_HEADER_BYTES as u64
+        };
+        // Each step advances by at least FRAME_ALIGN bytes, so this ends at the file's end.
+        while !witnessed && offset + FRAME_HEADER_BYTES as u64 <= reader.file_len {
+            let step = match reader.frame(vfs, offset, payload_max) {
+                Ok(FrameRead::Valid(header, _)) => {
+                    witnessed = header.synced_position > stop.position;
+                    header.frame_len() as u64
+                }
+                Ok(_) => FRAME_ALIGN as u64,
+                Err(error) => {
+                    reader.close(vfs);
+                    return Err(Error::Io(error));
+                }
+            };
+            offset += step;
+        }
+        reader.close(vfs);
+    }
+    Ok((witnessed, bytes_after))
+}
+
+/// Reads the rejected frame once more from storage; if it now reads as valid, the first
+/// read was a transient error and nothing may be cut: open fails with an I/O error instead.
+fn confirm_damage<V: Vfs>(
+    vfs: &mut V,
+    read: &mut [u8],
+    number: u64,
+    stop: Stop,
+    payload_max: usize,
+) -> Result<(), Error> {
+    if !stop.unreadable {
+        return Ok(());
+    }
+    let mut reader = SegmentReader::open(vfs, read, number)?;
+    reader.forget_window();
+    let readable_now = if stop.offset < SEGMENT_HEADER_BYTES as u64 {
+        reader.header(vfs).map(|header| header.is_some())
+    } else {
+        reader
+            .frame(vfs, stop.offset, payload_max)
+            .map(|frame| matches!(frame, FrameRead::Valid(..)))
+    };
+    let result = match readable_now {
+        Ok(true) => Err(Error::Io(VfsError::Io { code: 5 })),
+        Ok(false) => Ok(()),
+        Err(error) => Err(Error::Io(error)),
+    };
+    reader.close(vfs);
+    result
+}
+
+/// Truncates the stop segment at the stop (or removes it) and removes every later segment.
+/// Returns how many segments remain.
+fn cut_log<V: Vfs>(vfs: &mut V, numbers: &[u64], stop: Stop) -> Result<usize, Error> {
+    let mut name = [0u8; SEGMENT_NAME_BYTES];
+    let mut kept = stop.index;
+    for &number in numbers[stop.index + 1..].iter().rev() {
+        vfs.remove(segment_name(number, &mut name))?;
+    }
+    let stop_name = segment_name(numbers[stop.index], &mut name);
+    if stop.offset >= SEGMENT_HEADER_BYTES as u64 {
+        let file = vfs.open(stop_name)?;
+        let result = vfs.truncate(file, stop.offset).and_then(|()| vfs.sync(file));
+        vfs.close(file);
+        result?;
+        kept += 1;
+    } else {
+        vfs.remove(stop_name)?;
+    }
+    vfs.sync_dir()?;
+    Ok(kept)
+}
+
+/// Syncs every kept segment, so what was replayed (perhaps from the page cache after a
+/// process crash) is durable before new frames are appended after it. Returns the last
+/// segment, open, for appending.
+fn sync_kept_segments<V: Vfs>(vfs: &mut V, numbers: &[u64]) -> Result<Option<OpenSegment>, Error> {
+    let mut name = [0u8; SEGMENT_NAME_BYTES];
+    let mut last = None;
+    for (index, &number) in numbers.iter().enumerate() {
+        let file = vfs.open(segment_name(number, &mut name))?;
+        let result = vfs.sync(file).and_then(|()| vfs.len(file));
+        match result {
+            Ok(file_bytes) if index + 1 == numbers.len() => {
+                last = Some(OpenSegment { file, file_bytes });
+            }
+            Ok(_) => vfs.close(file),
+            Err(error) => {
+                vfs.close(file);
+                return Err(Error::Io(error));
+            }
+        }
+    }
+    if !numbers.is_empty() {
+        vfs.sync_dir()?;
+    }
+    Ok(last)
+}
