@@ -21,10 +21,12 @@ use crate::config::FILE_NAME_BYTES_MAX;
 
 /// Files the simulation can hold (live or durable names).
 pub const SIM_FILES_MAX: usize = 32;
-/// Pending (unsynced) writes and truncates held before a forced write-back.
-pub const SIM_PENDING_OPS_MAX: usize = 4096;
 /// Unsynced namespace changes held before a forced write-back.
-pub const SIM_NAMESPACE_OPS_MAX: usize = 256;
+pub const SIM_NAMESPACE_OPS_MAX: usize = 64;
+/// Bytes of a pending-log entry header: kind, file, two reserved bytes, offset, length.
+const PENDING_HEADER_BYTES: usize = 12;
+const PENDING_WRITE: u8 = 1;
+const PENDING_TRUNCATE: u8 = 2;
 
 const EIO: i32 = 5;
 
@@ -71,7 +73,8 @@ pub struct SimConfig {
     pub files_max: usize,
     /// Largest size of one file; a write past it fails with `NoSpace`.
     pub file_bytes_max: usize,
-    /// Bytes of unsynced write data held before a forced write-back.
+    /// Bytes of the log of unsynced writes and truncates (12 bytes per entry plus the
+    /// written data) held before a forced write-back.
     pub pending_bytes_max: usize,
 }
 
@@ -106,10 +109,24 @@ struct SimFile<'m> {
     open_handles: u32,
 }
 
+/// One entry of the pending log (kept as bytes in `pending_log`): a write of `len` bytes at
+/// `offset` (its data follows the header), or a truncate to `len`.
 #[derive(Clone, Copy)]
-enum PendingOp {
-    Write { file: usize, offset: usize, len: usize, data_at: usize },
-    Truncate { file: usize, len: usize },
+struct PendingEntry {
+    kind: u8,
+    file: usize,
+    offset: usize,
+    len: usize,
+}
+
+impl PendingEntry {
+    fn data_bytes(&self) -> usize {
+        if self.kind == PENDING_WRITE {
+            self.len
+        } else {
+            0
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -122,9 +139,9 @@ enum NamespaceOp {
 /// The simulated directory.
 pub struct SimVfs<'m> {
     files: heapless::Vec<SimFile<'m>, SIM_FILES_MAX>,
-    pending: heapless::Vec<PendingOp, SIM_PENDING_OPS_MAX>,
-    pending_data: &'m mut [u8],
-    pending_data_used: usize,
+    /// Unsynced writes and truncates, in call order, as bytes (see `PendingEntry`).
+    pending_log: &'m mut [u8],
+    pending_log_used: usize,
     namespace_log: heapless::Vec<NamespaceOp, SIM_NAMESPACE_OPS_MAX>,
     rng: SimRng,
     /// Handles carry the generation; a crash starts a new one, so stale handles fail.
@@ -138,7 +155,7 @@ impl core::fmt::Debug for SimVfs<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SimVfs")
             .field("ops_count", &self.ops_count)
-            .field("pending_ops", &self.pending.len())
+            .field("pending_log_used", &self.pending_log_used)
             .field("faults", &self.faults)
             .finish()
     }
@@ -154,11 +171,14 @@ fn name_of(text: &str) -> Result<Name, VfsError> {
 impl<'m> SimVfs<'m> {
     /// A simulated directory in `memory` (at least `config.memory_bytes_required()` bytes).
     pub fn new(memory: &'m mut [u8], config: SimConfig, seed: u64) -> Result<SimVfs<'m>, VfsError> {
-        if config.files_max > SIM_FILES_MAX || memory.len() < config.memory_bytes_required() {
+        let sizes_ok = config.files_max <= SIM_FILES_MAX
+            && config.file_bytes_max <= u32::MAX as usize
+            && config.pending_bytes_max >= PENDING_HEADER_BYTES;
+        if !sizes_ok || memory.len() < config.memory_bytes_required() {
             return Err(VfsError::NoSpace);
         }
         memory.fill(0);
-        let (mut images, pending_data) =
+        let (mut images, pending_log) =
             memory.split_at_mut(config.files_max * 2 * config.file_bytes_max);
         let mut files = heapless::Vec::new();
         for _ in 0..config.files_max {
@@ -180,9 +200,8 @@ impl<'m> SimVfs<'m> {
         }
         Ok(SimVfs {
             files,
-            pending: heapless::Vec::new(),
-            pending_data: &mut pending_data[..config.pending_bytes_max],
-            pending_data_used: 0,
+            pending_log: &mut pending_log[..config.pending_bytes_max],
+            pending_log_used: 0,
             namespace_log: heapless::Vec::new(),
             rng: SimRng::new(seed),
             generation: 1,
@@ -226,15 +245,53 @@ impl<'m> SimVfs<'m> {
 
     /// Makes all pending writes, truncates and namespace changes durable (kernel write-back).
     fn write_back_everything(&mut self) {
-        let pending = core::mem::take(&mut self.pending);
-        for op in pending.iter() {
-            self.apply_durable(*op, None);
+        let mut at = 0;
+        while at < self.pending_log_used {
+            let (entry, next) = self.pending_entry_at(at);
+            self.apply_durable(entry, at + PENDING_HEADER_BYTES, None);
+            at = next;
         }
-        self.pending_data_used = 0;
+        self.pending_log_used = 0;
         for file in self.files.iter_mut() {
             file.durable_name = file.live_name.clone();
         }
         self.namespace_log.clear();
+    }
+
+    /// Empties a slot that no name refers to any more, with its pending entries, for reuse.
+    fn reset_slot(&mut self, index: usize) {
+        let (mut read, mut kept) = (0, 0);
+        while read < self.pending_log_used {
+            let (entry, next) = self.pending_entry_at(read);
+            if entry.file != index {
+                self.pending_log.copy_within(read..next, kept);
+                kept += next - read;
+            }
+            read = next;
+        }
+        self.pending_log_used = kept;
+        let file = &mut self.files[index];
+        file.current[..file.current_len].fill(0);
+        file.durable[..file.durable_len].fill(0);
+        file.current_len = 0;
+        file.durable_len = 0;
+    }
+
+    /// The entry at byte `at` of the pending log and the byte after it.
+    fn pending_entry_at(&self, at: usize) -> (PendingEntry, usize) {
+        let header = &self.pending_log[at..at + PENDING_HEADER_BYTES];
+        let word = |index: usize| {
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(&header[index..index + 4]);
+            u32::from_le_bytes(bytes) as usize
+        };
+        let entry = PendingEntry {
+            kind: header[0],
+            file: usize::from(header[1]),
+            offset: word(4),
+            len: word(8),
+        };
+        (entry, at + PENDING_HEADER_BYTES + entry.data_bytes())
     }
 
     fn log_namespace(&mut self, op: NamespaceOp) {
@@ -245,49 +302,44 @@ impl<'m> SimVfs<'m> {
         let _ = self.namespace_log.push(op);
     }
 
-    /// Applies one pending entry to the durable image; `keep_bytes` tears a write.
-    fn apply_durable(&mut self, op: PendingOp, keep_bytes: Option<usize>) {
-        match op {
-            PendingOp::Write { file, offset, len, data_at } => {
-                let len = keep_bytes.map_or(len, |keep| keep.min(len));
-                let data = &self.pending_data[data_at..data_at + len];
-                let target = &mut self.files[file];
-                target.durable[offset..offset + len].copy_from_slice(data);
-                if len > 0 {
-                    target.durable_len = target.durable_len.max(offset + len);
-                }
+    /// Applies one pending entry (data at `data_at` in the log) to the durable image;
+    /// `keep_bytes` tears a write.
+    fn apply_durable(&mut self, entry: PendingEntry, data_at: usize, keep_bytes: Option<usize>) {
+        let target = &mut self.files[entry.file];
+        if entry.kind == PENDING_WRITE {
+            let len = keep_bytes.map_or(entry.len, |keep| keep.min(entry.len));
+            let data = &self.pending_log[data_at..data_at + len];
+            target.durable[entry.offset..entry.offset + len].copy_from_slice(data);
+            if len > 0 {
+                target.durable_len = target.durable_len.max(entry.offset + len);
             }
-            PendingOp::Truncate { file, len } => {
-                let target = &mut self.files[file];
-                if len < target.durable_len {
-                    target.durable[len..target.durable_len].fill(0);
-                }
-                target.durable_len = len;
+        } else {
+            if entry.len < target.durable_len {
+                target.durable[entry.len..target.durable_len].fill(0);
             }
+            target.durable_len = entry.len;
         }
     }
 
     /// Logs an unsynced write or truncate. Returns false for a write larger than the whole
-    /// pending buffer, which the caller makes durable at once.
-    fn log_pending(&mut self, op: PendingOp, data: &[u8]) -> bool {
-        if data.len() > self.pending_data.len() {
+    /// pending log, which the caller makes durable at once.
+    fn log_pending(&mut self, entry: PendingEntry, data: &[u8]) -> bool {
+        let bytes = PENDING_HEADER_BYTES + data.len();
+        if bytes > self.pending_log.len() {
             self.write_back_everything();
             return false;
         }
-        if self.pending.is_full() || self.pending_data.len() - self.pending_data_used < data.len() {
+        if self.pending_log.len() - self.pending_log_used < bytes {
             self.write_back_everything();
         }
-        let op = match op {
-            PendingOp::Write { file, offset, len, .. } => {
-                let data_at = self.pending_data_used;
-                self.pending_data[data_at..data_at + data.len()].copy_from_slice(data);
-                self.pending_data_used += data.len();
-                PendingOp::Write { file, offset, len, data_at }
-            }
-            other => other,
-        };
-        // write_back_everything made room if the log was full.
-        let _ = self.pending.push(op);
+        let at = self.pending_log_used;
+        let header = &mut self.pending_log[at..at + PENDING_HEADER_BYTES];
+        header[0] = entry.kind;
+        header[1] = entry.file as u8;
+        header[4..8].copy_from_slice(&(entry.offset as u32).to_le_bytes());
+        header[8..12].copy_from_slice(&(entry.len as u32).to_le_bytes());
+        self.pending_log[at + PENDING_HEADER_BYTES..at + bytes].copy_from_slice(data);
+        self.pending_log_used += bytes;
         true
     }
 
@@ -298,24 +350,27 @@ impl<'m> SimVfs<'m> {
     /// Simulates a power loss: unsynced writes kept, dropped or torn at random, a random
     /// prefix of unsynced namespace changes kept, every handle invalidated.
     pub fn crash(&mut self) {
-        let pending = core::mem::take(&mut self.pending);
-        for op in pending.iter() {
-            match (op, self.rng.below(4)) {
+        let mut at = 0;
+        while at < self.pending_log_used {
+            let (entry, next) = self.pending_entry_at(at);
+            let data_at = at + PENDING_HEADER_BYTES;
+            match (entry.kind, self.rng.below(4)) {
                 (_, 0) => {}
-                (PendingOp::Write { file, offset, len, .. }, 1) => {
-                    let keep = self.rng.below(*len as u64) as usize;
-                    self.apply_durable(*op, Some(keep));
-                    if self.rng.below(2) == 0 && keep < *len {
+                (PENDING_WRITE, 1) => {
+                    let keep = self.rng.below(entry.len as u64) as usize;
+                    self.apply_durable(entry, data_at, Some(keep));
+                    if self.rng.below(2) == 0 && keep < entry.len {
                         let garbage = self.rng.next_u64() as u8;
-                        let target = &mut self.files[*file];
-                        target.durable[offset + keep] = garbage;
-                        target.durable_len = target.durable_len.max(offset + keep + 1);
+                        let target = &mut self.files[entry.file];
+                        target.durable[entry.offset + keep] = garbage;
+                        target.durable_len = target.durable_len.max(entry.offset + keep + 1);
                     }
                 }
-                _ => self.apply_durable(*op, None),
+                _ => self.apply_durable(entry, data_at, None),
             }
+            at = next;
         }
-        self.pending_data_used = 0;
+        self.pending_log_used = 0;
         let log = core::mem::take(&mut self.namespace_log);
         let kept = self.rng.below(log.len() as u64 + 1) as usize;
         for op in log.iter().take(kept) {
@@ -393,10 +448,10 @@ impl Vfs for SimVfs<'_> {
         let Some(index) = free else {
             return Err(VfsError::NoSpace);
         };
+        self.reset_slot(index);
         let file = &mut self.files[index];
         file.live_name = Some(name.clone());
         file.open_handles = 1;
-        debug_assert!(file.current_len == 0 && file.durable_len == 0);
         self.log_namespace(NamespaceOp::Create { file: index, name });
         Ok(self.handle_of(index))
     }
@@ -451,8 +506,8 @@ impl Vfs for SimVfs<'_> {
         let stored =
             if failed { self.rng.below(data.len() as u64 + 1) as usize } else { data.len() };
         let data = &data[..stored];
-        let op = PendingOp::Write { file: index, offset, len: stored, data_at: 0 };
-        if !self.log_pending(op, data) {
+        let entry = PendingEntry { kind: PENDING_WRITE, file: index, offset, len: stored };
+        if !self.log_pending(entry, data) {
             self.apply_durable_direct(index, offset, data);
         }
         let file = &mut self.files[index];
@@ -469,19 +524,19 @@ impl Vfs for SimVfs<'_> {
     fn sync(&mut self, handle: FileHandle) -> Result<(), VfsError> {
         self.begin_op()?;
         let index = self.file_index(handle)?;
-        let pending = core::mem::take(&mut self.pending);
-        for op in pending.iter() {
-            let (PendingOp::Write { file, .. } | PendingOp::Truncate { file, .. }) = *op;
-            if file == index {
-                self.apply_durable(*op, None);
+        // Applies this file's entries and compacts the others to the front, in order.
+        let (mut read, mut kept) = (0, 0);
+        while read < self.pending_log_used {
+            let (entry, next) = self.pending_entry_at(read);
+            if entry.file == index {
+                self.apply_durable(entry, read + PENDING_HEADER_BYTES, None);
             } else {
-                // Same capacity, so the push cannot fail.
-                let _ = self.pending.push(*op);
+                self.pending_log.copy_within(read..next, kept);
+                kept += next - read;
             }
+            read = next;
         }
-        if self.pending.is_empty() {
-            self.pending_data_used = 0;
-        }
+        self.pending_log_used = kept;
         Ok(())
     }
 
@@ -497,7 +552,7 @@ impl Vfs for SimVfs<'_> {
         if len > self.files[index].current.len() {
             return Err(VfsError::NoSpace);
         }
-        self.log_pending(PendingOp::Truncate { file: index, len }, &[]);
+        self.log_pending(PendingEntry { kind: PENDING_TRUNCATE, file: index, offset: 0, len }, &[]);
         let file = &mut self.files[index];
         if len < file.current_len {
             file.current[len..file.current_len].fill(0);
@@ -558,7 +613,7 @@ impl Vfs for SimVfs<'_> {
 }
 
 impl SimVfs<'_> {
-    /// A write larger than the pending buffer bypasses it and is durable at once.
+    /// A write larger than the pending log bypasses it and is durable at once.
     fn apply_durable_direct(&mut self, index: usize, offset: usize, data: &[u8]) {
         let file = &mut self.files[index];
         file.durable[offset..offset + data.len()].copy_from_slice(data);

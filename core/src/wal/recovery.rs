@@ -252,25 +252,25 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
 ) -> Result<(Option<Stop>, u64, &'b mut [u8]), Error> {
     let number = numbers[index];
     let mut reader = SegmentReader::open(vfs, read, number)?;
-    let mut stop =
-        Stop { index, offset: 0, position, kind: CorruptionKind::WalSegmentGap, unreadable: false };
-    let contiguous = index == 0 || numbers[index - 1].checked_add(1) == Some(number);
-    let header = if contiguous { reader.header(vfs).map_err(Error::Io) } else { Ok(None) };
-    let header = match header {
+    let header = match reader.header(vfs) {
         Ok(header) => header,
         Err(error) => {
             reader.close(vfs);
-            return Err(error);
+            return Err(Error::Io(error));
         }
     };
-    let start_ok = header.is_some_and(|header| {
-        header.segment_number == number && (index == 0 || header.start_position == position)
-    });
-    if !start_ok {
-        if contiguous {
-            stop.kind = CorruptionKind::WalSegmentHeader;
-            stop.unreadable = header.is_none();
+    // Numbers only increase (a removed tail's numbers are not reused); the log positions
+    // in the headers are what must join up.
+    let stop_kind = match header {
+        None => Some(CorruptionKind::WalSegmentHeader),
+        Some(header) if header.segment_number != number => Some(CorruptionKind::WalSegmentHeader),
+        Some(header) if index > 0 && header.start_position != position => {
+            Some(CorruptionKind::WalSegmentGap)
         }
+        Some(_) => None,
+    };
+    if let Some(kind) = stop_kind {
+        let stop = Stop { index, offset: 0, position, kind, unreadable: header.is_none() };
         return Ok((Some(stop), position, reader.close(vfs)));
     }
     if index == 0 {

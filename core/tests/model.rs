@@ -1,0 +1,157 @@
+//! Model-based test: seeded random sequences of writes, reads, syncs and crashes, checked
+//! against a plain model after every step. After a crash the engine must equal the model
+//! as of the last successful sync plus a prefix of the later writes, in both edge directions.
+
+mod harness;
+
+use harness::{
+    check_matches, check_prefix, for_each_seed_in, perform, Generator, Memory, Model, Op, Outcome,
+};
+use kausaldb_core::vfs::sim::SimVfs;
+use kausaldb_core::{Config, Engine, Error, SyncPolicy};
+
+#[derive(Clone, Copy)]
+enum Restart {
+    PowerLoss,
+    ProcessDeath,
+    CleanClose,
+}
+
+fn restart<'r, 'm>(engine: Engine<'r, SimVfs<'m>>, how: Restart) -> Result<SimVfs<'m>, String> {
+    match how {
+        Restart::PowerLoss => {
+            let mut vfs = engine.abandon();
+            vfs.crash();
+            Ok(vfs)
+        }
+        Restart::ProcessDeath => {
+            let mut vfs = engine.abandon();
+            vfs.crash_process();
+            Ok(vfs)
+        }
+        Restart::CleanClose => {
+            let (mut vfs, result) = engine.close();
+            result.map_err(|error| format!("close: {error:?}"))?;
+            vfs.crash();
+            Ok(vfs)
+        }
+    }
+}
+
+/// What a run exercised, summed over seeds, so the test can prove its crashes bite.
+#[derive(Default, Debug)]
+struct Coverage {
+    writes: u64,
+    restarts: u64,
+    /// Restarts after which some unsynced writes were gone.
+    restarts_losing_writes: u64,
+    torn_bytes_truncated: u64,
+}
+
+fn run_case(
+    seed: u64,
+    config: Config,
+    steps: usize,
+    coverage: &mut Coverage,
+) -> Result<(), String> {
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut generator = Generator::new(seed, 24);
+    let universe = generator.all_ids();
+    let mut vfs = Some(harness::sim_vfs(memory.disk, seed ^ 0x5eed));
+    let region = memory.region;
+    let mut model = Model::new();
+    let mut synced = model.clone();
+    let mut since_sync: Vec<Op> = Vec::new();
+    let mut restarts = 0;
+    while restarts < 8 {
+        let opened = Engine::open(config, region, vfs.take().ok_or("no vfs")?);
+        let mut engine = opened.map_err(|error| format!("open: {error:?}"))?;
+        let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
+        coverage.restarts_losing_writes += u64::from(kept < since_sync.len());
+        coverage.torn_bytes_truncated += engine.stats().wal_torn_bytes_truncated;
+        if engine.stats().wal_corrupt_bytes_dropped != 0 {
+            return Err(format!(
+                "a crash alone made recovery drop synced bytes: {:?}",
+                engine.stats()
+            ));
+        }
+        for op in &since_sync[..kept] {
+            synced.apply(&config, op);
+        }
+        model = synced.clone();
+        since_sync.clear();
+        let how = loop {
+            let choice = generator.rng.below(100);
+            if choice < 3 {
+                break [Restart::PowerLoss, Restart::ProcessDeath, Restart::CleanClose]
+                    [(choice % 3) as usize];
+            }
+            if choice < 10 {
+                engine.sync().map_err(|error| format!("sync: {error:?}"))?;
+                synced = model.clone();
+                since_sync.clear();
+                continue;
+            }
+            if choice < 15 {
+                check_matches(&mut engine, &model, &universe)?;
+                continue;
+            }
+            let op = generator.write();
+            let expected = model.clone().apply(&config, &op);
+            let got = perform(&mut engine, &op);
+            if got == Outcome::Refused(Error::WalFull) {
+                if engine.stats().wal_segments != config.wal_segments_max {
+                    return Err(format!("WalFull with {:?}", engine.stats()));
+                }
+                break Restart::CleanClose;
+            }
+            if got != expected {
+                return Err(format!("{op:?}: engine {got:?}, model {expected:?}"));
+            }
+            if let Outcome::Applied(_) = got {
+                coverage.writes += 1;
+                model.apply(&config, &op);
+                if config.sync_policy == SyncPolicy::EveryWrite {
+                    synced = model.clone();
+                } else {
+                    since_sync.push(op);
+                }
+            }
+            if since_sync.len() + steps / 8 > steps {
+                break Restart::PowerLoss;
+            }
+        };
+        vfs = Some(restart(engine, how)?);
+        restarts += 1;
+        coverage.restarts += 1;
+    }
+    Ok(())
+}
+
+#[test]
+fn model_random_operations_with_crashes() {
+    let mut coverage = Coverage::default();
+    let seeds = harness::seeds("model_random_operations_with_crashes", 64);
+    let many = seeds.end - seeds.start >= 32;
+    for_each_seed_in(seeds, "model_random_operations_with_crashes", |seed| {
+        run_case(seed, harness::small_config(), 120, &mut coverage)
+    });
+    eprintln!("{coverage:?}");
+    if many {
+        assert!(
+            coverage.restarts_losing_writes > 0 && coverage.torn_bytes_truncated > 0,
+            "{coverage:?}"
+        );
+    }
+}
+
+#[test]
+fn model_sync_every_write() {
+    let mut coverage = Coverage::default();
+    harness::for_each_seed("model_sync_every_write", 16, |seed| {
+        let config = Config { sync_policy: SyncPolicy::EveryWrite, ..harness::small_config() };
+        run_case(seed, config, 60, &mut coverage)
+    });
+    assert_eq!(coverage.restarts_losing_writes, 0, "every write was synced: {coverage:?}");
+}
