@@ -317,6 +317,12 @@ impl<'r, V: Vfs> Engine<'r, V> {
         }
     }
 
+    /// The storage backend, e.g. to change a simulation's fault settings mid-test. Writing
+    /// to the store's files through it voids the durability contract.
+    pub fn vfs_mut(&mut self) -> &mut V {
+        &mut self.vfs
+    }
+
     /// The config the engine was opened with.
     pub fn config(&self) -> &Config {
         &self.config

@@ -81,6 +81,52 @@ pub trait Vfs {
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError>;
 }
 
+/// A borrowed backend is a backend, so a host can keep ownership of its `Vfs` (and look at
+/// it after the engine is gone, or after `open` failed).
+impl<T: Vfs + ?Sized> Vfs for &mut T {
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        (**self).create(name)
+    }
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        (**self).open(name)
+    }
+    fn close(&mut self, file: FileHandle) {
+        (**self).close(file)
+    }
+    fn read_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError> {
+        (**self).read_at(file, offset, buffer)
+    }
+    fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
+        (**self).write_at(file, offset, data)
+    }
+    fn sync(&mut self, file: FileHandle) -> Result<(), VfsError> {
+        (**self).sync(file)
+    }
+    fn len(&mut self, file: FileHandle) -> Result<u64, VfsError> {
+        (**self).len(file)
+    }
+    fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
+        (**self).truncate(file, len)
+    }
+    fn remove(&mut self, name: &str) -> Result<(), VfsError> {
+        (**self).remove(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
+        (**self).rename(from, to)
+    }
+    fn sync_dir(&mut self) -> Result<(), VfsError> {
+        (**self).sync_dir()
+    }
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
+        (**self).list(buffer)
+    }
+}
+
 /// Reads until `buffer` is full or the file ends; returns the bytes read.
 pub(crate) fn read_fully<V: Vfs>(
     vfs: &mut V,

@@ -1,0 +1,382 @@
+//! Every error path: bad arguments change nothing; back-pressure changes nothing; I/O
+//! errors injected on each operation of put, sync and open leave a store that reopens to
+//! the last sync plus a prefix of later writes.
+
+mod harness;
+
+use harness::{
+    check_matches, check_prefix, for_each_seed, perform, small_config, Generator, Memory, Model,
+    Op, Outcome,
+};
+use kausaldb_core::{
+    memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
+    Resource, Stats, SyncPolicy,
+};
+
+fn id(value: u128) -> BlockId {
+    BlockId::from_u128(value)
+}
+
+const META: &[u8] = br#"{"kind":"function"}"#;
+
+#[test]
+fn invalid_arguments_are_refused_precisely_and_change_nothing() {
+    let config = small_config();
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 1)).unwrap();
+    engine.put_block(id(1), b"a.rs", META, b"fn a() {}").unwrap();
+    let before: Stats = engine.stats();
+    let long_uri = vec![b'u'; config.source_uri_bytes_max as usize + 1];
+    let long_meta = format!("{{\"k\":\"{}\"}}", "x".repeat(config.metadata_bytes_max as usize));
+    let long_content = vec![0u8; config.content_bytes_max as usize + 1];
+    let cases: Vec<(Result<u64, Error>, Error)> = vec![
+        (engine.put_block(BlockId::ZERO, b"a.rs", META, b""), Error::IdZero),
+        (
+            engine.put_block(id(2), &long_uri, META, b""),
+            Error::SourceUriTooLong {
+                bytes: long_uri.len(),
+                bytes_max: config.source_uri_bytes_max,
+            },
+        ),
+        (engine.put_block(id(2), b"\xff.rs", META, b""), Error::SourceUriNotUtf8),
+        (
+            engine.put_block(id(2), b"a.rs", long_meta.as_bytes(), b""),
+            Error::MetadataTooLong { bytes: long_meta.len(), bytes_max: config.metadata_bytes_max },
+        ),
+        (engine.put_block(id(2), b"a.rs", b"[1]", b""), Error::MetadataInvalid { offset: 0 }),
+        (engine.put_block(id(2), b"a.rs", b"{\"a\":}", b""), Error::MetadataInvalid { offset: 5 }),
+        (
+            engine.put_block(id(2), b"a.rs", META, &long_content),
+            Error::ContentTooLong {
+                bytes: long_content.len(),
+                bytes_max: config.content_bytes_max,
+            },
+        ),
+        (engine.delete_block(BlockId::ZERO), Error::IdZero),
+        (engine.delete_block(id(2)), Error::NotFound),
+        (
+            engine.delete_edge(Edge { source: id(1), target: id(1), edge_type: EdgeType::CALLS }),
+            Error::NotFound,
+        ),
+    ];
+    for (got, expected) in cases {
+        assert_eq!(got, Err(expected));
+    }
+    let to_missing = Edge { source: id(1), target: id(9), edge_type: EdgeType::CALLS };
+    assert_eq!(engine.put_edge(to_missing), Err(Error::NotFound));
+    let from_zero = Edge { source: BlockId::ZERO, target: id(1), edge_type: EdgeType::CALLS };
+    assert_eq!(engine.put_edge(from_zero), Err(Error::IdZero));
+    assert_eq!(engine.find_block(BlockId::ZERO).err(), Some(Error::IdZero));
+    let mut out = [Edge::EMPTY; 2];
+    assert_eq!(
+        engine.edges(id(9), Direction::Both, EdgeFilter::All, &mut out),
+        Err(Error::NotFound)
+    );
+    assert_eq!(EdgeType::from_code(12), Err(Error::EdgeTypeUnknown { code: 12 }));
+    assert_eq!(engine.stats(), before, "a refused write changed the engine");
+    assert_eq!(engine.find_block(id(2)).unwrap(), None);
+}
+
+#[test]
+fn config_and_region_errors_name_what_is_wrong() {
+    let bump = bumpalo::Bump::new();
+    let config = small_config();
+    let memory = Memory::new(&bump, &config);
+    let bad = Config { wal_buffer_bytes: 16, ..config };
+    let vfs = harness::sim_vfs(memory.disk, 1);
+    assert_eq!(
+        Engine::open(bad, &mut *memory.region, vfs).err(),
+        Some(Error::ConfigInvalid { field: "wal_buffer_bytes" })
+    );
+    let fields: [(Config, &str); 5] = [
+        (Config { blocks_max: 0, ..config }, "blocks_max"),
+        (Config { edges_max: u32::MAX, ..config }, "edges_max"),
+        (Config { arena_bytes_max: 10, ..config }, "arena_bytes_max"),
+        (Config { wal_segment_bytes_max: 64, ..config }, "wal_segment_bytes_max"),
+        (Config { files_max: 2, ..config }, "files_max"),
+    ];
+    for (bad, field) in fields {
+        assert_eq!(bad.validate(), Err(Error::ConfigInvalid { field }));
+    }
+    let required = memory_bytes_required(&config);
+    let short = &mut memory.region[..required - 1];
+    let vfs = harness::sim_vfs(
+        &mut bump.alloc_slice_fill_copy(harness::SIM.memory_bytes_required(), 0u8)[..],
+        2,
+    );
+    assert_eq!(
+        Engine::open(config, short, vfs).err(),
+        Some(Error::RegionTooSmall { bytes_required: required, bytes_given: required - 1 })
+    );
+}
+
+#[test]
+fn full_memtable_is_back_pressure_that_changes_nothing() {
+    let config = Config { blocks_max: 2, edges_max: 1, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 3)).unwrap();
+    engine.put_block(id(1), b"a", META, b"").unwrap();
+    engine.put_block(id(2), b"b", META, b"").unwrap();
+    let before = engine.stats();
+    assert_eq!(
+        engine.put_block(id(3), b"c", META, b""),
+        Err(Error::MemtableFull { resource: Resource::Blocks })
+    );
+    assert_eq!(engine.stats(), before);
+    // Replacing an existing id needs no new entry.
+    engine.put_block(id(2), b"b2", META, b"").unwrap();
+    engine.put_edge(Edge { source: id(1), target: id(2), edge_type: EdgeType::CALLS }).unwrap();
+    let before = engine.stats();
+    let second = Edge { source: id(2), target: id(1), edge_type: EdgeType::CALLS };
+    assert_eq!(engine.put_edge(second), Err(Error::MemtableFull { resource: Resource::Edges }));
+    assert_eq!(engine.stats(), before);
+    let big = vec![7u8; config.content_bytes_max as usize];
+    let mut refused = None;
+    for round in 0..200 {
+        match engine.put_block(id(1), b"a", META, &big) {
+            Ok(_) => continue,
+            Err(error) => {
+                refused = Some((round, error));
+                break;
+            }
+        }
+    }
+    let (_, error) = refused.expect("the arena must fill");
+    assert_eq!(error, Error::MemtableFull { resource: Resource::ArenaBytes });
+}
+
+#[test]
+fn full_wal_is_back_pressure_that_changes_nothing() {
+    let config =
+        Config { wal_segments_max: 2, files_max: 3, arena_bytes_max: 1 << 20, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 4)).unwrap();
+    let content = vec![1u8; 400];
+    let mut result = Ok(0);
+    for _ in 0..100 {
+        result = engine.put_block(id(1), b"a", META, &content);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(Error::WalFull));
+    let before = engine.stats();
+    assert_eq!(engine.put_block(id(1), b"a", META, &content), Err(Error::WalFull));
+    assert_eq!(engine.stats(), before);
+    assert_eq!(before.wal_segments, 2);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Put,
+    Sync,
+    Open,
+}
+
+/// Builds a store (30 random writes, synced, then a few unsynced), then runs `target` with
+/// an I/O error injected at its n-th storage operation, for every n until `target` runs
+/// with no fault left to hit. After each failure: the error is `Io`, later writes are
+/// `Poisoned`, and after a power loss the store reopens to the last sync plus a prefix of
+/// the writes after it (the failed one included as a maybe).
+fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
+    // A buffered put does no I/O until its buffer fills; syncing every write makes each put
+    // write, sync, and sometimes roll a segment.
+    let sync_policy =
+        if target == Target::Put { SyncPolicy::EveryWrite } else { SyncPolicy::Explicit };
+    let config = Config { sync_policy, ..small_config() };
+    for fail_at in 0..10_000u64 {
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::new(&bump, &config);
+        let mut generator = Generator::new(shape, 8);
+        let universe = generator.all_ids();
+        let mut sim = harness::sim_vfs(memory.disk, fail_at);
+        let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+        let mut model = Model::new();
+        // Shapes put the log's end at offsets spread over more than one segment.
+        for index in 0..shape * 2 {
+            let content = vec![index as u8; 200];
+            let op = Op::Put {
+                id: generator.id(),
+                source_uri: b"s".to_vec(),
+                metadata_json: META.to_vec(),
+                content,
+            };
+            if let Outcome::Applied(_) = perform(&mut engine, &op) {
+                model.apply(&config, &op);
+            }
+        }
+        for _ in 0..20 {
+            let op = generator.write();
+            if let Outcome::Applied(_) = perform(&mut engine, &op) {
+                model.apply(&config, &op);
+            }
+        }
+        engine.sync().unwrap();
+        let mut since_sync = Vec::new();
+        if target != Target::Open {
+            for _ in 0..3 {
+                let op = generator.block();
+                assert!(matches!(perform(&mut engine, &op), Outcome::Applied(_)));
+                since_sync.push(op);
+            }
+        }
+        if sync_policy == SyncPolicy::EveryWrite {
+            for op in since_sync.drain(..) {
+                model.apply(&config, &op);
+            }
+        }
+        let synced = if sync_policy == SyncPolicy::EveryWrite { model.clone() } else { model };
+        let (result, armed) = match target {
+            Target::Put | Target::Sync => {
+                let armed = engine.vfs_mut().ops_count() + fail_at;
+                engine.vfs_mut().faults.fail_at_op = Some(armed);
+                let result = if target == Target::Put {
+                    let content = vec![0x5a; 512 - shape as usize];
+                    let op = Op::Put {
+                        id: generator.id(),
+                        source_uri: b"t".to_vec(),
+                        metadata_json: META.to_vec(),
+                        content,
+                    };
+                    let outcome = perform(&mut engine, &op);
+                    since_sync.push(op);
+                    match outcome {
+                        Outcome::Applied(_) => Ok(()),
+                        Outcome::Refused(error) => Err(error),
+                        Outcome::NoOp => Err(Error::NotFound),
+                    }
+                } else {
+                    engine.sync()
+                };
+                if let Err(error) = result {
+                    assert!(matches!(error, Error::Io(_)), "{target:?} at {fail_at}: {error:?}");
+                    assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
+                    let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
+                    assert_eq!(later, Err(Error::Poisoned));
+                    assert_eq!(engine.sync(), Err(Error::Poisoned));
+                }
+                engine.abandon();
+                (result, armed)
+            }
+            Target::Open => {
+                engine.close().1.unwrap();
+                let armed = sim.ops_count() + fail_at;
+                sim.faults.fail_at_op = Some(armed);
+                let result = Engine::open(config, &mut *memory.region, &mut sim).map(|engine| {
+                    engine.abandon();
+                });
+                if let Err(error) = result {
+                    assert!(matches!(error, Error::Io(_)), "open at {fail_at}: {error:?}");
+                }
+                (result, armed)
+            }
+        };
+        let hit = sim.ops_count() > armed;
+        sim.faults.fail_at_op = None;
+        sim.crash();
+        let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+        let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)
+            .unwrap_or_else(|error| panic!("{target:?} with a fault at op {fail_at}: {error}"));
+        if result.is_ok() && target != Target::Open {
+            assert_eq!(kept, since_sync.len(), "a successful {target:?} lost synced writes");
+        }
+        if !hit {
+            assert!(result.is_ok(), "{target:?}: failed with no fault left to hit: {result:?}");
+            return fail_at;
+        }
+    }
+    panic!("{target:?} still hit a fault after 10,000 operations");
+}
+
+/// Runs the injection over 16 store shapes; returns (fault points, most in one shape).
+fn inject_over_shapes(target: Target) -> (u64, u64) {
+    let points: Vec<u64> = (0..16).map(|shape| inject_at_every_operation(target, shape)).collect();
+    let total = points.iter().sum();
+    let most = points.iter().copied().max().unwrap_or(0);
+    eprintln!(
+        "{target:?}: I/O error injected at each of {total} storage operations over 16 stores"
+    );
+    (total, most)
+}
+
+#[test]
+fn io_errors_injected_on_each_operation_of_put() {
+    let (_, most) = inject_over_shapes(Target::Put);
+    assert!(most >= 4, "some put must write, sync, create a segment and sync the directory");
+}
+
+#[test]
+fn io_errors_injected_on_each_operation_of_sync() {
+    let (_, most) = inject_over_shapes(Target::Sync);
+    assert!(most >= 2, "sync writes and syncs at least");
+}
+
+#[test]
+fn io_errors_injected_on_each_operation_of_open() {
+    let (_, most) = inject_over_shapes(Target::Open);
+    assert!(most >= 5, "open lists, reads, and syncs every segment and the directory");
+}
+
+#[test]
+fn random_io_errors_never_break_the_prefix_contract() {
+    for_each_seed("random_io_errors_never_break_the_prefix_contract", 48, |seed| {
+        let config = small_config();
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::new(&bump, &config);
+        let mut generator = Generator::new(seed, 16);
+        let universe = generator.all_ids();
+        let mut sim = harness::sim_vfs(memory.disk, seed);
+        let mut synced = Model::new();
+        for _round in 0..6 {
+            sim.faults.fail_ppm = 0;
+            let mut engine = match Engine::open(config, &mut *memory.region, &mut sim) {
+                Ok(engine) => engine,
+                Err(error) => return Err(format!("open without faults: {error:?}")),
+            };
+            check_matches(&mut engine, &synced, &universe)?;
+            engine.vfs_mut().faults.fail_ppm = 20_000;
+            let mut model = synced.clone();
+            let mut since_sync = Vec::new();
+            for _ in 0..60 {
+                let op = generator.write();
+                let expected = model.clone().apply(&config, &op);
+                let got = perform(&mut engine, &op);
+                if matches!(got, Outcome::Refused(Error::Io(_))) {
+                    since_sync.push(op);
+                    break;
+                }
+                if got != expected {
+                    return Err(format!("{op:?}: engine {got:?}, model {expected:?}"));
+                }
+                if let Outcome::Applied(_) = got {
+                    model.apply(&config, &op);
+                    since_sync.push(op);
+                }
+                if generator.rng.below(8) == 0 {
+                    match engine.sync() {
+                        Ok(()) => {
+                            synced = model.clone();
+                            since_sync.clear();
+                        }
+                        Err(Error::Io(_)) => break,
+                        Err(error) => return Err(format!("sync: {error:?}")),
+                    }
+                }
+            }
+            engine.abandon();
+            sim.faults.fail_ppm = 0;
+            sim.crash();
+            let mut engine = Engine::open(config, &mut *memory.region, &mut sim)
+                .map_err(|error| format!("reopen: {error:?}"))?;
+            let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
+            for op in &since_sync[..kept] {
+                synced.apply(&config, op);
+            }
+            engine.close().1.map_err(|error| format!("close: {error:?}"))?;
+        }
+        Ok(())
+    });
+}
