@@ -126,6 +126,8 @@ impl ReplayTarget for Replayer<'_, '_> {
                 let index = self.memtable.find_edge(&edge).ok_or(ApplyError::Invalid)?;
                 self.memtable.apply_delete_edge(index);
             }
+            // Recovery consumes markers itself.
+            Record::CloseMarker => return Err(ApplyError::Invalid),
         }
         Ok(())
     }
@@ -164,7 +166,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             memtable,
             wal,
             guards: parts.guards,
-            next_sequence: recovery.last_sequence + 1,
+            next_sequence: recovery.sequence_next.max(1),
             recovery,
         };
         engine.check_invariants();
@@ -329,8 +331,22 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Syncs and closes the store, handing the storage backend back with the sync's result.
+    /// If anything was written since open, a close marker is logged first: it vouches that
+    /// every earlier frame was durable, so later damage to them is reported as corruption
+    /// instead of being mistaken for a torn tail.
     pub fn close(mut self) -> (V, Result<(), Error>) {
-        let result = self.sync();
+        self.check_invariants();
+        let mut result = self.wal.sync(&mut self.vfs);
+        if result.is_ok() && self.wal.appended_since_open() {
+            // The marker is framed after the sync, so its synced position covers every
+            // earlier frame. Best effort: a full log closes without one.
+            let next = self.next_sequence;
+            result = match self.wal.append(&mut self.vfs, RecordKind::CloseMarker, next, &[]) {
+                Ok(()) => self.wal.sync(&mut self.vfs),
+                Err(Error::WalFull) => Ok(()),
+                Err(error) => Err(error),
+            };
+        }
         self.wal.close(&mut self.vfs);
         (self.vfs, result)
     }

@@ -18,7 +18,7 @@
 //! | 0..4   | CRC32C of header bytes 4..32                              |
 //! | 4..8   | CRC32C of the padded payload                              |
 //! | 8..12  | payload length (unpadded)                                |
-//! | 12     | record kind: 1 put block, 2 delete block, 3 put edge, 4 delete edge |
+//! | 12     | record kind: 1 put block, 2 delete block, 3 put edge, 4 delete edge, 5 close marker |
 //! | 13..16 | zero                                                     |
 //! | 16..24 | sequence (each write's engine-assigned sequence, +1 per frame) |
 //! | 24..32 | synced position: log position up to which the log was durable when this frame was written |
@@ -62,6 +62,10 @@ pub(crate) enum RecordKind {
     DeleteBlock = 2,
     PutEdge = 3,
     DeleteEdge = 4,
+    /// Written by a clean close, payload empty: its synced position vouches for every frame
+    /// before it, so damage to them is provably not a torn tail. Its sequence is the next
+    /// write's; it consumes none.
+    CloseMarker = 5,
 }
 
 impl RecordKind {
@@ -71,6 +75,7 @@ impl RecordKind {
             2 => Some(RecordKind::DeleteBlock),
             3 => Some(RecordKind::PutEdge),
             4 => Some(RecordKind::DeleteEdge),
+            5 => Some(RecordKind::CloseMarker),
             _ => None,
         }
     }
@@ -173,6 +178,7 @@ pub(crate) enum Record<'a> {
     DeleteBlock { id: BlockId },
     PutEdge(Edge),
     DeleteEdge(Edge),
+    CloseMarker,
 }
 
 fn id_at(bytes: &[u8], at: usize) -> BlockId {
@@ -233,6 +239,7 @@ pub(crate) fn decode_record(kind: RecordKind, payload: &[u8]) -> Option<Record<'
                 Record::DeleteEdge(edge)
             })
         }
+        RecordKind::CloseMarker if payload.is_empty() => Some(Record::CloseMarker),
         _ => None,
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct Wal<'r> {
     /// A segment was created since the last directory sync.
     directory_dirty: bool,
     poisoned: bool,
+    /// Log position at open: anything past it was appended by this engine.
+    position_at_open: u64,
 }
 
 /// Where recovery left the log, for the writer to continue from.
@@ -77,7 +79,12 @@ impl<'r> Wal<'r> {
             segment_dirty: false,
             directory_dirty: false,
             poisoned: false,
+            position_at_open: tail.position,
         }
+    }
+
+    pub(crate) fn appended_since_open(&self) -> bool {
+        self.position > self.position_at_open
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {

@@ -19,6 +19,10 @@ use crate::config::RecoveryMode;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
 
+/// Times a rejected frame is read again, each read fresh from storage, before the log is
+/// cut there: damage must be seen on every read.
+const CONFIRM_READS: usize = 2;
+
 /// Why a replayed record could not be applied.
 pub(crate) enum ApplyError {
     /// It contradicts the state so far (e.g. an edge to a missing block): treated as damage.
@@ -39,8 +43,9 @@ pub(crate) struct RecoveryReport {
     pub(crate) bytes_replayed: u64,
     pub(crate) torn_bytes_truncated: u64,
     pub(crate) corrupt_bytes_dropped: u64,
-    /// Sequence of the last replayed frame; 0 if none.
-    pub(crate) last_sequence: u64,
+    /// The sequence the next write gets: one past the last replayed write; 0 if no frame
+    /// was replayed.
+    pub(crate) sequence_next: u64,
 }
 
 /// Parts of the region recovery works in.
@@ -326,15 +331,20 @@ fn replay_frame<V: Vfs, T: ReplayTarget>(
         FrameRead::Invalid => return Ok(FrameStep::Rejected { unreadable: true }),
         FrameRead::Valid(header, payload) => (header, payload),
     };
-    let expected = report.last_sequence.checked_add(1);
-    let in_sequence =
-        header.sequence != 0 && (report.last_sequence == 0 || Some(header.sequence) == expected);
+    // Every write frame has the sequence after the previous one; a close marker carries the
+    // next write's sequence without taking it.
+    let in_sequence = header.sequence != 0
+        && (report.sequence_next == 0 || header.sequence == report.sequence_next);
     let Some(record) = decode_record(header.kind, payload).filter(|_| in_sequence) else {
         return Ok(FrameStep::Rejected { unreadable: false });
     };
-    match target.apply(header.sequence, record) {
-        Ok(()) => {
-            report.last_sequence = header.sequence;
+    let applied = match record {
+        Record::CloseMarker => Ok(header.sequence),
+        record => target.apply(header.sequence, record).map(|()| header.sequence + 1),
+    };
+    match applied {
+        Ok(sequence_next) => {
+            report.sequence_next = sequence_next;
             report.frames_replayed += 1;
             report.bytes_replayed += header.frame_len() as u64;
             Ok(FrameStep::Accepted { frame_len: header.frame_len() as u64 })
@@ -384,7 +394,7 @@ fn find_witness<V: Vfs>(
     Ok((witnessed, bytes_after))
 }
 
-/// Reads the rejected frame once more from storage; if it now reads as valid, the first
+/// Reads the rejected frame again from storage; if it ever reads as valid, the first
 /// read was a transient error and nothing may be cut: open fails with an I/O error instead.
 fn confirm_damage<V: Vfs>(
     vfs: &mut V,
@@ -397,19 +407,24 @@ fn confirm_damage<V: Vfs>(
         return Ok(());
     }
     let mut reader = SegmentReader::open(vfs, read, number)?;
-    reader.forget_window();
-    let readable_now = if stop.offset < SEGMENT_HEADER_BYTES as u64 {
-        reader.header(vfs).map(|header| header.is_some())
-    } else {
-        reader
-            .frame(vfs, stop.offset, payload_max)
-            .map(|frame| matches!(frame, FrameRead::Valid(..)))
-    };
-    let result = match readable_now {
-        Ok(true) => Err(Error::Io(VfsError::Io { code: 5 })),
-        Ok(false) => Ok(()),
-        Err(error) => Err(Error::Io(error)),
-    };
+    let mut result = Ok(());
+    for _ in 0..CONFIRM_READS {
+        reader.forget_window();
+        let readable_now = if stop.offset < SEGMENT_HEADER_BYTES as u64 {
+            reader.header(vfs).map(|header| header.is_some())
+        } else {
+            let frame = reader.frame(vfs, stop.offset, payload_max);
+            frame.map(|frame| matches!(frame, FrameRead::Valid(..)))
+        };
+        result = match readable_now {
+            Ok(true) => Err(Error::Io(VfsError::Io { code: 5 })),
+            Ok(false) => Ok(()),
+            Err(error) => Err(Error::Io(error)),
+        };
+        if result.is_err() {
+            break;
+        }
+    }
     reader.close(vfs);
     result
 }
