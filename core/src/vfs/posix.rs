@@ -1,1 +1,277 @@
+//! POSIX files in one directory, through the `libc` crate (no `std`): `pread`/`pwrite`,
+//! `fdatasync` for file data (`fsync` where there is no `fdatasync`), and `fsync` of the
+//! directory for creates, removes and renames. File names are resolved relative to the
+//! directory's descriptor (`openat`, `unlinkat`, `renameat`), so the store cannot be
+//! redirected by a rename of its directory while open.
+//!
+//! Besides `region.rs`, this is the only module with `unsafe`: every libc call is foreign
+//! code, each with a `// SAFETY:` note on the pointers it is given.
 
+use super::{FileHandle, Vfs, VfsError};
+use crate::config::FILE_NAME_BYTES_MAX;
+
+/// Longest directory path accepted by `PosixVfs::open_dir`, including the NUL.
+pub const DIRECTORY_PATH_BYTES_MAX: usize = 4096;
+
+/// A store directory on a POSIX file system.
+#[derive(Debug)]
+pub struct PosixVfs {
+    directory: libc::c_int,
+}
+
+fn errno() -> i32 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: __errno_location returns a valid pointer to this thread's errno.
+    let code = unsafe { *libc::__errno_location() };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: __error returns a valid pointer to this thread's errno (BSD, macOS).
+    let code = unsafe { *libc::__error() };
+    code
+}
+
+fn error_of(code: i32) -> VfsError {
+    match code {
+        libc::ENOENT => VfsError::NotFound,
+        libc::EEXIST => VfsError::AlreadyExists,
+        libc::ENOSPC | libc::EDQUOT => VfsError::NoSpace,
+        libc::ENAMETOOLONG => VfsError::NameInvalid,
+        libc::EBADF => VfsError::HandleInvalid,
+        code => VfsError::Io { code },
+    }
+}
+
+/// A NUL-terminated copy of `text` in a stack buffer.
+struct CString<const N: usize> {
+    bytes: [u8; N],
+}
+
+impl<const N: usize> CString<N> {
+    fn new(text: &str) -> Result<CString<N>, VfsError> {
+        if text.is_empty() || text.len() >= N || text.bytes().any(|byte| byte == 0) {
+            return Err(VfsError::NameInvalid);
+        }
+        let mut bytes = [0u8; N];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(CString { bytes })
+    }
+
+    fn as_ptr(&self) -> *const libc::c_char {
+        self.bytes.as_ptr().cast()
+    }
+}
+
+type Name = CString<{ FILE_NAME_BYTES_MAX + 1 }>;
+
+fn file_name(name: &str) -> Result<Name, VfsError> {
+    if name.contains('/') || name == "." || name == ".." {
+        return Err(VfsError::NameInvalid);
+    }
+    Name::new(name)
+}
+
+fn descriptor(file: FileHandle) -> Result<libc::c_int, VfsError> {
+    libc::c_int::try_from(file.0).map_err(|_| VfsError::HandleInvalid)
+}
+
+/// Retries a call interrupted by a signal (bounded: a signal storm is reported as `EINTR`).
+fn retry(mut call: impl FnMut() -> isize) -> Result<isize, VfsError> {
+    for _ in 0..64 {
+        let result = call();
+        if result >= 0 {
+            return Ok(result);
+        }
+        let code = errno();
+        if code != libc::EINTR {
+            return Err(error_of(code));
+        }
+    }
+    Err(VfsError::Io { code: libc::EINTR })
+}
+
+impl PosixVfs {
+    /// Opens the store directory `path`, creating it (one level) if it does not exist.
+    pub fn open_dir(path: &str) -> Result<PosixVfs, VfsError> {
+        let path = CString::<DIRECTORY_PATH_BYTES_MAX>::new(path)?;
+        // SAFETY: `path` is NUL-terminated and lives across the calls.
+        let made = unsafe { libc::mkdir(path.as_ptr(), 0o755) };
+        if made != 0 && errno() != libc::EEXIST {
+            return Err(error_of(errno()));
+        }
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        // SAFETY: as above.
+        let directory = retry(|| unsafe { libc::open(path.as_ptr(), flags) } as isize)?;
+        Ok(PosixVfs { directory: directory as libc::c_int })
+    }
+
+    fn open_file(&mut self, name: &str, flags: libc::c_int) -> Result<FileHandle, VfsError> {
+        let name = file_name(name)?;
+        let flags = flags | libc::O_RDWR | libc::O_CLOEXEC;
+        let mode: libc::c_uint = 0o644;
+        // SAFETY: `name` is NUL-terminated; `directory` is an open descriptor.
+        let fd =
+            retry(|| unsafe { libc::openat(self.directory, name.as_ptr(), flags, mode) } as isize)?;
+        Ok(FileHandle(fd as u64))
+    }
+}
+
+impl Drop for PosixVfs {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed once.
+        unsafe { libc::close(self.directory) };
+    }
+}
+
+fn sync_descriptor(fd: libc::c_int) -> Result<(), VfsError> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    // SAFETY: plain syscall on a descriptor.
+    let result = retry(|| unsafe { libc::fdatasync(fd) } as isize);
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    // SAFETY: plain syscall on a descriptor.
+    let result = retry(|| unsafe { libc::fsync(fd) } as isize);
+    result.map(|_| ())
+}
+
+impl Vfs for PosixVfs {
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        self.open_file(name, libc::O_CREAT | libc::O_EXCL)
+    }
+
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        self.open_file(name, 0)
+    }
+
+    fn close(&mut self, file: FileHandle) {
+        if let Ok(fd) = descriptor(file) {
+            // SAFETY: the engine closes each handle it opened once.
+            unsafe { libc::close(fd) };
+        }
+    }
+
+    fn read_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError> {
+        let fd = descriptor(file)?;
+        let offset =
+            libc::off_t::try_from(offset).map_err(|_| VfsError::Io { code: libc::EINVAL })?;
+        // SAFETY: `buffer` is valid for writes of its length for the call.
+        let read =
+            retry(|| unsafe { libc::pread(fd, buffer.as_mut_ptr().cast(), buffer.len(), offset) })?;
+        Ok(read as usize)
+    }
+
+    fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
+        let fd = descriptor(file)?;
+        let mut written = 0usize;
+        // Each round writes at least one byte or fails, so this ends within data.len() rounds.
+        while written < data.len() {
+            let at = offset + written as u64;
+            let at = libc::off_t::try_from(at).map_err(|_| VfsError::Io { code: libc::EINVAL })?;
+            let rest = &data[written..];
+            // SAFETY: `rest` is valid for reads of its length for the call.
+            let count =
+                retry(|| unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), at) })?;
+            if count == 0 {
+                return Err(VfsError::NoSpace);
+            }
+            written += count as usize;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, file: FileHandle) -> Result<(), VfsError> {
+        sync_descriptor(descriptor(file)?)
+    }
+
+    fn len(&mut self, file: FileHandle) -> Result<u64, VfsError> {
+        let fd = descriptor(file)?;
+        // SAFETY: `stat` is plain old data; fstat fills it on success.
+        let mut stat: libc::stat = unsafe { core::mem::zeroed() };
+        // SAFETY: `stat` is a valid out-pointer for the call.
+        retry(|| unsafe { libc::fstat(fd, &mut stat) } as isize)?;
+        u64::try_from(stat.st_size).map_err(|_| VfsError::Io { code: libc::EINVAL })
+    }
+
+    fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
+        let fd = descriptor(file)?;
+        let len = libc::off_t::try_from(len).map_err(|_| VfsError::Io { code: libc::EINVAL })?;
+        // SAFETY: plain syscall on a descriptor.
+        retry(|| unsafe { libc::ftruncate(fd, len) } as isize).map(|_| ())
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), VfsError> {
+        let name = file_name(name)?;
+        // SAFETY: `name` is NUL-terminated.
+        retry(|| unsafe { libc::unlinkat(self.directory, name.as_ptr(), 0) } as isize).map(|_| ())
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
+        let (from, to) = (file_name(from)?, file_name(to)?);
+        let directory = self.directory;
+        // SAFETY: both names are NUL-terminated.
+        retry(
+            || unsafe { libc::renameat(directory, from.as_ptr(), directory, to.as_ptr()) } as isize
+        )
+        .map(|_| ())
+    }
+
+    fn sync_dir(&mut self) -> Result<(), VfsError> {
+        // SAFETY: plain syscall on our directory descriptor.
+        retry(|| unsafe { libc::fsync(self.directory) } as isize).map(|_| ())
+    }
+
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
+        // fdopendir takes ownership of the descriptor it is given, so give it a duplicate.
+        // SAFETY: plain syscall on our directory descriptor.
+        let duplicate =
+            retry(|| unsafe { libc::fcntl(self.directory, libc::F_DUPFD_CLOEXEC, 0) } as isize)?;
+        // SAFETY: `duplicate` is an open directory descriptor that the stream now owns.
+        let stream = unsafe { libc::fdopendir(duplicate as libc::c_int) };
+        if stream.is_null() {
+            let code = errno();
+            // SAFETY: fdopendir failed, so the duplicate is still ours to close.
+            unsafe { libc::close(duplicate as libc::c_int) };
+            return Err(error_of(code));
+        }
+        // SAFETY: `stream` is a valid directory stream; rewind in case the duplicate shares
+        // a position with an earlier listing.
+        unsafe { libc::rewinddir(stream) };
+        let result = collect_names(stream, buffer);
+        // SAFETY: `stream` is valid and closed once, which also closes the duplicate.
+        unsafe { libc::closedir(stream) };
+        result
+    }
+}
+
+/// Copies every regular name of `stream` (not `.` or `..`) into `buffer`, NUL after each.
+fn collect_names(stream: *mut libc::DIR, buffer: &mut [u8]) -> Result<usize, VfsError> {
+    let mut needed = 0usize;
+    // A directory that grows without bound while listed would be a bug elsewhere; the
+    // bound keeps this loop finite regardless.
+    for _ in 0..(1usize << 24) {
+        // SAFETY: `stream` is a valid open directory stream.
+        let entry = unsafe { libc::readdir(stream) };
+        if entry.is_null() {
+            return if needed > buffer.len() {
+                Err(VfsError::BufferTooSmall { needed })
+            } else {
+                Ok(needed)
+            };
+        }
+        // SAFETY: readdir returned a valid entry whose d_name is NUL-terminated and stays
+        // valid until the next readdir on this stream.
+        let name = unsafe { core::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let end = needed + name.len() + 1;
+        if let Some(slot) = buffer.get_mut(needed..end) {
+            slot[..name.len()].copy_from_slice(name);
+            slot[name.len()] = 0;
+        }
+        needed = end;
+    }
+    Err(VfsError::Io { code: libc::EOVERFLOW })
+}

@@ -1,0 +1,121 @@
+//! The real file backend: a store in a temporary directory, written, closed, reopened;
+//! a torn tail appended by hand; bad directories.
+#![cfg(feature = "posix")]
+
+mod harness;
+
+use harness::{check_matches, check_prefix, perform, small_config, Generator, Model, Outcome};
+use kausaldb_core::vfs::posix::PosixVfs;
+use kausaldb_core::{memory_bytes_required, Config, Engine, Vfs, VfsError};
+use std::path::PathBuf;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path =
+            std::env::temp_dir().join(format!("kausaldb-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        TempDir(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8 here")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_store_on_disk_survives_close_and_reopen() {
+    let dir = TempDir::new("reopen");
+    let config = Config { wal_segments_max: 64, files_max: 80, ..small_config() };
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let mut generator = Generator::new(11, 20);
+    let universe = generator.all_ids();
+    let mut model = Model::new();
+    for round in 0..3 {
+        let vfs = PosixVfs::open_dir(dir.path()).unwrap();
+        let mut engine = Engine::open(config, &mut region, vfs).unwrap();
+        check_matches(&mut engine, &model, &universe)
+            .unwrap_or_else(|error| panic!("round {round}: {error}"));
+        for _ in 0..150 {
+            let op = generator.write();
+            let expected = model.clone().apply(&config, &op);
+            assert_eq!(perform(&mut engine, &op), expected);
+            model.apply(&config, &op);
+        }
+        engine.close().1.unwrap();
+    }
+    let segments = std::fs::read_dir(&dir.0).unwrap().count();
+    assert!(segments > 1, "the history should span segments: {segments}");
+}
+
+#[test]
+fn a_torn_tail_on_disk_is_truncated_and_counted() {
+    let dir = TempDir::new("torn");
+    let config = small_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let mut generator = Generator::new(12, 10);
+    let universe = generator.all_ids();
+    let mut model = Model::new();
+    let mut engine =
+        Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+    let mut history = Vec::new();
+    for _ in 0..20 {
+        let op = generator.write();
+        if let Outcome::Applied(_) = perform(&mut engine, &op) {
+            model.apply(&config, &op);
+            history.push(op);
+        }
+    }
+    engine.sync().unwrap();
+    let mut vfs = engine.abandon();
+    let file = vfs.open("wal-0000000000000001.log").unwrap();
+    let len = vfs.len(file).unwrap();
+    vfs.write_at(file, len, &[0xAB; 37]).unwrap();
+    vfs.close(file);
+    drop(vfs);
+    let mut engine =
+        Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+    assert_eq!(
+        check_prefix(&mut engine, &config, &Model::new(), &history, &universe),
+        Ok(history.len())
+    );
+    assert_eq!(engine.stats().wal_torn_bytes_truncated, 37);
+    let file_len = std::fs::metadata(dir.0.join("wal-0000000000000001.log")).unwrap().len();
+    assert_eq!(file_len, len, "the torn bytes are gone from the file");
+}
+
+#[test]
+fn bad_directories_and_names_are_errors() {
+    let dir = TempDir::new("bad");
+    let missing_parent = format!("{}/no/such/dir", dir.path());
+    assert_eq!(PosixVfs::open_dir(&missing_parent).err(), Some(VfsError::NotFound));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let file_path = dir.0.join("plain-file");
+    std::fs::write(&file_path, b"x").unwrap();
+    assert!(matches!(PosixVfs::open_dir(file_path.to_str().unwrap()), Err(VfsError::Io { .. })));
+    assert_eq!(PosixVfs::open_dir("").err(), Some(VfsError::NameInvalid));
+    let mut vfs = PosixVfs::open_dir(dir.path()).unwrap();
+    assert_eq!(vfs.create("a/b").err(), Some(VfsError::NameInvalid));
+    assert_eq!(vfs.open("missing").err(), Some(VfsError::NotFound));
+    let file = vfs.create("x").unwrap();
+    assert_eq!(vfs.create("x").err(), Some(VfsError::AlreadyExists));
+    vfs.close(file);
+    let mut names = [0u8; 64];
+    let used = vfs.list(&mut names).unwrap();
+    let mut listed: Vec<&[u8]> =
+        names[..used].split(|&b| b == 0).filter(|n| !n.is_empty()).collect();
+    listed.sort();
+    assert_eq!(listed, vec![&b"plain-file"[..], b"x"]);
+    assert_eq!(vfs.list(&mut names[..3]), Err(VfsError::BufferTooSmall { needed: 13 }));
+    vfs.rename("x", "y").unwrap();
+    vfs.sync_dir().unwrap();
+    assert_eq!(vfs.remove("x"), Err(VfsError::NotFound));
+    vfs.remove("y").unwrap();
+}
