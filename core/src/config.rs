@@ -143,7 +143,7 @@ impl Config {
                 "wal_buffer_bytes",
             ),
             (self.read_buffer_bytes as usize >= self.frame_bytes_max(), "read_buffer_bytes"),
-            (self.files_max >= self.wal_segments_max + 1 && self.files_max <= 1 << 20, "files_max"),
+            (self.files_max > self.wal_segments_max && self.files_max <= 1 << 20, "files_max"),
         ];
         for (ok, field) in checks {
             if !ok {

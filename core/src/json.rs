@@ -101,7 +101,7 @@ impl Cursor<'_> {
         }
     }
 
-    fn expect(&mut self, byte: u8) -> Result<(), usize> {
+    fn consume(&mut self, byte: u8) -> Result<(), usize> {
         if self.peek() == Some(byte) {
             self.position += 1;
             Ok(())
@@ -139,7 +139,7 @@ impl Cursor<'_> {
         }
         self.string()?;
         self.skip_white_space();
-        self.expect(b':')?;
+        self.consume(b':')?;
         Ok(State::Value)
     }
 
@@ -175,7 +175,7 @@ impl Cursor<'_> {
     }
 
     fn string(&mut self) -> Result<(), usize> {
-        self.expect(b'"')?;
+        self.consume(b'"')?;
         loop {
             let at = self.position;
             match self.peek() {

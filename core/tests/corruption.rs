@@ -238,7 +238,9 @@ fn flaky_reads_never_lose_data_silently() {
         sim.faults.read_bitflip_ppm = 0;
         open_and_check(&mut sim, &mut *memory.region, config, &mut history, &universe)?;
         if cut_writes > 0 {
-            eprintln!("seed {seed}: flips struck one frame on 3 reads running; {cut_writes} writes cut, reported");
+            eprintln!(
+                "seed {seed}: flips hit one frame on 3 reads running; {cut_writes} writes cut"
+            );
         }
         Ok(())
     });

@@ -21,7 +21,7 @@
 //! | 12     | record kind: 1 put block, 2 delete block, 3 put edge, 4 delete edge, 5 close marker |
 //! | 13..16 | zero                                                     |
 //! | 16..24 | sequence (each write's engine-assigned sequence, +1 per frame) |
-//! | 24..32 | synced position: log position up to which the log was durable when this frame was written |
+//! | 24..32 | synced position: log position durable when this frame was written |
 //!
 //! The header CRC covers the payload CRC, so together they cover header and payload.
 //! A log position counts frame bytes from the first frame ever written; segment headers do
@@ -53,7 +53,7 @@ pub(crate) static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
     crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 pub(crate) const fn padded_len(len: usize) -> usize {
-    (len + FRAME_ALIGN - 1) / FRAME_ALIGN * FRAME_ALIGN
+    len.div_ceil(FRAME_ALIGN) * FRAME_ALIGN
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -77,7 +77,8 @@ pub fn for_each_seed_in(
     let count = range.end - range.start;
     for seed in range {
         if let Err(message) = case(seed) {
-            panic!("{test} failed for seed {seed}: {message}\nreplay: cargo xtask test --filter {test} --seed {seed}");
+            let replay = format!("cargo xtask test --filter {test} --seed {seed}");
+            panic!("{test} failed for seed {seed}: {message}\nreplay: {replay}");
         }
     }
     eprintln!("{test}: {count} seeds passed");
