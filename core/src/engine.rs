@@ -358,3 +358,57 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.vfs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edge::EdgeType;
+    use crate::region::memory_bytes_required;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    /// The whole engine on a small region: write, read zero-copy, delete, reopen from the
+    /// WAL. Small enough to run under Miri, which checks every access to the carved parts.
+    #[test]
+    fn writes_survive_reopen_on_a_small_region() {
+        let config = Config {
+            blocks_max: 8,
+            edges_max: 8,
+            arena_bytes_max: 1024,
+            source_uri_bytes_max: 16,
+            metadata_bytes_max: 32,
+            content_bytes_max: 64,
+            wal_segment_bytes_max: 512,
+            wal_segments_max: 8,
+            wal_buffer_bytes: 256,
+            read_buffer_bytes: 256,
+            files_max: 9,
+            ..Config::DEFAULT
+        };
+        let sim = SimConfig { files_max: 9, file_bytes_max: 512, pending_bytes_max: 1024 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let (a, b) = (BlockId::from_u128(1), BlockId::from_u128(2));
+        let calls = Edge { source: a, target: b, edge_type: EdgeType::CALLS };
+        {
+            let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+            engine.put_block(a, b"a.rs", b"{}", b"fn a() { b() }").unwrap();
+            engine.put_block(b, b"b.rs", b"{}", b"fn b() {}").unwrap();
+            assert_eq!(engine.put_edge(calls), Ok(Some(3)));
+            assert_eq!(engine.put_edge(calls), Ok(None));
+            engine.put_block(a, b"a.rs", b"{\"v\":2}", b"fn a() { b(); b() }").unwrap();
+            let view = engine.find_block(a).unwrap().unwrap();
+            assert_eq!((view.sequence, view.content), (4, &b"fn a() { b(); b() }"[..]));
+            engine.close().1.unwrap();
+        }
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        assert_eq!(engine.find_block(a).unwrap().unwrap().metadata_json, b"{\"v\":2}");
+        let mut out = [Edge::EMPTY; 2];
+        let count = engine.edges(b, Direction::Incoming, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!((count.written, out[0]), (1, calls));
+        engine.delete_block(b).unwrap();
+        let count = engine.edges(a, Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!(count.total, 0, "deleting a block removes its edges");
+        assert_eq!(engine.stats().sequence_next, 6);
+    }
+}

@@ -285,3 +285,146 @@ impl<'r> Memtable<'r> {
         self.arena_bytes_used
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::edge::EdgeType;
+    use crate::region::{carve, memory_bytes_required};
+    use crate::vfs::sim::SimRng;
+    use std::collections::BTreeSet;
+    use std::vec::Vec;
+
+    fn config() -> Config {
+        Config {
+            blocks_max: 16,
+            edges_max: 24,
+            arena_bytes_max: 2048,
+            source_uri_bytes_max: 32,
+            metadata_bytes_max: 32,
+            content_bytes_max: 128,
+            wal_segment_bytes_max: 1024,
+            wal_segments_max: 2,
+            wal_buffer_bytes: 512,
+            read_buffer_bytes: 512,
+            files_max: 3,
+            ..Config::DEFAULT
+        }
+    }
+
+    fn id(value: u64) -> BlockId {
+        BlockId::from_u128(u128::from(value))
+    }
+
+    /// Random puts, deletes and edge changes on carved region parts (the typed slices the
+    /// unsafe in region.rs produced), checked against sets after every step. Runs under Miri.
+    #[test]
+    fn edges_stay_consistent_in_both_directions_under_random_changes() {
+        let config = config();
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let parts = carve(&config, &mut region).unwrap();
+        let mut memtable = Memtable::new(parts.memtable);
+        let mut rng = SimRng::new(3);
+        let mut live: BTreeSet<u64> = BTreeSet::new();
+        let mut edges: BTreeSet<(u64, u64, u16)> = BTreeSet::new();
+        let mut sequence = 0;
+        let steps = if cfg!(miri) { 150 } else { 3000 };
+        for _ in 0..steps {
+            sequence += 1;
+            let (a, b) = (1 + rng.below(6), 1 + rng.below(6));
+            let edge_type = [EdgeType::CALLS, EdgeType::IMPORTS][rng.below(2) as usize];
+            let edge = Edge { source: id(a), target: id(b), edge_type };
+            match rng.below(8) {
+                0 | 1 => {
+                    if memtable.check_put(&id(a), 3).is_ok() {
+                        memtable.apply_put(&id(a), sequence, [b"u", b"{}", b""]);
+                        live.insert(a);
+                    }
+                }
+                2 => {
+                    if let Some(entry) = memtable.live_entry_of(&id(a)) {
+                        memtable.apply_delete(entry, sequence);
+                        live.remove(&a);
+                        edges.retain(|&(source, target, _)| source != a && target != a);
+                    }
+                }
+                3..=5 => match memtable.check_put_edge(&edge) {
+                    Ok(Some(record)) => {
+                        memtable.apply_put_edge(record);
+                        assert!(edges.insert((a, b, edge_type.code())));
+                    }
+                    Ok(None) => assert!(edges.contains(&(a, b, edge_type.code()))),
+                    Err(None) => assert!(!live.contains(&a) || !live.contains(&b)),
+                    Err(Some(_)) => assert_eq!(edges.len(), 24),
+                },
+                _ => match memtable.find_edge(&edge) {
+                    Some(index) => {
+                        memtable.apply_delete_edge(index);
+                        assert!(edges.remove(&(a, b, edge_type.code())));
+                    }
+                    None => assert!(!edges.contains(&(a, b, edge_type.code()))),
+                },
+            }
+            check(&memtable, &live, &edges);
+        }
+    }
+
+    fn check(memtable: &Memtable<'_>, live: &BTreeSet<u64>, edges: &BTreeSet<(u64, u64, u16)>) {
+        assert_eq!(memtable.edges_live() as usize, edges.len());
+        assert_eq!(memtable.blocks_live() as usize, live.len());
+        let mut out = [Edge::EMPTY; 32];
+        for &block in live {
+            let entry = memtable.live_entry_of(&id(block)).unwrap();
+            for direction in [Direction::Outgoing, Direction::Incoming] {
+                let count = memtable.edges_of(entry, direction, &EdgeFilter::All, &mut out);
+                let mut got: Vec<(u64, u64, u16)> = out[..count.written]
+                    .iter()
+                    .map(|e| {
+                        (e.source.to_u128() as u64, e.target.to_u128() as u64, e.edge_type.code())
+                    })
+                    .collect();
+                got.sort();
+                let expected: Vec<_> = edges
+                    .iter()
+                    .filter(|(s, t, _)| {
+                        if direction == Direction::Outgoing {
+                            *s == block
+                        } else {
+                            *t == block
+                        }
+                    })
+                    .copied()
+                    .collect();
+                assert_eq!(got, expected, "{direction:?} of {block}");
+            }
+            let both = memtable.edges_of(entry, Direction::Both, &EdgeFilter::All, &mut out);
+            let touching = edges.iter().filter(|(s, t, _)| *s == block || *t == block).count();
+            assert_eq!(both.total, touching, "a self-edge is listed once");
+        }
+    }
+
+    #[test]
+    fn a_small_output_buffer_reports_the_total() {
+        let config = config();
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let parts = carve(&config, &mut region).unwrap();
+        let mut memtable = Memtable::new(parts.memtable);
+        for value in 1..=4 {
+            memtable.apply_put(&id(value), value, [b"", b"{}", b""]);
+        }
+        for target in 2..=4 {
+            let edge = Edge { source: id(1), target: id(target), edge_type: EdgeType::CALLS };
+            let record = memtable.check_put_edge(&edge).unwrap().unwrap();
+            memtable.apply_put_edge(record);
+        }
+        let entry = memtable.live_entry_of(&id(1)).unwrap();
+        let mut out = [Edge::EMPTY; 2];
+        let count = memtable.edges_of(entry, Direction::Outgoing, &EdgeFilter::All, &mut out);
+        assert_eq!((count.written, count.total, count.truncated()), (2, 3, true));
+        // Newest first: the last edge put is listed first.
+        assert_eq!(out[0].target, id(4));
+        let only = EdgeFilter::Only(EdgeType::IMPORTS);
+        assert_eq!(memtable.edges_of(entry, Direction::Outgoing, &only, &mut out).total, 0);
+    }
+}
