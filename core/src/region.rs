@@ -98,13 +98,31 @@ impl<'r> Carver<'r> {
     /// a guard word in debug builds.
     fn take<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
         let part = self.take_initialised(count, fill);
+        self.push_guard();
+        part
+    }
+
+    /// Cuts a guard word (debug builds only).
+    fn push_guard(&mut self) {
         if GUARD_BYTES > 0 {
             let guard = self.take_initialised(1, GUARD_WORD);
             // Capacity is PARTS + 1 and carve() takes PARTS parts plus one leading guard.
             let pushed = self.guards.words.push(guard);
             debug_assert!(pushed.is_ok());
         }
-        part
+    }
+
+    /// Cuts the next part as bytes. The region is already initialised memory (`&mut [u8]`),
+    /// so byte parts need no fill: opening with a large arena costs nothing per byte.
+    fn take_bytes(&mut self, count: usize) -> &'r mut [u8] {
+        let bytes = round_up(count);
+        let rest = core::mem::take(&mut self.rest);
+        // memory_bytes_required() sized the region for exactly these parts.
+        assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
+        let (part, rest) = rest.split_at_mut(bytes);
+        self.rest = rest;
+        self.push_guard();
+        &mut part[..count]
     }
 
     fn take_initialised<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
@@ -142,22 +160,18 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let misalignment = region.as_ptr().align_offset(PART_ALIGN);
     let region = &mut region[misalignment.min(PART_ALIGN - 1)..];
     let mut carver = Carver { rest: region, guards: Guards { words: heapless::Vec::new() } };
-    if GUARD_BYTES > 0 {
-        let guard = carver.take_initialised(1, GUARD_WORD);
-        let pushed = carver.guards.words.push(guard);
-        debug_assert!(pushed.is_ok());
-    }
+    carver.push_guard();
     let sizes = part_bytes(config);
     let memtable = MemtableParts {
         block_slots: carver.take(sizes[0] / size_of::<u32>(), NIL),
         blocks: carver.take(config.blocks_max as usize, BlockEntry::EMPTY),
         edge_slots: carver.take(sizes[2] / size_of::<u32>(), NIL),
         edges: carver.take(config.edges_max as usize, EdgeEntry::EMPTY),
-        arena: carver.take(sizes[4], 0u8),
+        arena: carver.take_bytes(sizes[4]),
     };
-    let wal_buffer = carver.take(sizes[5], 0u8);
-    let read_buffer = carver.take(sizes[6], 0u8);
-    let list_buffer = carver.take(sizes[7], 0u8);
+    let wal_buffer = carver.take_bytes(sizes[5]);
+    let read_buffer = carver.take_bytes(sizes[6]);
+    let list_buffer = carver.take_bytes(sizes[7]);
     let segment_numbers = carver.take(config.wal_segments_max as usize, 0u64);
     let parts = Parts {
         memtable,
