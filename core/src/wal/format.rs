@@ -306,6 +306,11 @@ mod tests {
     }
 
     #[test]
+    fn the_checksum_is_crc32c_as_documented() {
+        assert_eq!(CASTAGNOLI.checksum(b"123456789"), 0xE306_9283);
+    }
+
+    #[test]
     fn segment_names_round_trip() {
         let mut buffer = [0u8; SEGMENT_NAME_BYTES];
         assert_eq!(segment_name(0x1f, &mut buffer), "wal-000000000000001f.log");
