@@ -3,7 +3,7 @@
 
 use crate::config::{Config, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
-use crate::error::Error;
+use crate::error::{Error, Resource};
 use crate::id::BlockId;
 use crate::memtable::{BlockView, Memtable};
 use crate::region::{carve, Guards};
@@ -106,8 +106,17 @@ impl ReplayTarget for Replayer<'_, '_> {
     fn apply(&mut self, sequence: u64, record: Record<'_>) -> Result<(), ApplyError> {
         match record {
             Record::PutBlock { id, source_uri, metadata_json, content } => {
-                validate_block(self.config, &id, source_uri, metadata_json, content)
-                    .map_err(|_| ApplyError::Invalid)?;
+                validate_block(self.config, &id, source_uri, metadata_json, content).map_err(
+                    |error| match error {
+                        // Written under larger limits: this config cannot hold it.
+                        Error::SourceUriTooLong { .. }
+                        | Error::MetadataTooLong { .. }
+                        | Error::ContentTooLong { .. } => {
+                            ApplyError::Capacity(Resource::RecordBytes)
+                        }
+                        _ => ApplyError::Invalid,
+                    },
+                )?;
                 let payload_bytes = source_uri.len() + metadata_json.len() + content.len();
                 self.memtable.check_put(&id, payload_bytes).map_err(ApplyError::Capacity)?;
                 self.memtable.apply_put(&id, sequence, [source_uri, metadata_json, content]);
@@ -243,9 +252,6 @@ impl<'r, V: Vfs> Engine<'r, V> {
             Err(None) => return Err(Error::NotFound),
             Err(Some(resource)) => return Err(Error::MemtableFull { resource }),
         };
-        if self.wal.is_poisoned() {
-            return Err(Error::Poisoned);
-        }
         let sequence = self.next_sequence;
         self.wal.append(&mut self.vfs, RecordKind::PutEdge, sequence, &[&edge_payload(&edge)])?;
         self.memtable.apply_put_edge(record);

@@ -13,6 +13,9 @@ pub enum Resource {
     ArenaBytes,
     /// `Config::wal_segments_max` WAL segments exist.
     WalSegments,
+    /// A logged record is longer than this config's uri, metadata or content limits allow
+    /// (recovery only: the store was written with larger limits).
+    RecordBytes,
 }
 
 /// What was wrong with bytes read back from storage.

@@ -380,3 +380,34 @@ fn random_io_errors_never_break_the_prefix_contract() {
         Ok(())
     });
 }
+
+#[test]
+fn reopening_with_smaller_limits_is_refused_and_loses_nothing() {
+    let config = small_config();
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut sim = harness::sim_vfs(memory.disk, 21);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    engine.put_block(id(1), b"a", META, &[1u8; 300]).unwrap();
+    engine.put_block(id(2), b"b", META, b"").unwrap();
+    engine.put_block(id(3), b"c", META, b"").unwrap();
+    engine.close().1.unwrap();
+    let shrinks: [(Config, Resource); 3] = [
+        // The 300-byte content's frame is larger than this config's largest frame.
+        (Config { content_bytes_max: 64, ..config }, Resource::RecordBytes),
+        // The frame fits, but the content exceeds the limit.
+        (
+            Config { content_bytes_max: 256, source_uri_bytes_max: 128, ..config },
+            Resource::RecordBytes,
+        ),
+        (Config { blocks_max: 2, ..config }, Resource::Blocks),
+    ];
+    for (smaller, resource) in shrinks {
+        smaller.validate().unwrap();
+        let result = Engine::open(smaller, &mut *memory.region, &mut sim).err();
+        assert_eq!(result, Some(Error::RecoveryCapacity { resource }), "{smaller:?}");
+    }
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    assert_eq!(engine.stats().blocks_live, 3);
+    assert_eq!(engine.find_block(id(1)).unwrap().unwrap().content.len(), 300);
+}

@@ -80,6 +80,9 @@ struct SegmentReader<'b> {
 enum FrameRead<'a> {
     End,
     Invalid,
+    /// An authentic header (its CRC holds) announcing a payload larger than this config's
+    /// largest: written under larger limits, not damage.
+    TooLarge,
     Valid(FrameHeader, &'a [u8]),
 }
 
@@ -157,7 +160,8 @@ impl<'b> SegmentReader<'b> {
         let header =
             match self.window(vfs, offset, FRAME_HEADER_BYTES)?.and_then(FrameHeader::decode) {
                 Some(header) if (header.payload_len as usize) <= payload_max => header,
-                _ => return Ok(FrameRead::Invalid),
+                Some(_) => return Ok(FrameRead::TooLarge),
+                None => return Ok(FrameRead::Invalid),
             };
         let Some(frame) = self.window(vfs, offset, header.frame_len())? else {
             return Ok(FrameRead::Invalid);
@@ -329,6 +333,9 @@ fn replay_frame<V: Vfs, T: ReplayTarget>(
     let (header, payload) = match reader.frame(vfs, offset, payload_max)? {
         FrameRead::End => return Ok(FrameStep::End),
         FrameRead::Invalid => return Ok(FrameStep::Rejected { unreadable: true }),
+        FrameRead::TooLarge => {
+            return Err(Error::RecoveryCapacity { resource: Resource::RecordBytes });
+        }
         FrameRead::Valid(header, payload) => (header, payload),
     };
     // Every write frame has the sequence after the previous one; a close marker carries the
