@@ -300,6 +300,24 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(self.memtable.edges_of(entry, direction, &filter, out))
     }
 
+    /// Calls `visit` with each edge of the live block `id` in `direction` that passes
+    /// `filter` (the order of `edges`), and returns how many there were. For hosts that
+    /// keep edges in their own layout (the C API does).
+    pub fn visit_edges(
+        &mut self,
+        id: BlockId,
+        direction: Direction,
+        filter: EdgeFilter<'_>,
+        visit: impl FnMut(Edge),
+    ) -> Result<usize, Error> {
+        self.check_invariants();
+        if id.is_zero() {
+            return Err(Error::IdZero);
+        }
+        let entry = self.memtable.live_entry_of(&id).ok_or(Error::NotFound)?;
+        Ok(self.memtable.visit_edges(entry, direction, &filter, visit))
+    }
+
     /// Makes every earlier write durable.
     pub fn sync(&mut self) -> Result<(), Error> {
         self.check_invariants();

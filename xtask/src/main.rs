@@ -4,6 +4,7 @@
 //!   replays one randomised case, iterations sets how many seeds randomised tests run.
 //! - `check [--fix]`: formatting, clippy (warnings are errors), the no_std build for
 //!   thumbv7em-none-eabihf with a link that has no allocator, and the tidy rules.
+//! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
 //! - `bench [name]`: the criterion benchmarks.
 //! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("check") => check(args.iter().any(|arg| arg == "--fix")),
         Some("miri") => miri(),
+        Some("header") => header(false),
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(&args[1..]),
         Some("ci") => ci(),
@@ -45,8 +47,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] | check [--fix] | miri \
-     | bench [name] | demo [dir] | ci>"
+    "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] | check [--fix] | header \
+     | miri | bench [name] | demo [dir] | ci>"
         .to_string()
 }
 
@@ -127,7 +129,37 @@ fn check(fix: bool) -> Result {
     ];
     run("cargo", &clippy, &[])?;
     no_std_build()?;
+    header(!fix)?;
     tidy()
+}
+
+/// Generates the C header from ffi/ with cbindgen; with `check_only`, fails if the committed
+/// header differs instead of writing it.
+fn header(check_only: bool) -> Result {
+    let config = cbindgen::Config::from_file(root().join("cbindgen.toml"))
+        .map_err(|error| format!("cbindgen.toml: {error}"))?;
+    let bindings = cbindgen::Builder::new()
+        .with_crate(root().join("ffi"))
+        .with_config(config)
+        .generate()
+        .map_err(|error| format!("cbindgen: {error}"))?;
+    let mut generated = Vec::new();
+    bindings.write(&mut generated);
+    let path = root().join("include/kausaldb.h");
+    let committed = std::fs::read(&path).unwrap_or_default();
+    if committed == generated {
+        eprintln!("xtask: include/kausaldb.h is up to date");
+        return Ok(());
+    }
+    if check_only {
+        return Err(
+            "include/kausaldb.h is stale: run cargo xtask header (or check --fix)".to_string()
+        );
+    }
+    std::fs::create_dir_all(root().join("include")).map_err(|error| error.to_string())?;
+    std::fs::write(&path, generated).map_err(|error| format!("{}: {error}", path.display()))?;
+    eprintln!("xtask: wrote include/kausaldb.h");
+    Ok(())
 }
 
 /// Builds the core for a bare-metal target, then links a `no_main` binary that opens an
@@ -156,7 +188,7 @@ fn no_std_build() -> Result {
 fn tidy() -> Result {
     let mut problems = Vec::new();
     let mut files = Vec::new();
-    for directory in ["core", "xtask", "bench", "tests"] {
+    for directory in ["core", "ffi", "xtask", "bench", "tests"] {
         collect_rust_files(&root().join(directory), &mut files);
     }
     for file in &files {

@@ -190,25 +190,37 @@ impl<'r> EdgeStore<'r> {
         }
     }
 
-    /// Writes the matching edges of `entry` into `out` and counts all matches.
-    pub(crate) fn list(
+    /// Calls `visit` with each matching edge of `entry` (outgoing newest first, then
+    /// incoming newest first) and returns how many matched.
+    pub(crate) fn visit(
         &self,
         blocks: &[BlockEntry],
         entry: u32,
         direction: Direction,
         filter: &EdgeFilter<'_>,
-        out: &mut [Edge],
-    ) -> EdgeCount {
-        let mut count = EdgeCount { written: 0, total: 0 };
+        mut visit: impl FnMut(Edge),
+    ) -> usize {
+        let mut matched = 0;
         let block = &blocks[entry as usize];
+        let mut emit = |record: &EdgeEntry| {
+            if filter.accepts(record.edge_type) {
+                matched += 1;
+                visit(Edge {
+                    source: blocks[record.source as usize].id,
+                    target: blocks[record.target as usize].id,
+                    edge_type: record.edge_type,
+                });
+            }
+        };
         if matches!(direction, Direction::Outgoing | Direction::Both) {
             let mut cursor = block.out_head;
+            // A list holds at most every record once, so this bound is never the one that ends it.
             for _ in 0..self.records.len() {
                 if cursor == NIL {
                     break;
                 }
                 let record = &self.records[cursor as usize];
-                self.emit(blocks, record, filter, out, &mut count);
+                emit(record);
                 cursor = record.next_out;
             }
         }
@@ -220,36 +232,32 @@ impl<'r> EdgeStore<'r> {
                 }
                 let record = &self.records[cursor as usize];
                 // A self-edge was already listed among the outgoing edges.
-                let listed = direction == Direction::Both && record.source == record.target;
-                if !listed {
-                    self.emit(blocks, record, filter, out, &mut count);
+                if !(direction == Direction::Both && record.source == record.target) {
+                    emit(record);
                 }
                 cursor = record.next_in;
             }
         }
-        debug_assert!(count.written <= out.len() && count.written <= count.total);
-        count
+        matched
     }
 
-    fn emit(
+    /// Writes the matching edges of `entry` into `out` and counts all matches.
+    pub(crate) fn list(
         &self,
         blocks: &[BlockEntry],
-        record: &EdgeEntry,
+        entry: u32,
+        direction: Direction,
         filter: &EdgeFilter<'_>,
         out: &mut [Edge],
-        count: &mut EdgeCount,
-    ) {
-        if !filter.accepts(record.edge_type) {
-            return;
-        }
-        if let Some(slot) = out.get_mut(count.written) {
-            *slot = Edge {
-                source: blocks[record.source as usize].id,
-                target: blocks[record.target as usize].id,
-                edge_type: record.edge_type,
-            };
-            count.written += 1;
-        }
-        count.total += 1;
+    ) -> EdgeCount {
+        let mut written = 0;
+        let total = self.visit(blocks, entry, direction, filter, |edge| {
+            if let Some(slot) = out.get_mut(written) {
+                *slot = edge;
+                written += 1;
+            }
+        });
+        debug_assert!(written <= out.len() && written <= total);
+        EdgeCount { written, total }
     }
 }

@@ -269,6 +269,17 @@ impl<'r> Memtable<'r> {
         self.edges.list(self.blocks, entry_index, direction, filter, out)
     }
 
+    /// Calls `visit` with each matching edge of the live block `entry_index`.
+    pub(crate) fn visit_edges(
+        &self,
+        entry_index: u32,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        visit: impl FnMut(Edge),
+    ) -> usize {
+        self.edges.visit(self.blocks, entry_index, direction, filter, visit)
+    }
+
     pub(crate) fn blocks_live(&self) -> u32 {
         self.blocks_live
     }

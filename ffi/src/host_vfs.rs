@@ -1,0 +1,295 @@
+//! Storage for the C API: the POSIX backend, or a host's own callbacks (`kausal_vfs`),
+//! e.g. a flash file system on a microcontroller.
+
+use core::ffi::{c_char, c_void};
+use kausaldb_core::vfs::posix::PosixVfs;
+use kausaldb_core::{FileHandle, Vfs, VfsError};
+
+/// Callback result: success.
+pub const KAUSAL_VFS_OK: i32 = 0;
+/// Callback result: no such file.
+pub const KAUSAL_VFS_NOT_FOUND: i32 = 1;
+/// Callback result: `create` found the name taken.
+pub const KAUSAL_VFS_EXISTS: i32 = 2;
+/// Callback result: the device is full.
+pub const KAUSAL_VFS_NO_SPACE: i32 = 3;
+/// Callback result: `list` needs a larger buffer; it wrote the size needed to `out_used`.
+pub const KAUSAL_VFS_BUFFER_TOO_SMALL: i32 = 4;
+/// Callback result: any other failure.
+pub const KAUSAL_VFS_IO: i32 = 5;
+
+/// Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required.
+/// `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
+/// file names of at most 64 bytes chosen by the engine; files are numbered by the host
+/// (`out_file`). Every callback returns a `KAUSAL_VFS_*` code. The durability contract the
+/// engine relies on: after `sync(file)` returns OK the file's data and length survive power
+/// loss; after `sync_dir` returns OK every earlier create/remove/rename does; `rename` is
+/// atomic. Before a sync, anything may be lost or torn.
+#[repr(C)]
+#[derive(Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct kausal_vfs {
+    /// `sizeof(kausal_vfs)`.
+    pub struct_size: u32,
+    pub context: *mut c_void,
+    /// Creates a new empty file; `KAUSAL_VFS_EXISTS` if the name is taken.
+    pub create: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> i32>,
+    /// Opens an existing file for reading and writing.
+    pub open: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> i32>,
+    /// Releases a file number.
+    pub close: Option<unsafe extern "C" fn(*mut c_void, u64)>,
+    /// Reads up to `len` bytes at `offset` into `buffer`; fewer only at end of file.
+    pub read:
+        Option<unsafe extern "C" fn(*mut c_void, u64, u64, *mut u8, usize, *mut usize) -> i32>,
+    /// Writes all `len` bytes at `offset`, extending the file as needed.
+    pub write: Option<unsafe extern "C" fn(*mut c_void, u64, u64, *const u8, usize) -> i32>,
+    /// Makes the file's data and length durable.
+    pub sync: Option<unsafe extern "C" fn(*mut c_void, u64) -> i32>,
+    /// Writes the file's length to `out_size`.
+    pub size: Option<unsafe extern "C" fn(*mut c_void, u64, *mut u64) -> i32>,
+    /// Sets the file's length.
+    pub truncate: Option<unsafe extern "C" fn(*mut c_void, u64, u64) -> i32>,
+    /// Removes a name.
+    pub remove: Option<unsafe extern "C" fn(*mut c_void, *const c_char) -> i32>,
+    /// Atomically renames, replacing the target if it exists.
+    pub rename: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> i32>,
+    /// Makes earlier creates, removes and renames durable.
+    pub sync_dir: Option<unsafe extern "C" fn(*mut c_void) -> i32>,
+    /// Writes every file name, each followed by a NUL byte, into `buffer`; the bytes used
+    /// (or, with `KAUSAL_VFS_BUFFER_TOO_SMALL`, needed) go to `out_used`.
+    pub list: Option<unsafe extern "C" fn(*mut c_void, *mut u8, usize, *mut usize) -> i32>,
+}
+
+/// `sizeof(kausal_vfs)` in this version, the smallest `struct_size` accepted.
+pub const KAUSAL_VFS_SIZE_V1: u32 = 112;
+const _: () = assert!(core::mem::size_of::<kausal_vfs>() == KAUSAL_VFS_SIZE_V1 as usize);
+
+/// The callbacks, checked present once at open.
+#[derive(Clone, Copy)]
+pub(crate) struct HostVfs {
+    callbacks: kausal_vfs,
+}
+
+impl HostVfs {
+    /// `None` if any callback is missing.
+    pub(crate) fn new(callbacks: kausal_vfs) -> Option<HostVfs> {
+        let c = &callbacks;
+        let present = c.create.is_some()
+            && c.open.is_some()
+            && c.close.is_some()
+            && c.read.is_some()
+            && c.write.is_some()
+            && c.sync.is_some()
+            && c.size.is_some()
+            && c.truncate.is_some()
+            && c.remove.is_some()
+            && c.rename.is_some()
+            && c.sync_dir.is_some()
+            && c.list.is_some();
+        present.then_some(HostVfs { callbacks })
+    }
+}
+
+fn result_of(code: i32) -> Result<(), VfsError> {
+    match code {
+        KAUSAL_VFS_OK => Ok(()),
+        KAUSAL_VFS_NOT_FOUND => Err(VfsError::NotFound),
+        KAUSAL_VFS_EXISTS => Err(VfsError::AlreadyExists),
+        KAUSAL_VFS_NO_SPACE => Err(VfsError::NoSpace),
+        code => Err(VfsError::Io { code }),
+    }
+}
+
+/// A NUL-terminated copy of an engine file name.
+fn c_name(name: &str) -> Result<[u8; 65], VfsError> {
+    let mut bytes = [0u8; 65];
+    if name.len() >= bytes.len() || name.bytes().any(|byte| byte == 0) {
+        return Err(VfsError::NameInvalid);
+    }
+    bytes[..name.len()].copy_from_slice(name.as_bytes());
+    Ok(bytes)
+}
+
+// Every callback was checked present in `HostVfs::new`; `missing()` covers the impossible
+// absent case without a panic.
+fn missing() -> VfsError {
+    VfsError::Io { code: KAUSAL_VFS_IO }
+}
+
+impl Vfs for HostVfs {
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        let (name, mut file) = (c_name(name)?, 0u64);
+        let callback = self.callbacks.create.ok_or_else(missing)?;
+        // SAFETY: the host promised a valid callback; the name is NUL-terminated and `file`
+        // is a valid out-pointer for the call.
+        result_of(unsafe { callback(self.callbacks.context, name.as_ptr().cast(), &mut file) })?;
+        Ok(FileHandle(file))
+    }
+
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        let (name, mut file) = (c_name(name)?, 0u64);
+        let callback = self.callbacks.open.ok_or_else(missing)?;
+        // SAFETY: as in `create`.
+        result_of(unsafe { callback(self.callbacks.context, name.as_ptr().cast(), &mut file) })?;
+        Ok(FileHandle(file))
+    }
+
+    fn close(&mut self, file: FileHandle) {
+        if let Some(callback) = self.callbacks.close {
+            // SAFETY: the host promised a valid callback.
+            unsafe { callback(self.callbacks.context, file.0) };
+        }
+    }
+
+    fn read_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError> {
+        let callback = self.callbacks.read.ok_or_else(missing)?;
+        let mut read = 0usize;
+        // SAFETY: `buffer` is valid for writes of its length; `read` is a valid out-pointer.
+        let code = unsafe {
+            callback(
+                self.callbacks.context,
+                file.0,
+                offset,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+                &mut read,
+            )
+        };
+        result_of(code)?;
+        if read > buffer.len() {
+            return Err(VfsError::Io { code: KAUSAL_VFS_IO });
+        }
+        Ok(read)
+    }
+
+    fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
+        let callback = self.callbacks.write.ok_or_else(missing)?;
+        // SAFETY: `data` is valid for reads of its length for the call.
+        result_of(unsafe {
+            callback(self.callbacks.context, file.0, offset, data.as_ptr(), data.len())
+        })
+    }
+
+    fn sync(&mut self, file: FileHandle) -> Result<(), VfsError> {
+        let callback = self.callbacks.sync.ok_or_else(missing)?;
+        // SAFETY: the host promised a valid callback.
+        result_of(unsafe { callback(self.callbacks.context, file.0) })
+    }
+
+    fn len(&mut self, file: FileHandle) -> Result<u64, VfsError> {
+        let callback = self.callbacks.size.ok_or_else(missing)?;
+        let mut size = 0u64;
+        // SAFETY: `size` is a valid out-pointer for the call.
+        result_of(unsafe { callback(self.callbacks.context, file.0, &mut size) })?;
+        Ok(size)
+    }
+
+    fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
+        let callback = self.callbacks.truncate.ok_or_else(missing)?;
+        // SAFETY: the host promised a valid callback.
+        result_of(unsafe { callback(self.callbacks.context, file.0, len) })
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), VfsError> {
+        let name = c_name(name)?;
+        let callback = self.callbacks.remove.ok_or_else(missing)?;
+        // SAFETY: the name is NUL-terminated.
+        result_of(unsafe { callback(self.callbacks.context, name.as_ptr().cast()) })
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
+        let (from, to) = (c_name(from)?, c_name(to)?);
+        let callback = self.callbacks.rename.ok_or_else(missing)?;
+        // SAFETY: both names are NUL-terminated.
+        result_of(unsafe {
+            callback(self.callbacks.context, from.as_ptr().cast(), to.as_ptr().cast())
+        })
+    }
+
+    fn sync_dir(&mut self) -> Result<(), VfsError> {
+        let callback = self.callbacks.sync_dir.ok_or_else(missing)?;
+        // SAFETY: the host promised a valid callback.
+        result_of(unsafe { callback(self.callbacks.context) })
+    }
+
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
+        let callback = self.callbacks.list.ok_or_else(missing)?;
+        let mut used = 0usize;
+        // SAFETY: `buffer` is valid for writes of its length; `used` is a valid out-pointer.
+        let code = unsafe {
+            callback(self.callbacks.context, buffer.as_mut_ptr(), buffer.len(), &mut used)
+        };
+        if code == KAUSAL_VFS_BUFFER_TOO_SMALL {
+            return Err(VfsError::BufferTooSmall { needed: used });
+        }
+        result_of(code)?;
+        if used > buffer.len() {
+            return Err(VfsError::Io { code: KAUSAL_VFS_IO });
+        }
+        Ok(used)
+    }
+}
+
+/// The storage a handle uses.
+pub(crate) enum AnyVfs {
+    Posix(PosixVfs),
+    Host(HostVfs),
+}
+
+macro_rules! delegate {
+    ($self:ident, $vfs:ident => $call:expr) => {
+        match $self {
+            AnyVfs::Posix($vfs) => $call,
+            AnyVfs::Host($vfs) => $call,
+        }
+    };
+}
+
+impl Vfs for AnyVfs {
+    fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        delegate!(self, vfs => vfs.create(name))
+    }
+    fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
+        delegate!(self, vfs => vfs.open(name))
+    }
+    fn close(&mut self, file: FileHandle) {
+        delegate!(self, vfs => vfs.close(file))
+    }
+    fn read_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, VfsError> {
+        delegate!(self, vfs => vfs.read_at(file, offset, buffer))
+    }
+    fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.write_at(file, offset, data))
+    }
+    fn sync(&mut self, file: FileHandle) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.sync(file))
+    }
+    fn len(&mut self, file: FileHandle) -> Result<u64, VfsError> {
+        delegate!(self, vfs => vfs.len(file))
+    }
+    fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.truncate(file, len))
+    }
+    fn remove(&mut self, name: &str) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.remove(name))
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.rename(from, to))
+    }
+    fn sync_dir(&mut self) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.sync_dir())
+    }
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
+        delegate!(self, vfs => vfs.list(buffer))
+    }
+}

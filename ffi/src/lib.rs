@@ -1,0 +1,580 @@
+//! The C ABI of KausalDB, a thin layer over `kausaldb-core`.
+//!
+//! Conventions (see `include/kausaldb.h`): every fallible function returns a
+//! `kausal_status`; outputs go through out-parameters, written only on success (a
+//! `KAUSAL_ERROR_BUFFER_TOO_SMALL` also writes the size needed); every pointer is checked;
+//! every buffer comes with its length; nothing is allocated: the handle itself lives at the
+//! start of the caller's region. A handle is single-threaded: the host must not call into
+//! the same handle from two threads at once. Distinct handles are independent.
+//!
+//! `unsafe` here is the price of a C ABI: raw pointers from C become references once they
+//! are checked non-null, with the lifetimes the header documents.
+
+#![allow(clippy::missing_safety_doc)]
+
+mod host_vfs;
+mod status;
+mod types;
+
+pub use host_vfs::*;
+pub use status::kausal_status;
+pub use types::*;
+
+use core::ffi::{c_char, c_void, CStr};
+use core::mem::{align_of, size_of};
+use core::ptr;
+use host_vfs::{AnyVfs, HostVfs};
+use kausaldb_core::vfs::posix::PosixVfs;
+use kausaldb_core::{memory_bytes_required, BlockId, Config, EdgeFilter, EdgeType, Engine};
+use status::kausal_status::*;
+
+/// Library version; `kausal_version()` returns the same as text.
+pub const KAUSAL_VERSION_MAJOR: u32 = 0;
+pub const KAUSAL_VERSION_MINOR: u32 = 1;
+pub const KAUSAL_VERSION_PATCH: u32 = 0;
+
+/// An open store. Opaque: it lives at the start of the region given to `kausal_open_*`.
+#[allow(non_camel_case_types)]
+pub struct kausal_db {
+    magic: u64,
+    engine: Engine<'static, AnyVfs>,
+}
+
+/// Marks a live handle; cleared by `kausal_close`, so a closed handle is refused.
+const HANDLE_MAGIC: u64 = 0x4B41_5553_414C_4442;
+/// Most edge types one filter may list.
+pub const KAUSAL_FILTER_TYPES_MAX: usize = 64;
+
+type Outcome<T = ()> = Result<T, kausal_status>;
+
+fn status_of(result: Outcome) -> kausal_status {
+    match result {
+        Ok(()) => KAUSAL_OK,
+        Err(status) => status,
+    }
+}
+
+/// A reference from a pointer C passed in, or `KAUSAL_ERROR_NULL_ARGUMENT`.
+unsafe fn reference<'a, T>(pointer: *const T) -> Outcome<&'a T> {
+    // SAFETY: the caller passes a pointer that is NULL or valid for reads of a T.
+    unsafe { pointer.as_ref() }.ok_or(KAUSAL_ERROR_NULL_ARGUMENT)
+}
+
+/// Writes an output through a pointer C passed in, or `KAUSAL_ERROR_NULL_ARGUMENT`.
+unsafe fn output<T>(pointer: *mut T, value: T) -> Outcome {
+    if pointer.is_null() {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+    }
+    // SAFETY: non-null, and the caller passes a pointer valid for writes of a T.
+    unsafe { pointer.write(value) };
+    Ok(())
+}
+
+/// A byte slice from (pointer, length); NULL is accepted only with length 0.
+unsafe fn bytes<'a>(pointer: *const u8, len: usize) -> Outcome<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if pointer.is_null() {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+    }
+    // SAFETY: non-null, and the caller passes a buffer valid for `len` bytes.
+    Ok(unsafe { core::slice::from_raw_parts(pointer, len) })
+}
+
+/// The engine behind a handle, if the handle is live.
+unsafe fn engine<'a>(db: *mut kausal_db) -> Outcome<&'a mut Engine<'static, AnyVfs>> {
+    // SAFETY: the caller passes NULL or a handle from kausal_open_* (see the header).
+    let db = unsafe { db.as_mut() }.ok_or(KAUSAL_ERROR_NULL_ARGUMENT)?;
+    if db.magic != HANDLE_MAGIC {
+        return Err(KAUSAL_ERROR_HANDLE_INVALID);
+    }
+    Ok(&mut db.engine)
+}
+
+unsafe fn id_of(id: *const kausal_id) -> Outcome<BlockId> {
+    // SAFETY: forwarded from the caller.
+    Ok(BlockId(unsafe { reference(id) }?.bytes))
+}
+
+/// The library version as NUL-terminated text, e.g. "0.1.0". Never NULL; static.
+#[no_mangle]
+pub extern "C" fn kausal_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a status code, e.g. "KAUSAL_ERROR_NOT_FOUND"; "KAUSAL_STATUS_UNKNOWN" for a
+/// code that does not exist. Never NULL; static.
+#[no_mangle]
+pub extern "C" fn kausal_status_name(status: i32) -> *const c_char {
+    status::status_text(status).0.as_ptr().cast()
+}
+
+/// Writes a NUL-terminated one-line description of `status` into `buffer`. On
+/// `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_needed` is the size needed (NUL included).
+#[no_mangle]
+pub unsafe extern "C" fn kausal_status_message(
+    status: i32,
+    buffer: *mut c_char,
+    buffer_len: usize,
+    out_needed: *mut usize,
+) -> kausal_status {
+    let text = status::status_text(status).1.as_bytes();
+    if buffer.is_null() {
+        return KAUSAL_ERROR_NULL_ARGUMENT;
+    }
+    if buffer_len < text.len() {
+        // SAFETY: forwarded from the caller.
+        return match unsafe { output(out_needed, text.len()) } {
+            Ok(()) => KAUSAL_ERROR_BUFFER_TOO_SMALL,
+            Err(status) => status,
+        };
+    }
+    // SAFETY: `buffer` is valid for `buffer_len >= text.len()` bytes.
+    unsafe { ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast(), text.len()) };
+    KAUSAL_OK
+}
+
+/// Writes the default configuration (a ~11.5 MiB region) into `out`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_config_default(out: *mut kausal_config) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { output(out, kausal_config::from_core(&Config::DEFAULT)) })
+}
+
+/// Checks a configuration. On `KAUSAL_ERROR_CONFIG_INVALID`, `*out_field` (if not NULL)
+/// points to the static, NUL-terminated name of the first bad field.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_config_check(
+    config: *const kausal_config,
+    out_field: *mut *const c_char,
+) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    let config = match unsafe { reference(config) } {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    match config.to_core() {
+        Ok(_) => KAUSAL_OK,
+        Err(status) => {
+            if status == KAUSAL_ERROR_CONFIG_INVALID && !out_field.is_null() {
+                let field = types::invalid_field(config);
+                // SAFETY: non-null out-pointer from the caller.
+                unsafe { out_field.write(field.as_ptr().cast()) };
+            }
+            status
+        }
+    }
+}
+
+fn handle_bytes_required(config: &Config) -> usize {
+    align_of::<kausal_db>() - 1 + size_of::<kausal_db>() + memory_bytes_required(config)
+}
+
+/// Writes the bytes of region `kausal_open_*` needs for `config` into `*out_bytes`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_memory_required(
+    config: *const kausal_config,
+    out_bytes: *mut usize,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let config = unsafe { reference(config) }?.to_core()?;
+        // SAFETY: forwarded from the caller.
+        unsafe { output(out_bytes, handle_bytes_required(&config)) }
+    })())
+}
+
+/// Opens a store on `vfs` in `region`; the handle is placed at the region's start.
+unsafe fn open_in(
+    config: *const kausal_config,
+    region: *mut c_void,
+    region_len: usize,
+    vfs: impl FnOnce() -> Outcome<AnyVfs>,
+    out_db: *mut *mut kausal_db,
+) -> Outcome {
+    // SAFETY: forwarded from the caller.
+    let config = unsafe { reference(config) }?.to_core()?;
+    if region.is_null() || out_db.is_null() {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+    }
+    if region_len < handle_bytes_required(&config) {
+        return Err(KAUSAL_ERROR_REGION_TOO_SMALL);
+    }
+    let vfs = vfs()?;
+    let base = region.cast::<u8>();
+    let handle_offset = base.align_offset(align_of::<kausal_db>());
+    let engine_offset = handle_offset + size_of::<kausal_db>();
+    // SAFETY: the caller gives `region_len` writable bytes that stay valid, and untouched by
+    // the caller, until kausal_close. They may be uninitialised, so they are zeroed before a
+    // slice is formed. The engine's part starts after the handle's, so the two never overlap.
+    let engine_region = unsafe {
+        ptr::write_bytes(base, 0, region_len);
+        core::slice::from_raw_parts_mut(base.add(engine_offset), region_len - engine_offset)
+    };
+    let engine = Engine::open(config, engine_region, vfs)?;
+    // SAFETY: `handle_offset` aligns the pointer for kausal_db, and the handle's bytes lie
+    // inside the region, before the engine's part.
+    let handle = unsafe { base.add(handle_offset).cast::<kausal_db>() };
+    // SAFETY: as above; writing does not drop the zeroed bytes it replaces.
+    unsafe { handle.write(kausal_db { magic: HANDLE_MAGIC, engine }) };
+    // SAFETY: checked non-null above.
+    unsafe { out_db.write(handle) };
+    Ok(())
+}
+
+/// Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
+/// files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
+/// ignored) holds the handle and every byte the engine uses; it must stay valid and
+/// untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery found.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_open_dir(
+    config: *const kausal_config,
+    region: *mut c_void,
+    region_len: usize,
+    path: *const c_char,
+    out_db: *mut *mut kausal_db,
+) -> kausal_status {
+    let vfs = || {
+        if path.is_null() {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        }
+        // SAFETY: non-null and, per the header, NUL-terminated.
+        let path =
+            unsafe { CStr::from_ptr(path) }.to_str().map_err(|_| KAUSAL_ERROR_ARGUMENT_INVALID)?;
+        Ok(AnyVfs::Posix(PosixVfs::open_dir(path)?))
+    };
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { open_in(config, region, region_len, vfs, out_db) })
+}
+
+/// Opens (creating if needed) the store kept by the host's storage callbacks `vfs`
+/// (copied; `vfs->context` must stay valid until `kausal_close`). Otherwise as
+/// `kausal_open_dir`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_open_vfs(
+    config: *const kausal_config,
+    region: *mut c_void,
+    region_len: usize,
+    vfs: *const kausal_vfs,
+    out_db: *mut *mut kausal_db,
+) -> kausal_status {
+    let vfs = || {
+        // SAFETY: forwarded from the caller.
+        let callbacks = *unsafe { reference(vfs) }?;
+        if callbacks.struct_size < KAUSAL_VFS_SIZE_V1 {
+            return Err(KAUSAL_ERROR_STRUCT_SIZE);
+        }
+        HostVfs::new(callbacks).map(AnyVfs::Host).ok_or(KAUSAL_ERROR_NULL_ARGUMENT)
+    };
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { open_in(config, region, region_len, vfs, out_db) })
+}
+
+/// Syncs and closes the store. The handle is invalid afterwards (calls with it return
+/// `KAUSAL_ERROR_HANDLE_INVALID` while the region exists) and the region is the caller's
+/// again. A sync failure is returned, but the handle is closed all the same.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_close(db: *mut kausal_db) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    if let Err(status) = unsafe { engine(db) } {
+        return status;
+    }
+    // SAFETY: the handle is live (checked), so it holds an initialised kausal_db that is
+    // moved out exactly once; the magic is cleared so no later call uses the moved value.
+    let handle = unsafe {
+        let handle = ptr::read(db);
+        ptr::addr_of_mut!((*db).magic).write(0);
+        handle
+    };
+    let (_vfs, result) = handle.engine.close();
+    status_of(result.map_err(kausal_status::from))
+}
+
+/// Stores a block (replacing any earlier version of the id; its edges stay). `*out_sequence`
+/// (may be NULL) receives the write's sequence. Invalidates earlier block views.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_put_block(
+    db: *mut kausal_db,
+    id: *const kausal_id,
+    source_uri: *const c_char,
+    source_uri_len: usize,
+    metadata_json: *const c_char,
+    metadata_json_len: usize,
+    content: *const u8,
+    content_len: usize,
+    out_sequence: *mut u64,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: every pointer is forwarded from the caller with its length.
+        let (engine, id, uri, metadata, content) = unsafe {
+            (
+                engine(db)?,
+                id_of(id)?,
+                bytes(source_uri.cast(), source_uri_len)?,
+                bytes(metadata_json.cast(), metadata_json_len)?,
+                bytes(content, content_len)?,
+            )
+        };
+        let sequence = engine.put_block(id, uri, metadata, content)?;
+        optional_output(out_sequence, sequence)
+    })())
+}
+
+/// Writes `value` if `pointer` is not NULL.
+fn optional_output<T>(pointer: *mut T, value: T) -> Outcome {
+    if !pointer.is_null() {
+        // SAFETY: non-null out-pointer from the caller.
+        unsafe { pointer.write(value) };
+    }
+    Ok(())
+}
+
+/// Finds a live block. On success `*out_view` points into the store's region: valid until
+/// the next write, sync or close on this handle. `KAUSAL_ERROR_NOT_FOUND` if absent.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_find_block(
+    db: *mut kausal_db,
+    id: *const kausal_id,
+    out_view: *mut kausal_block_view,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, id) = unsafe { (engine(db)?, id_of(id)?) };
+        if out_view.is_null() {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        }
+        let view = engine.find_block(id)?.ok_or(KAUSAL_ERROR_NOT_FOUND)?;
+        let view = kausal_block_view {
+            id: kausal_id { bytes: view.id.0 },
+            sequence: view.sequence,
+            source_uri: view.source_uri.as_ptr(),
+            source_uri_len: view.source_uri.len(),
+            metadata_json: view.metadata_json.as_ptr(),
+            metadata_json_len: view.metadata_json.len(),
+            content: view.content.as_ptr(),
+            content_len: view.content.len(),
+        };
+        // SAFETY: checked non-null above.
+        unsafe { output(out_view, view) }
+    })())
+}
+
+/// Deletes a live block and every edge into or out of it. `KAUSAL_ERROR_NOT_FOUND` if absent.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_delete_block(
+    db: *mut kausal_db,
+    id: *const kausal_id,
+    out_sequence: *mut u64,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, id) = unsafe { (engine(db)?, id_of(id)?) };
+        optional_output(out_sequence, engine.delete_block(id)?)
+    })())
+}
+
+/// Stores an edge between two live blocks. `*out_inserted` (may be NULL) is 1 if stored,
+/// 0 if the same edge already existed (a no-op).
+#[no_mangle]
+pub unsafe extern "C" fn kausal_put_edge(
+    db: *mut kausal_db,
+    edge: *const kausal_edge,
+    out_inserted: *mut u32,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, edge) = unsafe { (engine(db)?, reference(edge)?.to_core()?) };
+        let inserted = engine.put_edge(edge)?.is_some();
+        optional_output(out_inserted, u32::from(inserted))
+    })())
+}
+
+/// Deletes an edge. `KAUSAL_ERROR_NOT_FOUND` if it does not exist.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_delete_edge(
+    db: *mut kausal_db,
+    edge: *const kausal_edge,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, edge) = unsafe { (engine(db)?, reference(edge)?.to_core()?) };
+        engine.delete_edge(edge).map(|_| ()).map_err(kausal_status::from)
+    })())
+}
+
+/// Converts a C filter (NULL = all types) into `types` storage and the core filter.
+unsafe fn filter_of<'t>(
+    filter: *const kausal_edge_filter,
+    types: &'t mut [EdgeType; KAUSAL_FILTER_TYPES_MAX],
+) -> Outcome<EdgeFilter<'t>> {
+    // SAFETY: forwarded from the caller.
+    let Some(filter) = (unsafe { filter.as_ref() }) else {
+        return Ok(EdgeFilter::All);
+    };
+    if filter.types_len > KAUSAL_FILTER_TYPES_MAX {
+        return Err(KAUSAL_ERROR_ARGUMENT_INVALID);
+    }
+    // SAFETY: a u16 array of `types_len` elements, per the header.
+    let codes = unsafe { bytes(filter.types.cast(), filter.types_len * 2) }?;
+    for (slot, code) in types.iter_mut().zip(codes.chunks_exact(2)) {
+        *slot = EdgeType::from_code(u16::from_ne_bytes([code[0], code[1]]))?;
+    }
+    let listed = &types[..filter.types_len];
+    match filter.mode {
+        KAUSAL_FILTER_ALL => Ok(EdgeFilter::All),
+        KAUSAL_FILTER_INCLUDE => Ok(EdgeFilter::Include(listed)),
+        KAUSAL_FILTER_EXCLUDE => Ok(EdgeFilter::Exclude(listed)),
+        _ => Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+    }
+}
+
+/// Lists the edges of a live block in `direction` (`KAUSAL_DIRECTION_*`) that pass `filter`
+/// (NULL: all), newest first, into `out` (capacity `out_capacity` edges). On success
+/// `*out_count` is the number written. If they do not fit: `KAUSAL_ERROR_BUFFER_TOO_SMALL`,
+/// `*out_count` is the number needed, and `out` is untouched.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_edges(
+    db: *mut kausal_db,
+    id: *const kausal_id,
+    direction: u32,
+    filter: *const kausal_edge_filter,
+    out: *mut kausal_edge,
+    out_capacity: usize,
+    out_count: *mut usize,
+) -> kausal_status {
+    let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, id, filter) =
+            unsafe { (engine(db)?, id_of(id)?, filter_of(filter, &mut types)?) };
+        let direction = types::direction_of(direction)?;
+        if out_count.is_null() || (out.is_null() && out_capacity > 0) {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        }
+        let total = engine.visit_edges(id, direction, filter, |_| {})?;
+        if total > out_capacity {
+            // SAFETY: checked non-null above.
+            unsafe { out_count.write(total) };
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+        }
+        let mut written = 0;
+        engine.visit_edges(id, direction, filter, |edge| {
+            if written < out_capacity {
+                // SAFETY: `out` holds `out_capacity` edges (non-null when the capacity is
+                // non-zero, checked above), and `written < out_capacity`.
+                unsafe { out.add(written).write(kausal_edge::from_core(&edge)) };
+                written += 1;
+            }
+        })?;
+        // SAFETY: checked non-null above.
+        unsafe { out_count.write(written) };
+        Ok(())
+    })();
+    status_of(result)
+}
+
+/// Makes every earlier write durable. Invalidates earlier block views.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_sync(db: *mut kausal_db) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { engine(db) }.and_then(|engine| engine.sync().map_err(kausal_status::from)))
+}
+
+/// Writes the store's counters into `*out`, whose `struct_size` the caller sets to
+/// `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's).
+#[no_mangle]
+pub unsafe extern "C" fn kausal_stats(
+    db: *mut kausal_db,
+    out: *mut kausal_store_stats,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let (engine, size) = unsafe { (engine(db)?, reference(out)?.struct_size) };
+        if size < KAUSAL_STATS_SIZE_V1 {
+            return Err(KAUSAL_ERROR_STRUCT_SIZE);
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { output(out, kausal_store_stats::from_core(&engine.stats())) }
+    })())
+}
+
+/// Derives the id of `name` in `namespace` (deterministic: the same symbol always gets the
+/// same id; see docs/FORMAT.md for the definition).
+#[no_mangle]
+pub unsafe extern "C" fn kausal_id_derive(
+    namespace: *const u8,
+    namespace_len: usize,
+    name: *const u8,
+    name_len: usize,
+    out_id: *mut kausal_id,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller with the lengths.
+        let (namespace, name) =
+            unsafe { (bytes(namespace, namespace_len)?, bytes(name, name_len)?) };
+        let id = BlockId::derive(namespace, name);
+        // SAFETY: forwarded from the caller.
+        unsafe { output(out_id, kausal_id { bytes: id.0 }) }
+    })())
+}
+
+/// Writes the 32 lowercase hex digits of `id` and a NUL into `out` (at least 33 bytes).
+#[no_mangle]
+pub unsafe extern "C" fn kausal_id_to_hex(
+    id: *const kausal_id,
+    out: *mut c_char,
+    out_len: usize,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let id = unsafe { id_of(id) }?;
+        if out.is_null() {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        }
+        if out_len < 33 {
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+        }
+        let mut text = [0u8; 33];
+        id.to_hex(&mut text[..32])?;
+        // SAFETY: `out` is valid for `out_len >= 33` bytes.
+        unsafe { ptr::copy_nonoverlapping(text.as_ptr(), out.cast(), text.len()) };
+        Ok(())
+    })())
+}
+
+/// Parses exactly 32 hex digits (`text_len` must be 32; no NUL needed) into `*out_id`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_id_from_hex(
+    text: *const c_char,
+    text_len: usize,
+    out_id: *mut kausal_id,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller with its length.
+        let text = unsafe { bytes(text.cast(), text_len) }?;
+        let id = BlockId::from_hex(text)?;
+        // SAFETY: forwarded from the caller.
+        unsafe { output(out_id, kausal_id { bytes: id.0 }) }
+    })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_constants_match_the_package() {
+        let expected = [
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            env!("CARGO_PKG_VERSION_MINOR"),
+            env!("CARGO_PKG_VERSION_PATCH"),
+        ];
+        let got = [KAUSAL_VERSION_MAJOR, KAUSAL_VERSION_MINOR, KAUSAL_VERSION_PATCH]
+            .map(|part| part.to_string());
+        assert_eq!(got, expected);
+        // SAFETY: kausal_version returns a static NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(kausal_version()) };
+        assert_eq!(text.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,354 @@
+//! The C structs and constants of the API, converted to and from the core's types.
+
+use crate::status::kausal_status::{self, *};
+use kausaldb_core::{BlockId, Config, Direction, Edge, EdgeType, RecoveryMode, Stats, SyncPolicy};
+
+/// A 128-bit block id: 16 raw bytes. All zero is invalid.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct kausal_id {
+    pub bytes: [u8; 16],
+}
+
+/// A directed, typed edge.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct kausal_edge {
+    pub source: kausal_id,
+    pub target: kausal_id,
+    /// `KAUSAL_EDGE_*` or a host code in 0x8000..=0xFFFF.
+    pub edge_type: u16,
+}
+
+/// `sync_policy`: every write is synced before it returns.
+pub const KAUSAL_SYNC_EVERY_WRITE: u32 = 0;
+/// `sync_policy`: writes are durable after `kausal_sync` (group commit).
+pub const KAUSAL_SYNC_EXPLICIT: u32 = 1;
+/// `recovery_mode`: keep the longest valid log prefix; report dropped bytes in stats.
+pub const KAUSAL_RECOVERY_TOLERANT: u32 = 0;
+/// `recovery_mode`: refuse to open a store whose synced log is damaged.
+pub const KAUSAL_RECOVERY_STRICT: u32 = 1;
+
+/// The engine's limits. Get one from `kausal_config_default`, change fields, pass it on.
+/// `struct_size` lets the struct grow: set it to `sizeof(kausal_config)` (the default does).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_camel_case_types)]
+pub struct kausal_config {
+    pub struct_size: u32,
+    /// In-memory block entries (live blocks and tombstones).
+    pub blocks_max: u32,
+    /// In-memory edges.
+    pub edges_max: u32,
+    /// Bytes of block payload (uri + metadata + content) held in memory.
+    pub arena_bytes_max: u32,
+    pub source_uri_bytes_max: u32,
+    pub metadata_bytes_max: u32,
+    pub content_bytes_max: u32,
+    /// Size at which a log segment file is closed and the next begun.
+    pub wal_segment_bytes_max: u32,
+    /// Log segment files that may exist at once.
+    pub wal_segments_max: u32,
+    pub wal_buffer_bytes: u32,
+    pub read_buffer_bytes: u32,
+    /// Files the store directory may hold.
+    pub files_max: u32,
+    /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
+    pub sync_policy: u32,
+    /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
+    pub recovery_mode: u32,
+}
+
+/// `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
+pub const KAUSAL_CONFIG_SIZE_V1: u32 = 56;
+const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V1 as usize);
+
+impl kausal_config {
+    pub(crate) fn from_core(config: &Config) -> kausal_config {
+        kausal_config {
+            struct_size: KAUSAL_CONFIG_SIZE_V1,
+            blocks_max: config.blocks_max,
+            edges_max: config.edges_max,
+            arena_bytes_max: config.arena_bytes_max,
+            source_uri_bytes_max: config.source_uri_bytes_max,
+            metadata_bytes_max: config.metadata_bytes_max,
+            content_bytes_max: config.content_bytes_max,
+            wal_segment_bytes_max: config.wal_segment_bytes_max,
+            wal_segments_max: config.wal_segments_max,
+            wal_buffer_bytes: config.wal_buffer_bytes,
+            read_buffer_bytes: config.read_buffer_bytes,
+            files_max: config.files_max,
+            sync_policy: match config.sync_policy {
+                SyncPolicy::EveryWrite => KAUSAL_SYNC_EVERY_WRITE,
+                SyncPolicy::Explicit => KAUSAL_SYNC_EXPLICIT,
+            },
+            recovery_mode: match config.recovery_mode {
+                RecoveryMode::Tolerant => KAUSAL_RECOVERY_TOLERANT,
+                RecoveryMode::Strict => KAUSAL_RECOVERY_STRICT,
+            },
+        }
+    }
+
+    /// The core config, validated.
+    pub(crate) fn to_core(self) -> Result<Config, kausal_status> {
+        if self.struct_size < KAUSAL_CONFIG_SIZE_V1 {
+            return Err(KAUSAL_ERROR_STRUCT_SIZE);
+        }
+        let known_policy =
+            matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
+        let known_mode =
+            matches!(self.recovery_mode, KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT);
+        if !known_policy || !known_mode {
+            return Err(KAUSAL_ERROR_CONFIG_INVALID);
+        }
+        let config = self.to_core_unvalidated();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The fields as a core config; unknown policy or mode values read as the defaults.
+    fn to_core_unvalidated(self) -> Config {
+        let sync_policy = match self.sync_policy {
+            KAUSAL_SYNC_EVERY_WRITE => SyncPolicy::EveryWrite,
+            _ => SyncPolicy::Explicit,
+        };
+        let recovery_mode = match self.recovery_mode {
+            KAUSAL_RECOVERY_STRICT => RecoveryMode::Strict,
+            _ => RecoveryMode::Tolerant,
+        };
+        Config {
+            blocks_max: self.blocks_max,
+            edges_max: self.edges_max,
+            arena_bytes_max: self.arena_bytes_max,
+            source_uri_bytes_max: self.source_uri_bytes_max,
+            metadata_bytes_max: self.metadata_bytes_max,
+            content_bytes_max: self.content_bytes_max,
+            wal_segment_bytes_max: self.wal_segment_bytes_max,
+            wal_segments_max: self.wal_segments_max,
+            wal_buffer_bytes: self.wal_buffer_bytes,
+            read_buffer_bytes: self.read_buffer_bytes,
+            files_max: self.files_max,
+            sync_policy,
+            recovery_mode,
+        }
+    }
+}
+
+/// The NUL-terminated name of the first invalid field of `config` (for
+/// `kausal_config_check`).
+pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
+    const FIELDS: [&str; 13] = [
+        "blocks_max\0",
+        "edges_max\0",
+        "arena_bytes_max\0",
+        "source_uri_bytes_max\0",
+        "metadata_bytes_max\0",
+        "content_bytes_max\0",
+        "wal_segment_bytes_max\0",
+        "wal_segments_max\0",
+        "wal_buffer_bytes\0",
+        "read_buffer_bytes\0",
+        "files_max\0",
+        "sync_policy\0",
+        "recovery_mode\0",
+    ];
+    let core_field = match config.sync_policy {
+        KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT => match config.recovery_mode {
+            KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT => {
+                let checked = kausal_config { sync_policy: KAUSAL_SYNC_EXPLICIT, ..*config };
+                match checked.to_core_unvalidated().validate() {
+                    Err(kausaldb_core::Error::ConfigInvalid { field }) => field,
+                    _ => "",
+                }
+            }
+            _ => "recovery_mode",
+        },
+        _ => "sync_policy",
+    };
+    FIELDS
+        .iter()
+        .find(|name| name.trim_end_matches('\0') == core_field)
+        .copied()
+        .unwrap_or("struct_size\0")
+}
+
+/// `kausal_edges` direction: edges whose source is the block.
+pub const KAUSAL_DIRECTION_OUTGOING: u32 = 0;
+/// `kausal_edges` direction: edges whose target is the block.
+pub const KAUSAL_DIRECTION_INCOMING: u32 = 1;
+/// `kausal_edges` direction: both (a self-edge is listed once).
+pub const KAUSAL_DIRECTION_BOTH: u32 = 2;
+
+pub(crate) fn direction_of(code: u32) -> Result<Direction, kausal_status> {
+    match code {
+        KAUSAL_DIRECTION_OUTGOING => Ok(Direction::Outgoing),
+        KAUSAL_DIRECTION_INCOMING => Ok(Direction::Incoming),
+        KAUSAL_DIRECTION_BOTH => Ok(Direction::Both),
+        _ => Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+    }
+}
+
+/// Filter mode: every edge type.
+pub const KAUSAL_FILTER_ALL: u32 = 0;
+/// Filter mode: only the types listed.
+pub const KAUSAL_FILTER_INCLUDE: u32 = 1;
+/// Filter mode: every type but those listed.
+pub const KAUSAL_FILTER_EXCLUDE: u32 = 2;
+
+/// Which edge types a listing accepts. A NULL filter pointer means all types.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_camel_case_types)]
+pub struct kausal_edge_filter {
+    /// `KAUSAL_FILTER_ALL`, `KAUSAL_FILTER_INCLUDE` or `KAUSAL_FILTER_EXCLUDE`.
+    pub mode: u32,
+    /// The edge type codes (may be NULL when `types_len` is 0).
+    pub types: *const u16,
+    pub types_len: usize,
+}
+
+/// Built-in edge type codes.
+pub const KAUSAL_EDGE_IMPORTS: u16 = 1;
+pub const KAUSAL_EDGE_DEFINED_IN: u16 = 2;
+pub const KAUSAL_EDGE_REFERENCES: u16 = 3;
+pub const KAUSAL_EDGE_CONTAINS: u16 = 4;
+pub const KAUSAL_EDGE_EXTENDS: u16 = 5;
+pub const KAUSAL_EDGE_IMPLEMENTS: u16 = 6;
+pub const KAUSAL_EDGE_CALLS: u16 = 7;
+pub const KAUSAL_EDGE_DEPENDS_ON: u16 = 8;
+pub const KAUSAL_EDGE_METHOD_OF: u16 = 9;
+pub const KAUSAL_EDGE_CALLS_METHOD: u16 = 10;
+pub const KAUSAL_EDGE_CALLS_FUNCTION: u16 = 11;
+/// First and last code of the host-defined edge types.
+pub const KAUSAL_EDGE_HOST_MIN: u16 = 0x8000;
+pub const KAUSAL_EDGE_HOST_MAX: u16 = 0xFFFF;
+
+impl kausal_edge {
+    pub(crate) fn to_core(self) -> Result<Edge, kausal_status> {
+        Ok(Edge {
+            source: BlockId(self.source.bytes),
+            target: BlockId(self.target.bytes),
+            edge_type: EdgeType::from_code(self.edge_type)?,
+        })
+    }
+
+    pub(crate) fn from_core(edge: &Edge) -> kausal_edge {
+        kausal_edge {
+            source: kausal_id { bytes: edge.source.0 },
+            target: kausal_id { bytes: edge.target.0 },
+            edge_type: edge.edge_type.code(),
+        }
+    }
+}
+
+/// A zero-copy view of a stored block. The pointers point into the store's region and stay
+/// valid until the next call that writes to, syncs or closes the same handle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_camel_case_types)]
+pub struct kausal_block_view {
+    pub id: kausal_id,
+    /// Engine-assigned; a newer version of the same id has a higher sequence.
+    pub sequence: u64,
+    /// UTF-8, not NUL-terminated.
+    pub source_uri: *const u8,
+    pub source_uri_len: usize,
+    /// One JSON object, not NUL-terminated.
+    pub metadata_json: *const u8,
+    pub metadata_json_len: usize,
+    pub content: *const u8,
+    pub content_len: usize,
+}
+
+/// Counters written by `kausal_stats`. Set `struct_size` to `sizeof(kausal_store_stats)`
+/// before the call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(non_camel_case_types)]
+pub struct kausal_store_stats {
+    pub struct_size: u32,
+    /// 1 if a log write or sync failed and writes are refused until reopen.
+    pub poisoned: u32,
+    pub blocks_live: u64,
+    pub block_entries_used: u64,
+    pub edges_live: u64,
+    pub arena_bytes_used: u64,
+    /// The sequence the next write gets.
+    pub sequence_next: u64,
+    /// Log position after the last write, and up to which writes are durable.
+    pub wal_position: u64,
+    pub wal_synced_position: u64,
+    pub wal_segments: u64,
+    pub recovery_frames_replayed: u64,
+    pub recovery_bytes_replayed: u64,
+    /// Bytes of never-synced log tail cut at open.
+    pub wal_torn_bytes_truncated: u64,
+    /// Bytes of damaged, once-synced log dropped at open (tolerant recovery).
+    pub wal_corrupt_bytes_dropped: u64,
+}
+
+/// `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
+pub const KAUSAL_STATS_SIZE_V1: u32 = 104;
+const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V1 as usize);
+
+impl kausal_store_stats {
+    pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
+        kausal_store_stats {
+            struct_size: KAUSAL_STATS_SIZE_V1,
+            poisoned: u32::from(stats.poisoned),
+            blocks_live: stats.blocks_live.into(),
+            block_entries_used: stats.block_entries_used.into(),
+            edges_live: stats.edges_live.into(),
+            arena_bytes_used: stats.arena_bytes_used.into(),
+            sequence_next: stats.sequence_next,
+            wal_position: stats.wal_position,
+            wal_synced_position: stats.wal_synced_position,
+            wal_segments: stats.wal_segments.into(),
+            recovery_frames_replayed: stats.recovery_frames_replayed,
+            recovery_bytes_replayed: stats.recovery_bytes_replayed,
+            wal_torn_bytes_truncated: stats.wal_torn_bytes_truncated,
+            wal_corrupt_bytes_dropped: stats.wal_corrupt_bytes_dropped,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_type_constants_match_the_core() {
+        let pairs = [
+            (KAUSAL_EDGE_IMPORTS, EdgeType::IMPORTS),
+            (KAUSAL_EDGE_DEFINED_IN, EdgeType::DEFINED_IN),
+            (KAUSAL_EDGE_REFERENCES, EdgeType::REFERENCES),
+            (KAUSAL_EDGE_CONTAINS, EdgeType::CONTAINS),
+            (KAUSAL_EDGE_EXTENDS, EdgeType::EXTENDS),
+            (KAUSAL_EDGE_IMPLEMENTS, EdgeType::IMPLEMENTS),
+            (KAUSAL_EDGE_CALLS, EdgeType::CALLS),
+            (KAUSAL_EDGE_DEPENDS_ON, EdgeType::DEPENDS_ON),
+            (KAUSAL_EDGE_METHOD_OF, EdgeType::METHOD_OF),
+            (KAUSAL_EDGE_CALLS_METHOD, EdgeType::CALLS_METHOD),
+            (KAUSAL_EDGE_CALLS_FUNCTION, EdgeType::CALLS_FUNCTION),
+        ];
+        for (code, edge_type) in pairs {
+            assert_eq!(code, edge_type.code());
+        }
+        assert_eq!(
+            (KAUSAL_EDGE_HOST_MIN, KAUSAL_EDGE_HOST_MAX),
+            (EdgeType::HOST_MIN, EdgeType::HOST_MAX)
+        );
+    }
+
+    #[test]
+    fn the_default_config_round_trips() {
+        let config = kausal_config::from_core(&Config::DEFAULT);
+        assert_eq!(config.to_core().map_err(|status| status as i32), Ok(Config::DEFAULT));
+        let short = kausal_config { struct_size: 8, ..config };
+        assert_eq!(short.to_core().err(), Some(KAUSAL_ERROR_STRUCT_SIZE));
+        let policy = kausal_config { sync_policy: 7, ..config };
+        assert_eq!(policy.to_core().err(), Some(KAUSAL_ERROR_CONFIG_INVALID));
+    }
+}

@@ -1,0 +1,653 @@
+/*
+ * KausalDB: an embeddable code-graph database. The C API.
+ * Generated from ffi/ by cbindgen (cargo xtask header). Do not edit.
+ *
+ * Conventions
+ * - Every fallible function returns kausal_status: KAUSAL_OK (0) or an error code. Codes
+ *   are never reused. kausal_status_name() and kausal_status_message() describe them.
+ * - Outputs go through out-parameters and are written only on success. The one exception
+ *   is KAUSAL_ERROR_BUFFER_TOO_SMALL, which also writes the count needed.
+ * - Every pointer argument is checked: NULL gives KAUSAL_ERROR_NULL_ARGUMENT, never a
+ *   crash. A buffer pointer may be NULL only when its length is 0.
+ * - Nothing is allocated. The caller gives each store one region of memory (size from
+ *   kausal_memory_required) that holds the handle and every byte the engine uses. The
+ *   region stays the caller's to free, after kausal_close.
+ * - Structs that may grow carry struct_size; set it to sizeof(the struct) (the
+ *   kausal_config_default output already has it).
+ *
+ * Threads: a kausal_db handle is single-threaded. The host must serialise every call on
+ * one handle (a mutex around the handle is enough); distinct handles are independent.
+ *
+ * Lifetimes: pointers in a kausal_block_view point into the region and stay valid until
+ * the next kausal_put_*, kausal_delete_*, kausal_sync or kausal_close on that handle.
+ *
+ * Durability: after kausal_sync returns KAUSAL_OK every earlier write survives any crash;
+ * a crash otherwise leaves a prefix of the writes. See README.md.
+ */
+
+
+#ifndef KAUSALDB_H
+#define KAUSALDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * Library version; `kausal_version()` returns the same as text.
+ */
+#define KAUSAL_VERSION_MAJOR 0
+
+#define KAUSAL_VERSION_MINOR 1
+
+#define KAUSAL_VERSION_PATCH 0
+
+/**
+ * Most edge types one filter may list.
+ */
+#define KAUSAL_FILTER_TYPES_MAX 64
+
+/**
+ * Callback result: success.
+ */
+#define KAUSAL_VFS_OK 0
+
+/**
+ * Callback result: no such file.
+ */
+#define KAUSAL_VFS_NOT_FOUND 1
+
+/**
+ * Callback result: `create` found the name taken.
+ */
+#define KAUSAL_VFS_EXISTS 2
+
+/**
+ * Callback result: the device is full.
+ */
+#define KAUSAL_VFS_NO_SPACE 3
+
+/**
+ * Callback result: `list` needs a larger buffer; it wrote the size needed to `out_used`.
+ */
+#define KAUSAL_VFS_BUFFER_TOO_SMALL 4
+
+/**
+ * Callback result: any other failure.
+ */
+#define KAUSAL_VFS_IO 5
+
+/**
+ * `sizeof(kausal_vfs)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_VFS_SIZE_V1 112
+
+/**
+ * `sync_policy`: every write is synced before it returns.
+ */
+#define KAUSAL_SYNC_EVERY_WRITE 0
+
+/**
+ * `sync_policy`: writes are durable after `kausal_sync` (group commit).
+ */
+#define KAUSAL_SYNC_EXPLICIT 1
+
+/**
+ * `recovery_mode`: keep the longest valid log prefix; report dropped bytes in stats.
+ */
+#define KAUSAL_RECOVERY_TOLERANT 0
+
+/**
+ * `recovery_mode`: refuse to open a store whose synced log is damaged.
+ */
+#define KAUSAL_RECOVERY_STRICT 1
+
+/**
+ * `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_CONFIG_SIZE_V1 56
+
+/**
+ * `kausal_edges` direction: edges whose source is the block.
+ */
+#define KAUSAL_DIRECTION_OUTGOING 0
+
+/**
+ * `kausal_edges` direction: edges whose target is the block.
+ */
+#define KAUSAL_DIRECTION_INCOMING 1
+
+/**
+ * `kausal_edges` direction: both (a self-edge is listed once).
+ */
+#define KAUSAL_DIRECTION_BOTH 2
+
+/**
+ * Filter mode: every edge type.
+ */
+#define KAUSAL_FILTER_ALL 0
+
+/**
+ * Filter mode: only the types listed.
+ */
+#define KAUSAL_FILTER_INCLUDE 1
+
+/**
+ * Filter mode: every type but those listed.
+ */
+#define KAUSAL_FILTER_EXCLUDE 2
+
+/**
+ * Built-in edge type codes.
+ */
+#define KAUSAL_EDGE_IMPORTS 1
+
+#define KAUSAL_EDGE_DEFINED_IN 2
+
+#define KAUSAL_EDGE_REFERENCES 3
+
+#define KAUSAL_EDGE_CONTAINS 4
+
+#define KAUSAL_EDGE_EXTENDS 5
+
+#define KAUSAL_EDGE_IMPLEMENTS 6
+
+#define KAUSAL_EDGE_CALLS 7
+
+#define KAUSAL_EDGE_DEPENDS_ON 8
+
+#define KAUSAL_EDGE_METHOD_OF 9
+
+#define KAUSAL_EDGE_CALLS_METHOD 10
+
+#define KAUSAL_EDGE_CALLS_FUNCTION 11
+
+/**
+ * First and last code of the host-defined edge types.
+ */
+#define KAUSAL_EDGE_HOST_MIN 32768
+
+#define KAUSAL_EDGE_HOST_MAX 65535
+
+/**
+ * `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_STATS_SIZE_V1 104
+
+/**
+ * The result of every fallible call. `KAUSAL_OK` is 0; every other value is an error.
+ */
+typedef enum kausal_status {
+  /**
+   * Success.
+   */
+  KAUSAL_OK = 0,
+  /**
+   * A required pointer argument was NULL (or a buffer pointer was NULL with a non-zero length).
+   */
+  KAUSAL_ERROR_NULL_ARGUMENT = 1,
+  /**
+   * A `kausal_config` field is out of range; `kausal_config_check` names it.
+   */
+  KAUSAL_ERROR_CONFIG_INVALID = 2,
+  /**
+   * The region is smaller than `kausal_memory_required`.
+   */
+  KAUSAL_ERROR_REGION_TOO_SMALL = 3,
+  /**
+   * A block id was all zero bytes.
+   */
+  KAUSAL_ERROR_ID_ZERO = 4,
+  /**
+   * Text given as a hex id is not exactly 32 hex digits.
+   */
+  KAUSAL_ERROR_ID_HEX_INVALID = 5,
+  /**
+   * The source URI is longer than the config allows.
+   */
+  KAUSAL_ERROR_SOURCE_URI_TOO_LONG = 6,
+  /**
+   * The source URI is not valid UTF-8.
+   */
+  KAUSAL_ERROR_SOURCE_URI_NOT_UTF8 = 7,
+  /**
+   * The metadata is longer than the config allows.
+   */
+  KAUSAL_ERROR_METADATA_TOO_LONG = 8,
+  /**
+   * The metadata is not one JSON object.
+   */
+  KAUSAL_ERROR_METADATA_INVALID = 9,
+  /**
+   * The content is longer than the config allows.
+   */
+  KAUSAL_ERROR_CONTENT_TOO_LONG = 10,
+  /**
+   * An edge type code is neither built in (1..=11) nor host-defined (0x8000..=0xFFFF).
+   */
+  KAUSAL_ERROR_EDGE_TYPE_UNKNOWN = 11,
+  /**
+   * The block or edge does not exist (for put_edge: an endpoint does not).
+   */
+  KAUSAL_ERROR_NOT_FOUND = 12,
+  /**
+   * Back-pressure: the in-memory table is full; nothing was written.
+   */
+  KAUSAL_ERROR_MEMTABLE_FULL = 13,
+  /**
+   * Back-pressure: the write-ahead log has its maximum number of segments.
+   */
+  KAUSAL_ERROR_WAL_FULL = 14,
+  /**
+   * An output buffer is too small; the count it needs was written to the count output.
+   */
+  KAUSAL_ERROR_BUFFER_TOO_SMALL = 15,
+  /**
+   * The storage backend failed.
+   */
+  KAUSAL_ERROR_IO = 16,
+  /**
+   * An earlier log write or sync failed; writes are refused until the store is reopened.
+   */
+  KAUSAL_ERROR_POISONED = 17,
+  /**
+   * Stored bytes are damaged (strict recovery), or records contradict each other.
+   */
+  KAUSAL_ERROR_CORRUPTION = 18,
+  /**
+   * The store was written with larger limits than this config; reopen with larger ones.
+   */
+  KAUSAL_ERROR_RECOVERY_CAPACITY = 19,
+  /**
+   * A `struct_size` field is smaller than the first version of that struct.
+   */
+  KAUSAL_ERROR_STRUCT_SIZE = 20,
+  /**
+   * The handle is not an open store (never opened, or already closed).
+   */
+  KAUSAL_ERROR_HANDLE_INVALID = 21,
+  /**
+   * An enumerated argument (direction, filter mode, policy) has an unknown value.
+   */
+  KAUSAL_ERROR_ARGUMENT_INVALID = 22,
+  /**
+   * The storage device is full.
+   */
+  KAUSAL_ERROR_NO_SPACE = 23,
+  /**
+   * The store directory (or a file the engine expected) does not exist.
+   */
+  KAUSAL_ERROR_PATH_NOT_FOUND = 24,
+} kausal_status;
+
+/**
+ * An open store. Opaque: it lives at the start of the region given to `kausal_open_*`.
+ */
+typedef struct kausal_db kausal_db;
+
+/**
+ * The engine's limits. Get one from `kausal_config_default`, change fields, pass it on.
+ * `struct_size` lets the struct grow: set it to `sizeof(kausal_config)` (the default does).
+ */
+typedef struct kausal_config {
+  uint32_t struct_size;
+  /**
+   * In-memory block entries (live blocks and tombstones).
+   */
+  uint32_t blocks_max;
+  /**
+   * In-memory edges.
+   */
+  uint32_t edges_max;
+  /**
+   * Bytes of block payload (uri + metadata + content) held in memory.
+   */
+  uint32_t arena_bytes_max;
+  uint32_t source_uri_bytes_max;
+  uint32_t metadata_bytes_max;
+  uint32_t content_bytes_max;
+  /**
+   * Size at which a log segment file is closed and the next begun.
+   */
+  uint32_t wal_segment_bytes_max;
+  /**
+   * Log segment files that may exist at once.
+   */
+  uint32_t wal_segments_max;
+  uint32_t wal_buffer_bytes;
+  uint32_t read_buffer_bytes;
+  /**
+   * Files the store directory may hold.
+   */
+  uint32_t files_max;
+  /**
+   * `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
+   */
+  uint32_t sync_policy;
+  /**
+   * `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
+   */
+  uint32_t recovery_mode;
+} kausal_config;
+
+/**
+ * Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required.
+ * `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
+ * file names of at most 64 bytes chosen by the engine; files are numbered by the host
+ * (`out_file`). Every callback returns a `KAUSAL_VFS_*` code. The durability contract the
+ * engine relies on: after `sync(file)` returns OK the file's data and length survive power
+ * loss; after `sync_dir` returns OK every earlier create/remove/rename does; `rename` is
+ * atomic. Before a sync, anything may be lost or torn.
+ */
+typedef struct kausal_vfs {
+  /**
+   * `sizeof(kausal_vfs)`.
+   */
+  uint32_t struct_size;
+  void *context;
+  /**
+   * Creates a new empty file; `KAUSAL_VFS_EXISTS` if the name is taken.
+   */
+  int32_t (*create)(void*, const char*, uint64_t*);
+  /**
+   * Opens an existing file for reading and writing.
+   */
+  int32_t (*open)(void*, const char*, uint64_t*);
+  /**
+   * Releases a file number.
+   */
+  void (*close)(void*, uint64_t);
+  /**
+   * Reads up to `len` bytes at `offset` into `buffer`; fewer only at end of file.
+   */
+  int32_t (*read)(void*, uint64_t, uint64_t, uint8_t*, size_t, size_t*);
+  /**
+   * Writes all `len` bytes at `offset`, extending the file as needed.
+   */
+  int32_t (*write)(void*, uint64_t, uint64_t, const uint8_t*, size_t);
+  /**
+   * Makes the file's data and length durable.
+   */
+  int32_t (*sync)(void*, uint64_t);
+  /**
+   * Writes the file's length to `out_size`.
+   */
+  int32_t (*size)(void*, uint64_t, uint64_t*);
+  /**
+   * Sets the file's length.
+   */
+  int32_t (*truncate)(void*, uint64_t, uint64_t);
+  /**
+   * Removes a name.
+   */
+  int32_t (*remove)(void*, const char*);
+  /**
+   * Atomically renames, replacing the target if it exists.
+   */
+  int32_t (*rename)(void*, const char*, const char*);
+  /**
+   * Makes earlier creates, removes and renames durable.
+   */
+  int32_t (*sync_dir)(void*);
+  /**
+   * Writes every file name, each followed by a NUL byte, into `buffer`; the bytes used
+   * (or, with `KAUSAL_VFS_BUFFER_TOO_SMALL`, needed) go to `out_used`.
+   */
+  int32_t (*list)(void*, uint8_t*, size_t, size_t*);
+} kausal_vfs;
+
+/**
+ * A 128-bit block id: 16 raw bytes. All zero is invalid.
+ */
+typedef struct kausal_id {
+  uint8_t bytes[16];
+} kausal_id;
+
+/**
+ * A zero-copy view of a stored block. The pointers point into the store's region and stay
+ * valid until the next call that writes to, syncs or closes the same handle.
+ */
+typedef struct kausal_block_view {
+  struct kausal_id id;
+  /**
+   * Engine-assigned; a newer version of the same id has a higher sequence.
+   */
+  uint64_t sequence;
+  /**
+   * UTF-8, not NUL-terminated.
+   */
+  const uint8_t *source_uri;
+  size_t source_uri_len;
+  /**
+   * One JSON object, not NUL-terminated.
+   */
+  const uint8_t *metadata_json;
+  size_t metadata_json_len;
+  const uint8_t *content;
+  size_t content_len;
+} kausal_block_view;
+
+/**
+ * A directed, typed edge.
+ */
+typedef struct kausal_edge {
+  struct kausal_id source;
+  struct kausal_id target;
+  /**
+   * `KAUSAL_EDGE_*` or a host code in 0x8000..=0xFFFF.
+   */
+  uint16_t edge_type;
+} kausal_edge;
+
+/**
+ * Which edge types a listing accepts. A NULL filter pointer means all types.
+ */
+typedef struct kausal_edge_filter {
+  /**
+   * `KAUSAL_FILTER_ALL`, `KAUSAL_FILTER_INCLUDE` or `KAUSAL_FILTER_EXCLUDE`.
+   */
+  uint32_t mode;
+  /**
+   * The edge type codes (may be NULL when `types_len` is 0).
+   */
+  const uint16_t *types;
+  size_t types_len;
+} kausal_edge_filter;
+
+/**
+ * Counters written by `kausal_stats`. Set `struct_size` to `sizeof(kausal_store_stats)`
+ * before the call.
+ */
+typedef struct kausal_store_stats {
+  uint32_t struct_size;
+  /**
+   * 1 if a log write or sync failed and writes are refused until reopen.
+   */
+  uint32_t poisoned;
+  uint64_t blocks_live;
+  uint64_t block_entries_used;
+  uint64_t edges_live;
+  uint64_t arena_bytes_used;
+  /**
+   * The sequence the next write gets.
+   */
+  uint64_t sequence_next;
+  /**
+   * Log position after the last write, and up to which writes are durable.
+   */
+  uint64_t wal_position;
+  uint64_t wal_synced_position;
+  uint64_t wal_segments;
+  uint64_t recovery_frames_replayed;
+  uint64_t recovery_bytes_replayed;
+  /**
+   * Bytes of never-synced log tail cut at open.
+   */
+  uint64_t wal_torn_bytes_truncated;
+  /**
+   * Bytes of damaged, once-synced log dropped at open (tolerant recovery).
+   */
+  uint64_t wal_corrupt_bytes_dropped;
+} kausal_store_stats;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The library version as NUL-terminated text, e.g. "0.1.0". Never NULL; static.
+ */
+const char *kausal_version(void);
+
+/**
+ * The name of a status code, e.g. "KAUSAL_ERROR_NOT_FOUND"; "KAUSAL_STATUS_UNKNOWN" for a
+ * code that does not exist. Never NULL; static.
+ */
+const char *kausal_status_name(int32_t status);
+
+/**
+ * Writes a NUL-terminated one-line description of `status` into `buffer`. On
+ * `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_needed` is the size needed (NUL included).
+ */
+enum kausal_status kausal_status_message(int32_t status,
+                                         char *buffer,
+                                         size_t buffer_len,
+                                         size_t *out_needed);
+
+/**
+ * Writes the default configuration (a ~11.5 MiB region) into `out`.
+ */
+enum kausal_status kausal_config_default(struct kausal_config *out);
+
+/**
+ * Checks a configuration. On `KAUSAL_ERROR_CONFIG_INVALID`, `*out_field` (if not NULL)
+ * points to the static, NUL-terminated name of the first bad field.
+ */
+enum kausal_status kausal_config_check(const struct kausal_config *config, const char **out_field);
+
+/**
+ * Writes the bytes of region `kausal_open_*` needs for `config` into `*out_bytes`.
+ */
+enum kausal_status kausal_memory_required(const struct kausal_config *config, size_t *out_bytes);
+
+/**
+ * Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
+ * files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
+ * ignored) holds the handle and every byte the engine uses; it must stay valid and
+ * untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery found.
+ */
+enum kausal_status kausal_open_dir(const struct kausal_config *config,
+                                   void *region,
+                                   size_t region_len,
+                                   const char *path,
+                                   struct kausal_db **out_db);
+
+/**
+ * Opens (creating if needed) the store kept by the host's storage callbacks `vfs`
+ * (copied; `vfs->context` must stay valid until `kausal_close`). Otherwise as
+ * `kausal_open_dir`.
+ */
+enum kausal_status kausal_open_vfs(const struct kausal_config *config,
+                                   void *region,
+                                   size_t region_len,
+                                   const struct kausal_vfs *vfs,
+                                   struct kausal_db **out_db);
+
+/**
+ * Syncs and closes the store. The handle is invalid afterwards (calls with it return
+ * `KAUSAL_ERROR_HANDLE_INVALID` while the region exists) and the region is the caller's
+ * again. A sync failure is returned, but the handle is closed all the same.
+ */
+enum kausal_status kausal_close(struct kausal_db *db);
+
+/**
+ * Stores a block (replacing any earlier version of the id; its edges stay). `*out_sequence`
+ * (may be NULL) receives the write's sequence. Invalidates earlier block views.
+ */
+enum kausal_status kausal_put_block(struct kausal_db *db,
+                                    const struct kausal_id *id,
+                                    const char *source_uri,
+                                    size_t source_uri_len,
+                                    const char *metadata_json,
+                                    size_t metadata_json_len,
+                                    const uint8_t *content,
+                                    size_t content_len,
+                                    uint64_t *out_sequence);
+
+/**
+ * Finds a live block. On success `*out_view` points into the store's region: valid until
+ * the next write, sync or close on this handle. `KAUSAL_ERROR_NOT_FOUND` if absent.
+ */
+enum kausal_status kausal_find_block(struct kausal_db *db,
+                                     const struct kausal_id *id,
+                                     struct kausal_block_view *out_view);
+
+/**
+ * Deletes a live block and every edge into or out of it. `KAUSAL_ERROR_NOT_FOUND` if absent.
+ */
+enum kausal_status kausal_delete_block(struct kausal_db *db,
+                                       const struct kausal_id *id,
+                                       uint64_t *out_sequence);
+
+/**
+ * Stores an edge between two live blocks. `*out_inserted` (may be NULL) is 1 if stored,
+ * 0 if the same edge already existed (a no-op).
+ */
+enum kausal_status kausal_put_edge(struct kausal_db *db,
+                                   const struct kausal_edge *edge,
+                                   uint32_t *out_inserted);
+
+/**
+ * Deletes an edge. `KAUSAL_ERROR_NOT_FOUND` if it does not exist.
+ */
+enum kausal_status kausal_delete_edge(struct kausal_db *db, const struct kausal_edge *edge);
+
+/**
+ * Lists the edges of a live block in `direction` (`KAUSAL_DIRECTION_*`) that pass `filter`
+ * (NULL: all), newest first, into `out` (capacity `out_capacity` edges). On success
+ * `*out_count` is the number written. If they do not fit: `KAUSAL_ERROR_BUFFER_TOO_SMALL`,
+ * `*out_count` is the number needed, and `out` is untouched.
+ */
+enum kausal_status kausal_edges(struct kausal_db *db,
+                                const struct kausal_id *id,
+                                uint32_t direction,
+                                const struct kausal_edge_filter *filter,
+                                struct kausal_edge *out,
+                                size_t out_capacity,
+                                size_t *out_count);
+
+/**
+ * Makes every earlier write durable. Invalidates earlier block views.
+ */
+enum kausal_status kausal_sync(struct kausal_db *db);
+
+/**
+ * Writes the store's counters into `*out`, whose `struct_size` the caller sets to
+ * `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's).
+ */
+enum kausal_status kausal_stats(struct kausal_db *db, struct kausal_store_stats *out);
+
+/**
+ * Derives the id of `name` in `namespace` (deterministic: the same symbol always gets the
+ * same id; see docs/FORMAT.md for the definition).
+ */
+enum kausal_status kausal_id_derive(const uint8_t *namespace_,
+                                    size_t namespace_len,
+                                    const uint8_t *name,
+                                    size_t name_len,
+                                    struct kausal_id *out_id);
+
+/**
+ * Writes the 32 lowercase hex digits of `id` and a NUL into `out` (at least 33 bytes).
+ */
+enum kausal_status kausal_id_to_hex(const struct kausal_id *id, char *out, size_t out_len);
+
+/**
+ * Parses exactly 32 hex digits (`text_len` must be 32; no NUL needed) into `*out_id`.
+ */
+enum kausal_status kausal_id_from_hex(const char *text, size_t text_len, struct kausal_id *out_id);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* KAUSALDB_H */
