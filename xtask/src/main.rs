@@ -100,7 +100,11 @@ fn test(args: &[String]) -> Result {
             .map_err(|_| format!("--iterations {iterations}: not a number"))?;
         envs.push(("KAUSAL_ITERATIONS", iterations));
     }
-    run_tests(filter, &envs)
+    run_tests(filter, &envs)?;
+    if filter.is_none_or(|filter| "c_api".contains(filter) || filter.starts_with("test_")) {
+        c_tests(&envs)?;
+    }
+    Ok(())
 }
 
 /// Every test of the workspace (unit, integration, model, fault, POSIX).
@@ -109,6 +113,167 @@ fn run_tests(filter: Option<&str>, envs: &[(&str, &str)]) -> Result {
     cargo_args.extend(["--features", "kausaldb-core/posix", "--", "--test-threads", "2"]);
     cargo_args.extend(filter);
     run("cargo", &cargo_args, envs)
+}
+
+/// Flags every C test and example is compiled with.
+const C_FLAGS: [&str; 7] =
+    ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Iinclude", "-Itests/c"];
+/// What a program linked against libkausaldb.a needs (rustc --print native-static-libs).
+const STATIC_LIBS: [&str; 6] = ["-lpthread", "-ldl", "-lm", "-lrt", "-lutil", "-lgcc_s"];
+const SANITIZERS: [&str; 3] =
+    ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"];
+
+/// How one C program is built and run.
+#[derive(Clone, Copy, PartialEq)]
+enum CBuild {
+    Shared,
+    Static,
+    Sanitized,
+    Valgrind,
+}
+
+/// The C harness: every test in tests/c and every example in examples/c, compiled with
+/// warnings as errors against the shared and the static library, run plain, under ASan and
+/// UBSan, and under valgrind memcheck; the header also compiled and linked as C++.
+fn c_tests(envs: &[(&str, &str)]) -> Result {
+    run("cargo", &["build", "-p", "kausaldb-ffi"], &[])?;
+    let out = root().join("target/c");
+    std::fs::create_dir_all(&out).map_err(|error| error.to_string())?;
+    let mut programs: Vec<PathBuf> = Vec::new();
+    for directory in ["tests/c", "examples/c"] {
+        let entries =
+            std::fs::read_dir(root().join(directory)).map_err(|error| error.to_string())?;
+        programs.extend(
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|extension| extension == "c")),
+        );
+    }
+    programs.sort();
+    sanitizer_canary(&out)?;
+    for program in &programs {
+        for build in [CBuild::Shared, CBuild::Static, CBuild::Sanitized, CBuild::Valgrind] {
+            c_program(program, build, &out, envs)?;
+        }
+    }
+    let cpp = out.join("header_cpp");
+    let cpp_path = cpp.to_str().ok_or("non-UTF-8 path")?;
+    let args = [
+        "-std=c++11",
+        "-Wall",
+        "-Wextra",
+        "-Wpedantic",
+        "-Werror",
+        "-Iinclude",
+        "tests/c/header_cpp.cpp",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    let rpath = format!("-Wl,-rpath,{}", root().join("target/debug").display());
+    args.extend(["-Ltarget/debug", "-lkausaldb", &rpath, "-o", cpp_path]);
+    run("g++", &args, &[])?;
+    run(cpp_path, &[], envs)?;
+    eprintln!(
+        "xtask: C harness: {} programs x 4 builds passed, header compiles as C++",
+        programs.len()
+    );
+    Ok(())
+}
+
+/// Proves the sanitizers are really linked: a deliberate heap overflow must be caught.
+fn sanitizer_canary(out: &Path) -> Result {
+    let source = out.join("canary.c");
+    let text = "#include <stdlib.h>\nint main(void) { volatile char *p = malloc(8); p[8] = 1; \
+                free((void *)p); return 0; }\n";
+    std::fs::write(&source, text).map_err(|error| error.to_string())?;
+    let binary = out.join("canary");
+    let (source, binary) = (source.to_str().ok_or("path")?, binary.to_str().ok_or("path")?);
+    let mut args = SANITIZERS.to_vec();
+    args.extend([source, "-o", binary]);
+    run("gcc", &args, &[])?;
+    let output = Command::new(binary).output().map_err(|error| error.to_string())?;
+    let report = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() || !report.contains("heap-buffer-overflow") {
+        return Err("AddressSanitizer did not catch the canary overflow".to_string());
+    }
+    eprintln!("xtask: AddressSanitizer caught the canary overflow: sanitizers are live");
+    Ok(())
+}
+
+fn c_program(source: &Path, build: CBuild, out: &Path, envs: &[(&str, &str)]) -> Result {
+    let stem = source.file_stem().and_then(|stem| stem.to_str()).ok_or("bad C file name")?;
+    let suffix = match build {
+        CBuild::Shared | CBuild::Valgrind => "shared",
+        CBuild::Static => "static",
+        CBuild::Sanitized => "asan",
+    };
+    let binary = out.join(format!("{stem}-{suffix}"));
+    let binary_text = binary.to_str().ok_or("non-UTF-8 path")?.to_string();
+    let source_text =
+        source.strip_prefix(root()).unwrap_or(source).to_str().ok_or("non-UTF-8 path")?;
+    let mut args: Vec<String> = C_FLAGS.iter().map(|flag| flag.to_string()).collect();
+    if build == CBuild::Sanitized {
+        args.extend(SANITIZERS.iter().map(|flag| flag.to_string()));
+    }
+    args.push(source_text.to_string());
+    match build {
+        CBuild::Shared | CBuild::Valgrind => {
+            let rpath = format!("-Wl,-rpath,{}", root().join("target/debug").display());
+            args.extend(["-Ltarget/debug".to_string(), "-lkausaldb".to_string(), rpath]);
+        }
+        CBuild::Static | CBuild::Sanitized => {
+            args.push("target/debug/libkausaldb.a".to_string());
+            args.extend(STATIC_LIBS.iter().map(|flag| flag.to_string()));
+        }
+    }
+    args.extend(["-o".to_string(), binary_text.clone()]);
+    if build != CBuild::Valgrind {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("gcc", &args, &[])?;
+    }
+    let store =
+        std::env::temp_dir().join(format!("kausaldb-c-{stem}-{suffix}-{}", std::process::id()));
+    let store_text = store.to_str().ok_or("non-UTF-8 path")?.to_string();
+    let _ = std::fs::remove_dir_all(&store);
+    let output = if build == CBuild::Valgrind {
+        let valgrind = [
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+            "-q",
+            binary_text.as_str(),
+            store_text.as_str(),
+        ];
+        run_capturing("valgrind", &valgrind, envs)?
+    } else {
+        run_capturing(&binary_text, &[&store_text], envs)?
+    };
+    let _ = std::fs::remove_dir_all(&store);
+    if build == CBuild::Sanitized
+        && stem.starts_with("test_")
+        && !output.contains("built with AddressSanitizer")
+    {
+        return Err(format!("{stem}: the sanitized build does not report AddressSanitizer"));
+    }
+    Ok(())
+}
+
+/// Runs a program, echoes its output, and returns it; fails if the program fails.
+fn run_capturing(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<String> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let output = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .output()
+        .map_err(|error| format!("cannot start {program}: {error}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    eprint!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("failed ({}): {program} {}", output.status, args.join(" ")))
+    }
 }
 
 fn check(fix: bool) -> Result {
@@ -287,6 +452,18 @@ fn demo(args: &[String]) -> Result {
 fn set_up() -> Result<bool> {
     run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     run("rustup", &["component", "add", "clippy", "rustfmt"], &[])?;
+    let missing: Vec<&str> = ["gcc", "g++", "valgrind"]
+        .into_iter()
+        .filter(|tool| {
+            !Command::new(tool).arg("--version").output().is_ok_and(|out| out.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        run("apt-get", &["update"], &[])?;
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(missing.iter().copied());
+        run("apt-get", &args, &[])?;
+    }
     let nightly = Command::new("rustup")
         .args(["run", "nightly", "rustc", "--version"])
         .output()
@@ -302,6 +479,7 @@ fn ci() -> Result {
     let nightly = set_up()?;
     check(false)?;
     run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)])?;
+    c_tests(&[])?;
     if nightly {
         miri()?;
     } else {

@@ -1,0 +1,263 @@
+/* A RAM file system for the C tests, behind the kausal_vfs callbacks: each file keeps what
+ * reads see and what survives a simulated power loss (written by sync), and any call can be
+ * made to fail, a failing write storing only a prefix of its data (torn). */
+#ifndef KAUSALDB_TEST_RAM_VFS_H
+#define KAUSALDB_TEST_RAM_VFS_H
+
+#include "kausaldb.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define RAM_FILES_MAX 16
+#define RAM_FILE_BYTES (1u << 20)
+#define RAM_NAME_BYTES 65
+
+struct ram_file {
+    char name[RAM_NAME_BYTES];         /* live name; "" when removed or free */
+    char durable_name[RAM_NAME_BYTES]; /* name that survives a crash */
+    uint8_t current[RAM_FILE_BYTES];
+    uint8_t durable[RAM_FILE_BYTES];
+    size_t current_len;
+    size_t durable_len;
+};
+
+struct ram_disk {
+    struct ram_file files[RAM_FILES_MAX];
+    long calls;   /* callbacks made so far (close excluded) */
+    long fail_at; /* the callback with this index fails; -1: none */
+    long failures;
+};
+
+static int ram_fault(struct ram_disk *disk) {
+    long call = disk->calls++;
+    if (call == disk->fail_at) {
+        disk->failures++;
+        return 1;
+    }
+    return 0;
+}
+
+static int ram_find(struct ram_disk *disk, const char *name) {
+    int i;
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        if (disk->files[i].name[0] != '\0' && strcmp(disk->files[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int32_t ram_create(void *context, const char *name, uint64_t *out_file) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    int i;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    if (ram_find(disk, name) >= 0) {
+        return KAUSAL_VFS_EXISTS;
+    }
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        struct ram_file *file = &disk->files[i];
+        if (file->name[0] == '\0' && file->durable_name[0] == '\0') {
+            strncpy(file->name, name, RAM_NAME_BYTES - 1);
+            file->current_len = 0;
+            file->durable_len = 0;
+            *out_file = (uint64_t)i;
+            return KAUSAL_VFS_OK;
+        }
+    }
+    return KAUSAL_VFS_NO_SPACE;
+}
+
+static int32_t ram_open(void *context, const char *name, uint64_t *out_file) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    int i;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    i = ram_find(disk, name);
+    if (i < 0) {
+        return KAUSAL_VFS_NOT_FOUND;
+    }
+    *out_file = (uint64_t)i;
+    return KAUSAL_VFS_OK;
+}
+
+static void ram_close(void *context, uint64_t file) {
+    (void)context;
+    (void)file;
+}
+
+static int32_t ram_read(void *context, uint64_t index, uint64_t offset, uint8_t *buffer,
+                        size_t len, size_t *out_read) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    struct ram_file *file = &disk->files[index % RAM_FILES_MAX];
+    size_t available;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    available = offset < file->current_len ? file->current_len - (size_t)offset : 0;
+    if (len > available) {
+        len = available;
+    }
+    if (len > 0) {
+        memcpy(buffer, file->current + offset, len);
+    }
+    *out_read = len;
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_write(void *context, uint64_t index, uint64_t offset, const uint8_t *data,
+                         size_t len) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    struct ram_file *file = &disk->files[index % RAM_FILES_MAX];
+    int failing = ram_fault(disk);
+    if (offset + len > RAM_FILE_BYTES) {
+        return KAUSAL_VFS_NO_SPACE;
+    }
+    if (failing) {
+        len /= 2; /* a torn write: half of it lands */
+    }
+    memcpy(file->current + offset, data, len);
+    if (len > 0 && offset + len > file->current_len) {
+        file->current_len = (size_t)offset + len;
+    }
+    return failing ? KAUSAL_VFS_IO : KAUSAL_VFS_OK;
+}
+
+static int32_t ram_sync(void *context, uint64_t index) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    struct ram_file *file = &disk->files[index % RAM_FILES_MAX];
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    memcpy(file->durable, file->current, file->current_len);
+    file->durable_len = file->current_len;
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_size(void *context, uint64_t index, uint64_t *out_size) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    *out_size = disk->files[index % RAM_FILES_MAX].current_len;
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_truncate(void *context, uint64_t index, uint64_t len) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    struct ram_file *file = &disk->files[index % RAM_FILES_MAX];
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    if (len > RAM_FILE_BYTES) {
+        return KAUSAL_VFS_NO_SPACE;
+    }
+    if (len > file->current_len) {
+        memset(file->current + file->current_len, 0, (size_t)len - file->current_len);
+    }
+    file->current_len = (size_t)len;
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_remove(void *context, const char *name) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    int i;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    i = ram_find(disk, name);
+    if (i < 0) {
+        return KAUSAL_VFS_NOT_FOUND;
+    }
+    disk->files[i].name[0] = '\0';
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_rename(void *context, const char *from, const char *to) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    int source, target;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    source = ram_find(disk, from);
+    if (source < 0) {
+        return KAUSAL_VFS_NOT_FOUND;
+    }
+    target = ram_find(disk, to);
+    if (target >= 0 && target != source) {
+        disk->files[target].name[0] = '\0';
+    }
+    strncpy(disk->files[source].name, to, RAM_NAME_BYTES - 1);
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_sync_dir(void *context) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    int i;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        memcpy(disk->files[i].durable_name, disk->files[i].name, RAM_NAME_BYTES);
+    }
+    return KAUSAL_VFS_OK;
+}
+
+static int32_t ram_list(void *context, uint8_t *buffer, size_t len, size_t *out_used) {
+    struct ram_disk *disk = (struct ram_disk *)context;
+    size_t used = 0;
+    int i;
+    if (ram_fault(disk)) {
+        return KAUSAL_VFS_IO;
+    }
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        size_t name_len = strlen(disk->files[i].name);
+        if (name_len == 0) {
+            continue;
+        }
+        if (used + name_len + 1 <= len) {
+            memcpy(buffer + used, disk->files[i].name, name_len + 1);
+        }
+        used += name_len + 1;
+    }
+    *out_used = used;
+    return used <= len ? KAUSAL_VFS_OK : KAUSAL_VFS_BUFFER_TOO_SMALL;
+}
+
+/* Power loss: unsynced data and unsynced names are gone. */
+static void ram_crash(struct ram_disk *disk) {
+    int i;
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        struct ram_file *file = &disk->files[i];
+        memcpy(file->name, file->durable_name, RAM_NAME_BYTES);
+        if (file->name[0] == '\0') {
+            file->durable_len = 0;
+        }
+        memcpy(file->current, file->durable, file->durable_len);
+        file->current_len = file->durable_len;
+    }
+}
+
+static kausal_vfs ram_vfs(struct ram_disk *disk) {
+    kausal_vfs vfs;
+    vfs.struct_size = sizeof vfs;
+    vfs.context = disk;
+    vfs.create = ram_create;
+    vfs.open = ram_open;
+    vfs.close = ram_close;
+    vfs.read = ram_read;
+    vfs.write = ram_write;
+    vfs.sync = ram_sync;
+    vfs.size = ram_size;
+    vfs.truncate = ram_truncate;
+    vfs.remove = ram_remove;
+    vfs.rename = ram_rename;
+    vfs.sync_dir = ram_sync_dir;
+    vfs.list = ram_list;
+    return vfs;
+}
+
+#endif

@@ -1,0 +1,316 @@
+/* Every error path of the C API: NULL for each pointer, a region one byte too small, bad
+ * ids, oversize fields, invalid metadata, edges to missing blocks, bad directories, a
+ * closed handle, a corrupted log; and outputs that stay untouched on error. */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+static kausal_config small_config(void) {
+    kausal_config config;
+    REQUIRE_OK(kausal_config_default(&config));
+    config.blocks_max = 64;
+    config.edges_max = 64;
+    config.arena_bytes_max = 256 * 1024;
+    config.content_bytes_max = 4096;
+    config.wal_buffer_bytes = 16 * 1024;
+    config.read_buffer_bytes = 16 * 1024;
+    return config;
+}
+
+static kausal_id id_from(uint8_t value) {
+    kausal_id id;
+    memset(&id, 0, sizeof id);
+    id.bytes[15] = value;
+    return id;
+}
+
+static void test_version_and_status_text(void) {
+    char expected[32];
+    char message[128];
+    size_t needed = 0;
+    int code;
+    snprintf(expected, sizeof expected, "%d.%d.%d", KAUSAL_VERSION_MAJOR, KAUSAL_VERSION_MINOR,
+             KAUSAL_VERSION_PATCH);
+    CHECK(strcmp(kausal_version(), expected) == 0);
+    for (code = 0; code <= (int)KAUSAL_ERROR_PATH_NOT_FOUND; code++) {
+        CHECK(strncmp(kausal_status_name(code), "KAUSAL_", 7) == 0);
+        CHECK(strcmp(kausal_status_name(code), "KAUSAL_STATUS_UNKNOWN") != 0);
+    }
+    CHECK(strcmp(kausal_status_name(0), "KAUSAL_OK") == 0);
+    CHECK(strcmp(kausal_status_name(12), "KAUSAL_ERROR_NOT_FOUND") == 0);
+    CHECK(strcmp(kausal_status_name(-1), "KAUSAL_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(kausal_status_name(9999), "KAUSAL_STATUS_UNKNOWN") == 0);
+    CHECK_STATUS(kausal_status_message(12, message, sizeof message, &needed), KAUSAL_OK);
+    CHECK(strcmp(message, "no such block or edge") == 0);
+    CHECK_STATUS(kausal_status_message(12, message, 4, &needed), KAUSAL_ERROR_BUFFER_TOO_SMALL);
+    CHECK(needed == strlen("no such block or edge") + 1);
+    CHECK_STATUS(kausal_status_message(12, NULL, 4, &needed), KAUSAL_ERROR_NULL_ARGUMENT);
+}
+
+static void test_config_and_memory(void) {
+    kausal_config config = small_config();
+    const char *field = NULL;
+    size_t bytes = 0;
+    CHECK_STATUS(kausal_config_default(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK(config.struct_size == sizeof(kausal_config));
+    CHECK_STATUS(kausal_memory_required(NULL, &bytes), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_memory_required(&config, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_memory_required(&config, &bytes), KAUSAL_OK);
+    CHECK(bytes > 256 * 1024);
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
+    config.wal_buffer_bytes = 16;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, "wal_buffer_bytes") == 0);
+    CHECK_STATUS(kausal_memory_required(&config, &bytes), KAUSAL_ERROR_CONFIG_INVALID);
+    config = small_config();
+    config.sync_policy = 7;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(strcmp(field, "sync_policy") == 0);
+    config = small_config();
+    config.struct_size = 4;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_STRUCT_SIZE);
+}
+
+static void test_open_errors(const char *directory) {
+    kausal_config config = small_config();
+    kausal_db *db = (kausal_db *)&config; /* a sentinel that must not be overwritten */
+    kausal_db *const sentinel = db;
+    size_t bytes = 0;
+    void *region;
+    REQUIRE_OK(kausal_memory_required(&config, &bytes));
+    region = malloc(bytes);
+    CHECK_STATUS(kausal_open_dir(NULL, region, bytes, directory, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, NULL, bytes, directory, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, NULL, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes - 1, directory, &db),
+                 KAUSAL_ERROR_REGION_TOO_SMALL);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/nonexistent-kausal/a/b", &db),
+                 KAUSAL_ERROR_PATH_NOT_FOUND);
+    /* A regular file where the directory should be: the store cannot be opened there. */
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/proc/self/status", &db),
+                 KAUSAL_ERROR_IO);
+    /* Not writable even for root: /proc refuses new directories. */
+    CHECK(kausal_open_dir(&config, region, bytes, "/proc/kausaldb-store", &db) != KAUSAL_OK);
+    CHECK(db == sentinel);
+    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, NULL, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    free(region);
+}
+
+static void test_block_errors(kausal_db *db) {
+    kausal_id zero = id_from(0), a = id_from(1), missing = id_from(99);
+    const char *meta = "{\"kind\":\"function\"}";
+    char long_text[8192];
+    kausal_block_view view;
+    uint64_t sequence = 77;
+    memset(long_text, 'x', sizeof long_text);
+    memset(&view, 0xAB, sizeof view);
+    CHECK_STATUS(kausal_put_block(NULL, &a, "a.c", 3, meta, strlen(meta), NULL, 0, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_put_block(db, NULL, "a.c", 3, meta, strlen(meta), NULL, 0, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_put_block(db, &a, NULL, 3, meta, strlen(meta), NULL, 0, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, NULL, 2, NULL, 0, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, meta, strlen(meta), NULL, 5, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_put_block(db, &zero, "a.c", 3, meta, strlen(meta), NULL, 0, &sequence),
+                 KAUSAL_ERROR_ID_ZERO);
+    CHECK(sequence == 77);
+    CHECK_STATUS(kausal_put_block(db, &a, long_text, 2000, meta, strlen(meta), NULL, 0, NULL),
+                 KAUSAL_ERROR_SOURCE_URI_TOO_LONG);
+    CHECK_STATUS(kausal_put_block(db, &a, "\xff", 1, meta, strlen(meta), NULL, 0, NULL),
+                 KAUSAL_ERROR_SOURCE_URI_NOT_UTF8);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, long_text, 5000, NULL, 0, NULL),
+                 KAUSAL_ERROR_METADATA_TOO_LONG);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, "[1]", 3, NULL, 0, NULL),
+                 KAUSAL_ERROR_METADATA_INVALID);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, "{\"a\":", 5, NULL, 0, NULL),
+                 KAUSAL_ERROR_METADATA_INVALID);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, meta, strlen(meta),
+                                  (const uint8_t *)long_text, 4097, NULL),
+                 KAUSAL_ERROR_CONTENT_TOO_LONG);
+    CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, meta, strlen(meta), (const uint8_t *)"x", 1,
+                                  &sequence),
+                 KAUSAL_OK);
+    CHECK(sequence == 1);
+    CHECK_STATUS(kausal_find_block(db, &missing, &view), KAUSAL_ERROR_NOT_FOUND);
+    CHECK(view.sequence == 0xABABABABABABABABull);
+    CHECK_STATUS(kausal_find_block(db, &zero, &view), KAUSAL_ERROR_ID_ZERO);
+    CHECK_STATUS(kausal_find_block(db, &a, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_OK);
+    CHECK(view.content_len == 1 && view.content[0] == 'x' && view.sequence == 1);
+    CHECK_STATUS(kausal_delete_block(db, &missing, NULL), KAUSAL_ERROR_NOT_FOUND);
+    CHECK_STATUS(kausal_delete_block(db, NULL, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+}
+
+static void test_edge_errors(kausal_db *db) {
+    kausal_id a = id_from(1), b = id_from(2), c = id_from(3), missing = id_from(99);
+    const char *meta = "{}";
+    kausal_edge edge, out[2];
+    kausal_edge_filter filter;
+    uint16_t types[2] = {KAUSAL_EDGE_CALLS, 12};
+    uint32_t inserted = 7;
+    size_t count = 0;
+    REQUIRE_OK(kausal_put_block(db, &b, "b.c", 3, meta, 2, NULL, 0, NULL));
+    REQUIRE_OK(kausal_put_block(db, &c, "c.c", 3, meta, 2, NULL, 0, NULL));
+    edge.source = a;
+    edge.target = missing;
+    edge.edge_type = KAUSAL_EDGE_CALLS;
+    CHECK_STATUS(kausal_put_edge(db, &edge, &inserted), KAUSAL_ERROR_NOT_FOUND);
+    CHECK(inserted == 7);
+    CHECK_STATUS(kausal_put_edge(db, NULL, &inserted), KAUSAL_ERROR_NULL_ARGUMENT);
+    edge.target = b;
+    edge.edge_type = 12;
+    CHECK_STATUS(kausal_put_edge(db, &edge, &inserted), KAUSAL_ERROR_EDGE_TYPE_UNKNOWN);
+    edge.edge_type = KAUSAL_EDGE_CALLS;
+    CHECK_STATUS(kausal_put_edge(db, &edge, &inserted), KAUSAL_OK);
+    CHECK(inserted == 1);
+    CHECK_STATUS(kausal_put_edge(db, &edge, &inserted), KAUSAL_OK);
+    CHECK(inserted == 0);
+    edge.target = c;
+    REQUIRE_OK(kausal_put_edge(db, &edge, NULL));
+    edge.target = a; /* a self-edge */
+    REQUIRE_OK(kausal_put_edge(db, &edge, NULL));
+    memset(out, 0xCD, sizeof out);
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, NULL, out, 2, &count),
+                 KAUSAL_ERROR_BUFFER_TOO_SMALL);
+    CHECK(count == 3);
+    CHECK(out[0].edge_type == 0xCDCD);
+    CHECK_STATUS(kausal_edges(db, &a, 9, NULL, out, 2, &count), KAUSAL_ERROR_ARGUMENT_INVALID);
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, NULL, NULL, 2, &count),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, NULL, out, 2, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_edges(db, &missing, KAUSAL_DIRECTION_BOTH, NULL, out, 2, &count),
+                 KAUSAL_ERROR_NOT_FOUND);
+    filter.mode = KAUSAL_FILTER_INCLUDE;
+    filter.types = types;
+    filter.types_len = 2;
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, &filter, out, 2, &count),
+                 KAUSAL_ERROR_EDGE_TYPE_UNKNOWN);
+    filter.types_len = 1;
+    filter.mode = 42;
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, &filter, out, 2, &count),
+                 KAUSAL_ERROR_ARGUMENT_INVALID);
+    filter.mode = KAUSAL_FILTER_EXCLUDE;
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, &filter, out, 2, &count),
+                 KAUSAL_OK);
+    CHECK(count == 0);
+    CHECK_STATUS(kausal_edges(db, &b, KAUSAL_DIRECTION_INCOMING, NULL, out, 2, &count), KAUSAL_OK);
+    CHECK(count == 1 && memcmp(&out[0].source, &a, sizeof a) == 0);
+    /* Both directions list the self-edge once: a->b, a->c, a->a. */
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_BOTH, NULL, NULL, 0, &count),
+                 KAUSAL_ERROR_BUFFER_TOO_SMALL);
+    CHECK(count == 3);
+    edge.target = missing;
+    CHECK_STATUS(kausal_delete_edge(db, &edge), KAUSAL_ERROR_NOT_FOUND);
+    edge.target = c;
+    CHECK_STATUS(kausal_delete_edge(db, &edge), KAUSAL_OK);
+    CHECK_STATUS(kausal_delete_edge(db, &edge), KAUSAL_ERROR_NOT_FOUND);
+    CHECK_STATUS(kausal_delete_block(db, &b, NULL), KAUSAL_OK);
+    CHECK_STATUS(kausal_edges(db, &a, KAUSAL_DIRECTION_OUTGOING, NULL, out, 2, &count), KAUSAL_OK);
+    CHECK(count == 1); /* only the self-edge is left */
+}
+
+static void test_ids(void) {
+    kausal_id id, parsed;
+    char hex[33];
+    CHECK_STATUS(kausal_id_derive((const uint8_t *)"ns", 2, (const uint8_t *)"main", 4, &id),
+                 KAUSAL_OK);
+    CHECK_STATUS(kausal_id_derive(NULL, 2, (const uint8_t *)"main", 4, &id),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_id_to_hex(&id, hex, 32), KAUSAL_ERROR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(kausal_id_to_hex(&id, hex, sizeof hex), KAUSAL_OK);
+    CHECK(strlen(hex) == 32);
+    CHECK_STATUS(kausal_id_from_hex(hex, 32, &parsed), KAUSAL_OK);
+    CHECK(memcmp(&id, &parsed, sizeof id) == 0);
+    CHECK_STATUS(kausal_id_from_hex(hex, 31, &parsed), KAUSAL_ERROR_ID_HEX_INVALID);
+    hex[3] = 'z';
+    CHECK_STATUS(kausal_id_from_hex(hex, 32, &parsed), KAUSAL_ERROR_ID_HEX_INVALID);
+    CHECK_STATUS(kausal_id_from_hex(NULL, 32, &parsed), KAUSAL_ERROR_NULL_ARGUMENT);
+}
+
+static void test_stats_and_close(kausal_db *db) {
+    kausal_store_stats stats;
+    kausal_id a = id_from(1);
+    kausal_block_view view;
+    stats.struct_size = 8;
+    CHECK_STATUS(kausal_stats(db, &stats), KAUSAL_ERROR_STRUCT_SIZE);
+    stats.struct_size = sizeof stats;
+    CHECK_STATUS(kausal_stats(db, &stats), KAUSAL_OK);
+    CHECK(stats.blocks_live == 2 && stats.edges_live == 1 && stats.poisoned == 0);
+    CHECK_STATUS(kausal_stats(NULL, &stats), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_sync(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_close(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_close(db), KAUSAL_OK);
+    CHECK_STATUS(kausal_close(db), KAUSAL_ERROR_HANDLE_INVALID);
+    CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_ERROR_HANDLE_INVALID);
+}
+
+static void flip_byte(const char *directory, long offset) {
+    char path[512];
+    FILE *file;
+    int byte;
+    snprintf(path, sizeof path, "%s/wal-0000000000000001.log", directory);
+    file = fopen(path, "r+b");
+    if (file == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(2);
+    }
+    fseek(file, offset, SEEK_SET);
+    byte = fgetc(file);
+    fseek(file, offset, SEEK_SET);
+    fputc(byte ^ 0x10, file);
+    fclose(file);
+}
+
+static void test_corrupted_log(const char *directory, void *region, size_t bytes) {
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    /* The store written above was closed cleanly; damage its first frame. */
+    flip_byte(directory, 40);
+    config.recovery_mode = KAUSAL_RECOVERY_STRICT;
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);
+    config.recovery_mode = KAUSAL_RECOVERY_TOLERANT;
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_OK);
+    stats.struct_size = sizeof stats;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.wal_corrupt_bytes_dropped > 0 && stats.blocks_live == 0);
+    REQUIRE_OK(kausal_close(db));
+}
+
+int main(void) {
+    char directory[] = "/tmp/kausaldb-c-api-XXXXXX";
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    size_t bytes = 0;
+    void *region;
+    char command[600];
+    if (mkdtemp(directory) == NULL) {
+        return 2;
+    }
+    test_version_and_status_text();
+    test_config_and_memory();
+    test_ids();
+    test_open_errors(directory);
+    REQUIRE_OK(kausal_memory_required(&config, &bytes));
+    region = malloc(bytes);
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    test_block_errors(db);
+    test_edge_errors(db);
+    test_stats_and_close(db);
+    test_corrupted_log(directory, region, bytes);
+    free(region);
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
+    return report("test_api");
+}
