@@ -1,7 +1,8 @@
 //! `cargo xtask <task>`: the one entry point for every developer task.
 //!
-//! - `test [--filter X] [--seed N] [--iterations N]`: every test of the workspace; a seed
-//!   replays one randomised case, iterations sets how many seeds randomised tests run.
+//! - `test [--filter X] [--seed N] [--iterations N] [--valgrind]`: every Rust test and the C
+//!   harness; a seed replays one randomised case, iterations sets how many seeds randomised
+//!   tests run, `--valgrind` adds the C programs under valgrind (always on in `ci`).
 //! - `check [--fix]`: formatting, clippy (warnings are errors), the no_std build for
 //!   thumbv7em-none-eabihf with a link that has no allocator, and the tidy rules.
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
@@ -102,7 +103,8 @@ fn test(args: &[String]) -> Result {
     }
     run_tests(filter, &envs)?;
     if filter.is_none_or(|filter| "c_api".contains(filter) || filter.starts_with("test_")) {
-        c_tests(&envs)?;
+        // valgrind takes most of a minute; the fast loop leaves it to `ci` and `--valgrind`.
+        c_tests(&envs, args.iter().any(|arg| arg == "--valgrind"))?;
     }
     Ok(())
 }
@@ -135,7 +137,7 @@ enum CBuild {
 /// The C harness: every test in tests/c and every example in examples/c, compiled with
 /// warnings as errors against the shared and the static library, run plain, under ASan and
 /// UBSan, and under valgrind memcheck; the header also compiled and linked as C++.
-fn c_tests(envs: &[(&str, &str)]) -> Result {
+fn c_tests(envs: &[(&str, &str)], valgrind: bool) -> Result {
     run("cargo", &["build", "-p", "kausaldb-ffi"], &[])?;
     let out = root().join("target/c");
     std::fs::create_dir_all(&out).map_err(|error| error.to_string())?;
@@ -154,7 +156,9 @@ fn c_tests(envs: &[(&str, &str)]) -> Result {
     sanitizer_canary(&out)?;
     for program in &programs {
         for build in [CBuild::Shared, CBuild::Static, CBuild::Sanitized, CBuild::Valgrind] {
-            c_program(program, build, &out, envs)?;
+            if build != CBuild::Valgrind || valgrind {
+                c_program(program, build, &out, envs)?;
+            }
         }
     }
     let cpp = out.join("header_cpp");
@@ -173,8 +177,13 @@ fn c_tests(envs: &[(&str, &str)]) -> Result {
     args.extend(["-Ltarget/debug", "-lkausaldb", &rpath, "-o", cpp_path]);
     run("g++", &args, &[])?;
     run(cpp_path, &[], envs)?;
+    let builds = if valgrind {
+        "shared, static, ASan+UBSan, valgrind"
+    } else {
+        "shared, static, ASan+UBSan"
+    };
     eprintln!(
-        "xtask: C harness: {} programs x 4 builds passed, header compiles as C++",
+        "xtask: C harness: {} programs passed ({builds}); header compiles as C++",
         programs.len()
     );
     Ok(())
@@ -479,7 +488,7 @@ fn ci() -> Result {
     let nightly = set_up()?;
     check(false)?;
     run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)])?;
-    c_tests(&[])?;
+    c_tests(&[], true)?;
     if nightly {
         miri()?;
     } else {
