@@ -104,7 +104,7 @@
 /**
  * `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
  */
-#define KAUSAL_CONFIG_SIZE_V1 56
+#define KAUSAL_CONFIG_SIZE_V1 72
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -171,7 +171,7 @@
 /**
  * `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
  */
-#define KAUSAL_STATS_SIZE_V1 104
+#define KAUSAL_STATS_SIZE_V1 136
 
 /**
  * The result of every fallible call. `KAUSAL_OK` is 0; every other value is an error.
@@ -320,6 +320,22 @@ typedef struct kausal_config {
    */
   uint32_t files_max;
   /**
+   * Sorted tables that may exist at once.
+   */
+  uint32_t tables_max;
+  /**
+   * Bytes of region for the tables' bloom filters and indexes.
+   */
+  uint32_t table_memory_bytes;
+  /**
+   * Target size of a table data block.
+   */
+  uint32_t table_block_bytes;
+  /**
+   * Bloom filter bits per block in each table.
+   */
+  uint32_t bloom_bits_per_key;
+  /**
    * `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
    */
   uint32_t sync_policy;
@@ -463,10 +479,23 @@ typedef struct kausal_store_stats {
    * 1 if a log write or sync failed and writes are refused until reopen.
    */
   uint32_t poisoned;
+  /**
+   * Live blocks and edges in the whole store.
+   */
   uint64_t blocks_live;
-  uint64_t block_entries_used;
   uint64_t edges_live;
+  /**
+   * In-memory entries, edge records and payload bytes in use.
+   */
+  uint64_t block_entries_used;
+  uint64_t edge_records_used;
   uint64_t arena_bytes_used;
+  /**
+   * Sorted tables, table memory in use, and flushes since open.
+   */
+  uint64_t tables;
+  uint64_t table_memory_bytes_used;
+  uint64_t flushes;
   /**
    * The sequence the next write gets.
    */
@@ -614,6 +643,13 @@ enum kausal_status kausal_edges(struct kausal_db *db,
                                 struct kausal_edge *out,
                                 size_t out_capacity,
                                 size_t *out_count);
+
+/**
+ * Writes the in-memory table to a new sorted table on disk and empties it (done
+ * automatically when it fills). `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of
+ * tables exists. Invalidates earlier block views.
+ */
+enum kausal_status kausal_flush(struct kausal_db *db);
 
 /**
  * Makes every earlier write durable. Invalidates earlier block views.

@@ -1,6 +1,7 @@
 //! Every limit of the engine: a `Config` field (unit last) or a named constant.
 
 use crate::error::Error;
+pub use crate::manifest::TABLES_MAX_LIMIT;
 use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
 
 /// Hard ceiling on `blocks_max` and `edges_max`: index slots are `u32`, and the open-addressing
@@ -75,6 +76,15 @@ pub struct Config {
     pub read_buffer_bytes: u32,
     /// Files the store directory may hold (bounds the listing buffer).
     pub files_max: u32,
+    /// Sorted tables that may exist at once (at most `TABLES_MAX_LIMIT`); a flush that would
+    /// need one more is `MemtableFull { resource: Tables }`.
+    pub tables_max: u32,
+    /// Bytes of region for the open tables' bloom filters and sparse indexes.
+    pub table_memory_bytes: u32,
+    /// Target size of a table data block (one index entry each); edge lookups read one.
+    pub table_block_bytes: u32,
+    /// Bloom filter bits per block in each table (about 1% false positives at 10).
+    pub bloom_bits_per_key: u32,
     /// When writes become durable.
     pub sync_policy: SyncPolicy,
     /// What recovery does with damage before the WAL tail.
@@ -95,6 +105,10 @@ impl Config {
         wal_buffer_bytes: 128 << 10,
         read_buffer_bytes: 128 << 10,
         files_max: 128,
+        tables_max: 16,
+        table_memory_bytes: 4 << 20,
+        table_block_bytes: 16 << 10,
+        bloom_bits_per_key: 10,
         sync_policy: SyncPolicy::Explicit,
         recovery_mode: RecoveryMode::Tolerant,
     };
@@ -110,7 +124,14 @@ impl Config {
 
     /// Checks every field and every relationship between fields.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str); 13] = [
+        let checks: [(bool, &'static str); 17] = [
+            (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
+            (self.table_memory_bytes >= 1024, "table_memory_bytes"),
+            (
+                self.table_block_bytes >= 256 && self.table_block_bytes <= self.read_buffer_bytes,
+                "table_block_bytes",
+            ),
+            (self.bloom_bits_per_key >= 1 && self.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
             (self.blocks_max >= 1 && self.blocks_max <= ENTRIES_MAX_LIMIT, "blocks_max"),
             (self.edges_max >= 1 && self.edges_max <= ENTRIES_MAX_LIMIT, "edges_max"),
             (
@@ -143,7 +164,11 @@ impl Config {
                 "wal_buffer_bytes",
             ),
             (self.read_buffer_bytes as usize >= self.frame_bytes_max(), "read_buffer_bytes"),
-            (self.files_max > self.wal_segments_max && self.files_max <= 1 << 20, "files_max"),
+            (
+                self.files_max >= self.wal_segments_max + self.tables_max + 2
+                    && self.files_max <= 1 << 20,
+                "files_max",
+            ),
         ];
         for (ok, field) in checks {
             if !ok {

@@ -1,28 +1,42 @@
-//! The engine: validates every call, logs every write to the WAL before applying it to
-//! the memtable, and answers reads from the memtable.
+//! The engine: validates every call, plans it against the levels (memtable and tables),
+//! logs it to the WAL, then applies it; flushes the memtable to a sorted table when it
+//! fills; answers reads by merging the levels.
 
 use crate::config::{Config, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
 use crate::id::BlockId;
+use crate::manifest::{Manifest, MANIFEST_TEMP_NAME};
 use crate::memtable::{BlockView, Memtable};
 use crate::region::{carve, Guards};
-use crate::vfs::Vfs;
+use crate::store::{Plan, Store};
+use crate::table::format::{parse_table_name, table_name, TABLE_NAME_BYTES};
+use crate::vfs::{Vfs, VfsError};
 use crate::wal::format::{edge_payload, put_block_fixed, Record, RecordKind, FRAME_HEADER_BYTES};
-use crate::wal::recovery::{recover, ApplyError, RecoveryBuffers, RecoveryReport, ReplayTarget};
+use crate::wal::recovery::{
+    recover, ApplyError, Checkpoint, RecoveryBuffers, RecoveryReport, ReplayTarget,
+};
 use crate::wal::Wal;
 
 /// Counters describing the engine's state and what recovery found at open.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Live blocks.
-    pub blocks_live: u32,
-    /// Memtable block entries in use (live blocks and tombstones), of `Config::blocks_max`.
+    /// Live blocks in the whole store.
+    pub blocks_live: u64,
+    /// Live edges in the whole store.
+    pub edges_live: u64,
+    /// Memtable block entries in use (versions, tombstones, stubs), of `Config::blocks_max`.
     pub block_entries_used: u32,
-    /// Live edges, of `Config::edges_max`.
-    pub edges_live: u32,
+    /// Memtable edge records in use (live and tombstones), of `Config::edges_max`.
+    pub edge_records_used: u32,
     /// Payload arena bytes in use, of `Config::arena_bytes_max`.
     pub arena_bytes_used: u32,
+    /// Sorted tables, of `Config::tables_max`.
+    pub tables: u32,
+    /// Table memory (blooms and indexes) in use, of `Config::table_memory_bytes`.
+    pub table_memory_bytes_used: u64,
+    /// Memtable flushes since open.
+    pub flushes: u64,
     /// The sequence the next write will get.
     pub sequence_next: u64,
     /// Log position after the last write.
@@ -39,7 +53,8 @@ pub struct Stats {
     pub wal_torn_bytes_truncated: u64,
     /// Bytes of damaged, once-synced WAL dropped at open (tolerant recovery only).
     pub wal_corrupt_bytes_dropped: u64,
-    /// A WAL write or sync failed; writes are refused until reopen.
+    /// A write or sync failed in a way that leaves the disk state unknown; writes are
+    /// refused until reopen.
     pub poisoned: bool,
 }
 
@@ -47,10 +62,14 @@ pub struct Stats {
 pub struct Engine<'r, V: Vfs> {
     config: Config,
     vfs: V,
-    memtable: Memtable<'r>,
+    store: Store<'r>,
     wal: Wal<'r>,
+    manifest: Manifest,
+    /// Where flushes assemble table data blocks (the recovery read buffer, free after open).
+    table_buffer: &'r mut [u8],
     guards: Guards<'r>,
     next_sequence: u64,
+    flushes: u64,
     recovery: RecoveryReport,
 }
 
@@ -96,14 +115,22 @@ fn validate_edge(edge: &Edge) -> Result<(), Error> {
     Ok(())
 }
 
-/// Applies replayed records to the memtable with the same checks as live writes.
+/// Applies replayed records with the same planning as live writes.
 struct Replayer<'a, 'r> {
-    memtable: &'a mut Memtable<'r>,
+    store: &'a mut Store<'r>,
     config: &'a Config,
 }
 
-impl ReplayTarget for Replayer<'_, '_> {
-    fn apply(&mut self, sequence: u64, record: Record<'_>) -> Result<(), ApplyError> {
+fn failed(error: Error) -> ApplyError {
+    match error {
+        Error::NotFound => ApplyError::Invalid,
+        other => ApplyError::Failed(other),
+    }
+}
+
+impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
+    fn apply(&mut self, vfs: &mut V, sequence: u64, record: Record<'_>) -> Result<(), ApplyError> {
+        let store = &mut *self.store;
         match record {
             Record::PutBlock { id, source_uri, metadata_json, content } => {
                 validate_block(self.config, &id, source_uri, metadata_json, content).map_err(
@@ -117,23 +144,27 @@ impl ReplayTarget for Replayer<'_, '_> {
                         _ => ApplyError::Invalid,
                     },
                 )?;
-                let payload_bytes = source_uri.len() + metadata_json.len() + content.len();
-                self.memtable.check_put(&id, payload_bytes).map_err(ApplyError::Capacity)?;
-                self.memtable.apply_put(&id, sequence, [source_uri, metadata_json, content]);
+                let payload = source_uri.len() + metadata_json.len() + content.len();
+                let plan = store.plan_put_block(vfs, &id, payload).map_err(failed)?;
+                store.room_for(&plan).map_err(ApplyError::Capacity)?;
+                store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
             }
             Record::DeleteBlock { id } => {
-                let entry = self.memtable.live_entry_of(&id).ok_or(ApplyError::Invalid)?;
-                self.memtable.apply_delete(entry, sequence);
+                let plan = store.plan_delete_block(vfs, &id).map_err(failed)?;
+                store.room_for(&plan).map_err(ApplyError::Capacity)?;
+                store.apply_delete_block(vfs, &plan, &id, sequence).map_err(ApplyError::Failed)?;
             }
-            Record::PutEdge(edge) => match self.memtable.check_put_edge(&edge) {
-                Ok(Some(record)) => self.memtable.apply_put_edge(record),
-                // A logged put is never a duplicate, and its endpoints existed when it was logged.
-                Ok(None) | Err(None) => return Err(ApplyError::Invalid),
-                Err(Some(resource)) => return Err(ApplyError::Capacity(resource)),
-            },
+            Record::PutEdge(edge) => {
+                // A logged put is never a duplicate, and its endpoints existed when logged.
+                let plan =
+                    store.plan_put_edge(vfs, &edge).map_err(failed)?.ok_or(ApplyError::Invalid)?;
+                store.room_for(&plan).map_err(ApplyError::Capacity)?;
+                store.apply_put_edge(&edge);
+            }
             Record::DeleteEdge(edge) => {
-                let index = self.memtable.find_edge(&edge).ok_or(ApplyError::Invalid)?;
-                self.memtable.apply_delete_edge(index);
+                let plan = store.plan_delete_edge(vfs, &edge).map_err(failed)?;
+                store.room_for(&plan).map_err(ApplyError::Capacity)?;
+                store.apply_delete_edge(&edge);
             }
             // Recovery consumes markers itself.
             Record::CloseMarker => return Err(ApplyError::Invalid),
@@ -151,31 +182,90 @@ impl<V: Vfs> core::fmt::Debug for Engine<'_, V> {
     }
 }
 
+/// Removes what a crashed flush or compaction left behind: table files the manifest does
+/// not name, and a half-written manifest.
+fn remove_orphans<V: Vfs>(vfs: &mut V, list: &mut [u8], manifest: &Manifest) -> Result<(), Error> {
+    let listed = vfs.list(list)?;
+    let mut removed = false;
+    let mut name = [0u8; TABLE_NAME_BYTES];
+    for entry in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
+        let orphan = match parse_table_name(entry) {
+            Some(number) => !manifest.tables.contains(&number),
+            None => entry == MANIFEST_TEMP_NAME.as_bytes(),
+        };
+        if !orphan {
+            continue;
+        }
+        let name = match parse_table_name(entry) {
+            Some(number) => table_name(number, &mut name),
+            None => MANIFEST_TEMP_NAME,
+        };
+        match vfs.remove(name) {
+            Ok(()) | Err(VfsError::NotFound) => removed = true,
+            Err(error) => return Err(Error::Io(error)),
+        }
+    }
+    if removed {
+        vfs.sync_dir()?;
+    }
+    Ok(())
+}
+
 impl<'r, V: Vfs> Engine<'r, V> {
     /// Opens (or creates) the store in `vfs`, with every part of its memory carved from
-    /// `region` (at least `memory_bytes_required(&config)` bytes), and replays the WAL.
+    /// `region` (at least `memory_bytes_required(&config)` bytes): loads the manifest and
+    /// its tables, removes orphans, and replays the WAL after the checkpoint.
     pub fn open(config: Config, region: &'r mut [u8], mut vfs: V) -> Result<Engine<'r, V>, Error> {
         config.validate()?;
         let parts = carve(&config, region)?;
-        let mut memtable = Memtable::new(parts.memtable);
+        let mut store = Store::new(Memtable::new(parts.memtable), parts.store, &config);
+        let manifest = Manifest::load(&mut vfs)?;
+        let opened = store
+            .load(&mut vfs, &manifest)
+            .and_then(|()| remove_orphans(&mut vfs, parts.list_buffer, &manifest));
+        if let Err(error) = opened {
+            store.close(&mut vfs);
+            return Err(error);
+        }
         let buffers = RecoveryBuffers {
             list: parts.list_buffer,
             segment_numbers: parts.segment_numbers,
-            read: parts.read_buffer,
+            read: &mut *parts.read_buffer,
         };
         let payload_max = config.frame_bytes_max() - FRAME_HEADER_BYTES;
-        let mut replayer = Replayer { memtable: &mut memtable, config: &config };
-        let (tail, recovery) =
-            recover(&mut vfs, buffers, config.recovery_mode, payload_max, &mut replayer)?;
+        let checkpoint = Checkpoint {
+            position: manifest.checkpoint_position,
+            sequence: manifest.checkpoint_sequence,
+        };
+        let mut replayer = Replayer { store: &mut store, config: &config };
+        let recovered = recover(
+            &mut vfs,
+            buffers,
+            config.recovery_mode,
+            payload_max,
+            &mut replayer,
+            checkpoint,
+        );
+        let (tail, recovery) = match recovered {
+            Ok(recovered) => recovered,
+            Err(error) => {
+                store.close(&mut vfs);
+                return Err(error);
+            }
+        };
         let wal =
             Wal::new(parts.wal_buffer, config.wal_segment_bytes_max, config.wal_segments_max, tail);
+        let next_sequence = recovery.sequence_next.max(manifest.checkpoint_sequence).max(1);
         let engine = Engine {
             config,
             vfs,
-            memtable,
+            store,
             wal,
+            manifest,
+            table_buffer: parts.read_buffer,
             guards: parts.guards,
-            next_sequence: recovery.sequence_next.max(1),
+            next_sequence,
+            flushes: 0,
             recovery,
         };
         engine.check_invariants();
@@ -187,12 +277,40 @@ impl<'r, V: Vfs> Engine<'r, V> {
     fn check_invariants(&self) {
         if cfg!(debug_assertions) {
             self.guards.check();
-            assert!(self.memtable.blocks_used() <= self.config.blocks_max);
-            assert!(self.memtable.blocks_live() <= self.memtable.blocks_used());
-            assert!(self.memtable.edges_live() <= self.config.edges_max);
-            assert!(self.memtable.arena_bytes_used() <= self.config.arena_bytes_max);
+            let memtable = &self.store.memtable;
+            assert!(memtable.blocks_used() <= self.config.blocks_max);
+            assert!(memtable.edges_used() <= self.config.edges_max);
+            assert!(memtable.arena_bytes_used() <= self.config.arena_bytes_max);
+            assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
         }
+    }
+
+    /// Refuses to work once a failure left the disk state unknown.
+    fn writable(&self) -> Result<(), Error> {
+        if self.wal.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    /// Plans a write; if the memtable (or the WAL) has no room, flushes and plans again.
+    fn plan_with_room(
+        &mut self,
+        frame_bytes: usize,
+        plan: impl Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
+    ) -> Result<Plan, Error> {
+        self.writable()?;
+        let first = plan(&mut self.store, &mut self.vfs)?;
+        let frame_len = FRAME_HEADER_BYTES + crate::wal::format::padded_len(frame_bytes);
+        let wal_full = self.wal.check_room(frame_len) == Err(Error::WalFull);
+        if self.store.room_for(&first).is_ok() && !wal_full {
+            return Ok(first);
+        }
+        self.flush()?;
+        let second = plan(&mut self.store, &mut self.vfs)?;
+        self.store.room_for(&second).map_err(|resource| Error::MemtableFull { resource })?;
+        Ok(second)
     }
 
     /// Syncs after a write when the policy says so.
@@ -216,15 +334,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
     ) -> Result<u64, Error> {
         self.check_invariants();
         validate_block(&self.config, &id, source_uri, metadata_json, content)?;
-        let payload_bytes = source_uri.len() + metadata_json.len() + content.len();
-        self.memtable
-            .check_put(&id, payload_bytes)
-            .map_err(|resource| Error::MemtableFull { resource })?;
+        let payload = source_uri.len() + metadata_json.len() + content.len();
+        let frame = crate::wal::format::PUT_BLOCK_FIXED_BYTES + payload;
+        let plan =
+            self.plan_with_room(frame, |store, vfs| store.plan_put_block(vfs, &id, payload))?;
         let sequence = self.next_sequence;
         let fixed = put_block_fixed(&id, [source_uri.len(), metadata_json.len(), content.len()]);
         let parts: [&[u8]; 4] = [&fixed, source_uri, metadata_json, content];
         self.wal.append(&mut self.vfs, RecordKind::PutBlock, sequence, &parts)?;
-        self.memtable.apply_put(&id, sequence, [source_uri, metadata_json, content]);
+        self.store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
         self.finish_write(sequence)
     }
 
@@ -234,10 +352,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        let entry = self.memtable.live_entry_of(&id).ok_or(Error::NotFound)?;
+        let plan = self.plan_with_room(16, |store, vfs| store.plan_delete_block(vfs, &id))?;
         let sequence = self.next_sequence;
         self.wal.append(&mut self.vfs, RecordKind::DeleteBlock, sequence, &[&id.0])?;
-        self.memtable.apply_delete(entry, sequence);
+        if let Err(error) = self.store.apply_delete_block(&mut self.vfs, &plan, &id, sequence) {
+            // Logged but not fully applied: only a reopen (replay) can tell the state.
+            self.wal.poison();
+            return Err(error);
+        }
         self.finish_write(sequence)
     }
 
@@ -246,15 +368,19 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn put_edge(&mut self, edge: Edge) -> Result<Option<u64>, Error> {
         self.check_invariants();
         validate_edge(&edge)?;
-        let record = match self.memtable.check_put_edge(&edge) {
-            Ok(Some(record)) => record,
-            Ok(None) => return Ok(None),
-            Err(None) => return Err(Error::NotFound),
-            Err(Some(resource)) => return Err(Error::MemtableFull { resource }),
+        self.writable()?;
+        let Some(first) = self.store.plan_put_edge(&mut self.vfs, &edge)? else {
+            return Ok(None);
         };
+        let _ = first;
+        let plan = self.plan_with_room(34, |store, vfs| {
+            // After a flush the edge is still absent (flushing changes no visibility).
+            store.plan_put_edge(vfs, &edge)?.ok_or(Error::NotFound)
+        })?;
+        let _ = plan;
         let sequence = self.next_sequence;
         self.wal.append(&mut self.vfs, RecordKind::PutEdge, sequence, &[&edge_payload(&edge)])?;
-        self.memtable.apply_put_edge(record);
+        self.store.apply_put_edge(&edge);
         self.finish_write(sequence).map(Some)
     }
 
@@ -262,7 +388,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn delete_edge(&mut self, edge: Edge) -> Result<u64, Error> {
         self.check_invariants();
         validate_edge(&edge)?;
-        let index = self.memtable.find_edge(&edge).ok_or(Error::NotFound)?;
+        self.plan_with_room(34, |store, vfs| store.plan_delete_edge(vfs, &edge))?;
         let sequence = self.next_sequence;
         self.wal.append(
             &mut self.vfs,
@@ -270,21 +396,23 @@ impl<'r, V: Vfs> Engine<'r, V> {
             sequence,
             &[&edge_payload(&edge)],
         )?;
-        self.memtable.apply_delete_edge(index);
+        self.store.apply_delete_edge(&edge);
         self.finish_write(sequence)
     }
 
-    /// The live block `id`, borrowed from the engine (no copy), or `None`.
+    /// The live block `id`: a borrow of the memtable (no copy) or of the engine's lookup
+    /// buffer (one table block read), valid until the next call on the engine.
     pub fn find_block(&mut self, id: BlockId) -> Result<Option<BlockView<'_>>, Error> {
         self.check_invariants();
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        Ok(self.memtable.find(&id))
+        self.store.find_block(&mut self.vfs, &id)
     }
 
     /// Writes the edges of the live block `id` in `direction` that pass `filter` into `out`
-    /// (newest first) and counts every match; `NotFound` if the block is not live.
+    /// (outgoing then incoming, each in key order: edge type, then the other block's id) and
+    /// counts every match; `NotFound` if the block is not live.
     pub fn edges(
         &mut self,
         id: BlockId,
@@ -292,17 +420,18 @@ impl<'r, V: Vfs> Engine<'r, V> {
         filter: EdgeFilter<'_>,
         out: &mut [Edge],
     ) -> Result<EdgeCount, Error> {
-        self.check_invariants();
-        if id.is_zero() {
-            return Err(Error::IdZero);
-        }
-        let entry = self.memtable.live_entry_of(&id).ok_or(Error::NotFound)?;
-        Ok(self.memtable.edges_of(entry, direction, &filter, out))
+        let mut written = 0;
+        let total = self.visit_edges(id, direction, filter, |edge| {
+            if let Some(slot) = out.get_mut(written) {
+                *slot = edge;
+                written += 1;
+            }
+        })?;
+        Ok(EdgeCount { written, total })
     }
 
     /// Calls `visit` with each edge of the live block `id` in `direction` that passes
-    /// `filter` (the order of `edges`), and returns how many there were. For hosts that
-    /// keep edges in their own layout (the C API does).
+    /// `filter` (the order of `edges`), and returns how many there were.
     pub fn visit_edges(
         &mut self,
         id: BlockId,
@@ -314,8 +443,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        let entry = self.memtable.live_entry_of(&id).ok_or(Error::NotFound)?;
-        Ok(self.memtable.visit_edges(entry, direction, &filter, visit))
+        if !self.store.block_visible(&mut self.vfs, &id)? {
+            return Err(Error::NotFound);
+        }
+        self.store.visit_edges(&mut self.vfs, &id, direction, &filter, visit)
     }
 
     /// Makes every earlier write durable.
@@ -324,13 +455,60 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.wal.sync(&mut self.vfs)
     }
 
+    /// Writes the memtable to a new sorted table and empties it (also done automatically
+    /// when a write finds the memtable or the WAL full). Crash-safe at every step: the table
+    /// is synced, then named in a new manifest (atomic replace), then the WAL it covers is
+    /// removed. `MemtableFull { resource: Tables }` when `Config::tables_max` tables exist.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.check_invariants();
+        self.writable()?;
+        if self.store.memtable.is_empty() {
+            return Ok(());
+        }
+        if self.store.tables_full() {
+            return Err(Error::MemtableFull { resource: Resource::Tables });
+        }
+        self.wal.sync(&mut self.vfs)?;
+        let number = self.manifest.next_table_number;
+        let table = self.store.write_table(&mut self.vfs, number, self.table_buffer)?;
+        let mut next = self.manifest.clone();
+        // The table count is below tables_max <= TABLES_MAX_LIMIT (checked above).
+        let _ = next.tables.insert(0, number);
+        next.next_table_number = number + 1;
+        next.checkpoint_position = self.wal.position();
+        next.checkpoint_sequence = self.next_sequence;
+        next.blocks_live = self.store.blocks_live;
+        next.edges_live = self.store.edges_live;
+        if let Err(error) = self.vfs.sync_dir() {
+            self.store.discard(&mut self.vfs, &table);
+            return Err(Error::Io(error));
+        }
+        if let Err(error) = next.store(&mut self.vfs) {
+            // The manifest on disk is the old or the new one: only a reopen can tell.
+            self.store.discard(&mut self.vfs, &table);
+            self.wal.poison();
+            return Err(error);
+        }
+        self.manifest = next;
+        self.store.install(table);
+        self.flushes += 1;
+        self.wal.checkpoint(&mut self.vfs)?;
+        self.check_invariants();
+        Ok(())
+    }
+
     pub fn stats(&self) -> Stats {
         self.check_invariants();
+        let memtable = &self.store.memtable;
         Stats {
-            blocks_live: self.memtable.blocks_live(),
-            block_entries_used: self.memtable.blocks_used(),
-            edges_live: self.memtable.edges_live(),
-            arena_bytes_used: self.memtable.arena_bytes_used(),
+            blocks_live: self.store.blocks_live,
+            edges_live: self.store.edges_live,
+            block_entries_used: memtable.blocks_used(),
+            edge_records_used: memtable.edges_used(),
+            arena_bytes_used: memtable.arena_bytes_used(),
+            tables: self.store.tables().len() as u32,
+            table_memory_bytes_used: self.store.table_memory_used() as u64,
+            flushes: self.flushes,
             sequence_next: self.next_sequence,
             wal_position: self.wal.position(),
             wal_synced_position: self.wal.synced_position(),
@@ -372,6 +550,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             };
         }
         self.wal.close(&mut self.vfs);
+        self.store.close(&mut self.vfs);
         (self.vfs, result)
     }
 
@@ -379,6 +558,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// here. For crash tests.
     pub fn abandon(mut self) -> V {
         self.wal.close(&mut self.vfs);
+        self.store.close(&mut self.vfs);
         self.vfs
     }
 }
@@ -405,10 +585,13 @@ mod tests {
             wal_segments_max: 8,
             wal_buffer_bytes: 256,
             read_buffer_bytes: 256,
-            files_max: 9,
+            files_max: 12,
+            tables_max: 2,
+            table_memory_bytes: 4096,
+            table_block_bytes: 256,
             ..Config::DEFAULT
         };
-        let sim = SimConfig { files_max: 9, file_bytes_max: 512, pending_bytes_max: 1024 };
+        let sim = SimConfig { files_max: 12, file_bytes_max: 2048, pending_bytes_max: 1024 };
         let mut disk = std::vec![0u8; sim.memory_bytes_required()];
         let mut region = std::vec![0u8; memory_bytes_required(&config)];
         let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();

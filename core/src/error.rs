@@ -13,6 +13,10 @@ pub enum Resource {
     ArenaBytes,
     /// `Config::wal_segments_max` WAL segments exist.
     WalSegments,
+    /// `Config::table_memory_bytes` (blooms and indexes of open tables) is in use.
+    TableMemory,
+    /// `Config::tables_max` tables exist; compaction must merge some first.
+    Tables,
     /// A logged record is longer than this config's uri, metadata or content limits allow
     /// (recovery only: the store was written with larger limits).
     RecordBytes,
@@ -30,6 +34,10 @@ pub enum CorruptionKind {
     WalSegmentGap,
     /// A file name in the store directory is not valid UTF-8 or is too long.
     DirectoryListing,
+    /// A table file's footer, index, bloom filter or a data block fails its checks.
+    Table,
+    /// The manifest fails its checks, or names a table that is missing.
+    Manifest,
 }
 
 /// Every error the engine returns. After an error the engine is unchanged, except where

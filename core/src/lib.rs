@@ -70,8 +70,11 @@ pub mod engine;
 pub mod error;
 pub mod id;
 pub mod json;
+mod manifest;
 mod memtable;
 pub mod region;
+mod store;
+mod table;
 pub mod vfs;
 mod wal;
 

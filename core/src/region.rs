@@ -3,15 +3,19 @@
 //!
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
 //! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
-//! directory-listing buffer, segment-number list. Every part is a whole number of
-//! `PART_ALIGN` bytes. In debug builds a guard word precedes the first part and follows
-//! every part; `Guards::check` verifies them on every public call, so a stray write past a
-//! part (which safe code cannot make, but a bug in `unsafe` could) is caught at the next call.
+//! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
+//! indexes), one merge buffer per table, the lookup buffer, the sort scratch. Every part
+//! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
+//! first part and follows every part; `Guards::check` verifies them on every public call,
+//! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
+//! is caught at the next call.
 //! `memory_bytes_required` walks the same list, so the two cannot disagree.
 
 use crate::config::{Config, FILE_NAME_BYTES_MAX};
 use crate::error::Error;
 use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts, NIL};
+use crate::store::StoreParts;
+use crate::table::TableMeta;
 use core::mem::{align_of, size_of};
 
 /// Alignment of every part (the largest alignment of any part's element type).
@@ -20,11 +24,12 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 9;
+const PARTS: usize = 14;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<u64>() <= PART_ALIGN);
+const _: () = assert!(align_of::<TableMeta>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 
 /// Slots of an open-addressing table for `entries` entries: a power of two, at least twice
@@ -45,6 +50,11 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.read_buffer_bytes as usize,
         list_buffer_bytes(config),
         config.wal_segments_max as usize * size_of::<u64>(),
+        config.tables_max as usize * size_of::<TableMeta>(),
+        config.table_memory_bytes as usize,
+        config.tables_max as usize * config.table_block_bytes as usize,
+        config.read_buffer_bytes as usize,
+        config.blocks_max.max(config.edges_max) as usize * size_of::<u32>(),
     ]
 }
 
@@ -70,6 +80,7 @@ pub(crate) struct Parts<'r> {
     pub(crate) read_buffer: &'r mut [u8],
     pub(crate) list_buffer: &'r mut [u8],
     pub(crate) segment_numbers: &'r mut [u64],
+    pub(crate) store: StoreParts<'r>,
     pub(crate) guards: Guards<'r>,
 }
 
@@ -173,12 +184,20 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let read_buffer = carver.take_bytes(sizes[6]);
     let list_buffer = carver.take_bytes(sizes[7]);
     let segment_numbers = carver.take(config.wal_segments_max as usize, 0u64);
+    let store = StoreParts {
+        tables: carver.take(config.tables_max as usize, TableMeta::EMPTY),
+        pool: carver.take_bytes(sizes[10]),
+        merge_buffers: carver.take_bytes(sizes[11]),
+        lookup_buffer: carver.take_bytes(sizes[12]),
+        sort_scratch: carver.take(sizes[13] / size_of::<u32>(), 0u32),
+    };
     let parts = Parts {
         memtable,
         wal_buffer,
         read_buffer,
         list_buffer,
         segment_numbers,
+        store,
         guards: carver.guards,
     };
     parts.guards.check();
@@ -201,7 +220,10 @@ mod tests {
             wal_segments_max: 2,
             wal_buffer_bytes: 512,
             read_buffer_bytes: 512,
-            files_max: 3,
+            files_max: 6,
+            tables_max: 2,
+            table_memory_bytes: 1024,
+            table_block_bytes: 256,
             ..Config::DEFAULT
         }
     }
@@ -220,7 +242,9 @@ mod tests {
             assert!(parts.memtable.block_slots.iter().all(|&slot| slot == NIL));
             assert_eq!(parts.memtable.arena.len(), 1024);
             assert_eq!(parts.segment_numbers.len(), 2);
-            assert_eq!(parts.list_buffer.len(), 3 * (FILE_NAME_BYTES_MAX + 1));
+            assert_eq!(parts.list_buffer.len(), 6 * (FILE_NAME_BYTES_MAX + 1));
+            assert_eq!(parts.store.tables.len(), 2);
+            assert_eq!(parts.store.merge_buffers.len(), 2 * 256);
             parts.memtable.arena[1023] = 0xff;
             parts.segment_numbers[1] = u64::MAX;
             parts.guards.check();

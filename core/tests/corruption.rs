@@ -245,3 +245,106 @@ fn flaky_reads_never_lose_data_silently() {
         Ok(())
     });
 }
+
+/// Every answer from a store with damaged tables is the right one or `Corruption`.
+fn check_or_corruption(
+    engine: &mut Engine<'_, &mut SimVfs<'_>>,
+    model: &Model,
+    universe: &[BlockId],
+) -> Result<(), String> {
+    for id in universe {
+        match engine.find_block(*id) {
+            Err(Error::Corruption { .. }) => continue,
+            Err(error) => return Err(format!("find {id:?}: {error:?}")),
+            Ok(found) => {
+                let found = found.map(|view| (view.sequence, view.content.to_vec()));
+                let expected =
+                    model.blocks.get(id).map(|block| (block.sequence, block.content.clone()));
+                if found != expected {
+                    return Err(format!(
+                        "block {id:?}: wrong answer {found:?}, expected {expected:?}"
+                    ));
+                }
+            }
+        }
+        let mut out = [kausaldb_core::Edge::EMPTY; 64];
+        match engine.edges(
+            *id,
+            kausaldb_core::Direction::Outgoing,
+            kausaldb_core::EdgeFilter::All,
+            &mut out,
+        ) {
+            Err(Error::Corruption { .. }) | Err(Error::NotFound) => {}
+            Err(error) => return Err(format!("edges {id:?}: {error:?}")),
+            Ok(count) => {
+                let mut got: Vec<_> = out[..count.written]
+                    .iter()
+                    .map(|e| (e.source, e.target, e.edge_type))
+                    .collect();
+                got.sort();
+                let expected: Vec<_> =
+                    model.edges.iter().filter(|(s, _, _)| s == id).copied().collect();
+                if got != expected {
+                    return Err(format!(
+                        "edges of {id:?}: wrong answer {got:?}, expected {expected:?}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
+    let config = Config { recovery_mode: RecoveryMode::Strict, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let disk = bump.alloc_slice_fill_copy(harness::SIM.memory_bytes_required(), 0u8);
+    // A store whose data is all in one table (flushed, then closed with an empty memtable).
+    let build = |sim: &mut SimVfs<'_>, region: &mut [u8]| {
+        let mut generator = Generator::new(31, 12);
+        let mut engine = Engine::open(config, region, sim).unwrap();
+        let mut model = Model::new();
+        for _ in 0..80 {
+            let op = generator.write();
+            if let Outcome::Applied(_) = perform(&mut engine, &op) {
+                model.apply(&config, &op);
+            }
+        }
+        engine.flush().unwrap();
+        engine.close().1.unwrap();
+        (model, generator.all_ids())
+    };
+    let table = "table-0000000000000001.kdb";
+    let (table_len, model, universe) = {
+        let mut sim = harness::sim_vfs(&mut *disk, 1);
+        let (model, universe) = build(&mut sim, &mut *memory.region);
+        (sim.file_len(table).expect("the flush wrote table 1"), model, universe)
+    };
+    let mut outcomes = [0usize; 2];
+    for (file, len) in [(table, table_len), ("MANIFEST", 0)] {
+        let len = if len == 0 { 80 } else { len };
+        for offset in (0..len).step_by(5) {
+            let mut sim = harness::sim_vfs(&mut *disk, 1);
+            build(&mut sim, &mut *memory.region);
+            if !sim.corrupt(file, offset, 0x08) {
+                continue;
+            }
+            match Engine::open(config, &mut *memory.region, &mut sim) {
+                Err(Error::Corruption { .. }) => outcomes[0] += 1,
+                Err(error) => panic!("{file} byte {offset}: {error:?}"),
+                Ok(mut engine) => {
+                    check_or_corruption(&mut engine, &model, &universe)
+                        .unwrap_or_else(|error| panic!("{file} byte {offset}: {error}"));
+                    outcomes[1] += 1;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "damaged bytes: {} refused at open, {} opened and answered right or Corruption",
+        outcomes[0], outcomes[1]
+    );
+    assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+}

@@ -112,67 +112,62 @@ fn config_and_region_errors_name_what_is_wrong() {
 }
 
 #[test]
-fn full_memtable_is_back_pressure_that_changes_nothing() {
-    let config = Config { blocks_max: 2, edges_max: 1, ..small_config() };
+fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothing() {
+    let config = Config { blocks_max: 2, edges_max: 1, tables_max: 2, ..small_config() };
     let bump = bumpalo::Bump::new();
     let memory = Memory::new(&bump, &config);
-    let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 3)).unwrap();
+    let mut sim = harness::sim_vfs(memory.disk, 3);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
     engine.put_block(id(1), b"a", META, b"").unwrap();
     engine.put_block(id(2), b"b", META, b"").unwrap();
+    assert_eq!(engine.stats().tables, 0);
+    // The memtable holds two entries: the third block flushes them to a table first.
+    engine.put_block(id(3), b"c", META, b"").unwrap();
+    let stats = engine.stats();
+    assert_eq!((stats.tables, stats.flushes, stats.blocks_live), (1, 1, 3));
+    assert_eq!(engine.find_block(id(1)).unwrap().unwrap().source_uri, b"a");
+    engine.put_edge(Edge { source: id(1), target: id(3), edge_type: EdgeType::CALLS }).unwrap();
+    // One edge record: the next edge flushes again; then both tables exist.
+    engine.put_edge(Edge { source: id(3), target: id(2), edge_type: EdgeType::CALLS }).unwrap();
+    assert_eq!(engine.stats().tables, 2);
     let before = engine.stats();
-    assert_eq!(
-        engine.put_block(id(3), b"c", META, b""),
-        Err(Error::MemtableFull { resource: Resource::Blocks })
-    );
-    assert_eq!(engine.stats(), before);
-    // Replacing an existing id needs no new entry.
-    engine.put_block(id(2), b"b2", META, b"").unwrap();
-    engine.put_edge(Edge { source: id(1), target: id(2), edge_type: EdgeType::CALLS }).unwrap();
-    let before = engine.stats();
-    let second = Edge { source: id(2), target: id(1), edge_type: EdgeType::CALLS };
-    assert_eq!(engine.put_edge(second), Err(Error::MemtableFull { resource: Resource::Edges }));
-    assert_eq!(engine.stats(), before);
-    let big = vec![7u8; config.content_bytes_max as usize];
-    let mut refused = None;
-    for round in 0..200 {
-        match engine.put_block(id(1), b"a", META, &big) {
-            Ok(_) => continue,
-            Err(error) => {
-                refused = Some((round, error));
-                break;
-            }
-        }
-    }
-    let (_, error) = refused.expect("the arena must fill");
-    assert_eq!(error, Error::MemtableFull { resource: Resource::ArenaBytes });
+    let third = Edge { source: id(2), target: id(1), edge_type: EdgeType::CALLS };
+    let full = Error::MemtableFull { resource: Resource::Tables };
+    assert_eq!(engine.put_edge(third), Err(full));
+    assert_eq!(engine.put_block(id(4), b"d", META, b""), Err(full));
+    assert_eq!(engine.flush(), Err(full));
+    assert_eq!(engine.stats(), before, "back-pressure changed the engine");
+    let mut out = [Edge::EMPTY; 4];
+    let count = engine.edges(id(3), Direction::Both, EdgeFilter::All, &mut out).unwrap();
+    assert_eq!(count.total, 2, "edges from two levels merge: {:?}", &out[..count.written]);
+    engine.close().1.unwrap();
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    assert_eq!((engine.stats().blocks_live, engine.stats().edges_live), (3, 2));
+    assert_eq!(engine.find_block(id(2)).unwrap().unwrap().source_uri, b"b");
 }
 
 #[test]
-fn full_wal_is_back_pressure_that_changes_nothing() {
+fn a_full_wal_flushes_instead_of_refusing() {
     let config =
-        Config { wal_segments_max: 2, files_max: 3, arena_bytes_max: 1 << 20, ..small_config() };
+        Config { wal_segments_max: 2, files_max: 16, arena_bytes_max: 1 << 20, ..small_config() };
     let bump = bumpalo::Bump::new();
     let memory = Memory::new(&bump, &config);
     let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 4)).unwrap();
     let content = vec![1u8; 400];
-    let mut result = Ok(0);
-    for _ in 0..100 {
-        result = engine.put_block(id(1), b"a", META, &content);
-        if result.is_err() {
-            break;
-        }
+    for round in 0..60u8 {
+        engine.put_block(id(1), b"a", META, &content).unwrap();
+        assert!(engine.stats().wal_segments <= 2, "round {round}");
     }
-    assert_eq!(result, Err(Error::WalFull));
-    let before = engine.stats();
-    assert_eq!(engine.put_block(id(1), b"a", META, &content), Err(Error::WalFull));
-    assert_eq!(engine.stats(), before);
-    assert_eq!(before.wal_segments, 2);
+    let stats = engine.stats();
+    assert!(stats.flushes >= 1 && stats.tables >= 1, "{stats:?}");
+    assert_eq!(engine.find_block(id(1)).unwrap().unwrap().content.len(), 400);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Target {
     Put,
     Sync,
+    Flush,
     Open,
 }
 
@@ -230,7 +225,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         let synced = if sync_policy == SyncPolicy::EveryWrite { model.clone() } else { model };
         let (result, armed) = match target {
-            Target::Put | Target::Sync => {
+            Target::Put | Target::Sync | Target::Flush => {
                 let armed = engine.vfs_mut().ops_count() + fail_at;
                 engine.vfs_mut().faults.fail_at_op = Some(armed);
                 let result = if target == Target::Put {
@@ -248,15 +243,24 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                         Outcome::Refused(error) => Err(error),
                         Outcome::NoOp => Err(Error::NotFound),
                     }
-                } else {
+                } else if target == Target::Sync {
                     engine.sync()
+                } else {
+                    engine.flush()
                 };
                 if let Err(error) = result {
                     assert!(matches!(error, Error::Io(_)), "{target:?} at {fail_at}: {error:?}");
-                    assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
-                    let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
-                    assert_eq!(later, Err(Error::Poisoned));
-                    assert_eq!(engine.sync(), Err(Error::Poisoned));
+                    // A flush that fails before its manifest is written changes nothing and
+                    // leaves the engine usable; any failure that leaves the disk unknown
+                    // poisons it.
+                    if target != Target::Flush {
+                        assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
+                    }
+                    if engine.stats().poisoned {
+                        let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
+                        assert_eq!(later, Err(Error::Poisoned));
+                        assert_eq!(engine.sync(), Err(Error::Poisoned));
+                    }
                 }
                 engine.abandon();
                 (result, armed)
@@ -312,6 +316,12 @@ fn io_errors_injected_on_each_operation_of_put() {
 fn io_errors_injected_on_each_operation_of_sync() {
     let (_, most) = inject_over_shapes(Target::Sync);
     assert!(most >= 2, "sync writes and syncs at least");
+}
+
+#[test]
+fn io_errors_injected_on_each_operation_of_flush() {
+    let (_, most) = inject_over_shapes(Target::Flush);
+    assert!(most >= 10, "a flush writes, syncs, renames and removes: {most}");
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn child(directory: &str) {
     let mut region = vec![0u8; memory_bytes_required(&config)];
     let vfs = PosixVfs::open_dir(directory).expect("child: directory");
     let mut engine = Engine::open(config, &mut region, vfs).expect("child: open");
-    let mut next = u64::from(engine.stats().blocks_live) + 1;
+    let mut next = engine.stats().blocks_live + 1;
     let mut stdout = std::io::stdout();
     loop {
         if engine.put_block(id(next), b"kill.rs", b"{}", &content(next)).is_err() {
@@ -89,7 +89,7 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
         let synced = reader.join().expect("reader thread");
         let vfs = PosixVfs::open_dir(&directory_text).expect("directory");
         let mut engine = Engine::open(config, &mut region, vfs).expect("reopen after SIGKILL");
-        let live = u64::from(engine.stats().blocks_live);
+        let live = engine.stats().blocks_live;
         assert!(live >= synced, "round {round}: {synced} writes were synced, {live} survived");
         assert!(live >= stored, "round {round}: the store shrank from {stored} to {live}");
         for n in 1..=live {

@@ -46,6 +46,8 @@ struct Coverage {
     /// Restarts after which some unsynced writes were gone.
     restarts_losing_writes: u64,
     torn_bytes_truncated: u64,
+    flushes: u64,
+    tables_full: u64,
 }
 
 fn run_case(
@@ -68,6 +70,7 @@ fn run_case(
         let opened = Engine::open(config, region, vfs.take().ok_or("no vfs")?);
         let mut engine = opened.map_err(|error| format!("open: {error:?}"))?;
         let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
+        coverage.flushes += engine.stats().flushes;
         coverage.restarts_losing_writes += u64::from(kept < since_sync.len());
         coverage.torn_bytes_truncated += engine.stats().wal_torn_bytes_truncated;
         if engine.stats().wal_corrupt_bytes_dropped != 0 {
@@ -97,14 +100,31 @@ fn run_case(
                 check_matches(&mut engine, &model, &universe)?;
                 continue;
             }
+            if choice < 16 {
+                match engine.flush() {
+                    Ok(()) => {
+                        // A flush makes everything so far durable.
+                        synced = model.clone();
+                        since_sync.clear();
+                        coverage.flushes += 1;
+                        continue;
+                    }
+                    Err(harness::TABLES_FULL) => break Restart::CleanClose,
+                    Err(error) => return Err(format!("flush: {error:?}")),
+                }
+            }
             let op = generator.write();
             let expected = model.clone().apply(&config, &op);
             let got = perform(&mut engine, &op);
-            if got == Outcome::Refused(Error::WalFull) {
-                if engine.stats().wal_segments != config.wal_segments_max {
-                    return Err(format!("WalFull with {:?}", engine.stats()));
+            if got == Outcome::Refused(harness::TABLES_FULL) {
+                if engine.stats().tables != config.tables_max {
+                    return Err(format!("tables full with {:?}", engine.stats()));
                 }
+                coverage.tables_full += 1;
                 break Restart::CleanClose;
+            }
+            if got == Outcome::Refused(Error::WalFull) {
+                return Err(format!("WalFull despite flushing: {:?}", engine.stats()));
             }
             if got != expected {
                 return Err(format!("{op:?}: engine {got:?}, model {expected:?}"));

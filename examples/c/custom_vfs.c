@@ -197,7 +197,10 @@ int main(void) {
     config.metadata_bytes_max = 512;
     config.source_uri_bytes_max = 256;
     config.wal_segment_bytes_max = FILE_BYTES;
-    config.wal_segments_max = FILES - 1;
+    config.wal_segments_max = 4;
+    config.tables_max = 2;
+    config.table_memory_bytes = 64u * 1024u;
+    config.table_block_bytes = 4096;
     config.files_max = FILES;
     config.wal_buffer_bytes = 8192;
     config.read_buffer_bytes = 8192;

@@ -474,6 +474,15 @@ pub unsafe extern "C" fn kausal_edges(
     status_of(result)
 }
 
+/// Writes the in-memory table to a new sorted table on disk and empties it (done
+/// automatically when it fills). `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of
+/// tables exists. Invalidates earlier block views.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { engine(db) }.and_then(|engine| engine.flush().map_err(kausal_status::from)))
+}
+
 /// Makes every earlier write durable. Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_sync(db: *mut kausal_db) -> kausal_status {

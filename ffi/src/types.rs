@@ -55,6 +55,14 @@ pub struct kausal_config {
     pub read_buffer_bytes: u32,
     /// Files the store directory may hold.
     pub files_max: u32,
+    /// Sorted tables that may exist at once.
+    pub tables_max: u32,
+    /// Bytes of region for the tables' bloom filters and indexes.
+    pub table_memory_bytes: u32,
+    /// Target size of a table data block.
+    pub table_block_bytes: u32,
+    /// Bloom filter bits per block in each table.
+    pub bloom_bits_per_key: u32,
     /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
     pub sync_policy: u32,
     /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
@@ -62,7 +70,7 @@ pub struct kausal_config {
 }
 
 /// `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
-pub const KAUSAL_CONFIG_SIZE_V1: u32 = 56;
+pub const KAUSAL_CONFIG_SIZE_V1: u32 = 72;
 const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V1 as usize);
 
 impl kausal_config {
@@ -80,6 +88,10 @@ impl kausal_config {
             wal_buffer_bytes: config.wal_buffer_bytes,
             read_buffer_bytes: config.read_buffer_bytes,
             files_max: config.files_max,
+            tables_max: config.tables_max,
+            table_memory_bytes: config.table_memory_bytes,
+            table_block_bytes: config.table_block_bytes,
+            bloom_bits_per_key: config.bloom_bits_per_key,
             sync_policy: match config.sync_policy {
                 SyncPolicy::EveryWrite => KAUSAL_SYNC_EVERY_WRITE,
                 SyncPolicy::Explicit => KAUSAL_SYNC_EXPLICIT,
@@ -130,6 +142,10 @@ impl kausal_config {
             wal_buffer_bytes: self.wal_buffer_bytes,
             read_buffer_bytes: self.read_buffer_bytes,
             files_max: self.files_max,
+            tables_max: self.tables_max,
+            table_memory_bytes: self.table_memory_bytes,
+            table_block_bytes: self.table_block_bytes,
+            bloom_bits_per_key: self.bloom_bits_per_key,
             sync_policy,
             recovery_mode,
         }
@@ -139,7 +155,11 @@ impl kausal_config {
 /// The NUL-terminated name of the first invalid field of `config` (for
 /// `kausal_config_check`).
 pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
-    const FIELDS: [&str; 13] = [
+    const FIELDS: [&str; 17] = [
+        "tables_max\0",
+        "table_memory_bytes\0",
+        "table_block_bytes\0",
+        "bloom_bits_per_key\0",
         "blocks_max\0",
         "edges_max\0",
         "arena_bytes_max\0",
@@ -271,10 +291,17 @@ pub struct kausal_store_stats {
     pub struct_size: u32,
     /// 1 if a log write or sync failed and writes are refused until reopen.
     pub poisoned: u32,
+    /// Live blocks and edges in the whole store.
     pub blocks_live: u64,
-    pub block_entries_used: u64,
     pub edges_live: u64,
+    /// In-memory entries, edge records and payload bytes in use.
+    pub block_entries_used: u64,
+    pub edge_records_used: u64,
     pub arena_bytes_used: u64,
+    /// Sorted tables, table memory in use, and flushes since open.
+    pub tables: u64,
+    pub table_memory_bytes_used: u64,
+    pub flushes: u64,
     /// The sequence the next write gets.
     pub sequence_next: u64,
     /// Log position after the last write, and up to which writes are durable.
@@ -290,7 +317,7 @@ pub struct kausal_store_stats {
 }
 
 /// `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
-pub const KAUSAL_STATS_SIZE_V1: u32 = 104;
+pub const KAUSAL_STATS_SIZE_V1: u32 = 136;
 const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V1 as usize);
 
 impl kausal_store_stats {
@@ -298,10 +325,14 @@ impl kausal_store_stats {
         kausal_store_stats {
             struct_size: KAUSAL_STATS_SIZE_V1,
             poisoned: u32::from(stats.poisoned),
-            blocks_live: stats.blocks_live.into(),
+            blocks_live: stats.blocks_live,
+            edges_live: stats.edges_live,
             block_entries_used: stats.block_entries_used.into(),
-            edges_live: stats.edges_live.into(),
+            edge_records_used: stats.edge_records_used.into(),
             arena_bytes_used: stats.arena_bytes_used.into(),
+            tables: stats.tables.into(),
+            table_memory_bytes_used: stats.table_memory_bytes_used,
+            flushes: stats.flushes,
             sequence_next: stats.sequence_next,
             wal_position: stats.wal_position,
             wal_synced_position: stats.wal_synced_position,

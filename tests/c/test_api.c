@@ -253,19 +253,19 @@ static void test_stats_and_close(kausal_db *db) {
     CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_ERROR_HANDLE_INVALID);
 }
 
-static void flip_byte(const char *directory, long offset) {
+static void flip_byte_in(const char *directory, const char *name, long offset) {
     char path[512];
     FILE *file;
     int byte;
-    snprintf(path, sizeof path, "%s/wal-0000000000000001.log", directory);
+    snprintf(path, sizeof path, "%s/%s", directory, name);
     file = fopen(path, "r+b");
     if (file == NULL) {
         fprintf(stderr, "cannot open %s\n", path);
         exit(2);
     }
-    fseek(file, offset, SEEK_SET);
+    fseek(file, offset, offset < 0 ? SEEK_END : SEEK_SET);
     byte = fgetc(file);
-    fseek(file, offset, SEEK_SET);
+    fseek(file, offset, offset < 0 ? SEEK_END : SEEK_SET);
     fputc(byte ^ 0x10, file);
     fclose(file);
 }
@@ -275,7 +275,7 @@ static void test_corrupted_log(const char *directory, void *region, size_t bytes
     kausal_db *db = NULL;
     kausal_store_stats stats;
     /* The store written above was closed cleanly; damage its first frame. */
-    flip_byte(directory, 40);
+    flip_byte_in(directory, "wal-0000000000000001.log", 40);
     config.recovery_mode = KAUSAL_RECOVERY_STRICT;
     CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);
     config.recovery_mode = KAUSAL_RECOVERY_TOLERANT;
@@ -284,6 +284,36 @@ static void test_corrupted_log(const char *directory, void *region, size_t bytes
     REQUIRE_OK(kausal_stats(db, &stats));
     CHECK(stats.wal_corrupt_bytes_dropped > 0 && stats.blocks_live == 0);
     REQUIRE_OK(kausal_close(db));
+}
+
+/* Flush to a table, then damage the table's footer: opening reports corruption. */
+static void test_flush_and_corrupted_table(void *region, size_t bytes) {
+    char directory[] = "/tmp/kausaldb-c-table-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    kausal_block_view view;
+    kausal_id a = id_from(1);
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_put_block(db, &a, "a.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
+    CHECK_STATUS(kausal_flush(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_flush(db), KAUSAL_OK);
+    stats.struct_size = sizeof stats;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.tables == 1 && stats.flushes == 1 && stats.blocks_live == 1);
+    CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_OK);
+    CHECK(view.content_len == 1 && view.content[0] == 'x');
+    REQUIRE_OK(kausal_close(db));
+    flip_byte_in(directory, "table-0000000000000001.kdb", -3);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
 }
 
 int main(void) {
@@ -307,6 +337,7 @@ int main(void) {
     test_edge_errors(db);
     test_stats_and_close(db);
     test_corrupted_log(directory, region, bytes);
+    test_flush_and_corrupted_table(region, bytes);
     free(region);
     snprintf(command, sizeof command, "rm -rf %s", directory);
     if (system(command) != 0) {

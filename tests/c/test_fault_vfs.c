@@ -21,7 +21,10 @@ static kausal_config fault_config(void) {
     config.metadata_bytes_max = 256;
     config.wal_segment_bytes_max = 8192;
     config.wal_segments_max = 12;
-    config.files_max = 14;
+    config.files_max = 16;
+    config.tables_max = 2;
+    config.table_memory_bytes = 64 * 1024;
+    config.table_block_bytes = 1024;
     config.wal_buffer_bytes = 4096;
     config.read_buffer_bytes = 4096;
     return config;

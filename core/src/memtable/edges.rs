@@ -1,35 +1,27 @@
-//! The memtable's edge store: one record per edge, found by a hash set on
-//! (source, target, type) and linked into the source's outgoing list and the target's
-//! incoming list (both doubly linked, so a delete is O(1) once the record is found).
+//! The memtable's edge store: one record per (source, target, type), found through a hash
+//! set and linked into the source's outgoing and the target's incoming list. A deleted
+//! edge stays as a tombstone record: it must shadow the same edge in older tables until
+//! the next flush. Records are only ever freed all at once, by `reset` after a flush.
 
 use super::{slot_of, BlockEntry, NIL};
-use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter, EdgeType};
+use crate::edge::EdgeType;
 
-/// One stored edge. Endpoints are entry indices into the memtable's block entries.
+/// One stored edge version. Endpoints are entry indices into the memtable's block entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EdgeEntry {
     pub(crate) source: u32,
     pub(crate) target: u32,
     pub(crate) next_out: u32,
-    pub(crate) prev_out: u32,
     pub(crate) next_in: u32,
-    pub(crate) prev_in: u32,
     pub(crate) edge_type: EdgeType,
+    pub(crate) tombstone: bool,
 }
 
 impl EdgeEntry {
     pub(crate) const EMPTY: EdgeEntry = EdgeEntry::new(NIL, NIL, EdgeType::IMPORTS);
 
     pub(crate) const fn new(source: u32, target: u32, edge_type: EdgeType) -> EdgeEntry {
-        EdgeEntry {
-            source,
-            target,
-            next_out: NIL,
-            prev_out: NIL,
-            next_in: NIL,
-            prev_in: NIL,
-            edge_type,
-        }
+        EdgeEntry { source, target, next_out: NIL, next_in: NIL, edge_type, tombstone: false }
     }
 
     fn same_key(&self, other: &EdgeEntry) -> bool {
@@ -48,26 +40,26 @@ impl EdgeEntry {
 pub(crate) struct EdgeStore<'r> {
     slots: &'r mut [u32],
     records: &'r mut [EdgeEntry],
-    /// Records ever handed out; those below it are live or on the free list.
     records_used: u32,
-    /// Freed records, linked through `next_out`.
-    free_head: u32,
-    live: u32,
 }
 
 impl<'r> EdgeStore<'r> {
     pub(crate) fn new(slots: &'r mut [u32], records: &'r mut [EdgeEntry]) -> EdgeStore<'r> {
         assert!(slots.len().is_power_of_two());
         assert!(slots.len() >= 2 * records.len());
-        EdgeStore { slots, records, records_used: 0, free_head: NIL, live: 0 }
+        EdgeStore { slots, records, records_used: 0 }
     }
 
-    pub(crate) fn live(&self) -> u32 {
-        self.live
+    pub(crate) fn used(&self) -> u32 {
+        self.records_used
     }
 
-    pub(crate) fn is_full(&self) -> bool {
-        self.live as usize >= self.records.len()
+    pub(crate) fn free(&self) -> usize {
+        self.records.len() - self.records_used as usize
+    }
+
+    pub(crate) fn record(&self, index: u32) -> &EdgeEntry {
+        &self.records[index as usize]
     }
 
     /// The slot holding a record equal to `key`, or the empty slot where it would go.
@@ -91,176 +83,57 @@ impl<'r> EdgeStore<'r> {
         self.probe(key).1
     }
 
-    /// Stores a new edge (not a duplicate; there is room) and links it at the head of both
-    /// endpoint lists.
-    pub(crate) fn insert(&mut self, blocks: &mut [BlockEntry], key: EdgeEntry) {
+    /// Stores `key` as live or tombstone: updates the record if there is one, else links a
+    /// new one at the head of both endpoint lists. The caller checked there is room.
+    pub(crate) fn set(&mut self, blocks: &mut [BlockEntry], key: EdgeEntry, tombstone: bool) {
         let (slot, existing) = self.probe(&key);
-        assert!(existing.is_none() && !self.is_full());
-        let index = if self.free_head != NIL {
-            let index = self.free_head;
-            self.free_head = self.records[index as usize].next_out;
-            index
-        } else {
-            self.records_used += 1;
-            self.records_used - 1
-        };
+        if let Some(index) = existing {
+            self.records[index as usize].tombstone = tombstone;
+            return;
+        }
+        assert!(self.free() > 0, "edge store full: the caller checks room first");
+        let index = self.records_used;
+        self.records_used += 1;
         let source = &mut blocks[key.source as usize];
         let next_out = source.out_head;
         source.out_head = index;
         let target = &mut blocks[key.target as usize];
         let next_in = target.in_head;
         target.in_head = index;
-        if next_out != NIL {
-            self.records[next_out as usize].prev_out = index;
-        }
-        if next_in != NIL {
-            self.records[next_in as usize].prev_in = index;
-        }
-        self.records[index as usize] =
-            EdgeEntry { next_out, prev_out: NIL, next_in, prev_in: NIL, ..key };
+        self.records[index as usize] = EdgeEntry { next_out, next_in, tombstone, ..key };
         self.slots[slot] = index;
-        self.live += 1;
     }
 
-    /// Unlinks and frees the record `index`.
-    pub(crate) fn remove(&mut self, blocks: &mut [BlockEntry], index: u32) {
-        let record = self.records[index as usize];
-        let (slot, found) = self.probe(&record);
-        assert_eq!(found, Some(index));
-        self.remove_slot(slot);
-        match record.prev_out {
-            NIL => blocks[record.source as usize].out_head = record.next_out,
-            prev => self.records[prev as usize].next_out = record.next_out,
-        }
-        if record.next_out != NIL {
-            self.records[record.next_out as usize].prev_out = record.prev_out;
-        }
-        match record.prev_in {
-            NIL => blocks[record.target as usize].in_head = record.next_in,
-            prev => self.records[prev as usize].next_in = record.next_in,
-        }
-        if record.next_in != NIL {
-            self.records[record.next_in as usize].prev_in = record.prev_in;
-        }
-        self.records[index as usize] = EdgeEntry { next_out: self.free_head, ..EdgeEntry::EMPTY };
-        self.free_head = index;
-        self.live -= 1;
-    }
-
-    /// Linear-probing deletion by backward shift: later records of the same probe run move
-    /// up, so no tombstones accumulate and probes stay short.
-    fn remove_slot(&mut self, mut hole: usize) {
-        let mask = self.slots.len() - 1;
-        let mut slot = hole;
-        for _ in 0..self.slots.len() {
-            slot = (slot + 1) & mask;
-            let record = self.slots[slot];
-            if record == NIL {
-                break;
-            }
-            let home = slot_of(self.records[record as usize].hash64(), self.slots.len());
-            // The record may move back into the hole only if that keeps it at or after its
-            // home slot, i.e. its home is at least as far behind it as the hole is.
-            let probe_distance = slot.wrapping_sub(home) & mask;
-            let hole_distance = slot.wrapping_sub(hole) & mask;
-            if probe_distance >= hole_distance {
-                self.slots[hole] = record;
-                hole = slot;
-            }
-        }
-        self.slots[hole] = NIL;
-    }
-
-    /// Removes every edge that has `entry` as source or target.
-    pub(crate) fn remove_all_of(&mut self, blocks: &mut [BlockEntry], entry: u32) {
-        // Each removal shortens a list by one, so each loop runs at most `live` times.
-        for _ in 0..=self.records.len() {
-            let head = blocks[entry as usize].out_head;
-            if head == NIL {
-                break;
-            }
-            self.remove(blocks, head);
-        }
-        for _ in 0..=self.records.len() {
-            let head = blocks[entry as usize].in_head;
-            if head == NIL {
-                break;
-            }
-            self.remove(blocks, head);
-        }
-    }
-
-    /// Calls `visit` with each matching edge of `entry` (outgoing newest first, then
-    /// incoming newest first) and returns how many matched.
-    pub(crate) fn visit(
-        &self,
-        blocks: &[BlockEntry],
-        entry: u32,
-        direction: Direction,
-        filter: &EdgeFilter<'_>,
-        mut visit: impl FnMut(Edge),
-    ) -> usize {
-        let mut matched = 0;
-        let block = &blocks[entry as usize];
-        // One endpoint is the block itself: reading its id from `block` saves a cache miss
-        // per edge on the hot path of every listing.
-        let id_of = |index: u32| if index == entry { block.id } else { blocks[index as usize].id };
-        let mut emit = |record: &EdgeEntry| {
-            if filter.accepts(record.edge_type) {
-                matched += 1;
-                visit(Edge {
-                    source: id_of(record.source),
-                    target: id_of(record.target),
-                    edge_type: record.edge_type,
-                });
-            }
-        };
-        if matches!(direction, Direction::Outgoing | Direction::Both) {
-            let mut cursor = block.out_head;
-            // A list holds at most every record once, so this bound is never the one that ends it.
-            for _ in 0..self.records.len() {
-                if cursor == NIL {
-                    break;
-                }
-                let record = &self.records[cursor as usize];
-                emit(record);
-                cursor = record.next_out;
-            }
-        }
-        if matches!(direction, Direction::Incoming | Direction::Both) {
-            let mut cursor = block.in_head;
-            for _ in 0..self.records.len() {
-                if cursor == NIL {
-                    break;
-                }
-                let record = &self.records[cursor as usize];
-                // A self-edge was already listed among the outgoing edges.
-                if !(direction == Direction::Both && record.source == record.target) {
-                    emit(record);
-                }
-                cursor = record.next_in;
-            }
-        }
-        matched
-    }
-
-    /// Writes the matching edges of `entry` into `out` and counts all matches.
+    /// Writes the indices of `entry`'s outgoing (or incoming) records into `out`; returns
+    /// how many there are (all of them fit: `out` holds every record).
     pub(crate) fn list(
         &self,
         blocks: &[BlockEntry],
         entry: u32,
-        direction: Direction,
-        filter: &EdgeFilter<'_>,
-        out: &mut [Edge],
-    ) -> EdgeCount {
-        let mut written = 0;
-        let total = self.visit(blocks, entry, direction, filter, |edge| {
-            if let Some(slot) = out.get_mut(written) {
-                *slot = edge;
-                written += 1;
+        outgoing: bool,
+        out: &mut [u32],
+    ) -> usize {
+        let block = &blocks[entry as usize];
+        let mut cursor = if outgoing { block.out_head } else { block.in_head };
+        let mut count = 0;
+        // A list holds each record at most once, so the bound is never what ends it.
+        for _ in 0..self.records.len() {
+            if cursor == NIL {
+                break;
             }
-        });
-        debug_assert!(written <= out.len() && written <= total);
-        EdgeCount { written, total }
+            if let Some(slot) = out.get_mut(count) {
+                *slot = cursor;
+                count += 1;
+            }
+            let record = &self.records[cursor as usize];
+            cursor = if outgoing { record.next_out } else { record.next_in };
+        }
+        count
+    }
+
+    /// Forgets every record (after a flush).
+    pub(crate) fn reset(&mut self) {
+        self.slots.fill(NIL);
+        self.records_used = 0;
     }
 }

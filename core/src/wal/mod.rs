@@ -32,6 +32,7 @@ pub(crate) struct Wal<'r> {
     segments_max: u32,
     /// Segment files that exist, including the open one.
     segments_count: u32,
+    first_segment_number: u64,
     next_segment_number: u64,
     /// Log position after the last appended frame.
     position: u64,
@@ -52,6 +53,8 @@ pub(crate) struct LogTail {
     /// The last segment if it has room to append to (its handle stays open).
     pub(crate) segment: Option<OpenSegment>,
     pub(crate) segments_count: u32,
+    /// The oldest segment that may exist (removal at a checkpoint starts here).
+    pub(crate) first_segment_number: u64,
     pub(crate) next_segment_number: u64,
     /// Log position after the last recovered frame; durable (recovery synced it).
     pub(crate) position: u64,
@@ -73,6 +76,7 @@ impl<'r> Wal<'r> {
             segment_bytes_max: u64::from(segment_bytes_max),
             segments_max,
             segments_count: tail.segments_count,
+            first_segment_number: tail.first_segment_number,
             next_segment_number: tail.next_segment_number,
             position: tail.position,
             synced_position: tail.position,
@@ -249,6 +253,37 @@ impl<'r> Wal<'r> {
         })?;
         self.synced_position = self.position;
         Ok(())
+    }
+
+    /// After a flush made every frame so far redundant (the manifest's checkpoint is at
+    /// `position()`): closes the open segment and removes every segment. The next frame
+    /// starts a new segment at the same log position. Call after `sync`.
+    pub(crate) fn checkpoint<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        debug_assert!(self.buffered == 0 && self.synced_position == self.position);
+        self.close(vfs);
+        let mut name = [0u8; SEGMENT_NAME_BYTES];
+        self.guard_io(|wal| {
+            for number in wal.first_segment_number..wal.next_segment_number {
+                match vfs.remove(segment_name(number, &mut name)) {
+                    Ok(()) | Err(VfsError::NotFound) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            vfs.sync_dir()
+        })?;
+        self.first_segment_number = self.next_segment_number;
+        self.segments_count = 0;
+        self.segment_dirty = false;
+        self.directory_dirty = false;
+        Ok(())
+    }
+
+    /// Poisons the log: nothing more is written (a failure elsewhere left the state unknown).
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
     }
 
     /// Closes the open segment without syncing (used by `close`, after a sync).

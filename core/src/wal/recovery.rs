@@ -29,11 +29,21 @@ pub(crate) enum ApplyError {
     Invalid,
     /// It does not fit the memtable of this config.
     Capacity(Resource),
+    /// Reading the tables to apply it failed.
+    Failed(Error),
 }
 
-/// Receives replayed records in log order.
-pub(crate) trait ReplayTarget {
-    fn apply(&mut self, sequence: u64, record: Record<'_>) -> Result<(), ApplyError>;
+/// Receives replayed records in log order (with the storage, to read tables).
+pub(crate) trait ReplayTarget<V: Vfs> {
+    fn apply(&mut self, vfs: &mut V, sequence: u64, record: Record<'_>) -> Result<(), ApplyError>;
+}
+
+/// What the tables already hold: every frame before `position` (sequences before
+/// `sequence`). Zero for a store that never flushed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Checkpoint {
+    pub(crate) position: u64,
+    pub(crate) sequence: u64,
 }
 
 /// What recovery did, for `Stats`.
@@ -199,22 +209,35 @@ fn collect_segments<'n, V: Vfs>(
 }
 
 /// Replays every segment; recovery's whole job (see the module documentation).
-pub(crate) fn recover<V: Vfs, T: ReplayTarget>(
+pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
     buffers: RecoveryBuffers<'_>,
     mode: RecoveryMode,
     payload_max: usize,
     target: &mut T,
+    checkpoint: Checkpoint,
 ) -> Result<(LogTail, RecoveryReport), Error> {
-    let numbers = collect_segments(vfs, buffers.list, buffers.segment_numbers)?;
-    let mut report = RecoveryReport::default();
+    let all = collect_segments(vfs, buffers.list, buffers.segment_numbers)?;
+    let highest = all.iter().copied().max().unwrap_or(0);
     let mut read = buffers.read;
-    let mut position = 0u64;
+    let numbers = drop_obsolete(vfs, &mut *read, all, checkpoint)?;
+    let mut report =
+        RecoveryReport { sequence_next: checkpoint.sequence, ..RecoveryReport::default() };
+    let mut position = checkpoint.position;
     let mut stop = None;
     for index in 0..numbers.len() {
         let segment_stop;
-        (segment_stop, position, read) =
-            replay_segment(vfs, read, numbers, index, position, payload_max, target, &mut report)?;
+        (segment_stop, position, read) = replay_segment(
+            vfs,
+            read,
+            numbers,
+            index,
+            position,
+            payload_max,
+            target,
+            &mut report,
+            checkpoint,
+        )?;
         if segment_stop.is_some() {
             stop = segment_stop;
             break;
@@ -223,11 +246,14 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget>(
     let mut kept = numbers.len();
     if let Some(stop) = stop {
         let (witnessed, bytes_after) = find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
-        if witnessed && mode == RecoveryMode::Strict {
+        let obsolete = stop.position < checkpoint.position;
+        if witnessed && mode == RecoveryMode::Strict && !obsolete {
             return Err(Error::Corruption { kind: stop.kind });
         }
         confirm_damage(vfs, &mut *read, numbers[stop.index], stop, payload_max)?;
-        if witnessed {
+        if obsolete {
+            // Everything before the checkpoint is in the tables: nothing is lost.
+        } else if witnessed {
             report.corrupt_bytes_dropped = bytes_after;
         } else {
             report.torn_bytes_truncated = bytes_after;
@@ -235,21 +261,68 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget>(
         kept = cut_log(vfs, numbers, stop)?;
         position = stop.position;
     }
+    if position < checkpoint.position {
+        // The log ends before the checkpoint (its tail was never needed): start afresh at it.
+        remove_segments(vfs, &numbers[..kept])?;
+        kept = 0;
+        position = checkpoint.position;
+    }
     let segment = sync_kept_segments(vfs, &numbers[..kept])?;
-    let highest = numbers.iter().copied().max().unwrap_or(0);
     let tail = LogTail {
         segment,
         segments_count: kept as u32,
+        first_segment_number: numbers.first().copied().unwrap_or(highest + 1),
         next_segment_number: highest + 1,
         position,
     };
     Ok((tail, report))
 }
 
+/// Removes the segments that lie wholly before the checkpoint: all those before the last
+/// segment that starts at or before it. Returns the rest.
+fn drop_obsolete<'n, V: Vfs>(
+    vfs: &mut V,
+    read: &mut [u8],
+    numbers: &'n [u64],
+    checkpoint: Checkpoint,
+) -> Result<&'n [u64], Error> {
+    if checkpoint.position == 0 {
+        return Ok(numbers);
+    }
+    let mut first_needed = None;
+    for (index, &number) in numbers.iter().enumerate() {
+        let mut reader = SegmentReader::open(vfs, &mut *read, number)?;
+        let header = reader.header(vfs);
+        reader.close(vfs);
+        if header?.is_some_and(|header| header.start_position <= checkpoint.position) {
+            first_needed = Some(index);
+        }
+    }
+    let Some(first_needed) = first_needed else {
+        return Ok(numbers);
+    };
+    remove_segments(vfs, &numbers[..first_needed])?;
+    Ok(&numbers[first_needed..])
+}
+
+fn remove_segments<V: Vfs>(vfs: &mut V, numbers: &[u64]) -> Result<(), Error> {
+    let mut name = [0u8; SEGMENT_NAME_BYTES];
+    for &number in numbers {
+        match vfs.remove(segment_name(number, &mut name)) {
+            Ok(()) | Err(VfsError::NotFound) => {}
+            Err(error) => return Err(Error::Io(error)),
+        }
+    }
+    if !numbers.is_empty() {
+        vfs.sync_dir()?;
+    }
+    Ok(())
+}
+
 /// Replays one segment. Returns where the valid log stops inside it (if it does), the log
 /// position after its last accepted frame, and the read buffer back.
 #[allow(clippy::too_many_arguments)]
-fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
+fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
     read: &'b mut [u8],
     numbers: &[u64],
@@ -258,6 +331,7 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
     payload_max: usize,
     target: &mut T,
     report: &mut RecoveryReport,
+    checkpoint: Checkpoint,
 ) -> Result<(Option<Stop>, u64, &'b mut [u8]), Error> {
     let number = numbers[index];
     let mut reader = SegmentReader::open(vfs, read, number)?;
@@ -276,6 +350,9 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
         Some(header) if index > 0 && header.start_position != position => {
             Some(CorruptionKind::WalSegmentGap)
         }
+        Some(header) if index == 0 && header.start_position > checkpoint.position => {
+            Some(CorruptionKind::WalSegmentGap)
+        }
         Some(_) => None,
     };
     if let Some(kind) = stop_kind {
@@ -283,13 +360,14 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget>(
         return Ok((Some(stop), position, reader.close(vfs)));
     }
     if index == 0 {
-        position = header.map_or(0, |header| header.start_position);
+        position = header.map_or(checkpoint.position, |header| header.start_position);
     }
     let mut offset = SEGMENT_HEADER_BYTES as u64;
     // Every accepted frame advances the offset by at least FRAME_HEADER_BYTES.
     let frames_max = reader.file_len / FRAME_HEADER_BYTES as u64 + 1;
     for _ in 0..frames_max {
-        match replay_frame(vfs, &mut reader, offset, payload_max, target, report) {
+        let apply = position >= checkpoint.position;
+        match replay_frame(vfs, &mut reader, offset, payload_max, target, report, apply) {
             Ok(FrameStep::End) => return Ok((None, position, reader.close(vfs))),
             Ok(FrameStep::Accepted { frame_len }) => {
                 offset += frame_len;
@@ -322,13 +400,14 @@ enum FrameStep {
 }
 
 /// Reads, checks and applies the frame at `offset`.
-fn replay_frame<V: Vfs, T: ReplayTarget>(
+fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
     reader: &mut SegmentReader<'_>,
     offset: u64,
     payload_max: usize,
     target: &mut T,
     report: &mut RecoveryReport,
+    apply: bool,
 ) -> Result<FrameStep, Error> {
     let (header, payload) = match reader.frame(vfs, offset, payload_max)? {
         FrameRead::End => return Ok(FrameStep::End),
@@ -340,14 +419,18 @@ fn replay_frame<V: Vfs, T: ReplayTarget>(
     };
     // Every write frame has the sequence after the previous one; a close marker carries the
     // next write's sequence without taking it.
+    // Frames before the checkpoint are already in the tables: checked, not applied.
     let in_sequence = header.sequence != 0
-        && (report.sequence_next == 0 || header.sequence == report.sequence_next);
+        && (!apply || report.sequence_next == 0 || header.sequence == report.sequence_next);
     let Some(record) = decode_record(header.kind, payload).filter(|_| in_sequence) else {
         return Ok(FrameStep::Rejected { unreadable: false });
     };
+    if !apply {
+        return Ok(FrameStep::Accepted { frame_len: header.frame_len() as u64 });
+    }
     let applied = match record {
         Record::CloseMarker => Ok(header.sequence),
-        record => target.apply(header.sequence, record).map(|()| header.sequence + 1),
+        record => target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1),
     };
     match applied {
         Ok(sequence_next) => {
@@ -358,6 +441,7 @@ fn replay_frame<V: Vfs, T: ReplayTarget>(
         }
         Err(ApplyError::Invalid) => Ok(FrameStep::Rejected { unreadable: false }),
         Err(ApplyError::Capacity(resource)) => Err(Error::RecoveryCapacity { resource }),
+        Err(ApplyError::Failed(error)) => Err(error),
     }
 }
 

@@ -1,0 +1,186 @@
+//! The manifest: the crash-safe record of which tables are live and how much of the WAL
+//! they cover. Replaced atomically: written to `MANIFEST.tmp`, synced, renamed over
+//! `MANIFEST`, and the directory synced. A crash leaves the old or the new one, never a mix.
+//!
+//! Layout (little-endian): magic `KSDBMAN1` (8), version u32, CRC32C u32 of everything
+//! after it, checkpoint position u64 (WAL frames before it are in tables), checkpoint
+//! sequence u64 (the sequence of the first frame after it), next table number u64, live
+//! blocks u64 and live edges u64 as of the checkpoint, table count u32, then each table
+//! number (u64), newest first.
+
+use crate::error::{CorruptionKind, Error};
+use crate::vfs::{read_fully, Vfs, VfsError};
+use crate::wal::format::CASTAGNOLI;
+
+pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
+pub(crate) const MANIFEST_TEMP_NAME: &str = "MANIFEST.tmp";
+const MAGIC: [u8; 8] = *b"KSDBMAN1";
+const VERSION: u32 = 1;
+const HEADER_BYTES: usize = 60;
+/// Most tables a manifest lists (and so the ceiling on `Config::tables_max`).
+pub const TABLES_MAX_LIMIT: usize = 64;
+/// Bytes of the largest manifest.
+pub(crate) const MANIFEST_BYTES_MAX: usize = HEADER_BYTES + 8 * TABLES_MAX_LIMIT;
+
+const DAMAGED: Error = Error::Corruption { kind: CorruptionKind::Manifest };
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Manifest {
+    pub(crate) checkpoint_position: u64,
+    pub(crate) checkpoint_sequence: u64,
+    pub(crate) next_table_number: u64,
+    pub(crate) blocks_live: u64,
+    pub(crate) edges_live: u64,
+    /// Live table numbers, newest first.
+    pub(crate) tables: heapless::Vec<u64, TABLES_MAX_LIMIT>,
+}
+
+impl Manifest {
+    pub(crate) fn empty() -> Manifest {
+        Manifest {
+            checkpoint_position: 0,
+            checkpoint_sequence: 0,
+            next_table_number: 1,
+            blocks_live: 0,
+            edges_live: 0,
+            tables: heapless::Vec::new(),
+        }
+    }
+
+    fn encode(&self, bytes: &mut [u8; MANIFEST_BYTES_MAX]) -> usize {
+        let len = HEADER_BYTES + 8 * self.tables.len();
+        bytes[..8].copy_from_slice(&MAGIC);
+        bytes[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.checkpoint_position.to_le_bytes());
+        bytes[24..32].copy_from_slice(&self.checkpoint_sequence.to_le_bytes());
+        bytes[32..40].copy_from_slice(&self.next_table_number.to_le_bytes());
+        bytes[40..48].copy_from_slice(&self.blocks_live.to_le_bytes());
+        bytes[48..56].copy_from_slice(&self.edges_live.to_le_bytes());
+        bytes[56..60].copy_from_slice(&(self.tables.len() as u32).to_le_bytes());
+        for (index, number) in self.tables.iter().enumerate() {
+            let at = HEADER_BYTES + 8 * index;
+            bytes[at..at + 8].copy_from_slice(&number.to_le_bytes());
+        }
+        let crc = CASTAGNOLI.checksum(&bytes[16..len]);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        len
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
+        let header = bytes.get(..HEADER_BYTES).ok_or(DAMAGED)?;
+        let word = |at: usize| {
+            let mut value = [0u8; 8];
+            value.copy_from_slice(&header[at..at + 8]);
+            u64::from_le_bytes(value)
+        };
+        let count = u32::from_le_bytes([header[56], header[57], header[58], header[59]]) as usize;
+        let valid = header[..8] == MAGIC
+            && header[8..12] == VERSION.to_le_bytes()
+            && count <= TABLES_MAX_LIMIT
+            && bytes.len() == HEADER_BYTES + 8 * count
+            && header[12..16] == CASTAGNOLI.checksum(&bytes[16..]).to_le_bytes();
+        if !valid {
+            return Err(DAMAGED);
+        }
+        let mut manifest = Manifest {
+            checkpoint_position: word(16),
+            checkpoint_sequence: word(24),
+            next_table_number: word(32),
+            blocks_live: word(40),
+            edges_live: word(48),
+            tables: heapless::Vec::new(),
+        };
+        for chunk in bytes[HEADER_BYTES..].chunks_exact(8) {
+            let mut value = [0u8; 8];
+            value.copy_from_slice(chunk);
+            let number = u64::from_le_bytes(value);
+            if number >= manifest.next_table_number || manifest.tables.push(number).is_err() {
+                return Err(DAMAGED);
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// Reads `MANIFEST`; an empty manifest if there is none (a new store).
+    pub(crate) fn load<V: Vfs>(vfs: &mut V) -> Result<Manifest, Error> {
+        let file = match vfs.open(MANIFEST_NAME) {
+            Ok(file) => file,
+            Err(VfsError::NotFound) => return Ok(Manifest::empty()),
+            Err(error) => return Err(Error::Io(error)),
+        };
+        let mut bytes = [0u8; MANIFEST_BYTES_MAX + 1];
+        let read = read_fully(vfs, file, 0, &mut bytes);
+        vfs.close(file);
+        let read = read?;
+        Manifest::decode(bytes.get(..read).ok_or(DAMAGED)?)
+    }
+
+    /// Replaces `MANIFEST` atomically and durably.
+    pub(crate) fn store<V: Vfs>(&self, vfs: &mut V) -> Result<(), Error> {
+        let mut bytes = [0u8; MANIFEST_BYTES_MAX];
+        let len = self.encode(&mut bytes);
+        match vfs.remove(MANIFEST_TEMP_NAME) {
+            Ok(()) | Err(VfsError::NotFound) => {}
+            Err(error) => return Err(Error::Io(error)),
+        }
+        let file = vfs.create(MANIFEST_TEMP_NAME)?;
+        let written = vfs.write_at(file, 0, &bytes[..len]).and_then(|()| vfs.sync(file));
+        vfs.close(file);
+        written?;
+        vfs.rename(MANIFEST_TEMP_NAME, MANIFEST_NAME)?;
+        vfs.sync_dir()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    #[test]
+    fn manifests_round_trip_and_damage_is_detected() {
+        let sim = SimConfig { files_max: 4, file_bytes_max: 4096, pending_bytes_max: 4096 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, sim, 3).unwrap();
+        assert_eq!(Manifest::load(&mut vfs).unwrap(), Manifest::empty());
+        let mut manifest = Manifest::empty();
+        manifest.checkpoint_position = 4096;
+        manifest.checkpoint_sequence = 77;
+        manifest.next_table_number = 9;
+        manifest.tables.extend_from_slice(&[8, 5, 2]).unwrap();
+        manifest.store(&mut vfs).unwrap();
+        vfs.crash();
+        assert_eq!(Manifest::load(&mut vfs).unwrap(), manifest);
+        let len = vfs.file_len(MANIFEST_NAME).unwrap();
+        for offset in 0..len {
+            assert!(vfs.corrupt(MANIFEST_NAME, offset, 0x04));
+            assert_eq!(Manifest::load(&mut vfs), Err(DAMAGED), "byte {offset}");
+            assert!(vfs.corrupt(MANIFEST_NAME, offset, 0x04));
+        }
+    }
+
+    #[test]
+    fn a_crash_during_replacement_leaves_the_old_or_the_new() {
+        for seed in 0..64 {
+            let sim = SimConfig { files_max: 4, file_bytes_max: 4096, pending_bytes_max: 4096 };
+            let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut disk, sim, seed).unwrap();
+            let mut old = Manifest::empty();
+            old.next_table_number = 2;
+            old.tables.push(1).unwrap();
+            old.store(&mut vfs).unwrap();
+            let mut new = old.clone();
+            new.next_table_number = 3;
+            new.tables.insert(0, 2).unwrap();
+            // Crash after each operation of the replacement in turn.
+            let start = vfs.ops_count();
+            vfs.faults.fail_at_op = Some(start + seed % 6);
+            let _ = new.store(&mut vfs);
+            vfs.faults.fail_at_op = None;
+            vfs.crash();
+            let loaded = Manifest::load(&mut vfs).unwrap();
+            assert!(loaded == old || loaded == new, "seed {seed}: {loaded:?}");
+        }
+    }
+}

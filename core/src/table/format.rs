@@ -1,0 +1,387 @@
+//! The sorted-table byte layout (little-endian integers; see docs/FORMAT.md).
+//!
+//! ```text
+//! [data block]* [index block] [bloom block] [footer: 64 bytes]
+//! ```
+//! Every block starts with a 16-byte header: CRC32C of the rest of the block (u32), the
+//! block's length including the header (u32), its section (u8), 3 zero bytes, and the
+//! number of records (u32). Data blocks hold records of one section, in key order:
+//! blocks (by id), then outgoing edges (by source, type, target), then incoming edges
+//! (by target, type, source).
+
+use crate::edge::EdgeType;
+use crate::id::{BlockId, ID_BYTES};
+use crate::wal::format::CASTAGNOLI;
+
+pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
+pub(crate) const TABLE_VERSION: u32 = 1;
+pub(crate) const BLOCK_HEADER_BYTES: usize = 16;
+pub(crate) const FOOTER_BYTES: usize = 64;
+/// A block record before its payload: id, sequence, flags, three u32 lengths.
+pub(crate) const BLOCK_RECORD_FIXED_BYTES: usize = ID_BYTES + 8 + 1 + 12;
+/// An edge record: key id, edge type (big-endian, so keys sort as bytes), other id, flags.
+pub(crate) const EDGE_RECORD_BYTES: usize = 2 * ID_BYTES + 2 + 1;
+/// A sort key: a block id, or (key id, type, other id) for edges.
+pub(crate) const KEY_BYTES: usize = 2 * ID_BYTES + 2;
+/// An index entry: offset u64, length u32, section u8, 3 zero bytes, key (34 bytes),
+/// 6 zero bytes.
+pub(crate) const INDEX_ENTRY_BYTES: usize = 56;
+
+pub(crate) const FLAG_TOMBSTONE: u8 = 1;
+
+const _: () = assert!(16 + KEY_BYTES <= INDEX_ENTRY_BYTES);
+
+/// The sections of a table, in file order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Section {
+    Blocks = 1,
+    OutEdges = 2,
+    InEdges = 3,
+    Index = 4,
+    Bloom = 5,
+}
+
+impl Section {
+    pub(crate) fn from_byte(byte: u8) -> Option<Section> {
+        match byte {
+            1 => Some(Section::Blocks),
+            2 => Some(Section::OutEdges),
+            3 => Some(Section::InEdges),
+            4 => Some(Section::Index),
+            5 => Some(Section::Bloom),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
+pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
+    let mut id = [0u8; ID_BYTES];
+    id.copy_from_slice(&bytes[at..at + ID_BYTES]);
+    BlockId(id)
+}
+
+/// The sort key of a block record: its id, zero-padded.
+pub(crate) fn block_key(id: &BlockId) -> [u8; KEY_BYTES] {
+    let mut key = [0u8; KEY_BYTES];
+    key[..ID_BYTES].copy_from_slice(&id.0);
+    key
+}
+
+/// The sort key of an edge record: (key id, type big-endian, other id).
+pub(crate) fn edge_key(key_id: &BlockId, edge_type: EdgeType, other: &BlockId) -> [u8; KEY_BYTES] {
+    let mut key = [0u8; KEY_BYTES];
+    key[..ID_BYTES].copy_from_slice(&key_id.0);
+    key[ID_BYTES..ID_BYTES + 2].copy_from_slice(&edge_type.code().to_be_bytes());
+    key[ID_BYTES + 2..].copy_from_slice(&other.0);
+    key
+}
+
+/// An edge record as stored: the key id is the source (outgoing section) or target (incoming).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EdgeRecord {
+    pub(crate) key_id: BlockId,
+    pub(crate) edge_type: EdgeType,
+    pub(crate) other: BlockId,
+    pub(crate) tombstone: bool,
+}
+
+impl EdgeRecord {
+    pub(crate) fn key(&self) -> [u8; KEY_BYTES] {
+        edge_key(&self.key_id, self.edge_type, &self.other)
+    }
+
+    pub(crate) fn encode(&self) -> [u8; EDGE_RECORD_BYTES] {
+        let mut bytes = [0u8; EDGE_RECORD_BYTES];
+        bytes[..KEY_BYTES].copy_from_slice(&self.key());
+        bytes[KEY_BYTES] = if self.tombstone { FLAG_TOMBSTONE } else { 0 };
+        bytes
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<EdgeRecord> {
+        let bytes = bytes.get(..EDGE_RECORD_BYTES)?;
+        let code = u16::from_be_bytes([bytes[ID_BYTES], bytes[ID_BYTES + 1]]);
+        let flags = bytes[KEY_BYTES];
+        if flags & !FLAG_TOMBSTONE != 0 {
+            return None;
+        }
+        Some(EdgeRecord {
+            key_id: id_at(bytes, 0),
+            edge_type: EdgeType::from_code(code).ok()?,
+            other: id_at(bytes, ID_BYTES + 2),
+            tombstone: flags == FLAG_TOMBSTONE,
+        })
+    }
+}
+
+/// A block record borrowed from a data block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockRecord<'a> {
+    pub(crate) id: BlockId,
+    pub(crate) sequence: u64,
+    pub(crate) tombstone: bool,
+    pub(crate) source_uri: &'a [u8],
+    pub(crate) metadata_json: &'a [u8],
+    pub(crate) content: &'a [u8],
+}
+
+impl<'a> BlockRecord<'a> {
+    pub(crate) fn encoded_len(&self) -> usize {
+        BLOCK_RECORD_FIXED_BYTES
+            + self.source_uri.len()
+            + self.metadata_json.len()
+            + self.content.len()
+    }
+
+    /// The fixed part; the three payload parts follow it.
+    pub(crate) fn encode_fixed(&self) -> [u8; BLOCK_RECORD_FIXED_BYTES] {
+        let mut bytes = [0u8; BLOCK_RECORD_FIXED_BYTES];
+        bytes[..ID_BYTES].copy_from_slice(&self.id.0);
+        bytes[ID_BYTES..ID_BYTES + 8].copy_from_slice(&self.sequence.to_le_bytes());
+        bytes[ID_BYTES + 8] = if self.tombstone { FLAG_TOMBSTONE } else { 0 };
+        let lengths = [self.source_uri.len(), self.metadata_json.len(), self.content.len()];
+        for (index, len) in lengths.iter().enumerate() {
+            let at = ID_BYTES + 9 + 4 * index;
+            // Bounded by the config's limits, far below u32::MAX.
+            bytes[at..at + 4].copy_from_slice(&(*len as u32).to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Decodes the record at the start of `bytes`; returns it and its length.
+    pub(crate) fn decode(bytes: &'a [u8]) -> Option<(BlockRecord<'a>, usize)> {
+        let fixed = bytes.get(..BLOCK_RECORD_FIXED_BYTES)?;
+        let flags = fixed[ID_BYTES + 8];
+        if flags & !FLAG_TOMBSTONE != 0 {
+            return None;
+        }
+        let uri_len = u32_at(fixed, ID_BYTES + 9) as usize;
+        let metadata_len = u32_at(fixed, ID_BYTES + 13) as usize;
+        let content_len = u32_at(fixed, ID_BYTES + 17) as usize;
+        let mut at = BLOCK_RECORD_FIXED_BYTES;
+        let mut part = |len: usize| {
+            let slice = bytes.get(at..at.checked_add(len)?)?;
+            at += len;
+            Some(slice)
+        };
+        let source_uri = part(uri_len)?;
+        let metadata_json = part(metadata_len)?;
+        let content = part(content_len)?;
+        let record = BlockRecord {
+            id: id_at(fixed, 0),
+            sequence: u64_at(fixed, ID_BYTES),
+            tombstone: flags == FLAG_TOMBSTONE,
+            source_uri,
+            metadata_json,
+            content,
+        };
+        Some((record, at))
+    }
+}
+
+/// Fills in a block header over `block` (whose first 16 bytes are reserved for it).
+pub(crate) fn seal_block(block: &mut [u8], section: Section, count: u32) {
+    let len = block.len() as u32;
+    block[4..8].copy_from_slice(&len.to_le_bytes());
+    block[8] = section as u8;
+    block[9..12].fill(0);
+    block[12..16].copy_from_slice(&count.to_le_bytes());
+    let crc = CASTAGNOLI.checksum(&block[4..]);
+    block[..4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Checks a block read from disk; returns its section and record count.
+pub(crate) fn open_block(block: &[u8]) -> Option<(Section, u32)> {
+    let header = block.get(..BLOCK_HEADER_BYTES)?;
+    let valid = u32_at(header, 4) as usize == block.len()
+        && header[9..12] == [0, 0, 0]
+        && u32_at(header, 0) == CASTAGNOLI.checksum(&block[4..]);
+    if !valid {
+        return None;
+    }
+    Some((Section::from_byte(header[8])?, u32_at(header, 12)))
+}
+
+/// Where the index and bloom blocks are, and what the table holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Footer {
+    pub(crate) index_offset: u64,
+    pub(crate) index_len: u32,
+    pub(crate) bloom_offset: u64,
+    pub(crate) bloom_len: u32,
+    pub(crate) block_records: u64,
+    pub(crate) edge_records: u64,
+    pub(crate) table_number: u64,
+}
+
+impl Footer {
+    pub(crate) fn encode(&self) -> [u8; FOOTER_BYTES] {
+        let mut bytes = [0u8; FOOTER_BYTES];
+        bytes[0..8].copy_from_slice(&TABLE_MAGIC);
+        bytes[8..12].copy_from_slice(&TABLE_VERSION.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.index_offset.to_le_bytes());
+        bytes[24..28].copy_from_slice(&self.index_len.to_le_bytes());
+        bytes[28..32].copy_from_slice(&self.bloom_len.to_le_bytes());
+        bytes[32..40].copy_from_slice(&self.bloom_offset.to_le_bytes());
+        bytes[40..48].copy_from_slice(&self.block_records.to_le_bytes());
+        bytes[48..56].copy_from_slice(&self.edge_records.to_le_bytes());
+        bytes[56..64].copy_from_slice(&self.table_number.to_le_bytes());
+        let crc = Self::checksum(&bytes);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    fn checksum(bytes: &[u8; FOOTER_BYTES]) -> u32 {
+        let mut digest = CASTAGNOLI.digest();
+        digest.update(&bytes[0..12]);
+        digest.update(&bytes[16..]);
+        digest.finalize()
+    }
+
+    pub(crate) fn decode(bytes: &[u8; FOOTER_BYTES]) -> Option<Footer> {
+        let valid = bytes[0..8] == TABLE_MAGIC
+            && u32_at(bytes, 8) == TABLE_VERSION
+            && u32_at(bytes, 12) == Self::checksum(bytes);
+        valid.then(|| Footer {
+            index_offset: u64_at(bytes, 16),
+            index_len: u32_at(bytes, 24),
+            bloom_len: u32_at(bytes, 28),
+            bloom_offset: u64_at(bytes, 32),
+            block_records: u64_at(bytes, 40),
+            edge_records: u64_at(bytes, 48),
+            table_number: u64_at(bytes, 56),
+        })
+    }
+}
+
+/// One index entry: where a data block is and the first key in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
+    pub(crate) section: Section,
+    pub(crate) first_key: [u8; KEY_BYTES],
+}
+
+impl IndexEntry {
+    pub(crate) fn encode(&self) -> [u8; INDEX_ENTRY_BYTES] {
+        let mut bytes = [0u8; INDEX_ENTRY_BYTES];
+        bytes[0..8].copy_from_slice(&self.offset.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.len.to_le_bytes());
+        bytes[12] = self.section as u8;
+        bytes[16..16 + KEY_BYTES].copy_from_slice(&self.first_key);
+        bytes
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Option<IndexEntry> {
+        let bytes = bytes.get(..INDEX_ENTRY_BYTES)?;
+        let mut first_key = [0u8; KEY_BYTES];
+        first_key.copy_from_slice(&bytes[16..16 + KEY_BYTES]);
+        Some(IndexEntry {
+            offset: u64_at(bytes, 0),
+            len: u32_at(bytes, 8),
+            section: Section::from_byte(bytes[12])?,
+            first_key,
+        })
+    }
+}
+
+/// The name of table `number`: `table-<16 hex digits>.kdb`.
+pub(crate) const TABLE_NAME_BYTES: usize = 26;
+
+pub(crate) fn table_name(number: u64, buffer: &mut [u8; TABLE_NAME_BYTES]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    buffer[..6].copy_from_slice(b"table-");
+    for index in 0..16 {
+        buffer[6 + index] = DIGITS[((number >> (60 - 4 * index)) & 0xf) as usize];
+    }
+    buffer[22..].copy_from_slice(b".kdb");
+    core::str::from_utf8(buffer).unwrap_or("")
+}
+
+pub(crate) fn parse_table_name(name: &[u8]) -> Option<u64> {
+    if name.len() != TABLE_NAME_BYTES || !name.starts_with(b"table-") || !name.ends_with(b".kdb") {
+        return None;
+    }
+    let mut number = 0u64;
+    for &digit in &name[6..22] {
+        let value = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        number = number << 4 | u64::from(value);
+    }
+    Some(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let record = BlockRecord {
+            id: BlockId::from_u128(5),
+            sequence: 9,
+            tombstone: false,
+            source_uri: b"a.rs",
+            metadata_json: b"{}",
+            content: b"fn a() {}",
+        };
+        let mut bytes = [0u8; 64];
+        bytes[..BLOCK_RECORD_FIXED_BYTES].copy_from_slice(&record.encode_fixed());
+        let mut at = BLOCK_RECORD_FIXED_BYTES;
+        for part in [record.source_uri, record.metadata_json, record.content] {
+            bytes[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        assert_eq!(BlockRecord::decode(&bytes[..at]), Some((record, at)));
+        assert_eq!(BlockRecord::decode(&bytes[..at - 1]), None);
+        let edge = EdgeRecord {
+            key_id: BlockId::from_u128(1),
+            edge_type: EdgeType::CALLS,
+            other: BlockId::from_u128(2),
+            tombstone: true,
+        };
+        assert_eq!(EdgeRecord::decode(&edge.encode()), Some(edge));
+        let footer = Footer {
+            index_offset: 1,
+            index_len: 2,
+            bloom_offset: 3,
+            bloom_len: 4,
+            block_records: 5,
+            edge_records: 6,
+            table_number: 7,
+        };
+        let encoded = footer.encode();
+        assert_eq!(Footer::decode(&encoded), Some(footer));
+        for bit in 0..FOOTER_BYTES * 8 {
+            let mut flipped = encoded;
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(Footer::decode(&flipped), None);
+        }
+    }
+
+    #[test]
+    fn edge_keys_sort_by_key_then_type_then_other() {
+        let (a, b) = (BlockId::from_u128(1), BlockId::from_u128(2));
+        assert!(edge_key(&a, EdgeType::CALLS, &b) < edge_key(&b, EdgeType::IMPORTS, &a));
+        assert!(edge_key(&a, EdgeType::IMPORTS, &b) < edge_key(&a, EdgeType::CALLS, &a));
+        let host = EdgeType::from_code(0x8001).unwrap();
+        assert!(edge_key(&a, EdgeType::CALLS, &b) < edge_key(&a, host, &a));
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        assert_eq!(parse_table_name(table_name(42, &mut name).as_bytes()), Some(42));
+    }
+}

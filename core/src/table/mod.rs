@@ -1,0 +1,65 @@
+//! Sorted tables: immutable files holding a flushed memtable (or a compaction's output),
+//! with a sparse index and a bloom filter kept in the region.
+//!
+//! `TablePool` is the region part that holds every open table's bloom filter and index,
+//! back to back in table order; `writer` streams records into a new table through one
+//! buffer; `reader` answers point lookups and walks edge ranges, reading one data block at
+//! a time into a caller buffer. Every byte read back is checked (block CRCs, footer CRC,
+//! record shapes); damage is `Error::Corruption`, never a wrong answer.
+
+pub(crate) mod bloom;
+pub(crate) mod format;
+pub(crate) mod reader;
+pub(crate) mod writer;
+
+use crate::vfs::FileHandle;
+use format::{IndexEntry, INDEX_ENTRY_BYTES};
+
+/// What the engine keeps about one open table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableMeta {
+    pub(crate) number: u64,
+    pub(crate) file: FileHandle,
+    pub(crate) file_bytes: u64,
+    /// Where this table's bloom filter starts in the pool; its index follows it.
+    pub(crate) pool_offset: usize,
+    pub(crate) bloom_bytes: usize,
+    pub(crate) bloom_hashes: u32,
+    pub(crate) index_entries: usize,
+    pub(crate) block_records: u64,
+    pub(crate) edge_records: u64,
+}
+
+impl TableMeta {
+    pub(crate) const EMPTY: TableMeta = TableMeta {
+        number: 0,
+        file: FileHandle(0),
+        file_bytes: 0,
+        pool_offset: 0,
+        bloom_bytes: 0,
+        bloom_hashes: 0,
+        index_entries: 0,
+        block_records: 0,
+        edge_records: 0,
+    };
+}
+
+/// The region part holding the open tables' blooms and indexes.
+pub(crate) struct TablePool<'r> {
+    pub(crate) bytes: &'r mut [u8],
+    pub(crate) used: usize,
+}
+
+impl TablePool<'_> {
+    pub(crate) fn bloom<'p>(&'p self, table: &TableMeta) -> &'p [u8] {
+        &self.bytes[table.pool_offset..table.pool_offset + table.bloom_bytes]
+    }
+
+    pub(crate) fn index_entry(&self, table: &TableMeta, index: usize) -> Option<IndexEntry> {
+        if index >= table.index_entries {
+            return None;
+        }
+        let start = table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES;
+        IndexEntry::decode(&self.bytes[start..start + INDEX_ENTRY_BYTES])
+    }
+}

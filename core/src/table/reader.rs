@@ -1,0 +1,497 @@
+//! Reads tables: opening one (footer, index and bloom into the pool, all checked), point
+//! lookups of blocks, and cursors over edge ranges for merged listings.
+
+use super::bloom;
+use super::format::{
+    block_key, open_block, table_name, u32_at, BlockRecord, EdgeRecord, Footer, IndexEntry,
+    Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, KEY_BYTES,
+    TABLE_NAME_BYTES,
+};
+use super::{TableMeta, TablePool};
+use crate::error::{CorruptionKind, Error, Resource};
+use crate::id::{BlockId, ID_BYTES};
+use crate::vfs::{read_fully, FileHandle, Vfs};
+use crate::wal::format::CASTAGNOLI;
+
+const DAMAGED: Error = Error::Corruption { kind: CorruptionKind::Table };
+
+/// Reads exactly `buffer.len()` bytes at `offset`, or `Corruption` if the file is shorter.
+fn read_exact<V: Vfs>(
+    vfs: &mut V,
+    file: FileHandle,
+    offset: u64,
+    buffer: &mut [u8],
+) -> Result<(), Error> {
+    if read_fully(vfs, file, offset, buffer)? != buffer.len() {
+        return Err(DAMAGED);
+    }
+    Ok(())
+}
+
+/// Reads a pool-resident block (index or bloom) of `len` bytes at `offset` straight into
+/// `body` (its length minus the header), checking its CRC and section.
+fn read_pool_block<V: Vfs>(
+    vfs: &mut V,
+    file: FileHandle,
+    offset: u64,
+    len: u32,
+    section: Section,
+    body: &mut [u8],
+) -> Result<u32, Error> {
+    let mut header = [0u8; BLOCK_HEADER_BYTES];
+    read_exact(vfs, file, offset, &mut header)?;
+    read_exact(vfs, file, offset + BLOCK_HEADER_BYTES as u64, body)?;
+    let mut digest = CASTAGNOLI.digest();
+    digest.update(&header[4..]);
+    digest.update(body);
+    let valid = u32_at(&header, 0) == digest.finalize()
+        && u32_at(&header, 4) == len
+        && header[8] == section as u8
+        && header[9..12] == [0, 0, 0];
+    if !valid {
+        return Err(DAMAGED);
+    }
+    Ok(u32_at(&header, 12))
+}
+
+/// Opens table `number`, loading its bloom filter and index into the pool.
+pub(crate) fn open_table<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut TablePool<'_>,
+    number: u64,
+) -> Result<TableMeta, Error> {
+    let mut name = [0u8; TABLE_NAME_BYTES];
+    let file = vfs.open(table_name(number, &mut name)).map_err(|error| match error {
+        crate::vfs::VfsError::NotFound => Error::Corruption { kind: CorruptionKind::Manifest },
+        other => Error::Io(other),
+    })?;
+    let result = load_table(vfs, pool, number, file);
+    if result.is_err() {
+        vfs.close(file);
+    }
+    result
+}
+
+fn load_table<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut TablePool<'_>,
+    number: u64,
+    file: FileHandle,
+) -> Result<TableMeta, Error> {
+    let file_bytes = vfs.len(file)?;
+    let footer_offset = file_bytes.checked_sub(FOOTER_BYTES as u64).ok_or(DAMAGED)?;
+    let mut footer = [0u8; FOOTER_BYTES];
+    read_exact(vfs, file, footer_offset, &mut footer)?;
+    let footer =
+        Footer::decode(&footer).filter(|footer| footer.table_number == number).ok_or(DAMAGED)?;
+    let index_body = (footer.index_len as usize).checked_sub(BLOCK_HEADER_BYTES).ok_or(DAMAGED)?;
+    let bloom_body = (footer.bloom_len as usize).checked_sub(BLOCK_HEADER_BYTES).ok_or(DAMAGED)?;
+    let layout_ok = index_body % INDEX_ENTRY_BYTES == 0
+        && footer.index_offset + u64::from(footer.index_len) == footer.bloom_offset
+        && footer.bloom_offset + u64::from(footer.bloom_len) == footer_offset;
+    if !layout_ok {
+        return Err(DAMAGED);
+    }
+    if pool.bytes.len() - pool.used < index_body + bloom_body {
+        return Err(Error::RecoveryCapacity { resource: Resource::TableMemory });
+    }
+    let pool_offset = pool.used;
+    let (bloom_area, index_area) = pool.bytes[pool_offset..].split_at_mut(bloom_body);
+    let hashes = read_pool_block(
+        vfs,
+        file,
+        footer.bloom_offset,
+        footer.bloom_len,
+        Section::Bloom,
+        bloom_area,
+    )?;
+    let index_area = &mut index_area[..index_body];
+    let entries = read_pool_block(
+        vfs,
+        file,
+        footer.index_offset,
+        footer.index_len,
+        Section::Index,
+        index_area,
+    )?;
+    if entries as usize != index_body / INDEX_ENTRY_BYTES || !(1..=16).contains(&hashes) {
+        return Err(DAMAGED);
+    }
+    check_index(index_area, footer.index_offset)?;
+    pool.used += index_body + bloom_body;
+    Ok(TableMeta {
+        number,
+        file,
+        file_bytes,
+        pool_offset,
+        bloom_bytes: bloom_body,
+        bloom_hashes: hashes,
+        index_entries: entries as usize,
+        block_records: footer.block_records,
+        edge_records: footer.edge_records,
+    })
+}
+
+/// Every index entry must decode, lie before the index, follow the previous block, and be
+/// in (section, key) order: then no lookup can read outside the data area.
+fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
+    let mut expected_offset = 0u64;
+    let mut previous: Option<(Section, [u8; KEY_BYTES])> = None;
+    for bytes in index.chunks_exact(INDEX_ENTRY_BYTES) {
+        let entry = IndexEntry::decode(bytes).ok_or(DAMAGED)?;
+        let ordered = previous.is_none_or(|last| last <= (entry.section, entry.first_key));
+        let valid = entry.offset == expected_offset
+            && entry.len as usize > BLOCK_HEADER_BYTES
+            && matches!(entry.section, Section::Blocks | Section::OutEdges | Section::InEdges)
+            && ordered;
+        if !valid {
+            return Err(DAMAGED);
+        }
+        expected_offset += u64::from(entry.len);
+        previous = Some((entry.section, entry.first_key));
+    }
+    if expected_offset != data_end {
+        return Err(DAMAGED);
+    }
+    Ok(())
+}
+
+/// Reads data block `index` of `table` into `buffer` and checks it.
+pub(crate) fn read_data_block<'b, V: Vfs>(
+    vfs: &mut V,
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+    index: usize,
+    buffer: &'b mut [u8],
+) -> Result<(Section, u32, &'b [u8]), Error> {
+    let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
+    let block = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
+    read_exact(vfs, table.file, entry.offset, block)?;
+    let (section, count) = open_block(block).ok_or(DAMAGED)?;
+    if section != entry.section {
+        return Err(DAMAGED);
+    }
+    Ok((section, count, &block[BLOCK_HEADER_BYTES..]))
+}
+
+/// The last data block of `section` whose first key is <= `key` (binary search).
+pub(crate) fn seek(
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+    section: Section,
+    key: &[u8; KEY_BYTES],
+) -> Option<usize> {
+    let target = (section, *key);
+    let (mut low, mut high) = (0usize, table.index_entries);
+    // Invariant: entries below `low` are <= target, entries from `high` on are > target.
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let entry = pool.index_entry(table, middle)?;
+        if (entry.section, entry.first_key) <= target {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let found = low.checked_sub(1)?;
+    (pool.index_entry(table, found)?.section == section).then_some(found)
+}
+
+/// Where the record of block `id` lies in `buffer` after reading its data block: the byte
+/// range of the record, if `table` has one (live or tombstone).
+pub(crate) fn locate_block<V: Vfs>(
+    vfs: &mut V,
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+    id: &BlockId,
+    buffer: &mut [u8],
+) -> Result<Option<(usize, usize)>, Error> {
+    if !bloom::may_contain(pool.bloom(table), table.bloom_hashes, id) {
+        return Ok(None);
+    }
+    let Some(index) = seek(pool, table, Section::Blocks, &block_key(id)) else {
+        return Ok(None);
+    };
+    let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
+    let mut at = 0;
+    for _ in 0..count {
+        let (record, len) = BlockRecord::decode(&records[at..]).ok_or(DAMAGED)?;
+        if record.id == *id {
+            return Ok(Some((BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + at + len)));
+        }
+        if record.id > *id {
+            return Ok(None);
+        }
+        at += len;
+    }
+    Ok(None)
+}
+
+/// The record of block `id` in `table` (live or tombstone), read into `buffer`.
+pub(crate) fn find_block<'b, V: Vfs>(
+    vfs: &mut V,
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+    id: &BlockId,
+    buffer: &'b mut [u8],
+) -> Result<Option<BlockRecord<'b>>, Error> {
+    match locate_block(vfs, pool, table, id, buffer)? {
+        None => Ok(None),
+        Some((start, end)) => Ok(Some(BlockRecord::decode(&buffer[start..end]).ok_or(DAMAGED)?.0)),
+    }
+}
+
+/// A position in one table's edge section: walks the records whose key id is `key_id`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EdgeCursor {
+    key_id: BlockId,
+    section: Section,
+    block: usize,
+    /// Record index within the loaded block, and the block's record count.
+    record: u32,
+    count: u32,
+    done: bool,
+}
+
+impl EdgeCursor {
+    /// A cursor before the first record of `key_id` in `section`; `buffer` receives blocks.
+    pub(crate) fn seek<V: Vfs>(
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        section: Section,
+        key_id: &BlockId,
+        buffer: &mut [u8],
+    ) -> Result<EdgeCursor, Error> {
+        let mut start = [0u8; KEY_BYTES];
+        start[..ID_BYTES].copy_from_slice(&key_id.0);
+        // The first record of key_id may begin in the block before the one whose first key
+        // is the smallest >= start, so start from the last block <= start (or the first).
+        let block =
+            seek(pool, table, section, &start).or_else(|| first_block(pool, table, section));
+        let mut cursor = EdgeCursor {
+            key_id: *key_id,
+            section,
+            block: 0,
+            record: 0,
+            count: 0,
+            done: block.is_none(),
+        };
+        if let Some(block) = block {
+            cursor.load(vfs, pool, table, block, buffer)?;
+            cursor.skip_before_key(buffer)?;
+        }
+        Ok(cursor)
+    }
+
+    fn load<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        block: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        match pool.index_entry(table, block) {
+            Some(entry) if entry.section == self.section => {
+                let (_, count, _) = read_data_block(vfs, pool, table, block, buffer)?;
+                self.block = block;
+                self.record = 0;
+                self.count = count;
+            }
+            _ => self.done = true,
+        }
+        Ok(())
+    }
+
+    fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
+        let at = BLOCK_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
+        buffer.get(at..).and_then(EdgeRecord::decode).ok_or(DAMAGED)
+    }
+
+    fn skip_before_key(&mut self, buffer: &[u8]) -> Result<(), Error> {
+        while !self.done && self.record < self.count {
+            if self.record_at(buffer)?.key_id >= self.key_id {
+                break;
+            }
+            self.record += 1;
+        }
+        Ok(())
+    }
+
+    /// The current record, if it still belongs to the cursor's key id; loads the next block
+    /// into `buffer` when the current one is used up.
+    pub(crate) fn current<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<Option<EdgeRecord>, Error> {
+        // Each round loads a later block; the index bounds how many there are.
+        for _ in 0..=table.index_entries {
+            if self.done {
+                return Ok(None);
+            }
+            if self.record < self.count {
+                let record = self.record_at(buffer)?;
+                if record.key_id != self.key_id {
+                    self.done = true;
+                    return Ok(None);
+                }
+                return Ok(Some(record));
+            }
+            let next = self.block + 1;
+            self.load(vfs, pool, table, next, buffer)?;
+        }
+        Err(DAMAGED)
+    }
+
+    pub(crate) fn advance(&mut self) {
+        self.record += 1;
+    }
+}
+
+fn first_block(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
+    (0..table.index_entries)
+        .find(|&index| pool.index_entry(table, index).is_some_and(|e| e.section == section))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::writer::TableWriter;
+    use super::*;
+    use crate::edge::EdgeType;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    fn id(value: u128) -> BlockId {
+        BlockId::from_u128(value)
+    }
+
+    /// Writes a table of 300 blocks and, for each block n, edges n -> n+1 and n -> n+2 in
+    /// both sections; small data blocks force many of them.
+    fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>) -> TableMeta {
+        let mut buffer = std::vec![0u8; 512];
+        let mut writer = TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, 256).unwrap();
+        for n in 1..=300u128 {
+            let content = std::format!("content {n}");
+            let record = BlockRecord {
+                id: id(n),
+                sequence: n as u64,
+                tombstone: n % 50 == 0,
+                source_uri: b"t.rs",
+                metadata_json: b"{}",
+                content: if n % 50 == 0 { b"" } else { content.as_bytes() },
+            };
+            writer.add_block(vfs, pool, &record).unwrap();
+        }
+        for section in [Section::OutEdges, Section::InEdges] {
+            let mut records = std::vec::Vec::new();
+            for n in 1..=300u128 {
+                for k in 1..=2 {
+                    let (source, target) = (id(n), id(n + k));
+                    let (key_id, other) = if section == Section::OutEdges {
+                        (source, target)
+                    } else {
+                        (target, source)
+                    };
+                    records.push(EdgeRecord {
+                        key_id,
+                        edge_type: EdgeType::CALLS,
+                        other,
+                        tombstone: k == 2 && n % 3 == 0,
+                    });
+                }
+            }
+            records.sort_by_key(|record| record.key());
+            for record in &records {
+                writer.add_edge(vfs, pool, section, record).unwrap();
+            }
+        }
+        writer.finish(vfs, pool).unwrap()
+    }
+
+    #[test]
+    fn written_tables_answer_lookups_and_edge_ranges_after_reopen() {
+        let sim =
+            SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let written = build(&mut vfs, &mut pool);
+        assert!(written.index_entries > 20, "small blocks make many: {}", written.index_entries);
+        vfs.close(written.file);
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let table = open_table(&mut vfs, &mut pool, 7).unwrap();
+        assert_eq!((table.block_records, table.edge_records), (300, 1200));
+        let mut buffer = std::vec![0u8; 512];
+        for n in 1..=300u128 {
+            let record = find_block(&mut vfs, &pool, &table, &id(n), &mut buffer).unwrap().unwrap();
+            assert_eq!((record.sequence, record.tombstone), (n as u64, n % 50 == 0));
+        }
+        assert_eq!(find_block(&mut vfs, &pool, &table, &id(301), &mut buffer).unwrap(), None);
+        for n in [1u128, 2, 150, 299, 300, 301, 302] {
+            for section in [Section::OutEdges, Section::InEdges] {
+                let mut cursor =
+                    EdgeCursor::seek(&mut vfs, &pool, &table, section, &id(n), &mut buffer)
+                        .unwrap();
+                let mut others = std::vec::Vec::new();
+                while let Some(record) =
+                    cursor.current(&mut vfs, &pool, &table, &mut buffer).unwrap()
+                {
+                    others.push(record.other.to_u128());
+                    cursor.advance();
+                }
+                let expected: std::vec::Vec<u128> = match section {
+                    Section::OutEdges if n <= 300 => std::vec![n + 1, n + 2],
+                    Section::InEdges => {
+                        (n.saturating_sub(2)..n).filter(|m| (1..=300).contains(m)).collect()
+                    }
+                    _ => std::vec![],
+                };
+                assert_eq!(others, expected, "{section:?} of {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_damaged_byte_is_corruption_or_a_correct_answer() {
+        let sim =
+            SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let written = build(&mut vfs, &mut pool);
+        vfs.close(written.file);
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        let name = std::string::String::from(table_name(7, &mut name));
+        let step = if cfg!(miri) { 997 } else { 7 };
+        for offset in (0..written.file_bytes as usize).step_by(step) {
+            assert!(vfs.corrupt(&name, offset, 0x20));
+            let mut pool_bytes = std::vec![0u8; 64 << 10];
+            let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+            let mut buffer = std::vec![0u8; 512];
+            match open_table(&mut vfs, &mut pool, 7) {
+                Err(error) => assert_eq!(error, DAMAGED, "byte {offset}"),
+                Ok(table) => {
+                    for n in (1..=300u128).step_by(13) {
+                        match find_block(&mut vfs, &pool, &table, &id(n), &mut buffer) {
+                            Err(error) => assert_eq!(error, DAMAGED),
+                            Ok(Some(record)) => {
+                                assert_eq!(record.sequence, n as u64, "byte {offset}")
+                            }
+                            Ok(None) => {
+                                panic!("byte {offset}: block {n} vanished without an error")
+                            }
+                        }
+                    }
+                    vfs.close(table.file);
+                }
+            }
+            assert!(vfs.corrupt(&name, offset, 0x20));
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Streams sorted records into a new table file: data blocks through one buffer, the index
+//! and bloom filter straight into the table pool, then the index, bloom and footer blocks,
+//! and an fsync.
+
+use super::bloom;
+use super::format::{
+    seal_block, table_name, BlockRecord, EdgeRecord, Footer, IndexEntry, Section,
+    BLOCK_HEADER_BYTES, BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
+    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES,
+};
+use super::{TableMeta, TablePool};
+use crate::error::{Error, Resource};
+use crate::vfs::{FileHandle, Vfs};
+use crate::wal::format::CASTAGNOLI;
+
+pub(crate) struct TableWriter<'b> {
+    file: FileHandle,
+    number: u64,
+    buffer: &'b mut [u8],
+    /// A data block is closed before a record would take it past this many bytes.
+    block_bytes_target: usize,
+    buffered: usize,
+    records_in_block: u32,
+    section: Section,
+    first_key: [u8; KEY_BYTES],
+    last_key: Option<(Section, [u8; KEY_BYTES])>,
+    file_offset: u64,
+    meta: TableMeta,
+}
+
+impl<'b> TableWriter<'b> {
+    /// Creates table file `number` and reserves its bloom filter (sized for `block_keys`)
+    /// at the end of the pool. `TableMemory` if the pool has no room.
+    pub(crate) fn begin<V: Vfs>(
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        number: u64,
+        block_keys: u64,
+        bits_per_key: u32,
+        buffer: &'b mut [u8],
+        block_bytes_target: usize,
+    ) -> Result<TableWriter<'b>, Error> {
+        assert!(
+            buffer.len() >= BLOCK_HEADER_BYTES + EDGE_RECORD_BYTES
+                && block_bytes_target <= buffer.len()
+        );
+        let bloom_bytes = bloom::filter_bytes(block_keys, bits_per_key);
+        if pool.bytes.len() - pool.used < bloom_bytes {
+            return Err(Error::MemtableFull { resource: Resource::TableMemory });
+        }
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        let file = vfs.create(table_name(number, &mut name))?;
+        let pool_offset = pool.used;
+        pool.bytes[pool_offset..pool_offset + bloom_bytes].fill(0);
+        pool.used += bloom_bytes;
+        let meta = TableMeta {
+            number,
+            file,
+            pool_offset,
+            bloom_bytes,
+            bloom_hashes: bloom::hash_count(bits_per_key),
+            ..TableMeta::EMPTY
+        };
+        Ok(TableWriter {
+            file,
+            number,
+            buffer,
+            block_bytes_target,
+            buffered: 0,
+            records_in_block: 0,
+            section: Section::Blocks,
+            first_key: [0; KEY_BYTES],
+            last_key: None,
+            file_offset: 0,
+            meta,
+        })
+    }
+
+    /// Makes room for a record of `len` bytes in `section` with sort key `key`: closes the
+    /// current data block if the section changes or the block is full.
+    fn prepare<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        section: Section,
+        key: [u8; KEY_BYTES],
+        len: usize,
+    ) -> Result<(), Error> {
+        // Records arrive in strictly increasing (section, key) order; anything else is a bug.
+        assert!(
+            self.last_key.is_none_or(|last| last < (section, key)),
+            "table records out of order"
+        );
+        self.last_key = Some((section, key));
+        let full = self.buffered + len > self.block_bytes_target.max(BLOCK_HEADER_BYTES + len);
+        if self.records_in_block > 0 && (section != self.section || full) {
+            self.write_data_block(vfs, pool)?;
+        }
+        if self.records_in_block == 0 {
+            self.section = section;
+            self.first_key = key;
+            self.buffered = BLOCK_HEADER_BYTES;
+        }
+        if self.buffered + len > self.buffer.len() {
+            return Err(Error::MemtableFull { resource: Resource::RecordBytes });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_block<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        record: &BlockRecord<'_>,
+    ) -> Result<(), Error> {
+        let key = super::format::block_key(&record.id);
+        self.prepare(vfs, pool, Section::Blocks, key, record.encoded_len())?;
+        let mut at = self.buffered;
+        self.buffer[at..at + BLOCK_RECORD_FIXED_BYTES].copy_from_slice(&record.encode_fixed());
+        at += BLOCK_RECORD_FIXED_BYTES;
+        for part in [record.source_uri, record.metadata_json, record.content] {
+            self.buffer[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        self.buffered = at;
+        self.records_in_block += 1;
+        self.meta.block_records += 1;
+        let filter =
+            &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
+        bloom::insert(filter, self.meta.bloom_hashes, &record.id);
+        Ok(())
+    }
+
+    pub(crate) fn add_edge<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        section: Section,
+        record: &EdgeRecord,
+    ) -> Result<(), Error> {
+        debug_assert!(matches!(section, Section::OutEdges | Section::InEdges));
+        self.prepare(vfs, pool, section, record.key(), EDGE_RECORD_BYTES)?;
+        self.buffer[self.buffered..self.buffered + EDGE_RECORD_BYTES]
+            .copy_from_slice(&record.encode());
+        self.buffered += EDGE_RECORD_BYTES;
+        self.records_in_block += 1;
+        self.meta.edge_records += 1;
+        Ok(())
+    }
+
+    /// Writes the buffered data block and appends its index entry to the pool.
+    fn write_data_block<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+    ) -> Result<(), Error> {
+        if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES {
+            return Err(Error::MemtableFull { resource: Resource::TableMemory });
+        }
+        let block = &mut self.buffer[..self.buffered];
+        seal_block(block, self.section, self.records_in_block);
+        vfs.write_at(self.file, self.file_offset, block)?;
+        let entry = IndexEntry {
+            offset: self.file_offset,
+            len: self.buffered as u32,
+            section: self.section,
+            first_key: self.first_key,
+        };
+        pool.bytes[pool.used..pool.used + INDEX_ENTRY_BYTES].copy_from_slice(&entry.encode());
+        pool.used += INDEX_ENTRY_BYTES;
+        self.meta.index_entries += 1;
+        self.file_offset += self.buffered as u64;
+        self.records_in_block = 0;
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Writes a block whose body is already in the pool (index or bloom); returns its length.
+    fn write_pool_block<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        body: &[u8],
+        section: Section,
+        count: u32,
+    ) -> Result<u32, Error> {
+        let len = (BLOCK_HEADER_BYTES + body.len()) as u32;
+        let mut header = [0u8; BLOCK_HEADER_BYTES];
+        header[4..8].copy_from_slice(&len.to_le_bytes());
+        header[8] = section as u8;
+        header[12..16].copy_from_slice(&count.to_le_bytes());
+        let mut digest = CASTAGNOLI.digest();
+        digest.update(&header[4..]);
+        digest.update(body);
+        header[..4].copy_from_slice(&digest.finalize().to_le_bytes());
+        vfs.write_at(self.file, self.file_offset, &header)?;
+        vfs.write_at(self.file, self.file_offset + BLOCK_HEADER_BYTES as u64, body)?;
+        self.file_offset += u64::from(len);
+        Ok(len)
+    }
+
+    /// Writes the last data block, the index, the bloom filter and the footer, and syncs.
+    pub(crate) fn finish<V: Vfs>(
+        mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+    ) -> Result<TableMeta, Error> {
+        if self.records_in_block > 0 {
+            self.write_data_block(vfs, pool)?;
+        }
+        let meta = self.meta;
+        let index_start = meta.pool_offset + meta.bloom_bytes;
+        let index_offset = self.file_offset;
+        let index_body =
+            &pool.bytes[index_start..index_start + meta.index_entries * INDEX_ENTRY_BYTES];
+        let index_len =
+            self.write_pool_block(vfs, index_body, Section::Index, meta.index_entries as u32)?;
+        let bloom_offset = self.file_offset;
+        let bloom_body = &pool.bytes[meta.pool_offset..meta.pool_offset + meta.bloom_bytes];
+        let bloom_len =
+            self.write_pool_block(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
+        let footer = Footer {
+            index_offset,
+            index_len,
+            bloom_offset,
+            bloom_len,
+            block_records: meta.block_records,
+            edge_records: meta.edge_records,
+            table_number: self.number,
+        };
+        vfs.write_at(self.file, self.file_offset, &footer.encode())?;
+        self.file_offset += FOOTER_BYTES as u64;
+        vfs.sync(self.file)?;
+        Ok(TableMeta { file_bytes: self.file_offset, ..meta })
+    }
+
+    /// Gives up on the table: closes and removes its file, frees its pool bytes. Errors are
+    /// ignored: an orphan file is removed at the next open.
+    pub(crate) fn abandon<V: Vfs>(self, vfs: &mut V, pool: &mut TablePool<'_>) {
+        vfs.close(self.file);
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        let _ = vfs.remove(table_name(self.number, &mut name));
+        pool.used = self.meta.pool_offset;
+    }
+}
