@@ -104,7 +104,7 @@
 /**
  * `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
  */
-#define KAUSAL_CONFIG_SIZE_V1 72
+#define KAUSAL_CONFIG_SIZE_V1 76
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -171,7 +171,7 @@
 /**
  * `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
  */
-#define KAUSAL_STATS_SIZE_V1 136
+#define KAUSAL_STATS_SIZE_V1 152
 
 /**
  * The result of every fallible call. `KAUSAL_OK` is 0; every other value is an error.
@@ -336,6 +336,10 @@ typedef struct kausal_config {
    */
   uint32_t bloom_bits_per_key;
   /**
+   * 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+   */
+  uint32_t compaction_auto;
+  /**
    * `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
    */
   uint32_t sync_policy;
@@ -496,6 +500,11 @@ typedef struct kausal_store_stats {
   uint64_t tables;
   uint64_t table_memory_bytes_used;
   uint64_t flushes;
+  uint64_t compactions;
+  /**
+   * Bytes written to tables by flushes and compactions since open.
+   */
+  uint64_t table_bytes_written;
   /**
    * The sequence the next write gets.
    */
@@ -650,6 +659,13 @@ enum kausal_status kausal_edges(struct kausal_db *db,
  * tables exists. Invalidates earlier block views.
  */
 enum kausal_status kausal_flush(struct kausal_db *db);
+
+/**
+ * One compaction step: merges the newest run of similar-sized tables into one (streaming,
+ * crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
+ * nothing to merge. Invalidates earlier block views.
+ */
+enum kausal_status kausal_compact_step(struct kausal_db *db, uint32_t *out_merged);
 
 /**
  * Makes every earlier write durable. Invalidates earlier block views.

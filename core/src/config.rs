@@ -2,6 +2,9 @@
 
 use crate::error::Error;
 pub use crate::manifest::TABLES_MAX_LIMIT;
+
+/// Tables of similar size merged by one size-tiered compaction step.
+pub const COMPACTION_FANIN: usize = 4;
 use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
 
 /// Hard ceiling on `blocks_max` and `edges_max`: index slots are `u32`, and the open-addressing
@@ -85,6 +88,9 @@ pub struct Config {
     pub table_block_bytes: u32,
     /// Bloom filter bits per block in each table (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
+    /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
+    /// the host calls `compact_step` itself and a full set of tables is back-pressure.
+    pub compaction_auto: bool,
     /// When writes become durable.
     pub sync_policy: SyncPolicy,
     /// What recovery does with damage before the WAL tail.
@@ -109,6 +115,7 @@ impl Config {
         table_memory_bytes: 4 << 20,
         table_block_bytes: 16 << 10,
         bloom_bits_per_key: 10,
+        compaction_auto: true,
         sync_policy: SyncPolicy::Explicit,
         recovery_mode: RecoveryMode::Tolerant,
     };
@@ -122,15 +129,27 @@ impl Config {
         FRAME_HEADER_BYTES + crate::wal::format::padded_len(payload)
     }
 
+    /// Bytes of one merge buffer: a table data block, or one holding a largest block record.
+    pub fn merge_buffer_bytes(&self) -> usize {
+        let record = crate::table::format::BLOCK_HEADER_BYTES
+            + crate::table::format::BLOCK_RECORD_FIXED_BYTES
+            + self.source_uri_bytes_max as usize
+            + self.metadata_bytes_max as usize
+            + self.content_bytes_max as usize;
+        (self.table_block_bytes as usize).max(record).next_multiple_of(8)
+    }
+
     /// Checks every field and every relationship between fields.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str); 17] = [
+        let checks: [(bool, &'static str); 18] = [
             (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
             (self.table_memory_bytes >= 1024, "table_memory_bytes"),
             (
-                self.table_block_bytes >= 256 && self.table_block_bytes <= self.read_buffer_bytes,
+                self.table_block_bytes >= 256
+                    && self.merge_buffer_bytes() <= self.read_buffer_bytes as usize,
                 "table_block_bytes",
             ),
+            (self.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
             (self.bloom_bits_per_key >= 1 && self.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
             (self.blocks_max >= 1 && self.blocks_max <= ENTRIES_MAX_LIMIT, "blocks_max"),
             (self.edges_max >= 1 && self.edges_max <= ENTRIES_MAX_LIMIT, "edges_max"),

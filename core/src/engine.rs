@@ -37,6 +37,11 @@ pub struct Stats {
     pub table_memory_bytes_used: u64,
     /// Memtable flushes since open.
     pub flushes: u64,
+    /// Compaction steps since open.
+    pub compactions: u64,
+    /// Bytes written to tables by flushes and compactions since open (write amplification
+    /// is this plus the WAL's bytes, over the bytes of user data).
+    pub table_bytes_written: u64,
     /// The sequence the next write will get.
     pub sequence_next: u64,
     /// Log position after the last write.
@@ -70,6 +75,8 @@ pub struct Engine<'r, V: Vfs> {
     guards: Guards<'r>,
     next_sequence: u64,
     flushes: u64,
+    compactions: u64,
+    table_bytes_written: u64,
     recovery: RecoveryReport,
 }
 
@@ -266,6 +273,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             guards: parts.guards,
             next_sequence,
             flushes: 0,
+            compactions: 0,
+            table_bytes_written: 0,
             recovery,
         };
         engine.check_invariants();
@@ -465,6 +474,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.store.memtable.is_empty() {
             return Ok(());
         }
+        if self.store.tables_full() && self.config.compaction_auto {
+            self.compact_step()?;
+        }
         if self.store.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
@@ -490,11 +502,68 @@ impl<'r, V: Vfs> Engine<'r, V> {
             return Err(error);
         }
         self.manifest = next;
+        self.table_bytes_written += table.file_bytes;
         self.store.install(table);
         self.flushes += 1;
         self.wal.checkpoint(&mut self.vfs)?;
+        if self.config.compaction_auto {
+            // Each step removes at least one table, so this ends within tables_max steps.
+            for _ in 0..self.config.tables_max {
+                if !self.compact_step()? {
+                    break;
+                }
+            }
+        }
         self.check_invariants();
         Ok(())
+    }
+
+    /// One size-tiered compaction step: merges the newest run of similar-sized tables (or
+    /// every table, when no further flush would fit) into one, streaming through fixed
+    /// buffers. Crash-safe: the merged table is synced, then named in a new manifest, then
+    /// the inputs are removed. Returns false when there is nothing to merge. With
+    /// `Config::compaction_auto` flushes call this themselves.
+    pub fn compact_step(&mut self) -> Result<bool, Error> {
+        self.check_invariants();
+        self.writable()?;
+        let Some((start, end)) = self.store.compaction_pick() else {
+            return Ok(false);
+        };
+        let number = self.manifest.next_table_number;
+        let merged =
+            self.store.merge_tables(&mut self.vfs, start, end, number, self.table_buffer)?;
+        if let Err(error) = self.vfs.sync_dir() {
+            self.store.discard(&mut self.vfs, &merged);
+            return Err(Error::Io(error));
+        }
+        let mut next = self.manifest.clone();
+        next.tables.clear();
+        for (index, &table) in self.manifest.tables.iter().enumerate() {
+            let kept = if index == start {
+                Some(number)
+            } else if index < start || index >= end {
+                Some(table)
+            } else {
+                None
+            };
+            if let Some(table) = kept {
+                // No more tables than before, so within capacity.
+                let _ = next.tables.push(table);
+            }
+        }
+        next.next_table_number = number + 1;
+        if let Err(error) = next.store(&mut self.vfs) {
+            // The manifest on disk is the old or the new one: only a reopen can tell.
+            self.store.discard(&mut self.vfs, &merged);
+            self.wal.poison();
+            return Err(error);
+        }
+        self.manifest = next;
+        self.table_bytes_written += merged.file_bytes;
+        self.store.replace_tables(&mut self.vfs, start, end, merged);
+        self.compactions += 1;
+        self.check_invariants();
+        Ok(true)
     }
 
     pub fn stats(&self) -> Stats {
@@ -509,6 +578,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             tables: self.store.tables().len() as u32,
             table_memory_bytes_used: self.store.table_memory_used() as u64,
             flushes: self.flushes,
+            compactions: self.compactions,
+            table_bytes_written: self.table_bytes_written,
             sequence_next: self.next_sequence,
             wal_position: self.wal.position(),
             wal_synced_position: self.wal.synced_position(),
@@ -585,13 +656,13 @@ mod tests {
             wal_segments_max: 8,
             wal_buffer_bytes: 256,
             read_buffer_bytes: 256,
-            files_max: 12,
-            tables_max: 2,
+            files_max: 14,
+            tables_max: 4,
             table_memory_bytes: 4096,
             table_block_bytes: 256,
             ..Config::DEFAULT
         };
-        let sim = SimConfig { files_max: 12, file_bytes_max: 2048, pending_bytes_max: 1024 };
+        let sim = SimConfig { files_max: 14, file_bytes_max: 2048, pending_bytes_max: 1024 };
         let mut disk = std::vec![0u8; sim.memory_bytes_required()];
         let mut region = std::vec![0u8; memory_bytes_required(&config)];
         let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();

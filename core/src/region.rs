@@ -52,7 +52,7 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.wal_segments_max as usize * size_of::<u64>(),
         config.tables_max as usize * size_of::<TableMeta>(),
         config.table_memory_bytes as usize,
-        config.tables_max as usize * config.table_block_bytes as usize,
+        config.tables_max as usize * config.merge_buffer_bytes(),
         config.read_buffer_bytes as usize,
         config.blocks_max.max(config.edges_max) as usize * size_of::<u32>(),
     ]
@@ -220,8 +220,8 @@ mod tests {
             wal_segments_max: 2,
             wal_buffer_bytes: 512,
             read_buffer_bytes: 512,
-            files_max: 6,
-            tables_max: 2,
+            files_max: 8,
+            tables_max: 4,
             table_memory_bytes: 1024,
             table_block_bytes: 256,
             ..Config::DEFAULT
@@ -242,9 +242,9 @@ mod tests {
             assert!(parts.memtable.block_slots.iter().all(|&slot| slot == NIL));
             assert_eq!(parts.memtable.arena.len(), 1024);
             assert_eq!(parts.segment_numbers.len(), 2);
-            assert_eq!(parts.list_buffer.len(), 6 * (FILE_NAME_BYTES_MAX + 1));
-            assert_eq!(parts.store.tables.len(), 2);
-            assert_eq!(parts.store.merge_buffers.len(), 2 * 256);
+            assert_eq!(parts.list_buffer.len(), 8 * (FILE_NAME_BYTES_MAX + 1));
+            assert_eq!(parts.store.tables.len(), 4);
+            assert_eq!(parts.store.merge_buffers.len(), 4 * config.merge_buffer_bytes());
             parts.memtable.arena[1023] = 0xff;
             parts.segment_numbers[1] = u64::MAX;
             parts.guards.check();

@@ -113,7 +113,13 @@ fn config_and_region_errors_name_what_is_wrong() {
 
 #[test]
 fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothing() {
-    let config = Config { blocks_max: 2, edges_max: 1, tables_max: 2, ..small_config() };
+    let config = Config {
+        blocks_max: 2,
+        edges_max: 1,
+        tables_max: 4,
+        compaction_auto: false,
+        ..small_config()
+    };
     let bump = bumpalo::Bump::new();
     let memory = Memory::new(&bump, &config);
     let mut sim = harness::sim_vfs(memory.disk, 3);
@@ -126,23 +132,33 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
     let stats = engine.stats();
     assert_eq!((stats.tables, stats.flushes, stats.blocks_live), (1, 1, 3));
     assert_eq!(engine.find_block(id(1)).unwrap().unwrap().source_uri, b"a");
-    engine.put_edge(Edge { source: id(1), target: id(3), edge_type: EdgeType::CALLS }).unwrap();
-    // One edge record: the next edge flushes again; then both tables exist.
-    engine.put_edge(Edge { source: id(3), target: id(2), edge_type: EdgeType::CALLS }).unwrap();
-    assert_eq!(engine.stats().tables, 2);
-    let before = engine.stats();
-    let third = Edge { source: id(2), target: id(1), edge_type: EdgeType::CALLS };
-    let full = Error::MemtableFull { resource: Resource::Tables };
-    assert_eq!(engine.put_edge(third), Err(full));
-    assert_eq!(engine.put_block(id(4), b"d", META, b""), Err(full));
-    assert_eq!(engine.flush(), Err(full));
-    assert_eq!(engine.stats(), before, "back-pressure changed the engine");
-    let mut out = [Edge::EMPTY; 4];
-    let count = engine.edges(id(3), Direction::Both, EdgeFilter::All, &mut out).unwrap();
-    assert_eq!(count.total, 2, "edges from two levels merge: {:?}", &out[..count.written]);
+    let edges = [(1, 3), (3, 2), (2, 1), (1, 1)];
+    for (source, target) in edges {
+        let edge = Edge { source: id(source), target: id(target), edge_type: EdgeType::CALLS };
+        let full = Error::MemtableFull { resource: Resource::Tables };
+        match engine.put_edge(edge) {
+            Ok(_) => {}
+            Err(error) => {
+                // Back-pressure once every table slot is used: the write changed nothing.
+                assert_eq!(error, full);
+                let before = engine.stats();
+                assert_eq!(before.tables, 4);
+                assert_eq!(engine.put_edge(edge), Err(full));
+                assert_eq!(engine.flush(), Err(full));
+                assert_eq!(engine.stats(), before, "back-pressure changed the engine");
+                // The host's way out: compaction merges the tables into one.
+                assert_eq!(engine.compact_step(), Ok(true));
+                assert_eq!(engine.stats().tables, 1);
+                engine.put_edge(edge).unwrap();
+            }
+        }
+    }
+    let mut out = [Edge::EMPTY; 8];
+    let count = engine.edges(id(1), Direction::Both, EdgeFilter::All, &mut out).unwrap();
+    assert_eq!(count.total, 3, "edges across levels merge: {:?}", &out[..count.written]);
     engine.close().1.unwrap();
     let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
-    assert_eq!((engine.stats().blocks_live, engine.stats().edges_live), (3, 2));
+    assert_eq!((engine.stats().blocks_live, engine.stats().edges_live), (3, 4));
     assert_eq!(engine.find_block(id(2)).unwrap().unwrap().source_uri, b"b");
 }
 
@@ -168,6 +184,7 @@ enum Target {
     Put,
     Sync,
     Flush,
+    Compact,
     Open,
 }
 
@@ -181,7 +198,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
     // write, sync, and sometimes roll a segment.
     let sync_policy =
         if target == Target::Put { SyncPolicy::EveryWrite } else { SyncPolicy::Explicit };
-    let config = Config { sync_policy, ..small_config() };
+    let config =
+        Config { sync_policy, compaction_auto: target != Target::Compact, ..small_config() };
     for fail_at in 0..10_000u64 {
         let bump = bumpalo::Bump::new();
         let memory = Memory::new(&bump, &config);
@@ -209,6 +227,17 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                 model.apply(&config, &op);
             }
         }
+        if target == Target::Compact {
+            // Four tables of similar size (after one holding the writes so far) to merge.
+            engine.flush().unwrap();
+            for _ in 0..4 {
+                let op = generator.block();
+                if let Outcome::Applied(_) = perform(&mut engine, &op) {
+                    model.apply(&config, &op);
+                }
+                engine.flush().unwrap();
+            }
+        }
         engine.sync().unwrap();
         let mut since_sync = Vec::new();
         if target != Target::Open {
@@ -225,7 +254,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         let synced = if sync_policy == SyncPolicy::EveryWrite { model.clone() } else { model };
         let (result, armed) = match target {
-            Target::Put | Target::Sync | Target::Flush => {
+            Target::Put | Target::Sync | Target::Flush | Target::Compact => {
                 let armed = engine.vfs_mut().ops_count() + fail_at;
                 engine.vfs_mut().faults.fail_at_op = Some(armed);
                 let result = if target == Target::Put {
@@ -245,15 +274,17 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     }
                 } else if target == Target::Sync {
                     engine.sync()
-                } else {
+                } else if target == Target::Flush {
                     engine.flush()
+                } else {
+                    engine.compact_step().map(|merged| assert!(merged, "four tables to merge"))
                 };
                 if let Err(error) = result {
                     assert!(matches!(error, Error::Io(_)), "{target:?} at {fail_at}: {error:?}");
                     // A flush that fails before its manifest is written changes nothing and
                     // leaves the engine usable; any failure that leaves the disk unknown
                     // poisons it.
-                    if target != Target::Flush {
+                    if !matches!(target, Target::Flush | Target::Compact) {
                         assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
                     }
                     if engine.stats().poisoned {
@@ -284,7 +315,9 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
         let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)
             .unwrap_or_else(|error| panic!("{target:?} with a fault at op {fail_at}: {error}"));
-        if result.is_ok() && target != Target::Open {
+        // Put (syncing every write), sync and flush make the writes before them durable;
+        // compaction and open do not touch the log.
+        if result.is_ok() && matches!(target, Target::Put | Target::Sync | Target::Flush) {
             assert_eq!(kept, since_sync.len(), "a successful {target:?} lost synced writes");
         }
         if !hit {
@@ -322,6 +355,12 @@ fn io_errors_injected_on_each_operation_of_sync() {
 fn io_errors_injected_on_each_operation_of_flush() {
     let (_, most) = inject_over_shapes(Target::Flush);
     assert!(most >= 10, "a flush writes, syncs, renames and removes: {most}");
+}
+
+#[test]
+fn io_errors_injected_on_each_operation_of_compaction() {
+    let (_, most) = inject_over_shapes(Target::Compact);
+    assert!(most >= 10, "a compaction reads, writes, syncs, renames and removes: {most}");
 }
 
 #[test]

@@ -47,6 +47,7 @@ struct Coverage {
     restarts_losing_writes: u64,
     torn_bytes_truncated: u64,
     flushes: u64,
+    compactions: u64,
     tables_full: u64,
 }
 
@@ -70,7 +71,6 @@ fn run_case(
         let opened = Engine::open(config, region, vfs.take().ok_or("no vfs")?);
         let mut engine = opened.map_err(|error| format!("open: {error:?}"))?;
         let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
-        coverage.flushes += engine.stats().flushes;
         coverage.restarts_losing_writes += u64::from(kept < since_sync.len());
         coverage.torn_bytes_truncated += engine.stats().wal_torn_bytes_truncated;
         if engine.stats().wal_corrupt_bytes_dropped != 0 {
@@ -113,6 +113,11 @@ fn run_case(
                     Err(error) => return Err(format!("flush: {error:?}")),
                 }
             }
+            if choice < 18 {
+                // The host's own compaction step (auto mode also runs it after flushes).
+                engine.compact_step().map_err(|error| format!("compact_step: {error:?}"))?;
+                continue;
+            }
             let op = generator.write();
             let expected = model.clone().apply(&config, &op);
             let got = perform(&mut engine, &op);
@@ -142,6 +147,8 @@ fn run_case(
                 break Restart::PowerLoss;
             }
         };
+        coverage.flushes += engine.stats().flushes;
+        coverage.compactions += engine.stats().compactions;
         vfs = Some(restart(engine, how)?);
         restarts += 1;
         coverage.restarts += 1;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FILES 8
+#define FILES 12
 #define FILE_BYTES (256u * 1024u)
 #define NAME_BYTES 65
 
@@ -197,8 +197,8 @@ int main(void) {
     config.metadata_bytes_max = 512;
     config.source_uri_bytes_max = 256;
     config.wal_segment_bytes_max = FILE_BYTES;
-    config.wal_segments_max = 4;
-    config.tables_max = 2;
+    config.wal_segments_max = 4; /* + 4 tables + 2 manifest files <= FILES */
+    config.tables_max = 4;
     config.table_memory_bytes = 64u * 1024u;
     config.table_block_bytes = 4096;
     config.files_max = FILES;

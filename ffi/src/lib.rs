@@ -483,6 +483,21 @@ pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
     status_of(unsafe { engine(db) }.and_then(|engine| engine.flush().map_err(kausal_status::from)))
 }
 
+/// One compaction step: merges the newest run of similar-sized tables into one (streaming,
+/// crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
+/// nothing to merge. Invalidates earlier block views.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_compact_step(
+    db: *mut kausal_db,
+    out_merged: *mut u32,
+) -> kausal_status {
+    status_of((|| {
+        // SAFETY: forwarded from the caller.
+        let merged = unsafe { engine(db) }?.compact_step()?;
+        optional_output(out_merged, u32::from(merged))
+    })())
+}
+
 /// Makes every earlier write durable. Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_sync(db: *mut kausal_db) -> kausal_status {

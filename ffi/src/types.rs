@@ -63,6 +63,8 @@ pub struct kausal_config {
     pub table_block_bytes: u32,
     /// Bloom filter bits per block in each table.
     pub bloom_bits_per_key: u32,
+    /// 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+    pub compaction_auto: u32,
     /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
     pub sync_policy: u32,
     /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
@@ -70,7 +72,7 @@ pub struct kausal_config {
 }
 
 /// `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
-pub const KAUSAL_CONFIG_SIZE_V1: u32 = 72;
+pub const KAUSAL_CONFIG_SIZE_V1: u32 = 76;
 const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V1 as usize);
 
 impl kausal_config {
@@ -92,6 +94,7 @@ impl kausal_config {
             table_memory_bytes: config.table_memory_bytes,
             table_block_bytes: config.table_block_bytes,
             bloom_bits_per_key: config.bloom_bits_per_key,
+            compaction_auto: u32::from(config.compaction_auto),
             sync_policy: match config.sync_policy {
                 SyncPolicy::EveryWrite => KAUSAL_SYNC_EVERY_WRITE,
                 SyncPolicy::Explicit => KAUSAL_SYNC_EXPLICIT,
@@ -146,6 +149,7 @@ impl kausal_config {
             table_memory_bytes: self.table_memory_bytes,
             table_block_bytes: self.table_block_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
+            compaction_auto: self.compaction_auto != 0,
             sync_policy,
             recovery_mode,
         }
@@ -302,6 +306,9 @@ pub struct kausal_store_stats {
     pub tables: u64,
     pub table_memory_bytes_used: u64,
     pub flushes: u64,
+    pub compactions: u64,
+    /// Bytes written to tables by flushes and compactions since open.
+    pub table_bytes_written: u64,
     /// The sequence the next write gets.
     pub sequence_next: u64,
     /// Log position after the last write, and up to which writes are durable.
@@ -317,7 +324,7 @@ pub struct kausal_store_stats {
 }
 
 /// `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
-pub const KAUSAL_STATS_SIZE_V1: u32 = 136;
+pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
 const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V1 as usize);
 
 impl kausal_store_stats {
@@ -333,6 +340,8 @@ impl kausal_store_stats {
             tables: stats.tables.into(),
             table_memory_bytes_used: stats.table_memory_bytes_used,
             flushes: stats.flushes,
+            compactions: stats.compactions,
+            table_bytes_written: stats.table_bytes_written,
             sequence_next: stats.sequence_next,
             wal_position: stats.wal_position,
             wal_synced_position: stats.wal_synced_position,

@@ -307,6 +307,12 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     CHECK(stats.tables == 1 && stats.flushes == 1 && stats.blocks_live == 1);
     CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_OK);
     CHECK(view.content_len == 1 && view.content[0] == 'x');
+    {
+        uint32_t merged = 7;
+        CHECK_STATUS(kausal_compact_step(NULL, &merged), KAUSAL_ERROR_NULL_ARGUMENT);
+        CHECK_STATUS(kausal_compact_step(db, &merged), KAUSAL_OK);
+        CHECK(merged == 0); /* one table: nothing to merge */
+    }
     REQUIRE_OK(kausal_close(db));
     flip_byte_in(directory, "table-0000000000000001.kdb", -3);
     CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);

@@ -20,9 +20,9 @@ static kausal_config fault_config(void) {
     config.source_uri_bytes_max = 256;
     config.metadata_bytes_max = 256;
     config.wal_segment_bytes_max = 8192;
-    config.wal_segments_max = 12;
+    config.wal_segments_max = 10;
     config.files_max = 16;
-    config.tables_max = 2;
+    config.tables_max = 4;
     config.table_memory_bytes = 64 * 1024;
     config.table_block_bytes = 1024;
     config.wal_buffer_bytes = 4096;

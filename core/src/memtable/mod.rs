@@ -414,7 +414,7 @@ mod tests {
             wal_buffer_bytes: 512,
             read_buffer_bytes: 512,
             files_max: 8,
-            tables_max: 2,
+            tables_max: 4,
             table_memory_bytes: 2048,
             table_block_bytes: 256,
             ..Config::DEFAULT

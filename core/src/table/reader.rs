@@ -495,3 +495,88 @@ mod tests {
         }
     }
 }
+
+/// A cursor over every record of one section of a table, for compaction's merge. It keeps
+/// the current data block in a caller buffer (one per input table).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SectionCursor {
+    section: Section,
+    block: usize,
+    /// Byte offset of the current record in the buffer, and records left in the block.
+    at: usize,
+    remaining: u32,
+    done: bool,
+}
+
+impl SectionCursor {
+    pub(crate) fn start<V: Vfs>(
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        section: Section,
+        buffer: &mut [u8],
+    ) -> Result<SectionCursor, Error> {
+        let first = first_block(pool, table, section);
+        let mut cursor =
+            SectionCursor { section, block: 0, at: 0, remaining: 0, done: first.is_none() };
+        if let Some(first) = first {
+            cursor.load(vfs, pool, table, first, buffer)?;
+        }
+        Ok(cursor)
+    }
+
+    fn load<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        block: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        match pool.index_entry(table, block) {
+            Some(entry) if entry.section == self.section => {
+                let (_, count, _) = read_data_block(vfs, pool, table, block, buffer)?;
+                self.block = block;
+                self.at = BLOCK_HEADER_BYTES;
+                self.remaining = count;
+            }
+            _ => self.done = true,
+        }
+        Ok(())
+    }
+
+    /// The current record's byte range in `buffer` and its key, loading blocks as needed.
+    pub(crate) fn current<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<Option<(usize, usize, [u8; KEY_BYTES])>, Error> {
+        for _ in 0..=table.index_entries {
+            if self.done {
+                return Ok(None);
+            }
+            if self.remaining > 0 {
+                let bytes = buffer.get(self.at..).ok_or(DAMAGED)?;
+                let (len, key) = match self.section {
+                    Section::Blocks => {
+                        let (record, len) = BlockRecord::decode(bytes).ok_or(DAMAGED)?;
+                        (len, block_key(&record.id))
+                    }
+                    _ => (EDGE_RECORD_BYTES, EdgeRecord::decode(bytes).ok_or(DAMAGED)?.key()),
+                };
+                return Ok(Some((self.at, self.at + len, key)));
+            }
+            let next = self.block + 1;
+            self.load(vfs, pool, table, next, buffer)?;
+        }
+        Err(DAMAGED)
+    }
+
+    /// Moves past the current record, which ends at byte `end`.
+    pub(crate) fn advance(&mut self, end: usize) {
+        self.at = end;
+        self.remaining -= 1;
+    }
+}

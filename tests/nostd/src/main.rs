@@ -23,16 +23,16 @@ const CONFIG: Config = Config {
     wal_segments_max: 4,
     wal_buffer_bytes: 4096,
     read_buffer_bytes: 4096,
-    files_max: 8,
-    tables_max: 2,
+    files_max: 10,
+    tables_max: 4,
     table_memory_bytes: 4096,
     table_block_bytes: 1024,
     ..Config::DEFAULT
 };
 const SIM: SimConfig =
-    SimConfig { files_max: 8, file_bytes_max: 16 << 10, pending_bytes_max: 8 << 10 };
-const REGION_BYTES: usize = 64 << 10;
-const DISK_BYTES: usize = 8 * 2 * (16 << 10) + (8 << 10);
+    SimConfig { files_max: 10, file_bytes_max: 16 << 10, pending_bytes_max: 8 << 10 };
+const REGION_BYTES: usize = 80 << 10;
+const DISK_BYTES: usize = 10 * 2 * (16 << 10) + (8 << 10);
 
 static mut REGION: [u8; REGION_BYTES] = [0; REGION_BYTES];
 static mut DISK: [u8; DISK_BYTES] = [0; DISK_BYTES];

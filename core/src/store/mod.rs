@@ -6,6 +6,8 @@
 //! logged by the engine, then applied; applying reads only what planning proved readable,
 //! and a failure there poisons the store.
 
+mod compaction;
+
 use crate::config::Config;
 use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -61,7 +63,7 @@ pub(crate) struct Plan {
 
 impl<'r> Store<'r> {
     pub(crate) fn new(memtable: Memtable<'r>, parts: StoreParts<'r>, config: &Config) -> Store<'r> {
-        let merge_buffer_bytes = config.table_block_bytes as usize;
+        let merge_buffer_bytes = config.merge_buffer_bytes();
         assert!(parts.merge_buffers.len() >= parts.tables.len() * merge_buffer_bytes);
         assert!(parts.tables.len() <= TABLES_MAX_LIMIT);
         Store {

@@ -1,0 +1,191 @@
+//! Size-tiered compaction: merges a run of adjacent tables of similar size into one, in a
+//! streaming way (one data block per input in its merge buffer, one output block in the
+//! table buffer). Why size-tiered: the host is single-threaded and often small; a tier
+//! merge rewrites each byte about log_fanin(data / memtable) times and needs no per-level
+//! size targets, and only adjacent tables are merged, so "newer wins" stays a matter of
+//! table order. Shadowed versions are dropped; tombstones are dropped only when the run
+//! includes the oldest table, so no older table can still hold their key.
+
+use super::Store;
+use crate::config::COMPACTION_FANIN;
+use crate::error::{CorruptionKind, Error};
+use crate::table::format::{BlockRecord, EdgeRecord, Section, KEY_BYTES};
+use crate::table::reader::SectionCursor;
+use crate::table::writer::TableWriter;
+use crate::table::TableMeta;
+use crate::vfs::Vfs;
+
+/// How much larger the largest table of a run may be than its smallest.
+const TIER_SIZE_RATIO: u64 = 4;
+
+impl<'r> Store<'r> {
+    /// The run of tables (`start..end`, newest first) the next step should merge: the
+    /// newest run of `COMPACTION_FANIN` adjacent tables of similar size, or every table
+    /// when no further flush would fit.
+    pub(crate) fn compaction_pick(&self) -> Option<(usize, usize)> {
+        let tables = &self.tables[..self.tables_count];
+        for start in 0..tables.len().saturating_sub(COMPACTION_FANIN - 1) {
+            let run = &tables[start..start + COMPACTION_FANIN];
+            let smallest = run.iter().map(|table| table.file_bytes).min().unwrap_or(0);
+            let largest = run.iter().map(|table| table.file_bytes).max().unwrap_or(0);
+            if largest <= smallest.saturating_mul(TIER_SIZE_RATIO) {
+                return Some((start, start + COMPACTION_FANIN));
+            }
+        }
+        (self.tables_full() && tables.len() >= 2).then_some((0, tables.len()))
+    }
+
+    /// Merges tables `start..end` into new table `number` (synced). Inputs are unchanged.
+    pub(crate) fn merge_tables<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        start: usize,
+        end: usize,
+        number: u64,
+        buffer: &mut [u8],
+    ) -> Result<TableMeta, Error> {
+        assert!(start < end && end <= self.tables_count);
+        let drop_tombstones = end == self.tables_count;
+        let keys: u64 = self.tables[start..end].iter().map(|table| table.block_records).sum();
+        let target = self.table_block_bytes;
+        let pool_start = self.pool.used;
+        let mut writer = TableWriter::begin(
+            vfs,
+            &mut self.pool,
+            number,
+            keys,
+            self.bloom_bits_per_key,
+            buffer,
+            target,
+        )?;
+        for section in [Section::Blocks, Section::OutEdges, Section::InEdges] {
+            if let Err(error) =
+                self.merge_section(vfs, &mut writer, start, end, section, drop_tombstones)
+            {
+                writer.abandon(vfs, &mut self.pool);
+                return Err(error);
+            }
+        }
+        writer.finish(vfs, &mut self.pool).inspect_err(|_| self.pool.used = pool_start)
+    }
+
+    fn merge_section<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        writer: &mut TableWriter<'_>,
+        start: usize,
+        end: usize,
+        section: Section,
+        drop_tombstones: bool,
+    ) -> Result<(), Error> {
+        let bytes = self.merge_buffer_bytes;
+        let mut cursors: heapless::Vec<SectionCursor, { crate::manifest::TABLES_MAX_LIMIT }> =
+            heapless::Vec::new();
+        for (slot, index) in (start..end).enumerate() {
+            let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
+            let cursor =
+                SectionCursor::start(vfs, &self.pool, &self.tables[index], section, buffer)?;
+            // end - start <= tables_max <= TABLES_MAX_LIMIT.
+            let _ = cursors.push(cursor);
+        }
+        let total: u64 = self.tables[start..end]
+            .iter()
+            .map(|table| table.block_records + 2 * table.edge_records)
+            .sum();
+        // Every round consumes at least one record.
+        for _ in 0..=total {
+            let mut best: Option<(usize, usize, usize, [u8; KEY_BYTES])> = None;
+            for (slot, cursor) in cursors.iter_mut().enumerate() {
+                let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
+                if let Some((from, to, key)) =
+                    cursor.current(vfs, &self.pool, &self.tables[start + slot], buffer)?
+                {
+                    // Ties keep the newer table's version, which came first.
+                    if best.is_none_or(|(_, _, _, best_key)| key < best_key) {
+                        best = Some((slot, from, to, key));
+                    }
+                }
+            }
+            let Some((winner, from, to, key)) = best else {
+                return Ok(());
+            };
+            self.emit(vfs, writer, section, winner, from, to, drop_tombstones)?;
+            for (slot, cursor) in cursors.iter_mut().enumerate() {
+                let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
+                if let Some((_, record_end, current)) =
+                    cursor.current(vfs, &self.pool, &self.tables[start + slot], buffer)?
+                {
+                    if current == key {
+                        cursor.advance(record_end);
+                    }
+                }
+            }
+        }
+        Err(Error::Corruption { kind: CorruptionKind::Table })
+    }
+
+    /// Writes the winning record (bytes `from..to` of merge buffer `slot`) unless it is a
+    /// tombstone that may be dropped.
+    #[allow(clippy::too_many_arguments)]
+    fn emit<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        writer: &mut TableWriter<'_>,
+        section: Section,
+        slot: usize,
+        from: usize,
+        to: usize,
+        drop_tombstones: bool,
+    ) -> Result<(), Error> {
+        let bytes = self.merge_buffer_bytes;
+        let record_bytes = &self.merge_buffers[slot * bytes + from..slot * bytes + to];
+        let damaged = Error::Corruption { kind: CorruptionKind::Table };
+        if section == Section::Blocks {
+            let (record, _) = BlockRecord::decode(record_bytes).ok_or(damaged)?;
+            if !(drop_tombstones && record.tombstone) {
+                writer.add_block(vfs, &mut self.pool, &record)?;
+            }
+        } else {
+            let record = EdgeRecord::decode(record_bytes).ok_or(damaged)?;
+            if !(drop_tombstones && record.tombstone) {
+                writer.add_edge(vfs, &mut self.pool, section, &record)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts `merged` in place of tables `start..end`: closes and removes their files and
+    /// frees their pool bytes. Removal errors are left to orphan cleanup at the next open.
+    pub(crate) fn replace_tables<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        start: usize,
+        end: usize,
+        mut merged: TableMeta,
+    ) {
+        let mut name = [0u8; crate::table::format::TABLE_NAME_BYTES];
+        for index in start..end {
+            let table = self.tables[index];
+            vfs.close(table.file);
+            let _ = vfs.remove(crate::table::format::table_name(table.number, &mut name));
+            self.release_pool(&table, &mut merged);
+        }
+        self.tables[start] = merged;
+        self.tables.copy_within(end..self.tables_count, start + 1);
+        self.tables_count -= end - start - 1;
+    }
+
+    /// Frees `table`'s bloom and index bytes, moving later bytes down and fixing the offsets
+    /// of every table (and `pending`) stored after them.
+    fn release_pool(&mut self, table: &TableMeta, pending: &mut TableMeta) {
+        let start = table.pool_offset;
+        let len = table.bloom_bytes + table.index_entries * crate::table::format::INDEX_ENTRY_BYTES;
+        self.pool.bytes.copy_within(start + len..self.pool.used, start);
+        self.pool.used -= len;
+        for other in self.tables[..self.tables_count].iter_mut().chain(core::iter::once(pending)) {
+            if other.pool_offset > start {
+                other.pool_offset -= len;
+            }
+        }
+    }
+}
