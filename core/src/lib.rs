@@ -8,13 +8,17 @@
 //! ## Layers
 //!
 //! ```text
-//!   Engine (engine.rs)      validate -> log -> apply; reads; sync; stats
-//!     ├── Memtable (memtable/)   block index + payload arena + edge store (both directions)
-//!     ├── Wal (wal/)             framing (format.rs), group commit (mod.rs), replay (recovery.rs)
-//!     └── Vfs (vfs/)             the storage trait; SimVfs (simulation); PosixVfs (files)
-//!   region.rs                the one place the region is carved into typed parts
-//!   config.rs, error.rs      every limit; every error
-//!   id.rs, edge.rs, json.rs  the data model and metadata validation
+//!   Engine (engine.rs)        validate -> plan -> log -> apply; flush; compact; stats
+//!     ├── Store (store/)          the levels: memtable over tables, merged reads,
+//!     │     │                     visibility, flush, size-tiered compaction
+//!     │     ├── Memtable (memtable/)  block index + payload arena + edge store
+//!     │     └── tables (table/)       sorted files: writer, reader, bloom filters
+//!     ├── Manifest (manifest.rs)  which tables are live; the WAL checkpoint
+//!     ├── Wal (wal/)              framing, group commit, replay from the checkpoint
+//!     └── Vfs (vfs/)              the storage trait; SimVfs (simulation); PosixVfs
+//!   region.rs                 the one place the region is carved into typed parts
+//!   config.rs, error.rs       every limit; every error
+//!   id.rs, edge.rs, json.rs   the data model and metadata validation
 //! ```
 //!
 //! ## Where every byte of memory comes from
@@ -22,7 +26,11 @@
 //! [`memory_bytes_required`] computes, from a [`Config`], the size of the region; `open`
 //! carves it once (see `region.rs`) into: the block index slots and block entries, the edge
 //! index slots and edge records, the payload arena, the WAL buffer, the recovery read
-//! buffer, the directory-listing buffer and the segment-number list. Nothing else is used:
+//! buffer (which later assembles table blocks), the directory-listing buffer, the
+//! segment-number list, the table metadata, the table pool (every table's bloom filter and
+//! sparse index), one merge buffer per table, a lookup buffer and a sort scratch. The data
+//! on disk can be far larger than the region: it is a write buffer and an index cache.
+//! Nothing else is used:
 //! no heap, no hidden static buffers; the stack holds only fixed-size locals. In debug
 //! builds guard words between the parts are checked on every public call.
 //!
@@ -40,9 +48,13 @@
 //!
 //! ## The path of one read
 //!
-//! `find_block(id)`: hash the id, probe the open-addressing index, and return a
-//! [`BlockView`] whose slices point into the arena: no copy, no I/O. `edges(id, ...)` walks
-//! one or both linked lists and copies matching edges into the caller's buffer.
+//! `find_block(id)`: hash the id and probe the memtable; a version there answers with a
+//! [`BlockView`] into the arena (no copy, no I/O). Otherwise the tables, newest first: a
+//! bloom filter test, a binary search of the sparse index, one data block read into the
+//! lookup buffer. `edges(id, ...)` merges the memtable's list with one cursor per table
+//! (each in its merge buffer), newest version of each edge winning, tombstones hiding.
+//! When the memtable (or the WAL) fills, a write first flushes it to a new table, and
+//! compaction merges tables of similar size.
 //!
 //! ## Durability contract
 //!
