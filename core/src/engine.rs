@@ -377,16 +377,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn put_edge(&mut self, edge: Edge) -> Result<Option<u64>, Error> {
         self.check_invariants();
         validate_edge(&edge)?;
-        self.writable()?;
-        let Some(first) = self.store.plan_put_edge(&mut self.vfs, &edge)? else {
-            return Ok(None);
-        };
-        let _ = first;
+        // A duplicate plans as needing nothing, so it never triggers a flush.
         let plan = self.plan_with_room(34, |store, vfs| {
-            // After a flush the edge is still absent (flushing changes no visibility).
-            store.plan_put_edge(vfs, &edge)?.ok_or(Error::NotFound)
+            Ok(store
+                .plan_put_edge(vfs, &edge)?
+                .unwrap_or(Plan { duplicate: true, ..Plan::default() }))
         })?;
-        let _ = plan;
+        if plan.duplicate {
+            return Ok(None);
+        }
         let sequence = self.next_sequence;
         self.wal.append(&mut self.vfs, RecordKind::PutEdge, sequence, &[&edge_payload(&edge)])?;
         self.store.apply_put_edge(&edge);

@@ -8,6 +8,8 @@
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
 //! - `bench [name]`: the criterion benchmarks.
+//! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
+//!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, miri, demo,
 //!   benchmark build.
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Some("header") => header(false),
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("scale") => scale(&args[1..]),
         Some("ci") => ci(),
         _ => Err(usage()),
     };
@@ -49,7 +52,7 @@ fn main() -> ExitCode {
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] | check [--fix] | header \
-     | miri | bench [name] | demo [dir] | ci>"
+     | miri | bench [name] | scale [blocks] [edges] | demo [dir] | ci>"
         .to_string()
 }
 
@@ -444,6 +447,12 @@ fn bench(args: &[String]) -> Result {
     if let Some(name) = args.first() {
         cargo_args.extend(["--", name.as_str()]);
     }
+    run("cargo", &cargo_args, &[])
+}
+
+fn scale(args: &[String]) -> Result {
+    let mut cargo_args = vec!["run", "--release", "-p", "kausaldb-bench", "--bin", "scale", "--"];
+    cargo_args.extend(args.iter().map(String::as_str));
     run("cargo", &cargo_args, &[])
 }
 

@@ -154,14 +154,15 @@ impl<'r> Memtable<'r> {
         self.probe(id).1
     }
 
-    /// The memtable's version of `id`: `Some(true)` live, `Some(false)` deleted, `None`
-    /// unknown here (absent or a stub).
+    /// What the memtable knows of `id`: `Some(true)` live, `Some(false)` deleted, `None`
+    /// unknown here. A stub counts as live: stubs are made only for the endpoints of
+    /// visible edges, which are live blocks, and any later put or delete of the id turns
+    /// the stub into a version; a flush clears them all.
     pub(crate) fn block_state(&self, id: &BlockId) -> Option<bool> {
         let entry = &self.blocks[self.entry_of(id)? as usize];
         match entry.state {
-            EntryState::Live => Some(true),
+            EntryState::Live | EntryState::Stub => Some(true),
             EntryState::Tombstone => Some(false),
-            EntryState::Stub => None,
         }
     }
 
@@ -446,7 +447,8 @@ mod tests {
         let to_table = Edge { source: id(1), target: id(9), edge_type: EdgeType::CALLS };
         assert_eq!(memtable.new_entries(&[id(1), id(9), id(9)]), 1);
         memtable.set_edge(&to_table, true);
-        assert_eq!(memtable.block_state(&id(9)), None);
+        assert_eq!(memtable.block_state(&id(9)), Some(true), "a stub is a live table block");
+        assert_eq!(memtable.find(&id(9)), None, "whose version the tables hold");
         assert_eq!(memtable.edge_state(&to_table), EdgeState::Live);
         let self_edge = Edge { source: id(1), target: id(1), edge_type: EdgeType::IMPORTS };
         memtable.set_edge(&self_edge, true);

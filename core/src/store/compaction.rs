@@ -46,7 +46,10 @@ impl<'r> Store<'r> {
     ) -> Result<TableMeta, Error> {
         assert!(start < end && end <= self.tables_count);
         let drop_tombstones = end == self.tables_count;
-        let keys: u64 = self.tables[start..end].iter().map(|table| table.block_records).sum();
+        let keys: u64 = self.tables[start..end]
+            .iter()
+            .map(|table| table.block_records + table.edge_records)
+            .sum();
         let target = self.table_block_bytes;
         let pool_start = self.pool.used;
         let mut writer = TableWriter::begin(

@@ -59,6 +59,8 @@ pub(crate) struct Plan {
     pub(crate) new_block: bool,
     /// For delete_block: the visible edges it removes.
     pub(crate) edges_removed: u64,
+    /// For put_edge: the edge is already visible (a no-op).
+    pub(crate) duplicate: bool,
 }
 
 impl<'r> Store<'r> {
@@ -136,9 +138,10 @@ impl<'r> Store<'r> {
         id: &BlockId,
     ) -> Result<Option<BlockView<'_>>, Error> {
         match self.memtable.block_state(id) {
-            Some(true) => return Ok(self.memtable.find(id)),
             Some(false) => return Ok(None),
-            None => {}
+            // A stub is live but its version is in a table.
+            Some(true) if self.memtable.find(id).is_some() => return Ok(self.memtable.find(id)),
+            _ => {}
         }
         for table in &self.tables[..self.tables_count] {
             let Some((start, end)) =
@@ -172,6 +175,13 @@ impl<'r> Store<'r> {
         }
         let wanted = crate::table::format::edge_key(&edge.source, edge.edge_type, &edge.target);
         for table in &self.tables[..self.tables_count] {
+            if !crate::table::bloom::may_contain(
+                self.pool.bloom(table),
+                table.bloom_hashes,
+                &edge.source,
+            ) {
+                continue;
+            }
             let buffer = &mut *self.lookup_buffer;
             let mut cursor =
                 EdgeCursor::seek(vfs, &self.pool, table, Section::OutEdges, &edge.source, buffer)?;
@@ -205,7 +215,14 @@ impl<'r> Store<'r> {
         let buffer_bytes = self.merge_buffer_bytes;
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
             let buffer = &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
-            let cursor = EdgeCursor::seek(vfs, &self.pool, table, section, id, buffer)?;
+            // The bloom filter holds every key id of the table's edges: a miss skips it.
+            let cursor =
+                if crate::table::bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, id)
+                {
+                    EdgeCursor::seek(vfs, &self.pool, table, section, id, buffer)?
+                } else {
+                    EdgeCursor::exhausted(section, id)
+                };
             // At most TABLES_MAX_LIMIT tables exist (checked in new()).
             let _ = cursors.push(cursor);
         }
@@ -472,7 +489,9 @@ impl<'r> Store<'r> {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
         let keep_tombstones = self.tables_count > 0;
-        let keys = u64::from(self.memtable.blocks_used());
+        // The bloom filter holds block ids and the key ids of both edge sections.
+        let keys =
+            u64::from(self.memtable.blocks_used()) + 2 * u64::from(self.memtable.edges_used());
         let target = self.table_block_bytes;
         let pool_start = self.pool.used;
         let mut writer = TableWriter::begin(

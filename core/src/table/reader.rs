@@ -254,6 +254,11 @@ pub(crate) struct EdgeCursor {
 }
 
 impl EdgeCursor {
+    /// A cursor with nothing to yield (the table cannot hold `key_id`).
+    pub(crate) fn exhausted(section: Section, key_id: &BlockId) -> EdgeCursor {
+        EdgeCursor { key_id: *key_id, section, block: 0, record: 0, count: 0, done: true }
+    }
+
     /// A cursor before the first record of `key_id` in `section`; `buffer` receives blocks.
     pub(crate) fn seek<V: Vfs>(
         vfs: &mut V,

@@ -145,6 +145,10 @@ impl<'b> TableWriter<'b> {
         self.buffered += EDGE_RECORD_BYTES;
         self.records_in_block += 1;
         self.meta.edge_records += 1;
+        // The bloom filter also answers "may this table hold edges keyed by this id?".
+        let filter =
+            &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
+        bloom::insert(filter, self.meta.bloom_hashes, &record.key_id);
         Ok(())
     }
 

@@ -1,0 +1,148 @@
+//! The scale check of the sorted-tables work: a store far larger than its region.
+//! Ingests N blocks of ~1 KiB and K outgoing calls edges per block into a POSIX store
+//! whose whole region is 16 MiB, then checks sampled reads against what was written,
+//! "crashes" (drops the engine without closing), reopens, and checks again.
+//!
+//! `cargo xtask scale [blocks] [edges_per_block]` (default 1,000,000 and 5).
+
+use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
+use kausaldb_core::{
+    memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
+};
+use std::time::Instant;
+
+/// A configuration that fits in 16 MiB with room to spare.
+fn scale_config() -> Config {
+    Config {
+        blocks_max: 4096,
+        edges_max: 32 << 10,
+        arena_bytes_max: 4 << 20,
+        content_bytes_max: 2048,
+        wal_segment_bytes_max: 8 << 20,
+        wal_buffer_bytes: 256 << 10,
+        read_buffer_bytes: 64 << 10,
+        tables_max: 24,
+        table_memory_bytes: 7 << 20,
+        table_block_bytes: 32 << 10,
+        bloom_bits_per_key: 10,
+        ..Config::DEFAULT
+    }
+}
+
+fn target_of(n: u64, k: u64, blocks: u64) -> u64 {
+    (n * 7 + k * 7919) % blocks
+}
+
+fn content_of(n: u64, base: &[u8]) -> Vec<u8> {
+    let mut content = base.to_vec();
+    content[..8].copy_from_slice(&n.to_le_bytes());
+    content
+}
+
+fn check(
+    engine: &mut Engine<'_, kausaldb_core::vfs::posix::PosixVfs>,
+    blocks: u64,
+    per_block: u64,
+) -> Result<u64, Error> {
+    let base = content_1k();
+    let mut checked = 0;
+    let mut out = vec![Edge::EMPTY; per_block as usize + 1];
+    for sample in 0..20_000u64 {
+        let n = (sample * 104_729) % blocks;
+        let view = engine.find_block(id(n))?.expect("every written block is there");
+        assert_eq!(view.content, &content_of(n, &base)[..], "block {n}");
+        let count = engine.edges(
+            id(n),
+            Direction::Outgoing,
+            EdgeFilter::Only(EdgeType::CALLS),
+            &mut out,
+        )?;
+        let mut got: Vec<_> = out[..count.written].iter().map(|edge| edge.target).collect();
+        let mut expected: Vec<_> = (1..=per_block).map(|k| id(target_of(n, k, blocks))).collect();
+        got.sort();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(got, expected, "edges of {n}");
+        checked += 1;
+    }
+    assert!(engine.find_block(id(blocks + 1))?.is_none());
+    Ok(checked)
+}
+
+fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let blocks: u64 = args.next().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
+    let per_block: u64 = args.next().and_then(|text| text.parse().ok()).unwrap_or(5);
+    let config = scale_config();
+    let region_bytes = memory_bytes_required(&config);
+    assert!(region_bytes <= 16 << 20, "region {region_bytes} > 16 MiB");
+    let mut region = vec![0u8; region_bytes];
+    let dir = StoreDir::new("scale");
+    let base = content_1k();
+    println!(
+        "scale: {blocks} blocks of 1 KiB, {per_block} edges each, region {} KiB",
+        region_bytes / 1024
+    );
+
+    let mut engine = Engine::open(config, &mut region, dir.vfs())?;
+    let started = Instant::now();
+    for n in 0..blocks {
+        engine.put_block(id(n), b"src/scale.rs", METADATA, &content_of(n, &base))?;
+    }
+    let block_seconds = started.elapsed().as_secs_f64();
+    println!("blocks: {:.0} blocks/s ({block_seconds:.1} s)", blocks as f64 / block_seconds);
+    let started = Instant::now();
+    for n in 0..blocks {
+        for k in 1..=per_block {
+            let edge = Edge {
+                source: id(n),
+                target: id(target_of(n, k, blocks)),
+                edge_type: EdgeType::CALLS,
+            };
+            engine.put_edge(edge)?;
+        }
+    }
+    let edge_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "edges: {:.0} edges/s ({edge_seconds:.1} s)",
+        (blocks * per_block) as f64 / edge_seconds
+    );
+    engine.sync()?;
+    let stats = engine.stats();
+    let user_bytes = blocks * (base.len() + METADATA.len() + 12) as u64;
+    println!(
+        "stats: {} blocks, {} edges, {} tables, {} flushes, {} compactions, table memory {} KiB",
+        stats.blocks_live,
+        stats.edges_live,
+        stats.tables,
+        stats.flushes,
+        stats.compactions,
+        stats.table_memory_bytes_used / 1024
+    );
+    println!(
+        "write amplification (table bytes / block bytes, WAL excluded): {:.2}",
+        stats.table_bytes_written as f64 / user_bytes as f64
+    );
+    let started = Instant::now();
+    let checked = check(&mut engine, blocks, per_block)?;
+    println!(
+        "checked {checked} sampled blocks and their edges in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // A crash: the engine is dropped without close; everything synced must come back.
+    drop(engine.abandon());
+    let started = Instant::now();
+    let mut engine = Engine::open(config, &mut region, dir.vfs())?;
+    println!(
+        "reopened after the crash in {:.2} s: {:?}",
+        started.elapsed().as_secs_f64(),
+        engine.stats().blocks_live
+    );
+    assert_eq!(
+        (engine.stats().blocks_live, engine.stats().edges_live),
+        (stats.blocks_live, stats.edges_live)
+    );
+    check(&mut engine, blocks, per_block)?;
+    println!("scale: all checks passed after reopen");
+    Ok(())
+}
