@@ -22,7 +22,7 @@ fn scale_config() -> Config {
         wal_buffer_bytes: 256 << 10,
         read_buffer_bytes: 64 << 10,
         tables_max: 24,
-        table_memory_bytes: 7 << 20,
+        table_memory_bytes: 8 << 20,
         table_block_bytes: 32 << 10,
         bloom_bits_per_key: 10,
         ..Config::DEFAULT

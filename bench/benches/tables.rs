@@ -1,0 +1,119 @@
+//! Sorted-table benchmarks (issue 3's targets): point reads on a large store whose data is
+//! in tables (page cache warm), misses answered by bloom filters, and sustained ingest of
+//! 1 KiB blocks including flushes and compaction, with its write amplification.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
+use kausaldb_core::vfs::posix::PosixVfs;
+use kausaldb_core::{memory_bytes_required, Config, Engine};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Blocks in the read benchmark's store (`KAUSAL_BENCH_BLOCKS` overrides; 1,000,000 is the
+/// issue's size, and takes about half a minute to build).
+fn store_blocks() -> u64 {
+    std::env::var("KAUSAL_BENCH_BLOCKS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// A 16 MiB-region config whose tables hold the data.
+fn tables_config() -> Config {
+    Config {
+        blocks_max: 4096,
+        edges_max: 16 << 10,
+        arena_bytes_max: 4 << 20,
+        content_bytes_max: 2048,
+        wal_segment_bytes_max: 8 << 20,
+        wal_buffer_bytes: 256 << 10,
+        read_buffer_bytes: 64 << 10,
+        tables_max: 24,
+        table_memory_bytes: 8 << 20,
+        table_block_bytes: 32 << 10,
+        ..Config::DEFAULT
+    }
+}
+
+fn build<'r>(region: &'r mut [u8], dir: &StoreDir, blocks: u64) -> Engine<'r, PosixVfs> {
+    dir.reset();
+    let mut engine = Engine::open(tables_config(), region, dir.vfs()).expect("open");
+    let content = content_1k();
+    for n in 0..blocks {
+        engine.put_block(id(n), b"src/table.rs", METADATA, &content).expect("put");
+    }
+    engine.flush().expect("flush");
+    engine
+}
+
+fn reads(c: &mut Criterion) {
+    let config = tables_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("tables-reads");
+    let blocks = store_blocks();
+    let started = Instant::now();
+    let mut engine = build(&mut region, &dir, blocks);
+    eprintln!(
+        "tables: built {blocks} blocks in {:.1} s: {:?}",
+        started.elapsed().as_secs_f64(),
+        engine.stats()
+    );
+    let mut group = c.benchmark_group("tables");
+    let mut n = 0u64;
+    group.bench_function("find_block_hit_random", |b| {
+        b.iter(|| {
+            n = (n + 999_983) % blocks;
+            black_box(engine.find_block(id(n)).expect("find").map(|view| view.sequence))
+        })
+    });
+    group.bench_function("find_block_miss", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(engine.find_block(id(blocks + n)).expect("find").is_none())
+        })
+    });
+    group.finish();
+    engine.abandon();
+}
+
+fn ingest(c: &mut Criterion) {
+    let config = tables_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("tables-ingest");
+    let content = content_1k();
+    let mut group = c.benchmark_group("tables");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    let batch = 100_000u64;
+    group.throughput(Throughput::Elements(batch));
+    group.bench_function("ingest_100k_blocks_1k_with_flush_and_compaction", |b| {
+        b.iter_custom(|iterations| {
+            let mut measured = Duration::ZERO;
+            for _ in 0..iterations {
+                dir.reset();
+                let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+                let started = Instant::now();
+                for n in 0..batch {
+                    engine.put_block(id(n), b"src/ingest.rs", METADATA, &content).expect("put");
+                }
+                engine.sync().expect("sync");
+                measured += started.elapsed();
+                let stats = engine.stats();
+                let user = batch * (content.len() + METADATA.len() + 13) as u64;
+                eprintln!(
+                    "ingest: {} flushes, {} compactions, write amplification {:.2} (tables {:.2})",
+                    stats.flushes,
+                    stats.compactions,
+                    (stats.table_bytes_written + stats.wal_position) as f64 / user as f64,
+                    stats.table_bytes_written as f64 / user as f64
+                );
+                engine.abandon();
+            }
+            measured
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reads, ingest);
+criterion_main!(benches);
