@@ -347,4 +347,15 @@ fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
         outcomes[0], outcomes[1]
     );
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+    // A table cut short at any length is refused at open.
+    for cut in (0..table_len).step_by(97) {
+        let mut sim = harness::sim_vfs(&mut *disk, 1);
+        build(&mut sim, &mut *memory.region);
+        let file = sim.open(table).unwrap();
+        sim.truncate(file, cut as u64).unwrap();
+        sim.sync(file).unwrap();
+        sim.close(file);
+        let result = Engine::open(config, &mut *memory.region, &mut sim).err();
+        assert!(matches!(result, Some(Error::Corruption { .. })), "cut at {cut}: {result:?}");
+    }
 }
