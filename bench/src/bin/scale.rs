@@ -14,15 +14,15 @@ use std::time::Instant;
 /// A configuration that fits in 16 MiB with room to spare.
 fn scale_config() -> Config {
     Config {
-        blocks_max: 4096,
+        blocks_max: 2048,
         edges_max: 32 << 10,
-        arena_bytes_max: 4 << 20,
+        arena_bytes_max: 2 << 20,
         content_bytes_max: 2048,
         wal_segment_bytes_max: 8 << 20,
         wal_buffer_bytes: 256 << 10,
         read_buffer_bytes: 64 << 10,
         tables_max: 24,
-        table_memory_bytes: 8 << 20,
+        table_memory_bytes: 10 << 20,
         table_block_bytes: 32 << 10,
         bloom_bits_per_key: 10,
         ..Config::DEFAULT
