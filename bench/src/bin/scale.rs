@@ -101,6 +101,14 @@ fn main() -> Result<(), Error> {
             };
             engine.put_edge(edge)?;
         }
+        if n % (blocks / 10).max(1) == 0 {
+            let stats = engine.stats();
+            println!(
+                "  after {n} blocks' edges: {} tables, table memory {} KiB",
+                stats.tables,
+                stats.table_memory_bytes_used / 1024
+            );
+        }
     }
     let edge_seconds = started.elapsed().as_secs_f64();
     println!(

@@ -8,16 +8,37 @@ pub(crate) fn hash_count(bits_per_key: u32) -> u32 {
     (bits_per_key * 69 / 100).clamp(1, 16)
 }
 
-/// Bytes of filter for `keys` keys at `bits_per_key` (at least 8).
+/// Bytes of filter for `keys` keys at `bits_per_key`: a power of two, at least 8, so a
+/// filter can be folded in half (see `fold`).
 pub(crate) fn filter_bytes(keys: u64, bits_per_key: u32) -> usize {
     let bits = keys.saturating_mul(u64::from(bits_per_key)).max(64);
-    bits.div_ceil(8) as usize
+    (bits.div_ceil(8) as usize).next_power_of_two()
 }
 
-/// The bit positions of `id`: double hashing over the id's two 64-bit halves.
+/// Halves a filter in place: bit `b` of the result is bit `b` or bit `b + half` of the
+/// input. Positions are taken modulo a power of two, so the result is exactly the filter
+/// of the same keys at half the size. Returns the new length.
+pub(crate) fn fold(filter: &mut [u8]) -> usize {
+    let half = filter.len() / 2;
+    debug_assert!(filter.len().is_power_of_two() && half >= 8);
+    let (low, high) = filter.split_at_mut(half);
+    for (byte, other) in low.iter_mut().zip(high.iter()) {
+        *byte |= *other;
+    }
+    half
+}
+
+/// The bit positions of `id`: double hashing. The id hash goes through MurmurHash3's
+/// 64-bit finalizer so that its low bits (all a power-of-two modulus keeps) are well mixed;
+/// the step is odd, so the probes of one key are distinct.
 fn probes(id: &BlockId, bits: u64, hashes: u32) -> impl Iterator<Item = u64> {
-    let mixed = id.hash64();
-    let step = mixed.rotate_right(21) | 1;
+    let mut mixed = id.hash64();
+    mixed ^= mixed >> 33;
+    mixed = mixed.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    mixed ^= mixed >> 33;
+    mixed = mixed.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    mixed ^= mixed >> 33;
+    let step = (mixed >> 32) | 1;
     (0..u64::from(hashes)).map(move |index| mixed.wrapping_add(index.wrapping_mul(step)) % bits)
 }
 
@@ -40,6 +61,19 @@ pub(crate) fn may_contain(filter: &[u8], hashes: u32, id: &BlockId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folded_filter_equals_the_filter_built_at_half_size() {
+        let hashes = hash_count(10);
+        let mut big = std::vec![0u8; 512];
+        let mut small = std::vec![0u8; 256];
+        for value in 1..=100u128 {
+            insert(&mut big, hashes, &BlockId::from_u128(value));
+            insert(&mut small, hashes, &BlockId::from_u128(value));
+        }
+        assert_eq!(fold(&mut big), 256);
+        assert_eq!(&big[..256], &small[..]);
+    }
 
     #[test]
     fn no_false_negatives_and_few_false_positives() {

@@ -114,7 +114,8 @@ fn load_table<V: Vfs>(
         Section::Index,
         index_area,
     )?;
-    if entries as usize != index_body / INDEX_ENTRY_BYTES || !(1..=16).contains(&hashes) {
+    let bloom_ok = bloom_body.is_power_of_two() && bloom_body >= 8 && (1..=16).contains(&hashes);
+    if entries as usize != index_body / INDEX_ENTRY_BYTES || !bloom_ok {
         return Err(DAMAGED);
     }
     check_index(index_area, footer.index_offset)?;

@@ -26,6 +26,13 @@ pub(crate) struct TableWriter<'b> {
     last_key: Option<(Section, [u8; KEY_BYTES])>,
     file_offset: u64,
     meta: TableMeta,
+    /// Distinct ids per section (records arrive sorted, so a new id is one that differs
+    /// from the previous record's). The filter is folded to fit the largest of the three:
+    /// in a code graph edge endpoints are blocks, so that is about the union; where it is
+    /// less, the filter answers "maybe" a little more often, never wrongly.
+    distinct_keys: [u64; 3],
+    last_id: Option<(Section, crate::id::BlockId)>,
+    bits_per_key: u32,
 }
 
 impl<'b> TableWriter<'b> {
@@ -73,6 +80,9 @@ impl<'b> TableWriter<'b> {
             last_key: None,
             file_offset: 0,
             meta,
+            distinct_keys: [0; 3],
+            last_id: None,
+            bits_per_key,
         })
     }
 
@@ -146,10 +156,39 @@ impl<'b> TableWriter<'b> {
         self.records_in_block += 1;
         self.meta.edge_records += 1;
         // The bloom filter also answers "may this table hold edges keyed by this id?".
+        self.count_key(section, &record.key_id);
         let filter =
             &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
         bloom::insert(filter, self.meta.bloom_hashes, &record.key_id);
         Ok(())
+    }
+
+    fn count_key(&mut self, section: Section, id: &crate::id::BlockId) {
+        if self.last_id != Some((section, *id)) {
+            let index = (section as usize).saturating_sub(1).min(2);
+            self.distinct_keys[index] += 1;
+            self.last_id = Some((section, *id));
+        }
+    }
+
+    /// Folds the filter down to the size its distinct keys need (the size given to
+    /// `begin` is only an upper bound) and moves the index down behind it.
+    fn shrink_filter(&mut self, pool: &mut TablePool<'_>) {
+        let keys = self.distinct_keys.iter().copied().max().unwrap_or(0);
+        let target = bloom::filter_bytes(keys, self.bits_per_key);
+        let start = self.meta.pool_offset;
+        let old_bytes = self.meta.bloom_bytes;
+        let mut bytes = old_bytes;
+        while bytes > target && bytes.is_power_of_two() && bytes >= 16 {
+            bytes = bloom::fold(&mut pool.bytes[start..start + bytes]);
+        }
+        if bytes == old_bytes {
+            return;
+        }
+        let index_bytes = self.meta.index_entries * INDEX_ENTRY_BYTES;
+        pool.bytes.copy_within(start + old_bytes..start + old_bytes + index_bytes, start + bytes);
+        pool.used -= old_bytes - bytes;
+        self.meta.bloom_bytes = bytes;
     }
 
     /// Writes the buffered data block and appends its index entry to the pool.
@@ -211,6 +250,7 @@ impl<'b> TableWriter<'b> {
         if self.records_in_block > 0 {
             self.write_data_block(vfs, pool)?;
         }
+        self.shrink_filter(pool);
         let meta = self.meta;
         let index_start = meta.pool_offset + meta.bloom_bytes;
         let index_offset = self.file_offset;
