@@ -586,3 +586,47 @@ impl SectionCursor {
         self.remaining -= 1;
     }
 }
+
+#[cfg(test)]
+mod bloom_after_fold_tests {
+    use super::super::writer::TableWriter;
+    use super::*;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    /// A table whose filter was sized for four times its keys and folded down keeps the
+    /// false-positive rate of a filter built at its final size.
+    #[test]
+    fn folded_filters_keep_a_low_false_positive_rate() {
+        let sim = SimConfig { files_max: 2, file_bytes_max: 1 << 20, pending_bytes_max: 64 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut pool_bytes = std::vec![0u8; 256 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut buffer = std::vec![0u8; 4096];
+        let mut writer =
+            TableWriter::begin(&mut vfs, &mut pool, 1, 8000, 10, &mut buffer, 4096).unwrap();
+        for n in 1..=2000u128 {
+            let record = BlockRecord {
+                id: BlockId::from_u128(n * 7919),
+                sequence: 1,
+                tombstone: false,
+                source_uri: b"",
+                metadata_json: b"{}",
+                content: b"",
+            };
+            writer.add_block(&mut vfs, &mut pool, &record).unwrap();
+        }
+        let table = writer.finish(&mut vfs, &mut pool).unwrap();
+        assert_eq!(table.bloom_bytes, 4096, "folded from 16 KiB to fit 2,000 keys");
+        let filter = pool.bloom(&table);
+        let positives = (1..=20_000u128)
+            .filter(|n| {
+                bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919 + 1))
+            })
+            .count();
+        assert!(positives < 400, "{positives} false positives in 20,000");
+        for n in 1..=2000u128 {
+            assert!(bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919)));
+        }
+    }
+}

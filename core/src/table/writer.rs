@@ -135,6 +135,7 @@ impl<'b> TableWriter<'b> {
         self.buffered = at;
         self.records_in_block += 1;
         self.meta.block_records += 1;
+        self.count_key(Section::Blocks, &record.id);
         let filter =
             &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
         bloom::insert(filter, self.meta.bloom_hashes, &record.id);
