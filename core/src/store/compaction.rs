@@ -46,10 +46,9 @@ impl<'r> Store<'r> {
     ) -> Result<TableMeta, Error> {
         assert!(start < end && end <= self.tables_count);
         let drop_tombstones = end == self.tables_count;
-        let keys: u64 = self.tables[start..end]
-            .iter()
-            .map(|table| table.block_records + table.edge_records)
-            .sum();
+        // A section's distinct ids in the output are at most the sum over the inputs, so the
+        // sum of the inputs' counts bounds the output's (the writer folds to the real count).
+        let keys: u64 = self.tables[start..end].iter().map(|table| table.bloom_keys).sum();
         let target = self.table_block_bytes;
         let pool_start = self.pool.used;
         let mut writer = TableWriter::begin(

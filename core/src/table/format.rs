@@ -1,7 +1,7 @@
 //! The sorted-table byte layout (little-endian integers; see docs/FORMAT.md).
 //!
 //! ```text
-//! [data block]* [index block] [bloom block] [footer: 64 bytes]
+//! [data block]* [index block] [bloom block] [footer: 72 bytes]
 //! ```
 //! Every block starts with a 16-byte header: CRC32C of the rest of the block (u32), the
 //! block's length including the header (u32), its section (u8), 3 zero bytes, and the
@@ -16,7 +16,7 @@ use crate::wal::format::CASTAGNOLI;
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
 pub(crate) const TABLE_VERSION: u32 = 1;
 pub(crate) const BLOCK_HEADER_BYTES: usize = 16;
-pub(crate) const FOOTER_BYTES: usize = 64;
+pub(crate) const FOOTER_BYTES: usize = 72;
 /// A block record before its payload: id, sequence, flags, three u32 lengths.
 pub(crate) const BLOCK_RECORD_FIXED_BYTES: usize = ID_BYTES + 8 + 1 + 12;
 /// An edge record: key id, edge type (big-endian, so keys sort as bytes), other id, flags.
@@ -223,6 +223,8 @@ pub(crate) struct Footer {
     pub(crate) block_records: u64,
     pub(crate) edge_records: u64,
     pub(crate) table_number: u64,
+    /// The distinct-id count the bloom filter was sized for (the largest per section).
+    pub(crate) bloom_keys: u64,
 }
 
 impl Footer {
@@ -237,6 +239,7 @@ impl Footer {
         bytes[40..48].copy_from_slice(&self.block_records.to_le_bytes());
         bytes[48..56].copy_from_slice(&self.edge_records.to_le_bytes());
         bytes[56..64].copy_from_slice(&self.table_number.to_le_bytes());
+        bytes[64..72].copy_from_slice(&self.bloom_keys.to_le_bytes());
         let crc = Self::checksum(&bytes);
         bytes[12..16].copy_from_slice(&crc.to_le_bytes());
         bytes
@@ -261,6 +264,7 @@ impl Footer {
             block_records: u64_at(bytes, 40),
             edge_records: u64_at(bytes, 48),
             table_number: u64_at(bytes, 56),
+            bloom_keys: u64_at(bytes, 64),
         })
     }
 }
@@ -364,6 +368,7 @@ mod tests {
             block_records: 5,
             edge_records: 6,
             table_number: 7,
+            bloom_keys: 8,
         };
         let encoded = footer.encode();
         assert_eq!(Footer::decode(&encoded), Some(footer));

@@ -28,6 +28,9 @@ pub(crate) struct TableMeta {
     pub(crate) index_entries: usize,
     pub(crate) block_records: u64,
     pub(crate) edge_records: u64,
+    /// Distinct ids the bloom filter holds (the largest per section): sums of these bound a
+    /// compaction's output without compounding.
+    pub(crate) bloom_keys: u64,
 }
 
 impl TableMeta {
@@ -41,6 +44,7 @@ impl TableMeta {
         index_entries: 0,
         block_records: 0,
         edge_records: 0,
+        bloom_keys: 0,
     };
 }
 

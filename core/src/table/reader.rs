@@ -130,6 +130,7 @@ fn load_table<V: Vfs>(
         index_entries: entries as usize,
         block_records: footer.block_records,
         edge_records: footer.edge_records,
+        bloom_keys: footer.bloom_keys,
     })
 }
 

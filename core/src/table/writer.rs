@@ -176,6 +176,7 @@ impl<'b> TableWriter<'b> {
     /// `begin` is only an upper bound) and moves the index down behind it.
     fn shrink_filter(&mut self, pool: &mut TablePool<'_>) {
         let keys = self.distinct_keys.iter().copied().max().unwrap_or(0);
+        self.meta.bloom_keys = keys;
         let target = bloom::filter_bytes(keys, self.bits_per_key);
         let start = self.meta.pool_offset;
         let old_bytes = self.meta.bloom_bytes;
@@ -271,6 +272,7 @@ impl<'b> TableWriter<'b> {
             block_records: meta.block_records,
             edge_records: meta.edge_records,
             table_number: self.number,
+            bloom_keys: meta.bloom_keys,
         };
         vfs.write_at(self.file, self.file_offset, &footer.encode())?;
         self.file_offset += FOOTER_BYTES as u64;
