@@ -215,14 +215,16 @@ impl<'r> Store<'r> {
         let buffer_bytes = self.merge_buffer_bytes;
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
             let buffer = &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
-            // The bloom filter holds every key id of the table's edges: a miss skips it.
-            let cursor =
-                if crate::table::bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, id)
-                {
-                    EdgeCursor::seek(vfs, &self.pool, table, section, id, buffer)?
-                } else {
-                    EdgeCursor::exhausted(section, id)
-                };
+            // The bloom filter holds the sources of the table's edges: a miss skips it for an
+            // outgoing listing (an incoming one reads every table).
+            let bloom = self.pool.bloom(table);
+            let may_hold =
+                !outgoing || crate::table::bloom::may_contain(bloom, table.bloom_hashes, id);
+            let cursor = if may_hold {
+                EdgeCursor::seek(vfs, &self.pool, table, section, id, buffer)?
+            } else {
+                EdgeCursor::exhausted(section, id)
+            };
             // At most TABLES_MAX_LIMIT tables exist (checked in new()).
             let _ = cursors.push(cursor);
         }

@@ -156,11 +156,15 @@ impl<'b> TableWriter<'b> {
         self.buffered += EDGE_RECORD_BYTES;
         self.records_in_block += 1;
         self.meta.edge_records += 1;
-        // The bloom filter also answers "may this table hold edges keyed by this id?".
-        self.count_key(section, &record.key_id);
-        let filter =
-            &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
-        bloom::insert(filter, self.meta.bloom_hashes, &record.key_id);
+        // The bloom filter also answers "may this table hold outgoing edges of this id?".
+        // Incoming keys stay out: in a graph with far-flung callers every large table would
+        // hold nearly every id, and the filters would outgrow the region.
+        if section == Section::OutEdges {
+            self.count_key(section, &record.key_id);
+            let filter = &mut pool.bytes
+                [self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
+            bloom::insert(filter, self.meta.bloom_hashes, &record.key_id);
+        }
         Ok(())
     }
 
