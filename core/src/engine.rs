@@ -419,8 +419,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Writes the edges of the live block `id` in `direction` that pass `filter` into `out`
-    /// (outgoing then incoming, each in key order: edge type, then the other block's id) and
-    /// counts every match; `NotFound` if the block is not live.
+    /// and counts every match; `NotFound` if the block is not live. Outgoing edges come
+    /// before incoming ones; within each the order is deterministic for a given store state
+    /// (key order when edges come from several levels, newest first from the memtable
+    /// alone) but not otherwise specified.
     pub fn edges(
         &mut self,
         id: BlockId,

@@ -131,6 +131,27 @@ impl<'r> EdgeStore<'r> {
         count
     }
 
+    /// Calls `visit` with each record index of `entry`'s outgoing (or incoming) list,
+    /// newest first, until it returns false.
+    pub(crate) fn walk(
+        &self,
+        blocks: &[BlockEntry],
+        entry: u32,
+        outgoing: bool,
+        mut visit: impl FnMut(u32) -> bool,
+    ) {
+        let block = &blocks[entry as usize];
+        let mut cursor = if outgoing { block.out_head } else { block.in_head };
+        // A list holds each record at most once, so the bound is never what ends it.
+        for _ in 0..self.records.len() {
+            if cursor == NIL || !visit(cursor) {
+                return;
+            }
+            let record = &self.records[cursor as usize];
+            cursor = if outgoing { record.next_out } else { record.next_in };
+        }
+    }
+
     /// Forgets every record (after a flush).
     pub(crate) fn reset(&mut self) {
         self.slots.fill(NIL);

@@ -24,6 +24,8 @@ pub(crate) use edges::{EdgeEntry, EdgeStore};
 
 /// Marks an empty slot or the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
+/// Degree up to which a block's memtable edges are sorted through a stack array.
+const SMALL_DEGREE: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EntryState {
@@ -317,8 +319,65 @@ impl<'r> Memtable<'r> {
         };
         let count = self.edges.list(self.blocks, entry, outgoing, scratch);
         let sorted = &mut scratch[..count];
-        sorted.sort_unstable_by_key(|&index| self.edge_record(index, outgoing).key());
+        if count <= SMALL_DEGREE {
+            // The common case: sort (type, other id, index) triples on the stack, so each
+            // record's other endpoint is looked up once, not once per comparison.
+            let mut keyed = [(0u16, BlockId::ZERO, 0u32); SMALL_DEGREE];
+            for (slot, &index) in keyed.iter_mut().zip(sorted.iter()) {
+                let record = self.edge_record_of(id, index, outgoing);
+                *slot = (record.edge_type.code(), record.other, index);
+            }
+            let keyed = &mut keyed[..count];
+            keyed.sort_unstable();
+            for (slot, &(_, _, index)) in sorted.iter_mut().zip(keyed.iter()) {
+                *slot = index;
+            }
+        } else {
+            sorted.sort_unstable_by_key(|&index| self.edge_record(index, outgoing).key());
+        }
         sorted
+    }
+
+    /// Calls `emit` with each live edge record of `id` that passes `filter`, newest first,
+    /// until it returns false; returns how many were emitted.
+    pub(crate) fn visit_live_edges(
+        &self,
+        id: &BlockId,
+        outgoing: bool,
+        filter: &crate::edge::EdgeFilter<'_>,
+        mut emit: impl FnMut(&EdgeRecord) -> bool,
+    ) -> usize {
+        let Some(entry) = self.entry_of(id) else {
+            return 0;
+        };
+        let mut emitted = 0;
+        self.edges.walk(self.blocks, entry, outgoing, |index| {
+            let record = self.edge_record_of(id, index, outgoing);
+            if record.tombstone || !filter.accepts(record.edge_type) {
+                return true;
+            }
+            emitted += 1;
+            emit(&record)
+        });
+        emitted
+    }
+
+    /// Edge record `index` of the block `key_id` (its source when `outgoing`, else its
+    /// target): only the other endpoint's id is looked up.
+    pub(crate) fn edge_record_of(
+        &self,
+        key_id: &BlockId,
+        index: u32,
+        outgoing: bool,
+    ) -> EdgeRecord {
+        let record = self.edges.record(index);
+        let other = if outgoing { record.target } else { record.source };
+        EdgeRecord {
+            key_id: *key_id,
+            edge_type: record.edge_type,
+            other: self.blocks[other as usize].id,
+            tombstone: record.tombstone,
+        }
     }
 
     /// Edge record `index` as a table record of the outgoing (or incoming) section.

@@ -210,7 +210,6 @@ impl<'r> Store<'r> {
         mut emit: impl FnMut(&EdgeRecord) -> bool,
     ) -> Result<usize, Error> {
         let section = if outgoing { Section::OutEdges } else { Section::InEdges };
-        let memtable_edges = self.memtable.edges_of(id, outgoing, self.sort_scratch);
         let mut cursors: heapless::Vec<EdgeCursor, TABLES_MAX_LIMIT> = heapless::Vec::new();
         let buffer_bytes = self.merge_buffer_bytes;
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
@@ -228,15 +227,20 @@ impl<'r> Store<'r> {
             // At most TABLES_MAX_LIMIT tables exist (checked in new()).
             let _ = cursors.push(cursor);
         }
+        if cursors.iter().all(EdgeCursor::is_done) {
+            // No table can hold edges of `id`: the memtable alone answers, with no merge.
+            return Ok(self.memtable.visit_live_edges(id, outgoing, filter, emit));
+        }
+        let memtable_edges = self.memtable.edges_of(id, outgoing, self.sort_scratch);
         let records_max: u64 =
             self.tables[..self.tables_count].iter().map(|table| table.edge_records).sum();
         let mut memtable_at = 0;
+        let mut memtable_current =
+            memtable_edges.first().map(|&index| self.memtable.edge_record_of(id, index, outgoing));
         let mut emitted = 0;
         // Every round consumes at least one record from some level.
         for _ in 0..=(records_max + memtable_edges.len() as u64) {
-            let mut best: Option<EdgeRecord> = memtable_edges
-                .get(memtable_at)
-                .map(|&index| self.memtable.edge_record(index, outgoing));
+            let mut best: Option<EdgeRecord> = memtable_current;
             for (index, cursor) in cursors.iter_mut().enumerate() {
                 let buffer =
                     &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
@@ -253,11 +257,11 @@ impl<'r> Store<'r> {
                 return Ok(emitted);
             };
             let key: [u8; KEY_BYTES] = best.key();
-            if memtable_edges
-                .get(memtable_at)
-                .is_some_and(|&index| self.memtable.edge_record(index, outgoing).key() == key)
-            {
+            if memtable_current.is_some_and(|current| current.key() == key) {
                 memtable_at += 1;
+                memtable_current = memtable_edges
+                    .get(memtable_at)
+                    .map(|&index| self.memtable.edge_record(index, outgoing));
             }
             for (index, cursor) in cursors.iter_mut().enumerate() {
                 let buffer =

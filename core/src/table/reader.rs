@@ -261,6 +261,11 @@ impl EdgeCursor {
         EdgeCursor { key_id: *key_id, section, block: 0, record: 0, count: 0, done: true }
     }
 
+    /// True if the cursor can yield nothing more.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// A cursor before the first record of `key_id` in `section`; `buffer` receives blocks.
     pub(crate) fn seek<V: Vfs>(
         vfs: &mut V,
