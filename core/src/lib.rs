@@ -84,6 +84,7 @@ pub mod id;
 pub mod json;
 mod manifest;
 mod memtable;
+mod names;
 pub mod region;
 mod store;
 mod table;

@@ -305,29 +305,11 @@ impl IndexEntry {
 pub(crate) const TABLE_NAME_BYTES: usize = 26;
 
 pub(crate) fn table_name(number: u64, buffer: &mut [u8; TABLE_NAME_BYTES]) -> &str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    buffer[..6].copy_from_slice(b"table-");
-    for index in 0..16 {
-        buffer[6 + index] = DIGITS[((number >> (60 - 4 * index)) & 0xf) as usize];
-    }
-    buffer[22..].copy_from_slice(b".kdb");
-    core::str::from_utf8(buffer).unwrap_or("")
+    crate::names::numbered_name(b"table-", number, b".kdb", buffer)
 }
 
 pub(crate) fn parse_table_name(name: &[u8]) -> Option<u64> {
-    if name.len() != TABLE_NAME_BYTES || !name.starts_with(b"table-") || !name.ends_with(b".kdb") {
-        return None;
-    }
-    let mut number = 0u64;
-    for &digit in &name[6..22] {
-        let value = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        number = number << 4 | u64::from(value);
-    }
-    Some(number)
+    crate::names::parse_numbered_name(name, b"table-", b".kdb")
 }
 
 #[cfg(test)]

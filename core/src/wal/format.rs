@@ -246,32 +246,12 @@ pub(crate) fn decode_record(kind: RecordKind, payload: &[u8]) -> Option<Record<'
 
 /// Writes the segment file name for `number` into `buffer`.
 pub(crate) fn segment_name(number: u64, buffer: &mut [u8; SEGMENT_NAME_BYTES]) -> &str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    buffer[..4].copy_from_slice(b"wal-");
-    for index in 0..16 {
-        let nibble = (number >> (60 - 4 * index)) & 0xf;
-        buffer[4 + index] = DIGITS[nibble as usize];
-    }
-    buffer[20..].copy_from_slice(b".log");
-    // Only ASCII was written.
-    core::str::from_utf8(buffer).unwrap_or("")
+    crate::names::numbered_name(b"wal-", number, b".log", buffer)
 }
 
 /// The segment number of a WAL segment file name, or `None` for any other name.
 pub(crate) fn parse_segment_name(name: &[u8]) -> Option<u64> {
-    if name.len() != SEGMENT_NAME_BYTES || !name.starts_with(b"wal-") || !name.ends_with(b".log") {
-        return None;
-    }
-    let mut number = 0u64;
-    for &digit in &name[4..20] {
-        let value = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        number = number << 4 | u64::from(value);
-    }
-    Some(number)
+    crate::names::parse_numbered_name(name, b"wal-", b".log")
 }
 
 #[cfg(test)]
