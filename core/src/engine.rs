@@ -453,9 +453,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        if !self.store.block_visible(&mut self.vfs, &id)? {
-            return Err(Error::NotFound);
-        }
+        // The store answers NotFound for a block that is not live.
         self.store.visit_edges(&mut self.vfs, &id, direction, &filter, visit)
     }
 

@@ -168,6 +168,11 @@ impl<'r> Memtable<'r> {
         }
     }
 
+    /// The state of entry `entry`.
+    pub(crate) fn state_at(&self, entry: u32) -> EntryState {
+        self.blocks[entry as usize].state
+    }
+
     /// The live block `id`, if the memtable holds it live.
     pub(crate) fn find(&self, id: &BlockId) -> Option<BlockView<'_>> {
         let entry = &self.blocks[self.entry_of(id)? as usize];
@@ -345,11 +350,24 @@ impl<'r> Memtable<'r> {
         id: &BlockId,
         outgoing: bool,
         filter: &crate::edge::EdgeFilter<'_>,
+        emit: impl FnMut(&EdgeRecord) -> bool,
+    ) -> usize {
+        match self.entry_of(id) {
+            Some(entry) => self.visit_live_edges_at(entry, id, outgoing, filter, emit),
+            None => 0,
+        }
+    }
+
+    /// `visit_live_edges` for the block whose entry is `entry` (saves a probe).
+    pub(crate) fn visit_live_edges_at(
+        &self,
+        entry: u32,
+        id: &BlockId,
+        outgoing: bool,
+        filter: &crate::edge::EdgeFilter<'_>,
         mut emit: impl FnMut(&EdgeRecord) -> bool,
     ) -> usize {
-        let Some(entry) = self.entry_of(id) else {
-            return 0;
-        };
+        debug_assert!(self.blocks[entry as usize].id == *id);
         let mut emitted = 0;
         self.edges.walk(self.blocks, entry, outgoing, |index| {
             let record = self.edge_record_of(id, index, outgoing);

@@ -13,7 +13,7 @@ use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::BlockId;
 use crate::manifest::{Manifest, TABLES_MAX_LIMIT};
-use crate::memtable::{BlockView, EdgeState, Memtable};
+use crate::memtable::{BlockView, EdgeState, EntryState, Memtable};
 use crate::table::format::{BlockRecord, EdgeRecord, Section, KEY_BYTES};
 use crate::table::reader::{self, EdgeCursor};
 use crate::table::writer::TableWriter;
@@ -292,6 +292,18 @@ impl<'r> Store<'r> {
         filter: &EdgeFilter<'_>,
         mut visit: impl FnMut(Edge),
     ) -> Result<usize, Error> {
+        let entry = self.memtable.entry_of(id);
+        let visible = match entry.map(|entry| self.memtable.state_at(entry)) {
+            Some(EntryState::Live | EntryState::Stub) => true,
+            Some(EntryState::Tombstone) => false,
+            None => self.block_visible(vfs, id)?,
+        };
+        if !visible {
+            return Err(Error::NotFound);
+        }
+        if let (0, Some(entry)) = (self.tables_count, entry) {
+            return Ok(self.visit_memtable_edges(entry, id, direction, filter, visit));
+        }
         let mut count = 0;
         if matches!(direction, Direction::Outgoing | Direction::Both) {
             count += self.merge_edges(vfs, id, true, filter, |record| {
@@ -321,6 +333,48 @@ impl<'r> Store<'r> {
             count -= skipped;
         }
         Ok(count)
+    }
+
+    /// `visit_edges` when the memtable is the only level: its lists, no merge.
+    fn visit_memtable_edges(
+        &self,
+        entry: u32,
+        id: &BlockId,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        mut visit: impl FnMut(Edge),
+    ) -> usize {
+        let memtable = &self.memtable;
+        let mut count = 0;
+        if matches!(direction, Direction::Outgoing | Direction::Both) {
+            count += memtable.visit_live_edges_at(entry, id, true, filter, |record| {
+                visit(Edge {
+                    source: record.key_id,
+                    target: record.other,
+                    edge_type: record.edge_type,
+                });
+                true
+            });
+        }
+        if matches!(direction, Direction::Incoming | Direction::Both) {
+            let both = direction == Direction::Both;
+            let mut skipped = 0;
+            count += memtable.visit_live_edges_at(entry, id, false, filter, |record| {
+                // A self-edge was already listed among the outgoing edges.
+                if both && record.other == record.key_id {
+                    skipped += 1;
+                } else {
+                    visit(Edge {
+                        source: record.other,
+                        target: record.key_id,
+                        edge_type: record.edge_type,
+                    });
+                }
+                true
+            });
+            count -= skipped;
+        }
+        count
     }
 
     /// Plans a put: the room it needs, and whether it creates a new block.
