@@ -335,7 +335,9 @@ impl<'r> Store<'r> {
         Ok(count)
     }
 
-    /// `visit_edges` when the memtable is the only level: its lists, no merge.
+    /// `visit_edges` when the memtable is the only level: its lists, no merge. It repeats
+    /// the direction handling of `visit_edges` on purpose: sharing it through a `dyn FnMut`
+    /// made the degree-10 listing 60% slower (measured 140 ns -> 222 ns).
     fn visit_memtable_edges(
         &self,
         entry: u32,
