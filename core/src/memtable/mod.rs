@@ -174,8 +174,14 @@ impl<'r> Memtable<'r> {
     }
 
     /// The live block `id`, if the memtable holds it live.
+    #[cfg(test)]
     pub(crate) fn find(&self, id: &BlockId) -> Option<BlockView<'_>> {
-        let entry = &self.blocks[self.entry_of(id)? as usize];
+        self.view_at(self.entry_of(id)?)
+    }
+
+    /// The block version in entry `entry`, if it is a live version (not a stub or tombstone).
+    pub(crate) fn view_at(&self, entry: u32) -> Option<BlockView<'_>> {
+        let entry = &self.blocks[entry as usize];
         if entry.state != EntryState::Live {
             return None;
         }

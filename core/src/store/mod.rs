@@ -137,11 +137,14 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         id: &BlockId,
     ) -> Result<Option<BlockView<'_>>, Error> {
-        match self.memtable.block_state(id) {
-            Some(false) => return Ok(None),
-            // A stub is live but its version is in a table.
-            Some(true) if self.memtable.find(id).is_some() => return Ok(self.memtable.find(id)),
-            _ => {}
+        // One probe: a version answers, a tombstone hides, a stub or nothing sends the
+        // lookup to the tables.
+        if let Some(entry) = self.memtable.entry_of(id) {
+            match self.memtable.state_at(entry) {
+                EntryState::Live => return Ok(self.memtable.view_at(entry)),
+                EntryState::Tombstone => return Ok(None),
+                EntryState::Stub => {}
+            }
         }
         for table in &self.tables[..self.tables_count] {
             let Some((start, end)) =

@@ -243,6 +243,24 @@ pub(crate) fn find_block<'b, V: Vfs>(
     }
 }
 
+/// Reads data block `block` into `buffer` if it belongs to `section`; returns its record
+/// count, or `None` when the section has no more blocks (shared by both cursors).
+fn load_section_block<V: Vfs>(
+    vfs: &mut V,
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+    section: Section,
+    block: usize,
+    buffer: &mut [u8],
+) -> Result<Option<u32>, Error> {
+    match pool.index_entry(table, block) {
+        Some(entry) if entry.section == section => {
+            Ok(Some(read_data_block(vfs, pool, table, block, buffer)?.1))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A position in one table's edge section: walks the records whose key id is `key_id`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EdgeCursor {
@@ -304,14 +322,9 @@ impl EdgeCursor {
         block: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        match pool.index_entry(table, block) {
-            Some(entry) if entry.section == self.section => {
-                let (_, count, _) = read_data_block(vfs, pool, table, block, buffer)?;
-                self.block = block;
-                self.record = 0;
-                self.count = count;
-            }
-            _ => self.done = true,
+        match load_section_block(vfs, pool, table, self.section, block, buffer)? {
+            Some(count) => (self.block, self.record, self.count) = (block, 0, count),
+            None => self.done = true,
         }
         Ok(())
     }
@@ -545,14 +558,11 @@ impl SectionCursor {
         block: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        match pool.index_entry(table, block) {
-            Some(entry) if entry.section == self.section => {
-                let (_, count, _) = read_data_block(vfs, pool, table, block, buffer)?;
-                self.block = block;
-                self.at = BLOCK_HEADER_BYTES;
-                self.remaining = count;
+        match load_section_block(vfs, pool, table, self.section, block, buffer)? {
+            Some(count) => {
+                (self.block, self.at, self.remaining) = (block, BLOCK_HEADER_BYTES, count)
             }
-            _ => self.done = true,
+            None => self.done = true,
         }
         Ok(())
     }
