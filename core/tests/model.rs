@@ -58,10 +58,11 @@ fn run_case(
     coverage: &mut Coverage,
 ) -> Result<(), String> {
     let bump = bumpalo::Bump::new();
-    let memory = Memory::new(&bump, &config);
+    let memory = Memory::with_sim(&bump, &config, &harness::SIM_LARGE);
     let mut generator = Generator::new(seed, 24);
     let universe = generator.all_ids();
-    let mut vfs = Some(harness::sim_vfs(memory.disk, seed ^ 0x5eed));
+    let sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x5eed);
+    let mut vfs = Some(sim.map_err(|error| format!("sim: {error:?}"))?);
     let region = memory.region;
     let mut model = Model::new();
     let mut synced = model.clone();

@@ -34,8 +34,14 @@ pub fn small_config() -> Config {
     }
 }
 
+/// Files of 16 KiB: enough for the short runs of most tests.
 pub const SIM: SimConfig =
     SimConfig { files_max: 32, file_bytes_max: 16 << 10, pending_bytes_max: 16 << 10 };
+
+/// Files of 160 KiB hold the largest table a long run over 24 ids can make (every edge of
+/// three types, both sections: about 120 KiB), so the model test never sees a full disk.
+pub const SIM_LARGE: SimConfig =
+    SimConfig { files_max: 32, file_bytes_max: 160 << 10, pending_bytes_max: 16 << 10 };
 
 /// Owns the memory a simulated store lives in, allocated from a bump arena.
 pub struct Memory<'b> {
@@ -45,9 +51,13 @@ pub struct Memory<'b> {
 
 impl<'b> Memory<'b> {
     pub fn new(bump: &'b bumpalo::Bump, config: &Config) -> Memory<'b> {
+        Memory::with_sim(bump, config, &SIM)
+    }
+
+    pub fn with_sim(bump: &'b bumpalo::Bump, config: &Config, sim: &SimConfig) -> Memory<'b> {
         Memory {
             region: bump.alloc_slice_fill_copy(memory_bytes_required(config), 0u8),
-            disk: bump.alloc_slice_fill_copy(SIM.memory_bytes_required(), 0u8),
+            disk: bump.alloc_slice_fill_copy(sim.memory_bytes_required(), 0u8),
         }
     }
 }
