@@ -104,7 +104,7 @@
 /**
  * `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
  */
-#define KAUSAL_CONFIG_SIZE_V1 76
+#define KAUSAL_CONFIG_SIZE_V1 80
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -277,6 +277,10 @@ typedef enum kausal_status {
    * The store directory (or a file the engine expected) does not exist.
    */
   KAUSAL_ERROR_PATH_NOT_FOUND = 24,
+  /**
+   * A query argument (depth, result count, start count, filter) is out of range.
+   */
+  KAUSAL_ERROR_QUERY_INVALID = 25,
 } kausal_status;
 
 /**
@@ -347,6 +351,11 @@ typedef struct kausal_config {
    * `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
    */
   uint32_t recovery_mode;
+  /**
+   * Blocks one traversal or path query may visit (1..=10000); about 72 bytes of region
+   * each.
+   */
+  uint32_t query_nodes_max;
 } kausal_config;
 
 /**

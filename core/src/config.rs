@@ -88,6 +88,9 @@ pub struct Config {
     pub table_block_bytes: u32,
     /// Bloom filter bits per block in each table (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
+    /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
+    /// region's visited set and DFS stack, about 72 bytes per node.
+    pub query_nodes_max: u32,
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.
     pub compaction_auto: bool,
@@ -115,6 +118,7 @@ impl Config {
         table_memory_bytes: 4 << 20,
         table_block_bytes: 16 << 10,
         bloom_bits_per_key: 10,
+        query_nodes_max: 10_000,
         compaction_auto: true,
         sync_policy: SyncPolicy::Explicit,
         recovery_mode: RecoveryMode::Tolerant,
@@ -141,7 +145,12 @@ impl Config {
 
     /// Checks every field and every relationship between fields.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str); 18] = [
+        let checks: [(bool, &'static str); 19] = [
+            (
+                self.query_nodes_max >= 1
+                    && self.query_nodes_max <= crate::query::RESULTS_MAX_LIMIT,
+                "query_nodes_max",
+            ),
             (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
             (self.table_memory_bytes >= 1024, "table_memory_bytes"),
             (

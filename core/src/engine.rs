@@ -8,6 +8,10 @@ use crate::error::{Error, Resource};
 use crate::id::BlockId;
 use crate::manifest::{Manifest, MANIFEST_TEMP_NAME};
 use crate::memtable::{BlockView, Memtable};
+use crate::query::{
+    self, BlockFilter, NamedQuery, PathOutcome, PathQuery, PathStep, QueryParts, ScanCursor,
+    TraversalCount, TraversalHit, TraversalQuery,
+};
 use crate::region::{carve, Guards};
 use crate::store::{Plan, Store};
 use crate::table::format::{parse_table_name, table_name, TABLE_NAME_BYTES};
@@ -72,6 +76,8 @@ pub struct Engine<'r, V: Vfs> {
     manifest: Manifest,
     /// Where flushes assemble table data blocks (the recovery read buffer, free after open).
     table_buffer: &'r mut [u8],
+    /// Visited set, node list and DFS stack of graph queries.
+    query: QueryParts<'r>,
     guards: Guards<'r>,
     next_sequence: u64,
     flushes: u64,
@@ -270,6 +276,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             wal,
             manifest,
             table_buffer: parts.read_buffer,
+            query: parts.query,
             guards: parts.guards,
             next_sequence,
             flushes: 0,
@@ -455,6 +462,86 @@ impl<'r, V: Vfs> Engine<'r, V> {
         }
         // The store answers NotFound for a block that is not live.
         self.store.visit_edges(&mut self.vfs, &id, direction, &filter, visit)
+    }
+
+    /// Looks up every id of `ids` and calls `visit(position, view)` for each, in order:
+    /// `None` if that block is not live. Each view is valid only during its call (a
+    /// table-resident block is read into the lookup buffer the next one reuses). Returns how
+    /// many were live. `IdZero` before any lookup if an id is zero.
+    pub fn find_blocks(
+        &mut self,
+        ids: &[BlockId],
+        mut visit: impl FnMut(usize, Option<BlockView<'_>>),
+    ) -> Result<usize, Error> {
+        self.check_invariants();
+        if ids.iter().any(BlockId::is_zero) {
+            return Err(Error::IdZero);
+        }
+        let mut found = 0;
+        for (position, id) in ids.iter().enumerate() {
+            let view = self.store.find_block(&mut self.vfs, id)?;
+            found += usize::from(view.is_some());
+            visit(position, view);
+        }
+        Ok(found)
+    }
+
+    /// Runs a traversal and writes its hits into `out`: the starts first (depth 0), then
+    /// each block reached, once, with the edge it was first reached by. Breadth-first
+    /// results come in depth order; both orders are deterministic for a given store state.
+    /// `NotFound` if a start is not live; `QueryInvalid` for an out-of-range field.
+    pub fn traverse(
+        &mut self,
+        query: &TraversalQuery<'_>,
+        out: &mut [TraversalHit],
+    ) -> Result<TraversalCount, Error> {
+        self.check_invariants();
+        let count = query::traverse(&mut self.store, &mut self.vfs, &mut self.query, query, out)?;
+        debug_assert!(count.written <= out.len().min(query.results_max as usize));
+        Ok(count)
+    }
+
+    /// Runs a named query (callers, callees, ...) from `id` to `depth_max` edges away.
+    pub fn query(
+        &mut self,
+        named: NamedQuery,
+        id: BlockId,
+        depth_max: u32,
+        out: &mut [TraversalHit],
+    ) -> Result<TraversalCount, Error> {
+        let starts = [id];
+        let mut query = named.traversal(&starts, depth_max);
+        query.results_max = (out.len() as u32).clamp(1, query::RESULTS_MAX_LIMIT);
+        self.traverse(&query, out)
+    }
+
+    /// A shortest path from `query.from` to `query.to` (breadth first, same filters as a
+    /// traversal), written into `out` from `from` to `to`. `BufferTooSmall` with the steps
+    /// needed if `out` is too short; `NotFound` if either end is not live.
+    pub fn shortest_path(
+        &mut self,
+        query: &PathQuery<'_>,
+        out: &mut [PathStep],
+    ) -> Result<PathOutcome, Error> {
+        self.check_invariants();
+        query::shortest_path(&mut self.store, &mut self.vfs, &mut self.query, query, out)
+    }
+
+    /// Writes the ids of live blocks that pass `filter`, in id order after `cursor`, into
+    /// `out`; returns how many. Call again with the same cursor until `cursor.done`. Costs a
+    /// sort of the memtable's ids per call plus the records passed over, so pass a large
+    /// `out` to page through a big store. `BufferTooSmall` for an empty `out`.
+    pub fn scan(
+        &mut self,
+        filter: &BlockFilter<'_>,
+        cursor: &mut ScanCursor,
+        out: &mut [BlockId],
+    ) -> Result<usize, Error> {
+        self.check_invariants();
+        filter.validate()?;
+        let written = self.store.scan(&mut self.vfs, filter, cursor, out)?;
+        debug_assert!(written <= out.len());
+        Ok(written)
     }
 
     /// Makes every earlier write durable.

@@ -64,6 +64,9 @@ pub enum Error {
     ContentTooLong { bytes: usize, bytes_max: u32 },
     /// An edge type code is neither a built-in type nor in the host-defined range.
     EdgeTypeUnknown { code: u16 },
+    /// A query argument is out of range; the name is the field's name (see the query's
+    /// documentation for each field's range).
+    QueryInvalid { field: &'static str },
     /// The block (or, for `delete_edge`, the edge) does not exist; for `put_edge`, one of
     /// its endpoints does not exist.
     NotFound,

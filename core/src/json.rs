@@ -164,6 +164,35 @@ impl Cursor<'_> {
         }
     }
 
+    /// Moves past one complete value (nested containers included, without recursion).
+    fn skip_value(&mut self) -> Result<(), usize> {
+        let mut stack = ContainerStack { bits: 0, depth: 0 };
+        let mut state = State::Value;
+        // Every iteration consumes at least one byte or ends.
+        loop {
+            if let (State::AfterValue, 0) = (state, stack.depth) {
+                return Ok(());
+            }
+            self.skip_white_space();
+            state = match state {
+                State::Value => self.value(&mut stack)?,
+                State::ObjectOpened if self.peek() == Some(b'}') => {
+                    self.position += 1;
+                    stack.pop();
+                    State::AfterValue
+                }
+                State::ObjectOpened => self.member_key()?,
+                State::ArrayOpened if self.peek() == Some(b']') => {
+                    self.position += 1;
+                    stack.pop();
+                    State::AfterValue
+                }
+                State::ArrayOpened => State::Value,
+                State::AfterValue => self.after_value(&mut stack)?,
+            };
+        }
+    }
+
     fn literal(&mut self, word: &[u8]) -> Result<(), usize> {
         let end = self.position + word.len();
         if self.bytes.get(self.position..end) == Some(word) {
@@ -247,6 +276,131 @@ impl Cursor<'_> {
             self.digits()?;
         }
         Ok(())
+    }
+}
+
+/// The raw bytes of the value of top-level member `key` in the JSON object `bytes` (the
+/// first member whose decoded key equals `key`), or `None` if there is none or `bytes` is
+/// not a well-formed object. Never panics, on any input; no recursion.
+pub fn member_value<'a>(bytes: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let mut cursor = Cursor { bytes, position: 0 };
+    cursor.skip_white_space();
+    cursor.consume(b'{').ok()?;
+    cursor.skip_white_space();
+    if cursor.peek() == Some(b'}') {
+        return None;
+    }
+    // Each member consumes at least one byte, so the loop is bounded by the length.
+    loop {
+        let key_start = cursor.position;
+        if cursor.peek() != Some(b'"') {
+            return None;
+        }
+        cursor.string().ok()?;
+        let key_raw = bytes.get(key_start..cursor.position)?;
+        cursor.skip_white_space();
+        cursor.consume(b':').ok()?;
+        cursor.skip_white_space();
+        let value_start = cursor.position;
+        cursor.skip_value().ok()?;
+        if string_equals(key_raw, key) {
+            return bytes.get(value_start..cursor.position);
+        }
+        cursor.skip_white_space();
+        match cursor.peek() {
+            Some(b',') => {
+                cursor.position += 1;
+                cursor.skip_white_space();
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// True if `raw` is a JSON string literal (quotes included) whose decoded text is exactly
+/// `text`. Escapes, `\uXXXX` and surrogate pairs included; a malformed literal is unequal.
+pub fn string_equals(raw: &[u8], text: &[u8]) -> bool {
+    let Some(inner) = raw.strip_prefix(b"\"").and_then(|rest| rest.strip_suffix(b"\"")) else {
+        return false;
+    };
+    let mut decoded = Decoder { raw: inner, position: 0 };
+    let mut matched = 0;
+    // Each step consumes at least one raw byte.
+    while decoded.position < inner.len() {
+        let mut utf8 = [0u8; 4];
+        let Some(piece) = decoded.next_piece(&mut utf8) else {
+            return false;
+        };
+        let end = matched + piece.len();
+        if text.get(matched..end) != Some(piece) {
+            return false;
+        }
+        matched = end;
+    }
+    matched == text.len()
+}
+
+/// Decodes a string literal's contents one character (or run of one raw byte) at a time.
+struct Decoder<'a> {
+    raw: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Decoder<'a> {
+    /// The next decoded piece: a raw byte, or an escape's UTF-8 (in `utf8`).
+    fn next_piece<'b>(&mut self, utf8: &'b mut [u8; 4]) -> Option<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        let byte = *self.raw.get(self.position)?;
+        self.position += 1;
+        if byte != b'\\' {
+            utf8[0] = byte;
+            return Some(&utf8[..1]);
+        }
+        let escaped = *self.raw.get(self.position)?;
+        self.position += 1;
+        let simple = match escaped {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => return self.unicode(utf8),
+            _ => return None,
+        };
+        utf8[0] = simple;
+        Some(&utf8[..1])
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.raw.get(self.position..self.position + 4)?;
+        self.position += 4;
+        let text = core::str::from_utf8(digits).ok()?;
+        u32::from_str_radix(text, 16).ok()
+    }
+
+    /// After `\\u`: one code point, or a surrogate pair spelled as two escapes.
+    fn unicode<'b>(&mut self, utf8: &'b mut [u8; 4]) -> Option<&'b [u8]> {
+        let first = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if self.raw.get(self.position..self.position + 2) != Some(b"\\u") {
+                return None;
+            }
+            self.position += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return None;
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        let character = char::from_u32(code)?;
+        Some(character.encode_utf8(utf8).as_bytes())
     }
 }
 

@@ -85,6 +85,7 @@ pub mod json;
 mod manifest;
 mod memtable;
 mod names;
+pub mod query;
 pub mod region;
 mod store;
 mod table;
@@ -97,5 +98,9 @@ pub use engine::{Engine, Stats};
 pub use error::{CorruptionKind, Error, Resource};
 pub use id::BlockId;
 pub use memtable::BlockView;
+pub use query::{
+    BlockFilter, MetadataValue, NamedQuery, PathOutcome, PathQuery, PathStep, ScanCursor,
+    TraversalCount, TraversalHit, TraversalOrder, TraversalQuery, Via,
+};
 pub use region::memory_bytes_required;
 pub use vfs::{FileHandle, Vfs, VfsError};

@@ -4,7 +4,8 @@
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
 //! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
 //! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
-//! indexes), one merge buffer per table, the lookup buffer, the sort scratch. Every part
+//! indexes), one merge buffer per table, the lookup buffer, the sort scratch, and for
+//! queries the visited index, the visited nodes and the DFS stack. Every part
 //! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
 //! first part and follows every part; `Guards::check` verifies them on every public call,
 //! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
@@ -14,6 +15,7 @@
 use crate::config::{Config, FILE_NAME_BYTES_MAX};
 use crate::error::Error;
 use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts, NIL};
+use crate::query::{QueryNode, QueryParts};
 use crate::store::StoreParts;
 use crate::table::TableMeta;
 use core::mem::{align_of, size_of};
@@ -24,12 +26,13 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 14;
+const PARTS: usize = 17;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<u64>() <= PART_ALIGN);
 const _: () = assert!(align_of::<TableMeta>() <= PART_ALIGN);
+const _: () = assert!(align_of::<QueryNode>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 
 /// Slots of an open-addressing table for `entries` entries: a power of two, at least twice
@@ -55,6 +58,9 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.tables_max as usize * config.merge_buffer_bytes(),
         config.read_buffer_bytes as usize,
         config.blocks_max.max(config.edges_max) as usize * size_of::<u32>(),
+        slot_count(config.query_nodes_max) * size_of::<u32>(),
+        config.query_nodes_max as usize * size_of::<QueryNode>(),
+        config.query_nodes_max as usize * size_of::<QueryNode>(),
     ]
 }
 
@@ -81,6 +87,7 @@ pub(crate) struct Parts<'r> {
     pub(crate) list_buffer: &'r mut [u8],
     pub(crate) segment_numbers: &'r mut [u64],
     pub(crate) store: StoreParts<'r>,
+    pub(crate) query: QueryParts<'r>,
     pub(crate) guards: Guards<'r>,
 }
 
@@ -191,6 +198,12 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         lookup_buffer: carver.take_bytes(sizes[12]),
         sort_scratch: carver.take(sizes[13] / size_of::<u32>(), 0u32),
     };
+    let query = QueryParts {
+        index: carver.take(sizes[14] / size_of::<u32>(), 0u32),
+        nodes: carver.take(config.query_nodes_max as usize, QueryNode::EMPTY),
+        pending: carver.take(config.query_nodes_max as usize, QueryNode::EMPTY),
+        used: 0,
+    };
     let parts = Parts {
         memtable,
         wal_buffer,
@@ -198,6 +211,7 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         list_buffer,
         segment_numbers,
         store,
+        query,
         guards: carver.guards,
     };
     parts.guards.check();

@@ -58,6 +58,8 @@ pub enum kausal_status {
     KAUSAL_ERROR_NO_SPACE = 23,
     /// The store directory (or a file the engine expected) does not exist.
     KAUSAL_ERROR_PATH_NOT_FOUND = 24,
+    /// A query argument (depth, result count, start count, filter) is out of range.
+    KAUSAL_ERROR_QUERY_INVALID = 25,
 }
 
 use kausal_status::*;
@@ -97,12 +99,13 @@ impl From<Error> for kausal_status {
             Error::Poisoned => KAUSAL_ERROR_POISONED,
             Error::Corruption { .. } => KAUSAL_ERROR_CORRUPTION,
             Error::RecoveryCapacity { .. } => KAUSAL_ERROR_RECOVERY_CAPACITY,
+            Error::QueryInvalid { .. } => KAUSAL_ERROR_QUERY_INVALID,
         }
     }
 }
 
 /// Every status with its name and a one-line description, indexed by code.
-const STATUS_TEXT: [(&str, &str); 25] = [
+const STATUS_TEXT: [(&str, &str); 26] = [
     ("KAUSAL_OK\0", "success\0"),
     ("KAUSAL_ERROR_NULL_ARGUMENT\0", "a required pointer argument was NULL\0"),
     ("KAUSAL_ERROR_CONFIG_INVALID\0", "a config field is out of range\0"),
@@ -128,6 +131,7 @@ const STATUS_TEXT: [(&str, &str); 25] = [
     ("KAUSAL_ERROR_ARGUMENT_INVALID\0", "an enumerated argument has an unknown value\0"),
     ("KAUSAL_ERROR_NO_SPACE\0", "the storage device is full\0"),
     ("KAUSAL_ERROR_PATH_NOT_FOUND\0", "the store directory does not exist\0"),
+    ("KAUSAL_ERROR_QUERY_INVALID\0", "a query argument is out of range\0"),
 ];
 
 const UNKNOWN: (&str, &str) = ("KAUSAL_STATUS_UNKNOWN\0", "unknown status code\0");
@@ -169,6 +173,7 @@ mod tests {
             KAUSAL_ERROR_ARGUMENT_INVALID,
             KAUSAL_ERROR_NO_SPACE,
             KAUSAL_ERROR_PATH_NOT_FOUND,
+            KAUSAL_ERROR_QUERY_INVALID,
         ];
         assert_eq!(statuses.len(), STATUS_TEXT.len());
         for (index, status) in statuses.into_iter().enumerate() {

@@ -69,10 +69,13 @@ pub struct kausal_config {
     pub sync_policy: u32,
     /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
     pub recovery_mode: u32,
+    /// Blocks one traversal or path query may visit (1..=10000); about 72 bytes of region
+    /// each.
+    pub query_nodes_max: u32,
 }
 
 /// `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
-pub const KAUSAL_CONFIG_SIZE_V1: u32 = 76;
+pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
 const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V1 as usize);
 
 impl kausal_config {
@@ -103,6 +106,7 @@ impl kausal_config {
                 RecoveryMode::Tolerant => KAUSAL_RECOVERY_TOLERANT,
                 RecoveryMode::Strict => KAUSAL_RECOVERY_STRICT,
             },
+            query_nodes_max: config.query_nodes_max,
         }
     }
 
@@ -149,6 +153,7 @@ impl kausal_config {
             table_memory_bytes: self.table_memory_bytes,
             table_block_bytes: self.table_block_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
+            query_nodes_max: self.query_nodes_max,
             compaction_auto: self.compaction_auto != 0,
             sync_policy,
             recovery_mode,
@@ -159,7 +164,8 @@ impl kausal_config {
 /// The NUL-terminated name of the first invalid field of `config` (for
 /// `kausal_config_check`).
 pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
-    const FIELDS: [&str; 17] = [
+    const FIELDS: [&str; 18] = [
+        "query_nodes_max\0",
         "tables_max\0",
         "table_memory_bytes\0",
         "table_block_bytes\0",

@@ -7,6 +7,7 @@
 //! and a failure there poisons the store.
 
 mod compaction;
+mod scan;
 
 use crate::config::Config;
 use crate::edge::{Direction, Edge, EdgeFilter};

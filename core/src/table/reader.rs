@@ -550,6 +550,32 @@ impl SectionCursor {
         Ok(cursor)
     }
 
+    /// A cursor on the first record of the block section whose key is greater than `key`
+    /// (for a resumable scan; the records before it in its data block are skipped).
+    pub(crate) fn start_after<V: Vfs>(
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        key: &[u8; KEY_BYTES],
+        buffer: &mut [u8],
+    ) -> Result<SectionCursor, Error> {
+        let Some(block) = seek(pool, table, Section::Blocks, key) else {
+            // Every block record is after `key` (or there are none).
+            return SectionCursor::start(vfs, pool, table, Section::Blocks, buffer);
+        };
+        let mut cursor =
+            SectionCursor { section: Section::Blocks, block, at: 0, remaining: 0, done: false };
+        cursor.load(vfs, pool, table, block, buffer)?;
+        // Records in a data block are sorted, so the skip ends within this block or the next.
+        while let Some((_, end, current)) = cursor.current(vfs, pool, table, buffer)? {
+            if current > *key {
+                break;
+            }
+            cursor.advance(end);
+        }
+        Ok(cursor)
+    }
+
     fn load<V: Vfs>(
         &mut self,
         vfs: &mut V,

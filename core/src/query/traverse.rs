@@ -1,0 +1,396 @@
+//! Breadth-first and depth-first traversal and shortest paths over the merged store, in
+//! region memory: a list of visited nodes (the BFS queue itself), an open-addressing index
+//! over it, and a DFS stack.
+
+use super::Via;
+use super::{PathOutcome, PathStep, TraversalCount, TraversalHit, TraversalOrder, TraversalQuery};
+use crate::edge::{Direction, Edge, EdgeFilter, EdgeType};
+use crate::error::Error;
+use crate::id::BlockId;
+use crate::memtable::slot_of;
+use crate::store::Store;
+use crate::vfs::Vfs;
+
+/// `parent` of a start node.
+const ROOT: u32 = u32::MAX;
+
+/// One visited block (or, on the DFS stack, one block about to be visited).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueryNode {
+    id: BlockId,
+    /// Index of the node it was reached from, or `ROOT`.
+    parent: u32,
+    /// Index-table slot holding this node, so the next query can clear it.
+    slot: u32,
+    depth: u16,
+    edge_type: EdgeType,
+    incoming: bool,
+}
+
+impl QueryNode {
+    pub(crate) const EMPTY: QueryNode = QueryNode {
+        id: BlockId::ZERO,
+        parent: ROOT,
+        slot: 0,
+        depth: 0,
+        edge_type: EdgeType::IMPORTS,
+        incoming: false,
+    };
+
+    fn root(id: BlockId) -> QueryNode {
+        QueryNode { id, ..QueryNode::EMPTY }
+    }
+}
+
+/// The region parts queries use.
+pub(crate) struct QueryParts<'r> {
+    /// Open addressing over `nodes`: 0 is empty, otherwise a node index + 1. A power of two,
+    /// at least twice `nodes.len()`, so a probe always ends.
+    pub(crate) index: &'r mut [u32],
+    pub(crate) nodes: &'r mut [QueryNode],
+    pub(crate) pending: &'r mut [QueryNode],
+    /// Nodes the previous query left in the index (cleared slot by slot, not wholesale, so a
+    /// small query costs what it visits rather than the size of the table).
+    pub(crate) used: usize,
+}
+
+enum Insert {
+    Added(u32),
+    Present,
+    Full,
+}
+
+/// One query's state over the region parts.
+pub(crate) struct Traverser<'q, 'r> {
+    parts: &'q mut QueryParts<'r>,
+    /// Nodes this query may visit.
+    limit: usize,
+    pending_used: usize,
+    truncated: bool,
+}
+
+impl<'q, 'r> Traverser<'q, 'r> {
+    /// Clears what the previous query left and starts one that may visit `limit` nodes.
+    pub(crate) fn begin(parts: &'q mut QueryParts<'r>, limit: usize) -> Traverser<'q, 'r> {
+        assert!(parts.index.len().is_power_of_two());
+        assert!(parts.index.len() >= 2 * parts.nodes.len());
+        for node in &parts.nodes[..parts.used] {
+            parts.index[node.slot as usize] = 0;
+        }
+        debug_assert!(parts.index.iter().all(|&slot| slot == 0));
+        parts.used = 0;
+        let limit = limit.min(parts.nodes.len());
+        Traverser { parts, limit, pending_used: 0, truncated: false }
+    }
+
+    fn contains(&self, id: &BlockId) -> bool {
+        let slots = self.parts.index.len();
+        let mut slot = slot_of(id.hash64(), slots);
+        // The index is at most half full, so an empty slot ends every probe.
+        for _ in 0..slots {
+            match self.parts.index[slot] {
+                0 => return false,
+                entry if self.parts.nodes[entry as usize - 1].id == *id => return true,
+                _ => slot = (slot + 1) & (slots - 1),
+            }
+        }
+        false
+    }
+
+    fn insert(&mut self, mut node: QueryNode) -> Insert {
+        let slots = self.parts.index.len();
+        let mut slot = slot_of(node.id.hash64(), slots);
+        for _ in 0..slots {
+            match self.parts.index[slot] {
+                0 => break,
+                entry if self.parts.nodes[entry as usize - 1].id == node.id => {
+                    return Insert::Present
+                }
+                _ => slot = (slot + 1) & (slots - 1),
+            }
+        }
+        if self.parts.used >= self.limit {
+            self.truncated = true;
+            return Insert::Full;
+        }
+        debug_assert_eq!(self.parts.index[slot], 0);
+        let index = self.parts.used;
+        node.slot = slot as u32;
+        self.parts.nodes[index] = node;
+        self.parts.index[slot] = index as u32 + 1;
+        self.parts.used += 1;
+        Insert::Added(index as u32)
+    }
+
+    /// The live starts, each checked and added once; `NotFound` for one that is not live.
+    fn add_starts<V: Vfs>(
+        &mut self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        starts: &[BlockId],
+    ) -> Result<(), Error> {
+        for start in starts {
+            if !store.block_visible(vfs, start)? {
+                return Err(Error::NotFound);
+            }
+        }
+        for start in starts {
+            if let Insert::Full = self.insert(QueryNode::root(*start)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Breadth first from the nodes already added: each node's neighbours are added at its
+    /// depth + 1, until `depth_max`, the limit, or `stop_at` is reached. Returns the index
+    /// of `stop_at` if it was reached.
+    fn breadth_first<V: Vfs>(
+        &mut self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        query: &Expansion<'_>,
+        stop_at: Option<&BlockId>,
+    ) -> Result<Option<u32>, Error> {
+        let mut head = 0;
+        if let Some(found) = stop_at.and_then(|target| self.position(target)) {
+            return Ok(Some(found));
+        }
+        while head < self.parts.used {
+            let node = self.parts.nodes[head];
+            let parent = head as u32;
+            head += 1;
+            if u32::from(node.depth) >= query.depth_max {
+                continue;
+            }
+            let mut found = None;
+            let mut full = false;
+            query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
+                if full || found.is_some() {
+                    return;
+                }
+                let child = QueryNode {
+                    id: neighbour,
+                    parent,
+                    slot: 0,
+                    depth: node.depth + 1,
+                    edge_type,
+                    incoming,
+                };
+                match self.insert(child) {
+                    Insert::Added(index) if stop_at == Some(&neighbour) => found = Some(index),
+                    Insert::Added(_) | Insert::Present => {}
+                    Insert::Full => full = true,
+                }
+            })?;
+            if found.is_some() || full {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    fn position(&self, id: &BlockId) -> Option<u32> {
+        let used = &self.parts.nodes[..self.parts.used];
+        used.iter().position(|node| node.id == *id).map(|index| index as u32)
+    }
+
+    /// Depth first, preorder: pops a node, visits it if new, and pushes its unvisited
+    /// neighbours so that the first listed is popped next.
+    fn depth_first<V: Vfs>(
+        &mut self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        query: &Expansion<'_>,
+        starts: &[BlockId],
+    ) -> Result<(), Error> {
+        for start in starts.iter().rev() {
+            if !self.push_pending(QueryNode::root(*start)) {
+                return Ok(());
+            }
+        }
+        while self.pending_used > 0 {
+            self.pending_used -= 1;
+            let node = self.parts.pending[self.pending_used];
+            let parent = match self.insert(node) {
+                Insert::Added(index) => index,
+                Insert::Present => continue,
+                Insert::Full => return Ok(()),
+            };
+            if u32::from(node.depth) >= query.depth_max {
+                continue;
+            }
+            let base = self.pending_used;
+            let mut full = false;
+            query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
+                if full || self.contains(&neighbour) {
+                    return;
+                }
+                let child = QueryNode {
+                    id: neighbour,
+                    parent,
+                    slot: 0,
+                    depth: node.depth + 1,
+                    edge_type,
+                    incoming,
+                };
+                full = !self.push_pending(child);
+            })?;
+            if full {
+                return Ok(());
+            }
+            self.parts.pending[base..self.pending_used].reverse();
+        }
+        Ok(())
+    }
+
+    fn push_pending(&mut self, node: QueryNode) -> bool {
+        match self.parts.pending.get_mut(self.pending_used) {
+            Some(slot) => {
+                *slot = node;
+                self.pending_used += 1;
+                true
+            }
+            None => {
+                self.truncated = true;
+                false
+            }
+        }
+    }
+
+    fn via(&self, node: &QueryNode) -> Option<Via> {
+        let parent = self.parts.nodes.get(node.parent as usize)?;
+        let direction = if node.incoming { Direction::Incoming } else { Direction::Outgoing };
+        Some(Via { parent: parent.id, edge_type: node.edge_type, direction })
+    }
+
+    fn hit(&self, index: usize) -> TraversalHit {
+        let node = &self.parts.nodes[index];
+        TraversalHit { id: node.id, depth: u32::from(node.depth), via: self.via(node) }
+    }
+}
+
+/// How nodes are expanded: direction, edge filter, depth bound.
+struct Expansion<'a> {
+    direction: Direction,
+    edge_filter: EdgeFilter<'a>,
+    depth_max: u32,
+}
+
+impl Expansion<'_> {
+    /// Calls `visit(neighbour, edge type, incoming)` for each edge of `node` the query
+    /// follows. A self-loop's neighbour is the node itself, which is already visited.
+    fn expand<V: Vfs>(
+        &self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        node: &QueryNode,
+        mut visit: impl FnMut(BlockId, EdgeType, bool),
+    ) -> Result<(), Error> {
+        let id = node.id;
+        let direction = self.direction;
+        store.visit_edges(vfs, &id, direction, &self.edge_filter, |edge: Edge| {
+            let incoming = match direction {
+                Direction::Outgoing => false,
+                Direction::Incoming => true,
+                Direction::Both => edge.source != id,
+            };
+            let neighbour = if incoming { edge.source } else { edge.target };
+            visit(neighbour, edge.edge_type, incoming);
+        })?;
+        Ok(())
+    }
+}
+
+/// Runs `query` and writes its hits, starts first, into `out`.
+pub(crate) fn traverse<V: Vfs>(
+    store: &mut Store<'_>,
+    vfs: &mut V,
+    parts: &mut QueryParts<'_>,
+    query: &TraversalQuery<'_>,
+    out: &mut [TraversalHit],
+) -> Result<TraversalCount, Error> {
+    query.validate()?;
+    let limit = (query.results_max as usize).min(out.len());
+    let mut traverser = Traverser::begin(parts, limit);
+    let expansion = Expansion {
+        direction: query.direction,
+        edge_filter: query.edge_filter,
+        depth_max: query.depth_max,
+    };
+    match query.order {
+        TraversalOrder::BreadthFirst => {
+            traverser.add_starts(store, vfs, query.starts)?;
+            traverser.breadth_first(store, vfs, &expansion, None)?;
+        }
+        TraversalOrder::DepthFirst => {
+            for start in query.starts {
+                if !store.block_visible(vfs, start)? {
+                    return Err(Error::NotFound);
+                }
+            }
+            traverser.depth_first(store, vfs, &expansion, query.starts)?;
+        }
+    }
+    let written = traverser.parts.used;
+    debug_assert!(written <= out.len());
+    for (index, slot) in out[..written].iter_mut().enumerate() {
+        *slot = traverser.hit(index);
+    }
+    // A buffer smaller than results_max that filled up is a truncation as well.
+    Ok(TraversalCount { written, truncated: traverser.truncated })
+}
+
+/// A shortest-path query: breadth first from `from` until `to`.
+#[derive(Clone, Copy, Debug)]
+pub struct PathQuery<'a> {
+    pub from: BlockId,
+    pub to: BlockId,
+    pub direction: Direction,
+    pub edge_filter: EdgeFilter<'a>,
+    /// Longest path considered, in edges (at most `DEPTH_MAX_LIMIT`).
+    pub depth_max: u32,
+}
+
+/// Finds a shortest path and writes it, `from` first, into `out`; `BufferTooSmall` with the
+/// steps needed if it does not fit.
+pub(crate) fn shortest_path<V: Vfs>(
+    store: &mut Store<'_>,
+    vfs: &mut V,
+    parts: &mut QueryParts<'_>,
+    query: &PathQuery<'_>,
+    out: &mut [PathStep],
+) -> Result<PathOutcome, Error> {
+    if query.from.is_zero() || query.to.is_zero() {
+        return Err(Error::IdZero);
+    }
+    if query.depth_max > super::DEPTH_MAX_LIMIT {
+        return Err(Error::QueryInvalid { field: "depth_max" });
+    }
+    super::validate_edge_filter(&query.edge_filter)?;
+    if !store.block_visible(vfs, &query.to)? {
+        return Err(Error::NotFound);
+    }
+    let mut traverser = Traverser::begin(parts, usize::MAX);
+    traverser.add_starts(store, vfs, &[query.from])?;
+    let expansion = Expansion {
+        direction: query.direction,
+        edge_filter: query.edge_filter,
+        depth_max: query.depth_max,
+    };
+    let Some(found) = traverser.breadth_first(store, vfs, &expansion, Some(&query.to))? else {
+        return Ok(if traverser.truncated { PathOutcome::Truncated } else { PathOutcome::NoPath });
+    };
+    let steps = usize::from(traverser.parts.nodes[found as usize].depth) + 1;
+    if out.len() < steps {
+        return Err(Error::BufferTooSmall { needed: steps });
+    }
+    let mut index = found as usize;
+    for step in (0..steps).rev() {
+        let node = traverser.parts.nodes[index];
+        out[step] = PathStep { id: node.id, via: traverser.via(&node) };
+        index = node.parent as usize;
+    }
+    debug_assert_eq!(out[0].id, query.from);
+    Ok(PathOutcome::Found { steps })
+}
