@@ -62,3 +62,74 @@ pub fn content_1k() -> Vec<u8> {
         .copied()
         .collect()
 }
+
+/// A small deterministic generator (xorshift64*), so every system in a benchmark sees the
+/// same data without a dependency.
+pub struct BenchRng(u64);
+
+impl BenchRng {
+    pub fn new(seed: u64) -> BenchRng {
+        BenchRng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..bound` (bound > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+
+    /// In `0..bound`, skewed towards 0: index = bound * u^3 for uniform u, so a few blocks
+    /// (utility functions, logging) get most of the incoming calls, as in real code.
+    pub fn skewed_below(&mut self, bound: u64) -> u64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((bound as f64 * unit * unit * unit) as u64).min(bound - 1)
+    }
+}
+
+/// A synthetic code graph: `blocks` functions, each calling `out_degree` distinct others
+/// chosen with skewed in-degree. Returns (caller, callee) index pairs; no self-calls.
+pub fn code_graph_calls(blocks: u64, out_degree: u64, seed: u64) -> Vec<(u64, u64)> {
+    let mut rng = BenchRng::new(seed);
+    let mut calls = Vec::with_capacity((blocks * out_degree) as usize);
+    for caller in 0..blocks {
+        let mut chosen: Vec<u64> = Vec::with_capacity(out_degree as usize);
+        while (chosen.len() as u64) < out_degree.min(blocks - 1) {
+            let callee = rng.skewed_below(blocks);
+            if callee != caller && !chosen.contains(&callee) {
+                chosen.push(callee);
+            }
+        }
+        calls.extend(chosen.into_iter().map(|callee| (caller, callee)));
+    }
+    calls
+}
+
+/// Short source-like content for graph blocks (about 100 bytes).
+pub fn content_for(n: u64) -> Vec<u8> {
+    format!(
+        "fn function_{n}(input: &Input) -> Output {{ let value = step_{n}(input); finish(value) }}"
+    )
+    .into_bytes()
+}
+
+/// A config that holds a whole synthetic code graph of `blocks` blocks and
+/// `blocks * out_degree` edges in the memtable.
+pub fn graph_config(blocks: u64, edges: u64) -> Config {
+    Config {
+        blocks_max: (blocks + 1024) as u32,
+        edges_max: (edges + 1024) as u32,
+        arena_bytes_max: (blocks * 256).max(1 << 20) as u32,
+        wal_segment_bytes_max: 64 << 20,
+        wal_segments_max: 64,
+        wal_buffer_bytes: 1 << 20,
+        read_buffer_bytes: 1 << 20,
+        table_memory_bytes: 16 << 20,
+        ..Config::DEFAULT
+    }
+}

@@ -1,0 +1,95 @@
+//! Graph-query benchmarks on a synthetic code graph: 100,000 functions, five calls each,
+//! skewed in-degree. Each query runs twice: with the graph in the memtable, and after it was
+//! flushed to a sorted table (page cache warm). Starts rotate over a fixed random list.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use kausaldb_bench::{code_graph_calls, content_for, graph_config, id, BenchRng, StoreDir};
+use kausaldb_core::vfs::posix::PosixVfs;
+use kausaldb_core::{
+    memory_bytes_required, Direction, Edge, EdgeFilter, EdgeType, Engine, NamedQuery, PathOutcome,
+    PathQuery, PathStep, TraversalHit,
+};
+
+const BLOCKS: u64 = 100_000;
+const OUT_DEGREE: u64 = 5;
+
+fn blocks() -> u64 {
+    std::env::var("KAUSAL_BENCH_BLOCKS").ok().and_then(|text| text.parse().ok()).unwrap_or(BLOCKS)
+}
+
+fn load<'r>(region: &'r mut [u8], dir: &StoreDir, blocks: u64) -> Engine<'r, PosixVfs> {
+    let config = graph_config(blocks, blocks * OUT_DEGREE);
+    let mut engine = Engine::open(config, region, dir.vfs()).expect("open");
+    for n in 0..blocks {
+        engine
+            .put_block(id(n), b"src/generated.rs", br#"{"kind":"function"}"#, &content_for(n))
+            .expect("put");
+    }
+    for (caller, callee) in code_graph_calls(blocks, OUT_DEGREE, 42) {
+        let edge = Edge { source: id(caller), target: id(callee), edge_type: EdgeType::CALLS };
+        engine.put_edge(edge).expect("put_edge");
+    }
+    engine.sync().expect("sync");
+    engine
+}
+
+fn queries(c: &mut Criterion, engine: &mut Engine<'_, PosixVfs>, level: &str) {
+    let blocks = blocks();
+    let mut rng = BenchRng::new(7);
+    let starts: Vec<_> = (0..1024).map(|_| id(rng.below(blocks))).collect();
+    let mut hits = vec![TraversalHit::EMPTY; 10_000];
+    let mut group = c.benchmark_group(format!("graph_{level}"));
+    for (name, query) in
+        [("callees_3hop_bfs", NamedQuery::Callees), ("callers_3hop_bfs", NamedQuery::Callers)]
+    {
+        let mut at = 0;
+        let mut reached = 0usize;
+        let mut runs = 0usize;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                at = (at + 1) % starts.len();
+                let count = engine.query(query, starts[at], 3, &mut hits).expect("query");
+                reached += count.written;
+                runs += 1;
+            })
+        });
+        eprintln!(
+            "{level}/{name}: {:.1} blocks reached per query",
+            reached as f64 / runs.max(1) as f64
+        );
+    }
+    let mut steps = [PathStep::EMPTY; 101];
+    let mut at = 0;
+    let (mut found, mut runs) = (0usize, 0usize);
+    group.bench_function("shortest_path_random_pairs", |b| {
+        b.iter(|| {
+            at = (at + 2) % starts.len();
+            let query = PathQuery {
+                from: starts[at],
+                to: starts[at + 1],
+                direction: Direction::Outgoing,
+                edge_filter: EdgeFilter::Only(EdgeType::CALLS),
+                depth_max: 10,
+            };
+            let outcome = engine.shortest_path(&query, &mut steps).expect("path");
+            found += usize::from(matches!(outcome, PathOutcome::Found { .. }));
+            runs += 1;
+        })
+    });
+    eprintln!("{level}/shortest_path: a path found in {found} of {runs} pairs");
+    group.finish();
+}
+
+fn graph(c: &mut Criterion) {
+    let blocks = blocks();
+    let config = graph_config(blocks, blocks * OUT_DEGREE);
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("graph");
+    let mut engine = load(&mut region, &dir, blocks);
+    queries(c, &mut engine, "memtable");
+    engine.flush().expect("flush");
+    queries(c, &mut engine, "tables");
+}
+
+criterion_group!(benches, graph);
+criterion_main!(benches);
