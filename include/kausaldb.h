@@ -174,6 +174,71 @@
 #define KAUSAL_STATS_SIZE_V1 152
 
 /**
+ * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
+ */
+#define KAUSAL_ORDER_BREADTH_FIRST 0
+
+/**
+ * `kausal_traversal.order`: depth first, preorder.
+ */
+#define KAUSAL_ORDER_DEPTH_FIRST 1
+
+/**
+ * Blocks that call the start (incoming calls, calls_method, calls_function).
+ */
+#define KAUSAL_QUERY_CALLERS 0
+
+/**
+ * Blocks the start calls.
+ */
+#define KAUSAL_QUERY_CALLEES 1
+
+/**
+ * Blocks that reference the start (incoming references).
+ */
+#define KAUSAL_QUERY_REFERENCES 2
+
+/**
+ * Blocks the start imports (outgoing imports).
+ */
+#define KAUSAL_QUERY_IMPORTS 3
+
+/**
+ * Blocks that import the start (incoming imports).
+ */
+#define KAUSAL_QUERY_IMPORTED_BY 4
+
+/**
+ * Everything that depends on the start: incoming edges of every type, transitively.
+ */
+#define KAUSAL_QUERY_IMPACT 5
+
+/**
+ * `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_TRAVERSAL_SIZE_V1 48
+
+/**
+ * `kausal_block_filter.metadata_kind`: no metadata condition.
+ */
+#define KAUSAL_METADATA_ANY 0
+
+/**
+ * The member must be a JSON string equal to `metadata_string` (escapes decoded).
+ */
+#define KAUSAL_METADATA_STRING 1
+
+/**
+ * The member must be a JSON number equal to `metadata_number`.
+ */
+#define KAUSAL_METADATA_NUMBER 2
+
+/**
+ * The member must be `true` (`metadata_bool` 1) or `false` (0).
+ */
+#define KAUSAL_METADATA_BOOL 3
+
+/**
  * The result of every fallible call. `KAUSAL_OK` is 0; every other value is an error.
  */
 typedef enum kausal_status {
@@ -352,7 +417,7 @@ typedef struct kausal_config {
    */
   uint32_t recovery_mode;
   /**
-   * Blocks one traversal or path query may visit (1..=10000); about 72 bytes of region
+   * Blocks one traversal or path query may visit (1..=10000); 72 to 80 bytes of region
    * each.
    */
   uint32_t query_nodes_max;
@@ -536,6 +601,99 @@ typedef struct kausal_store_stats {
   uint64_t wal_corrupt_bytes_dropped;
 } kausal_store_stats;
 
+/**
+ * A traversal. Get one from `kausal_traversal_default` (which sets `struct_size`), then set
+ * `starts`.
+ */
+typedef struct kausal_traversal {
+  uint32_t struct_size;
+  /**
+   * `KAUSAL_DIRECTION_*`: follow outgoing edges, incoming ones, or both.
+   */
+  uint32_t direction;
+  /**
+   * Live blocks to start from: 1..=256 ids; duplicates are reported once.
+   */
+  const struct kausal_id *starts;
+  size_t starts_len;
+  /**
+   * Edge types to follow; NULL follows every type.
+   */
+  const struct kausal_edge_filter *filter;
+  /**
+   * Edges from a start to the farthest result, 0..=100 (default 10).
+   */
+  uint32_t depth_max;
+  /**
+   * Most results, starts included, 1..=10000 (default 1000).
+   */
+  uint32_t results_max;
+  /**
+   * `KAUSAL_ORDER_BREADTH_FIRST` (default) or `KAUSAL_ORDER_DEPTH_FIRST`.
+   */
+  uint32_t order;
+} kausal_traversal;
+
+/**
+ * One block a traversal reached, or one step of a path.
+ */
+typedef struct kausal_hit {
+  struct kausal_id id;
+  /**
+   * The block it was first reached from (all zero for a start).
+   */
+  struct kausal_id parent;
+  /**
+   * Edges from the start (0 for a start; a path step's index).
+   */
+  uint32_t depth;
+  /**
+   * Type of the edge from `parent` (0 for a start).
+   */
+  uint16_t edge_type;
+  /**
+   * 1 if that edge is id -> parent (followed backwards), 0 if parent -> id.
+   */
+  uint8_t incoming;
+  uint8_t reserved;
+} kausal_hit;
+
+/**
+ * Conditions for `kausal_scan`; every set condition must hold. Zero-initialise it (or pass
+ * NULL) to accept every block. Byte strings are not NUL-terminated.
+ */
+typedef struct kausal_block_filter {
+  /**
+   * The source URI starts with these bytes (NULL: any URI).
+   */
+  const uint8_t *source_uri_prefix;
+  size_t source_uri_prefix_len;
+  /**
+   * `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
+   */
+  uint32_t metadata_kind;
+  uint32_t metadata_bool;
+  const uint8_t *metadata_key;
+  size_t metadata_key_len;
+  const uint8_t *metadata_string;
+  size_t metadata_string_len;
+  double metadata_number;
+  /**
+   * The content contains these bytes (NULL: any content); at most 4096 bytes.
+   */
+  const uint8_t *content_contains;
+  size_t content_contains_len;
+} kausal_block_filter;
+
+/**
+ * Where a scan resumes. Zero-initialise it to start; `done` becomes 1 once every block
+ * was examined. Do not edit it between calls.
+ */
+typedef struct kausal_scan_cursor {
+  struct kausal_id after;
+  uint32_t done;
+} kausal_scan_cursor;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -621,8 +779,10 @@ enum kausal_status kausal_put_block(struct kausal_db *db,
                                     uint64_t *out_sequence);
 
 /**
- * Finds a live block. On success `*out_view` points into the store's region: valid until
- * the next write, sync or close on this handle. `KAUSAL_ERROR_NOT_FOUND` if absent.
+ * Finds a live block. On success `*out_view` points into the store's region (the
+ * in-memory table, or the buffer a table-resident block was read into): valid until the
+ * next call of any `kausal_` function on this handle. Copy what you keep.
+ * `KAUSAL_ERROR_NOT_FOUND` if absent.
  */
 enum kausal_status kausal_find_block(struct kausal_db *db,
                                      const struct kausal_id *id,
@@ -650,7 +810,8 @@ enum kausal_status kausal_delete_edge(struct kausal_db *db, const struct kausal_
 
 /**
  * Lists the edges of a live block in `direction` (`KAUSAL_DIRECTION_*`) that pass `filter`
- * (NULL: all), newest first, into `out` (capacity `out_capacity` edges). On success
+ * (NULL: all), in an order that is deterministic for a given store state,
+ * into `out` (capacity `out_capacity` edges). On success
  * `*out_count` is the number written. If they do not fit: `KAUSAL_ERROR_BUFFER_TOO_SMALL`,
  * `*out_count` is the number needed, and `out` is untouched.
  */
@@ -706,6 +867,96 @@ enum kausal_status kausal_id_to_hex(const struct kausal_id *id, char *out, size_
  * Parses exactly 32 hex digits (`text_len` must be 32; no NUL needed) into `*out_id`.
  */
 enum kausal_status kausal_id_from_hex(const char *text, size_t text_len, struct kausal_id *out_id);
+
+/**
+ * Writes the defaults into `*out`: `struct_size` set, outgoing, breadth first, every edge
+ * type, depth 10, 1000 results, no starts.
+ */
+enum kausal_status kausal_traversal_default(struct kausal_traversal *out);
+
+/**
+ * Traverses the graph from `traversal->starts` and writes each block reached, once, into
+ * `out` (capacity `out_capacity` hits): the starts first (depth 0), then, breadth first,
+ * in depth order. Each hit names the parent and edge it was first reached by, so paths can
+ * be rebuilt. `*out_count` is the number written; `*out_truncated` is 1 if a bound
+ * (`results_max`, `out_capacity`, or the config's `query_nodes_max`) stopped the traversal
+ * early: the hits are exact but incomplete. `KAUSAL_ERROR_NOT_FOUND` if a start is not
+ * live; `KAUSAL_ERROR_QUERY_INVALID` for depth over 100, results outside 1..=10000, or
+ * starts outside 1..=256.
+ */
+enum kausal_status kausal_traverse(struct kausal_db *db,
+                                   const struct kausal_traversal *traversal,
+                                   struct kausal_hit *out,
+                                   size_t out_capacity,
+                                   size_t *out_count,
+                                   uint32_t *out_truncated);
+
+/**
+ * Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,
+ * `_IMPORTED_BY`, `_IMPACT`) from `id` to `depth_max` edges away (0..=100), breadth first,
+ * with up to `out_capacity` results (at most 10000). Outputs as `kausal_traverse`; the
+ * start itself is the first hit.
+ */
+enum kausal_status kausal_query(struct kausal_db *db,
+                                uint32_t query,
+                                const struct kausal_id *id,
+                                uint32_t depth_max,
+                                struct kausal_hit *out,
+                                size_t out_capacity,
+                                size_t *out_count,
+                                uint32_t *out_truncated);
+
+/**
+ * Finds a shortest path from `from` to `to` (breadth first over `direction` edges passing
+ * `filter`, NULL for all, of at most `depth_max` edges) and writes it into `out_steps`,
+ * `from` first: step i has depth i and names the edge from step i-1. `*out_steps_count` is
+ * the number of steps, or 0 if no such path exists. `*out_truncated` is 1 (and the count
+ * 0) if `query_nodes_max` blocks were visited first, so the answer is unknown. If the path
+ * does not fit: `KAUSAL_ERROR_BUFFER_TOO_SMALL` with the steps needed in
+ * `*out_steps_count`. `KAUSAL_ERROR_NOT_FOUND` if either end is not live.
+ */
+enum kausal_status kausal_shortest_path(struct kausal_db *db,
+                                        const struct kausal_id *from,
+                                        const struct kausal_id *to,
+                                        uint32_t direction,
+                                        const struct kausal_edge_filter *filter,
+                                        uint32_t depth_max,
+                                        struct kausal_hit *out_steps,
+                                        size_t out_capacity,
+                                        size_t *out_steps_count,
+                                        uint32_t *out_truncated);
+
+/**
+ * Pages through the live blocks that pass `filter` (NULL: all), in id order: writes up to
+ * `out_capacity` ids after `*cursor` into `out` and advances `*cursor` (written only on
+ * success). Start with a zeroed cursor; repeat until `cursor->done` is 1. A superseded or
+ * deleted version is never returned. Each call costs a sort of the in-memory block ids
+ * plus the blocks passed over, so use a generous `out_capacity`.
+ * `KAUSAL_ERROR_BUFFER_TOO_SMALL` (needing 1) for a zero capacity.
+ */
+enum kausal_status kausal_scan(struct kausal_db *db,
+                               const struct kausal_block_filter *filter,
+                               struct kausal_scan_cursor *cursor,
+                               struct kausal_id *out,
+                               size_t out_capacity,
+                               size_t *out_count);
+
+/**
+ * Looks up `ids_len` ids at once and copies each live block's fields into `bytes`
+ * (`bytes_len` bytes): `out_views[i]` describes `ids[i]`, its pointers into `bytes` (valid
+ * as long as that buffer is); a block that is not live gets sequence 0, NULL pointers and
+ * zero lengths. `*out_found` is the number of live blocks. If `bytes` is too small:
+ * `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_bytes_needed` is the size needed and nothing else
+ * is written (`out_bytes_needed` may be NULL otherwise).
+ */
+enum kausal_status kausal_find_blocks(struct kausal_db *db,
+                                      const struct kausal_id *ids,
+                                      size_t ids_len,
+                                      struct kausal_block_view *out_views,
+                                      uint8_t *bytes_out,
+                                      size_t bytes_len,
+                                      size_t *out_found,
+                                      size_t *out_bytes_needed);
 
 #ifdef __cplusplus
 }  // extern "C"

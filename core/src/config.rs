@@ -89,7 +89,8 @@ pub struct Config {
     /// Bloom filter bits per block in each table (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
     /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
-    /// region's visited set and DFS stack, about 72 bytes per node.
+    /// region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes of
+    /// index per node (0.73 MiB at the default 10,000).
     pub query_nodes_max: u32,
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.

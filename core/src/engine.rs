@@ -495,9 +495,22 @@ impl<'r, V: Vfs> Engine<'r, V> {
         query: &TraversalQuery<'_>,
         out: &mut [TraversalHit],
     ) -> Result<TraversalCount, Error> {
+        let capacity = out.len();
+        self.traverse_with(query, capacity, |position, hit| out[position] = hit)
+    }
+
+    /// `traverse` handing each hit to `emit(position, hit)` instead of a slice: at most
+    /// `capacity` hits, positions 0, 1, ... in order (for hosts with their own hit layout).
+    pub fn traverse_with(
+        &mut self,
+        query: &TraversalQuery<'_>,
+        capacity: usize,
+        emit: impl FnMut(usize, TraversalHit),
+    ) -> Result<TraversalCount, Error> {
         self.check_invariants();
-        let count = query::traverse(&mut self.store, &mut self.vfs, &mut self.query, query, out)?;
-        debug_assert!(count.written <= out.len().min(query.results_max as usize));
+        let (store, vfs, parts) = (&mut self.store, &mut self.vfs, &mut self.query);
+        let count = query::traverse(store, vfs, parts, query, capacity, emit)?;
+        debug_assert!(count.written <= capacity.min(query.results_max as usize));
         Ok(count)
     }
 

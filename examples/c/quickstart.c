@@ -70,21 +70,21 @@ static void ingest(kausal_db *db) {
     CHECK(kausal_sync(db));
 }
 
-static void print_callers(kausal_db *db, const char *name) {
-    kausal_edge callers[16];
+/* Callers of `name` up to `depth` calls away, nearest first, with where each lives. The
+ * hits name the caller of each caller too (`parent`), so the call chains can be printed. */
+static void print_callers(kausal_db *db, const char *name, uint32_t depth) {
+    kausal_hit hits[32];
     size_t count = 0, i;
-    uint16_t calls = KAUSAL_EDGE_CALLS;
-    kausal_edge_filter filter;
+    uint32_t truncated = 0;
     kausal_id id = id_of(name);
-    filter.mode = KAUSAL_FILTER_INCLUDE;
-    filter.types = &calls;
-    filter.types_len = 1;
-    CHECK(kausal_edges(db, &id, KAUSAL_DIRECTION_INCOMING, &filter, callers, 16, &count));
-    printf("callers of %s (%zu):\n", name, count);
-    for (i = 0; i < count; i++) {
+    CHECK(kausal_query(db, KAUSAL_QUERY_CALLERS, &id, depth, hits, 32, &count, &truncated));
+    printf("callers of %s within %u calls (%zu%s):\n", name, (unsigned)depth, count - 1,
+           truncated ? ", truncated" : "");
+    for (i = 1; i < count; i++) { /* hit 0 is the function itself */
         kausal_block_view caller;
-        CHECK(kausal_find_block(db, &callers[i].source, &caller));
-        printf("  %-16.*s %.*s\n", (int)caller.source_uri_len, (const char *)caller.source_uri,
+        CHECK(kausal_find_block(db, &hits[i].id, &caller));
+        printf("  depth %u  %-16.*s %.*s\n", (unsigned)hits[i].depth,
+               (int)caller.source_uri_len, (const char *)caller.source_uri,
                (int)caller.content_len, (const char *)caller.content);
     }
 }
@@ -114,7 +114,8 @@ int main(int argc, char **argv) {
     printf("reopened %s: %llu blocks, %llu edges, %llu log frames replayed\n", directory,
            (unsigned long long)stats.blocks_live, (unsigned long long)stats.edges_live,
            (unsigned long long)stats.recovery_frames_replayed);
-    print_callers(db, "parse_config");
+    print_callers(db, "parse_config", 1);
+    print_callers(db, "parse_config", 3);
     CHECK(kausal_close(db));
     free(region);
     return 0;

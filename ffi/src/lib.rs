@@ -13,10 +13,12 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod host_vfs;
+mod query;
 mod status;
 mod types;
 
 pub use host_vfs::*;
+pub use query::*;
 pub use status::kausal_status;
 pub use types::*;
 
@@ -330,8 +332,10 @@ fn optional_output<T>(pointer: *mut T, value: T) -> Outcome {
     Ok(())
 }
 
-/// Finds a live block. On success `*out_view` points into the store's region: valid until
-/// the next write, sync or close on this handle. `KAUSAL_ERROR_NOT_FOUND` if absent.
+/// Finds a live block. On success `*out_view` points into the store's region (the
+/// in-memory table, or the buffer a table-resident block was read into): valid until the
+/// next call of any `kausal_` function on this handle. Copy what you keep.
+/// `KAUSAL_ERROR_NOT_FOUND` if absent.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_find_block(
     db: *mut kausal_db,
@@ -430,7 +434,8 @@ unsafe fn filter_of<'t>(
 }
 
 /// Lists the edges of a live block in `direction` (`KAUSAL_DIRECTION_*`) that pass `filter`
-/// (NULL: all), newest first, into `out` (capacity `out_capacity` edges). On success
+/// (NULL: all), in an order that is deterministic for a given store state,
+/// into `out` (capacity `out_capacity` edges). On success
 /// `*out_count` is the number written. If they do not fit: `KAUSAL_ERROR_BUFFER_TOO_SMALL`,
 /// `*out_count` is the number needed, and `out` is untouched.
 #[no_mangle]

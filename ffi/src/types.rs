@@ -5,7 +5,7 @@ use kausaldb_core::{BlockId, Config, Direction, Edge, EdgeType, RecoveryMode, St
 
 /// A 128-bit block id: 16 raw bytes. All zero is invalid.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[allow(non_camel_case_types)]
 pub struct kausal_id {
     pub bytes: [u8; 16],
@@ -69,7 +69,7 @@ pub struct kausal_config {
     pub sync_policy: u32,
     /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
     pub recovery_mode: u32,
-    /// Blocks one traversal or path query may visit (1..=10000); about 72 bytes of region
+    /// Blocks one traversal or path query may visit (1..=10000); 72 to 80 bytes of region
     /// each.
     pub query_nodes_max: u32,
 }
@@ -396,5 +396,151 @@ mod tests {
         assert_eq!(short.to_core().err(), Some(KAUSAL_ERROR_STRUCT_SIZE));
         let policy = kausal_config { sync_policy: 7, ..config };
         assert_eq!(policy.to_core().err(), Some(KAUSAL_ERROR_CONFIG_INVALID));
+    }
+}
+
+/// `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
+pub const KAUSAL_ORDER_BREADTH_FIRST: u32 = 0;
+/// `kausal_traversal.order`: depth first, preorder.
+pub const KAUSAL_ORDER_DEPTH_FIRST: u32 = 1;
+
+// Named queries for `kausal_query`.
+/// Blocks that call the start (incoming calls, calls_method, calls_function).
+pub const KAUSAL_QUERY_CALLERS: u32 = 0;
+/// Blocks the start calls.
+pub const KAUSAL_QUERY_CALLEES: u32 = 1;
+/// Blocks that reference the start (incoming references).
+pub const KAUSAL_QUERY_REFERENCES: u32 = 2;
+/// Blocks the start imports (outgoing imports).
+pub const KAUSAL_QUERY_IMPORTS: u32 = 3;
+/// Blocks that import the start (incoming imports).
+pub const KAUSAL_QUERY_IMPORTED_BY: u32 = 4;
+/// Everything that depends on the start: incoming edges of every type, transitively.
+pub const KAUSAL_QUERY_IMPACT: u32 = 5;
+
+pub(crate) fn named_query_of(code: u32) -> Result<kausaldb_core::NamedQuery, kausal_status> {
+    use kausaldb_core::NamedQuery::*;
+    Ok(match code {
+        KAUSAL_QUERY_CALLERS => Callers,
+        KAUSAL_QUERY_CALLEES => Callees,
+        KAUSAL_QUERY_REFERENCES => References,
+        KAUSAL_QUERY_IMPORTS => Imports,
+        KAUSAL_QUERY_IMPORTED_BY => ImportedBy,
+        KAUSAL_QUERY_IMPACT => Impact,
+        _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+    })
+}
+
+/// A traversal. Get one from `kausal_traversal_default` (which sets `struct_size`), then set
+/// `starts`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_camel_case_types)]
+pub struct kausal_traversal {
+    pub struct_size: u32,
+    /// `KAUSAL_DIRECTION_*`: follow outgoing edges, incoming ones, or both.
+    pub direction: u32,
+    /// Live blocks to start from: 1..=256 ids; duplicates are reported once.
+    pub starts: *const kausal_id,
+    pub starts_len: usize,
+    /// Edge types to follow; NULL follows every type.
+    pub filter: *const kausal_edge_filter,
+    /// Edges from a start to the farthest result, 0..=100 (default 10).
+    pub depth_max: u32,
+    /// Most results, starts included, 1..=10000 (default 1000).
+    pub results_max: u32,
+    /// `KAUSAL_ORDER_BREADTH_FIRST` (default) or `KAUSAL_ORDER_DEPTH_FIRST`.
+    pub order: u32,
+}
+
+/// `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
+pub const KAUSAL_TRAVERSAL_SIZE_V1: u32 = 48;
+const _: () =
+    assert!(core::mem::size_of::<kausal_traversal>() == KAUSAL_TRAVERSAL_SIZE_V1 as usize);
+
+/// One block a traversal reached, or one step of a path.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub struct kausal_hit {
+    pub id: kausal_id,
+    /// The block it was first reached from (all zero for a start).
+    pub parent: kausal_id,
+    /// Edges from the start (0 for a start; a path step's index).
+    pub depth: u32,
+    /// Type of the edge from `parent` (0 for a start).
+    pub edge_type: u16,
+    /// 1 if that edge is id -> parent (followed backwards), 0 if parent -> id.
+    pub incoming: u8,
+    pub reserved: u8,
+}
+
+impl kausal_hit {
+    pub(crate) fn new(id: &BlockId, depth: u32, via: Option<&kausaldb_core::Via>) -> kausal_hit {
+        kausal_hit {
+            id: kausal_id { bytes: id.0 },
+            parent: kausal_id { bytes: via.map_or([0; 16], |via| via.parent.0) },
+            depth,
+            edge_type: via.map_or(0, |via| via.edge_type.code()),
+            incoming: u8::from(via.is_some_and(|via| via.direction == Direction::Incoming)),
+            reserved: 0,
+        }
+    }
+}
+
+/// `kausal_block_filter.metadata_kind`: no metadata condition.
+pub const KAUSAL_METADATA_ANY: u32 = 0;
+/// The member must be a JSON string equal to `metadata_string` (escapes decoded).
+pub const KAUSAL_METADATA_STRING: u32 = 1;
+/// The member must be a JSON number equal to `metadata_number`.
+pub const KAUSAL_METADATA_NUMBER: u32 = 2;
+/// The member must be `true` (`metadata_bool` 1) or `false` (0).
+pub const KAUSAL_METADATA_BOOL: u32 = 3;
+
+/// Conditions for `kausal_scan`; every set condition must hold. Zero-initialise it (or pass
+/// NULL) to accept every block. Byte strings are not NUL-terminated.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+#[allow(non_camel_case_types)]
+pub struct kausal_block_filter {
+    /// The source URI starts with these bytes (NULL: any URI).
+    pub source_uri_prefix: *const u8,
+    pub source_uri_prefix_len: usize,
+    /// `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
+    pub metadata_kind: u32,
+    pub metadata_bool: u32,
+    pub metadata_key: *const u8,
+    pub metadata_key_len: usize,
+    pub metadata_string: *const u8,
+    pub metadata_string_len: usize,
+    pub metadata_number: f64,
+    /// The content contains these bytes (NULL: any content); at most 4096 bytes.
+    pub content_contains: *const u8,
+    pub content_contains_len: usize,
+}
+
+/// Where a scan resumes. Zero-initialise it to start; `done` becomes 1 once every block
+/// was examined. Do not edit it between calls.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(non_camel_case_types)]
+pub struct kausal_scan_cursor {
+    pub after: kausal_id,
+    pub done: u32,
+}
+
+impl kausal_block_view {
+    /// The view of a block that is not live: sequence 0, NULL pointers, zero lengths.
+    pub(crate) fn missing(id: &BlockId) -> kausal_block_view {
+        kausal_block_view {
+            id: kausal_id { bytes: id.0 },
+            sequence: 0,
+            source_uri: core::ptr::null(),
+            source_uri_len: 0,
+            metadata_json: core::ptr::null(),
+            metadata_json_len: 0,
+            content: core::ptr::null(),
+            content_len: 0,
+        }
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct QueryNode {
     incoming: bool,
 }
 
+// Two records per node (visited list and DFS stack); the config documents 64 bytes.
+const _: () = assert!(core::mem::size_of::<QueryNode>() == 32);
+
 impl QueryNode {
     pub(crate) const EMPTY: QueryNode = QueryNode {
         id: BlockId::ZERO,
@@ -302,16 +305,18 @@ impl Expansion<'_> {
     }
 }
 
-/// Runs `query` and writes its hits, starts first, into `out`.
+/// Runs `query` and hands its hits, starts first, to `emit(position, hit)`: at most
+/// `capacity` of them (the caller's buffer).
 pub(crate) fn traverse<V: Vfs>(
     store: &mut Store<'_>,
     vfs: &mut V,
     parts: &mut QueryParts<'_>,
     query: &TraversalQuery<'_>,
-    out: &mut [TraversalHit],
+    capacity: usize,
+    mut emit: impl FnMut(usize, TraversalHit),
 ) -> Result<TraversalCount, Error> {
     query.validate()?;
-    let limit = (query.results_max as usize).min(out.len());
+    let limit = (query.results_max as usize).min(capacity);
     let mut traverser = Traverser::begin(parts, limit);
     let expansion = Expansion {
         direction: query.direction,
@@ -333,9 +338,9 @@ pub(crate) fn traverse<V: Vfs>(
         }
     }
     let written = traverser.parts.used;
-    debug_assert!(written <= out.len());
-    for (index, slot) in out[..written].iter_mut().enumerate() {
-        *slot = traverser.hit(index);
+    debug_assert!(written <= capacity);
+    for index in 0..written {
+        emit(index, traverser.hit(index));
     }
     // A buffer smaller than results_max that filled up is a truncation as well.
     Ok(TraversalCount { written, truncated: traverser.truncated })
