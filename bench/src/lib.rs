@@ -1,5 +1,7 @@
 //! Shared set-up for the benchmarks: store directories, configs and data generation.
 
+pub mod peers;
+
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{BlockId, Config};
 use std::path::PathBuf;

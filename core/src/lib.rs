@@ -9,8 +9,9 @@
 //!
 //! ```text
 //!   Engine (engine.rs)        validate -> plan -> log -> apply; flush; compact; stats
+//!     ├── queries (query/)        BFS/DFS, shortest path, named queries, block filters
 //!     ├── Store (store/)          the levels: memtable over tables, merged reads,
-//!     │     │                     visibility, flush, size-tiered compaction
+//!     │     │                     visibility, flush, size-tiered compaction, filtered scan
 //!     │     ├── Memtable (memtable/)  block index + payload arena + edge store
 //!     │     └── tables (table/)       sorted files: writer, reader, bloom filters
 //!     ├── Manifest (manifest.rs)  which tables are live; the WAL checkpoint

@@ -7,12 +7,15 @@
 //!   thumbv7em-none-eabihf with a link that has no allocator, and the tidy rules.
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
-//! - `bench [name]`: the criterion benchmarks.
+//! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
+//!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md.
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, miri, demo,
 //!   benchmark build.
+
+mod results;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -456,12 +459,18 @@ fn miri() -> Result {
     run("cargo", &args, &envs)
 }
 
+/// `bench peers` runs the side-by-side comparison and writes bench/RESULTS.md; any other
+/// name runs that criterion benchmark target (`engine`, `tables`, `graph`); none runs all.
 fn bench(args: &[String]) -> Result {
     let mut cargo_args = vec!["bench", "-p", "kausaldb-bench"];
     if let Some(name) = args.first() {
-        cargo_args.extend(["--", name.as_str()]);
+        cargo_args.extend(["--bench", name.as_str()]);
     }
-    run("cargo", &cargo_args, &[])
+    run("cargo", &cargo_args, &[])?;
+    if args.is_empty() || args.first().is_some_and(|name| name == "peers") {
+        results::write(&root())?;
+    }
+    Ok(())
 }
 
 fn scale(args: &[String]) -> Result {

@@ -1,0 +1,239 @@
+//! KausalDB and its peers (SQLite, LMDB, redb, fjall) on the same workloads, in one run.
+//! Each workload is a criterion group `peers_<workload>` with one function per system;
+//! `cargo xtask bench peers` runs it and writes bench/RESULTS.md from criterion's output.
+//!
+//! Sizes: `KAUSAL_BENCH_COLD_BLOCKS` (default 100,000 blocks of 1 KiB) for cold reads and
+//! `KAUSAL_BENCH_GRAPH_BLOCKS` (default 100,000, five calls each) for edges and traversals.
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use kausaldb_bench::peers::{resident_bytes, Fjall, Id, Kausal, Lmdb, Peer, Redb, Sqlite};
+use kausaldb_bench::{
+    bench_config, code_graph_calls, content_1k, content_for, id, BenchRng, StoreDir, METADATA,
+};
+use std::io::Write;
+use std::time::Duration;
+
+const HOT_BLOCKS: u64 = 20_000;
+const CALLS: u16 = 7;
+
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|text| text.parse().ok()).unwrap_or(default)
+}
+
+fn key(n: u64) -> Id {
+    id(n).0
+}
+
+/// One store per system, in its own directory.
+fn open_all(
+    workload: &str,
+    durable: bool,
+    kausal: impl FnOnce(&StoreDir) -> Kausal,
+) -> Vec<(Box<dyn Peer>, StoreDir)> {
+    let dir = |system: &str| StoreDir::new(&format!("peers-{workload}-{system}"));
+    let (k, s, l, r, f) = (dir("kausaldb"), dir("sqlite"), dir("lmdb"), dir("redb"), dir("fjall"));
+    let peers: Vec<Box<dyn Peer>> = vec![
+        Box::new(kausal(&k)),
+        Box::new(Sqlite::open(&s, durable)),
+        Box::new(Lmdb::open(&l, durable)),
+        Box::new(Redb::open(&r, durable)),
+        Box::new(Fjall::open(&f, durable)),
+    ];
+    peers.into_iter().zip([k, s, l, r, f]).collect()
+}
+
+fn new_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(format!("peers_{name}"));
+    // KAUSAL_BENCH_MILLIS shortens the run for a smoke test (CI); the default is 2 s.
+    let millis = env_count("KAUSAL_BENCH_MILLIS", 2000);
+    group
+        .warm_up_time(Duration::from_millis(millis / 4))
+        .measurement_time(Duration::from_millis(millis));
+    group
+}
+
+fn block_writes(c: &mut Criterion) {
+    let content = content_1k();
+    for (name, durable) in [("block_write_buffered", false), ("block_write_durable", true)] {
+        let mut stores = open_all(name, durable, |dir| Kausal::open(dir, bench_config(), durable));
+        let mut group = new_group(c, name);
+        if durable {
+            group.sample_size(20);
+        }
+        for (peer, _) in stores.iter_mut() {
+            let mut n = 0u64;
+            group.bench_function(peer.name(), |b| {
+                b.iter(|| {
+                    // Ids cycle over a fixed set, so the store stays the same size however
+                    // many iterations criterion runs.
+                    n = (n + 1) % HOT_BLOCKS;
+                    peer.put_block(&key(n), b"src/handler.rs", METADATA, &content);
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn load_blocks(peer: &mut dyn Peer, count: u64) {
+    let content = content_1k();
+    for n in 0..count {
+        peer.put_block(&key(n), b"src/handler.rs", METADATA, &content);
+    }
+    peer.sync();
+}
+
+fn read_group(c: &mut Criterion, name: &str, stores: &mut [(Box<dyn Peer>, StoreDir)], ids: &[Id]) {
+    let mut group = new_group(c, name);
+    for (peer, _) in stores.iter_mut() {
+        let mut at = 0;
+        group.bench_function(peer.name(), |b| {
+            b.iter(|| {
+                at = (at + 1) % ids.len();
+                std::hint::black_box(peer.get_block(&ids[at]));
+            })
+        });
+    }
+    group.finish();
+}
+
+fn block_reads(c: &mut Criterion) {
+    let mut rng = BenchRng::new(11);
+    let mut hot = open_all("hot", false, |dir| Kausal::open(dir, bench_config(), false));
+    for (peer, _) in hot.iter_mut() {
+        load_blocks(peer.as_mut(), HOT_BLOCKS);
+    }
+    let hot_ids: Vec<Id> = (0..4096).map(|_| key(rng.below(HOT_BLOCKS))).collect();
+    read_group(c, "block_read_hot", &mut hot, &hot_ids);
+    let missing: Vec<Id> = (0..4096).map(|n| key(1_000_000_000 + n)).collect();
+    read_group(c, "block_read_missing", &mut hot, &missing);
+    drop(hot);
+
+    let blocks = env_count("KAUSAL_BENCH_COLD_BLOCKS", 100_000);
+    let mut cold = open_all("cold", false, |dir| Kausal::open(dir, bench_config(), false));
+    for (peer, _) in cold.iter_mut() {
+        load_blocks(peer.as_mut(), blocks);
+    }
+    for (peer, _) in cold.iter_mut() {
+        peer.settle();
+    }
+    let cold_ids: Vec<Id> = (0..4096).map(|_| key(rng.below(blocks))).collect();
+    read_group(c, "block_read_cold", &mut cold, &cold_ids);
+}
+
+/// Loads the synthetic code graph into every system and records the memory each used.
+fn graph_stores(blocks: u64) -> Vec<(Box<dyn Peer>, StoreDir)> {
+    let calls = code_graph_calls(blocks, 5, 42);
+    let mut memory = String::from("system\trss_growth_bytes\tregion_bytes\n");
+    let mut stores = Vec::new();
+    let dir = |system: &str| StoreDir::new(&format!("peers-graph-{system}"));
+    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+        let before = resident_bytes();
+        let store_dir = dir(system);
+        let mut region = 0;
+        let mut peer: Box<dyn Peer> = match system {
+            "kausaldb" => {
+                let kausal = Kausal::for_graph(&store_dir, blocks, calls.len() as u64, false);
+                region = kausal.region_bytes;
+                Box::new(kausal)
+            }
+            "sqlite" => Box::new(Sqlite::open(&store_dir, false)),
+            "lmdb" => Box::new(Lmdb::open(&store_dir, false)),
+            "redb" => Box::new(Redb::open(&store_dir, false)),
+            _ => Box::new(Fjall::open(&store_dir, false)),
+        };
+        for n in 0..blocks {
+            peer.put_block(&key(n), b"src/generated.rs", METADATA, &content_for(n));
+        }
+        for &(caller, callee) in &calls {
+            peer.put_edge(&key(caller), &key(callee), CALLS);
+        }
+        peer.sync();
+        let grown = resident_bytes().saturating_sub(before);
+        memory.push_str(&format!("{system}\t{grown}\t{region}\n"));
+        stores.push((peer, store_dir));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/criterion/peers-memory.tsv");
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(mut file) = std::fs::File::create(&path) {
+        let _ = file.write_all(memory.as_bytes());
+    }
+    stores
+}
+
+/// Every system must reach the same blocks, or the timings compare different work.
+fn check_same_answers(stores: &mut [(Box<dyn Peer>, StoreDir)], starts: &[Id]) {
+    for (outgoing, depth) in [(true, 3), (false, 3), (true, 5), (false, 5)] {
+        for start in &starts[..16] {
+            let counts: Vec<usize> = stores
+                .iter_mut()
+                .map(|(peer, _)| peer.bfs(start, outgoing, CALLS, depth))
+                .collect();
+            assert!(
+                counts.iter().all(|&count| count == counts[0]),
+                "bfs counts differ: {counts:?}"
+            );
+        }
+    }
+}
+
+fn graph(c: &mut Criterion) {
+    let blocks = env_count("KAUSAL_BENCH_GRAPH_BLOCKS", 100_000);
+    let mut stores = graph_stores(blocks);
+    let mut rng = BenchRng::new(5);
+    let starts: Vec<Id> = (0..1024).map(|_| key(rng.below(blocks))).collect();
+    check_same_answers(&mut stores, &starts);
+    let fresh: Vec<(Id, Id)> =
+        (0..200_000).map(|_| (key(rng.below(blocks)), key(rng.below(blocks)))).collect();
+    let mut group = new_group(c, "edge_insert");
+    for (peer, _) in stores.iter_mut() {
+        let mut at = 0;
+        group.bench_function(peer.name(), |b| {
+            b.iter(|| {
+                at = (at + 1) % fresh.len();
+                peer.put_edge(&fresh[at].0, &fresh[at].1, CALLS);
+            })
+        });
+    }
+    group.finish();
+    for (name, outgoing) in [("edge_lookup_outgoing", true), ("edge_lookup_incoming", false)] {
+        let mut group = new_group(c, name);
+        for (peer, _) in stores.iter_mut() {
+            let mut at = 0;
+            group.bench_function(peer.name(), |b| {
+                b.iter(|| {
+                    at = (at + 1) % starts.len();
+                    let mut found = 0;
+                    peer.neighbours(&starts[at], outgoing, CALLS, &mut |_| found += 1);
+                    std::hint::black_box(found);
+                })
+            });
+        }
+        group.finish();
+    }
+    for (name, outgoing, depth) in [
+        ("callees_3hop", true, 3),
+        ("callers_3hop", false, 3),
+        ("callees_5hop", true, 5),
+        ("callers_5hop", false, 5),
+    ] {
+        let mut group = new_group(c, name);
+        for (peer, _) in stores.iter_mut() {
+            let mut at = 0;
+            group.bench_function(peer.name(), |b| {
+                b.iter(|| {
+                    at = (at + 1) % starts.len();
+                    std::hint::black_box(peer.bfs(&starts[at], outgoing, CALLS, depth));
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, block_writes, block_reads, graph);
+criterion_main!(benches);
