@@ -61,8 +61,11 @@ fn run_case(
     let memory = Memory::with_sim(&bump, &config, &harness::SIM_LARGE);
     let mut generator = Generator::new(seed, 24);
     let universe = generator.all_ids();
-    let sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x5eed);
-    let mut vfs = Some(sim.map_err(|error| format!("sim: {error:?}"))?);
+    let mut sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x5eed)
+        .map_err(|error| format!("sim: {error:?}"))?;
+    // Half the seeds read tables through views (a memory-mapped backend), half by read_at.
+    sim.views = seed % 2 == 1;
+    let mut vfs = Some(sim);
     let region = memory.region;
     let mut model = Model::new();
     let mut synced = model.clone();

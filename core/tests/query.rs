@@ -423,8 +423,10 @@ fn run_case(seed: u64, queries: &mut u64) -> Result<(), String> {
     let bump = bumpalo::Bump::new();
     let memory = Memory::with_sim(&bump, &config, &harness::SIM_LARGE);
     let mut generator = Generator::new(seed, UNIVERSE);
-    let sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x9e37);
-    let mut vfs = Some(sim.map_err(|error| format!("sim: {error:?}"))?);
+    let mut sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x9e37)
+        .map_err(|error| format!("sim: {error:?}"))?;
+    sim.views = seed % 2 == 1;
+    let mut vfs = Some(sim);
     let region = memory.region;
     let mut model = Model::new();
     for _ in 0..4 {

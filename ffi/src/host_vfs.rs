@@ -236,6 +236,9 @@ impl Vfs for HostVfs {
 }
 
 /// The storage a handle uses.
+// One per handle, in the caller's region: the POSIX variant's mapping table (1.5 KiB) costs
+// nothing worth an indirection, and this crate cannot allocate.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum AnyVfs {
     Posix(PosixVfs),
     Host(HostVfs),
@@ -291,5 +294,15 @@ impl Vfs for AnyVfs {
     }
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
         delegate!(self, vfs => vfs.list(buffer))
+    }
+    fn view_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        len: usize,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, VfsError> {
+        // Host callbacks have no views (the default); POSIX maps tables.
+        delegate!(self, vfs => vfs.view_at(file, offset, len, visit))
     }
 }

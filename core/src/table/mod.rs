@@ -31,6 +31,10 @@ pub(crate) struct TableMeta {
     /// Distinct ids the bloom filter holds (the largest per section): sums of these bound a
     /// compaction's output without compounding.
     pub(crate) bloom_keys: u64,
+    /// Every data block's CRC was checked (at open, through a view) or computed by this
+    /// process (it wrote the table), so reads through `Vfs::view_at` skip the check. False
+    /// when the backend has no views or a block failed: every read then checks its block.
+    pub(crate) verified: bool,
 }
 
 impl TableMeta {
@@ -45,6 +49,7 @@ impl TableMeta {
         block_records: 0,
         edge_records: 0,
         bloom_keys: 0,
+        verified: false,
     };
 }
 

@@ -3,9 +3,9 @@
 
 use super::bloom;
 use super::format::{
-    block_key, open_block, table_name, u32_at, BlockRecord, EdgeRecord, Footer, IndexEntry,
-    Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, KEY_BYTES,
-    TABLE_NAME_BYTES,
+    block_key, open_block, open_block_header, table_name, u32_at, BlockRecord, EdgeRecord, Footer,
+    IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES,
+    KEY_BYTES, TABLE_NAME_BYTES,
 };
 use super::{TableMeta, TablePool};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -120,7 +120,7 @@ fn load_table<V: Vfs>(
     }
     check_index(index_area, footer.index_offset)?;
     pool.used += index_body + bloom_body;
-    Ok(TableMeta {
+    let mut table = TableMeta {
         number,
         file,
         file_bytes,
@@ -131,7 +131,31 @@ fn load_table<V: Vfs>(
         block_records: footer.block_records,
         edge_records: footer.edge_records,
         bloom_keys: footer.bloom_keys,
-    })
+        verified: false,
+    };
+    table.verified = verify_blocks(vfs, pool, &table)?;
+    Ok(table)
+}
+
+/// Checks every data block's CRC through `Vfs::view_at`, once, so later views may skip it.
+/// False if the backend has no views or a block is damaged (reads then check each block and
+/// report `Corruption` where the damage is, rather than refusing the whole store).
+fn verify_blocks<V: Vfs>(
+    vfs: &mut V,
+    pool: &TablePool<'_>,
+    table: &TableMeta,
+) -> Result<bool, Error> {
+    for index in 0..table.index_entries {
+        let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
+        let mut intact = false;
+        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |block| {
+            intact = open_block(block).is_some_and(|(section, _)| section == entry.section);
+        })?;
+        if !viewed || !intact {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Every index entry must decode, lie before the index, follow the previous block, and be
@@ -168,8 +192,19 @@ pub(crate) fn read_data_block<'b, V: Vfs>(
 ) -> Result<(Section, u32, &'b [u8]), Error> {
     let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
     let block = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
-    read_exact(vfs, table.file, entry.offset, block)?;
-    let (section, count) = open_block(block).ok_or(DAMAGED)?;
+    let mut viewed = false;
+    if table.verified {
+        viewed = vfs.view_at(table.file, entry.offset, block.len(), &mut |bytes| {
+            block.copy_from_slice(bytes);
+        })?;
+    }
+    let opened = if viewed {
+        open_block_header(block)
+    } else {
+        read_exact(vfs, table.file, entry.offset, block)?;
+        open_block(block)
+    };
+    let (section, count) = opened.ok_or(DAMAGED)?;
     if section != entry.section {
         return Err(DAMAGED);
     }
@@ -214,12 +249,53 @@ pub(crate) fn locate_block<V: Vfs>(
     let Some(index) = seek(pool, table, Section::Blocks, &block_key(id)) else {
         return Ok(None);
     };
+    if table.verified {
+        // In place: find the record in the view and copy only it, not the whole block.
+        let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
+        let mut found = Err(DAMAGED);
+        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |block| {
+            found = copy_record(block, entry.section, id, buffer);
+        })?;
+        if viewed {
+            return found.map(|len| len.map(|len| (0, len)));
+        }
+    }
     let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
     let mut at = 0;
     for _ in 0..count {
         let (record, len) = BlockRecord::decode(&records[at..]).ok_or(DAMAGED)?;
         if record.id == *id {
             return Ok(Some((BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + at + len)));
+        }
+        if record.id > *id {
+            return Ok(None);
+        }
+        at += len;
+    }
+    Ok(None)
+}
+
+/// Finds block `id`'s record in a verified data block and copies it to the front of `out`;
+/// returns its length, or `None` if the block does not hold the id.
+fn copy_record(
+    block: &[u8],
+    expected: Section,
+    id: &BlockId,
+    out: &mut [u8],
+) -> Result<Option<usize>, Error> {
+    let (section, count) = open_block_header(block).ok_or(DAMAGED)?;
+    if section != expected {
+        return Err(DAMAGED);
+    }
+    let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
+    let mut at = 0;
+    for _ in 0..count {
+        let (record, len) =
+            BlockRecord::decode(records.get(at..).ok_or(DAMAGED)?).ok_or(DAMAGED)?;
+        if record.id == *id {
+            let bytes = records.get(at..at + len).ok_or(DAMAGED)?;
+            out.get_mut(..len).ok_or(DAMAGED)?.copy_from_slice(bytes);
+            return Ok(Some(len));
         }
         if record.id > *id {
             return Ok(None);

@@ -79,6 +79,22 @@ pub trait Vfs {
     /// Writes every file name in the directory into `buffer`, each followed by one NUL byte,
     /// and returns the bytes written; `BufferTooSmall` with the size needed if it does not fit.
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError>;
+
+    /// Calls `visit` once with the `len` bytes of `file` at `offset`, in place (a memory
+    /// map, or the simulation's memory), and returns true; or returns false without calling
+    /// it if the backend cannot, or the range is not all in the file (the engine then uses
+    /// `read_at`). The engine asks this only of files it no longer writes (sorted tables),
+    /// and `visit` keeps nothing. The default cannot.
+    fn view_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        len: usize,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, VfsError> {
+        let _ = (file, offset, len, visit);
+        Ok(false)
+    }
 }
 
 /// A borrowed backend is a backend, so a host can keep ownership of its `Vfs` (and look at
@@ -124,6 +140,15 @@ impl<T: Vfs + ?Sized> Vfs for &mut T {
     }
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
         (**self).list(buffer)
+    }
+    fn view_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        len: usize,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, VfsError> {
+        (**self).view_at(file, offset, len, visit)
     }
 }
 

@@ -13,10 +13,28 @@ use crate::config::FILE_NAME_BYTES_MAX;
 /// Longest directory path accepted by `PosixVfs::open_dir`, including the NUL.
 pub const DIRECTORY_PATH_BYTES_MAX: usize = 4096;
 
+/// Files mapped for `view_at` at once; past this, views decline and reads use `pread`.
+pub const MAPS_MAX: usize = 64;
+
+/// A read-only shared mapping of a whole file (as long as it was when mapped).
+#[derive(Clone, Copy, Debug)]
+struct Mapping {
+    fd: libc::c_int,
+    /// The mapping's address (kept as an integer so the backend stays `Send`).
+    address: usize,
+    len: usize,
+}
+
 /// A store directory on a POSIX file system.
+///
+/// `view_at` maps files read-only and shared (the engine asks only for sorted tables, which
+/// it never writes again), so table reads cost no system call. A mapping assumes the
+/// directory is the engine's alone: a file truncated by someone else while mapped would
+/// fault on access.
 #[derive(Debug)]
 pub struct PosixVfs {
     directory: libc::c_int,
+    mappings: heapless::Vec<Mapping, MAPS_MAX>,
 }
 
 fn errno() -> i32 {
@@ -100,7 +118,44 @@ impl PosixVfs {
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
         // SAFETY: as above.
         let directory = retry(|| unsafe { libc::open(path.as_ptr(), flags) } as isize)?;
-        Ok(PosixVfs { directory: directory as libc::c_int })
+        Ok(PosixVfs { directory: directory as libc::c_int, mappings: heapless::Vec::new() })
+    }
+
+    /// Removes the mapping of `fd`, if any.
+    fn unmap(&mut self, fd: libc::c_int) {
+        if let Some(index) = self.mappings.iter().position(|mapping| mapping.fd == fd) {
+            let mapping = self.mappings.swap_remove(index);
+            // SAFETY: `address` and `len` are exactly what mmap returned and was asked for;
+            // no view of it outlives a `view_at` call, which holds `&mut self`.
+            unsafe { libc::munmap(mapping.address as *mut libc::c_void, mapping.len) };
+        }
+    }
+
+    /// The mapping of `fd` covering `end` bytes, made (or remade, if the file grew) now;
+    /// `None` if the file cannot be mapped, so the caller falls back to `pread`.
+    fn mapping_for(&mut self, fd: libc::c_int, end: usize) -> Result<Option<Mapping>, VfsError> {
+        if let Some(mapping) = self.mappings.iter().find(|mapping| mapping.fd == fd) {
+            if mapping.len >= end {
+                return Ok(Some(*mapping));
+            }
+        }
+        self.unmap(fd);
+        let len = usize::try_from(self.len(FileHandle(fd as u64))?).unwrap_or(0);
+        if len < end || len == 0 || self.mappings.is_full() {
+            return Ok(None);
+        }
+        // SAFETY: a fresh read-only shared mapping of an open descriptor; the kernel picks
+        // the address; the result is checked against MAP_FAILED before use.
+        let address = unsafe {
+            libc::mmap(core::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd, 0)
+        };
+        if address == libc::MAP_FAILED {
+            return Ok(None);
+        }
+        let mapping = Mapping { fd, address: address as usize, len };
+        // Not full: checked above.
+        let _ = self.mappings.push(mapping);
+        Ok(Some(mapping))
     }
 
     fn open_file(&mut self, name: &str, flags: libc::c_int) -> Result<FileHandle, VfsError> {
@@ -116,6 +171,9 @@ impl PosixVfs {
 
 impl Drop for PosixVfs {
     fn drop(&mut self) {
+        while let Some(mapping) = self.mappings.last().copied() {
+            self.unmap(mapping.fd);
+        }
         // SAFETY: the descriptor is ours and closed once.
         unsafe { libc::close(self.directory) };
     }
@@ -142,9 +200,39 @@ impl Vfs for PosixVfs {
 
     fn close(&mut self, file: FileHandle) {
         if let Ok(fd) = descriptor(file) {
+            // A reused descriptor number must not find this file's mapping.
+            self.unmap(fd);
             // SAFETY: the engine closes each handle it opened once.
             unsafe { libc::close(fd) };
         }
+    }
+
+    fn view_at(
+        &mut self,
+        file: FileHandle,
+        offset: u64,
+        len: usize,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, VfsError> {
+        let fd = descriptor(file)?;
+        let Some(start) = usize::try_from(offset).ok() else {
+            return Ok(false);
+        };
+        let Some(end) = start.checked_add(len) else {
+            return Ok(false);
+        };
+        let Some(mapping) = self.mapping_for(fd, end)? else {
+            return Ok(false);
+        };
+        debug_assert!(end <= mapping.len);
+        // SAFETY: the mapping is `mapping.len >= end` readable bytes at `address`, alive
+        // until `unmap`, which needs `&mut self` and so cannot run while `visit` holds the
+        // slice; `visit` keeps nothing (the trait's contract). The file is the engine's and
+        // is no longer written, so the bytes do not change under the slice.
+        let bytes =
+            unsafe { core::slice::from_raw_parts((mapping.address + start) as *const u8, len) };
+        visit(bytes);
+        Ok(true)
     }
 
     fn read_at(
@@ -196,6 +284,8 @@ impl Vfs for PosixVfs {
 
     fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
         let fd = descriptor(file)?;
+        // Pages past a shrunk end would fault if a stale mapping were read.
+        self.unmap(fd);
         let len = libc::off_t::try_from(len).map_err(|_| VfsError::Io { code: libc::EINVAL })?;
         // SAFETY: plain syscall on a descriptor.
         retry(|| unsafe { libc::ftruncate(fd, len) } as isize).map(|_| ())

@@ -149,6 +149,9 @@ pub struct SimVfs<'m> {
     ops_count: u64,
     /// Fault settings; change them at any time.
     pub faults: Faults,
+    /// Whether `view_at` serves bytes in place (like a memory map) or declines (like a
+    /// backend without one). Off by default; tests turn it on to cover both read paths.
+    pub views: bool,
 }
 
 impl core::fmt::Debug for SimVfs<'_> {
@@ -207,6 +210,7 @@ impl<'m> SimVfs<'m> {
             generation: 1,
             ops_count: 0,
             faults: Faults::default(),
+            views: false,
         })
     }
 
@@ -488,6 +492,29 @@ impl Vfs for SimVfs<'_> {
             buffer[bit / 8] ^= 1 << (bit % 8);
         }
         Ok(len)
+    }
+
+    fn view_at(
+        &mut self,
+        handle: FileHandle,
+        offset: u64,
+        len: usize,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, VfsError> {
+        if !self.views {
+            return Ok(false);
+        }
+        self.begin_op()?;
+        let file = &self.files[self.file_index(handle)?];
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        // A view is of memory, not a transfer: read bit flips are not injected here.
+        match start.checked_add(len).filter(|&end| end <= file.current_len) {
+            Some(end) => {
+                visit(&file.current[start..end]);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn write_at(&mut self, handle: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {

@@ -343,7 +343,10 @@ pub fn check_prefix<V: Vfs>(
     ))
 }
 
-/// A simulated directory over `disk`.
+/// A simulated directory over `disk`. Odd seeds serve table reads through views (as a
+/// memory-mapped backend does), even seeds through `read_at`, so both paths are covered.
 pub fn sim_vfs(disk: &mut [u8], seed: u64) -> SimVfs<'_> {
-    SimVfs::new(disk, SIM, seed).expect("harness sizes the sim memory")
+    let mut sim = SimVfs::new(disk, SIM, seed).expect("harness sizes the sim memory");
+    sim.views = seed % 2 == 1;
+    sim
 }
