@@ -11,8 +11,9 @@ use kausaldb_bench::peers::{resident_bytes, Fjall, Id, Kausal, Lmdb, Peer, Redb,
 use kausaldb_bench::{
     bench_config, code_graph_calls, content_1k, content_for, id, BenchRng, StoreDir, METADATA,
 };
+use kausaldb_core::{memory_bytes_required, BlockId, Config, Engine};
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const HOT_BLOCKS: u64 = 20_000;
 const CALLS: u16 = 7;
@@ -235,5 +236,118 @@ fn graph(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, block_writes, block_reads, graph);
+/// Where the workloads timed outside criterion (whole runs of seconds) write their rows.
+fn write_rows(file: &str, rows: &str) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion").join(file);
+    let _ = std::fs::create_dir_all(path.parent().expect("parent"));
+    std::fs::write(&path, rows).expect("write rows");
+}
+
+/// Median and largest of a few timed runs, in nanoseconds.
+fn median_max(mut runs: Vec<u128>) -> (u128, u128) {
+    runs.sort_unstable();
+    (runs[runs.len() / 2], runs[runs.len() - 1])
+}
+
+const RUNS: usize = 3;
+
+/// Batched ingest of a code graph: `KAUSAL_BENCH_INGEST_BLOCKS` (default 100,000) blocks of
+/// 1 KiB with five calls each, into an empty store, made durable at the end. Whole runs
+/// take seconds, so each system is timed over three runs here rather than by criterion.
+fn ingest_batch(_c: &mut Criterion) {
+    let blocks = env_count("KAUSAL_BENCH_INGEST_BLOCKS", 100_000);
+    let content = content_1k();
+    let data: Vec<(Id, Vec<u8>)> = (0..blocks).map(|n| (key(n), content.clone())).collect();
+    let calls: Vec<(Id, Id)> =
+        code_graph_calls(blocks, 5, 43).into_iter().map(|(a, b)| (key(a), key(b))).collect();
+    let mut rows = String::from("system\tmedian_ns\tmax_ns\toperations\n");
+    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+        let mut runs = Vec::new();
+        for run in 0..RUNS {
+            let dir = StoreDir::new(&format!("peers-ingest-{system}-{run}"));
+            let mut peer: Box<dyn Peer> = match system {
+                "kausaldb" => Box::new(Kausal::open(&dir, bench_config(), false)),
+                "sqlite" => Box::new(Sqlite::open(&dir, false)),
+                "lmdb" => Box::new(Lmdb::open(&dir, false)),
+                "redb" => Box::new(Redb::open(&dir, false)),
+                _ => Box::new(Fjall::open(&dir, false)),
+            };
+            let began = Instant::now();
+            peer.ingest(&data, &calls);
+            runs.push(began.elapsed().as_nanos());
+        }
+        let (median, max) = median_max(runs);
+        eprintln!("ingest_batch/{system}: median {:.2} s", median as f64 / 1e9);
+        rows.push_str(&format!("{system}\t{median}\t{max}\t{}\n", data.len() + calls.len()));
+    }
+    write_rows("peers-ingest.tsv", &rows);
+}
+
+/// Reopen after `KAUSAL_BENCH_WAL_MIB` (default 256) MiB of 1 KiB blocks were written and
+/// synced: the time from the open call to the first read answered. KausalDB is abandoned
+/// without a close (a crash: its log is replayed); the peers are dropped normally, since
+/// a crash cannot be simulated for them inside one process (their reopen reads whatever
+/// their own log or tree needs).
+fn open_after_wal(_c: &mut Criterion) {
+    let mib = env_count("KAUSAL_BENCH_WAL_MIB", 256);
+    let blocks = mib * 1024;
+    let content = content_1k();
+    let data: Vec<(Id, Vec<u8>)> = (0..blocks).map(|n| (key(n), content.clone())).collect();
+    let mut rows = String::from("system\tmedian_ns\tmax_ns\tbytes\n");
+    let config = Config {
+        blocks_max: blocks as u32 + 1024,
+        edges_max: 1024,
+        arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
+        wal_segment_bytes_max: 64 << 20,
+        wal_segments_max: 16,
+        wal_buffer_bytes: 1 << 20,
+        read_buffer_bytes: 1 << 20,
+        ..Config::DEFAULT
+    };
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("peers-reopen-kausaldb");
+    {
+        let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+        for (id, content) in &data {
+            engine.put_block(BlockId(*id), b"src/generated.rs", METADATA, content).expect("put");
+        }
+        engine.sync().expect("sync");
+        drop(engine.abandon());
+    }
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        let began = Instant::now();
+        let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("reopen");
+        assert!(engine.find_block(BlockId(data[0].0)).expect("find").is_some());
+        runs.push(began.elapsed().as_nanos());
+        drop(engine.abandon());
+    }
+    let (median, max) = median_max(runs);
+    rows.push_str(&format!("kausaldb\t{median}\t{max}\t{}\n", blocks * 1024));
+    for system in ["sqlite", "lmdb", "redb", "fjall"] {
+        let dir = StoreDir::new(&format!("peers-reopen-{system}"));
+        let open = |dir: &StoreDir| -> Box<dyn Peer> {
+            match system {
+                "sqlite" => Box::new(Sqlite::open(dir, false)),
+                "lmdb" => Box::new(Lmdb::open(dir, false)),
+                "redb" => Box::new(Redb::open(dir, false)),
+                _ => Box::new(Fjall::open(dir, false)),
+            }
+        };
+        open(&dir).ingest(&data, &[]);
+        let mut runs = Vec::new();
+        for _ in 0..RUNS {
+            let began = Instant::now();
+            let mut peer = open(&dir);
+            assert!(peer.get_block(&data[0].0).is_some());
+            runs.push(began.elapsed().as_nanos());
+        }
+        let (median, max) = median_max(runs);
+        rows.push_str(&format!("{system}\t{median}\t{max}\t{}\n", blocks * 1024));
+    }
+    write_rows("peers-reopen.tsv", &rows);
+}
+
+criterion_group!(benches, block_writes, block_reads, graph, ingest_batch, open_after_wal);
 criterion_main!(benches);

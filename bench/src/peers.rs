@@ -59,7 +59,21 @@ pub trait Peer {
     fn sync(&mut self);
     /// Moves data to where cold reads find it (KausalDB: flushed to sorted tables).
     fn settle(&mut self) {}
+    /// Bulk ingest the way a user of this store would do it (transactions of
+    /// `INGEST_BATCH` writes where the store has them), then make it all durable.
+    fn ingest(&mut self, blocks: &[(Id, Vec<u8>)], calls: &[(Id, Id)]) {
+        for (id, content) in blocks {
+            self.put_block(id, b"src/generated.rs", br#"{"kind":"function"}"#, content);
+        }
+        for (source, target) in calls {
+            self.put_edge(source, target, 7);
+        }
+        self.sync();
+    }
 }
+
+/// Writes per transaction in `Peer::ingest` for the stores that have transactions.
+pub const INGEST_BATCH: usize = 10_000;
 
 fn edge_key(first: &Id, edge_type: u16, second: &Id) -> [u8; 34] {
     let mut key = [0u8; 34];
@@ -237,6 +251,23 @@ impl Peer for Sqlite {
     fn sync(&mut self) {
         self.connection.execute_batch("PRAGMA wal_checkpoint(FULL)").expect("checkpoint");
     }
+    fn ingest(&mut self, blocks: &[(Id, Vec<u8>)], calls: &[(Id, Id)]) {
+        for chunk in blocks.chunks(INGEST_BATCH) {
+            self.connection.execute_batch("BEGIN").expect("begin");
+            for (id, content) in chunk {
+                self.put_block(id, b"src/generated.rs", br#"{"kind":"function"}"#, content);
+            }
+            self.connection.execute_batch("COMMIT").expect("commit");
+        }
+        for chunk in calls.chunks(INGEST_BATCH) {
+            self.connection.execute_batch("BEGIN").expect("begin");
+            for (source, target) in chunk {
+                self.put_edge(source, target, 7);
+            }
+            self.connection.execute_batch("COMMIT").expect("commit");
+        }
+        self.sync();
+    }
 }
 
 type Bytes = heed::types::Bytes;
@@ -297,6 +328,25 @@ impl Peer for Lmdb {
     }
     fn sync(&mut self) {
         self.env.force_sync().expect("sync");
+    }
+    fn ingest(&mut self, blocks: &[(Id, Vec<u8>)], calls: &[(Id, Id)]) {
+        for chunk in blocks.chunks(INGEST_BATCH) {
+            let mut txn = self.env.write_txn().expect("txn");
+            for (id, content) in chunk {
+                let value = block_value(b"src/generated.rs", br#"{"kind":"function"}"#, content);
+                self.blocks.put(&mut txn, id, &value).expect("put");
+            }
+            txn.commit().expect("commit");
+        }
+        for chunk in calls.chunks(INGEST_BATCH) {
+            let mut txn = self.env.write_txn().expect("txn");
+            for (source, target) in chunk {
+                self.out.put(&mut txn, &edge_key(source, 7, target), &[]).expect("put");
+                self.incoming.put(&mut txn, &edge_key(target, 7, source), &[]).expect("put");
+            }
+            txn.commit().expect("commit");
+        }
+        self.sync();
     }
 }
 
@@ -372,6 +422,29 @@ impl Peer for Redb {
         let mut txn = self.db.begin_write().expect("txn");
         txn.set_durability(redb::Durability::Immediate).expect("durability");
         txn.commit().expect("commit");
+    }
+    fn ingest(&mut self, blocks: &[(Id, Vec<u8>)], calls: &[(Id, Id)]) {
+        for chunk in blocks.chunks(INGEST_BATCH) {
+            self.write(|txn| {
+                let mut table = txn.open_table(REDB_BLOCKS).expect("table");
+                for (id, content) in chunk {
+                    let value =
+                        block_value(b"src/generated.rs", br#"{"kind":"function"}"#, content);
+                    table.insert(&id[..], &value[..]).expect("insert");
+                }
+            });
+        }
+        for chunk in calls.chunks(INGEST_BATCH) {
+            self.write(|txn| {
+                let mut out = txn.open_table(REDB_OUT).expect("table");
+                let mut incoming = txn.open_table(REDB_IN).expect("table");
+                for (source, target) in chunk {
+                    out.insert(&edge_key(source, 7, target)[..], ()).expect("insert");
+                    incoming.insert(&edge_key(target, 7, source)[..], ()).expect("insert");
+                }
+            });
+        }
+        self.sync();
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 const SYSTEMS: [&str; 5] = ["kausaldb", "sqlite", "lmdb", "redb", "fjall"];
-const WORKLOADS: [(&str, &str); 14] = [
+const WORKLOADS: [(&str, &str); 12] = [
     ("block_write_buffered", "put one 1 KiB block, no sync"),
     ("block_write_durable", "put one 1 KiB block and make it durable"),
     ("block_read_hot", "get a random block of 20,000 just written"),
@@ -19,8 +19,6 @@ const WORKLOADS: [(&str, &str); 14] = [
     ("callers_3hop", "BFS over calls, incoming, 3 hops"),
     ("callees_5hop", "BFS over calls, outgoing, 5 hops"),
     ("callers_5hop", "BFS over calls, incoming, 5 hops"),
-    ("open_after_wal", "reopen after a large WAL"),
-    ("ingest_batch", "ingest 100,000 blocks with their edges"),
 ];
 
 /// Median and p99 (of criterion's per-sample means) in nanoseconds.
@@ -58,6 +56,7 @@ fn timing(directory: &Path) -> Option<Timing> {
 
 fn human(ns: f64) -> String {
     match ns {
+        ns if ns >= 1e9 => format!("{:.2} s", ns / 1e9),
         ns if ns >= 1e6 => format!("{:.2} ms", ns / 1e6),
         ns if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
         ns => format!("{ns:.0} ns"),
@@ -134,6 +133,61 @@ pub fn write(root: &Path) -> Result<(), String> {
             );
             if system != "kausaldb" {
                 row.push((system, ratio));
+            }
+        }
+        markdown.push('\n');
+        ratios.push((workload.to_string(), row));
+    }
+    for (file, workload, what) in [
+        (
+            "peers-ingest.tsv",
+            "ingest_batch",
+            "ingest 100,000 blocks of 1 KiB and 500,000 call edges into an empty store, then \
+             make it durable (transactions of 10,000 writes where the store has them); \
+             whole runs, median and largest of three",
+        ),
+        (
+            "peers-reopen.tsv",
+            "open_after_wal",
+            "open a store after 256 MiB of 1 KiB blocks were written and synced, until the \
+             first read is answered; KausalDB after a crash (its log replayed), the peers \
+             after a normal close (a crash cannot be simulated for them in one process); \
+             median and largest of three",
+        ),
+    ] {
+        let Ok(text) = std::fs::read_to_string(criterion.join(file)) else {
+            continue;
+        };
+        let rows: Vec<(String, f64, f64)> = text
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                Some((
+                    fields.first()?.to_string(),
+                    fields.get(1)?.parse().ok()?,
+                    fields.get(2)?.parse().ok()?,
+                ))
+            })
+            .collect();
+        let Some(ours) = rows.iter().find(|row| row.0 == "kausaldb").map(|row| row.1) else {
+            continue;
+        };
+        let _ = writeln!(markdown, "## {workload}\n\n{what}.\n");
+        let _ = writeln!(markdown, "| system | median | largest | ratio |\n|---|---|---|---|");
+        let mut row = Vec::new();
+        for (system, median, max) in &rows {
+            let ratio = median / ours;
+            let _ = writeln!(
+                markdown,
+                "| {system} | {} | {} | {ratio:.2} |",
+                human(*median),
+                human(*max)
+            );
+            if let Some(name) =
+                SYSTEMS.iter().find(|name| **name == system.as_str() && **name != "kausaldb")
+            {
+                row.push((*name, ratio));
             }
         }
         markdown.push('\n');

@@ -292,15 +292,24 @@ impl Expansion<'_> {
     ) -> Result<(), Error> {
         let id = node.id;
         let direction = self.direction;
-        store.visit_edges(vfs, &id, direction, &self.edge_filter, |edge: Edge| {
-            let incoming = match direction {
-                Direction::Outgoing => false,
-                Direction::Incoming => true,
-                Direction::Both => edge.source != id,
-            };
-            let neighbour = if incoming { edge.source } else { edge.target };
-            visit(neighbour, edge.edge_type, incoming);
-        })?;
+        // Starts were checked live; every other node is the end of a live edge, so live.
+        let entry = store.memtable.entry_of(&id);
+        store.visit_live_block_edges(
+            vfs,
+            &id,
+            entry,
+            direction,
+            &self.edge_filter,
+            |edge: Edge| {
+                let incoming = match direction {
+                    Direction::Outgoing => false,
+                    Direction::Incoming => true,
+                    Direction::Both => edge.source != id,
+                };
+                let neighbour = if incoming { edge.source } else { edge.target };
+                visit(neighbour, edge.edge_type, incoming);
+            },
+        )?;
         Ok(())
     }
 }

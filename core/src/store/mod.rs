@@ -294,7 +294,7 @@ impl<'r> Store<'r> {
         id: &BlockId,
         direction: Direction,
         filter: &EdgeFilter<'_>,
-        mut visit: impl FnMut(Edge),
+        visit: impl FnMut(Edge),
     ) -> Result<usize, Error> {
         let entry = self.memtable.entry_of(id);
         let visible = match entry.map(|entry| self.memtable.state_at(entry)) {
@@ -305,6 +305,21 @@ impl<'r> Store<'r> {
         if !visible {
             return Err(Error::NotFound);
         }
+        self.visit_live_block_edges(vfs, id, entry, direction, filter, visit)
+    }
+
+    /// `visit_edges` for a block known to be live (a traversal's neighbour: a live edge's
+    /// end is live, because deleting a block tombstones its edges), without the visibility
+    /// lookup; `entry` is its memtable entry, if it has one.
+    pub(crate) fn visit_live_block_edges<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        entry: Option<u32>,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        mut visit: impl FnMut(Edge),
+    ) -> Result<usize, Error> {
         if let (0, Some(entry)) = (self.tables_count, entry) {
             return Ok(self.visit_memtable_edges(entry, id, direction, filter, visit));
         }

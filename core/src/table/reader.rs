@@ -3,9 +3,9 @@
 
 use super::bloom;
 use super::format::{
-    block_key, open_block, open_block_header, table_name, u32_at, BlockRecord, EdgeRecord, Footer,
-    IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES,
-    KEY_BYTES, TABLE_NAME_BYTES,
+    block_key, id_at, open_block, open_block_header, table_name, u32_at, BlockRecord, EdgeRecord,
+    Footer, IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
+    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES,
 };
 use super::{TableMeta, TablePool};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -347,12 +347,23 @@ pub(crate) struct EdgeCursor {
     record: u32,
     count: u32,
     done: bool,
+    /// The loaded records are the key id's whole run in a block that holds a later key
+    /// too, so nothing of the key id follows them (set by windowed loads from views).
+    run_ends: bool,
 }
 
 impl EdgeCursor {
     /// A cursor with nothing to yield (the table cannot hold `key_id`).
     pub(crate) fn exhausted(section: Section, key_id: &BlockId) -> EdgeCursor {
-        EdgeCursor { key_id: *key_id, section, block: 0, record: 0, count: 0, done: true }
+        EdgeCursor {
+            key_id: *key_id,
+            section,
+            block: 0,
+            record: 0,
+            count: 0,
+            done: true,
+            run_ends: false,
+        }
     }
 
     /// True if the cursor can yield nothing more.
@@ -382,6 +393,7 @@ impl EdgeCursor {
             record: 0,
             count: 0,
             done: block.is_none(),
+            run_ends: false,
         };
         if let Some(block) = block {
             cursor.load(vfs, pool, table, block, buffer)?;
@@ -398,11 +410,46 @@ impl EdgeCursor {
         block: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
+        if table.verified && self.load_window(vfs, pool, table, block, buffer)? {
+            return Ok(());
+        }
         match load_section_block(vfs, pool, table, self.section, block, buffer)? {
             Some(count) => (self.block, self.record, self.count) = (block, 0, count),
             None => self.done = true,
         }
+        self.run_ends = false;
         Ok(())
+    }
+
+    /// For a verified table: views data block `block` in place and copies into `buffer`
+    /// only the run of records whose key id is the cursor's (a listing wants a handful of a
+    /// block's hundreds). False if the backend has no view.
+    fn load_window<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        block: usize,
+        buffer: &mut [u8],
+    ) -> Result<bool, Error> {
+        let entry = match pool.index_entry(table, block) {
+            Some(entry) if entry.section == self.section => entry,
+            _ => {
+                self.done = true;
+                return Ok(true);
+            }
+        };
+        let (section, key_id) = (self.section, self.key_id);
+        let mut copied = Err(DAMAGED);
+        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |bytes| {
+            copied = copy_run(bytes, section, &key_id, buffer);
+        })?;
+        if !viewed {
+            return Ok(false);
+        }
+        let (count, run_ends) = copied?;
+        (self.block, self.record, self.count, self.run_ends) = (block, 0, count, run_ends);
+        Ok(true)
     }
 
     fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
@@ -442,6 +489,10 @@ impl EdgeCursor {
                 }
                 return Ok(Some(record));
             }
+            if self.run_ends {
+                self.done = true;
+                return Ok(None);
+            }
             let next = self.block + 1;
             self.load(vfs, pool, table, next, buffer)?;
         }
@@ -451,6 +502,43 @@ impl EdgeCursor {
     pub(crate) fn advance(&mut self) {
         self.record += 1;
     }
+}
+
+/// In a verified edge block: copies the records whose key id is `key_id` to `out` (after a
+/// header's worth of bytes, where `record_at` reads), found by binary search. Returns how
+/// many, and whether a later key id follows them in this block.
+fn copy_run(
+    block: &[u8],
+    expected: Section,
+    key_id: &BlockId,
+    out: &mut [u8],
+) -> Result<(u32, bool), Error> {
+    let (section, count) = open_block_header(block).ok_or(DAMAGED)?;
+    let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
+    if section != expected || records.len() < count as usize * EDGE_RECORD_BYTES {
+        return Err(DAMAGED);
+    }
+    let key_at = |index: usize| id_at(records, index * EDGE_RECORD_BYTES);
+    let count = count as usize;
+    // Records are sorted by key, whose first 16 bytes are the key id.
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if key_at(middle) < *key_id {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let mut end = low;
+    while end < count && key_at(end) == *key_id {
+        end += 1;
+    }
+    let bytes = &records[low * EDGE_RECORD_BYTES..end * EDGE_RECORD_BYTES];
+    let target =
+        out.get_mut(BLOCK_HEADER_BYTES..BLOCK_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
+    target.copy_from_slice(bytes);
+    Ok(((end - low) as u32, end < count))
 }
 
 fn first_block(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
