@@ -30,7 +30,7 @@ fn tables_config() -> Config {
         read_buffer_bytes: 64 << 10,
         tables_max: 24,
         table_memory_bytes: 8 << 20,
-        table_block_bytes: 32 << 10,
+        table_block_bytes: 16 << 10,
         ..Config::DEFAULT
     }
 }
