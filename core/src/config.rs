@@ -138,6 +138,7 @@ impl Config {
     pub fn merge_buffer_bytes(&self) -> usize {
         let record = crate::table::format::BLOCK_HEADER_BYTES
             + crate::table::format::BLOCK_RECORD_FIXED_BYTES
+            + crate::table::format::TRAILER_BYTES_PER_RECORD
             + self.source_uri_bytes_max as usize
             + self.metadata_bytes_max as usize
             + self.content_bytes_max as usize;

@@ -297,13 +297,19 @@ impl<'r> Store<'r> {
         visit: impl FnMut(Edge),
     ) -> Result<usize, Error> {
         let entry = self.memtable.entry_of(id);
-        let visible = match entry.map(|entry| self.memtable.state_at(entry)) {
-            Some(EntryState::Live | EntryState::Stub) => true,
-            Some(EntryState::Tombstone) => false,
-            None => self.block_visible(vfs, id)?,
-        };
-        if !visible {
-            return Err(Error::NotFound);
+        match entry.map(|entry| self.memtable.state_at(entry)) {
+            Some(EntryState::Live | EntryState::Stub) => {}
+            Some(EntryState::Tombstone) => return Err(Error::NotFound),
+            None => {
+                // Only the tables know the block. A live edge proves it live (deleting a
+                // block tombstones its edges), so list first and look the block up only
+                // when nothing was listed: that saves a table read on the common path.
+                let count = self.visit_live_block_edges(vfs, id, None, direction, filter, visit)?;
+                if count == 0 && !self.block_visible(vfs, id)? {
+                    return Err(Error::NotFound);
+                }
+                return Ok(count);
+            }
         }
         self.visit_live_block_edges(vfs, id, entry, direction, filter, visit)
     }

@@ -3,9 +3,9 @@
 
 use super::bloom;
 use super::format::{
-    block_key, id_at, open_block, open_block_header, table_name, u32_at, BlockRecord, EdgeRecord,
-    Footer, IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
-    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES,
+    block_key, id_at, open_block, open_block_header, search_records, table_name, u32_at,
+    BlockRecord, EdgeRecord, Footer, IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES,
+    FOOTER_BYTES, INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES,
 };
 use super::{TableMeta, TablePool};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -261,18 +261,14 @@ pub(crate) fn locate_block<V: Vfs>(
         }
     }
     let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
-    let mut at = 0;
-    for _ in 0..count {
-        let (record, len) = BlockRecord::decode(&records[at..]).ok_or(DAMAGED)?;
-        if record.id == *id {
-            return Ok(Some((BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + at + len)));
-        }
-        if record.id > *id {
-            return Ok(None);
-        }
-        at += len;
+    let Some(at) = search_records(records, count, id).map_err(|()| DAMAGED)? else {
+        return Ok(None);
+    };
+    let (record, len) = BlockRecord::decode(records.get(at..).ok_or(DAMAGED)?).ok_or(DAMAGED)?;
+    if record.id != *id {
+        return Err(DAMAGED);
     }
-    Ok(None)
+    Ok(Some((BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + at + len)))
 }
 
 /// Finds block `id`'s record in a verified data block and copies it to the front of `out`;
@@ -288,21 +284,16 @@ fn copy_record(
         return Err(DAMAGED);
     }
     let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
-    let mut at = 0;
-    for _ in 0..count {
-        let (record, len) =
-            BlockRecord::decode(records.get(at..).ok_or(DAMAGED)?).ok_or(DAMAGED)?;
-        if record.id == *id {
-            let bytes = records.get(at..at + len).ok_or(DAMAGED)?;
-            out.get_mut(..len).ok_or(DAMAGED)?.copy_from_slice(bytes);
-            return Ok(Some(len));
-        }
-        if record.id > *id {
-            return Ok(None);
-        }
-        at += len;
+    let Some(at) = search_records(records, count, id).map_err(|()| DAMAGED)? else {
+        return Ok(None);
+    };
+    let (record, len) = BlockRecord::decode(records.get(at..).ok_or(DAMAGED)?).ok_or(DAMAGED)?;
+    if record.id != *id {
+        return Err(DAMAGED);
     }
-    Ok(None)
+    let bytes = records.get(at..at + len).ok_or(DAMAGED)?;
+    out.get_mut(..len).ok_or(DAMAGED)?.copy_from_slice(bytes);
+    Ok(Some(len))
 }
 
 /// The record of block `id` in `table` (live or tombstone), read into `buffer`.

@@ -6,10 +6,10 @@ use super::bloom;
 use super::format::{
     seal_block, table_name, BlockRecord, EdgeRecord, Footer, IndexEntry, Section,
     BLOCK_HEADER_BYTES, BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
-    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES,
+    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES, TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool};
-use crate::error::{Error, Resource};
+use crate::error::{CorruptionKind, Error, Resource};
 use crate::vfs::{FileHandle, Vfs};
 use crate::wal::format::CASTAGNOLI;
 
@@ -102,7 +102,14 @@ impl<'b> TableWriter<'b> {
             "table records out of order"
         );
         self.last_key = Some((section, key));
-        let full = self.buffered + len > self.block_bytes_target.max(BLOCK_HEADER_BYTES + len);
+        // Block data blocks end with a u32 offset per record (format version 2).
+        let trailer = |records: u32| match section {
+            Section::Blocks => records as usize * TRAILER_BYTES_PER_RECORD,
+            _ => 0,
+        };
+        let with_record = self.buffered + len + trailer(self.records_in_block + 1);
+        let alone = BLOCK_HEADER_BYTES + len + trailer(1);
+        let full = with_record > self.block_bytes_target.max(alone);
         if self.records_in_block > 0 && (section != self.section || full) {
             self.write_data_block(vfs, pool)?;
         }
@@ -111,7 +118,7 @@ impl<'b> TableWriter<'b> {
             self.first_key = key;
             self.buffered = BLOCK_HEADER_BYTES;
         }
-        if self.buffered + len > self.buffer.len() {
+        if self.buffered + len + trailer(self.records_in_block + 1) > self.buffer.len() {
             return Err(Error::MemtableFull { resource: Resource::RecordBytes });
         }
         Ok(())
@@ -197,6 +204,26 @@ impl<'b> TableWriter<'b> {
         self.meta.bloom_bytes = bytes;
     }
 
+    /// Appends the record-offset trailer of a block data block (room was kept by
+    /// `prepare`). The records are this writer's own, so a decode failure is a bug, reported
+    /// as `Corruption` rather than a panic.
+    fn append_record_offsets(&mut self) -> Result<(), Error> {
+        let records_end = self.buffered;
+        let mut at = BLOCK_HEADER_BYTES;
+        for _ in 0..self.records_in_block {
+            let (_, len) = BlockRecord::decode(&self.buffer[at..records_end])
+                .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
+            let offset = (at - BLOCK_HEADER_BYTES) as u32;
+            let slot = self.buffered;
+            self.buffer[slot..slot + TRAILER_BYTES_PER_RECORD]
+                .copy_from_slice(&offset.to_le_bytes());
+            self.buffered += TRAILER_BYTES_PER_RECORD;
+            at += len;
+        }
+        debug_assert_eq!(at, records_end);
+        Ok(())
+    }
+
     /// Writes the buffered data block and appends its index entry to the pool.
     fn write_data_block<V: Vfs>(
         &mut self,
@@ -205,6 +232,9 @@ impl<'b> TableWriter<'b> {
     ) -> Result<(), Error> {
         if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES {
             return Err(Error::MemtableFull { resource: Resource::TableMemory });
+        }
+        if self.section == Section::Blocks {
+            self.append_record_offsets()?;
         }
         let block = &mut self.buffer[..self.buffered];
         seal_block(block, self.section, self.records_in_block);
