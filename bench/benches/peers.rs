@@ -2,7 +2,7 @@
 //! Each workload is a criterion group `peers_<workload>` with one function per system;
 //! `cargo xtask bench peers` runs it and writes bench/RESULTS.md from criterion's output.
 //!
-//! Sizes: `KAUSAL_BENCH_COLD_BLOCKS` (default 100,000 blocks of 1 KiB) for cold reads and
+//! Sizes: `KAUSAL_BENCH_COLD_BLOCKS` (default 1,000,000 blocks of 1 KiB) for cold reads and
 //! `KAUSAL_BENCH_GRAPH_BLOCKS` (default 100,000, five calls each) for edges and traversals.
 
 use criterion::measurement::WallTime;
@@ -12,7 +12,6 @@ use kausaldb_bench::{
     bench_config, code_graph_calls, content_1k, content_for, id, BenchRng, StoreDir, METADATA,
 };
 use kausaldb_core::{memory_bytes_required, BlockId, Config, Engine};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 const HOT_BLOCKS: u64 = 20_000;
@@ -55,6 +54,10 @@ fn new_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTim
 }
 
 fn block_writes(c: &mut Criterion) {
+    // The memory measurement re-runs this binary once per system; see `memory_child`.
+    if let Ok(system) = std::env::var(MEMORY_CHILD) {
+        memory_child(&system);
+    }
     let content = content_1k();
     for (name, durable) in [("block_write_buffered", false), ("block_write_durable", true)] {
         let mut stores = open_all(name, durable, |dir| Kausal::open(dir, bench_config(), durable));
@@ -111,10 +114,14 @@ fn block_reads(c: &mut Criterion) {
     read_group(c, "block_read_missing", &mut hot, &missing);
     drop(hot);
 
-    let blocks = env_count("KAUSAL_BENCH_COLD_BLOCKS", 100_000);
+    let blocks = env_count("KAUSAL_BENCH_COLD_BLOCKS", 1_000_000);
     let mut cold = open_all("cold", false, |dir| Kausal::open(dir, bench_config(), false));
-    for (peer, _) in cold.iter_mut() {
-        load_blocks(peer.as_mut(), blocks);
+    let content = content_1k();
+    for chunk in (0..blocks).collect::<Vec<u64>>().chunks(100_000) {
+        let data: Vec<(Id, Vec<u8>)> = chunk.iter().map(|&n| (key(n), content.clone())).collect();
+        for (peer, _) in cold.iter_mut() {
+            peer.ingest(&data, &[]);
+        }
     }
     for (peer, _) in cold.iter_mut() {
         peer.settle();
@@ -123,45 +130,87 @@ fn block_reads(c: &mut Criterion) {
     read_group(c, "block_read_cold", &mut cold, &cold_ids);
 }
 
-/// Loads the synthetic code graph into every system and records the memory each used.
+/// Opens `system` in `dir`, sized for the graph where that matters; KausalDB's region size.
+fn open_graph_peer(
+    system: &str,
+    dir: &StoreDir,
+    blocks: u64,
+    edges: u64,
+) -> (Box<dyn Peer>, usize) {
+    match system {
+        "kausaldb" => {
+            let kausal = Kausal::for_graph(dir, blocks, edges, false);
+            let region = kausal.region_bytes;
+            (Box::new(kausal), region)
+        }
+        "sqlite" => (Box::new(Sqlite::open(dir, false)), 0),
+        "lmdb" => (Box::new(Lmdb::open(dir, false)), 0),
+        "redb" => (Box::new(Redb::open(dir, false)), 0),
+        _ => (Box::new(Fjall::open(dir, false)), 0),
+    }
+}
+
+fn load_graph(peer: &mut dyn Peer, blocks: u64, calls: &[(u64, u64)]) {
+    for n in 0..blocks {
+        peer.put_block(&key(n), b"src/generated.rs", METADATA, &content_for(n));
+    }
+    for &(caller, callee) in calls {
+        peer.put_edge(&key(caller), &key(callee), CALLS);
+    }
+    peer.sync();
+}
+
+const MEMORY_CHILD: &str = "KAUSAL_PEERS_MEMORY_CHILD";
+
+/// In a child process (this benchmark run again with `MEMORY_CHILD` set): loads the graph
+/// into one system, answers a few traversals, and prints the growth of the peak resident
+/// set over the resident set before opening, so each system is measured alone.
+fn memory_child(system: &str) -> ! {
+    let blocks = env_count("KAUSAL_BENCH_GRAPH_BLOCKS", 100_000);
+    let calls = code_graph_calls(blocks, 5, 42);
+    let before = resident_bytes("VmRSS:");
+    let dir = StoreDir::new(&format!("peers-memory-{system}"));
+    let (mut peer, region) = open_graph_peer(system, &dir, blocks, calls.len() as u64);
+    load_graph(peer.as_mut(), blocks, &calls);
+    for n in 0..64 {
+        std::hint::black_box(peer.bfs(&key(n * 997 % blocks), n % 2 == 0, CALLS, 3));
+    }
+    let grown = resident_bytes("VmHWM:").saturating_sub(before);
+    println!("memory\t{system}\t{grown}\t{region}");
+    drop(peer);
+    drop(dir);
+    std::process::exit(0);
+}
+
+/// Runs `memory_child` for every system and writes the rows for RESULTS.md.
+fn measure_memory() {
+    let mut rows = String::from("system\tpeak_rss_growth_bytes\tregion_bytes\n");
+    let exe = std::env::current_exe().expect("current exe");
+    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+        let output = std::process::Command::new(&exe)
+            .arg("--bench")
+            .env(MEMORY_CHILD, system)
+            .output()
+            .expect("memory child");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text.lines().find(|line| line.starts_with("memory\t"));
+        let fields: Vec<&str> = line.map(|line| line.split('\t').collect()).unwrap_or_default();
+        if let [_, system, grown, region] = fields[..] {
+            rows.push_str(&format!("{system}\t{grown}\t{region}\n"));
+        }
+    }
+    write_rows("peers-memory.tsv", &rows);
+}
+
+/// Loads the synthetic code graph into every system.
 fn graph_stores(blocks: u64) -> Vec<(Box<dyn Peer>, StoreDir)> {
     let calls = code_graph_calls(blocks, 5, 42);
-    let mut memory = String::from("system\trss_growth_bytes\tregion_bytes\n");
     let mut stores = Vec::new();
-    let dir = |system: &str| StoreDir::new(&format!("peers-graph-{system}"));
     for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
-        let before = resident_bytes();
-        let store_dir = dir(system);
-        let mut region = 0;
-        let mut peer: Box<dyn Peer> = match system {
-            "kausaldb" => {
-                let kausal = Kausal::for_graph(&store_dir, blocks, calls.len() as u64, false);
-                region = kausal.region_bytes;
-                Box::new(kausal)
-            }
-            "sqlite" => Box::new(Sqlite::open(&store_dir, false)),
-            "lmdb" => Box::new(Lmdb::open(&store_dir, false)),
-            "redb" => Box::new(Redb::open(&store_dir, false)),
-            _ => Box::new(Fjall::open(&store_dir, false)),
-        };
-        for n in 0..blocks {
-            peer.put_block(&key(n), b"src/generated.rs", METADATA, &content_for(n));
-        }
-        for &(caller, callee) in &calls {
-            peer.put_edge(&key(caller), &key(callee), CALLS);
-        }
-        peer.sync();
-        let grown = resident_bytes().saturating_sub(before);
-        memory.push_str(&format!("{system}\t{grown}\t{region}\n"));
-        stores.push((peer, store_dir));
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/criterion/peers-memory.tsv");
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if let Ok(mut file) = std::fs::File::create(&path) {
-        let _ = file.write_all(memory.as_bytes());
+        let dir = StoreDir::new(&format!("peers-graph-{system}"));
+        let (mut peer, _) = open_graph_peer(system, &dir, blocks, calls.len() as u64);
+        load_graph(peer.as_mut(), blocks, &calls);
+        stores.push((peer, dir));
     }
     stores
 }
@@ -183,6 +232,7 @@ fn check_same_answers(stores: &mut [(Box<dyn Peer>, StoreDir)], starts: &[Id]) {
 }
 
 fn graph(c: &mut Criterion) {
+    measure_memory();
     let blocks = env_count("KAUSAL_BENCH_GRAPH_BLOCKS", 100_000);
     let mut stores = graph_stores(blocks);
     let mut rng = BenchRng::new(5);

@@ -16,6 +16,8 @@ pub fn bench_config() -> Config {
         wal_segments_max: 64,
         wal_buffer_bytes: 1 << 20,
         read_buffer_bytes: 1 << 20,
+        // Indexes and blooms of a 1 GiB store (the peers' cold-read store).
+        table_memory_bytes: 16 << 20,
         ..Config::DEFAULT
     }
 }

@@ -502,12 +502,13 @@ impl Peer for Fjall {
     }
 }
 
-/// Resident memory of this process in bytes (VmRSS), for the memory column.
-pub fn resident_bytes() -> u64 {
+/// A memory figure of this process in bytes from /proc/self/status: `"VmRSS:"` (resident
+/// now) or `"VmHWM:"` (peak resident).
+pub fn resident_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kib| kib * 1024)
 }

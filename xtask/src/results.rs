@@ -199,10 +199,12 @@ pub fn write(root: &Path) -> Result<(), String> {
     if let Ok(memory) = std::fs::read_to_string(criterion.join("peers-memory.tsv")) {
         let _ = writeln!(
             markdown,
-            "## Memory for the 100k-block graph\n\nGrowth of the process's resident set while \
-             each system opened and loaded the same graph (one process, loaded in this \
-             order, so allocator reuse blurs it), and KausalDB's region, which is all the \
-             memory it uses.\n\n| system | RSS growth | region |\n|---|---|---|"
+            "## Memory for the 100k-block graph\n\nEach system alone in a child process: \
+             the growth of its peak resident set (VmHWM) over the resident set before it \
+             opened, while it loaded the graph and answered 64 traversals. For the peers \
+             this includes the OS pages of their memory maps (LMDB) and their caches; \
+             KausalDB's region is all the memory it uses, and only the pages it touched are \
+             resident.\n\n| system | peak RSS growth | region |\n|---|---|---|"
         );
         for line in memory.lines().skip(1) {
             let fields: Vec<&str> = line.split('\t').collect();
