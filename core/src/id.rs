@@ -9,22 +9,8 @@ pub const ID_BYTES: usize = 16;
 pub const ID_HEX_BYTES: usize = 32;
 
 /// The identity of a context block. All-zero is invalid and rejected by every write.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct BlockId(pub [u8; ID_BYTES]);
-
-/// Byte order (the order of table keys), computed as one 128-bit big-endian comparison
-/// rather than a `memcmp` call: id comparisons dominate merges and in-block searches.
-impl Ord for BlockId {
-    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
-    }
-}
-
-impl PartialOrd for BlockId {
-    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
 
 impl BlockId {
     /// The all-zero id, which no block may have.
@@ -127,30 +113,6 @@ impl core::fmt::Debug for BlockId {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_order_as_their_bytes() {
-        let ids = [
-            [0u8; 16],
-            [1; 16],
-            [0xFF; 16],
-            {
-                let mut b = [0u8; 16];
-                b[15] = 1;
-                b
-            },
-            {
-                let mut b = [0u8; 16];
-                b[0] = 1;
-                b
-            },
-        ];
-        for a in ids {
-            for b in ids {
-                assert_eq!(BlockId(a).cmp(&BlockId(b)), a.cmp(&b), "{a:?} {b:?}");
-            }
-        }
-    }
 
     #[test]
     fn hex_round_trips_and_rejects_bad_text() {
