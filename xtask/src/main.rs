@@ -8,7 +8,8 @@
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
 //! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
-//!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md.
+//!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md;
+//!   `report` rewrites RESULTS.md from the last run.
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
@@ -462,6 +463,10 @@ fn miri() -> Result {
 /// `bench peers` runs the side-by-side comparison and writes bench/RESULTS.md; any other
 /// name runs that criterion benchmark target (`engine`, `tables`, `graph`); none runs all.
 fn bench(args: &[String]) -> Result {
+    if args.first().is_some_and(|name| name == "report") {
+        // Rewrites RESULTS.md from the last `bench peers` run without running it again.
+        return results::write(&root());
+    }
     let mut cargo_args = vec!["bench", "-p", "kausaldb-bench"];
     if let Some(name) = args.first() {
         cargo_args.extend(["--bench", name.as_str()]);

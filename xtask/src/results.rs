@@ -202,9 +202,9 @@ pub fn write(root: &Path) -> Result<(), String> {
             "## Memory for the 100k-block graph\n\nEach system alone in a child process: \
              the growth of its peak resident set (VmHWM) over the resident set before it \
              opened, while it loaded the graph and answered 64 traversals. For the peers \
-             this includes the OS pages of their memory maps (LMDB) and their caches; \
-             KausalDB's region is all the memory it uses, and only the pages it touched are \
-             resident.\n\n| system | peak RSS growth | region |\n|---|---|---|"
+             this includes their caches and the touched pages of their memory maps (LMDB); \
+             for KausalDB, the touched pages of its region (all it allocates) and of its \
+             memory-mapped tables.\n\n| system | peak RSS growth | region |\n|---|---|---|"
         );
         for line in memory.lines().skip(1) {
             let fields: Vec<&str> = line.split('\t').collect();
