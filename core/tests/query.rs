@@ -790,13 +790,20 @@ fn bounds_truncate_with_exact_hits_and_bad_arguments_are_refused() {
     let count =
         engine.traverse(&TraversalQuery::new(&hub, Direction::Outgoing), &mut hits[..2]).unwrap();
     assert!(count.truncated && count.written == 2, "{count:?}");
-    // A depth-first stack of 4 cannot hold the hub's 10 children.
+    // Depth first, the hub's 10 children go through candidate windows of one (4 pending
+    // slots over 4 levels); the visited set of 4 is what ends it: the hub, then its first
+    // three children in listing order.
     let dfs = TraversalQuery {
         order: TraversalOrder::DepthFirst,
         ..TraversalQuery::new(&hub, Direction::Outgoing)
     };
     let count = engine.traverse(&dfs, &mut hits).unwrap();
-    assert!(count.truncated && count.written == 1, "{count:?}");
+    assert!(count.truncated && count.written == 4, "{count:?}");
+    let mut listed = [Edge::EMPTY; 16];
+    engine.edges(hub[0], Direction::Outgoing, EdgeFilter::All, &mut listed).unwrap();
+    let children: Vec<_> = hits[1..4].iter().map(|hit| hit.id).collect();
+    let first_three: Vec<_> = listed[..3].iter().map(|edge| edge.target).collect();
+    assert_eq!(children, first_three);
     // Exactly enough room is not a truncation: the chain's head reaches 3 more in 3 hops.
     let head = [BlockId::from_u128(1)];
     let chain = TraversalQuery { depth_max: 3, ..TraversalQuery::new(&head, Direction::Outgoing) };

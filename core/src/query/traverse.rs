@@ -68,7 +68,6 @@ pub(crate) struct Traverser<'q, 'r> {
     parts: &'q mut QueryParts<'r>,
     /// Nodes this query may visit.
     limit: usize,
-    pending_used: usize,
     truncated: bool,
 }
 
@@ -83,7 +82,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
         debug_assert!(parts.index.iter().all(|&slot| slot == 0));
         parts.used = 0;
         let limit = limit.min(parts.nodes.len());
-        Traverser { parts, limit, pending_used: 0, truncated: false }
+        Traverser { parts, limit, truncated: false }
     }
 
     fn contains(&self, id: &BlockId) -> bool {
@@ -198,8 +197,12 @@ impl<'q, 'r> Traverser<'q, 'r> {
         used.iter().position(|node| node.id == *id).map(|index| index as u32)
     }
 
-    /// Depth first, preorder: pops a node, visits it if new, and pushes its unvisited
-    /// neighbours so that the first listed is popped next.
+    /// Depth first, preorder, exactly as the recursive definition: visit a node, then each
+    /// neighbour in listing order that is still unvisited when its turn comes. The path is
+    /// a stack of frames (at most `depth_max`, so at most `DEPTH_MAX_LIMIT`); each frame
+    /// owns a window of the region's `pending` part holding its next candidates, refilled
+    /// by listing the node again from where the last window ended. Memory is bounded by the
+    /// region whatever the degrees; a hub costs one listing per window of its children.
     fn depth_first<V: Vfs>(
         &mut self,
         store: &mut Store<'_>,
@@ -207,58 +210,107 @@ impl<'q, 'r> Traverser<'q, 'r> {
         query: &Expansion<'_>,
         starts: &[BlockId],
     ) -> Result<(), Error> {
-        for start in starts.iter().rev() {
-            if !self.push_pending(QueryNode::root(*start)) {
-                return Ok(());
+        if query.depth_max == 0 {
+            for start in starts {
+                if let Insert::Full = self.insert(QueryNode::root(*start)) {
+                    return Ok(());
+                }
             }
+            return Ok(());
         }
-        while self.pending_used > 0 {
-            self.pending_used -= 1;
-            let node = self.parts.pending[self.pending_used];
-            let parent = match self.insert(node) {
-                Insert::Added(index) => index,
+        // One window per level that can be expanded (depths 0..depth_max).
+        let levels = (query.depth_max as usize).min(self.parts.pending.len()).max(1);
+        let width = self.parts.pending.len() / levels;
+        let mut frames: heapless::Vec<Frame, { super::DEPTH_MAX_LIMIT as usize }> =
+            heapless::Vec::new();
+        for start in starts {
+            match self.insert(QueryNode::root(*start)) {
+                Insert::Added(index) => {
+                    // depth_max >= 1 here, so a start is always expanded.
+                    let _ = frames.push(Frame::new(index));
+                }
                 Insert::Present => continue,
                 Insert::Full => return Ok(()),
-            };
-            if u32::from(node.depth) >= query.depth_max {
-                continue;
             }
-            let base = self.pending_used;
-            let mut full = false;
-            query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
-                if full || self.contains(&neighbour) {
-                    return;
+            while let Some(&frame) = frames.last() {
+                let level = frames.len() - 1;
+                if frame.window_at == frame.window_len {
+                    if frame.listed_all {
+                        frames.pop();
+                        continue;
+                    }
+                    let refilled = self.refill(store, vfs, query, frame, level * width, width)?;
+                    if let Some(top) = frames.last_mut() {
+                        *top = refilled;
+                    }
+                    continue;
                 }
-                let child = QueryNode {
-                    id: neighbour,
-                    parent,
-                    slot: 0,
-                    depth: node.depth + 1,
-                    edge_type,
-                    incoming,
-                };
-                full = !self.push_pending(child);
-            })?;
-            if full {
-                return Ok(());
+                let candidate = self.parts.pending[level * width + frame.window_at as usize];
+                if let Some(top) = frames.last_mut() {
+                    top.window_at += 1;
+                }
+                match self.insert(candidate) {
+                    Insert::Added(index) if u32::from(candidate.depth) < query.depth_max => {
+                        if frames.push(Frame::new(index)).is_err() || frames.len() > levels {
+                            self.truncated = true;
+                            return Ok(());
+                        }
+                    }
+                    Insert::Added(_) | Insert::Present => {}
+                    Insert::Full => return Ok(()),
+                }
             }
-            self.parts.pending[base..self.pending_used].reverse();
         }
         Ok(())
     }
 
-    fn push_pending(&mut self, node: QueryNode) -> bool {
-        match self.parts.pending.get_mut(self.pending_used) {
-            Some(slot) => {
-                *slot = node;
-                self.pending_used += 1;
-                true
+    /// Lists `frame`'s node from its resume position and collects up to `width` neighbours
+    /// not yet visited into `pending[base..]`; returns the frame with its new window.
+    fn refill<V: Vfs>(
+        &mut self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        query: &Expansion<'_>,
+        frame: Frame,
+        base: usize,
+        width: usize,
+    ) -> Result<Frame, Error> {
+        let node = self.parts.nodes[frame.node as usize];
+        let mut position = 0u32;
+        let mut collected = 0usize;
+        let mut next_resume = frame.resume;
+        let mut more = false;
+        query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
+            let at = position;
+            position += 1;
+            if at < frame.resume {
+                return;
             }
-            None => {
-                self.truncated = true;
-                false
+            if collected == width {
+                more = true;
+                return;
             }
-        }
+            next_resume = at + 1;
+            if self.contains(&neighbour) {
+                return;
+            }
+            self.parts.pending[base + collected] = QueryNode {
+                id: neighbour,
+                parent: frame.node,
+                slot: 0,
+                depth: node.depth + 1,
+                edge_type,
+                incoming,
+            };
+            collected += 1;
+        })?;
+        Ok(Frame {
+            node: frame.node,
+            resume: next_resume,
+            listed_all: !more,
+            window_len: collected as u32,
+            window_at: 0,
+        })
     }
 
     fn via(&self, node: &QueryNode) -> Option<Via> {
@@ -270,6 +322,25 @@ impl<'q, 'r> Traverser<'q, 'r> {
     fn hit(&self, index: usize) -> TraversalHit {
         let node = &self.parts.nodes[index];
         TraversalHit { id: node.id, depth: u32::from(node.depth), via: self.via(node) }
+    }
+}
+
+/// One level of a depth-first path: a visited node and its window of next candidates.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    /// The node's index in the visited list.
+    node: u32,
+    /// Listing position at which the next refill resumes.
+    resume: u32,
+    /// The last listing reached the end: no candidates beyond the window.
+    listed_all: bool,
+    window_len: u32,
+    window_at: u32,
+}
+
+impl Frame {
+    fn new(node: u32) -> Frame {
+        Frame { node, resume: 0, listed_all: false, window_len: 0, window_at: 0 }
     }
 }
 

@@ -39,7 +39,11 @@ fn probes(id: &BlockId, bits: u64, hashes: u32) -> impl Iterator<Item = u64> {
     mixed = mixed.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     mixed ^= mixed >> 33;
     let step = (mixed >> 32) | 1;
-    (0..u64::from(hashes)).map(move |index| mixed.wrapping_add(index.wrapping_mul(step)) % bits)
+    // Filters are a power of two bits long (`filter_bytes`, `fold`, and checked at open),
+    // so the modulus is a mask.
+    debug_assert!(bits.is_power_of_two());
+    let mask = bits.wrapping_sub(1);
+    (0..u64::from(hashes)).map(move |index| mixed.wrapping_add(index.wrapping_mul(step)) & mask)
 }
 
 pub(crate) fn insert(filter: &mut [u8], hashes: u32, id: &BlockId) {
