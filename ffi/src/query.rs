@@ -17,8 +17,9 @@ use kausaldb_core::{
     TraversalOrder, TraversalQuery,
 };
 
-/// Hits (or path steps) converted per round: a stack buffer, so nothing is allocated.
-const HITS_PER_ROUND: usize = 64;
+/// Scan ids converted per round (the core writes `BlockId`s, the C array holds
+/// `kausal_id`s): a stack buffer, so nothing is allocated.
+const IDS_PER_ROUND: usize = 64;
 
 /// Writes the defaults into `*out`: `struct_size` set, outgoing, breadth first, every edge
 /// type, depth 10, 1000 results, no starts.
@@ -265,7 +266,7 @@ pub unsafe extern "C" fn kausal_scan(
     out_capacity: usize,
     out_count: *mut usize,
 ) -> kausal_status {
-    let mut ids = [BlockId::ZERO; HITS_PER_ROUND];
+    let mut ids = [BlockId::ZERO; IDS_PER_ROUND];
     status_of((|| {
         // SAFETY: forwarded from the caller.
         let (engine, filter) = unsafe { (engine(db)?, block_filter_of(filter)?) };
@@ -282,7 +283,7 @@ pub unsafe extern "C" fn kausal_scan(
             engine.scan(&filter, &mut scan, &mut [])?;
         }
         while written < out_capacity && !scan.done {
-            let round = (out_capacity - written).min(HITS_PER_ROUND);
+            let round = (out_capacity - written).min(IDS_PER_ROUND);
             let got = engine.scan(&filter, &mut scan, &mut ids[..round])?;
             for (index, id) in ids[..got].iter().enumerate() {
                 // SAFETY: `written + index < out_capacity`, `out` non-null (checked above).
