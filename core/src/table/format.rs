@@ -14,10 +14,11 @@ use crate::id::{BlockId, ID_BYTES};
 use crate::wal::format::CASTAGNOLI;
 
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
-/// 2: block data blocks end with a record-offset trailer (binary search within a block).
-pub(crate) const TABLE_VERSION: u32 = 2;
-/// Bytes of the record-offset trailer per record of a block data block.
-pub(crate) const TRAILER_BYTES_PER_RECORD: usize = 4;
+/// 3: block data blocks end with a trailer of (id, offset) per record, so a lookup
+/// binary-searches the trailer alone and then reads one record.
+pub(crate) const TABLE_VERSION: u32 = 3;
+/// Bytes of the trailer per record of a block data block: the id and a u32 offset.
+pub(crate) const TRAILER_BYTES_PER_RECORD: usize = ID_BYTES + 4;
 pub(crate) const BLOCK_HEADER_BYTES: usize = 16;
 pub(crate) const FOOTER_BYTES: usize = 72;
 /// A block record before its payload: id, sequence, flags, three u32 lengths.
@@ -75,30 +76,23 @@ pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
     BlockId(id)
 }
 
-/// In the body (after the header) of a block data block holding `count` records: where
-/// record `index` starts, from the trailer of `count` u32 offsets that ends the body.
-/// `None` if the trailer is out of bounds or the offset leaves no room for an id.
-pub(crate) fn record_offset(body: &[u8], count: u32, index: u32) -> Option<usize> {
-    let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD)?;
-    let at = trailer + index as usize * TRAILER_BYTES_PER_RECORD;
-    let word = body.get(at..at + TRAILER_BYTES_PER_RECORD)?;
-    let offset = u32::from_le_bytes([word[0], word[1], word[2], word[3]]) as usize;
-    (offset + ID_BYTES <= trailer).then_some(offset)
-}
-
-/// Binary search of a block data block's body for `id` by its trailer: the record's
-/// offset in the body, or `None` if the block does not hold it (damage reads as absent
-/// only where the decoded record then fails; callers decode and check the id).
+/// Binary search of a block data block's body (after the header) for `id`, over the
+/// trailer of `count` (id, u32 offset) entries that ends the body: the record's offset, or
+/// `None` if the block does not hold the id. `Err` if the trailer does not fit or an offset
+/// points outside the records. Callers decode the record and check its id.
 pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Option<usize>, ()> {
+    let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD).ok_or(())?;
+    let entry_at = |index: u32| trailer + index as usize * TRAILER_BYTES_PER_RECORD;
     let (mut low, mut high) = (0u32, count);
     while low < high {
         let middle = low + (high - low) / 2;
-        let offset = record_offset(body, count, middle).ok_or(())?;
-        let found = id_at(body, offset);
-        match found.cmp(id) {
+        match id_at(body, entry_at(middle)).cmp(id) {
             core::cmp::Ordering::Less => low = middle + 1,
             core::cmp::Ordering::Greater => high = middle,
-            core::cmp::Ordering::Equal => return Ok(Some(offset)),
+            core::cmp::Ordering::Equal => {
+                let offset = u32_at(body, entry_at(middle) + ID_BYTES) as usize;
+                return if offset + ID_BYTES <= trailer { Ok(Some(offset)) } else { Err(()) };
+            }
         }
     }
     Ok(None)

@@ -10,6 +10,7 @@ use super::format::{
 };
 use super::{TableMeta, TablePool};
 use crate::error::{CorruptionKind, Error, Resource};
+use crate::id::ID_BYTES;
 use crate::vfs::{FileHandle, Vfs};
 use crate::wal::format::CASTAGNOLI;
 
@@ -204,18 +205,20 @@ impl<'b> TableWriter<'b> {
         self.meta.bloom_bytes = bytes;
     }
 
-    /// Appends the record-offset trailer of a block data block (room was kept by
+    /// Appends the (id, offset) trailer of a block data block (room was kept by
     /// `prepare`). The records are this writer's own, so a decode failure is a bug, reported
     /// as `Corruption` rather than a panic.
-    fn append_record_offsets(&mut self) -> Result<(), Error> {
+    fn append_record_trailer(&mut self) -> Result<(), Error> {
         let records_end = self.buffered;
         let mut at = BLOCK_HEADER_BYTES;
         for _ in 0..self.records_in_block {
-            let (_, len) = BlockRecord::decode(&self.buffer[at..records_end])
+            let (record, len) = BlockRecord::decode(&self.buffer[at..records_end])
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
+            let id = record.id;
             let offset = (at - BLOCK_HEADER_BYTES) as u32;
             let slot = self.buffered;
-            self.buffer[slot..slot + TRAILER_BYTES_PER_RECORD]
+            self.buffer[slot..slot + ID_BYTES].copy_from_slice(&id.0);
+            self.buffer[slot + ID_BYTES..slot + TRAILER_BYTES_PER_RECORD]
                 .copy_from_slice(&offset.to_le_bytes());
             self.buffered += TRAILER_BYTES_PER_RECORD;
             at += len;
@@ -234,7 +237,7 @@ impl<'b> TableWriter<'b> {
             return Err(Error::MemtableFull { resource: Resource::TableMemory });
         }
         if self.section == Section::Blocks {
-            self.append_record_offsets()?;
+            self.append_record_trailer()?;
         }
         let block = &mut self.buffer[..self.buffered];
         seal_block(block, self.section, self.records_in_block);
