@@ -124,24 +124,13 @@ impl<'q, 'r> Traverser<'q, 'r> {
         Insert::Added(index as u32)
     }
 
-    /// The live starts, each checked and added once; `NotFound` for one that is not live.
-    fn add_starts<V: Vfs>(
-        &mut self,
-        store: &mut Store<'_>,
-        vfs: &mut V,
-        starts: &[BlockId],
-    ) -> Result<(), Error> {
-        for start in starts {
-            if !store.block_visible(vfs, start)? {
-                return Err(Error::NotFound);
-            }
-        }
+    /// Adds each start once (all checked live by `check_starts_live` first).
+    fn add_starts(&mut self, starts: &[BlockId]) {
         for start in starts {
             if let Insert::Full = self.insert(QueryNode::root(*start)) {
                 break;
             }
         }
-        Ok(())
     }
 
     /// Breadth first from the nodes already added: each node's neighbours are added at its
@@ -210,14 +199,8 @@ impl<'q, 'r> Traverser<'q, 'r> {
         query: &Expansion<'_>,
         starts: &[BlockId],
     ) -> Result<(), Error> {
-        if query.depth_max == 0 {
-            for start in starts {
-                if let Insert::Full = self.insert(QueryNode::root(*start)) {
-                    return Ok(());
-                }
-            }
-            return Ok(());
-        }
+        // `traverse` runs a depth-0 query breadth first: the starts alone, either way.
+        debug_assert!(query.depth_max >= 1);
         // One window per level that can be expanded (depths 0..depth_max).
         let levels = (query.depth_max as usize).min(self.parts.pending.len()).max(1);
         let width = self.parts.pending.len() / levels;
@@ -385,6 +368,20 @@ impl Expansion<'_> {
     }
 }
 
+/// `NotFound` unless every start is live; checked before anything is visited.
+fn check_starts_live<V: Vfs>(
+    store: &mut Store<'_>,
+    vfs: &mut V,
+    starts: &[BlockId],
+) -> Result<(), Error> {
+    for start in starts {
+        if !store.block_visible(vfs, start)? {
+            return Err(Error::NotFound);
+        }
+    }
+    Ok(())
+}
+
 /// Runs `query` and hands its hits, starts first, to `emit(position, hit)`: at most
 /// `capacity` of them (the caller's buffer).
 pub(crate) fn traverse<V: Vfs>(
@@ -403,19 +400,12 @@ pub(crate) fn traverse<V: Vfs>(
         edge_filter: query.edge_filter,
         depth_max: query.depth_max,
     };
-    match query.order {
-        TraversalOrder::BreadthFirst => {
-            traverser.add_starts(store, vfs, query.starts)?;
-            traverser.breadth_first(store, vfs, &expansion, None)?;
-        }
-        TraversalOrder::DepthFirst => {
-            for start in query.starts {
-                if !store.block_visible(vfs, start)? {
-                    return Err(Error::NotFound);
-                }
-            }
-            traverser.depth_first(store, vfs, &expansion, query.starts)?;
-        }
+    check_starts_live(store, vfs, query.starts)?;
+    if query.order == TraversalOrder::DepthFirst && query.depth_max > 0 {
+        traverser.depth_first(store, vfs, &expansion, query.starts)?;
+    } else {
+        traverser.add_starts(query.starts);
+        traverser.breadth_first(store, vfs, &expansion, None)?;
     }
     let written = traverser.parts.used;
     debug_assert!(written <= capacity);
@@ -453,11 +443,9 @@ pub(crate) fn shortest_path<V: Vfs>(
         return Err(Error::QueryInvalid { field: "depth_max" });
     }
     super::validate_edge_filter(&query.edge_filter)?;
-    if !store.block_visible(vfs, &query.to)? {
-        return Err(Error::NotFound);
-    }
+    check_starts_live(store, vfs, &[query.from, query.to])?;
     let mut traverser = Traverser::begin(parts, usize::MAX);
-    traverser.add_starts(store, vfs, &[query.from])?;
+    traverser.add_starts(&[query.from]);
     let expansion = Expansion {
         direction: query.direction,
         edge_filter: query.edge_filter,

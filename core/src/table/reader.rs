@@ -261,6 +261,13 @@ pub(crate) fn locate_block<V: Vfs>(
         }
     }
     let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
+    let found = record_range(records, count, id)?;
+    Ok(found.map(|(at, end)| (BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + end)))
+}
+
+/// Where block `id`'s record lies in a block data block's body (records and trailer):
+/// found through the trailer, then decoded, and its id checked against the trailer's.
+fn record_range(records: &[u8], count: u32, id: &BlockId) -> Result<Option<(usize, usize)>, Error> {
     let Some(at) = search_records(records, count, id).map_err(|()| DAMAGED)? else {
         return Ok(None);
     };
@@ -268,7 +275,7 @@ pub(crate) fn locate_block<V: Vfs>(
     if record.id != *id {
         return Err(DAMAGED);
     }
-    Ok(Some((BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + at + len)))
+    Ok(Some((at, at + len)))
 }
 
 /// Finds block `id`'s record in a verified data block and copies it to the front of `out`;
@@ -284,16 +291,12 @@ fn copy_record(
         return Err(DAMAGED);
     }
     let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
-    let Some(at) = search_records(records, count, id).map_err(|()| DAMAGED)? else {
+    let Some((at, end)) = record_range(records, count, id)? else {
         return Ok(None);
     };
-    let (record, len) = BlockRecord::decode(records.get(at..).ok_or(DAMAGED)?).ok_or(DAMAGED)?;
-    if record.id != *id {
-        return Err(DAMAGED);
-    }
-    let bytes = records.get(at..at + len).ok_or(DAMAGED)?;
-    out.get_mut(..len).ok_or(DAMAGED)?.copy_from_slice(bytes);
-    Ok(Some(len))
+    let bytes = records.get(at..end).ok_or(DAMAGED)?;
+    out.get_mut(..bytes.len()).ok_or(DAMAGED)?.copy_from_slice(bytes);
+    Ok(Some(bytes.len()))
 }
 
 /// The record of block `id` in `table` (live or tombstone), read into `buffer`.
