@@ -7,9 +7,10 @@
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use kausaldb_bench::peers::{resident_bytes, Fjall, Id, Kausal, Lmdb, Peer, Redb, Sqlite};
+use kausaldb_bench::peers::{open_peer, resident_bytes, Id, Peer, SYSTEMS};
 use kausaldb_bench::{
-    bench_config, code_graph_calls, content_1k, content_for, id, BenchRng, StoreDir, METADATA,
+    bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
+    METADATA,
 };
 use kausaldb_core::{memory_bytes_required, BlockId, Config, Engine};
 use std::time::{Duration, Instant};
@@ -25,22 +26,15 @@ fn key(n: u64) -> Id {
     id(n).0
 }
 
-/// One store per system, in its own directory.
-fn open_all(
-    workload: &str,
-    durable: bool,
-    kausal: impl FnOnce(&StoreDir) -> Kausal,
-) -> Vec<(Box<dyn Peer>, StoreDir)> {
-    let dir = |system: &str| StoreDir::new(&format!("peers-{workload}-{system}"));
-    let (k, s, l, r, f) = (dir("kausaldb"), dir("sqlite"), dir("lmdb"), dir("redb"), dir("fjall"));
-    let peers: Vec<Box<dyn Peer>> = vec![
-        Box::new(kausal(&k)),
-        Box::new(Sqlite::open(&s, durable)),
-        Box::new(Lmdb::open(&l, durable)),
-        Box::new(Redb::open(&r, durable)),
-        Box::new(Fjall::open(&f, durable)),
-    ];
-    peers.into_iter().zip([k, s, l, r, f]).collect()
+/// One store per system, in its own directory; KausalDB with `config`.
+fn open_all(workload: &str, durable: bool, config: Config) -> Vec<(Box<dyn Peer>, StoreDir)> {
+    SYSTEMS
+        .iter()
+        .map(|system| {
+            let dir = StoreDir::new(&format!("peers-{workload}-{system}"));
+            (open_peer(system, &dir, config, durable), dir)
+        })
+        .collect()
 }
 
 fn new_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
@@ -60,7 +54,7 @@ fn block_writes(c: &mut Criterion) {
     }
     let content = content_1k();
     for (name, durable) in [("block_write_buffered", false), ("block_write_durable", true)] {
-        let mut stores = open_all(name, durable, |dir| Kausal::open(dir, bench_config(), durable));
+        let mut stores = open_all(name, durable, bench_config());
         let mut group = new_group(c, name);
         if durable {
             group.sample_size(20);
@@ -104,7 +98,7 @@ fn read_group(c: &mut Criterion, name: &str, stores: &mut [(Box<dyn Peer>, Store
 
 fn block_reads(c: &mut Criterion) {
     let mut rng = BenchRng::new(11);
-    let mut hot = open_all("hot", false, |dir| Kausal::open(dir, bench_config(), false));
+    let mut hot = open_all("hot", false, bench_config());
     for (peer, _) in hot.iter_mut() {
         load_blocks(peer.as_mut(), HOT_BLOCKS);
     }
@@ -115,7 +109,7 @@ fn block_reads(c: &mut Criterion) {
     drop(hot);
 
     let blocks = env_count("KAUSAL_BENCH_COLD_BLOCKS", 1_000_000);
-    let mut cold = open_all("cold", false, |dir| Kausal::open(dir, bench_config(), false));
+    let mut cold = open_all("cold", false, bench_config());
     let content = content_1k();
     for chunk in (0..blocks).collect::<Vec<u64>>().chunks(100_000) {
         let data: Vec<(Id, Vec<u8>)> = chunk.iter().map(|&n| (key(n), content.clone())).collect();
@@ -130,24 +124,17 @@ fn block_reads(c: &mut Criterion) {
     read_group(c, "block_read_cold", &mut cold, &cold_ids);
 }
 
-/// Opens `system` in `dir`, sized for the graph where that matters; KausalDB's region size.
+/// Opens `system` in `dir`, KausalDB sized to hold the graph in its memtable; also the
+/// region KausalDB uses (0 for the peers).
 fn open_graph_peer(
     system: &str,
     dir: &StoreDir,
     blocks: u64,
     edges: u64,
 ) -> (Box<dyn Peer>, usize) {
-    match system {
-        "kausaldb" => {
-            let kausal = Kausal::for_graph(dir, blocks, edges, false);
-            let region = kausal.region_bytes;
-            (Box::new(kausal), region)
-        }
-        "sqlite" => (Box::new(Sqlite::open(dir, false)), 0),
-        "lmdb" => (Box::new(Lmdb::open(dir, false)), 0),
-        "redb" => (Box::new(Redb::open(dir, false)), 0),
-        _ => (Box::new(Fjall::open(dir, false)), 0),
-    }
+    let config = graph_config(blocks, edges);
+    let region = if system == "kausaldb" { memory_bytes_required(&config) } else { 0 };
+    (open_peer(system, dir, config, false), region)
 }
 
 fn load_graph(peer: &mut dyn Peer, blocks: u64, calls: &[(u64, u64)]) {
@@ -186,7 +173,7 @@ fn memory_child(system: &str) -> ! {
 fn measure_memory() {
     let mut rows = String::from("system\tpeak_rss_growth_bytes\tregion_bytes\n");
     let exe = std::env::current_exe().expect("current exe");
-    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+    for system in SYSTEMS {
         let output = std::process::Command::new(&exe)
             .arg("--bench")
             .env(MEMORY_CHILD, system)
@@ -206,7 +193,7 @@ fn measure_memory() {
 fn graph_stores(blocks: u64) -> Vec<(Box<dyn Peer>, StoreDir)> {
     let calls = code_graph_calls(blocks, 5, 42);
     let mut stores = Vec::new();
-    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+    for system in SYSTEMS {
         let dir = StoreDir::new(&format!("peers-graph-{system}"));
         let (mut peer, _) = open_graph_peer(system, &dir, blocks, calls.len() as u64);
         load_graph(peer.as_mut(), blocks, &calls);
@@ -312,17 +299,11 @@ fn ingest_batch(_c: &mut Criterion) {
     let calls: Vec<(Id, Id)> =
         code_graph_calls(blocks, 5, 43).into_iter().map(|(a, b)| (key(a), key(b))).collect();
     let mut rows = String::from("system\tmedian_ns\tmax_ns\toperations\n");
-    for system in ["kausaldb", "sqlite", "lmdb", "redb", "fjall"] {
+    for system in SYSTEMS {
         let mut runs = Vec::new();
         for run in 0..RUNS {
             let dir = StoreDir::new(&format!("peers-ingest-{system}-{run}"));
-            let mut peer: Box<dyn Peer> = match system {
-                "kausaldb" => Box::new(Kausal::open(&dir, bench_config(), false)),
-                "sqlite" => Box::new(Sqlite::open(&dir, false)),
-                "lmdb" => Box::new(Lmdb::open(&dir, false)),
-                "redb" => Box::new(Redb::open(&dir, false)),
-                _ => Box::new(Fjall::open(&dir, false)),
-            };
+            let mut peer = open_peer(system, &dir, bench_config(), false);
             let began = Instant::now();
             peer.ingest(&data, &calls);
             runs.push(began.elapsed().as_nanos());
@@ -375,16 +356,9 @@ fn open_after_wal(_c: &mut Criterion) {
     }
     let (median, max) = median_max(runs);
     rows.push_str(&format!("kausaldb\t{median}\t{max}\t{}\n", blocks * 1024));
-    for system in ["sqlite", "lmdb", "redb", "fjall"] {
+    for system in &SYSTEMS[1..] {
         let dir = StoreDir::new(&format!("peers-reopen-{system}"));
-        let open = |dir: &StoreDir| -> Box<dyn Peer> {
-            match system {
-                "sqlite" => Box::new(Sqlite::open(dir, false)),
-                "lmdb" => Box::new(Lmdb::open(dir, false)),
-                "redb" => Box::new(Redb::open(dir, false)),
-                _ => Box::new(Fjall::open(dir, false)),
-            }
-        };
+        let open = |dir: &StoreDir| open_peer(system, dir, bench_config(), false);
         open(&dir).ingest(&data, &[]);
         let mut runs = Vec::new();
         for _ in 0..RUNS {

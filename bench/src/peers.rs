@@ -14,7 +14,7 @@
 //! Graph queries on the key-value peers are prefix scans of `out` / `in`, the BFS in the
 //! benchmark's own code, the same for every peer. KausalDB uses its own query engine.
 
-use crate::{graph_config, StoreDir};
+use crate::StoreDir;
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
     memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine,
@@ -118,21 +118,15 @@ pub struct Kausal {
     engine: Engine<'static, PosixVfs>,
     durable: bool,
     hits: Vec<TraversalHit>,
-    pub region_bytes: usize,
 }
 
 impl Kausal {
     pub fn open(dir: &StoreDir, config: Config, durable: bool) -> Kausal {
-        let region_bytes = memory_bytes_required(&config);
         // The region lives as long as the benchmark process: leaked on purpose.
-        let region: &'static mut [u8] = Box::leak(vec![0u8; region_bytes].into_boxed_slice());
+        let region: &'static mut [u8] =
+            Box::leak(vec![0u8; memory_bytes_required(&config)].into_boxed_slice());
         let engine = Engine::open(config, region, dir.vfs()).expect("open kausaldb");
-        Kausal { engine, durable, hits: vec![TraversalHit::EMPTY; 10_000], region_bytes }
-    }
-
-    /// Sized for a graph of `blocks` blocks and `edges` edges held in memory.
-    pub fn for_graph(dir: &StoreDir, blocks: u64, edges: u64, durable: bool) -> Kausal {
-        Kausal::open(dir, graph_config(blocks, edges), durable)
+        Kausal { engine, durable, hits: vec![TraversalHit::EMPTY; 10_000] }
     }
 
     pub fn engine(&mut self) -> &mut Engine<'static, PosixVfs> {
@@ -499,6 +493,21 @@ impl Peer for Fjall {
     }
     fn sync(&mut self) {
         self.db.persist(fjall::PersistMode::SyncAll).expect("persist");
+    }
+}
+
+/// Every system in the comparison, in the order the results list them.
+pub const SYSTEMS: [&str; 5] = ["kausaldb", "sqlite", "lmdb", "redb", "fjall"];
+
+/// Opens `system` (one of `SYSTEMS`) in `dir`, KausalDB with `config`; `durable` makes
+/// every write durable before it returns.
+pub fn open_peer(system: &str, dir: &StoreDir, config: Config, durable: bool) -> Box<dyn Peer> {
+    match system {
+        "kausaldb" => Box::new(Kausal::open(dir, config, durable)),
+        "sqlite" => Box::new(Sqlite::open(dir, durable)),
+        "lmdb" => Box::new(Lmdb::open(dir, durable)),
+        "redb" => Box::new(Redb::open(dir, durable)),
+        _ => Box::new(Fjall::open(dir, durable)),
     }
 }
 
