@@ -308,7 +308,8 @@ pub unsafe extern "C" fn kausal_scan(
 /// as long as that buffer is); a block that is not live gets sequence 0, NULL pointers and
 /// zero lengths. `*out_found` is the number of live blocks. If `bytes` is too small:
 /// `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_bytes_needed` is the size needed and nothing else
-/// is written (`out_bytes_needed` may be NULL otherwise).
+/// is written (`out_bytes_needed` may be NULL otherwise). To keep that promise each id is
+/// looked up twice, once to size the copy and once to make it.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_find_blocks(
     db: *mut kausal_db,
