@@ -467,7 +467,8 @@ typedef struct kausal_vfs {
    */
   int32_t (*size)(void*, uint64_t, uint64_t*);
   /**
-   * Sets the file's length.
+   * Sets the file's length: shorter drops the bytes past it, longer extends the file with
+   * zeros (the log preallocates its segments this way).
    */
   int32_t (*truncate)(void*, uint64_t, uint64_t);
   /**

@@ -74,7 +74,18 @@ fn a_torn_tail_on_disk_is_truncated_and_counted() {
         }
     }
     engine.sync().unwrap();
+    drop(engine.abandon());
+    // The segment was preallocated: zeros follow its last frame, and they are the end of
+    // the log, not a torn tail.
+    let path = dir.0.join("wal-0000000000000001.log");
+    let preallocated = std::fs::read(&path).unwrap();
+    assert_eq!(preallocated.last(), Some(&0), "the segment ends in preallocated zeros");
+    let engine =
+        Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+    assert_eq!(engine.stats().wal_torn_bytes_truncated, 0);
     let mut vfs = engine.abandon();
+    assert_eq!(std::fs::read(&path).unwrap(), preallocated, "a clean tail is left alone");
+    // Bytes of a lost later write after the zeros make the whole rest a torn tail.
     let file = vfs.open("wal-0000000000000001.log").unwrap();
     let len = vfs.len(file).unwrap();
     vfs.write_at(file, len, &[0xAB; 37]).unwrap();
@@ -86,9 +97,11 @@ fn a_torn_tail_on_disk_is_truncated_and_counted() {
         check_prefix(&mut engine, &config, &Model::new(), &history, &universe),
         Ok(history.len())
     );
-    assert_eq!(engine.stats().wal_torn_bytes_truncated, 37);
-    let file_len = std::fs::metadata(dir.0.join("wal-0000000000000001.log")).unwrap().len();
-    assert_eq!(file_len, len, "the torn bytes are gone from the file");
+    let file_len = std::fs::metadata(&path).unwrap().len();
+    assert!(file_len < len, "the torn bytes are gone from the file");
+    let zeros_cut = &preallocated[file_len as usize..];
+    assert!(!zeros_cut.is_empty() && zeros_cut.iter().all(|&byte| byte == 0));
+    assert_eq!(engine.stats().wal_torn_bytes_truncated, len - file_len + 37);
 }
 
 #[test]

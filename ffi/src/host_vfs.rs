@@ -47,7 +47,8 @@ pub struct kausal_vfs {
     pub sync: Option<unsafe extern "C" fn(*mut c_void, u64) -> i32>,
     /// Writes the file's length to `out_size`.
     pub size: Option<unsafe extern "C" fn(*mut c_void, u64, *mut u64) -> i32>,
-    /// Sets the file's length.
+    /// Sets the file's length: shorter drops the bytes past it, longer extends the file with
+    /// zeros (the log preallocates its segments this way).
     pub truncate: Option<unsafe extern "C" fn(*mut c_void, u64, u64) -> i32>,
     /// Removes a name.
     pub remove: Option<unsafe extern "C" fn(*mut c_void, *const c_char) -> i32>,
@@ -282,6 +283,9 @@ impl Vfs for AnyVfs {
     }
     fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
         delegate!(self, vfs => vfs.truncate(file, len))
+    }
+    fn preallocate(&mut self, file: FileHandle, offset: u64, len: u64) -> Result<(), VfsError> {
+        delegate!(self, vfs => vfs.preallocate(file, offset, len))
     }
     fn remove(&mut self, name: &str) -> Result<(), VfsError> {
         delegate!(self, vfs => vfs.remove(name))

@@ -80,6 +80,15 @@ pub trait Vfs {
     /// and returns the bytes written; `BufferTooSmall` with the size needed if it does not fit.
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError>;
 
+    /// Extends `file`, whose length is `offset`, with `len` zero bytes that later writes will
+    /// overwrite (the WAL preallocates segments this way). A backend should make the zeros
+    /// real on disk (write them) so those writes need not change the file's metadata and a
+    /// data sync stays cheap. The default sets the length with `truncate`.
+    fn preallocate(&mut self, file: FileHandle, offset: u64, len: u64) -> Result<(), VfsError> {
+        let end = offset.checked_add(len).ok_or(VfsError::NoSpace)?;
+        self.truncate(file, end)
+    }
+
     /// Calls `visit` once with the `len` bytes of `file` at `offset`, in place (a memory
     /// map, or the simulation's memory), and returns true; or returns false without calling
     /// it if the backend cannot, or the range is not all in the file (the engine then uses
@@ -128,6 +137,9 @@ impl<T: Vfs + ?Sized> Vfs for &mut T {
     }
     fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
         (**self).truncate(file, len)
+    }
+    fn preallocate(&mut self, file: FileHandle, offset: u64, len: u64) -> Result<(), VfsError> {
+        (**self).preallocate(file, offset, len)
     }
     fn remove(&mut self, name: &str) -> Result<(), VfsError> {
         (**self).remove(name)

@@ -4,6 +4,12 @@
 //! segment fills, it is written out and synced before the next is created, so at most one
 //! segment ever holds unsynced data. Any write or sync error poisons the log: from then on
 //! nothing more is written and the engine answers writes with `Error::Poisoned`.
+//!
+//! Segment files are extended ahead of the writes, a quarter of a segment and at most
+//! `WAL_PREALLOCATE_BYTES` at a time (with
+//! zeros; sparse on a real file system), so most syncs write data into a file whose length
+//! is already durable and need not commit a new length. Recovery reads an all-zero rest of
+//! a segment as the end of the log (see `recovery`).
 
 pub(crate) mod format;
 pub(crate) mod recovery;
@@ -15,12 +21,20 @@ use format::{
     FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 
+/// The most bytes a segment file is extended by at a time, ahead of the writes (never past
+/// `Config::wal_segment_bytes_max`). One length change per this many bytes of log; and the
+/// most zeros recovery reads past the last frame of a segment. A segment grows in at least
+/// four steps, so a reopened log usually continues inside a partly written segment.
+pub(crate) const WAL_PREALLOCATE_BYTES: u64 = 1 << 20;
+
 /// The segment being appended to.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OpenSegment {
     pub(crate) file: FileHandle,
     /// Bytes of the file already written (the buffer continues from here).
     pub(crate) file_bytes: u64,
+    /// The file's length: `file_bytes` plus zeros preallocated after them.
+    pub(crate) file_len: u64,
 }
 
 pub(crate) struct Wal<'r> {
@@ -29,6 +43,8 @@ pub(crate) struct Wal<'r> {
     buffered: usize,
     segment: Option<OpenSegment>,
     segment_bytes_max: u64,
+    /// Bytes a segment file is extended by at a time.
+    preallocate_bytes: u64,
     segments_max: u32,
     /// Segment files that exist, including the open one.
     segments_count: u32,
@@ -74,6 +90,7 @@ impl<'r> Wal<'r> {
             buffered: 0,
             segment: tail.segment,
             segment_bytes_max: u64::from(segment_bytes_max),
+            preallocate_bytes: (u64::from(segment_bytes_max) / 4).clamp(1, WAL_PREALLOCATE_BYTES),
             segments_max,
             segments_count: tail.segments_count,
             first_segment_number: tail.first_segment_number,
@@ -214,17 +231,24 @@ impl<'r> Wal<'r> {
         let header = SegmentHeader { segment_number: number, start_position: self.position };
         self.buffer[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
         self.buffered = SEGMENT_HEADER_BYTES;
-        self.segment = Some(OpenSegment { file, file_bytes: 0 });
+        self.segment = Some(OpenSegment { file, file_bytes: 0, file_len: 0 });
         Ok(())
     }
 
-    /// Writes the buffer to the open segment.
+    /// Writes the buffer to the open segment, first extending the file if it is too short.
     fn write_out<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), VfsError> {
         let Some(segment) = self.segment.as_mut() else {
             return Ok(());
         };
         if self.buffered == 0 {
             return Ok(());
+        }
+        let end = segment.file_bytes + self.buffered as u64;
+        assert!(end <= self.segment_bytes_max, "make_room bounds every segment");
+        if end > segment.file_len {
+            let file_len = end.next_multiple_of(self.preallocate_bytes).min(self.segment_bytes_max);
+            vfs.preallocate(segment.file, segment.file_len, file_len - segment.file_len)?;
+            segment.file_len = file_len;
         }
         vfs.write_at(segment.file, segment.file_bytes, &self.buffer[..self.buffered])?;
         segment.file_bytes += self.buffered as u64;

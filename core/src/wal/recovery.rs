@@ -6,6 +6,12 @@
 //! truncate is confirmed by reading the damaged frame a second time, so a transient read
 //! error cannot destroy data.
 //!
+//! A segment's bytes after its last frame may be zeros the writer preallocated (see `wal`):
+//! when everything from the first rejected frame to the end of the file reads as zeros, on
+//! every one of several reads, that is the end of the segment, neither torn nor damaged.
+//! This is exactly as safe as cutting a torn tail there: no later frame exists in an
+//! all-zero rest that could witness the bytes as synced.
+//!
 //! Every loop is bounded by the bytes or files it walks, every length read from disk is
 //! checked against the config before it is used, so no bytes on disk can make recovery
 //! panic, loop or read out of bounds.
@@ -149,6 +155,32 @@ impl<'b> SegmentReader<'b> {
         self.window_len = 0;
     }
 
+    /// True if bytes `offset..` of the file read as zeros, each of `CONFIRM_READS + 1`
+    /// times fresh from storage (a transient read of zeros must not end the log early).
+    fn rest_is_zeros_on_every_read<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        offset: u64,
+    ) -> Result<bool, VfsError> {
+        let step = self.buffer.len() as u64;
+        if step == 0 {
+            return Ok(false);
+        }
+        for _ in 0..=CONFIRM_READS {
+            self.forget_window();
+            let mut at = offset;
+            // Each step reads up to `step` bytes, so this ends at the file's end.
+            while at < self.file_len {
+                let len = (self.file_len - at).min(step) as usize;
+                match self.window(vfs, at, len)? {
+                    Some(bytes) if bytes.iter().all(|&byte| byte == 0) => at += len as u64,
+                    _ => return Ok(false),
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn header<V: Vfs>(&mut self, vfs: &mut V) -> Result<Option<SegmentHeader>, VfsError> {
         let Some(bytes) = self.window(vfs, 0, SEGMENT_HEADER_BYTES)? else {
             return Ok(None);
@@ -225,9 +257,12 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
         RecoveryReport { sequence_next: checkpoint.sequence, ..RecoveryReport::default() };
     let mut position = checkpoint.position;
     let mut stop = None;
+    // File offset after the last frame of the last segment kept (so far).
+    let mut end_offset = 0;
+    let mut previous_end_offset = 0;
     for index in 0..numbers.len() {
-        let segment_stop;
-        (segment_stop, position, read) = replay_segment(
+        let replay;
+        (replay, read) = replay_segment(
             vfs,
             read,
             numbers,
@@ -238,8 +273,11 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
             &mut report,
             checkpoint,
         )?;
-        if segment_stop.is_some() {
-            stop = segment_stop;
+        position = replay.position;
+        previous_end_offset = end_offset;
+        end_offset = replay.end_offset;
+        if replay.stop.is_some() {
+            stop = replay.stop;
             break;
         }
     }
@@ -260,6 +298,10 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
         }
         kept = cut_log(vfs, numbers, stop)?;
         position = stop.position;
+        if kept == stop.index {
+            // The stop segment was removed whole: the one before it is the last.
+            end_offset = previous_end_offset;
+        }
     }
     if position < checkpoint.position {
         // The log ends before the checkpoint (its tail was never needed): start afresh at it.
@@ -267,7 +309,7 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
         kept = 0;
         position = checkpoint.position;
     }
-    let segment = sync_kept_segments(vfs, &numbers[..kept])?;
+    let segment = sync_kept_segments(vfs, &numbers[..kept], end_offset)?;
     let tail = LogTail {
         segment,
         segments_count: kept as u32,
@@ -319,8 +361,17 @@ fn remove_segments<V: Vfs>(vfs: &mut V, numbers: &[u64]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Replays one segment. Returns where the valid log stops inside it (if it does), the log
-/// position after its last accepted frame, and the read buffer back.
+/// What replaying one segment found.
+struct SegmentReplay {
+    /// Where the valid log stops inside the segment, if it does.
+    stop: Option<Stop>,
+    /// The log position after its last accepted frame.
+    position: u64,
+    /// The file offset after its last accepted frame (zeros may follow).
+    end_offset: u64,
+}
+
+/// Replays one segment. Returns what it found and the read buffer back.
 #[allow(clippy::too_many_arguments)]
 fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
@@ -332,7 +383,7 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     target: &mut T,
     report: &mut RecoveryReport,
     checkpoint: Checkpoint,
-) -> Result<(Option<Stop>, u64, &'b mut [u8]), Error> {
+) -> Result<(SegmentReplay, &'b mut [u8]), Error> {
     let number = numbers[index];
     let mut reader = SegmentReader::open(vfs, read, number)?;
     let header = match reader.header(vfs) {
@@ -357,7 +408,8 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     };
     if let Some(kind) = stop_kind {
         let stop = Stop { index, offset: 0, position, kind, unreadable: header.is_none() };
-        return Ok((Some(stop), position, reader.close(vfs)));
+        let replay = SegmentReplay { stop: Some(stop), position, end_offset: 0 };
+        return Ok((replay, reader.close(vfs)));
     }
     if index == 0 {
         position = header.map_or(checkpoint.position, |header| header.start_position);
@@ -368,15 +420,35 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     for _ in 0..frames_max {
         let apply = position >= checkpoint.position;
         match replay_frame(vfs, &mut reader, offset, payload_max, target, report, apply) {
-            Ok(FrameStep::End) => return Ok((None, position, reader.close(vfs))),
+            Ok(FrameStep::End) => {
+                let replay = SegmentReplay { stop: None, position, end_offset: offset };
+                return Ok((replay, reader.close(vfs)));
+            }
             Ok(FrameStep::Accepted { frame_len }) => {
                 offset += frame_len;
                 position += frame_len;
             }
             Ok(FrameStep::Rejected { unreadable }) => {
-                let stop =
-                    Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable };
-                return Ok((Some(stop), position, reader.close(vfs)));
+                let zero_tail = match unreadable {
+                    true => reader.rest_is_zeros_on_every_read(vfs, offset),
+                    false => Ok(false),
+                };
+                let stop = match zero_tail {
+                    Ok(true) => None,
+                    Ok(false) => Some(Stop {
+                        index,
+                        offset,
+                        position,
+                        kind: CorruptionKind::WalFrame,
+                        unreadable,
+                    }),
+                    Err(error) => {
+                        reader.close(vfs);
+                        return Err(Error::Io(error));
+                    }
+                };
+                let replay = SegmentReplay { stop, position, end_offset: offset };
+                return Ok((replay, reader.close(vfs)));
             }
             Err(error) => {
                 reader.close(vfs);
@@ -385,7 +457,8 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
         }
     }
     let stop = Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable: false };
-    Ok((Some(stop), position, reader.close(vfs)))
+    let replay = SegmentReplay { stop: Some(stop), position, end_offset: offset };
+    Ok((replay, reader.close(vfs)))
 }
 
 enum FrameStep {
@@ -544,16 +617,25 @@ fn cut_log<V: Vfs>(vfs: &mut V, numbers: &[u64], stop: Stop) -> Result<usize, Er
 
 /// Syncs every kept segment, so what was replayed (perhaps from the page cache after a
 /// process crash) is durable before new frames are appended after it. Returns the last
-/// segment, open, for appending.
-fn sync_kept_segments<V: Vfs>(vfs: &mut V, numbers: &[u64]) -> Result<Option<OpenSegment>, Error> {
+/// segment, open, for appending at `end_offset` (its last frame's end; zeros follow).
+fn sync_kept_segments<V: Vfs>(
+    vfs: &mut V,
+    numbers: &[u64],
+    end_offset: u64,
+) -> Result<Option<OpenSegment>, Error> {
     let mut name = [0u8; SEGMENT_NAME_BYTES];
     let mut last = None;
     for (index, &number) in numbers.iter().enumerate() {
         let file = vfs.open(segment_name(number, &mut name))?;
         let result = vfs.sync(file).and_then(|()| vfs.len(file));
         match result {
-            Ok(file_bytes) if index + 1 == numbers.len() => {
-                last = Some(OpenSegment { file, file_bytes });
+            Ok(file_len) if index + 1 == numbers.len() && end_offset <= file_len => {
+                last = Some(OpenSegment { file, file_bytes: end_offset, file_len });
+            }
+            Ok(_) if index + 1 == numbers.len() => {
+                // Recovery read frames up to `end_offset`: the file shrank under it.
+                vfs.close(file);
+                return Err(Error::Io(VfsError::Io { code: 5 }));
             }
             Ok(_) => vfs.close(file),
             Err(error) => {
