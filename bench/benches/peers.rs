@@ -22,6 +22,14 @@ fn env_count(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|text| text.parse().ok()).unwrap_or(default)
 }
 
+/// `KAUSAL_BENCH_ONLY` (comma-separated: `block_writes`, `block_reads`, `graph`,
+/// `ingest_batch`, `open_after_wal`) runs only those workloads, to iterate on one of them;
+/// RESULTS.md comes only from a full run.
+fn selected(workloads: &str) -> bool {
+    std::env::var("KAUSAL_BENCH_ONLY")
+        .map_or(true, |only| only.split(',').any(|name| name.trim() == workloads))
+}
+
 fn key(n: u64) -> Id {
     id(n).0
 }
@@ -51,6 +59,9 @@ fn block_writes(c: &mut Criterion) {
     // The memory measurement re-runs this binary once per system; see `memory_child`.
     if let Ok(system) = std::env::var(MEMORY_CHILD) {
         memory_child(&system);
+    }
+    if !selected("block_writes") {
+        return;
     }
     let content = content_1k();
     for (name, durable) in [("block_write_buffered", false), ("block_write_durable", true)] {
@@ -97,6 +108,9 @@ fn read_group(c: &mut Criterion, name: &str, stores: &mut [(Box<dyn Peer>, Store
 }
 
 fn block_reads(c: &mut Criterion) {
+    if !selected("block_reads") {
+        return;
+    }
     let mut rng = BenchRng::new(11);
     let mut hot = open_all("hot", false, bench_config());
     for (peer, _) in hot.iter_mut() {
@@ -219,6 +233,9 @@ fn check_same_answers(stores: &mut [(Box<dyn Peer>, StoreDir)], starts: &[Id]) {
 }
 
 fn graph(c: &mut Criterion) {
+    if !selected("graph") {
+        return;
+    }
     measure_memory();
     let blocks = env_count("KAUSAL_BENCH_GRAPH_BLOCKS", 100_000);
     let mut stores = graph_stores(blocks);
@@ -293,6 +310,9 @@ const RUNS: usize = 3;
 /// 1 KiB with five calls each, into an empty store, made durable at the end. Whole runs
 /// take seconds, so each system is timed over three runs here rather than by criterion.
 fn ingest_batch(_c: &mut Criterion) {
+    if !selected("ingest_batch") {
+        return;
+    }
     let blocks = env_count("KAUSAL_BENCH_INGEST_BLOCKS", 100_000);
     let content = content_1k();
     let data: Vec<(Id, Vec<u8>)> = (0..blocks).map(|n| (key(n), content.clone())).collect();
@@ -321,6 +341,9 @@ fn ingest_batch(_c: &mut Criterion) {
 /// a crash cannot be simulated for them inside one process (their reopen reads whatever
 /// their own log or tree needs).
 fn open_after_wal(_c: &mut Criterion) {
+    if !selected("open_after_wal") {
+        return;
+    }
     let mib = env_count("KAUSAL_BENCH_WAL_MIB", 256);
     let blocks = mib * 1024;
     let content = content_1k();
