@@ -30,10 +30,13 @@ pub(crate) const KEY_BYTES: usize = 2 * ID_BYTES + 2;
 /// An index entry: offset u64, length u32, section u8, 3 zero bytes, key (34 bytes),
 /// 6 zero bytes.
 pub(crate) const INDEX_ENTRY_BYTES: usize = 56;
+/// Where an index entry holds its section byte and its first key.
+pub(crate) const INDEX_SECTION_AT: usize = 12;
+pub(crate) const INDEX_KEY_AT: usize = 16;
 
 pub(crate) const FLAG_TOMBSTONE: u8 = 1;
 
-const _: () = assert!(16 + KEY_BYTES <= INDEX_ENTRY_BYTES);
+const _: () = assert!(INDEX_KEY_AT + KEY_BYTES <= INDEX_ENTRY_BYTES);
 
 /// The sections of a table, in file order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,10 +86,12 @@ pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
 pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Option<usize>, ()> {
     let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD).ok_or(())?;
     let entry_at = |index: u32| trailer + index as usize * TRAILER_BYTES_PER_RECORD;
+    // Ids compare as bytes, that is as big-endian integers: one comparison, no memcmp call.
+    let target = u128::from_be_bytes(id.0);
     let (mut low, mut high) = (0u32, count);
     while low < high {
         let middle = low + (high - low) / 2;
-        match id_at(body, entry_at(middle)).cmp(id) {
+        match u128::from_be_bytes(id_at(body, entry_at(middle)).0).cmp(&target) {
             core::cmp::Ordering::Less => low = middle + 1,
             core::cmp::Ordering::Greater => high = middle,
             core::cmp::Ordering::Equal => {
@@ -314,19 +319,19 @@ impl IndexEntry {
         let mut bytes = [0u8; INDEX_ENTRY_BYTES];
         bytes[0..8].copy_from_slice(&self.offset.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.len.to_le_bytes());
-        bytes[12] = self.section as u8;
-        bytes[16..16 + KEY_BYTES].copy_from_slice(&self.first_key);
+        bytes[INDEX_SECTION_AT] = self.section as u8;
+        bytes[INDEX_KEY_AT..INDEX_KEY_AT + KEY_BYTES].copy_from_slice(&self.first_key);
         bytes
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Option<IndexEntry> {
         let bytes = bytes.get(..INDEX_ENTRY_BYTES)?;
         let mut first_key = [0u8; KEY_BYTES];
-        first_key.copy_from_slice(&bytes[16..16 + KEY_BYTES]);
+        first_key.copy_from_slice(&bytes[INDEX_KEY_AT..INDEX_KEY_AT + KEY_BYTES]);
         Some(IndexEntry {
             offset: u64_at(bytes, 0),
             len: u32_at(bytes, 8),
-            section: Section::from_byte(bytes[12])?,
+            section: Section::from_byte(bytes[INDEX_SECTION_AT])?,
             first_key,
         })
     }

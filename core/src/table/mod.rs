@@ -13,7 +13,8 @@ pub(crate) mod reader;
 pub(crate) mod writer;
 
 use crate::vfs::FileHandle;
-use format::{IndexEntry, INDEX_ENTRY_BYTES};
+use core::cmp::Ordering;
+use format::{IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_SECTION_AT, KEY_BYTES};
 
 /// What the engine keeps about one open table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +63,33 @@ pub(crate) struct TablePool<'r> {
 impl TablePool<'_> {
     pub(crate) fn bloom<'p>(&'p self, table: &TableMeta) -> &'p [u8] {
         &self.bytes[table.pool_offset..table.pool_offset + table.bloom_bytes]
+    }
+
+    /// Compares index entry `index`'s (section, first key) with (`section`, `key`) in place,
+    /// without decoding the entry (the hot step of every lookup's binary search); `None`
+    /// past the last entry or for an unknown section byte.
+    pub(crate) fn index_entry_cmp(
+        &self,
+        table: &TableMeta,
+        index: usize,
+        section: Section,
+        key: &[u8; KEY_BYTES],
+    ) -> Option<Ordering> {
+        if index >= table.index_entries {
+            return None;
+        }
+        let start = table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES;
+        let bytes = self.bytes.get(start..start + INDEX_ENTRY_BYTES)?;
+        let entry_section = Section::from_byte(bytes[INDEX_SECTION_AT])?;
+        let entry_key = bytes.get(INDEX_KEY_AT..INDEX_KEY_AT + KEY_BYTES)?;
+        // Keys compare as bytes, so their first 16 bytes compare as a big-endian integer:
+        // one comparison that almost always decides.
+        let prefix = |key: &[u8]| key.first_chunk::<16>().map(|bytes| u128::from_be_bytes(*bytes));
+        Some(
+            (entry_section, prefix(entry_key))
+                .cmp(&(section, prefix(key)))
+                .then_with(|| entry_key.cmp(&key[..])),
+        )
     }
 
     pub(crate) fn index_entry(&self, table: &TableMeta, index: usize) -> Option<IndexEntry> {
