@@ -12,7 +12,7 @@ use kausaldb_bench::{
     bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
     METADATA,
 };
-use kausaldb_core::{memory_bytes_required, BlockId, Config, Engine};
+use kausaldb_core::{memory_bytes_required, Config};
 use std::time::{Duration, Instant};
 
 const HOT_BLOCKS: u64 = 20_000;
@@ -23,7 +23,7 @@ fn env_count(name: &str, default: u64) -> u64 {
 }
 
 /// `KAUSAL_BENCH_ONLY` (comma-separated: `block_writes`, `block_reads`, `graph`,
-/// `ingest_batch`, `open_after_wal`) runs only those workloads, to iterate on one of them;
+/// `ingest_batch`, `open_after_crash`) runs only those workloads, to iterate on one of them;
 /// RESULTS.md comes only from a full run.
 fn selected(workloads: &str) -> bool {
     std::env::var("KAUSAL_BENCH_ONLY")
@@ -59,6 +59,9 @@ fn block_writes(c: &mut Criterion) {
     // The memory measurement re-runs this binary once per system; see `memory_child`.
     if let Ok(system) = std::env::var(MEMORY_CHILD) {
         memory_child(&system);
+    }
+    if let Ok(system) = std::env::var(CRASH_CHILD) {
+        crash_child(&system);
     }
     if !selected("block_writes") {
         return;
@@ -337,21 +340,21 @@ fn ingest_batch(_c: &mut Criterion) {
     write_rows("peers-ingest.tsv", &rows);
 }
 
-/// Reopen after `KAUSAL_BENCH_WAL_MIB` (default 256) MiB of 1 KiB blocks were written and
-/// synced: the time from the open call to the first read answered. KausalDB is abandoned
-/// without a close (a crash: its log is replayed); the peers are dropped normally, since
-/// a crash cannot be simulated for them inside one process (their reopen reads whatever
-/// their own log or tree needs).
-fn open_after_wal(_c: &mut Criterion) {
-    if !selected("open_after_wal") {
-        return;
-    }
-    let mib = env_count("KAUSAL_BENCH_WAL_MIB", 256);
-    let blocks = mib * 1024;
+const CRASH_CHILD: &str = "KAUSAL_PEERS_CRASH_CHILD";
+const CRASH_DIRECTORY: &str = "KAUSAL_PEERS_CRASH_DIRECTORY";
+
+/// The recovery workload's data: `KAUSAL_BENCH_WAL_MIB` (default 256) MiB of 1 KiB blocks.
+fn recovery_data() -> Vec<(Id, Vec<u8>)> {
+    let blocks = env_count("KAUSAL_BENCH_WAL_MIB", 256) * 1024;
     let content = content_1k();
-    let data: Vec<(Id, Vec<u8>)> = (0..blocks).map(|n| (key(n), content.clone())).collect();
-    let mut rows = String::from("system\tmedian_ns\tmax_ns\tbytes\n");
-    let config = Config {
+    (0..blocks).map(|n| (key(n), content.clone())).collect()
+}
+
+/// KausalDB sized so its memtable holds all the recovery data: nothing is flushed, the log
+/// holds every write, and reopening replays all of it (the worst case for its recovery).
+/// The peers run their usual configuration.
+fn open_recovery_peer(system: &str, dir: &StoreDir, blocks: u64) -> Box<dyn Peer> {
+    let log_holding = Config {
         blocks_max: blocks as u32 + 1024,
         edges_max: 1024,
         arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
@@ -361,42 +364,76 @@ fn open_after_wal(_c: &mut Criterion) {
         read_buffer_bytes: 1 << 20,
         ..Config::DEFAULT
     };
-    let mut region = vec![0u8; memory_bytes_required(&config)];
-    let dir = StoreDir::new("peers-reopen-kausaldb");
-    {
-        let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
-        for (id, content) in &data {
-            engine.put_block(BlockId(*id), b"src/generated.rs", METADATA, content).expect("put");
+    let config = if system == "kausaldb" { log_holding } else { bench_config() };
+    open_peer(system, dir, config, false)
+}
+
+/// In a child process (this benchmark run again with `CRASH_CHILD` set): writes the
+/// recovery data into one system with its bulk ingest, which ends with a sync, and is then
+/// killed with SIGKILL: no destructor, no close, no checkpoint.
+fn crash_child(system: &str) -> ! {
+    let directory = std::env::var(CRASH_DIRECTORY).expect("crash directory");
+    // Not a `StoreDir`: its drop would remove the store the parent is about to reopen.
+    let dir = std::mem::ManuallyDrop::new(StoreDir(directory.into()));
+    let data = recovery_data();
+    let mut peer = open_recovery_peer(system, &dir, data.len() as u64);
+    peer.ingest(&data, &[]);
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+    unreachable!("SIGKILL ends this process");
+}
+
+fn copy_directory(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy");
+    for entry in std::fs::read_dir(from).expect("read crashed store") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("file type").is_dir() {
+            copy_directory(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy file");
         }
-        engine.sync().expect("sync");
-        drop(engine.abandon());
     }
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        let began = Instant::now();
-        let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("reopen");
-        assert!(engine.find_block(BlockId(data[0].0)).expect("find").is_some());
-        runs.push(began.elapsed().as_nanos());
-        drop(engine.abandon());
+}
+
+/// Recovery: each system writes `KAUSAL_BENCH_WAL_MIB` (default 256) MiB of 1 KiB blocks
+/// in a child process, syncs, and is killed (SIGKILL). Each timed run reopens a fresh copy
+/// of the crashed store (so every run recovers the same state) and reads one block: the
+/// time from the open call to that answer. The crash is a process crash, so the page cache
+/// keeps the files, as it would for a host restart after a crash of the program.
+fn open_after_crash(_c: &mut Criterion) {
+    if !selected("open_after_crash") {
+        return;
     }
-    let (median, max) = median_max(runs);
-    rows.push_str(&format!("kausaldb\t{median}\t{max}\t{}\n", blocks * 1024));
-    for system in &SYSTEMS[1..] {
-        let dir = StoreDir::new(&format!("peers-reopen-{system}"));
-        let open = |dir: &StoreDir| open_peer(system, dir, bench_config(), false);
-        open(&dir).ingest(&data, &[]);
+    let data = recovery_data();
+    let blocks = data.len() as u64;
+    let mut rows = String::from("system\tmedian_ns\tmax_ns\tbytes\n");
+    let exe = std::env::current_exe().expect("current exe");
+    for system in SYSTEMS {
+        let crashed = StoreDir::new(&format!("peers-crashed-{system}"));
+        std::fs::create_dir_all(&crashed.0).expect("crash directory");
+        let status = std::process::Command::new(&exe)
+            .arg("--bench")
+            .env(CRASH_CHILD, system)
+            .env(CRASH_DIRECTORY, &crashed.0)
+            .status()
+            .expect("crash child");
+        assert!(!status.success(), "{system}: the writer should have been killed: {status}");
         let mut runs = Vec::new();
-        for _ in 0..RUNS {
+        for run in 0..RUNS {
+            let copy = StoreDir::new(&format!("peers-recover-{system}-{run}"));
+            copy_directory(&crashed.0, &copy.0);
             let began = Instant::now();
-            let mut peer = open(&dir);
-            assert!(peer.get_block(&data[0].0).is_some());
+            let mut peer = open_recovery_peer(system, &copy, blocks);
+            assert!(peer.get_block(&data[0].0).is_some(), "{system}: a synced block is lost");
             runs.push(began.elapsed().as_nanos());
+            assert!(peer.get_block(&data[data.len() - 1].0).is_some(), "{system}: lost the last");
         }
         let (median, max) = median_max(runs);
+        eprintln!("open_after_crash/{system}: median {:.1} ms", median as f64 / 1e6);
         rows.push_str(&format!("{system}\t{median}\t{max}\t{}\n", blocks * 1024));
     }
     write_rows("peers-reopen.tsv", &rows);
 }
 
-criterion_group!(benches, block_writes, block_reads, graph, ingest_batch, open_after_wal);
+criterion_group!(benches, block_writes, block_reads, graph, ingest_batch, open_after_crash);
 criterion_main!(benches);

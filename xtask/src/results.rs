@@ -148,11 +148,12 @@ pub fn write(root: &Path) -> Result<(), String> {
         ),
         (
             "peers-reopen.tsv",
-            "open_after_wal",
-            "open a store after 256 MiB of 1 KiB blocks were written and synced, until the \
-             first read is answered; KausalDB after a crash (its log replayed), the peers \
-             after a normal close (a crash cannot be simulated for them in one process); \
-             median and largest of three",
+            "open_after_crash",
+            "reopen a store after a crash, until the first read is answered: each system \
+             wrote 256 MiB of 1 KiB blocks in a child process, synced, and was killed with \
+             SIGKILL; each run recovers a fresh copy of that state. KausalDB's memtable was \
+             sized to hold all of it, so its log holds all 256 MiB and is replayed whole; \
+             the peers run their usual configuration; median and largest of three",
         ),
     ] {
         let Ok(text) = std::fs::read_to_string(criterion.join(file)) else {
