@@ -10,7 +10,12 @@ const WORKLOADS: [(&str, &str); 12] = [
     ("block_write_buffered", "put one 1 KiB block, no sync"),
     ("block_write_durable", "put one 1 KiB block and make it durable"),
     ("block_read_hot", "get a random block of 20,000 just written"),
-    ("block_read_cold", "get a random block of the cold store (flushed to tables)"),
+    (
+        "block_read_cold",
+        "get a block of the 1,000,000-block store by a random id, from as many random ids as \
+         blocks (each store settled first: KausalDB flushed and compacted; fjall flushed and \
+         major-compacted)",
+    ),
     ("block_read_missing", "get an id that does not exist"),
     ("edge_insert", "insert one call edge into the 100k-block graph"),
     ("edge_lookup_outgoing", "list the callees of a random block"),
