@@ -3,7 +3,7 @@
 //! 1 KiB blocks including flushes and compaction, with its write amplification.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kausaldb_bench::{content_1k, huge_page_region, id, BenchRng, StoreDir, METADATA};
+use kausaldb_bench::{content_1k, id, BenchRng, StoreDir, METADATA};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{memory_bytes_required, BlockId, Config, Engine};
 use std::hint::black_box;
@@ -48,11 +48,11 @@ fn build<'r>(region: &'r mut [u8], dir: &StoreDir, blocks: u64) -> Engine<'r, Po
 
 fn reads(c: &mut Criterion) {
     let config = tables_config();
-    let region = huge_page_region(memory_bytes_required(&config));
+    let mut region = vec![0u8; memory_bytes_required(&config)];
     let dir = StoreDir::new("tables-reads");
     let blocks = store_blocks();
     let started = Instant::now();
-    let mut engine = build(region, &dir, blocks);
+    let mut engine = build(&mut region, &dir, blocks);
     eprintln!(
         "tables: built {blocks} blocks in {:.1} s: {:?}",
         started.elapsed().as_secs_f64(),
@@ -98,7 +98,7 @@ fn ingest(c: &mut Criterion) {
         ("ingest_500k_blocks_1k_16mib_region", tables_config()),
         ("ingest_500k_blocks_1k_96mib_memtable", large_memtable_config()),
     ] {
-        let region = huge_page_region(memory_bytes_required(&config));
+        let mut region = vec![0u8; memory_bytes_required(&config)];
         let dir = StoreDir::new("tables-ingest");
         let mut amplification = String::new();
         group.bench_function(name, |b| {
@@ -106,7 +106,7 @@ fn ingest(c: &mut Criterion) {
                 let mut measured = Duration::ZERO;
                 for _ in 0..iterations {
                     dir.reset();
-                    let mut engine = Engine::open(config, region, dir.vfs()).expect("open");
+                    let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
                     let started = Instant::now();
                     for n in 0..batch {
                         engine.put_block(id(n), b"src/ingest.rs", METADATA, &content).expect("put");

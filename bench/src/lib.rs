@@ -137,22 +137,3 @@ pub fn graph_config(blocks: u64, edges: u64) -> Config {
         ..Config::DEFAULT
     }
 }
-
-/// Huge pages are 2 MiB on x86-64 Linux.
-const HUGE_PAGE_BYTES: usize = 2 << 20;
-
-/// A zeroed region of `len` bytes for KausalDB, aligned to 2 MiB and advised to use
-/// transparent huge pages, as a host with a large region should do (see the README):
-/// first touches fault a 2 MiB page instead of 512 small ones, and the TLB covers far
-/// more of the region. It lives as long as the benchmark process: leaked on purpose.
-pub fn huge_page_region(len: usize) -> &'static mut [u8] {
-    let layout = std::alloc::Layout::from_size_align(len.max(1), HUGE_PAGE_BYTES).expect("layout");
-    // SAFETY: the layout has a non-zero size.
-    let pointer = unsafe { std::alloc::alloc_zeroed(layout) };
-    assert!(!pointer.is_null(), "out of memory for a {len}-byte region");
-    // SAFETY: advice on memory this process owns; it cannot change its contents.
-    unsafe { libc::madvise(pointer.cast(), len, libc::MADV_HUGEPAGE) };
-    // SAFETY: `pointer` is a fresh, zeroed, exclusively owned allocation of `len` bytes that
-    // is never freed, so the slice is valid for 'static and nothing else aliases it.
-    unsafe { std::slice::from_raw_parts_mut(pointer, len) }
-}

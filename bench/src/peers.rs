@@ -122,7 +122,9 @@ pub struct Kausal {
 
 impl Kausal {
     pub fn open(dir: &StoreDir, config: Config, durable: bool) -> Kausal {
-        let region = crate::huge_page_region(memory_bytes_required(&config));
+        // The region lives as long as the benchmark process: leaked on purpose.
+        let region: &'static mut [u8] =
+            Box::leak(vec![0u8; memory_bytes_required(&config)].into_boxed_slice());
         let engine = Engine::open(config, region, dir.vfs()).expect("open kausaldb");
         Kausal { engine, durable, hits: vec![TraversalHit::EMPTY; 10_000] }
     }
