@@ -5,11 +5,11 @@
 //! segment ever holds unsynced data. Any write or sync error poisons the log: from then on
 //! nothing more is written and the engine answers writes with `Error::Poisoned`.
 //!
-//! Segment files are extended ahead of the writes, a quarter of a segment and at most
-//! `WAL_PREALLOCATE_BYTES` at a time (with
-//! zeros; sparse on a real file system), so most syncs write data into a file whose length
-//! is already durable and need not commit a new length. Recovery reads an all-zero rest of
-//! a segment as the end of the log (see `recovery`).
+//! Segment files are extended ahead of the writes with zeros, a quarter of a segment and at
+//! most `WAL_PREALLOCATE_BYTES` at a time (`Vfs::preallocate`: `PosixVfs` writes the
+//! zeros), so most syncs write data over allocated blocks of a file whose length is already
+//! durable, and commit no metadata. Recovery reads an all-zero rest of a segment as the end
+//! of the log (see `recovery`).
 
 pub(crate) mod format;
 pub(crate) mod recovery;
