@@ -415,8 +415,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.finish_write(sequence)
     }
 
-    /// The live block `id`: a borrow of the memtable (no copy) or of the engine's lookup
-    /// buffer (one table block read), valid until the next call on the engine.
+    /// The live block `id`, valid until the next call on the engine: a borrow of the
+    /// memtable, or of a table in place when the backend has views (neither copies), or of
+    /// the engine's lookup buffer (one table block read).
     pub fn find_block(&mut self, id: BlockId) -> Result<Option<BlockView<'_>>, Error> {
         self.check_invariants();
         if id.is_zero() {
@@ -466,7 +467,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
 
     /// Looks up every id of `ids` and calls `visit(position, view)` for each, in order:
     /// `None` if that block is not live. Each view is valid only during its call (a
-    /// table-resident block is read into the lookup buffer the next one reuses). Returns how
+    /// table-resident block may be read into the lookup buffer the next one reuses). Returns how
     /// many were live. `IdZero` before any lookup if an id is zero.
     pub fn find_blocks(
         &mut self,

@@ -304,9 +304,8 @@ impl Vfs for AnyVfs {
         file: FileHandle,
         offset: u64,
         len: usize,
-        visit: &mut dyn FnMut(&[u8]),
-    ) -> Result<bool, VfsError> {
+    ) -> Result<Option<&[u8]>, VfsError> {
         // Host callbacks have no views (the default); POSIX maps tables.
-        delegate!(self, vfs => vfs.view_at(file, offset, len, visit))
+        delegate!(self, vfs => vfs.view_at(file, offset, len))
     }
 }

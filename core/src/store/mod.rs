@@ -131,13 +131,13 @@ impl<'r> Store<'r> {
         Ok(false)
     }
 
-    /// The live block `id`: from the memtable without a copy, or read from a table into the
-    /// lookup buffer.
-    pub(crate) fn find_block<V: Vfs>(
-        &mut self,
-        vfs: &mut V,
+    /// The live block `id`: from the memtable or a table's view without a copy, or read from
+    /// a table into the lookup buffer.
+    pub(crate) fn find_block<'a, V: Vfs>(
+        &'a mut self,
+        vfs: &'a mut V,
         id: &BlockId,
-    ) -> Result<Option<BlockView<'_>>, Error> {
+    ) -> Result<Option<BlockView<'a>>, Error> {
         // One probe: a version answers, a tombstone hides, a stub or nothing sends the
         // lookup to the tables.
         if let Some(entry) = self.memtable.entry_of(id) {
@@ -148,13 +148,12 @@ impl<'r> Store<'r> {
             }
         }
         for table in &self.tables[..self.tables_count] {
-            let Some((start, end)) =
-                reader::locate_block(vfs, &self.pool, table, id, self.lookup_buffer)?
+            let Some(at) = reader::locate_block(vfs, &self.pool, table, id, self.lookup_buffer)?
             else {
                 continue;
             };
-            let buffer: &[u8] = self.lookup_buffer;
-            let (record, _) = BlockRecord::decode(&buffer[start..end])
+            let bytes = reader::record_bytes(vfs, table, at, self.lookup_buffer)?;
+            let (record, _) = BlockRecord::decode(bytes)
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
             if record.tombstone {
                 return Ok(None);

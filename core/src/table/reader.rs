@@ -10,7 +10,7 @@ use super::format::{
 use super::{TableMeta, TablePool};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::{BlockId, ID_BYTES};
-use crate::vfs::{read_fully, FileHandle, Vfs};
+use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
 use crate::wal::format::CASTAGNOLI;
 
 const DAMAGED: Error = Error::Corruption { kind: CorruptionKind::Table };
@@ -147,11 +147,11 @@ fn verify_blocks<V: Vfs>(
 ) -> Result<bool, Error> {
     for index in 0..table.index_entries {
         let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
-        let mut intact = false;
-        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |block| {
-            intact = open_block(block).is_some_and(|(section, _)| section == entry.section);
-        })?;
-        if !viewed || !intact {
+        let intact = match vfs.view_at(table.file, entry.offset, entry.len as usize)? {
+            Some(block) => open_block(block).is_some_and(|(section, _)| section == entry.section),
+            None => false,
+        };
+        if !intact {
             return Ok(false);
         }
     }
@@ -194,9 +194,10 @@ pub(crate) fn read_data_block<'b, V: Vfs>(
     let block = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
     let mut viewed = false;
     if table.verified {
-        viewed = vfs.view_at(table.file, entry.offset, block.len(), &mut |bytes| {
+        if let Some(bytes) = vfs.view_at(table.file, entry.offset, block.len())? {
             block.copy_from_slice(bytes);
-        })?;
+            viewed = true;
+        }
     }
     let opened = if viewed {
         open_block_header(block)
@@ -232,15 +233,25 @@ pub(crate) fn seek(
     (pool.index_entry(table, found)?.section == section).then_some(found)
 }
 
-/// Where the record of block `id` lies in `buffer` after reading its data block: the byte
-/// range of the record, if `table` has one (live or tombstone).
+/// Where a block record was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecordAt {
+    /// Bytes `start..end` of the caller's buffer (the data block was read into it).
+    Buffer { start: usize, end: usize },
+    /// `len` bytes at file offset `offset`, in the table's view (a verified table read in
+    /// place: nothing was copied).
+    View { offset: u64, len: usize },
+}
+
+/// Where the record of block `id` lies, if `table` has one (live or tombstone): in place in
+/// the table's view, or in `buffer` after reading its data block.
 pub(crate) fn locate_block<V: Vfs>(
     vfs: &mut V,
     pool: &TablePool<'_>,
     table: &TableMeta,
     id: &BlockId,
     buffer: &mut [u8],
-) -> Result<Option<(usize, usize)>, Error> {
+) -> Result<Option<RecordAt>, Error> {
     if !bloom::may_contain(pool.bloom(table), table.bloom_hashes, id) {
         return Ok(None);
     }
@@ -248,19 +259,39 @@ pub(crate) fn locate_block<V: Vfs>(
         return Ok(None);
     };
     if table.verified {
-        // In place: find the record in the view and copy only it, not the whole block.
+        // In place: find the record in the view; nothing is copied.
         let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
-        let mut found = Err(DAMAGED);
-        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |block| {
-            found = copy_record(block, entry.section, id, buffer);
-        })?;
-        if viewed {
-            return found.map(|len| len.map(|len| (0, len)));
+        if let Some(block) = vfs.view_at(table.file, entry.offset, entry.len as usize)? {
+            let found = record_in_block(block, entry.section, id)?;
+            return Ok(found.map(|(at, end)| RecordAt::View {
+                offset: entry.offset + at as u64,
+                len: end - at,
+            }));
         }
     }
     let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
     let found = record_range(records, count, id)?;
-    Ok(found.map(|(at, end)| (BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + end)))
+    Ok(found.map(|(at, end)| RecordAt::Buffer {
+        start: BLOCK_HEADER_BYTES + at,
+        end: BLOCK_HEADER_BYTES + end,
+    }))
+}
+
+/// The bytes of a record `locate_block` found in `table`: in the view (asked for again) or
+/// in `buffer`.
+pub(crate) fn record_bytes<'a, V: Vfs>(
+    vfs: &'a mut V,
+    table: &TableMeta,
+    at: RecordAt,
+    buffer: &'a [u8],
+) -> Result<&'a [u8], Error> {
+    match at {
+        RecordAt::Buffer { start, end } => buffer.get(start..end).ok_or(DAMAGED),
+        // The backend gave this view a moment ago; declining it now is an I/O failure.
+        RecordAt::View { offset, len } => {
+            vfs.view_at(table.file, offset, len)?.ok_or(Error::Io(VfsError::Io { code: 5 }))
+        }
+    }
 }
 
 /// Where block `id`'s record lies in a block data block's body (records and trailer):
@@ -276,18 +307,17 @@ fn record_range(records: &[u8], count: u32, id: &BlockId) -> Result<Option<(usiz
     Ok(Some((at, at + len)))
 }
 
-/// How far before a block's end `copy_record` touches the trailer early: about half the
+/// How far before a block's end `record_in_block` touches the trailer early: about half the
 /// trailer of a 16 KiB block of 1 KiB records (15 records of 20 bytes).
 const TRAILER_PROBE_BYTES: usize = 160;
 
-/// Finds block `id`'s record in a verified data block and copies it to the front of `out`;
-/// returns its length, or `None` if the block does not hold the id.
-fn copy_record(
+/// The byte range of block `id`'s record in a verified data block, or `None` if the block
+/// does not hold the id.
+fn record_in_block(
     block: &[u8],
     expected: Section,
     id: &BlockId,
-    out: &mut [u8],
-) -> Result<Option<usize>, Error> {
+) -> Result<Option<(usize, usize)>, Error> {
     // Load a byte near the trailer's middle (where its binary search starts) before the
     // header: the trailer's position depends on the header's count, so without this the
     // two cache misses (and TLB misses: a block spans pages) happen one after the other.
@@ -300,26 +330,23 @@ fn copy_record(
         return Err(DAMAGED);
     }
     let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
-    let Some((at, end)) = record_range(records, count, id)? else {
-        return Ok(None);
-    };
-    let bytes = records.get(at..end).ok_or(DAMAGED)?;
-    out.get_mut(..bytes.len()).ok_or(DAMAGED)?.copy_from_slice(bytes);
-    Ok(Some(bytes.len()))
+    let found = record_range(records, count, id)?;
+    Ok(found.map(|(at, end)| (BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + end)))
 }
 
-/// The record of block `id` in `table` (live or tombstone), read into `buffer`.
+/// The record of block `id` in `table` (live or tombstone), in place or read into `buffer`.
 pub(crate) fn find_block<'b, V: Vfs>(
-    vfs: &mut V,
+    vfs: &'b mut V,
     pool: &TablePool<'_>,
     table: &TableMeta,
     id: &BlockId,
     buffer: &'b mut [u8],
 ) -> Result<Option<BlockRecord<'b>>, Error> {
-    match locate_block(vfs, pool, table, id, buffer)? {
-        None => Ok(None),
-        Some((start, end)) => Ok(Some(BlockRecord::decode(&buffer[start..end]).ok_or(DAMAGED)?.0)),
-    }
+    let Some(at) = locate_block(vfs, pool, table, id, buffer)? else {
+        return Ok(None);
+    };
+    let bytes = record_bytes(vfs, table, at, buffer)?;
+    Ok(Some(BlockRecord::decode(bytes).ok_or(DAMAGED)?.0))
 }
 
 /// Reads data block `block` into `buffer` if it belongs to `section`; returns its record
@@ -442,15 +469,10 @@ impl EdgeCursor {
                 return Ok(true);
             }
         };
-        let (section, key_id) = (self.section, self.key_id);
-        let mut copied = Err(DAMAGED);
-        let viewed = vfs.view_at(table.file, entry.offset, entry.len as usize, &mut |bytes| {
-            copied = copy_run(bytes, section, &key_id, buffer);
-        })?;
-        if !viewed {
+        let Some(bytes) = vfs.view_at(table.file, entry.offset, entry.len as usize)? else {
             return Ok(false);
-        }
-        let (count, run_ends) = copied?;
+        };
+        let (count, run_ends) = copy_run(bytes, self.section, &self.key_id, buffer)?;
         (self.block, self.record, self.count, self.run_ends) = (block, 0, count, run_ends);
         Ok(true)
     }

@@ -89,20 +89,20 @@ pub trait Vfs {
         self.truncate(file, end)
     }
 
-    /// Calls `visit` once with the `len` bytes of `file` at `offset`, in place (a memory
-    /// map, or the simulation's memory), and returns true; or returns false without calling
-    /// it if the backend cannot, or the range is not all in the file (the engine then uses
-    /// `read_at`). The engine asks this only of files it no longer writes (sorted tables),
-    /// and `visit` keeps nothing. The default cannot.
+    /// The `len` bytes of `file` at `offset`, in place (a memory map, or the simulation's
+    /// memory), borrowed until the next call on the backend; or `None` if the backend
+    /// cannot, or the range is not all in the file (the engine then uses `read_at`). The
+    /// engine asks this only of files it no longer writes (sorted tables), and may ask for
+    /// the same range again right away: a backend that gave a view should give it again.
+    /// The default cannot.
     fn view_at(
         &mut self,
         file: FileHandle,
         offset: u64,
         len: usize,
-        visit: &mut dyn FnMut(&[u8]),
-    ) -> Result<bool, VfsError> {
-        let _ = (file, offset, len, visit);
-        Ok(false)
+    ) -> Result<Option<&[u8]>, VfsError> {
+        let _ = (file, offset, len);
+        Ok(None)
     }
 }
 
@@ -158,9 +158,8 @@ impl<T: Vfs + ?Sized> Vfs for &mut T {
         file: FileHandle,
         offset: u64,
         len: usize,
-        visit: &mut dyn FnMut(&[u8]),
-    ) -> Result<bool, VfsError> {
-        (**self).view_at(file, offset, len, visit)
+    ) -> Result<Option<&[u8]>, VfsError> {
+        (**self).view_at(file, offset, len)
     }
 }
 

@@ -214,27 +214,25 @@ impl Vfs for PosixVfs {
         file: FileHandle,
         offset: u64,
         len: usize,
-        visit: &mut dyn FnMut(&[u8]),
-    ) -> Result<bool, VfsError> {
+    ) -> Result<Option<&[u8]>, VfsError> {
         let fd = descriptor(file)?;
         let Some(start) = usize::try_from(offset).ok() else {
-            return Ok(false);
+            return Ok(None);
         };
         let Some(end) = start.checked_add(len) else {
-            return Ok(false);
+            return Ok(None);
         };
         let Some(mapping) = self.mapping_for(fd, end)? else {
-            return Ok(false);
+            return Ok(None);
         };
         debug_assert!(end <= mapping.len);
         // SAFETY: the mapping is `mapping.len >= end` readable bytes at `address`, alive
-        // until `unmap`, which needs `&mut self` and so cannot run while `visit` holds the
-        // slice; `visit` keeps nothing (the trait's contract). The file is the engine's and
-        // is no longer written, so the bytes do not change under the slice.
+        // until `unmap`, which needs `&mut self`: the slice borrows `self`, so it cannot
+        // outlive the mapping. The file is the engine's and is no longer written, so the
+        // bytes do not change under the slice.
         let bytes =
             unsafe { core::slice::from_raw_parts((mapping.address + start) as *const u8, len) };
-        visit(bytes);
-        Ok(true)
+        Ok(Some(bytes))
     }
 
     fn read_at(

@@ -499,22 +499,16 @@ impl Vfs for SimVfs<'_> {
         handle: FileHandle,
         offset: u64,
         len: usize,
-        visit: &mut dyn FnMut(&[u8]),
-    ) -> Result<bool, VfsError> {
+    ) -> Result<Option<&[u8]>, VfsError> {
         if !self.views {
-            return Ok(false);
+            return Ok(None);
         }
         self.begin_op()?;
         let file = &self.files[self.file_index(handle)?];
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         // A view is of memory, not a transfer: read bit flips are not injected here.
-        match start.checked_add(len).filter(|&end| end <= file.current_len) {
-            Some(end) => {
-                visit(&file.current[start..end]);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let end = start.checked_add(len).filter(|&end| end <= file.current_len);
+        Ok(end.map(|end| &file.current[start..end]))
     }
 
     fn write_at(&mut self, handle: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
