@@ -7,7 +7,7 @@
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use kausaldb_bench::peers::{open_peer, resident_bytes, Id, Peer, SYSTEMS};
+use kausaldb_bench::peers::{open_peer, resident_bytes, Fjall, Id, LogSize, Peer, Sqlite, SYSTEMS};
 use kausaldb_bench::{
     bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
     METADATA,
@@ -342,6 +342,7 @@ fn ingest_batch(_c: &mut Criterion) {
 
 const CRASH_CHILD: &str = "KAUSAL_PEERS_CRASH_CHILD";
 const CRASH_DIRECTORY: &str = "KAUSAL_PEERS_CRASH_DIRECTORY";
+const CRASH_LOG: &str = "KAUSAL_PEERS_CRASH_LOG";
 
 /// The recovery workload's data: `KAUSAL_BENCH_WAL_MIB` (default 256) MiB of 1 KiB blocks.
 fn recovery_data() -> Vec<(Id, Vec<u8>)> {
@@ -350,22 +351,37 @@ fn recovery_data() -> Vec<(Id, Vec<u8>)> {
     (0..blocks).map(|n| (key(n), content.clone())).collect()
 }
 
-/// KausalDB sized so its memtable holds all the recovery data: nothing is flushed, the log
-/// holds every write, and reopening replays all of it (the worst case for its recovery).
-/// The peers run their usual configuration.
-fn open_recovery_peer(system: &str, dir: &StoreDir, blocks: u64) -> Box<dyn Peer> {
-    let log_holding = Config {
-        blocks_max: blocks as u32 + 1024,
-        edges_max: 1024,
-        arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
-        wal_segment_bytes_max: 64 << 20,
-        wal_segments_max: 16,
-        wal_buffer_bytes: 1 << 20,
-        read_buffer_bytes: 1 << 20,
-        ..Config::DEFAULT
-    };
-    let config = if system == "kausaldb" { log_holding } else { bench_config() };
-    open_peer(system, dir, config, false)
+/// Opens `system` for the recovery workload. With `LogSize::HoldsAll` every system that has
+/// a log keeps all the recovery data in it: KausalDB's memtable holds it all (nothing is
+/// flushed, and reopening replays the whole log), SQLite makes no automatic checkpoint,
+/// fjall's memtable and journal hold 1 GiB. With `LogSize::Usual` each system runs the
+/// configuration of every other workload (KausalDB: `bench_config`, whose memtable flushes
+/// into tables every 64Ki blocks).
+fn open_recovery_peer(system: &str, dir: &StoreDir, blocks: u64, log: LogSize) -> Box<dyn Peer> {
+    match (system, log) {
+        ("kausaldb", LogSize::HoldsAll) => {
+            let log_holding = Config {
+                blocks_max: blocks as u32 + 1024,
+                edges_max: 1024,
+                arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
+                wal_segment_bytes_max: 64 << 20,
+                wal_segments_max: 16,
+                wal_buffer_bytes: 1 << 20,
+                read_buffer_bytes: 1 << 20,
+                ..Config::DEFAULT
+            };
+            open_peer(system, dir, log_holding, false)
+        }
+        ("sqlite", _) => Box::new(Sqlite::open_with(dir, false, log)),
+        ("fjall", _) => Box::new(Fjall::open_with(dir, false, log)),
+        _ => open_peer(system, dir, bench_config(), false),
+    }
+}
+
+const LOG_SIZES: [(LogSize, &str); 2] = [(LogSize::HoldsAll, "log"), (LogSize::Usual, "usual")];
+
+fn log_size_named(name: &str) -> LogSize {
+    LOG_SIZES.iter().find(|(_, known)| *known == name).map_or(LogSize::Usual, |(log, _)| *log)
 }
 
 /// In a child process (this benchmark run again with `CRASH_CHILD` set): writes the
@@ -373,10 +389,11 @@ fn open_recovery_peer(system: &str, dir: &StoreDir, blocks: u64) -> Box<dyn Peer
 /// killed with SIGKILL: no destructor, no close, no checkpoint.
 fn crash_child(system: &str) -> ! {
     let directory = std::env::var(CRASH_DIRECTORY).expect("crash directory");
+    let log = log_size_named(&std::env::var(CRASH_LOG).expect("crash log size"));
     // Not a `StoreDir`: its drop would remove the store the parent is about to reopen.
     let dir = std::mem::ManuallyDrop::new(StoreDir(directory.into()));
     let data = recovery_data();
-    let mut peer = open_recovery_peer(system, &dir, data.len() as u64);
+    let mut peer = open_recovery_peer(system, &dir, data.len() as u64, log);
     peer.ingest(&data, &[]);
     let pid = std::process::id().to_string();
     let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
@@ -399,40 +416,46 @@ fn copy_directory(from: &std::path::Path, to: &std::path::Path) {
 /// in a child process, syncs, and is killed (SIGKILL). Each timed run reopens a fresh copy
 /// of the crashed store (so every run recovers the same state) and reads one block: the
 /// time from the open call to that answer. The crash is a process crash, so the page cache
-/// keeps the files, as it would for a host restart after a crash of the program.
+/// keeps the files, as it would for a host restart after a crash of the program. Run twice:
+/// with every log holding all the data (`peers-reopen-log.tsv`), and with every system's
+/// usual configuration (`peers-reopen-usual.tsv`).
 fn open_after_crash(_c: &mut Criterion) {
     if !selected("open_after_crash") {
         return;
     }
     let data = recovery_data();
     let blocks = data.len() as u64;
-    let mut rows = String::from("system\tmedian_ns\tmax_ns\tbytes\n");
     let exe = std::env::current_exe().expect("current exe");
-    for system in SYSTEMS {
-        let crashed = StoreDir::new(&format!("peers-crashed-{system}"));
-        std::fs::create_dir_all(&crashed.0).expect("crash directory");
-        let status = std::process::Command::new(&exe)
-            .arg("--bench")
-            .env(CRASH_CHILD, system)
-            .env(CRASH_DIRECTORY, &crashed.0)
-            .status()
-            .expect("crash child");
-        assert!(!status.success(), "{system}: the writer should have been killed: {status}");
-        let mut runs = Vec::new();
-        for run in 0..RUNS {
-            let copy = StoreDir::new(&format!("peers-recover-{system}-{run}"));
-            copy_directory(&crashed.0, &copy.0);
-            let began = Instant::now();
-            let mut peer = open_recovery_peer(system, &copy, blocks);
-            assert!(peer.get_block(&data[0].0).is_some(), "{system}: a synced block is lost");
-            runs.push(began.elapsed().as_nanos());
-            assert!(peer.get_block(&data[data.len() - 1].0).is_some(), "{system}: lost the last");
+    for (log, log_name) in LOG_SIZES {
+        let mut rows = String::from("system\tmedian_ns\tmax_ns\tbytes\n");
+        for system in SYSTEMS {
+            let crashed = StoreDir::new(&format!("peers-crashed-{system}"));
+            std::fs::create_dir_all(&crashed.0).expect("crash directory");
+            let status = std::process::Command::new(&exe)
+                .arg("--bench")
+                .env(CRASH_CHILD, system)
+                .env(CRASH_DIRECTORY, &crashed.0)
+                .env(CRASH_LOG, log_name)
+                .status()
+                .expect("crash child");
+            assert!(!status.success(), "{system}: the writer should have been killed: {status}");
+            let mut runs = Vec::new();
+            for run in 0..RUNS {
+                let copy = StoreDir::new(&format!("peers-recover-{system}-{run}"));
+                copy_directory(&crashed.0, &copy.0);
+                let began = Instant::now();
+                let mut peer = open_recovery_peer(system, &copy, blocks, log);
+                assert!(peer.get_block(&data[0].0).is_some(), "{system}: a synced block is lost");
+                runs.push(began.elapsed().as_nanos());
+                let last = &data[data.len() - 1].0;
+                assert!(peer.get_block(last).is_some(), "{system}: lost the last block");
+            }
+            let (median, max) = median_max(runs);
+            eprintln!("open_after_crash/{log_name}/{system}: median {:.1} ms", median as f64 / 1e6);
+            rows.push_str(&format!("{system}\t{median}\t{max}\t{}\n", blocks * 1024));
         }
-        let (median, max) = median_max(runs);
-        eprintln!("open_after_crash/{system}: median {:.1} ms", median as f64 / 1e6);
-        rows.push_str(&format!("{system}\t{median}\t{max}\t{}\n", blocks * 1024));
+        write_rows(&format!("peers-reopen-{log_name}.tsv"), &rows);
     }
-    write_rows("peers-reopen.tsv", &rows);
 }
 
 criterion_group!(benches, block_writes, block_reads, graph, ingest_batch, open_after_crash);

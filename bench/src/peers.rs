@@ -184,6 +184,11 @@ pub struct Sqlite {
 
 impl Sqlite {
     pub fn open(dir: &StoreDir, durable: bool) -> Sqlite {
+        Sqlite::open_with(dir, durable, LogSize::Usual)
+    }
+
+    /// `LogSize::HoldsAll` turns off automatic checkpoints, so the WAL keeps every write.
+    pub fn open_with(dir: &StoreDir, durable: bool, log: LogSize) -> Sqlite {
         std::fs::create_dir_all(&dir.0).expect("dir");
         let connection = rusqlite::Connection::open(dir.0.join("sqlite.db")).expect("sqlite");
         let synchronous = if durable { "FULL" } else { "OFF" };
@@ -197,6 +202,9 @@ impl Sqlite {
                  CREATE INDEX IF NOT EXISTS edges_by_target ON edges (target, type, source);"
             ))
             .expect("schema");
+        if log == LogSize::HoldsAll {
+            connection.execute_batch("PRAGMA wal_autocheckpoint=0;").expect("no checkpoints");
+        }
         Sqlite { connection }
     }
 }
@@ -452,9 +460,24 @@ pub struct Fjall {
 
 impl Fjall {
     pub fn open(dir: &StoreDir, durable: bool) -> Fjall {
-        let db = fjall::Database::builder(&dir.0).open().expect("fjall");
+        Fjall::open_with(dir, durable, LogSize::Usual)
+    }
+
+    /// `LogSize::HoldsAll` sizes the blocks keyspace's memtable (64 MiB by default) and the
+    /// journal (512 MiB) to 1 GiB, so nothing is flushed and the journal keeps every write.
+    pub fn open_with(dir: &StoreDir, durable: bool, log: LogSize) -> Fjall {
+        const GIB: u64 = 1 << 30;
+        let mut builder = fjall::Database::builder(&dir.0);
+        if log == LogSize::HoldsAll {
+            builder = builder.max_journaling_size(GIB);
+        }
+        let db = builder.open().expect("fjall");
         let options = fjall::KeyspaceCreateOptions::default;
-        let blocks = db.keyspace("blocks", options).expect("keyspace");
+        let blocks_options = || match log {
+            LogSize::Usual => options(),
+            LogSize::HoldsAll => options().max_memtable_size(GIB),
+        };
+        let blocks = db.keyspace("blocks", blocks_options).expect("keyspace");
         let out = db.keyspace("out", options).expect("keyspace");
         let incoming = db.keyspace("in", options).expect("keyspace");
         Fjall { db, blocks, out, incoming, durable }
@@ -503,6 +526,17 @@ impl Peer for Fjall {
             keyspace.major_compact().expect("fjall compaction");
         }
     }
+}
+
+/// How large a system's log may grow before it is folded into the store (the recovery
+/// workload runs both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogSize {
+    /// The configuration every other workload uses.
+    Usual,
+    /// Large enough to hold all the recovery data, so a reopen replays all of it (systems
+    /// without a log, LMDB and redb, run as usual).
+    HoldsAll,
 }
 
 /// Every system in the comparison, in the order the results list them.
