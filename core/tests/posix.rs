@@ -194,7 +194,7 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
     }
     let vfs = PosixVfs::open_dir(dir.path()).unwrap();
     // Data blocks are not read to open (only footers, indexes and blooms are), so the store
-    // opens; the damaged tables are left unverified and every read of them checks its CRC.
+    // opens; each read checks its data block's CRC the first time, so damage is found there.
     let mut engine = Engine::open(config, &mut region, vfs).unwrap();
     let mut corruption_seen = false;
     for id in &universe {

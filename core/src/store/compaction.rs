@@ -86,7 +86,7 @@ impl<'r> Store<'r> {
         for (slot, index) in (start..end).enumerate() {
             let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
             let cursor =
-                SectionCursor::start(vfs, &self.pool, &self.tables[index], section, buffer)?;
+                SectionCursor::start(vfs, &mut self.pool, &self.tables[index], section, buffer)?;
             // end - start <= tables_max <= TABLES_MAX_LIMIT.
             let _ = cursors.push(cursor);
         }
@@ -100,7 +100,7 @@ impl<'r> Store<'r> {
             for (slot, cursor) in cursors.iter_mut().enumerate() {
                 let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
                 if let Some((from, to, key)) =
-                    cursor.current(vfs, &self.pool, &self.tables[start + slot], buffer)?
+                    cursor.current(vfs, &mut self.pool, &self.tables[start + slot], buffer)?
                 {
                     // Ties keep the newer table's version, which came first.
                     if best.is_none_or(|(_, _, _, best_key)| key < best_key) {
@@ -115,7 +115,7 @@ impl<'r> Store<'r> {
             for (slot, cursor) in cursors.iter_mut().enumerate() {
                 let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
                 if let Some((_, record_end, current)) =
-                    cursor.current(vfs, &self.pool, &self.tables[start + slot], buffer)?
+                    cursor.current(vfs, &mut self.pool, &self.tables[start + slot], buffer)?
                 {
                     if current == key {
                         cursor.advance(record_end);

@@ -123,7 +123,7 @@ impl<'r> Store<'r> {
         }
         for table in &self.tables[..self.tables_count] {
             if let Some(record) =
-                reader::find_block(vfs, &self.pool, table, id, self.lookup_buffer)?
+                reader::find_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
             {
                 return Ok(!record.tombstone);
             }
@@ -148,7 +148,8 @@ impl<'r> Store<'r> {
             }
         }
         for table in &self.tables[..self.tables_count] {
-            let Some(at) = reader::locate_block(vfs, &self.pool, table, id, self.lookup_buffer)?
+            let Some(at) =
+                reader::locate_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
             else {
                 continue;
             };
@@ -186,9 +187,15 @@ impl<'r> Store<'r> {
                 continue;
             }
             let buffer = &mut *self.lookup_buffer;
-            let mut cursor =
-                EdgeCursor::seek(vfs, &self.pool, table, Section::OutEdges, &edge.source, buffer)?;
-            while let Some(record) = cursor.current(vfs, &self.pool, table, buffer)? {
+            let mut cursor = EdgeCursor::seek(
+                vfs,
+                &mut self.pool,
+                table,
+                Section::OutEdges,
+                &edge.source,
+                buffer,
+            )?;
+            while let Some(record) = cursor.current(vfs, &mut self.pool, table, buffer)? {
                 let key = record.key();
                 if key == wanted {
                     return Ok(!record.tombstone);
@@ -223,7 +230,7 @@ impl<'r> Store<'r> {
             let may_hold =
                 !outgoing || crate::table::bloom::may_contain(bloom, table.bloom_hashes, id);
             let cursor = if may_hold {
-                EdgeCursor::seek(vfs, &self.pool, table, section, id, buffer)?
+                EdgeCursor::seek(vfs, &mut self.pool, table, section, id, buffer)?
             } else {
                 EdgeCursor::exhausted(section, id)
             };
@@ -248,7 +255,7 @@ impl<'r> Store<'r> {
                 let buffer =
                     &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
                 if let Some(record) =
-                    cursor.current(vfs, &self.pool, &self.tables[index], buffer)?
+                    cursor.current(vfs, &mut self.pool, &self.tables[index], buffer)?
                 {
                     // Ties keep the newer level's version, which was found first.
                     if best.is_none_or(|best| record.key() < best.key()) {
@@ -270,7 +277,7 @@ impl<'r> Store<'r> {
                 let buffer =
                     &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
                 if cursor
-                    .current(vfs, &self.pool, &self.tables[index], buffer)?
+                    .current(vfs, &mut self.pool, &self.tables[index], buffer)?
                     .is_some_and(|r| r.key() == key)
                 {
                     cursor.advance();

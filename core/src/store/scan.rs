@@ -38,7 +38,8 @@ impl Store<'_> {
         let mut cursors: heapless::Vec<SectionCursor, TABLES_MAX_LIMIT> = heapless::Vec::new();
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
             let buffer = &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
-            let table_cursor = SectionCursor::start_after(vfs, &self.pool, table, &after, buffer)?;
+            let table_cursor =
+                SectionCursor::start_after(vfs, &mut self.pool, table, &after, buffer)?;
             // At most TABLES_MAX_LIMIT tables exist (checked in new()).
             let _ = cursors.push(table_cursor);
         }
@@ -55,7 +56,7 @@ impl Store<'_> {
                 let buffer =
                     &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
                 if let Some((_, _, key)) =
-                    table_cursor.current(vfs, &self.pool, &self.tables[index], buffer)?
+                    table_cursor.current(vfs, &mut self.pool, &self.tables[index], buffer)?
                 {
                     if best.is_none_or(|best| key < best) {
                         best = Some(key);
@@ -84,7 +85,7 @@ impl Store<'_> {
                 let buffer =
                     &mut self.merge_buffers[index * buffer_bytes..(index + 1) * buffer_bytes];
                 let Some((start, end, current)) =
-                    table_cursor.current(vfs, &self.pool, &self.tables[index], buffer)?
+                    table_cursor.current(vfs, &mut self.pool, &self.tables[index], buffer)?
                 else {
                     continue;
                 };

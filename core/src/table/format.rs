@@ -33,10 +33,18 @@ pub(crate) const INDEX_ENTRY_BYTES: usize = 56;
 /// Where an index entry holds its section byte and its first key.
 pub(crate) const INDEX_SECTION_AT: usize = 12;
 pub(crate) const INDEX_KEY_AT: usize = 16;
+/// The zero bytes after the section byte. On disk they are zero (a reader rejects others);
+/// the table pool's copy of the index uses the first as the mark `INDEX_VERIFIED`: this
+/// entry's data block had its CRC checked in this process.
+pub(crate) const INDEX_RESERVED_AT: usize = 13;
+pub(crate) const INDEX_RESERVED_BYTES: usize = 3;
+pub(crate) const INDEX_VERIFIED: u8 = 1;
 
 pub(crate) const FLAG_TOMBSTONE: u8 = 1;
 
 const _: () = assert!(INDEX_KEY_AT + KEY_BYTES <= INDEX_ENTRY_BYTES);
+const _: () = assert!(INDEX_SECTION_AT < INDEX_RESERVED_AT);
+const _: () = assert!(INDEX_RESERVED_AT + INDEX_RESERVED_BYTES <= INDEX_KEY_AT);
 
 /// The sections of a table, in file order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

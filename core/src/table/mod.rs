@@ -5,7 +5,9 @@
 //! back to back in table order; `writer` streams records into a new table through one
 //! buffer; `reader` answers point lookups and walks edge ranges, reading one data block at
 //! a time into a caller buffer. Every byte read back is checked (block CRCs, footer CRC,
-//! record shapes); damage is `Error::Corruption`, never a wrong answer.
+//! record shapes); damage is `Error::Corruption`, never a wrong answer. Opening a table
+//! reads only its footer, index and bloom; a data block's CRC is checked when it is first
+//! read (`TablePool::block_verified`), so a reopen costs the metadata, not the data.
 
 pub(crate) mod bloom;
 pub(crate) mod format;
@@ -14,7 +16,10 @@ pub(crate) mod writer;
 
 use crate::vfs::FileHandle;
 use core::cmp::Ordering;
-use format::{IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_SECTION_AT, KEY_BYTES};
+use format::{
+    IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_RESERVED_AT, INDEX_SECTION_AT,
+    INDEX_VERIFIED, KEY_BYTES,
+};
 
 /// What the engine keeps about one open table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,10 +37,6 @@ pub(crate) struct TableMeta {
     /// Distinct ids the bloom filter holds (the largest per section): sums of these bound a
     /// compaction's output without compounding.
     pub(crate) bloom_keys: u64,
-    /// Every data block's CRC was checked (at open, through a view) or computed by this
-    /// process (it wrote the table), so reads through `Vfs::view_at` skip the check. False
-    /// when the backend has no views or a block failed: every read then checks its block.
-    pub(crate) verified: bool,
 }
 
 impl TableMeta {
@@ -50,7 +51,6 @@ impl TableMeta {
         block_records: 0,
         edge_records: 0,
         bloom_keys: 0,
-        verified: false,
     };
 }
 
@@ -90,6 +90,29 @@ impl TablePool<'_> {
                 .cmp(&(section, prefix(key)))
                 .then_with(|| entry_key.cmp(&key[..])),
         )
+    }
+
+    /// Whether data block `index`'s CRC was checked in this process (through a view, or
+    /// computed: this process wrote the table), so reads of it through a view skip the check.
+    pub(crate) fn block_verified(&self, table: &TableMeta, index: usize) -> bool {
+        index < table.index_entries
+            && self.bytes.get(Self::entry_start(table, index) + INDEX_RESERVED_AT)
+                == Some(&INDEX_VERIFIED)
+    }
+
+    /// Marks data block `index` as checked (see `block_verified`).
+    pub(crate) fn mark_block_verified(&mut self, table: &TableMeta, index: usize) {
+        if index < table.index_entries {
+            if let Some(mark) =
+                self.bytes.get_mut(Self::entry_start(table, index) + INDEX_RESERVED_AT)
+            {
+                *mark = INDEX_VERIFIED;
+            }
+        }
+    }
+
+    fn entry_start(table: &TableMeta, index: usize) -> usize {
+        table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES
     }
 
     pub(crate) fn index_entry(&self, table: &TableMeta, index: usize) -> Option<IndexEntry> {

@@ -314,8 +314,13 @@ impl<'b> TableWriter<'b> {
         vfs.write_at(self.file, self.file_offset, &footer.encode())?;
         self.file_offset += FOOTER_BYTES as u64;
         vfs.sync(self.file)?;
-        // Every block's CRC was computed here from the bytes written.
-        Ok(TableMeta { file_bytes: self.file_offset, verified: true, ..meta })
+        let table = TableMeta { file_bytes: self.file_offset, ..meta };
+        // Every block's CRC was computed here from the bytes written (the index is on disk
+        // already, with its reserved bytes zero).
+        for index in 0..table.index_entries {
+            pool.mark_block_verified(&table, index);
+        }
+        Ok(table)
     }
 
     /// Gives up on the table: closes and removes its file, frees its pool bytes. Errors are
