@@ -20,11 +20,16 @@ pub(crate) struct TableWriter<'b> {
     buffer: &'b mut [u8],
     /// A data block is closed before a record would take it past this many bytes.
     block_bytes_target: usize,
+    /// Sealed data blocks wait in `buffer[..block_start]` and are written together when the
+    /// buffer cannot take another block (fewer, larger writes); the open block is
+    /// `buffer[block_start..buffered]`.
+    block_start: usize,
     buffered: usize,
     records_in_block: u32,
     section: Section,
     first_key: [u8; KEY_BYTES],
     last_key: Option<(Section, [u8; KEY_BYTES])>,
+    /// Where `buffer[0]` goes in the file: the bytes written so far.
     file_offset: u64,
     meta: TableMeta,
     /// Distinct ids per section (records arrive sorted, so a new id is one that differs
@@ -74,6 +79,7 @@ impl<'b> TableWriter<'b> {
             number,
             buffer,
             block_bytes_target,
+            block_start: 0,
             buffered: 0,
             records_in_block: 0,
             section: Section::Blocks,
@@ -108,16 +114,20 @@ impl<'b> TableWriter<'b> {
             Section::Blocks => records as usize * TRAILER_BYTES_PER_RECORD,
             _ => 0,
         };
-        let with_record = self.buffered + len + trailer(self.records_in_block + 1);
+        let with_record =
+            self.buffered - self.block_start + len + trailer(self.records_in_block + 1);
         let alone = BLOCK_HEADER_BYTES + len + trailer(1);
         let full = with_record > self.block_bytes_target.max(alone);
         if self.records_in_block > 0 && (section != self.section || full) {
-            self.write_data_block(vfs, pool)?;
+            self.seal_data_block(pool)?;
         }
         if self.records_in_block == 0 {
+            if self.buffer.len() - self.block_start < self.block_bytes_target.max(alone) {
+                self.write_sealed_blocks(vfs)?;
+            }
             self.section = section;
             self.first_key = key;
-            self.buffered = BLOCK_HEADER_BYTES;
+            self.buffered = self.block_start + BLOCK_HEADER_BYTES;
         }
         if self.buffered + len + trailer(self.records_in_block + 1) > self.buffer.len() {
             return Err(Error::MemtableFull { resource: Resource::RecordBytes });
@@ -210,12 +220,13 @@ impl<'b> TableWriter<'b> {
     /// as `Corruption` rather than a panic.
     fn append_record_trailer(&mut self) -> Result<(), Error> {
         let records_end = self.buffered;
-        let mut at = BLOCK_HEADER_BYTES;
+        let records_start = self.block_start + BLOCK_HEADER_BYTES;
+        let mut at = records_start;
         for _ in 0..self.records_in_block {
             let (record, len) = BlockRecord::decode(&self.buffer[at..records_end])
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
             let id = record.id;
-            let offset = (at - BLOCK_HEADER_BYTES) as u32;
+            let offset = (at - records_start) as u32;
             let slot = self.buffered;
             self.buffer[slot..slot + ID_BYTES].copy_from_slice(&id.0);
             self.buffer[slot + ID_BYTES..slot + TRAILER_BYTES_PER_RECORD]
@@ -227,32 +238,39 @@ impl<'b> TableWriter<'b> {
         Ok(())
     }
 
-    /// Writes the buffered data block and appends its index entry to the pool.
-    fn write_data_block<V: Vfs>(
-        &mut self,
-        vfs: &mut V,
-        pool: &mut TablePool<'_>,
-    ) -> Result<(), Error> {
+    /// Seals the open data block (trailer, header, CRC) and appends its index entry to the
+    /// pool; the block waits in the buffer for `write_sealed_blocks`.
+    fn seal_data_block(&mut self, pool: &mut TablePool<'_>) -> Result<(), Error> {
         if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES {
             return Err(Error::MemtableFull { resource: Resource::TableMemory });
         }
         if self.section == Section::Blocks {
             self.append_record_trailer()?;
         }
-        let block = &mut self.buffer[..self.buffered];
+        let block = &mut self.buffer[self.block_start..self.buffered];
         seal_block(block, self.section, self.records_in_block);
-        vfs.write_at(self.file, self.file_offset, block)?;
         let entry = IndexEntry {
-            offset: self.file_offset,
-            len: self.buffered as u32,
+            offset: self.file_offset + self.block_start as u64,
+            len: block.len() as u32,
             section: self.section,
             first_key: self.first_key,
         };
         pool.bytes[pool.used..pool.used + INDEX_ENTRY_BYTES].copy_from_slice(&entry.encode());
         pool.used += INDEX_ENTRY_BYTES;
         self.meta.index_entries += 1;
-        self.file_offset += self.buffered as u64;
+        self.block_start = self.buffered;
         self.records_in_block = 0;
+        Ok(())
+    }
+
+    /// Writes the sealed data blocks waiting in the buffer, in one write.
+    fn write_sealed_blocks<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), Error> {
+        debug_assert_eq!(self.records_in_block, 0, "only sealed blocks are written");
+        if self.block_start > 0 {
+            vfs.write_at(self.file, self.file_offset, &self.buffer[..self.block_start])?;
+            self.file_offset += self.block_start as u64;
+        }
+        self.block_start = 0;
         self.buffered = 0;
         Ok(())
     }
@@ -287,8 +305,9 @@ impl<'b> TableWriter<'b> {
         pool: &mut TablePool<'_>,
     ) -> Result<TableMeta, Error> {
         if self.records_in_block > 0 {
-            self.write_data_block(vfs, pool)?;
+            self.seal_data_block(pool)?;
         }
+        self.write_sealed_blocks(vfs)?;
         self.shrink_filter(pool);
         let meta = self.meta;
         let index_start = meta.pool_offset + meta.bloom_bytes;
