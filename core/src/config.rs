@@ -82,7 +82,8 @@ pub struct Config {
     /// Sorted tables that may exist at once (at most `TABLES_MAX_LIMIT`); a flush that would
     /// need one more is `MemtableFull { resource: Tables }`.
     pub tables_max: u32,
-    /// Bytes of region for the open tables' bloom filters and sparse indexes.
+    /// Bytes of region for the open tables' bloom filters (`bloom_bits_per_key` bits per
+    /// block) and sparse indexes (64 bytes per data block of `table_block_bytes`).
     pub table_memory_bytes: u32,
     /// Target size of a table data block (one index entry each); edge lookups read one.
     pub table_block_bytes: u32,

@@ -177,11 +177,11 @@ impl<'r> Store<'r> {
         self.tables_count -= end - start - 1;
     }
 
-    /// Frees `table`'s bloom and index bytes, moving later bytes down and fixing the offsets
-    /// of every table (and `pending`) stored after them.
+    /// Frees `table`'s pool bytes (bloom, index, prefixes), moving later bytes down and
+    /// fixing the offsets of every table (and `pending`) stored after them.
     fn release_pool(&mut self, table: &TableMeta, pending: &mut TableMeta) {
         let start = table.pool_offset;
-        let len = table.bloom_bytes + table.index_entries * crate::table::format::INDEX_ENTRY_BYTES;
+        let len = table.pool_bytes();
         self.pool.bytes.copy_within(start + len..self.pool.used, start);
         self.pool.used -= len;
         for other in self.tables[..self.tables_count].iter_mut().chain(core::iter::once(pending)) {

@@ -27,7 +27,8 @@ pub(crate) struct TableMeta {
     pub(crate) number: u64,
     pub(crate) file: FileHandle,
     pub(crate) file_bytes: u64,
-    /// Where this table's bloom filter starts in the pool; its index follows it.
+    /// Where this table's bloom filter starts in the pool; its index follows it, then the
+    /// index's search prefixes (`TablePool::index_prefix`).
     pub(crate) pool_offset: usize,
     pub(crate) bloom_bytes: usize,
     pub(crate) bloom_hashes: u32,
@@ -40,6 +41,11 @@ pub(crate) struct TableMeta {
 }
 
 impl TableMeta {
+    /// Bytes this table holds in the pool: bloom, index entries, search prefixes.
+    pub(crate) fn pool_bytes(&self) -> usize {
+        self.bloom_bytes + self.index_entries * (INDEX_ENTRY_BYTES + INDEX_PREFIX_BYTES)
+    }
+
     pub(crate) const EMPTY: TableMeta = TableMeta {
         number: 0,
         file: FileHandle(0),
@@ -52,6 +58,21 @@ impl TableMeta {
         edge_records: 0,
         bloom_keys: 0,
     };
+}
+
+/// Bytes of one index entry's search prefix in the pool.
+pub(crate) const INDEX_PREFIX_BYTES: usize = 8;
+
+/// An index entry's search prefix: its section byte, then its key's first 7 bytes, as a
+/// big-endian integer. Entries are in (section, key) order, so their prefixes never
+/// decrease, and a lookup's binary search compares one dense integer per step (an index
+/// entry is 56 bytes, so the entries of a large table's index miss the caches) and reads a
+/// whole entry only on a tie.
+pub(crate) fn index_prefix(section: Section, key: &[u8; KEY_BYTES]) -> u64 {
+    let mut bytes = [0u8; INDEX_PREFIX_BYTES];
+    bytes[0] = section as u8;
+    bytes[1..].copy_from_slice(&key[..INDEX_PREFIX_BYTES - 1]);
+    u64::from_be_bytes(bytes)
 }
 
 /// The region part holding the open tables' blooms and indexes.
@@ -113,6 +134,35 @@ impl TablePool<'_> {
 
     fn entry_start(table: &TableMeta, index: usize) -> usize {
         table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES
+    }
+
+    /// Entry `index`'s search prefix (`index_prefix`), `None` past the last entry.
+    pub(crate) fn index_prefix_at(&self, table: &TableMeta, index: usize) -> Option<u64> {
+        if index >= table.index_entries {
+            return None;
+        }
+        let start = Self::prefixes_start(table) + index * INDEX_PREFIX_BYTES;
+        let bytes = self.bytes.get(start..start + INDEX_PREFIX_BYTES)?.first_chunk()?;
+        Some(u64::from_be_bytes(*bytes))
+    }
+
+    /// Writes the search prefixes of `table`'s index after it (the pool bytes are
+    /// reserved by the caller: `TableMeta::pool_bytes`).
+    pub(crate) fn build_prefixes(&mut self, table: &TableMeta) {
+        let prefixes = Self::prefixes_start(table);
+        for index in 0..table.index_entries {
+            let start = Self::entry_start(table, index);
+            let entry = &self.bytes[start..start + INDEX_ENTRY_BYTES];
+            let mut bytes = [0u8; INDEX_PREFIX_BYTES];
+            bytes[0] = entry[INDEX_SECTION_AT];
+            bytes[1..].copy_from_slice(&entry[INDEX_KEY_AT..INDEX_KEY_AT + INDEX_PREFIX_BYTES - 1]);
+            let at = prefixes + index * INDEX_PREFIX_BYTES;
+            self.bytes[at..at + INDEX_PREFIX_BYTES].copy_from_slice(&bytes);
+        }
+    }
+
+    fn prefixes_start(table: &TableMeta) -> usize {
+        table.pool_offset + table.bloom_bytes + table.index_entries * INDEX_ENTRY_BYTES
     }
 
     pub(crate) fn index_entry(&self, table: &TableMeta, index: usize) -> Option<IndexEntry> {

@@ -8,7 +8,7 @@ use super::format::{
     FOOTER_BYTES, INDEX_ENTRY_BYTES, INDEX_RESERVED_AT, INDEX_RESERVED_BYTES, KEY_BYTES,
     TABLE_NAME_BYTES,
 };
-use super::{TableMeta, TablePool};
+use super::{index_prefix, TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::{BlockId, ID_BYTES};
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
@@ -93,7 +93,9 @@ fn load_table<V: Vfs>(
     if !layout_ok {
         return Err(DAMAGED);
     }
-    if pool.bytes.len() - pool.used < index_body + bloom_body {
+    let entries_claimed = index_body / INDEX_ENTRY_BYTES;
+    let prefixes_bytes = entries_claimed * INDEX_PREFIX_BYTES;
+    if pool.bytes.len() - pool.used < index_body + bloom_body + prefixes_bytes {
         return Err(Error::RecoveryCapacity { resource: Resource::TableMemory });
     }
     let pool_offset = pool.used;
@@ -120,7 +122,6 @@ fn load_table<V: Vfs>(
         return Err(DAMAGED);
     }
     check_index(index_area, footer.index_offset)?;
-    pool.used += index_body + bloom_body;
     let table = TableMeta {
         number,
         file,
@@ -133,6 +134,9 @@ fn load_table<V: Vfs>(
         edge_records: footer.edge_records,
         bloom_keys: footer.bloom_keys,
     };
+    debug_assert_eq!(table.pool_bytes(), index_body + bloom_body + prefixes_bytes);
+    pool.used += table.pool_bytes();
+    pool.build_prefixes(&table);
     // Data blocks are not read here: each one's CRC is checked when it is first read.
     Ok(table)
 }
@@ -214,18 +218,27 @@ pub(crate) fn read_data_block<'b, V: Vfs>(
     Ok((section, count, &block[BLOCK_HEADER_BYTES..]))
 }
 
-/// The last data block of `section` whose first key is <= `key` (binary search).
+/// The last data block of `section` whose first key is <= `key` (binary search over the
+/// search prefixes; a whole entry is compared only when its prefix equals the target's).
 pub(crate) fn seek(
     pool: &TablePool<'_>,
     table: &TableMeta,
     section: Section,
     key: &[u8; KEY_BYTES],
 ) -> Option<usize> {
+    let target = index_prefix(section, key);
     let (mut low, mut high) = (0usize, table.index_entries);
     // Invariant: entries below `low` are <= target, entries from `high` on are > target.
     while low < high {
         let middle = low + (high - low) / 2;
-        if pool.index_entry_cmp(table, middle, section, key)?.is_le() {
+        let prefix = pool.index_prefix_at(table, middle)?;
+        let at_or_below = match prefix.cmp(&target) {
+            core::cmp::Ordering::Equal => {
+                pool.index_entry_cmp(table, middle, section, key)?.is_le()
+            }
+            order => order.is_lt(),
+        };
+        if at_or_below {
             low = middle + 1;
         } else {
             high = middle;

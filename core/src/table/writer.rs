@@ -8,7 +8,7 @@ use super::format::{
     BLOCK_HEADER_BYTES, BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
     INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES, TRAILER_BYTES_PER_RECORD,
 };
-use super::{TableMeta, TablePool};
+use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::ID_BYTES;
 use crate::vfs::{FileHandle, Vfs};
@@ -241,7 +241,9 @@ impl<'b> TableWriter<'b> {
     /// Seals the open data block (trailer, header, CRC) and appends its index entry to the
     /// pool; the block waits in the buffer for `write_sealed_blocks`.
     fn seal_data_block(&mut self, pool: &mut TablePool<'_>) -> Result<(), Error> {
-        if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES {
+        // Room for this entry and, at `finish`, the search prefixes of all of them.
+        let prefixes_bytes = (self.meta.index_entries + 1) * INDEX_PREFIX_BYTES;
+        if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES + prefixes_bytes {
             return Err(Error::MemtableFull { resource: Resource::TableMemory });
         }
         if self.section == Section::Blocks {
@@ -310,6 +312,12 @@ impl<'b> TableWriter<'b> {
         self.write_sealed_blocks(vfs)?;
         self.shrink_filter(pool);
         let meta = self.meta;
+        // Every seal kept room for the prefixes.
+        let prefixes_bytes = meta.index_entries * INDEX_PREFIX_BYTES;
+        assert!(pool.bytes.len() - pool.used >= prefixes_bytes);
+        pool.used += prefixes_bytes;
+        debug_assert_eq!(pool.used, meta.pool_offset + meta.pool_bytes());
+        pool.build_prefixes(&meta);
         let index_start = meta.pool_offset + meta.bloom_bytes;
         let index_offset = self.file_offset;
         let index_body =
