@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 const SYSTEMS: [&str; 5] = ["kausaldb", "sqlite", "lmdb", "redb", "fjall"];
-const WORKLOADS: [(&str, &str); 12] = [
+const WORKLOADS: [(&str, &str); 18] = [
     ("block_write_buffered", "put one 1 KiB block, no sync"),
     ("block_write_durable", "put one 1 KiB block and make it durable"),
     ("block_read_hot", "get a random block of 20,000 just written"),
@@ -17,13 +17,32 @@ const WORKLOADS: [(&str, &str); 12] = [
          major-compacted)",
     ),
     ("block_read_missing", "get an id that does not exist"),
-    ("edge_insert", "insert one call edge into the 100k-block graph"),
-    ("edge_lookup_outgoing", "list the callees of a random block"),
-    ("edge_lookup_incoming", "list the callers of a random block"),
-    ("callees_3hop", "BFS over calls, outgoing, 3 hops"),
-    ("callers_3hop", "BFS over calls, incoming, 3 hops"),
-    ("callees_5hop", "BFS over calls, outgoing, 5 hops"),
-    ("callers_5hop", "BFS over calls, incoming, 5 hops"),
+    (
+        "edge_lookup_outgoing",
+        "list the callees of a random block of the 100k-block graph (500k call edges) as \
+         loaded (KausalDB: in its memtable)",
+    ),
+    ("edge_lookup_incoming", "list the callers of a random block, the graph as loaded"),
+    ("callees_3hop", "BFS over calls, outgoing, 3 hops, the graph as loaded"),
+    ("callers_3hop", "BFS over calls, incoming, 3 hops, the graph as loaded"),
+    ("callees_5hop", "BFS over calls, outgoing, 5 hops, the graph as loaded"),
+    ("callers_5hop", "BFS over calls, incoming, 5 hops, the graph as loaded"),
+    (
+        "edge_lookup_outgoing_settled",
+        "list the callees of a random block after each store settled (KausalDB flushed the \
+         graph into a sorted table and reads it through memory-mapped views; fjall flushed \
+         and major-compacted)",
+    ),
+    ("edge_lookup_incoming_settled", "list the callers of a random block, settled"),
+    ("callees_3hop_settled", "BFS over calls, outgoing, 3 hops, settled"),
+    ("callers_3hop_settled", "BFS over calls, incoming, 3 hops, settled"),
+    ("callees_5hop_settled", "BFS over calls, outgoing, 5 hops, settled"),
+    ("callers_5hop_settled", "BFS over calls, incoming, 5 hops, settled"),
+    (
+        "edge_insert",
+        "insert one call edge (of 200,000 random ones, cycled) into the settled graph; run \
+         last, since it changes the stores",
+    ),
 ];
 
 /// Median and p99 (of criterion's per-sample means) in nanoseconds.
