@@ -184,7 +184,7 @@ pub struct Sqlite {
 
 impl Sqlite {
     pub fn open(dir: &StoreDir, durable: bool) -> Sqlite {
-        Sqlite::open_with(dir, durable, LogSize::Usual)
+        Sqlite::open_with(dir, durable, LogSize::Default)
     }
 
     /// `LogSize::HoldsAll` turns off automatic checkpoints, so the WAL keeps every write.
@@ -460,7 +460,7 @@ pub struct Fjall {
 
 impl Fjall {
     pub fn open(dir: &StoreDir, durable: bool) -> Fjall {
-        Fjall::open_with(dir, durable, LogSize::Usual)
+        Fjall::open_with(dir, durable, LogSize::Default)
     }
 
     /// `LogSize::HoldsAll` sizes the blocks keyspace's memtable (64 MiB by default) and the
@@ -474,7 +474,7 @@ impl Fjall {
         let db = builder.open().expect("fjall");
         let options = fjall::KeyspaceCreateOptions::default;
         let blocks_options = || match log {
-            LogSize::Usual => options(),
+            LogSize::Default => options(),
             LogSize::HoldsAll => options().max_memtable_size(GIB),
         };
         let blocks = db.keyspace("blocks", blocks_options).expect("keyspace");
@@ -532,8 +532,8 @@ impl Peer for Fjall {
 /// workload runs both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogSize {
-    /// The configuration every other workload uses.
-    Usual,
+    /// Each system's default configuration (KausalDB: `Config::DEFAULT`).
+    Default,
     /// Large enough to hold all the recovery data, so a reopen replays all of it (systems
     /// without a log, LMDB and redb, run as usual).
     HoldsAll,
