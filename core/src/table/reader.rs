@@ -645,12 +645,24 @@ mod tests {
         writer.finish(vfs, pool).unwrap()
     }
 
+    const SIM: SimConfig =
+        SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
+
+    /// Writes `build`'s table 7 (its pool is dropped) and closes it; returns its size and
+    /// file name.
+    fn write_closed_table(vfs: &mut SimVfs<'_>) -> (u64, std::string::String) {
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let written = build(vfs, &mut pool);
+        vfs.close(written.file);
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        (written.file_bytes, std::string::String::from(table_name(7, &mut name)))
+    }
+
     #[test]
     fn written_tables_answer_lookups_and_edge_ranges_after_reopen() {
-        let sim =
-            SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
-        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
         let written = build(&mut vfs, &mut pool);
@@ -694,19 +706,12 @@ mod tests {
     #[test]
     fn any_damaged_byte_is_corruption_or_a_correct_answer() {
         for views in [false, true] {
-            let sim =
-                SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
-            let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-            let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+            let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
             vfs.views = views;
-            let mut pool_bytes = std::vec![0u8; 64 << 10];
-            let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
-            let written = build(&mut vfs, &mut pool);
-            vfs.close(written.file);
-            let mut name = [0u8; TABLE_NAME_BYTES];
-            let name = std::string::String::from(table_name(7, &mut name));
+            let (file_bytes, name) = write_closed_table(&mut vfs);
             let step = if cfg!(miri) { 997 } else { 7 };
-            for offset in (0..written.file_bytes as usize).step_by(step) {
+            for offset in (0..file_bytes as usize).step_by(step) {
                 assert!(vfs.corrupt(&name, offset, 0x20));
                 let mut pool_bytes = std::vec![0u8; 64 << 10];
                 let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
@@ -737,15 +742,10 @@ mod tests {
     /// first read of the damaged block (through a view), on every read of it, and only there.
     #[test]
     fn a_block_damaged_after_open_is_corruption_on_every_read_of_it() {
-        let sim =
-            SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
-        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
         vfs.views = true;
-        let mut pool_bytes = std::vec![0u8; 64 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
-        let written = build(&mut vfs, &mut pool);
-        vfs.close(written.file);
+        let (_, name) = write_closed_table(&mut vfs);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();
@@ -755,8 +755,6 @@ mod tests {
         // has not read.
         let damaged = seek(&pool, &table, Section::Blocks, &block_key(&id(100))).unwrap();
         let entry = pool.index_entry(&table, damaged).unwrap();
-        let mut name = [0u8; TABLE_NAME_BYTES];
-        let name = std::string::String::from(table_name(7, &mut name));
         assert!(vfs.corrupt(&name, (entry.offset + u64::from(entry.len) - 1) as usize, 0x04));
         for _ in 0..2 {
             let found = find_block(&mut vfs, &mut pool, &table, &id(100), &mut buffer);
