@@ -168,16 +168,17 @@ fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// A view of data block `index` (`None` if the backend has no views), its CRC and section
-/// checked the first time this process views it and trusted after (the mark in the pool):
-/// a damaged block is `Corruption` on every read, the others cost no check after the first.
+/// A view of data block `index` (its index entry `entry`; `None` if the backend has no views),
+/// its CRC and section checked the first time this process views it and trusted after (the
+/// mark in the pool): a damaged block is `Corruption` on every read, the others cost no check
+/// after the first.
 fn view_checked_block<'v, V: Vfs>(
     vfs: &'v mut V,
     pool: &mut TablePool<'_>,
     table: &TableMeta,
     index: usize,
-) -> Result<Option<(IndexEntry, &'v [u8])>, Error> {
-    let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
+    entry: &IndexEntry,
+) -> Result<Option<&'v [u8]>, Error> {
     let Some(block) = vfs.view_at(table.file, entry.offset, entry.len as usize)? else {
         return Ok(None);
     };
@@ -187,7 +188,7 @@ fn view_checked_block<'v, V: Vfs>(
         }
         pool.mark_block_verified(table, index);
     }
-    Ok(Some((entry, block)))
+    Ok(Some(block))
 }
 
 /// Reads data block `index` of `table` into `buffer` and checks it.
@@ -200,8 +201,8 @@ pub(crate) fn read_data_block<'b, V: Vfs>(
 ) -> Result<(Section, u32, &'b [u8]), Error> {
     let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
     let block = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
-    let opened = match view_checked_block(vfs, pool, table, index)? {
-        Some((_, bytes)) => {
+    let opened = match view_checked_block(vfs, pool, table, index, &entry)? {
+        Some(bytes) => {
             block.copy_from_slice(bytes);
             open_block_header(block)
         }
@@ -274,7 +275,8 @@ pub(crate) fn locate_block<V: Vfs>(
         return Ok(None);
     };
     // In place: find the record in the view; nothing is copied.
-    if let Some((entry, block)) = view_checked_block(vfs, pool, table, index)? {
+    let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
+    if let Some(block) = view_checked_block(vfs, pool, table, index, &entry)? {
         let found = record_in_block(block, entry.section, id)?;
         return Ok(found
             .map(|(at, end)| RecordAt::View { offset: entry.offset + at as u64, len: end - at }));
@@ -472,11 +474,14 @@ impl EdgeCursor {
         block: usize,
         buffer: &mut [u8],
     ) -> Result<bool, Error> {
-        if pool.index_entry(table, block).is_none_or(|entry| entry.section != self.section) {
-            self.done = true;
-            return Ok(true);
-        }
-        let Some((_, bytes)) = view_checked_block(vfs, pool, table, block)? else {
+        let entry = match pool.index_entry(table, block) {
+            Some(entry) if entry.section == self.section => entry,
+            _ => {
+                self.done = true;
+                return Ok(true);
+            }
+        };
+        let Some(bytes) = view_checked_block(vfs, pool, table, block, &entry)? else {
             return Ok(false);
         };
         let (count, run_ends) = copy_run(bytes, self.section, &self.key_id, buffer)?;
