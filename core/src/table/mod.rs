@@ -28,7 +28,7 @@ pub(crate) struct TableMeta {
     pub(crate) file: FileHandle,
     pub(crate) file_bytes: u64,
     /// Where this table's bloom filter starts in the pool; its index follows it, then the
-    /// index's search prefixes (`TablePool::index_prefix`).
+    /// index's search prefixes (`index_prefix`).
     pub(crate) pool_offset: usize,
     pub(crate) bloom_bytes: usize,
     pub(crate) bloom_hashes: u32,
@@ -69,13 +69,18 @@ pub(crate) const INDEX_PREFIX_BYTES: usize = 8;
 /// entry is 56 bytes, so the entries of a large table's index miss the caches) and reads a
 /// whole entry only on a tie.
 pub(crate) fn index_prefix(section: Section, key: &[u8; KEY_BYTES]) -> u64 {
+    prefix_of(section as u8, key)
+}
+
+/// `index_prefix` from a section byte and a key's bytes (an entry in the pool, or a key).
+fn prefix_of(section: u8, key: &[u8]) -> u64 {
     let mut bytes = [0u8; INDEX_PREFIX_BYTES];
-    bytes[0] = section as u8;
+    bytes[0] = section;
     bytes[1..].copy_from_slice(&key[..INDEX_PREFIX_BYTES - 1]);
     u64::from_be_bytes(bytes)
 }
 
-/// The region part holding the open tables' blooms and indexes.
+/// The region part holding the open tables' blooms, indexes and search prefixes.
 pub(crate) struct TablePool<'r> {
     pub(crate) bytes: &'r mut [u8],
     pub(crate) used: usize,
@@ -99,7 +104,7 @@ impl TablePool<'_> {
         if index >= table.index_entries {
             return None;
         }
-        let start = table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES;
+        let start = Self::entry_start(table, index);
         let bytes = self.bytes.get(start..start + INDEX_ENTRY_BYTES)?;
         let entry_section = Section::from_byte(bytes[INDEX_SECTION_AT])?;
         let entry_key = bytes.get(INDEX_KEY_AT..INDEX_KEY_AT + KEY_BYTES)?;
@@ -153,11 +158,9 @@ impl TablePool<'_> {
         for index in 0..table.index_entries {
             let start = Self::entry_start(table, index);
             let entry = &self.bytes[start..start + INDEX_ENTRY_BYTES];
-            let mut bytes = [0u8; INDEX_PREFIX_BYTES];
-            bytes[0] = entry[INDEX_SECTION_AT];
-            bytes[1..].copy_from_slice(&entry[INDEX_KEY_AT..INDEX_KEY_AT + INDEX_PREFIX_BYTES - 1]);
+            let prefix = prefix_of(entry[INDEX_SECTION_AT], &entry[INDEX_KEY_AT..]);
             let at = prefixes + index * INDEX_PREFIX_BYTES;
-            self.bytes[at..at + INDEX_PREFIX_BYTES].copy_from_slice(&bytes);
+            self.bytes[at..at + INDEX_PREFIX_BYTES].copy_from_slice(&prefix.to_be_bytes());
         }
     }
 
@@ -169,7 +172,7 @@ impl TablePool<'_> {
         if index >= table.index_entries {
             return None;
         }
-        let start = table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES;
+        let start = Self::entry_start(table, index);
         IndexEntry::decode(&self.bytes[start..start + INDEX_ENTRY_BYTES])
     }
 }
