@@ -362,15 +362,15 @@ typedef struct kausal_config {
   /**
    * In-memory block entries (live blocks and tombstones).
    */
-  uint32_t blocks_max;
+  uint32_t memtable_entries_max;
   /**
    * In-memory edges.
    */
-  uint32_t edges_max;
+  uint32_t memtable_edges_max;
   /**
    * Bytes of block payload (uri + metadata + content) held in memory.
    */
-  uint32_t arena_bytes_max;
+  uint32_t memtable_arena_bytes_max;
   uint32_t source_uri_bytes_max;
   uint32_t metadata_bytes_max;
   uint32_t content_bytes_max;
@@ -397,9 +397,9 @@ typedef struct kausal_config {
    */
   uint32_t table_memory_bytes;
   /**
-   * Target size of a table data block.
+   * Target size of a table page.
    */
-  uint32_t table_block_bytes;
+  uint32_t table_page_bytes;
   /**
    * Bloom filter bits per block in each table.
    */
@@ -566,16 +566,16 @@ typedef struct kausal_store_stats {
   /**
    * In-memory entries, edge records and payload bytes in use.
    */
-  uint64_t block_entries_used;
-  uint64_t edge_records_used;
-  uint64_t arena_bytes_used;
+  uint64_t memtable_entries_used;
+  uint64_t memtable_edges_used;
+  uint64_t memtable_arena_bytes_used;
   /**
    * Sorted tables, table memory in use, and flushes since open.
    */
-  uint64_t tables;
+  uint64_t tables_count;
   uint64_t table_memory_bytes_used;
-  uint64_t flushes;
-  uint64_t compactions;
+  uint64_t flush_count;
+  uint64_t compaction_count;
   /**
    * Bytes written to tables by flushes and compactions since open.
    */
@@ -589,7 +589,7 @@ typedef struct kausal_store_stats {
    */
   uint64_t wal_position;
   uint64_t wal_synced_position;
-  uint64_t wal_segments;
+  uint64_t wal_segments_count;
   uint64_t recovery_frames_replayed;
   uint64_t recovery_bytes_replayed;
   /**

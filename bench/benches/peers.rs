@@ -384,9 +384,9 @@ fn open_recovery_peer(system: &str, dir: &StoreDir, blocks: u64, log: LogSize) -
         ("kausaldb", LogSize::Default) => open_peer(system, dir, Config::DEFAULT, false),
         ("kausaldb", LogSize::HoldsAll) => {
             let log_holding = Config {
-                blocks_max: blocks as u32 + 1024,
-                edges_max: 1024,
-                arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
+                memtable_entries_max: blocks as u32 + 1024,
+                memtable_edges_max: 1024,
+                memtable_arena_bytes_max: ((blocks * 1200) as u32).max(8 << 20),
                 wal_segment_bytes_max: 64 << 20,
                 wal_segments_max: 16,
                 wal_buffer_bytes: 1 << 20,

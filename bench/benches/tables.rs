@@ -21,16 +21,16 @@ fn store_blocks() -> u64 {
 /// A 16 MiB-region config whose tables hold the data.
 fn tables_config() -> Config {
     Config {
-        blocks_max: 4096,
-        edges_max: 16 << 10,
-        arena_bytes_max: 4 << 20,
+        memtable_entries_max: 4096,
+        memtable_edges_max: 16 << 10,
+        memtable_arena_bytes_max: 4 << 20,
         content_bytes_max: 2048,
         wal_segment_bytes_max: 8 << 20,
         wal_buffer_bytes: 256 << 10,
         read_buffer_bytes: 64 << 10,
         tables_max: 24,
         table_memory_bytes: 8 << 20,
-        table_block_bytes: 16 << 10,
+        table_page_bytes: 16 << 10,
         ..Config::DEFAULT
     }
 }
@@ -84,7 +84,7 @@ fn reads(c: &mut Criterion) {
 /// The 16 MiB-region config with a memtable of 96 MiB instead of 4 MiB: fewer, larger
 /// tables, so fewer compaction rounds rewrite each byte.
 fn large_memtable_config() -> Config {
-    Config { blocks_max: 96 << 10, arena_bytes_max: 96 << 20, ..tables_config() }
+    Config { memtable_entries_max: 96 << 10, memtable_arena_bytes_max: 96 << 20, ..tables_config() }
 }
 
 fn ingest(c: &mut Criterion) {
@@ -118,8 +118,8 @@ fn ingest(c: &mut Criterion) {
                     amplification = format!(
                         "{name}: {} flushes, {} compactions, write amplification {:.2} \
                          (tables {:.2})",
-                        stats.flushes,
-                        stats.compactions,
+                        stats.flush_count,
+                        stats.compaction_count,
                         (stats.table_bytes_written + stats.wal_position) as f64 / user as f64,
                         stats.table_bytes_written as f64 / user as f64
                     );

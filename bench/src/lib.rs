@@ -9,9 +9,9 @@ use std::path::PathBuf;
 /// A config for benchmarks: room for 64 Ki blocks of 1 KiB and 512 Ki edges.
 pub fn bench_config() -> Config {
     Config {
-        blocks_max: 1 << 16,
-        edges_max: 1 << 19,
-        arena_bytes_max: 96 << 20,
+        memtable_entries_max: 1 << 16,
+        memtable_edges_max: 1 << 19,
+        memtable_arena_bytes_max: 96 << 20,
         wal_segment_bytes_max: 64 << 20,
         wal_segments_max: 64,
         wal_buffer_bytes: 1 << 20,
@@ -126,9 +126,9 @@ pub fn content_for(n: u64) -> Vec<u8> {
 /// `blocks * out_degree` edges in the memtable.
 pub fn graph_config(blocks: u64, edges: u64) -> Config {
     Config {
-        blocks_max: (blocks + 1024) as u32,
-        edges_max: (edges + 1024) as u32,
-        arena_bytes_max: (blocks * 256).max(1 << 20) as u32,
+        memtable_entries_max: (blocks + 1024) as u32,
+        memtable_edges_max: (edges + 1024) as u32,
+        memtable_arena_bytes_max: (blocks * 256).max(1 << 20) as u32,
         wal_segment_bytes_max: 64 << 20,
         wal_segments_max: 64,
         wal_buffer_bytes: 1 << 20,

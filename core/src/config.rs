@@ -7,10 +7,10 @@ pub use crate::manifest::TABLES_MAX_LIMIT;
 pub const COMPACTION_FANIN: usize = 4;
 use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
 
-/// Hard ceiling on `blocks_max` and `edges_max`: index slots are `u32`, and the open-addressing
-/// tables hold twice this many slots.
+/// Hard ceiling on `memtable_entries_max` and `memtable_edges_max`: index slots are `u32`,
+/// and the open-addressing tables hold twice this many slots.
 pub const ENTRIES_MAX_LIMIT: u32 = 1 << 26;
-/// Hard ceiling on `arena_bytes_max`: arena offsets are `u32`.
+/// Hard ceiling on `memtable_arena_bytes_max`: arena offsets are `u32`.
 pub const ARENA_BYTES_MAX_LIMIT: u32 = 1 << 31;
 /// Hard ceiling on one block's content.
 pub const CONTENT_BYTES_MAX_LIMIT: u32 = 16 << 20;
@@ -56,13 +56,18 @@ pub enum RecoveryMode {
 /// (see `memory_bytes_required`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Memtable block entries: live blocks plus tombstones.
-    pub blocks_max: u32,
-    /// Memtable edges (each stored once, linked into both endpoints' lists).
-    pub edges_max: u32,
-    /// Bytes of block payload (uri + metadata + content) the memtable arena holds. A
+    /// Memtable entries: one per block id the memtable knows. A put takes one (a replaced
+    /// version reuses it), a delete takes one for its tombstone, and an edge takes one
+    /// *stub* for each end that has no entry yet (a block that lives only in a table), so
+    /// edges can be listed from either end. Bounds the memtable, not the store: a flush
+    /// empties it.
+    pub memtable_entries_max: u32,
+    /// Memtable edge records, live or tombstones (each stored once, linked into both
+    /// endpoints' lists). Bounds the memtable, not the store.
+    pub memtable_edges_max: u32,
+    /// Bytes of block payload (uri + metadata + content) the memtable's arena holds. A
     /// replaced block's old payload stays counted until the memtable is flushed.
-    pub arena_bytes_max: u32,
+    pub memtable_arena_bytes_max: u32,
     /// Longest accepted `source_uri`.
     pub source_uri_bytes_max: u32,
     /// Longest accepted `metadata_json`.
@@ -83,10 +88,10 @@ pub struct Config {
     /// need one more is `MemtableFull { resource: Tables }`.
     pub tables_max: u32,
     /// Bytes of region for the open tables' bloom filters (`bloom_bits_per_key` bits per
-    /// block) and sparse indexes (64 bytes per data block of `table_block_bytes`).
+    /// block) and sparse indexes (64 bytes per page of `table_page_bytes`).
     pub table_memory_bytes: u32,
-    /// Target size of a table data block (one index entry each); edge lookups read one.
-    pub table_block_bytes: u32,
+    /// Target size of a table page (one index entry each); edge lookups read one.
+    pub table_page_bytes: u32,
     /// Bloom filter bits per block in each table (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
     /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
@@ -103,12 +108,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// A small store: 16,384 blocks, 65,536 edges, 8 MiB of payload, 4 MiB of table memory;
+    /// A small store: a memtable of 16,384 entries, 65,536 edges and 8 MiB of payload, and
+    /// 4 MiB of table memory;
     /// about 17.2 MiB of region (18,034,567 bytes in release builds).
     pub const DEFAULT: Config = Config {
-        blocks_max: 16_384,
-        edges_max: 65_536,
-        arena_bytes_max: 8 << 20,
+        memtable_entries_max: 16_384,
+        memtable_edges_max: 65_536,
+        memtable_arena_bytes_max: 8 << 20,
         source_uri_bytes_max: 1024,
         metadata_bytes_max: 4096,
         content_bytes_max: 64 << 10,
@@ -119,7 +125,7 @@ impl Config {
         files_max: 128,
         tables_max: 16,
         table_memory_bytes: 4 << 20,
-        table_block_bytes: 16 << 10,
+        table_page_bytes: 16 << 10,
         bloom_bits_per_key: 10,
         query_nodes_max: 10_000,
         compaction_auto: true,
@@ -136,15 +142,15 @@ impl Config {
         FRAME_HEADER_BYTES + crate::wal::format::padded_len(payload)
     }
 
-    /// Bytes of one merge buffer: a table data block, or one holding a largest block record.
+    /// Bytes of one merge buffer: a table page, or one holding a largest block record.
     pub fn merge_buffer_bytes(&self) -> usize {
-        let record = crate::table::format::BLOCK_HEADER_BYTES
+        let record = crate::table::format::PAGE_HEADER_BYTES
             + crate::table::format::BLOCK_RECORD_FIXED_BYTES
             + crate::table::format::TRAILER_BYTES_PER_RECORD
             + self.source_uri_bytes_max as usize
             + self.metadata_bytes_max as usize
             + self.content_bytes_max as usize;
-        (self.table_block_bytes as usize).max(record).next_multiple_of(8)
+        (self.table_page_bytes as usize).max(record).next_multiple_of(8)
     }
 
     /// Checks every field and every relationship between fields.
@@ -158,17 +164,24 @@ impl Config {
             (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
             (self.table_memory_bytes >= 1024, "table_memory_bytes"),
             (
-                self.table_block_bytes >= 256
+                self.table_page_bytes >= 256
                     && self.merge_buffer_bytes() <= self.read_buffer_bytes as usize,
-                "table_block_bytes",
+                "table_page_bytes",
             ),
             (self.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
             (self.bloom_bits_per_key >= 1 && self.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
-            (self.blocks_max >= 1 && self.blocks_max <= ENTRIES_MAX_LIMIT, "blocks_max"),
-            (self.edges_max >= 1 && self.edges_max <= ENTRIES_MAX_LIMIT, "edges_max"),
             (
-                self.arena_bytes_max >= 1 && self.arena_bytes_max <= ARENA_BYTES_MAX_LIMIT,
-                "arena_bytes_max",
+                self.memtable_entries_max >= 1 && self.memtable_entries_max <= ENTRIES_MAX_LIMIT,
+                "memtable_entries_max",
+            ),
+            (
+                self.memtable_edges_max >= 1 && self.memtable_edges_max <= ENTRIES_MAX_LIMIT,
+                "memtable_edges_max",
+            ),
+            (
+                self.memtable_arena_bytes_max >= 1
+                    && self.memtable_arena_bytes_max <= ARENA_BYTES_MAX_LIMIT,
+                "memtable_arena_bytes_max",
             ),
             (self.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, "source_uri_bytes_max"),
             (
@@ -180,8 +193,8 @@ impl Config {
                 (self.source_uri_bytes_max as u64
                     + self.metadata_bytes_max as u64
                     + self.content_bytes_max as u64)
-                    <= self.arena_bytes_max as u64,
-                "arena_bytes_max",
+                    <= self.memtable_arena_bytes_max as u64,
+                "memtable_arena_bytes_max",
             ),
             (self.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
             (

@@ -29,20 +29,21 @@ pub struct Stats {
     pub blocks_live: u64,
     /// Live edges in the whole store.
     pub edges_live: u64,
-    /// Memtable block entries in use (versions, tombstones, stubs), of `Config::blocks_max`.
-    pub block_entries_used: u32,
-    /// Memtable edge records in use (live and tombstones), of `Config::edges_max`.
-    pub edge_records_used: u32,
-    /// Payload arena bytes in use, of `Config::arena_bytes_max`.
-    pub arena_bytes_used: u32,
+    /// Memtable entries in use (block versions, tombstones, stubs), of
+    /// `Config::memtable_entries_max`.
+    pub memtable_entries_used: u32,
+    /// Memtable edge records in use (live and tombstones), of `Config::memtable_edges_max`.
+    pub memtable_edges_used: u32,
+    /// Memtable arena bytes in use, of `Config::memtable_arena_bytes_max`.
+    pub memtable_arena_bytes_used: u32,
     /// Sorted tables, of `Config::tables_max`.
-    pub tables: u32,
+    pub tables_count: u32,
     /// Table memory (blooms and indexes) in use, of `Config::table_memory_bytes`.
     pub table_memory_bytes_used: u64,
     /// Memtable flushes since open.
-    pub flushes: u64,
+    pub flush_count: u64,
     /// Compaction steps since open.
-    pub compactions: u64,
+    pub compaction_count: u64,
     /// Bytes written to tables by flushes and compactions since open (write amplification
     /// is this plus the WAL's bytes, over the bytes of user data).
     pub table_bytes_written: u64,
@@ -53,7 +54,7 @@ pub struct Stats {
     /// Log position up to which writes are durable.
     pub wal_synced_position: u64,
     /// WAL segment files in the store.
-    pub wal_segments: u32,
+    pub wal_segments_count: u32,
     /// WAL frames replayed at open.
     pub recovery_frames_replayed: u64,
     /// WAL bytes replayed at open.
@@ -74,7 +75,7 @@ pub struct Engine<'r, V: Vfs> {
     store: Store<'r>,
     wal: Wal<'r>,
     manifest: Manifest,
-    /// Where flushes assemble table data blocks (the recovery read buffer, free after open).
+    /// Where flushes assemble table pages (the recovery read buffer, free after open).
     table_buffer: &'r mut [u8],
     /// Visited set, node list and DFS stack of graph queries.
     query: QueryParts<'r>,
@@ -294,9 +295,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if cfg!(debug_assertions) {
             self.guards.check();
             let memtable = &self.store.memtable;
-            assert!(memtable.blocks_used() <= self.config.blocks_max);
-            assert!(memtable.edges_used() <= self.config.edges_max);
-            assert!(memtable.arena_bytes_used() <= self.config.arena_bytes_max);
+            assert!(memtable.entries_used() <= self.config.memtable_entries_max);
+            assert!(memtable.edges_used() <= self.config.memtable_edges_max);
+            assert!(memtable.arena_bytes_used() <= self.config.memtable_arena_bytes_max);
             assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
         }
@@ -417,7 +418,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
 
     /// The live block `id`, valid until the next call on the engine: a borrow of the
     /// memtable, or of a table in place when the backend has views (neither copies), or of
-    /// the engine's lookup buffer (one table block read).
+    /// the engine's lookup buffer (one table page read).
     pub fn find_block(&mut self, id: BlockId) -> Result<Option<BlockView<'_>>, Error> {
         self.check_invariants();
         if id.is_zero() {
@@ -672,18 +673,18 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Stats {
             blocks_live: self.store.blocks_live,
             edges_live: self.store.edges_live,
-            block_entries_used: memtable.blocks_used(),
-            edge_records_used: memtable.edges_used(),
-            arena_bytes_used: memtable.arena_bytes_used(),
-            tables: self.store.tables().len() as u32,
+            memtable_entries_used: memtable.entries_used(),
+            memtable_edges_used: memtable.edges_used(),
+            memtable_arena_bytes_used: memtable.arena_bytes_used(),
+            tables_count: self.store.tables().len() as u32,
             table_memory_bytes_used: self.store.table_memory_used() as u64,
-            flushes: self.flushes,
-            compactions: self.compactions,
+            flush_count: self.flushes,
+            compaction_count: self.compactions,
             table_bytes_written: self.table_bytes_written,
             sequence_next: self.next_sequence,
             wal_position: self.wal.position(),
             wal_synced_position: self.wal.synced_position(),
-            wal_segments: self.wal.segments_count(),
+            wal_segments_count: self.wal.segments_count(),
             recovery_frames_replayed: self.recovery.frames_replayed,
             recovery_bytes_replayed: self.recovery.bytes_replayed,
             wal_torn_bytes_truncated: self.recovery.torn_bytes_truncated,
@@ -746,9 +747,9 @@ mod tests {
     #[test]
     fn writes_survive_reopen_on_a_small_region() {
         let config = Config {
-            blocks_max: 8,
-            edges_max: 8,
-            arena_bytes_max: 1024,
+            memtable_entries_max: 8,
+            memtable_edges_max: 8,
+            memtable_arena_bytes_max: 1024,
             source_uri_bytes_max: 16,
             metadata_bytes_max: 32,
             content_bytes_max: 64,
@@ -759,7 +760,7 @@ mod tests {
             files_max: 14,
             tables_max: 4,
             table_memory_bytes: 4096,
-            table_block_bytes: 256,
+            table_page_bytes: 256,
             ..Config::DEFAULT
         };
         let sim = SimConfig { files_max: 14, file_bytes_max: 2048, pending_bytes_max: 1024 };

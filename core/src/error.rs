@@ -5,12 +5,13 @@ use crate::vfs::VfsError;
 /// Which memtable resource a write would have exceeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resource {
-    /// `Config::blocks_max` entries (live blocks and tombstones) are in use.
-    Blocks,
-    /// `Config::edges_max` edges are in use.
-    Edges,
-    /// `Config::arena_bytes_max` payload bytes are in use.
-    ArenaBytes,
+    /// `Config::memtable_entries_max` entries are in use (block versions, tombstones, and
+    /// stubs: an edge whose end is not in the memtable takes an entry for that end).
+    MemtableEntries,
+    /// `Config::memtable_edges_max` edge records (live or tombstones) are in use.
+    MemtableEdges,
+    /// `Config::memtable_arena_bytes_max` payload bytes are in use.
+    MemtableArenaBytes,
     /// `Config::wal_segments_max` WAL segments exist.
     WalSegments,
     /// `Config::table_memory_bytes` (blooms and indexes of open tables) is in use.
@@ -34,7 +35,7 @@ pub enum CorruptionKind {
     WalSegmentGap,
     /// A file name in the store directory is not valid UTF-8 or is too long.
     DirectoryListing,
-    /// A table file's footer, index, bloom filter or a data block fails its checks.
+    /// A table file's footer, index, bloom filter or a page fails its checks.
     Table,
     /// The manifest fails its checks, or names a table that is missing.
     Manifest,

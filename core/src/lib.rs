@@ -5,6 +5,25 @@
 //! This crate is `#![no_std]` and never allocates: the host hands [`Engine::open`] one
 //! region of memory and a storage backend, and everything the engine keeps lives there.
 //!
+//! ## Words
+//!
+//! - **block**: a context block, the unit of data: an id, a source URI, JSON metadata and
+//!   content. Only ever this.
+//! - **page**: the unit of a table file (16-byte header, CRC, `table_page_bytes` target):
+//!   data pages hold sorted records of one section; the index and the bloom filter are
+//!   pages too. Never called a block.
+//! - **record**: one encoded block version, tombstone or edge, in the WAL or a table page.
+//!   An **entry** is a slot of an in-memory index: a memtable entry (one per block id the
+//!   memtable knows: version, tombstone or stub), an index entry (one per table page).
+//! - **level**: the memtable or one table, in the newest-first order reads merge them in.
+//!   Nothing else is a level (a depth-first query keeps a *window* per depth).
+//! - **position** vs **offset**: a position is a place in the whole WAL, counted from its
+//!   first byte across segments; an offset is a place within one file or buffer.
+//! - **view**: a borrowed slice into memory the engine or the backend owns (a memtable
+//!   version, a mapped table page), valid until the next call that may change it.
+//! - Units come last in names: `_bytes` for sizes, `_count` for how many there are, `_max`
+//!   for a limit on a count or size; `_len` only for the length of a slice or file.
+//!
 //! ## Layers
 //!
 //! ```text
@@ -27,7 +46,7 @@
 //! [`memory_bytes_required`] computes, from a [`Config`], the size of the region; `open`
 //! carves it once (see `region.rs`) into: the block index slots and block entries, the edge
 //! index slots and edge records, the payload arena, the WAL buffer, the recovery read
-//! buffer (which later assembles table blocks), the directory-listing buffer, the
+//! buffer (which later assembles table pages), the directory-listing buffer, the
 //! segment-number list, the table metadata, the table pool (every table's bloom filter and
 //! sparse index), one merge buffer per table, a lookup buffer and a sort scratch. The data
 //! on disk can be far larger than the region: it is a write buffer and an index cache.
@@ -51,7 +70,7 @@
 //!
 //! `find_block(id)`: hash the id and probe the memtable; a version there answers with a
 //! [`BlockView`] into the arena (no copy, no I/O). Otherwise the tables, newest first: a
-//! bloom filter test, a binary search of the sparse index, one data block read into the
+//! bloom filter test, a binary search of the sparse index, one page read into the
 //! lookup buffer. `edges(id, ...)` merges the memtable's list with one cursor per table
 //! (each in its merge buffer), newest version of each edge winning, tombstones hiding.
 //! When the memtable (or the WAL) fills, a write first flushes it to a new table, and

@@ -44,11 +44,11 @@ pub(crate) fn slot_count(entries: u32) -> usize {
 /// Bytes for each part, in carving order.
 fn part_bytes(config: &Config) -> [usize; PARTS] {
     [
-        slot_count(config.blocks_max) * size_of::<u32>(),
-        config.blocks_max as usize * size_of::<BlockEntry>(),
-        slot_count(config.edges_max) * size_of::<u32>(),
-        config.edges_max as usize * size_of::<EdgeEntry>(),
-        config.arena_bytes_max as usize,
+        slot_count(config.memtable_entries_max) * size_of::<u32>(),
+        config.memtable_entries_max as usize * size_of::<BlockEntry>(),
+        slot_count(config.memtable_edges_max) * size_of::<u32>(),
+        config.memtable_edges_max as usize * size_of::<EdgeEntry>(),
+        config.memtable_arena_bytes_max as usize,
         config.wal_buffer_bytes as usize,
         config.read_buffer_bytes as usize,
         list_buffer_bytes(config),
@@ -57,7 +57,7 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.table_memory_bytes as usize,
         config.tables_max as usize * config.merge_buffer_bytes(),
         config.read_buffer_bytes as usize,
-        config.blocks_max.max(config.edges_max) as usize * size_of::<u32>(),
+        config.memtable_entries_max.max(config.memtable_edges_max) as usize * size_of::<u32>(),
         slot_count(config.query_nodes_max) * size_of::<u32>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
@@ -182,9 +182,9 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let sizes = part_bytes(config);
     let memtable = MemtableParts {
         block_slots: carver.take(sizes[0] / size_of::<u32>(), NIL),
-        blocks: carver.take(config.blocks_max as usize, BlockEntry::EMPTY),
+        blocks: carver.take(config.memtable_entries_max as usize, BlockEntry::EMPTY),
         edge_slots: carver.take(sizes[2] / size_of::<u32>(), NIL),
-        edges: carver.take(config.edges_max as usize, EdgeEntry::EMPTY),
+        edges: carver.take(config.memtable_edges_max as usize, EdgeEntry::EMPTY),
         arena: carver.take_bytes(sizes[4]),
     };
     let wal_buffer = carver.take_bytes(sizes[5]);
@@ -224,9 +224,9 @@ mod tests {
 
     fn small_config() -> Config {
         Config {
-            blocks_max: 4,
-            edges_max: 4,
-            arena_bytes_max: 1024,
+            memtable_entries_max: 4,
+            memtable_edges_max: 4,
+            memtable_arena_bytes_max: 1024,
             source_uri_bytes_max: 64,
             metadata_bytes_max: 64,
             content_bytes_max: 256,
@@ -237,7 +237,7 @@ mod tests {
             files_max: 8,
             tables_max: 4,
             table_memory_bytes: 1024,
-            table_block_bytes: 256,
+            table_page_bytes: 256,
             ..Config::DEFAULT
         }
     }

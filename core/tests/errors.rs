@@ -90,9 +90,9 @@ fn config_and_region_errors_name_what_is_wrong() {
         Some(Error::ConfigInvalid { field: "wal_buffer_bytes" })
     );
     let fields: [(Config, &str); 5] = [
-        (Config { blocks_max: 0, ..config }, "blocks_max"),
-        (Config { edges_max: u32::MAX, ..config }, "edges_max"),
-        (Config { arena_bytes_max: 10, ..config }, "arena_bytes_max"),
+        (Config { memtable_entries_max: 0, ..config }, "memtable_entries_max"),
+        (Config { memtable_edges_max: u32::MAX, ..config }, "memtable_edges_max"),
+        (Config { memtable_arena_bytes_max: 10, ..config }, "memtable_arena_bytes_max"),
         (Config { wal_segment_bytes_max: 64, ..config }, "wal_segment_bytes_max"),
         (Config { files_max: 2, ..config }, "files_max"),
     ];
@@ -114,8 +114,8 @@ fn config_and_region_errors_name_what_is_wrong() {
 #[test]
 fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothing() {
     let config = Config {
-        blocks_max: 2,
-        edges_max: 1,
+        memtable_entries_max: 2,
+        memtable_edges_max: 1,
         tables_max: 4,
         compaction_auto: false,
         ..small_config()
@@ -126,11 +126,11 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
     let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
     engine.put_block(id(1), b"a", META, b"").unwrap();
     engine.put_block(id(2), b"b", META, b"").unwrap();
-    assert_eq!(engine.stats().tables, 0);
+    assert_eq!(engine.stats().tables_count, 0);
     // The memtable holds two entries: the third block flushes them to a table first.
     engine.put_block(id(3), b"c", META, b"").unwrap();
     let stats = engine.stats();
-    assert_eq!((stats.tables, stats.flushes, stats.blocks_live), (1, 1, 3));
+    assert_eq!((stats.tables_count, stats.flush_count, stats.blocks_live), (1, 1, 3));
     assert_eq!(engine.find_block(id(1)).unwrap().unwrap().source_uri, b"a");
     let edges = [(1, 3), (3, 2), (2, 1), (1, 1)];
     for (source, target) in edges {
@@ -142,13 +142,13 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
                 // Back-pressure once every table slot is used: the write changed nothing.
                 assert_eq!(error, full);
                 let before = engine.stats();
-                assert_eq!(before.tables, 4);
+                assert_eq!(before.tables_count, 4);
                 assert_eq!(engine.put_edge(edge), Err(full));
                 assert_eq!(engine.flush(), Err(full));
                 assert_eq!(engine.stats(), before, "back-pressure changed the engine");
                 // The host's way out: compaction merges the tables into one.
                 assert_eq!(engine.compact_step(), Ok(true));
-                assert_eq!(engine.stats().tables, 1);
+                assert_eq!(engine.stats().tables_count, 1);
                 engine.put_edge(edge).unwrap();
             }
         }
@@ -164,18 +164,22 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
 
 #[test]
 fn a_full_wal_flushes_instead_of_refusing() {
-    let config =
-        Config { wal_segments_max: 2, files_max: 16, arena_bytes_max: 1 << 20, ..small_config() };
+    let config = Config {
+        wal_segments_max: 2,
+        files_max: 16,
+        memtable_arena_bytes_max: 1 << 20,
+        ..small_config()
+    };
     let bump = bumpalo::Bump::new();
     let memory = Memory::new(&bump, &config);
     let mut engine = Engine::open(config, memory.region, harness::sim_vfs(memory.disk, 4)).unwrap();
     let content = vec![1u8; 400];
     for round in 0..60u8 {
         engine.put_block(id(1), b"a", META, &content).unwrap();
-        assert!(engine.stats().wal_segments <= 2, "round {round}");
+        assert!(engine.stats().wal_segments_count <= 2, "round {round}");
     }
     let stats = engine.stats();
-    assert!(stats.flushes >= 1 && stats.tables >= 1, "{stats:?}");
+    assert!(stats.flush_count >= 1 && stats.tables_count >= 1, "{stats:?}");
     assert_eq!(engine.find_block(id(1)).unwrap().unwrap().content.len(), 400);
 }
 
@@ -449,7 +453,7 @@ fn reopening_with_smaller_limits_is_refused_and_loses_nothing() {
             Config { content_bytes_max: 256, source_uri_bytes_max: 128, ..config },
             Resource::RecordBytes,
         ),
-        (Config { blocks_max: 2, ..config }, Resource::Blocks),
+        (Config { memtable_entries_max: 2, ..config }, Resource::MemtableEntries),
     ];
     for (smaller, resource) in shrinks {
         smaller.validate().unwrap();

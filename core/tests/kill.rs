@@ -16,7 +16,12 @@ const CHILD_DIRECTORY: &str = "KAUSAL_KILL_CHILD_DIRECTORY";
 const SYNC_EVERY_WRITES: u64 = 4;
 
 fn config() -> Config {
-    Config { blocks_max: 1 << 17, edges_max: 1 << 10, arena_bytes_max: 32 << 20, ..Config::DEFAULT }
+    Config {
+        memtable_entries_max: 1 << 17,
+        memtable_edges_max: 1 << 10,
+        memtable_arena_bytes_max: 32 << 20,
+        ..Config::DEFAULT
+    }
 }
 
 fn id(n: u64) -> BlockId {

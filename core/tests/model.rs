@@ -126,7 +126,7 @@ fn run_case(
             let expected = model.clone().apply(&config, &op);
             let got = perform(&mut engine, &op);
             if got == Outcome::Refused(harness::TABLES_FULL) {
-                if engine.stats().tables != config.tables_max {
+                if engine.stats().tables_count != config.tables_max {
                     return Err(format!("tables full with {:?}", engine.stats()));
                 }
                 coverage.tables_full += 1;
@@ -151,8 +151,8 @@ fn run_case(
                 break Restart::PowerLoss;
             }
         };
-        coverage.flushes += engine.stats().flushes;
-        coverage.compactions += engine.stats().compactions;
+        coverage.flushes += engine.stats().flush_count;
+        coverage.compactions += engine.stats().compaction_count;
         vfs = Some(restart(engine, how)?);
         restarts += 1;
         coverage.restarts += 1;

@@ -159,7 +159,7 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
             }
         }
         engine.flush().unwrap();
-        assert!(engine.stats().tables > 0);
+        assert!(engine.stats().tables_count > 0);
         let (_, closed) = engine.close();
         closed.unwrap();
     }
@@ -193,8 +193,8 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
         }
     }
     let vfs = PosixVfs::open_dir(dir.path()).unwrap();
-    // Data blocks are not read to open (only footers, indexes and blooms are), so the store
-    // opens; each read checks its data block's CRC the first time, so damage is found there.
+    // Pages are not read to open (only footers, indexes and blooms are), so the store
+    // opens; each read checks its page's CRC the first time, so damage is found there.
     let mut engine = Engine::open(config, &mut region, vfs).unwrap();
     let mut corruption_seen = false;
     for id in &universe {
@@ -230,5 +230,5 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
             }
         }
     }
-    assert!(corruption_seen, "a damaged data block must be reported");
+    assert!(corruption_seen, "a damaged page must be reported");
 }

@@ -190,9 +190,9 @@ int main(void) {
 
     /* A firmware-sized store: 256 blocks, 1,024 edges, 256 KiB of payload. */
     check(kausal_config_default(&config), "config");
-    config.blocks_max = 256;
-    config.edges_max = 1024;
-    config.arena_bytes_max = 256u * 1024u;
+    config.memtable_entries_max = 256;
+    config.memtable_edges_max = 1024;
+    config.memtable_arena_bytes_max = 256u * 1024u;
     config.content_bytes_max = 4096;
     config.metadata_bytes_max = 512;
     config.source_uri_bytes_max = 256;
@@ -200,7 +200,7 @@ int main(void) {
     config.wal_segments_max = 4; /* + 4 tables + 2 manifest files <= FILES */
     config.tables_max = 4;
     config.table_memory_bytes = 64u * 1024u;
-    config.table_block_bytes = 4096;
+    config.table_page_bytes = 4096;
     config.files_max = FILES;
     config.wal_buffer_bytes = 8192;
     config.read_buffer_bytes = 8192;

@@ -39,11 +39,11 @@ pub const KAUSAL_RECOVERY_STRICT: u32 = 1;
 pub struct kausal_config {
     pub struct_size: u32,
     /// In-memory block entries (live blocks and tombstones).
-    pub blocks_max: u32,
+    pub memtable_entries_max: u32,
     /// In-memory edges.
-    pub edges_max: u32,
+    pub memtable_edges_max: u32,
     /// Bytes of block payload (uri + metadata + content) held in memory.
-    pub arena_bytes_max: u32,
+    pub memtable_arena_bytes_max: u32,
     pub source_uri_bytes_max: u32,
     pub metadata_bytes_max: u32,
     pub content_bytes_max: u32,
@@ -59,8 +59,8 @@ pub struct kausal_config {
     pub tables_max: u32,
     /// Bytes of region for the tables' bloom filters and indexes.
     pub table_memory_bytes: u32,
-    /// Target size of a table data block.
-    pub table_block_bytes: u32,
+    /// Target size of a table page.
+    pub table_page_bytes: u32,
     /// Bloom filter bits per block in each table.
     pub bloom_bits_per_key: u32,
     /// 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
@@ -82,9 +82,9 @@ impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
             struct_size: KAUSAL_CONFIG_SIZE_V1,
-            blocks_max: config.blocks_max,
-            edges_max: config.edges_max,
-            arena_bytes_max: config.arena_bytes_max,
+            memtable_entries_max: config.memtable_entries_max,
+            memtable_edges_max: config.memtable_edges_max,
+            memtable_arena_bytes_max: config.memtable_arena_bytes_max,
             source_uri_bytes_max: config.source_uri_bytes_max,
             metadata_bytes_max: config.metadata_bytes_max,
             content_bytes_max: config.content_bytes_max,
@@ -95,7 +95,7 @@ impl kausal_config {
             files_max: config.files_max,
             tables_max: config.tables_max,
             table_memory_bytes: config.table_memory_bytes,
-            table_block_bytes: config.table_block_bytes,
+            table_page_bytes: config.table_page_bytes,
             bloom_bits_per_key: config.bloom_bits_per_key,
             compaction_auto: u32::from(config.compaction_auto),
             sync_policy: match config.sync_policy {
@@ -138,9 +138,9 @@ impl kausal_config {
             _ => RecoveryMode::Tolerant,
         };
         Config {
-            blocks_max: self.blocks_max,
-            edges_max: self.edges_max,
-            arena_bytes_max: self.arena_bytes_max,
+            memtable_entries_max: self.memtable_entries_max,
+            memtable_edges_max: self.memtable_edges_max,
+            memtable_arena_bytes_max: self.memtable_arena_bytes_max,
             source_uri_bytes_max: self.source_uri_bytes_max,
             metadata_bytes_max: self.metadata_bytes_max,
             content_bytes_max: self.content_bytes_max,
@@ -151,7 +151,7 @@ impl kausal_config {
             files_max: self.files_max,
             tables_max: self.tables_max,
             table_memory_bytes: self.table_memory_bytes,
-            table_block_bytes: self.table_block_bytes,
+            table_page_bytes: self.table_page_bytes,
             bloom_bits_per_key: self.bloom_bits_per_key,
             query_nodes_max: self.query_nodes_max,
             compaction_auto: self.compaction_auto != 0,
@@ -168,11 +168,11 @@ pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
         "query_nodes_max\0",
         "tables_max\0",
         "table_memory_bytes\0",
-        "table_block_bytes\0",
+        "table_page_bytes\0",
         "bloom_bits_per_key\0",
-        "blocks_max\0",
-        "edges_max\0",
-        "arena_bytes_max\0",
+        "memtable_entries_max\0",
+        "memtable_edges_max\0",
+        "memtable_arena_bytes_max\0",
         "source_uri_bytes_max\0",
         "metadata_bytes_max\0",
         "content_bytes_max\0",
@@ -305,14 +305,14 @@ pub struct kausal_store_stats {
     pub blocks_live: u64,
     pub edges_live: u64,
     /// In-memory entries, edge records and payload bytes in use.
-    pub block_entries_used: u64,
-    pub edge_records_used: u64,
-    pub arena_bytes_used: u64,
+    pub memtable_entries_used: u64,
+    pub memtable_edges_used: u64,
+    pub memtable_arena_bytes_used: u64,
     /// Sorted tables, table memory in use, and flushes since open.
-    pub tables: u64,
+    pub tables_count: u64,
     pub table_memory_bytes_used: u64,
-    pub flushes: u64,
-    pub compactions: u64,
+    pub flush_count: u64,
+    pub compaction_count: u64,
     /// Bytes written to tables by flushes and compactions since open.
     pub table_bytes_written: u64,
     /// The sequence the next write gets.
@@ -320,7 +320,7 @@ pub struct kausal_store_stats {
     /// Log position after the last write, and up to which writes are durable.
     pub wal_position: u64,
     pub wal_synced_position: u64,
-    pub wal_segments: u64,
+    pub wal_segments_count: u64,
     pub recovery_frames_replayed: u64,
     pub recovery_bytes_replayed: u64,
     /// Bytes of never-synced log tail cut at open.
@@ -340,18 +340,18 @@ impl kausal_store_stats {
             poisoned: u32::from(stats.poisoned),
             blocks_live: stats.blocks_live,
             edges_live: stats.edges_live,
-            block_entries_used: stats.block_entries_used.into(),
-            edge_records_used: stats.edge_records_used.into(),
-            arena_bytes_used: stats.arena_bytes_used.into(),
-            tables: stats.tables.into(),
+            memtable_entries_used: stats.memtable_entries_used.into(),
+            memtable_edges_used: stats.memtable_edges_used.into(),
+            memtable_arena_bytes_used: stats.memtable_arena_bytes_used.into(),
+            tables_count: stats.tables_count.into(),
             table_memory_bytes_used: stats.table_memory_bytes_used,
-            flushes: stats.flushes,
-            compactions: stats.compactions,
+            flush_count: stats.flush_count,
+            compaction_count: stats.compaction_count,
             table_bytes_written: stats.table_bytes_written,
             sequence_next: stats.sequence_next,
             wal_position: stats.wal_position,
             wal_synced_position: stats.wal_synced_position,
-            wal_segments: stats.wal_segments.into(),
+            wal_segments_count: stats.wal_segments_count.into(),
             recovery_frames_replayed: stats.recovery_frames_replayed,
             recovery_bytes_replayed: stats.recovery_bytes_replayed,
             wal_torn_bytes_truncated: stats.wal_torn_bytes_truncated,

@@ -11,9 +11,9 @@
 static kausal_config small_config(void) {
     kausal_config config;
     REQUIRE_OK(kausal_config_default(&config));
-    config.blocks_max = 64;
-    config.edges_max = 64;
-    config.arena_bytes_max = 256 * 1024;
+    config.memtable_entries_max = 64;
+    config.memtable_edges_max = 64;
+    config.memtable_arena_bytes_max = 256 * 1024;
     config.content_bytes_max = 4096;
     config.wal_buffer_bytes = 16 * 1024;
     config.read_buffer_bytes = 16 * 1024;
@@ -304,7 +304,7 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     CHECK_STATUS(kausal_flush(db), KAUSAL_OK);
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
-    CHECK(stats.tables == 1 && stats.flushes == 1 && stats.blocks_live == 1);
+    CHECK(stats.tables_count == 1 && stats.flush_count == 1 && stats.blocks_live == 1);
     CHECK_STATUS(kausal_find_block(db, &a, &view), KAUSAL_OK);
     CHECK(view.content_len == 1 && view.content[0] == 'x');
     {

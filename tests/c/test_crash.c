@@ -36,9 +36,9 @@ static size_t content_of(uint64_t n, char *buffer, size_t len) {
 static kausal_config crash_config(void) {
     kausal_config config;
     REQUIRE_OK(kausal_config_default(&config));
-    config.blocks_max = 1 << 16;
-    config.edges_max = 1024;
-    config.arena_bytes_max = 32u << 20;
+    config.memtable_entries_max = 1 << 16;
+    config.memtable_edges_max = 1024;
+    config.memtable_arena_bytes_max = 32u << 20;
     return config;
 }
 

@@ -13,9 +13,9 @@ static struct ram_disk disk;
 static kausal_config fault_config(void) {
     kausal_config config;
     REQUIRE_OK(kausal_config_default(&config));
-    config.blocks_max = 256;
-    config.edges_max = 256;
-    config.arena_bytes_max = 1u << 20;
+    config.memtable_entries_max = 256;
+    config.memtable_edges_max = 256;
+    config.memtable_arena_bytes_max = 1u << 20;
     config.content_bytes_max = 1024;
     config.source_uri_bytes_max = 256;
     config.metadata_bytes_max = 256;
@@ -24,7 +24,7 @@ static kausal_config fault_config(void) {
     config.files_max = 16;
     config.tables_max = 4;
     config.table_memory_bytes = 64 * 1024;
-    config.table_block_bytes = 1024;
+    config.table_page_bytes = 1024;
     config.wal_buffer_bytes = 4096;
     config.read_buffer_bytes = 4096;
     return config;

@@ -260,9 +260,9 @@ int main(void) {
         return 2;
     }
     REQUIRE_OK(kausal_config_default(&config));
-    config.blocks_max = 64;
-    config.edges_max = 64;
-    config.arena_bytes_max = 256 * 1024;
+    config.memtable_entries_max = 64;
+    config.memtable_edges_max = 64;
+    config.memtable_arena_bytes_max = 256 * 1024;
     config.content_bytes_max = 4096;
     config.wal_buffer_bytes = 16 * 1024;
     config.read_buffer_bytes = 16 * 1024;

@@ -14,16 +14,16 @@ use std::time::Instant;
 /// A configuration that fits in 16 MiB with room to spare.
 fn scale_config() -> Config {
     Config {
-        blocks_max: 2048,
-        edges_max: 32 << 10,
-        arena_bytes_max: 2 << 20,
+        memtable_entries_max: 2048,
+        memtable_edges_max: 32 << 10,
+        memtable_arena_bytes_max: 2 << 20,
         content_bytes_max: 2048,
         wal_segment_bytes_max: 8 << 20,
         wal_buffer_bytes: 256 << 10,
         read_buffer_bytes: 64 << 10,
         tables_max: 24,
         table_memory_bytes: 10 << 20,
-        table_block_bytes: 32 << 10,
+        table_page_bytes: 32 << 10,
         bloom_bits_per_key: 10,
         ..Config::DEFAULT
     }
@@ -105,7 +105,7 @@ fn main() -> Result<(), Error> {
             let stats = engine.stats();
             println!(
                 "  after {n} blocks' edges: {} tables, table memory {} KiB",
-                stats.tables,
+                stats.tables_count,
                 stats.table_memory_bytes_used / 1024
             );
         }
@@ -122,9 +122,9 @@ fn main() -> Result<(), Error> {
         "stats: {} blocks, {} edges, {} tables, {} flushes, {} compactions, table memory {} KiB",
         stats.blocks_live,
         stats.edges_live,
-        stats.tables,
-        stats.flushes,
-        stats.compactions,
+        stats.tables_count,
+        stats.flush_count,
+        stats.compaction_count,
         stats.table_memory_bytes_used / 1024
     );
     println!(

@@ -97,7 +97,7 @@ pub(crate) struct MemtableParts<'r> {
 pub(crate) struct Memtable<'r> {
     block_slots: &'r mut [u32],
     blocks: &'r mut [BlockEntry],
-    blocks_used: u32,
+    entries_used: u32,
     arena: &'r mut [u8],
     arena_bytes_used: u32,
     edges: EdgeStore<'r>,
@@ -126,7 +126,7 @@ impl<'r> Memtable<'r> {
         Memtable {
             block_slots: parts.block_slots,
             blocks: parts.blocks,
-            blocks_used: 0,
+            entries_used: 0,
             arena: parts.arena,
             arena_bytes_used: 0,
             edges: EdgeStore::new(parts.edge_slots, parts.edges),
@@ -148,7 +148,7 @@ impl<'r> Memtable<'r> {
             }
             slot = (slot + 1) & (slot_count - 1);
         }
-        unreachable!("full block index") // INVARIANT: slots >= 2 * entries, checked in new()
+        unreachable!("full page index") // INVARIANT: slots >= 2 * entries, checked in new()
     }
 
     /// The entry of `id` (live, tombstone or stub).
@@ -231,14 +231,14 @@ impl<'r> Memtable<'r> {
         payload_bytes: usize,
         edges: usize,
     ) -> Result<(), Resource> {
-        if (self.blocks_used + entries) as usize > self.blocks.len() {
-            return Err(Resource::Blocks);
+        if (self.entries_used + entries) as usize > self.blocks.len() {
+            return Err(Resource::MemtableEntries);
         }
         if payload_bytes > self.arena.len() - self.arena_bytes_used as usize {
-            return Err(Resource::ArenaBytes);
+            return Err(Resource::MemtableArenaBytes);
         }
         if edges > self.edges.free() {
-            return Err(Resource::Edges);
+            return Err(Resource::MemtableEdges);
         }
         Ok(())
     }
@@ -249,9 +249,9 @@ impl<'r> Memtable<'r> {
         if let Some(entry) = existing {
             return entry;
         }
-        assert!((self.blocks_used as usize) < self.blocks.len(), "caller checks room first");
-        let entry = self.blocks_used;
-        self.blocks_used += 1;
+        assert!((self.entries_used as usize) < self.blocks.len(), "caller checks room first");
+        let entry = self.entries_used;
+        self.entries_used += 1;
         self.block_slots[slot] = entry;
         self.blocks[entry as usize] = BlockEntry { id: *id, ..BlockEntry::EMPTY };
         entry
@@ -416,7 +416,7 @@ impl<'r> Memtable<'r> {
     /// Indices of the block entries that hold a version (not stubs), sorted by id.
     pub(crate) fn sorted_blocks<'s>(&self, scratch: &'s mut [u32]) -> &'s [u32] {
         let mut count = 0;
-        for (index, entry) in self.blocks[..self.blocks_used as usize].iter().enumerate() {
+        for (index, entry) in self.blocks[..self.entries_used as usize].iter().enumerate() {
             if entry.state != EntryState::Stub {
                 scratch[count] = index as u32;
                 count += 1;
@@ -456,17 +456,17 @@ impl<'r> Memtable<'r> {
     /// Empties the memtable (after its contents were flushed to a table).
     pub(crate) fn reset(&mut self) {
         self.block_slots.fill(NIL);
-        self.blocks_used = 0;
+        self.entries_used = 0;
         self.arena_bytes_used = 0;
         self.edges.reset();
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.blocks_used == 0
+        self.entries_used == 0
     }
 
-    pub(crate) fn blocks_used(&self) -> u32 {
-        self.blocks_used
+    pub(crate) fn entries_used(&self) -> u32 {
+        self.entries_used
     }
 
     pub(crate) fn edges_used(&self) -> u32 {
@@ -487,9 +487,9 @@ mod tests {
 
     fn config() -> Config {
         Config {
-            blocks_max: 16,
-            edges_max: 24,
-            arena_bytes_max: 2048,
+            memtable_entries_max: 16,
+            memtable_edges_max: 24,
+            memtable_arena_bytes_max: 2048,
             source_uri_bytes_max: 32,
             metadata_bytes_max: 32,
             content_bytes_max: 128,
@@ -500,7 +500,7 @@ mod tests {
             files_max: 8,
             tables_max: 4,
             table_memory_bytes: 2048,
-            table_block_bytes: 256,
+            table_page_bytes: 256,
             ..Config::DEFAULT
         }
     }
@@ -530,7 +530,7 @@ mod tests {
         let to_table = Edge { source: id(1), target: id(9), edge_type: EdgeType::CALLS };
         assert_eq!(memtable.new_entries(&[id(1), id(9), id(9)]), 1);
         memtable.set_edge(&to_table, true);
-        assert_eq!(memtable.block_state(&id(9)), Some(true), "a stub is a live table block");
+        assert_eq!(memtable.block_state(&id(9)), Some(true), "a stub is a live table page");
         assert_eq!(memtable.find(&id(9)), None, "whose version the tables hold");
         assert_eq!(memtable.edge_state(&to_table), EdgeState::Live);
         let self_edge = Edge { source: id(1), target: id(1), edge_type: EdgeType::IMPORTS };
@@ -559,6 +559,6 @@ mod tests {
         assert!(memtable.is_empty());
         assert_eq!(memtable.block_state(&id(1)), None);
         assert_eq!(memtable.room_for(16, 2048, 24), Ok(()));
-        assert_eq!(memtable.room_for(17, 0, 0), Err(Resource::Blocks));
+        assert_eq!(memtable.room_for(17, 0, 0), Err(Resource::MemtableEntries));
     }
 }

@@ -201,9 +201,9 @@ impl<'q, 'r> Traverser<'q, 'r> {
     ) -> Result<(), Error> {
         // `traverse` runs a depth-0 query breadth first: the starts alone, either way.
         debug_assert!(query.depth_max >= 1);
-        // One window per level that can be expanded (depths 0..depth_max).
-        let levels = (query.depth_max as usize).min(self.parts.pending.len()).max(1);
-        let width = self.parts.pending.len() / levels;
+        // One window of candidates per depth that can be expanded (depths 0..depth_max).
+        let windows = (query.depth_max as usize).min(self.parts.pending.len()).max(1);
+        let width = self.parts.pending.len() / windows;
         let mut frames: heapless::Vec<Frame, { super::DEPTH_MAX_LIMIT as usize }> =
             heapless::Vec::new();
         for start in starts {
@@ -216,25 +216,25 @@ impl<'q, 'r> Traverser<'q, 'r> {
                 Insert::Full => return Ok(()),
             }
             while let Some(&frame) = frames.last() {
-                let level = frames.len() - 1;
+                let depth = frames.len() - 1;
                 if frame.window_at == frame.window_len {
                     if frame.listed_all {
                         frames.pop();
                         continue;
                     }
-                    let refilled = self.refill(store, vfs, query, frame, level * width, width)?;
+                    let refilled = self.refill(store, vfs, query, frame, depth * width, width)?;
                     if let Some(top) = frames.last_mut() {
                         *top = refilled;
                     }
                     continue;
                 }
-                let candidate = self.parts.pending[level * width + frame.window_at as usize];
+                let candidate = self.parts.pending[depth * width + frame.window_at as usize];
                 if let Some(top) = frames.last_mut() {
                     top.window_at += 1;
                 }
                 match self.insert(candidate) {
                     Insert::Added(index) if u32::from(candidate.depth) < query.depth_max => {
-                        if frames.push(Frame::new(index)).is_err() || frames.len() > levels {
+                        if frames.push(Frame::new(index)).is_err() || frames.len() > windows {
                             self.truncated = true;
                             return Ok(());
                         }
@@ -308,7 +308,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
     }
 }
 
-/// One level of a depth-first path: a visited node and its window of next candidates.
+/// One depth of a depth-first path: a visited node and its window of next candidates.
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     /// The node's index in the visited list.

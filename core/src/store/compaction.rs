@@ -1,5 +1,5 @@
 //! Size-tiered compaction: merges a run of adjacent tables of similar size into one, in a
-//! streaming way (one data block per input in its merge buffer, one output block in the
+//! streaming way (one page per input in its merge buffer, one output page in the
 //! table buffer). Why size-tiered: the host is single-threaded and often small; a tier
 //! merge rewrites each byte about log_fanin(data / memtable) times and needs no per-level
 //! size targets, and only adjacent tables are merged, so "newer wins" stays a matter of
@@ -49,7 +49,7 @@ impl<'r> Store<'r> {
         // A section's distinct ids in the output are at most the sum over the inputs, so the
         // sum of the inputs' counts bounds the output's (the writer folds to the real count).
         let keys: u64 = self.tables[start..end].iter().map(|table| table.bloom_keys).sum();
-        let target = self.table_block_bytes;
+        let target = self.table_page_bytes;
         let pool_start = self.pool.used;
         let mut writer = TableWriter::begin(
             vfs,

@@ -47,7 +47,7 @@ pub(crate) struct Store<'r> {
     pub(crate) blocks_live: u64,
     pub(crate) edges_live: u64,
     bloom_bits_per_key: u32,
-    table_block_bytes: usize,
+    table_page_bytes: usize,
 }
 
 /// The room a write needs in the memtable, and what planning learned.
@@ -81,7 +81,7 @@ impl<'r> Store<'r> {
             blocks_live: 0,
             edges_live: 0,
             bloom_bits_per_key: config.bloom_bits_per_key,
-            table_block_bytes: config.table_block_bytes as usize,
+            table_page_bytes: config.table_page_bytes as usize,
         }
     }
 
@@ -584,8 +584,8 @@ impl<'r> Store<'r> {
         let keep_tombstones = self.tables_count > 0;
         // The bloom filter holds block ids and the key ids of both edge sections.
         let keys =
-            u64::from(self.memtable.blocks_used()) + 2 * u64::from(self.memtable.edges_used());
-        let target = self.table_block_bytes;
+            u64::from(self.memtable.entries_used()) + 2 * u64::from(self.memtable.edges_used());
+        let target = self.table_page_bytes;
         let pool_start = self.pool.used;
         let mut writer = TableWriter::begin(
             vfs,

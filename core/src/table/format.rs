@@ -1,11 +1,11 @@
 //! The sorted-table byte layout (little-endian integers; see docs/FORMAT.md).
 //!
 //! ```text
-//! [data block]* [index block] [bloom block] [footer: 72 bytes]
+//! [page]* [index page] [bloom page] [footer: 72 bytes]
 //! ```
-//! Every block starts with a 16-byte header: CRC32C of the rest of the block (u32), the
-//! block's length including the header (u32), its section (u8), 3 zero bytes, and the
-//! number of records (u32). Data blocks hold records of one section, in key order:
+//! Every page starts with a 16-byte header: CRC32C of the rest of the page (u32), the
+//! page's length including the header (u32), its section (u8), 3 zero bytes, and the
+//! number of records (u32). Pages hold records of one section, in key order:
 //! blocks (by id), then outgoing edges (by source, type, target), then incoming edges
 //! (by target, type, source).
 
@@ -14,12 +14,12 @@ use crate::id::{BlockId, ID_BYTES};
 use crate::wal::format::CASTAGNOLI;
 
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
-/// 3: block data blocks end with a trailer of (id, offset) per record, so a lookup
+/// 3: block pages end with a trailer of (id, offset) per record, so a lookup
 /// binary-searches the trailer alone and then reads one record.
 pub(crate) const TABLE_VERSION: u32 = 3;
-/// Bytes of the trailer per record of a block data block: the id and a u32 offset.
+/// Bytes of the trailer per record of a block page: the id and a u32 offset.
 pub(crate) const TRAILER_BYTES_PER_RECORD: usize = ID_BYTES + 4;
-pub(crate) const BLOCK_HEADER_BYTES: usize = 16;
+pub(crate) const PAGE_HEADER_BYTES: usize = 16;
 pub(crate) const FOOTER_BYTES: usize = 72;
 /// A block record before its payload: id, sequence, flags, three u32 lengths.
 pub(crate) const BLOCK_RECORD_FIXED_BYTES: usize = ID_BYTES + 8 + 1 + 12;
@@ -35,7 +35,7 @@ pub(crate) const INDEX_SECTION_AT: usize = 12;
 pub(crate) const INDEX_KEY_AT: usize = 16;
 /// The zero bytes after the section byte. On disk they are zero (a reader rejects others);
 /// the table pool's copy of the index uses the first as the mark `INDEX_VERIFIED`: this
-/// entry's data block had its CRC checked in this process.
+/// entry's page had its CRC checked in this process.
 pub(crate) const INDEX_RESERVED_AT: usize = 13;
 pub(crate) const INDEX_RESERVED_BYTES: usize = 3;
 pub(crate) const INDEX_VERIFIED: u8 = 1;
@@ -87,9 +87,9 @@ pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
     BlockId(id)
 }
 
-/// Binary search of a block data block's body (after the header) for `id`, over the
+/// Binary search of a block page's body (after the header) for `id`, over the
 /// trailer of `count` (id, u32 offset) entries that ends the body: the record's offset, or
-/// `None` if the block does not hold the id. `Err` if the trailer does not fit or an offset
+/// `None` if the page does not hold the id. `Err` if the trailer does not fit or an offset
 /// points outside the records. Callers decode the record and check its id.
 pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Option<usize>, ()> {
     let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD).ok_or(())?;
@@ -164,7 +164,7 @@ impl EdgeRecord {
     }
 }
 
-/// A block record borrowed from a data block.
+/// A block record borrowed from a page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BlockRecord<'a> {
     pub(crate) id: BlockId,
@@ -229,35 +229,35 @@ impl<'a> BlockRecord<'a> {
     }
 }
 
-/// Fills in a block header over `block` (whose first 16 bytes are reserved for it).
-pub(crate) fn seal_block(block: &mut [u8], section: Section, count: u32) {
-    let len = block.len() as u32;
-    block[4..8].copy_from_slice(&len.to_le_bytes());
-    block[8] = section as u8;
-    block[9..12].fill(0);
-    block[12..16].copy_from_slice(&count.to_le_bytes());
-    let crc = CASTAGNOLI.checksum(&block[4..]);
-    block[..4].copy_from_slice(&crc.to_le_bytes());
+/// Fills in a page header over `page` (whose first 16 bytes are reserved for it).
+pub(crate) fn seal_page(page: &mut [u8], section: Section, count: u32) {
+    let len = page.len() as u32;
+    page[4..8].copy_from_slice(&len.to_le_bytes());
+    page[8] = section as u8;
+    page[9..12].fill(0);
+    page[12..16].copy_from_slice(&count.to_le_bytes());
+    let crc = CASTAGNOLI.checksum(&page[4..]);
+    page[..4].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Checks a block read from disk; returns its section and record count.
-pub(crate) fn open_block(block: &[u8]) -> Option<(Section, u32)> {
-    let opened = open_block_header(block)?;
-    (u32_at(block, 0) == CASTAGNOLI.checksum(&block[4..])).then_some(opened)
+/// Checks a page read from disk; returns its section and record count.
+pub(crate) fn open_page(page: &[u8]) -> Option<(Section, u32)> {
+    let opened = open_page_header(page)?;
+    (u32_at(page, 0) == CASTAGNOLI.checksum(&page[4..])).then_some(opened)
 }
 
-/// `open_block` without the CRC, for a block whose CRC was already checked (a verified
+/// `open_page` without the CRC, for a page whose CRC was already checked (a verified
 /// table read through a view): still checks the length, the zero bytes and the section.
-pub(crate) fn open_block_header(block: &[u8]) -> Option<(Section, u32)> {
-    let header = block.get(..BLOCK_HEADER_BYTES)?;
-    let valid = u32_at(header, 4) as usize == block.len() && header[9..12] == [0, 0, 0];
+pub(crate) fn open_page_header(page: &[u8]) -> Option<(Section, u32)> {
+    let header = page.get(..PAGE_HEADER_BYTES)?;
+    let valid = u32_at(header, 4) as usize == page.len() && header[9..12] == [0, 0, 0];
     if !valid {
         return None;
     }
     Some((Section::from_byte(header[8])?, u32_at(header, 12)))
 }
 
-/// Where the index and bloom blocks are, and what the table holds.
+/// Where the index and bloom pages are, and what the table holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Footer {
     pub(crate) index_offset: u64,
@@ -313,7 +313,7 @@ impl Footer {
     }
 }
 
-/// One index entry: where a data block is and the first key in it.
+/// One index entry: where a page is and the first key in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IndexEntry {
     pub(crate) offset: u64,

@@ -3,11 +3,11 @@
 //!
 //! `TablePool` is the region part that holds every open table's bloom filter and index,
 //! back to back in table order; `writer` streams records into a new table through one
-//! buffer; `reader` answers point lookups and walks edge ranges, reading one data block at
-//! a time into a caller buffer. Every byte read back is checked (block CRCs, footer CRC,
+//! buffer; `reader` answers point lookups and walks edge ranges, reading one page at
+//! a time into a caller buffer. Every byte read back is checked (page CRCs, footer CRC,
 //! record shapes); damage is `Error::Corruption`, never a wrong answer. Opening a table
-//! reads only its footer, index and bloom; a data block's CRC is checked when it is first
-//! read (`TablePool::block_verified`), so a reopen costs the metadata, not the data.
+//! reads only its footer, index and bloom; a page's CRC is checked when it is first
+//! read (`TablePool::page_verified`), so a reopen costs the metadata, not the data.
 
 pub(crate) mod bloom;
 pub(crate) mod format;
@@ -118,16 +118,16 @@ impl TablePool<'_> {
         )
     }
 
-    /// Whether data block `index`'s CRC was checked in this process (through a view, or
+    /// Whether page `index`'s CRC was checked in this process (through a view, or
     /// computed: this process wrote the table), so reads of it through a view skip the check.
-    pub(crate) fn block_verified(&self, table: &TableMeta, index: usize) -> bool {
+    pub(crate) fn page_verified(&self, table: &TableMeta, index: usize) -> bool {
         index < table.index_entries
             && self.bytes.get(Self::entry_start(table, index) + INDEX_RESERVED_AT)
                 == Some(&INDEX_VERIFIED)
     }
 
-    /// Marks data block `index` as checked (see `block_verified`).
-    pub(crate) fn mark_block_verified(&mut self, table: &TableMeta, index: usize) {
+    /// Marks page `index` as checked (see `page_verified`).
+    pub(crate) fn mark_page_verified(&mut self, table: &TableMeta, index: usize) {
         if index < table.index_entries {
             if let Some(mark) =
                 self.bytes.get_mut(Self::entry_start(table, index) + INDEX_RESERVED_AT)

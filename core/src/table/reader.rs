@@ -3,10 +3,9 @@
 
 use super::bloom;
 use super::format::{
-    block_key, id_at, open_block, open_block_header, search_records, table_name, u32_at,
-    BlockRecord, EdgeRecord, Footer, IndexEntry, Section, BLOCK_HEADER_BYTES, EDGE_RECORD_BYTES,
-    FOOTER_BYTES, INDEX_ENTRY_BYTES, INDEX_RESERVED_AT, INDEX_RESERVED_BYTES, KEY_BYTES,
-    TABLE_NAME_BYTES,
+    block_key, id_at, open_page, open_page_header, search_records, table_name, u32_at, BlockRecord,
+    EdgeRecord, Footer, IndexEntry, Section, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES,
+    INDEX_RESERVED_AT, INDEX_RESERVED_BYTES, KEY_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
 };
 use super::{index_prefix, TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -29,9 +28,9 @@ fn read_exact<V: Vfs>(
     Ok(())
 }
 
-/// Reads a pool-resident block (index or bloom) of `len` bytes at `offset` straight into
+/// Reads a pool-resident page (index or bloom) of `len` bytes at `offset` straight into
 /// `body` (its length minus the header), checking its CRC and section.
-fn read_pool_block<V: Vfs>(
+fn read_pool_page<V: Vfs>(
     vfs: &mut V,
     file: FileHandle,
     offset: u64,
@@ -39,9 +38,9 @@ fn read_pool_block<V: Vfs>(
     section: Section,
     body: &mut [u8],
 ) -> Result<u32, Error> {
-    let mut header = [0u8; BLOCK_HEADER_BYTES];
+    let mut header = [0u8; PAGE_HEADER_BYTES];
     read_exact(vfs, file, offset, &mut header)?;
-    read_exact(vfs, file, offset + BLOCK_HEADER_BYTES as u64, body)?;
+    read_exact(vfs, file, offset + PAGE_HEADER_BYTES as u64, body)?;
     let mut digest = CASTAGNOLI.digest();
     digest.update(&header[4..]);
     digest.update(body);
@@ -85,8 +84,8 @@ fn load_table<V: Vfs>(
     read_exact(vfs, file, footer_offset, &mut footer)?;
     let footer =
         Footer::decode(&footer).filter(|footer| footer.table_number == number).ok_or(DAMAGED)?;
-    let index_body = (footer.index_len as usize).checked_sub(BLOCK_HEADER_BYTES).ok_or(DAMAGED)?;
-    let bloom_body = (footer.bloom_len as usize).checked_sub(BLOCK_HEADER_BYTES).ok_or(DAMAGED)?;
+    let index_body = (footer.index_len as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
+    let bloom_body = (footer.bloom_len as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
     let layout_ok = index_body % INDEX_ENTRY_BYTES == 0
         && footer.index_offset + u64::from(footer.index_len) == footer.bloom_offset
         && footer.bloom_offset + u64::from(footer.bloom_len) == footer_offset;
@@ -100,7 +99,7 @@ fn load_table<V: Vfs>(
     }
     let pool_offset = pool.used;
     let (bloom_area, index_area) = pool.bytes[pool_offset..].split_at_mut(bloom_body);
-    let hashes = read_pool_block(
+    let hashes = read_pool_page(
         vfs,
         file,
         footer.bloom_offset,
@@ -109,7 +108,7 @@ fn load_table<V: Vfs>(
         bloom_area,
     )?;
     let index_area = &mut index_area[..index_body];
-    let entries = read_pool_block(
+    let entries = read_pool_page(
         vfs,
         file,
         footer.index_offset,
@@ -137,12 +136,12 @@ fn load_table<V: Vfs>(
     debug_assert_eq!(table.pool_bytes(), index_body + bloom_body + prefixes_bytes);
     pool.used += table.pool_bytes();
     pool.build_prefixes(&table);
-    // Data blocks are not read here: each one's CRC is checked when it is first read.
+    // Pages are not read here: each one's CRC is checked when it is first read.
     Ok(table)
 }
 
-/// Every index entry must decode, lie before the index, follow the previous block, be in
-/// (section, key) order, and have its reserved bytes zero (the pool marks verified blocks
+/// Every index entry must decode, lie before the index, follow the previous page, be in
+/// (section, key) order, and have its reserved bytes zero (the pool marks verified pages
 /// there): then no lookup can read outside the data area.
 fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
     let mut expected_offset = 0u64;
@@ -153,7 +152,7 @@ fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
         let reserved = &bytes[INDEX_RESERVED_AT..INDEX_RESERVED_AT + INDEX_RESERVED_BYTES];
         let valid = entry.offset == expected_offset
             && reserved.iter().all(|byte| *byte == 0)
-            && entry.len as usize > BLOCK_HEADER_BYTES
+            && entry.len as usize > PAGE_HEADER_BYTES
             && matches!(entry.section, Section::Blocks | Section::OutEdges | Section::InEdges)
             && ordered;
         if !valid {
@@ -168,31 +167,31 @@ fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// A view of data block `index` (its index entry `entry`; `None` if the backend has no views),
+/// A view of page `index` (its index entry `entry`; `None` if the backend has no views),
 /// its CRC and section checked the first time this process views it and trusted after (the
-/// mark in the pool): a damaged block is `Corruption` on every read, the others cost no check
+/// mark in the pool): a damaged page is `Corruption` on every read, the others cost no check
 /// after the first.
-fn view_checked_block<'v, V: Vfs>(
+fn view_checked_page<'v, V: Vfs>(
     vfs: &'v mut V,
     pool: &mut TablePool<'_>,
     table: &TableMeta,
     index: usize,
     entry: &IndexEntry,
 ) -> Result<Option<&'v [u8]>, Error> {
-    let Some(block) = vfs.view_at(table.file, entry.offset, entry.len as usize)? else {
+    let Some(page) = vfs.view_at(table.file, entry.offset, entry.len as usize)? else {
         return Ok(None);
     };
-    if !pool.block_verified(table, index) {
-        if open_block(block).is_none_or(|(section, _)| section != entry.section) {
+    if !pool.page_verified(table, index) {
+        if open_page(page).is_none_or(|(section, _)| section != entry.section) {
             return Err(DAMAGED);
         }
-        pool.mark_block_verified(table, index);
+        pool.mark_page_verified(table, index);
     }
-    Ok(Some(block))
+    Ok(Some(page))
 }
 
-/// Reads data block `index` of `table` into `buffer` and checks it.
-pub(crate) fn read_data_block<'b, V: Vfs>(
+/// Reads page `index` of `table` into `buffer` and checks it.
+pub(crate) fn read_page<'b, V: Vfs>(
     vfs: &mut V,
     pool: &mut TablePool<'_>,
     table: &TableMeta,
@@ -200,26 +199,26 @@ pub(crate) fn read_data_block<'b, V: Vfs>(
     buffer: &'b mut [u8],
 ) -> Result<(Section, u32, &'b [u8]), Error> {
     let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
-    let block = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
-    let opened = match view_checked_block(vfs, pool, table, index, &entry)? {
+    let page = buffer.get_mut(..entry.len as usize).ok_or(DAMAGED)?;
+    let opened = match view_checked_page(vfs, pool, table, index, &entry)? {
         Some(bytes) => {
-            block.copy_from_slice(bytes);
-            open_block_header(block)
+            page.copy_from_slice(bytes);
+            open_page_header(page)
         }
         None => {
             // Read bytes are a transfer, not memory this process checked: always checked.
-            read_exact(vfs, table.file, entry.offset, block)?;
-            open_block(block)
+            read_exact(vfs, table.file, entry.offset, page)?;
+            open_page(page)
         }
     };
     let (section, count) = opened.ok_or(DAMAGED)?;
     if section != entry.section {
         return Err(DAMAGED);
     }
-    Ok((section, count, &block[BLOCK_HEADER_BYTES..]))
+    Ok((section, count, &page[PAGE_HEADER_BYTES..]))
 }
 
-/// The last data block of `section` whose first key is <= `key` (binary search over the
+/// The last page of `section` whose first key is <= `key` (binary search over the
 /// search prefixes; a whole entry is compared only when its prefix equals the target's).
 pub(crate) fn seek(
     pool: &TablePool<'_>,
@@ -252,7 +251,7 @@ pub(crate) fn seek(
 /// Where a block record was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RecordAt {
-    /// Bytes `start..end` of the caller's buffer (the data block was read into it).
+    /// Bytes `start..end` of the caller's buffer (the page was read into it).
     Buffer { start: usize, end: usize },
     /// `len` bytes at file offset `offset`, in the table's view (read in place: nothing was
     /// copied).
@@ -260,7 +259,7 @@ pub(crate) enum RecordAt {
 }
 
 /// Where the record of block `id` lies, if `table` has one (live or tombstone): in place in
-/// the table's view, or in `buffer` after reading its data block.
+/// the table's view, or in `buffer` after reading its page.
 pub(crate) fn locate_block<V: Vfs>(
     vfs: &mut V,
     pool: &mut TablePool<'_>,
@@ -276,16 +275,16 @@ pub(crate) fn locate_block<V: Vfs>(
     };
     // In place: find the record in the view; nothing is copied.
     let entry = pool.index_entry(table, index).ok_or(DAMAGED)?;
-    if let Some(block) = view_checked_block(vfs, pool, table, index, &entry)? {
-        let found = record_in_block(block, entry.section, id)?;
+    if let Some(page) = view_checked_page(vfs, pool, table, index, &entry)? {
+        let found = record_in_page(page, entry.section, id)?;
         return Ok(found
             .map(|(at, end)| RecordAt::View { offset: entry.offset + at as u64, len: end - at }));
     }
-    let (_, count, records) = read_data_block(vfs, pool, table, index, buffer)?;
+    let (_, count, records) = read_page(vfs, pool, table, index, buffer)?;
     let found = record_range(records, count, id)?;
     Ok(found.map(|(at, end)| RecordAt::Buffer {
-        start: BLOCK_HEADER_BYTES + at,
-        end: BLOCK_HEADER_BYTES + end,
+        start: PAGE_HEADER_BYTES + at,
+        end: PAGE_HEADER_BYTES + end,
     }))
 }
 
@@ -306,7 +305,7 @@ pub(crate) fn record_bytes<'a, V: Vfs>(
     }
 }
 
-/// Where block `id`'s record lies in a block data block's body (records and trailer):
+/// Where block `id`'s record lies in a block page's body (records and trailer):
 /// found through the trailer, then decoded, and its id checked against the trailer's.
 fn record_range(records: &[u8], count: u32, id: &BlockId) -> Result<Option<(usize, usize)>, Error> {
     let Some(at) = search_records(records, count, id).map_err(|()| DAMAGED)? else {
@@ -319,31 +318,31 @@ fn record_range(records: &[u8], count: u32, id: &BlockId) -> Result<Option<(usiz
     Ok(Some((at, at + len)))
 }
 
-/// How far before a block's end `record_in_block` touches the trailer early: about half the
-/// trailer of a 16 KiB block of 1 KiB records (15 records of 20 bytes).
+/// How far before a page's end `record_in_page` touches the trailer early: about half the
+/// trailer of a 16 KiB page of 1 KiB records (15 records of 20 bytes).
 const TRAILER_PROBE_BYTES: usize = 160;
 
-/// The byte range of block `id`'s record in a checked data block, or `None` if the block
+/// The byte range of block `id`'s record in a checked page, or `None` if the page
 /// does not hold the id.
-fn record_in_block(
-    block: &[u8],
+fn record_in_page(
+    page: &[u8],
     expected: Section,
     id: &BlockId,
 ) -> Result<Option<(usize, usize)>, Error> {
     // Load a byte near the trailer's middle (where its binary search starts) before the
     // header: the trailer's position depends on the header's count, so without this the
-    // two cache misses (and TLB misses: a block spans pages) happen one after the other.
-    let trailer_middle = block.len().saturating_sub(TRAILER_PROBE_BYTES);
-    if let Some(byte) = block.get(trailer_middle) {
+    // two cache misses (and TLB misses: a page spans memory pages) happen one after the other.
+    let trailer_middle = page.len().saturating_sub(TRAILER_PROBE_BYTES);
+    if let Some(byte) = page.get(trailer_middle) {
         core::hint::black_box(*byte);
     }
-    let (section, count) = open_block_header(block).ok_or(DAMAGED)?;
+    let (section, count) = open_page_header(page).ok_or(DAMAGED)?;
     if section != expected {
         return Err(DAMAGED);
     }
-    let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
+    let records = page.get(PAGE_HEADER_BYTES..).ok_or(DAMAGED)?;
     let found = record_range(records, count, id)?;
-    Ok(found.map(|(at, end)| (BLOCK_HEADER_BYTES + at, BLOCK_HEADER_BYTES + end)))
+    Ok(found.map(|(at, end)| (PAGE_HEADER_BYTES + at, PAGE_HEADER_BYTES + end)))
 }
 
 /// The record of block `id` in `table` (live or tombstone), in place or read into `buffer`.
@@ -361,19 +360,19 @@ pub(crate) fn find_block<'b, V: Vfs>(
     Ok(Some(BlockRecord::decode(bytes).ok_or(DAMAGED)?.0))
 }
 
-/// Reads data block `block` into `buffer` if it belongs to `section`; returns its record
-/// count, or `None` when the section has no more blocks (shared by both cursors).
-fn load_section_block<V: Vfs>(
+/// Reads page `page` into `buffer` if it belongs to `section`; returns its record
+/// count, or `None` when the section has no more pages (shared by both cursors).
+fn load_section_page<V: Vfs>(
     vfs: &mut V,
     pool: &mut TablePool<'_>,
     table: &TableMeta,
     section: Section,
-    block: usize,
+    page: usize,
     buffer: &mut [u8],
 ) -> Result<Option<u32>, Error> {
-    match pool.index_entry(table, block) {
+    match pool.index_entry(table, page) {
         Some(entry) if entry.section == section => {
-            Ok(Some(read_data_block(vfs, pool, table, block, buffer)?.1))
+            Ok(Some(read_page(vfs, pool, table, page, buffer)?.1))
         }
         _ => Ok(None),
     }
@@ -384,12 +383,12 @@ fn load_section_block<V: Vfs>(
 pub(crate) struct EdgeCursor {
     key_id: BlockId,
     section: Section,
-    block: usize,
-    /// Record index within the loaded block, and the block's record count.
+    page: usize,
+    /// Record index within the loaded page, and the page's record count.
     record: u32,
     count: u32,
     done: bool,
-    /// The loaded records are the key id's whole run in a block that holds a later key
+    /// The loaded records are the key id's whole run in a page that holds a later key
     /// too, so nothing of the key id follows them (set by windowed loads from views).
     run_ends: bool,
 }
@@ -400,7 +399,7 @@ impl EdgeCursor {
         EdgeCursor {
             key_id: *key_id,
             section,
-            block: 0,
+            page: 0,
             record: 0,
             count: 0,
             done: true,
@@ -413,7 +412,7 @@ impl EdgeCursor {
         self.done
     }
 
-    /// A cursor before the first record of `key_id` in `section`; `buffer` receives blocks.
+    /// A cursor before the first record of `key_id` in `section`; `buffer` receives pages.
     pub(crate) fn seek<V: Vfs>(
         vfs: &mut V,
         pool: &mut TablePool<'_>,
@@ -424,21 +423,20 @@ impl EdgeCursor {
     ) -> Result<EdgeCursor, Error> {
         let mut start = [0u8; KEY_BYTES];
         start[..ID_BYTES].copy_from_slice(&key_id.0);
-        // The first record of key_id may begin in the block before the one whose first key
-        // is the smallest >= start, so start from the last block <= start (or the first).
-        let block =
-            seek(pool, table, section, &start).or_else(|| first_block(pool, table, section));
+        // The first record of key_id may begin in the page before the one whose first key
+        // is the smallest >= start, so start from the last page <= start (or the first).
+        let page = seek(pool, table, section, &start).or_else(|| first_page(pool, table, section));
         let mut cursor = EdgeCursor {
             key_id: *key_id,
             section,
-            block: 0,
+            page: 0,
             record: 0,
             count: 0,
-            done: block.is_none(),
+            done: page.is_none(),
             run_ends: false,
         };
-        if let Some(block) = block {
-            cursor.load(vfs, pool, table, block, buffer)?;
+        if let Some(page) = page {
+            cursor.load(vfs, pool, table, page, buffer)?;
             cursor.skip_before_key(buffer)?;
         }
         Ok(cursor)
@@ -449,48 +447,48 @@ impl EdgeCursor {
         vfs: &mut V,
         pool: &mut TablePool<'_>,
         table: &TableMeta,
-        block: usize,
+        page: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        if self.load_window(vfs, pool, table, block, buffer)? {
+        if self.load_window(vfs, pool, table, page, buffer)? {
             return Ok(());
         }
-        match load_section_block(vfs, pool, table, self.section, block, buffer)? {
-            Some(count) => (self.block, self.record, self.count) = (block, 0, count),
+        match load_section_page(vfs, pool, table, self.section, page, buffer)? {
+            Some(count) => (self.page, self.record, self.count) = (page, 0, count),
             None => self.done = true,
         }
         self.run_ends = false;
         Ok(())
     }
 
-    /// Views data block `block` in place (checked once) and copies into `buffer` only the
-    /// run of records whose key id is the cursor's (a listing wants a handful of a block's
+    /// Views page `page` in place (checked once) and copies into `buffer` only the
+    /// run of records whose key id is the cursor's (a listing wants a handful of a page's
     /// hundreds). False if the backend has no view.
     fn load_window<V: Vfs>(
         &mut self,
         vfs: &mut V,
         pool: &mut TablePool<'_>,
         table: &TableMeta,
-        block: usize,
+        page: usize,
         buffer: &mut [u8],
     ) -> Result<bool, Error> {
-        let entry = match pool.index_entry(table, block) {
+        let entry = match pool.index_entry(table, page) {
             Some(entry) if entry.section == self.section => entry,
             _ => {
                 self.done = true;
                 return Ok(true);
             }
         };
-        let Some(bytes) = view_checked_block(vfs, pool, table, block, &entry)? else {
+        let Some(bytes) = view_checked_page(vfs, pool, table, page, &entry)? else {
             return Ok(false);
         };
         let (count, run_ends) = copy_run(bytes, self.section, &self.key_id, buffer)?;
-        (self.block, self.record, self.count, self.run_ends) = (block, 0, count, run_ends);
+        (self.page, self.record, self.count, self.run_ends) = (page, 0, count, run_ends);
         Ok(true)
     }
 
     fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
-        let at = BLOCK_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
+        let at = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
         buffer.get(at..).and_then(EdgeRecord::decode).ok_or(DAMAGED)
     }
 
@@ -504,7 +502,7 @@ impl EdgeCursor {
         Ok(())
     }
 
-    /// The current record, if it still belongs to the cursor's key id; loads the next block
+    /// The current record, if it still belongs to the cursor's key id; loads the next page
     /// into `buffer` when the current one is used up.
     pub(crate) fn current<V: Vfs>(
         &mut self,
@@ -513,7 +511,7 @@ impl EdgeCursor {
         table: &TableMeta,
         buffer: &mut [u8],
     ) -> Result<Option<EdgeRecord>, Error> {
-        // Each round loads a later block; the index bounds how many there are.
+        // Each round loads a later page; the index bounds how many there are.
         for _ in 0..=table.index_entries {
             if self.done {
                 return Ok(None);
@@ -530,7 +528,7 @@ impl EdgeCursor {
                 self.done = true;
                 return Ok(None);
             }
-            let next = self.block + 1;
+            let next = self.page + 1;
             self.load(vfs, pool, table, next, buffer)?;
         }
         Err(DAMAGED)
@@ -541,17 +539,17 @@ impl EdgeCursor {
     }
 }
 
-/// In a checked edge block: copies the records whose key id is `key_id` to `out` (after a
+/// In a checked edge page: copies the records whose key id is `key_id` to `out` (after a
 /// header's worth of bytes, where `record_at` reads), found by binary search. Returns how
-/// many, and whether a later key id follows them in this block.
+/// many, and whether a later key id follows them in this page.
 fn copy_run(
-    block: &[u8],
+    page: &[u8],
     expected: Section,
     key_id: &BlockId,
     out: &mut [u8],
 ) -> Result<(u32, bool), Error> {
-    let (section, count) = open_block_header(block).ok_or(DAMAGED)?;
-    let records = block.get(BLOCK_HEADER_BYTES..).ok_or(DAMAGED)?;
+    let (section, count) = open_page_header(page).ok_or(DAMAGED)?;
+    let records = page.get(PAGE_HEADER_BYTES..).ok_or(DAMAGED)?;
     if section != expected || records.len() < count as usize * EDGE_RECORD_BYTES {
         return Err(DAMAGED);
     }
@@ -572,15 +570,14 @@ fn copy_run(
         end += 1;
     }
     let bytes = &records[low * EDGE_RECORD_BYTES..end * EDGE_RECORD_BYTES];
-    let target =
-        out.get_mut(BLOCK_HEADER_BYTES..BLOCK_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
+    let target = out.get_mut(PAGE_HEADER_BYTES..PAGE_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
     target.copy_from_slice(bytes);
     Ok(((end - low) as u32, end < count))
 }
 
-/// The first data block of `section`: a binary search, since index entries are in
+/// The first page of `section`: a binary search, since index entries are in
 /// (section, key) order (a linear scan here once cost two thirds of edge ingest).
-fn first_block(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
+fn first_page(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
     let (mut low, mut high) = (0usize, table.index_entries);
     // Invariant: entries below `low` are of an earlier section, from `high` on of this one
     // or a later one.
@@ -608,7 +605,7 @@ mod tests {
     }
 
     /// Writes a table of 300 blocks and, for each block n, edges n -> n+1 and n -> n+2 in
-    /// both sections; small data blocks force many of them.
+    /// both sections; small pages force many of them.
     fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>) -> TableMeta {
         let mut buffer = std::vec![0u8; 512];
         let mut writer = TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, 256).unwrap();
@@ -671,7 +668,7 @@ mod tests {
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
         let written = build(&mut vfs, &mut pool);
-        assert!(written.index_entries > 20, "small blocks make many: {}", written.index_entries);
+        assert!(written.index_entries > 20, "small pages make many: {}", written.index_entries);
         vfs.close(written.file);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
@@ -743,10 +740,10 @@ mod tests {
         }
     }
 
-    /// Opening reads no data block, so damage that happens after the open is found by the
-    /// first read of the damaged block (through a view), on every read of it, and only there.
+    /// Opening reads no page, so damage that happens after the open is found by the
+    /// first read of the damaged page (through a view), on every read of it, and only there.
     #[test]
-    fn a_block_damaged_after_open_is_corruption_on_every_read_of_it() {
+    fn a_page_damaged_after_open_is_corruption_on_every_read_of_it() {
         let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
         vfs.views = true;
@@ -754,9 +751,9 @@ mod tests {
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();
-        assert!((0..table.index_entries).all(|index| !pool.block_verified(&table, index)));
+        assert!((0..table.index_entries).all(|index| !pool.page_verified(&table, index)));
         let mut buffer = std::vec![0u8; 512];
-        // Damage the last byte of block 100's data block (its trailer), which the open
+        // Damage the last byte of block 100's page (its trailer), which the open
         // has not read.
         let damaged = seek(&pool, &table, Section::Blocks, &block_key(&id(100))).unwrap();
         let entry = pool.index_entry(&table, damaged).unwrap();
@@ -764,9 +761,9 @@ mod tests {
         for _ in 0..2 {
             let found = find_block(&mut vfs, &mut pool, &table, &id(100), &mut buffer);
             assert_eq!(found.unwrap_err(), DAMAGED);
-            assert!(!pool.block_verified(&table, damaged));
+            assert!(!pool.page_verified(&table, damaged));
         }
-        // Every other block answers, and is marked as checked once read.
+        // Every other page answers, and is marked as checked once read.
         let elsewhere: std::vec::Vec<u128> = (1..=300u128)
             .filter(|n| seek(&pool, &table, Section::Blocks, &block_key(&id(*n))) != Some(damaged))
             .collect();
@@ -775,16 +772,16 @@ mod tests {
             assert_eq!(record.unwrap().sequence, n as u64);
         }
         let checked =
-            (0..table.index_entries).filter(|index| pool.block_verified(&table, *index)).count();
-        let block_blocks = (0..table.index_entries)
+            (0..table.index_entries).filter(|index| pool.page_verified(&table, *index)).count();
+        let block_pages = (0..table.index_entries)
             .filter(|index| pool.index_entry(&table, *index).unwrap().section == Section::Blocks)
             .count();
-        assert_eq!(checked, block_blocks - 1, "every block section block but the damaged one");
-        // An edge block damaged after the open is found by a listing the same way.
-        let edge_block =
+        assert_eq!(checked, block_pages - 1, "every page of the block section but the damaged one");
+        // An edge page damaged after the open is found by a listing the same way.
+        let edge_page =
             seek(&pool, &table, Section::OutEdges, &edge_key(&id(5), EdgeType::CALLS, &id(6)))
                 .unwrap();
-        let entry = pool.index_entry(&table, edge_block).unwrap();
+        let entry = pool.index_entry(&table, edge_page).unwrap();
         assert!(vfs.corrupt(&name, (entry.offset + u64::from(entry.len) - 1) as usize, 0x04));
         let listed =
             EdgeCursor::seek(&mut vfs, &mut pool, &table, Section::OutEdges, &id(5), &mut buffer);
@@ -792,7 +789,7 @@ mod tests {
     }
 
     /// The bytes after an index entry's section byte are zero on disk: the pool marks
-    /// checked blocks there, so a table that claimed a mark would skip its CRCs.
+    /// checked pages there, so a table that claimed a mark would skip its CRCs.
     #[test]
     fn an_index_entry_with_a_nonzero_reserved_byte_is_damage() {
         let entry =
@@ -808,12 +805,12 @@ mod tests {
 }
 
 /// A cursor over every record of one section of a table, for compaction's merge. It keeps
-/// the current data block in a caller buffer (one per input table).
+/// the current page in a caller buffer (one per input table).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SectionCursor {
     section: Section,
-    block: usize,
-    /// Byte offset of the current record in the buffer, and records left in the block.
+    page: usize,
+    /// Byte offset of the current record in the buffer, and records left in the page.
     at: usize,
     remaining: u32,
     done: bool,
@@ -827,9 +824,9 @@ impl SectionCursor {
         section: Section,
         buffer: &mut [u8],
     ) -> Result<SectionCursor, Error> {
-        let first = first_block(pool, table, section);
+        let first = first_page(pool, table, section);
         let mut cursor =
-            SectionCursor { section, block: 0, at: 0, remaining: 0, done: first.is_none() };
+            SectionCursor { section, page: 0, at: 0, remaining: 0, done: first.is_none() };
         if let Some(first) = first {
             cursor.load(vfs, pool, table, first, buffer)?;
         }
@@ -837,7 +834,7 @@ impl SectionCursor {
     }
 
     /// A cursor on the first record of the block section whose key is greater than `key`
-    /// (for a resumable scan; the records before it in its data block are skipped).
+    /// (for a resumable scan; the records before it in its page are skipped).
     pub(crate) fn start_after<V: Vfs>(
         vfs: &mut V,
         pool: &mut TablePool<'_>,
@@ -845,14 +842,14 @@ impl SectionCursor {
         key: &[u8; KEY_BYTES],
         buffer: &mut [u8],
     ) -> Result<SectionCursor, Error> {
-        let Some(block) = seek(pool, table, Section::Blocks, key) else {
+        let Some(page) = seek(pool, table, Section::Blocks, key) else {
             // Every block record is after `key` (or there are none).
             return SectionCursor::start(vfs, pool, table, Section::Blocks, buffer);
         };
         let mut cursor =
-            SectionCursor { section: Section::Blocks, block, at: 0, remaining: 0, done: false };
-        cursor.load(vfs, pool, table, block, buffer)?;
-        // Records in a data block are sorted, so the skip ends within this block or the next.
+            SectionCursor { section: Section::Blocks, page, at: 0, remaining: 0, done: false };
+        cursor.load(vfs, pool, table, page, buffer)?;
+        // Records in a page are sorted, so the skip ends within this page or the next.
         while let Some((_, end, current)) = cursor.current(vfs, pool, table, buffer)? {
             if current > *key {
                 break;
@@ -867,19 +864,17 @@ impl SectionCursor {
         vfs: &mut V,
         pool: &mut TablePool<'_>,
         table: &TableMeta,
-        block: usize,
+        page: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        match load_section_block(vfs, pool, table, self.section, block, buffer)? {
-            Some(count) => {
-                (self.block, self.at, self.remaining) = (block, BLOCK_HEADER_BYTES, count)
-            }
+        match load_section_page(vfs, pool, table, self.section, page, buffer)? {
+            Some(count) => (self.page, self.at, self.remaining) = (page, PAGE_HEADER_BYTES, count),
             None => self.done = true,
         }
         Ok(())
     }
 
-    /// The current record's byte range in `buffer` and its key, loading blocks as needed.
+    /// The current record's byte range in `buffer` and its key, loading pages as needed.
     pub(crate) fn current<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -902,7 +897,7 @@ impl SectionCursor {
                 };
                 return Ok(Some((self.at, self.at + len, key)));
             }
-            let next = self.block + 1;
+            let next = self.page + 1;
             self.load(vfs, pool, table, next, buffer)?;
         }
         Err(DAMAGED)

@@ -1,12 +1,12 @@
-//! Streams sorted records into a new table file: data blocks through one buffer, the index
-//! and bloom filter straight into the table pool, then the index, bloom and footer blocks,
+//! Streams sorted records into a new table file: pages through one buffer, the index
+//! and bloom filter straight into the table pool, then the index, bloom and footer,
 //! and an fsync.
 
 use super::bloom;
 use super::format::{
-    seal_block, table_name, BlockRecord, EdgeRecord, Footer, IndexEntry, Section,
-    BLOCK_HEADER_BYTES, BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES,
-    INDEX_ENTRY_BYTES, KEY_BYTES, TABLE_NAME_BYTES, TRAILER_BYTES_PER_RECORD,
+    seal_page, table_name, BlockRecord, EdgeRecord, Footer, IndexEntry, Section,
+    BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, KEY_BYTES,
+    PAGE_HEADER_BYTES, TABLE_NAME_BYTES, TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::error::{CorruptionKind, Error, Resource};
@@ -18,14 +18,14 @@ pub(crate) struct TableWriter<'b> {
     file: FileHandle,
     number: u64,
     buffer: &'b mut [u8],
-    /// A data block is closed before a record would take it past this many bytes.
-    block_bytes_target: usize,
-    /// Sealed data blocks wait in `buffer[..block_start]` and are written together when the
-    /// buffer cannot take another block (fewer, larger writes); the open block is
-    /// `buffer[block_start..buffered]`.
-    block_start: usize,
+    /// A page is closed before a record would take it past this many bytes.
+    page_bytes_target: usize,
+    /// Sealed pages wait in `buffer[..page_start]` and are written together when the
+    /// buffer cannot take another page (fewer, larger writes); the open page is
+    /// `buffer[page_start..buffered]`.
+    page_start: usize,
     buffered: usize,
-    records_in_block: u32,
+    records_in_page: u32,
     section: Section,
     first_key: [u8; KEY_BYTES],
     last_key: Option<(Section, [u8; KEY_BYTES])>,
@@ -51,11 +51,11 @@ impl<'b> TableWriter<'b> {
         block_keys: u64,
         bits_per_key: u32,
         buffer: &'b mut [u8],
-        block_bytes_target: usize,
+        page_bytes_target: usize,
     ) -> Result<TableWriter<'b>, Error> {
         assert!(
-            buffer.len() >= BLOCK_HEADER_BYTES + EDGE_RECORD_BYTES
-                && block_bytes_target <= buffer.len()
+            buffer.len() >= PAGE_HEADER_BYTES + EDGE_RECORD_BYTES
+                && page_bytes_target <= buffer.len()
         );
         let bloom_bytes = bloom::filter_bytes(block_keys, bits_per_key);
         if pool.bytes.len() - pool.used < bloom_bytes {
@@ -78,10 +78,10 @@ impl<'b> TableWriter<'b> {
             file,
             number,
             buffer,
-            block_bytes_target,
-            block_start: 0,
+            page_bytes_target,
+            page_start: 0,
             buffered: 0,
-            records_in_block: 0,
+            records_in_page: 0,
             section: Section::Blocks,
             first_key: [0; KEY_BYTES],
             last_key: None,
@@ -94,7 +94,7 @@ impl<'b> TableWriter<'b> {
     }
 
     /// Makes room for a record of `len` bytes in `section` with sort key `key`: closes the
-    /// current data block if the section changes or the block is full.
+    /// current page if the section changes or the page is full.
     fn prepare<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -109,27 +109,26 @@ impl<'b> TableWriter<'b> {
             "table records out of order"
         );
         self.last_key = Some((section, key));
-        // Block data blocks end with a u32 offset per record (format version 2).
+        // Block pages end with a u32 offset per record (since format version 2).
         let trailer = |records: u32| match section {
             Section::Blocks => records as usize * TRAILER_BYTES_PER_RECORD,
             _ => 0,
         };
-        let with_record =
-            self.buffered - self.block_start + len + trailer(self.records_in_block + 1);
-        let alone = BLOCK_HEADER_BYTES + len + trailer(1);
-        let full = with_record > self.block_bytes_target.max(alone);
-        if self.records_in_block > 0 && (section != self.section || full) {
-            self.seal_data_block(pool)?;
+        let with_record = self.buffered - self.page_start + len + trailer(self.records_in_page + 1);
+        let alone = PAGE_HEADER_BYTES + len + trailer(1);
+        let full = with_record > self.page_bytes_target.max(alone);
+        if self.records_in_page > 0 && (section != self.section || full) {
+            self.seal_data_page(pool)?;
         }
-        if self.records_in_block == 0 {
-            if self.buffer.len() - self.block_start < self.block_bytes_target.max(alone) {
-                self.write_sealed_blocks(vfs)?;
+        if self.records_in_page == 0 {
+            if self.buffer.len() - self.page_start < self.page_bytes_target.max(alone) {
+                self.write_sealed_pages(vfs)?;
             }
             self.section = section;
             self.first_key = key;
-            self.buffered = self.block_start + BLOCK_HEADER_BYTES;
+            self.buffered = self.page_start + PAGE_HEADER_BYTES;
         }
-        if self.buffered + len + trailer(self.records_in_block + 1) > self.buffer.len() {
+        if self.buffered + len + trailer(self.records_in_page + 1) > self.buffer.len() {
             return Err(Error::MemtableFull { resource: Resource::RecordBytes });
         }
         Ok(())
@@ -151,7 +150,7 @@ impl<'b> TableWriter<'b> {
             at += part.len();
         }
         self.buffered = at;
-        self.records_in_block += 1;
+        self.records_in_page += 1;
         self.meta.block_records += 1;
         self.count_key(Section::Blocks, &record.id);
         let filter =
@@ -172,7 +171,7 @@ impl<'b> TableWriter<'b> {
         self.buffer[self.buffered..self.buffered + EDGE_RECORD_BYTES]
             .copy_from_slice(&record.encode());
         self.buffered += EDGE_RECORD_BYTES;
-        self.records_in_block += 1;
+        self.records_in_page += 1;
         self.meta.edge_records += 1;
         // The bloom filter also answers "may this table hold outgoing edges of this id?".
         // Incoming keys stay out: in a graph with far-flung callers every large table would
@@ -215,14 +214,14 @@ impl<'b> TableWriter<'b> {
         self.meta.bloom_bytes = bytes;
     }
 
-    /// Appends the (id, offset) trailer of a block data block (room was kept by
+    /// Appends the (id, offset) trailer of a block page (room was kept by
     /// `prepare`). The records are this writer's own, so a decode failure is a bug, reported
     /// as `Corruption` rather than a panic.
     fn append_record_trailer(&mut self) -> Result<(), Error> {
         let records_end = self.buffered;
-        let records_start = self.block_start + BLOCK_HEADER_BYTES;
+        let records_start = self.page_start + PAGE_HEADER_BYTES;
         let mut at = records_start;
-        for _ in 0..self.records_in_block {
+        for _ in 0..self.records_in_page {
             let (record, len) = BlockRecord::decode(&self.buffer[at..records_end])
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
             let id = record.id;
@@ -238,9 +237,9 @@ impl<'b> TableWriter<'b> {
         Ok(())
     }
 
-    /// Seals the open data block (trailer, header, CRC) and appends its index entry to the
-    /// pool; the block waits in the buffer for `write_sealed_blocks`.
-    fn seal_data_block(&mut self, pool: &mut TablePool<'_>) -> Result<(), Error> {
+    /// Seals the open page (trailer, header, CRC) and appends its index entry to the
+    /// pool; the page waits in the buffer for `write_sealed_pages`.
+    fn seal_data_page(&mut self, pool: &mut TablePool<'_>) -> Result<(), Error> {
         // Room for this entry and, at `finish`, the search prefixes of all of them.
         let prefixes_bytes = (self.meta.index_entries + 1) * INDEX_PREFIX_BYTES;
         if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES + prefixes_bytes {
@@ -249,44 +248,44 @@ impl<'b> TableWriter<'b> {
         if self.section == Section::Blocks {
             self.append_record_trailer()?;
         }
-        let block = &mut self.buffer[self.block_start..self.buffered];
-        seal_block(block, self.section, self.records_in_block);
+        let page = &mut self.buffer[self.page_start..self.buffered];
+        seal_page(page, self.section, self.records_in_page);
         let entry = IndexEntry {
-            offset: self.file_offset + self.block_start as u64,
-            len: block.len() as u32,
+            offset: self.file_offset + self.page_start as u64,
+            len: page.len() as u32,
             section: self.section,
             first_key: self.first_key,
         };
         pool.bytes[pool.used..pool.used + INDEX_ENTRY_BYTES].copy_from_slice(&entry.encode());
         pool.used += INDEX_ENTRY_BYTES;
         self.meta.index_entries += 1;
-        self.block_start = self.buffered;
-        self.records_in_block = 0;
+        self.page_start = self.buffered;
+        self.records_in_page = 0;
         Ok(())
     }
 
-    /// Writes the sealed data blocks waiting in the buffer, in one write.
-    fn write_sealed_blocks<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), Error> {
-        debug_assert_eq!(self.records_in_block, 0, "only sealed blocks are written");
-        if self.block_start > 0 {
-            vfs.write_at(self.file, self.file_offset, &self.buffer[..self.block_start])?;
-            self.file_offset += self.block_start as u64;
+    /// Writes the sealed pages waiting in the buffer, in one write.
+    fn write_sealed_pages<V: Vfs>(&mut self, vfs: &mut V) -> Result<(), Error> {
+        debug_assert_eq!(self.records_in_page, 0, "only sealed pages are written");
+        if self.page_start > 0 {
+            vfs.write_at(self.file, self.file_offset, &self.buffer[..self.page_start])?;
+            self.file_offset += self.page_start as u64;
         }
-        self.block_start = 0;
+        self.page_start = 0;
         self.buffered = 0;
         Ok(())
     }
 
-    /// Writes a block whose body is already in the pool (index or bloom); returns its length.
-    fn write_pool_block<V: Vfs>(
+    /// Writes a page whose body is already in the pool (index or bloom); returns its length.
+    fn write_pool_page<V: Vfs>(
         &mut self,
         vfs: &mut V,
         body: &[u8],
         section: Section,
         count: u32,
     ) -> Result<u32, Error> {
-        let len = (BLOCK_HEADER_BYTES + body.len()) as u32;
-        let mut header = [0u8; BLOCK_HEADER_BYTES];
+        let len = (PAGE_HEADER_BYTES + body.len()) as u32;
+        let mut header = [0u8; PAGE_HEADER_BYTES];
         header[4..8].copy_from_slice(&len.to_le_bytes());
         header[8] = section as u8;
         header[12..16].copy_from_slice(&count.to_le_bytes());
@@ -295,21 +294,21 @@ impl<'b> TableWriter<'b> {
         digest.update(body);
         header[..4].copy_from_slice(&digest.finalize().to_le_bytes());
         vfs.write_at(self.file, self.file_offset, &header)?;
-        vfs.write_at(self.file, self.file_offset + BLOCK_HEADER_BYTES as u64, body)?;
+        vfs.write_at(self.file, self.file_offset + PAGE_HEADER_BYTES as u64, body)?;
         self.file_offset += u64::from(len);
         Ok(len)
     }
 
-    /// Writes the last data block, the index, the bloom filter and the footer, and syncs.
+    /// Writes the last page, the index, the bloom filter and the footer, and syncs.
     pub(crate) fn finish<V: Vfs>(
         mut self,
         vfs: &mut V,
         pool: &mut TablePool<'_>,
     ) -> Result<TableMeta, Error> {
-        if self.records_in_block > 0 {
-            self.seal_data_block(pool)?;
+        if self.records_in_page > 0 {
+            self.seal_data_page(pool)?;
         }
-        self.write_sealed_blocks(vfs)?;
+        self.write_sealed_pages(vfs)?;
         self.shrink_filter(pool);
         let meta = self.meta;
         // Every seal kept room for the prefixes.
@@ -323,11 +322,10 @@ impl<'b> TableWriter<'b> {
         let index_body =
             &pool.bytes[index_start..index_start + meta.index_entries * INDEX_ENTRY_BYTES];
         let index_len =
-            self.write_pool_block(vfs, index_body, Section::Index, meta.index_entries as u32)?;
+            self.write_pool_page(vfs, index_body, Section::Index, meta.index_entries as u32)?;
         let bloom_offset = self.file_offset;
         let bloom_body = &pool.bytes[meta.pool_offset..meta.pool_offset + meta.bloom_bytes];
-        let bloom_len =
-            self.write_pool_block(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
+        let bloom_len = self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
         let footer = Footer {
             index_offset,
             index_len,
@@ -342,10 +340,10 @@ impl<'b> TableWriter<'b> {
         self.file_offset += FOOTER_BYTES as u64;
         vfs.sync(self.file)?;
         let table = TableMeta { file_bytes: self.file_offset, ..meta };
-        // Every block's CRC was computed here from the bytes written (the index is on disk
+        // Every page's CRC was computed here from the bytes written (the index is on disk
         // already, with its reserved bytes zero).
         for index in 0..table.index_entries {
-            pool.mark_block_verified(&table, index);
+            pool.mark_page_verified(&table, index);
         }
         Ok(table)
     }

@@ -32,9 +32,9 @@ pub(crate) const WAL_PREALLOCATE_BYTES: u64 = 1 << 20;
 pub(crate) struct OpenSegment {
     pub(crate) file: FileHandle,
     /// Bytes of the file already written (the buffer continues from here).
+    pub(crate) written_bytes: u64,
+    /// The file's length: `written_bytes` plus zeros preallocated after them.
     pub(crate) file_bytes: u64,
-    /// The file's length: `file_bytes` plus zeros preallocated after them.
-    pub(crate) file_len: u64,
 }
 
 pub(crate) struct Wal<'r> {
@@ -133,7 +133,7 @@ impl<'r> Wal<'r> {
         let needs_segment = match self.segment {
             None => true,
             Some(segment) => {
-                segment.file_bytes + (self.buffered + frame_len) as u64 > self.segment_bytes_max
+                segment.written_bytes + (self.buffered + frame_len) as u64 > self.segment_bytes_max
             }
         };
         if needs_segment && self.segments_count >= self.segments_max {
@@ -196,7 +196,7 @@ impl<'r> Wal<'r> {
     /// Ensures an open segment with room for `frame_len` more bytes and buffer space for them.
     fn make_room<V: Vfs>(&mut self, vfs: &mut V, frame_len: usize) -> Result<(), VfsError> {
         let fits_segment = self.segment.is_some_and(|segment| {
-            segment.file_bytes + (self.buffered + frame_len) as u64 <= self.segment_bytes_max
+            segment.written_bytes + (self.buffered + frame_len) as u64 <= self.segment_bytes_max
         });
         if !fits_segment {
             self.roll_segment(vfs)?;
@@ -231,7 +231,7 @@ impl<'r> Wal<'r> {
         let header = SegmentHeader { segment_number: number, start_position: self.position };
         self.buffer[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
         self.buffered = SEGMENT_HEADER_BYTES;
-        self.segment = Some(OpenSegment { file, file_bytes: 0, file_len: 0 });
+        self.segment = Some(OpenSegment { file, written_bytes: 0, file_bytes: 0 });
         Ok(())
     }
 
@@ -243,15 +243,16 @@ impl<'r> Wal<'r> {
         if self.buffered == 0 {
             return Ok(());
         }
-        let end = segment.file_bytes + self.buffered as u64;
+        let end = segment.written_bytes + self.buffered as u64;
         assert!(end <= self.segment_bytes_max, "make_room bounds every segment");
-        if end > segment.file_len {
-            let file_len = end.next_multiple_of(self.preallocate_bytes).min(self.segment_bytes_max);
-            vfs.preallocate(segment.file, segment.file_len, file_len - segment.file_len)?;
-            segment.file_len = file_len;
+        if end > segment.file_bytes {
+            let file_bytes =
+                end.next_multiple_of(self.preallocate_bytes).min(self.segment_bytes_max);
+            vfs.preallocate(segment.file, segment.file_bytes, file_bytes - segment.file_bytes)?;
+            segment.file_bytes = file_bytes;
         }
-        vfs.write_at(segment.file, segment.file_bytes, &self.buffer[..self.buffered])?;
-        segment.file_bytes += self.buffered as u64;
+        vfs.write_at(segment.file, segment.written_bytes, &self.buffer[..self.buffered])?;
+        segment.written_bytes += self.buffered as u64;
         self.buffered = 0;
         self.segment_dirty = true;
         Ok(())

@@ -88,7 +88,7 @@ struct Stop {
 struct SegmentReader<'b> {
     buffer: &'b mut [u8],
     file: FileHandle,
-    file_len: u64,
+    file_bytes: u64,
     window_start: u64,
     window_len: usize,
 }
@@ -110,14 +110,14 @@ impl<'b> SegmentReader<'b> {
     ) -> Result<SegmentReader<'b>, Error> {
         let mut name = [0u8; SEGMENT_NAME_BYTES];
         let file = vfs.open(segment_name(number, &mut name))?;
-        let file_len = match vfs.len(file) {
+        let file_bytes = match vfs.len(file) {
             Ok(len) => len,
             Err(error) => {
                 vfs.close(file);
                 return Err(Error::Io(error));
             }
         };
-        Ok(SegmentReader { buffer, file, file_len, window_start: 0, window_len: 0 })
+        Ok(SegmentReader { buffer, file, file_bytes, window_start: 0, window_len: 0 })
     }
 
     fn close<V: Vfs>(self, vfs: &mut V) -> &'b mut [u8] {
@@ -133,12 +133,12 @@ impl<'b> SegmentReader<'b> {
         len: usize,
     ) -> Result<Option<&[u8]>, VfsError> {
         let end = offset.checked_add(len as u64);
-        if end.is_none_or(|end| end > self.file_len) || len > self.buffer.len() {
+        if end.is_none_or(|end| end > self.file_bytes) || len > self.buffer.len() {
             return Ok(None);
         }
         let window_end = self.window_start + self.window_len as u64;
         if offset < self.window_start || offset + len as u64 > window_end {
-            let want = (self.file_len - offset).min(self.buffer.len() as u64) as usize;
+            let want = (self.file_bytes - offset).min(self.buffer.len() as u64) as usize;
             self.window_len = 0;
             let got = read_fully(vfs, self.file, offset, &mut self.buffer[..want])?;
             self.window_start = offset;
@@ -170,8 +170,8 @@ impl<'b> SegmentReader<'b> {
             self.forget_window();
             let mut at = offset;
             // Each step reads up to `step` bytes, so this ends at the file's end.
-            while at < self.file_len {
-                let len = (self.file_len - at).min(step) as usize;
+            while at < self.file_bytes {
+                let len = (self.file_bytes - at).min(step) as usize;
                 match self.window(vfs, at, len)? {
                     Some(bytes) if bytes.iter().all(|&byte| byte == 0) => at += len as u64,
                     _ => return Ok(false),
@@ -196,7 +196,7 @@ impl<'b> SegmentReader<'b> {
         offset: u64,
         payload_max: usize,
     ) -> Result<FrameRead<'_>, VfsError> {
-        if offset == self.file_len {
+        if offset == self.file_bytes {
             return Ok(FrameRead::End);
         }
         let header =
@@ -416,7 +416,7 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     }
     let mut offset = SEGMENT_HEADER_BYTES as u64;
     // Every accepted frame advances the offset by at least FRAME_HEADER_BYTES.
-    let frames_max = reader.file_len / FRAME_HEADER_BYTES as u64 + 1;
+    let frames_max = reader.file_bytes / FRAME_HEADER_BYTES as u64 + 1;
     for _ in 0..frames_max {
         let apply = position >= checkpoint.position;
         match replay_frame(vfs, &mut reader, offset, payload_max, target, report, apply) {
@@ -532,14 +532,14 @@ fn find_witness<V: Vfs>(
     for (index, &number) in numbers.iter().enumerate().skip(stop.index) {
         let mut reader = SegmentReader::open(vfs, &mut *read, number)?;
         let first = if index == stop.index { stop.offset } else { 0 };
-        bytes_after += reader.file_len.saturating_sub(first);
+        bytes_after += reader.file_bytes.saturating_sub(first);
         let mut offset = if index == stop.index && first >= SEGMENT_HEADER_BYTES as u64 {
             first + FRAME_ALIGN as u64
         } else {
             SEGMENT_HEADER_BYTES as u64
         };
         // Each step advances by at least FRAME_ALIGN bytes, so this ends at the file's end.
-        while !witnessed && offset + FRAME_HEADER_BYTES as u64 <= reader.file_len {
+        while !witnessed && offset + FRAME_HEADER_BYTES as u64 <= reader.file_bytes {
             let step = match reader.frame(vfs, offset, payload_max) {
                 Ok(FrameRead::Valid(header, _)) => {
                     witnessed = header.synced_position > stop.position;
@@ -629,8 +629,8 @@ fn sync_kept_segments<V: Vfs>(
         let file = vfs.open(segment_name(number, &mut name))?;
         let result = vfs.sync(file).and_then(|()| vfs.len(file));
         match result {
-            Ok(file_len) if index + 1 == numbers.len() && end_offset <= file_len => {
-                last = Some(OpenSegment { file, file_bytes: end_offset, file_len });
+            Ok(file_bytes) if index + 1 == numbers.len() && end_offset <= file_bytes => {
+                last = Some(OpenSegment { file, written_bytes: end_offset, file_bytes });
             }
             Ok(_) if index + 1 == numbers.len() => {
                 // Recovery read frames up to `end_offset`: the file shrank under it.

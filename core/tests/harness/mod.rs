@@ -16,9 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A small config whose limits a short random run reaches: many segments, a tiny WAL buffer.
 pub fn small_config() -> Config {
     Config {
-        blocks_max: 48,
-        edges_max: 96,
-        arena_bytes_max: 24 << 10,
+        memtable_entries_max: 48,
+        memtable_edges_max: 96,
+        memtable_arena_bytes_max: 24 << 10,
         source_uri_bytes_max: 64,
         metadata_bytes_max: 96,
         content_bytes_max: 512,
@@ -29,7 +29,7 @@ pub fn small_config() -> Config {
         files_max: 30,
         tables_max: 12,
         table_memory_bytes: 64 << 10,
-        table_block_bytes: 256,
+        table_page_bytes: 256,
         ..Config::DEFAULT
     }
 }

@@ -13,9 +13,9 @@ use kausaldb_core::{
 
 /// A firmware-sized store: 64 blocks, 256 edges, 16 KiB of payload.
 const CONFIG: Config = Config {
-    blocks_max: 64,
-    edges_max: 256,
-    arena_bytes_max: 16 << 10,
+    memtable_entries_max: 64,
+    memtable_edges_max: 256,
+    memtable_arena_bytes_max: 16 << 10,
     source_uri_bytes_max: 128,
     metadata_bytes_max: 256,
     content_bytes_max: 2048,
@@ -26,7 +26,7 @@ const CONFIG: Config = Config {
     files_max: 10,
     tables_max: 4,
     table_memory_bytes: 4096,
-    table_block_bytes: 1024,
+    table_page_bytes: 1024,
     ..Config::DEFAULT
 };
 const SIM: SimConfig =
