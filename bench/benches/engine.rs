@@ -1,5 +1,7 @@
 //! Engine micro-benchmarks (issue 2's targets): buffered and durable writes, reads, edge
 //! listings, and WAL replay throughput, all on the real POSIX file backend.
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use kausaldb_bench::{bench_config, content_1k, id, StoreDir, METADATA};

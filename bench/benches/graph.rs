@@ -1,6 +1,8 @@
 //! Graph-query benchmarks on a synthetic code graph: 100,000 functions, five calls each,
 //! skewed in-degree. Each query runs twice: with the graph in the memtable, and after it was
 //! flushed to a sorted table (page cache warm). Starts rotate over a fixed random list.
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kausaldb_bench::{code_graph_calls, content_for, graph_config, id, BenchRng, StoreDir};

@@ -4,6 +4,8 @@
 //!
 //! Sizes: `KAUSAL_BENCH_COLD_BLOCKS` (default 1,000,000 blocks of 1 KiB) for cold reads and
 //! `KAUSAL_BENCH_GRAPH_BLOCKS` (default 100,000, five calls each) for edges and traversals.
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};

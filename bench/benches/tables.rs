@@ -1,6 +1,8 @@
 //! Sorted-table benchmarks (issue 3's targets): point reads on a large store whose data is
 //! in tables (page cache warm), misses answered by bloom filters, and sustained ingest of
 //! 1 KiB blocks including flushes and compaction, with its write amplification.
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kausaldb_bench::{content_1k, id, BenchRng, StoreDir, METADATA};

@@ -1,4 +1,6 @@
 //! Shared set-up for the benchmarks: store directories, configs and data generation.
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 pub mod peers;
 

@@ -2,6 +2,8 @@
 //! close it, reopen it (replaying the WAL), and answer "who calls `parse_config`?".
 //!
 //! Run: `cargo xtask demo [directory]` (default: target/kausaldb-demo).
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{

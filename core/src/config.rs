@@ -1,30 +1,16 @@
 //! Every limit of the engine: a `Config` field (unit last) or a named constant.
 
 use crate::error::Error;
-pub use crate::manifest::TABLES_MAX_LIMIT;
-
-/// Tables of similar size merged by one size-tiered compaction step.
-pub const COMPACTION_FANIN: usize = 4;
 use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
 
-/// Hard ceiling on `memtable_entries_max` and `memtable_edges_max`: index slots are `u32`,
-/// and the open-addressing tables hold twice this many slots.
-pub const ENTRIES_MAX_LIMIT: u32 = 1 << 26;
-/// Hard ceiling on `memtable_arena_bytes_max`: arena offsets are `u32`.
-pub const ARENA_BYTES_MAX_LIMIT: u32 = 1 << 31;
-/// Hard ceiling on one block's content.
-pub const CONTENT_BYTES_MAX_LIMIT: u32 = 16 << 20;
-/// Hard ceiling on one block's source URI.
-pub const SOURCE_URI_BYTES_MAX_LIMIT: u32 = 64 << 10;
-/// Hard ceiling on one block's metadata.
-pub const METADATA_BYTES_MAX_LIMIT: u32 = 1 << 20;
-/// Hard ceiling on one WAL segment file.
-pub const WAL_SEGMENT_BYTES_MAX_LIMIT: u32 = 1 << 30;
-/// Longest file name the engine creates or reads back from a directory listing.
-pub const FILE_NAME_BYTES_MAX: usize = 64;
+// The limits live in `limits` (a leaf every module may import); they are public here too,
+// beside the fields they bound.
+pub use crate::limits::{
+    ARENA_BYTES_MAX_LIMIT, COMPACTION_FANIN, CONTENT_BYTES_MAX_LIMIT, ENTRIES_MAX_LIMIT,
+    FILE_NAME_BYTES_MAX, METADATA_BYTES_MAX_LIMIT, SOURCE_URI_BYTES_MAX_LIMIT, TABLES_MAX_LIMIT,
+    WAL_SEGMENT_BYTES_MAX_LIMIT,
+};
 
-const _: () = assert!((ENTRIES_MAX_LIMIT as u64) * 2 < u32::MAX as u64);
-const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);
 const _: () = assert!(
     (CONTENT_BYTES_MAX_LIMIT + SOURCE_URI_BYTES_MAX_LIMIT + METADATA_BYTES_MAX_LIMIT) as u64
         + FRAME_HEADER_BYTES as u64
@@ -158,7 +144,7 @@ impl Config {
         let checks: [(bool, &'static str); 19] = [
             (
                 self.query_nodes_max >= 1
-                    && self.query_nodes_max <= crate::query::RESULTS_MAX_LIMIT,
+                    && self.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT,
                 "query_nodes_max",
             ),
             (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),

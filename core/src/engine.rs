@@ -2,10 +2,12 @@
 //! logs it to the WAL, then applies it; flushes the memtable to a sorted table when it
 //! fills; answers reads by merging the levels.
 
+use crate::codec::narrow_u32;
 use crate::config::{Config, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
 use crate::id::BlockId;
+use crate::limits::RESULTS_MAX_LIMIT;
 use crate::manifest::{Manifest, MANIFEST_TEMP_NAME};
 use crate::memtable::{BlockView, Memtable};
 use crate::query::{
@@ -526,7 +528,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     ) -> Result<TraversalCount, Error> {
         let starts = [id];
         let mut query = named.traversal(&starts, depth_max);
-        query.results_max = (out.len() as u32).clamp(1, query::RESULTS_MAX_LIMIT);
+        query.results_max = narrow_u32(out.len().min(RESULTS_MAX_LIMIT as usize)).max(1);
         self.traverse(&query, out)
     }
 
@@ -676,7 +678,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             memtable_entries_used: memtable.entries_used(),
             memtable_edges_used: memtable.edges_used(),
             memtable_arena_bytes_used: memtable.arena_bytes_used(),
-            tables_count: self.store.tables().len() as u32,
+            tables_count: narrow_u32(self.store.tables().len()),
             table_memory_bytes_used: self.store.table_memory_used() as u64,
             flush_count: self.flushes,
             compaction_count: self.compactions,

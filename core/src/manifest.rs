@@ -8,17 +8,17 @@
 //! blocks u64 and live edges u64 as of the checkpoint, table count u32, then each table
 //! number (u64), newest first.
 
+use crate::codec::narrow_u32;
+use crate::codec::CASTAGNOLI;
 use crate::error::{CorruptionKind, Error};
 use crate::vfs::{read_fully, Vfs, VfsError};
-use crate::wal::format::CASTAGNOLI;
 
 pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
 pub(crate) const MANIFEST_TEMP_NAME: &str = "MANIFEST.tmp";
 const MAGIC: [u8; 8] = *b"KSDBMAN1";
 const VERSION: u32 = 1;
 const HEADER_BYTES: usize = 60;
-/// Most tables a manifest lists (and so the ceiling on `Config::tables_max`).
-pub const TABLES_MAX_LIMIT: usize = 64;
+pub(crate) use crate::limits::TABLES_MAX_LIMIT;
 /// Bytes of the largest manifest.
 pub(crate) const MANIFEST_BYTES_MAX: usize = HEADER_BYTES + 8 * TABLES_MAX_LIMIT;
 
@@ -56,7 +56,7 @@ impl Manifest {
         bytes[32..40].copy_from_slice(&self.next_table_number.to_le_bytes());
         bytes[40..48].copy_from_slice(&self.blocks_live.to_le_bytes());
         bytes[48..56].copy_from_slice(&self.edges_live.to_le_bytes());
-        bytes[56..60].copy_from_slice(&(self.tables.len() as u32).to_le_bytes());
+        bytes[56..60].copy_from_slice(&narrow_u32(self.tables.len()).to_le_bytes());
         for (index, number) in self.tables.iter().enumerate() {
             let at = HEADER_BYTES + 8 * index;
             bytes[at..at + 8].copy_from_slice(&number.to_le_bytes());

@@ -12,8 +12,9 @@
 //! is caught at the next call.
 //! `memory_bytes_required` walks the same list, so the two cannot disagree.
 
-use crate::config::{Config, FILE_NAME_BYTES_MAX};
+use crate::config::Config;
 use crate::error::Error;
+use crate::limits::FILE_NAME_BYTES_MAX;
 use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts, NIL};
 use crate::query::{QueryNode, QueryParts};
 use crate::store::StoreParts;

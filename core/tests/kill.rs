@@ -2,6 +2,8 @@
 //! SIGKILL at a random moment; the parent reopens the store and checks that every write
 //! the child reported as synced is there, and that what is there is a whole prefix.
 #![cfg(feature = "posix")]
+// Test code: runs on 64-bit hosts only, and a test reads top to bottom as one scenario.
+#![allow(clippy::cast_possible_truncation, clippy::too_many_lines)]
 
 mod harness;
 

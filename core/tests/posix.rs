@@ -1,6 +1,8 @@
 //! The real file backend: a store in a temporary directory, written, closed, reopened;
 //! a torn tail appended by hand; bad directories.
 #![cfg(feature = "posix")]
+// Test code: runs on 64-bit hosts only, and a test reads top to bottom as one scenario.
+#![allow(clippy::cast_possible_truncation, clippy::too_many_lines)]
 
 mod harness;
 

@@ -26,7 +26,7 @@ pub const KAUSAL_VFS_IO: i32 = 5;
 /// loss; after `sync_dir` returns OK every earlier create/remove/rename does; `rename` is
 /// atomic. Before a sync, anything may be lost or torn.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types)]
 pub struct kausal_vfs {
     /// `sizeof(kausal_vfs)`.

@@ -9,7 +9,8 @@
 //!
 //! `unsafe` here is the price of a C ABI: raw pointers from C become references once they
 //! are checked non-null, with the lifetimes the header documents.
-
+// Unit tests (compiled only with cfg(test)) read as scenarios and run on 64-bit hosts.
+#![cfg_attr(test, allow(clippy::cast_possible_truncation, clippy::too_many_lines))]
 #![allow(clippy::missing_safety_doc)]
 
 mod host_vfs;
@@ -37,6 +38,7 @@ pub const KAUSAL_VERSION_PATCH: u32 = 0;
 
 /// An open store. Opaque: it lives at the start of the region given to `kausal_open_*`.
 #[allow(non_camel_case_types)]
+#[derive(Debug)]
 pub struct kausal_db {
     magic: u64,
     engine: Engine<'static, AnyVfs>,

@@ -149,7 +149,8 @@ pub unsafe extern "C" fn kausal_query(
         let start = [unsafe { id_of(id)? }];
         let named = types::named_query_of(query)?;
         let mut traversal = named.traversal(&start, depth_max);
-        traversal.results_max = (out_capacity.min(RESULTS_MAX_LIMIT as usize) as u32).max(1);
+        let capacity = out_capacity.min(RESULTS_MAX_LIMIT as usize);
+        traversal.results_max = u32::try_from(capacity).unwrap_or(RESULTS_MAX_LIMIT).max(1);
         // SAFETY: forwarded from the caller.
         unsafe { run_traversal(db, &traversal, out, out_capacity, out_count, out_truncated) }
     })())
@@ -200,7 +201,9 @@ pub unsafe extern "C" fn kausal_shortest_path(
             return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
         }
         for (index, step) in steps[..count].iter().enumerate() {
-            let hit = kausal_hit::new(&step.id, index as u32, step.via.as_ref());
+            // A path has at most RESULTS_MAX_LIMIT steps, so its index fits.
+            let depth = u32::try_from(index).unwrap_or(u32::MAX);
+            let hit = kausal_hit::new(&step.id, depth, step.via.as_ref());
             // SAFETY: `index < count <= out_capacity` hits, non-null (checked above).
             unsafe { out_steps.add(index).write(hit) };
         }
@@ -362,6 +365,8 @@ pub unsafe extern "C" fn kausal_find_blocks(
                     // store is unchanged since, and `bytes_out` is non-null when
                     // `bytes_len > 0` (checked above).
                     let at = unsafe { bytes_out.add(used) };
+                    // SAFETY: `at..at + field.len()` is inside the caller's buffer (above), and a
+                    // caller's buffer cannot overlap the engine's region or a mapped table.
                     unsafe { core::ptr::copy_nonoverlapping(field.as_ptr(), at, field.len()) };
                     used += field.len();
                     (at.cast_const(), field.len())

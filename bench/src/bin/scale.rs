@@ -4,6 +4,8 @@
 //! "crashes" (drops the engine without closing), reopens, and checks again.
 //!
 //! `cargo xtask scale [blocks] [edges_per_block]` (default 1,000,000 and 5).
+// A host tool: runs on 64-bit hosts only; its measurements cast freely.
+#![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
 use kausaldb_core::{

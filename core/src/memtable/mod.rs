@@ -16,10 +16,11 @@
 
 mod edges;
 
+use crate::codec::narrow_u32;
 use crate::edge::Edge;
 use crate::error::Resource;
 use crate::id::BlockId;
-use crate::table::format::{edge_key, BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::record::{edge_key, BlockRecord, EdgeRecord, KEY_BYTES};
 pub(crate) use edges::{EdgeEntry, EdgeStore};
 
 /// Marks an empty slot or the end of a list.
@@ -104,6 +105,7 @@ pub(crate) struct Memtable<'r> {
 }
 
 /// Index of the first slot to probe for `hash` in a power-of-two table.
+#[expect(clippy::cast_possible_truncation, reason = "a hash's low bits pick the slot")]
 pub(crate) fn slot_of(hash: u64, slot_count: usize) -> usize {
     debug_assert!(slot_count.is_power_of_two());
     (hash as usize) & (slot_count - 1)
@@ -266,15 +268,15 @@ impl<'r> Memtable<'r> {
             end += part.len();
         }
         // Lengths are bounded by the config limits, far below u32::MAX.
-        self.arena_bytes_used = end as u32;
+        self.arena_bytes_used = narrow_u32(end);
         let entry_index = self.ensure_entry(id);
         let entry = &mut self.blocks[entry_index as usize];
         debug_assert!(sequence > entry.sequence);
         entry.sequence = sequence;
-        entry.payload_offset = offset as u32;
-        entry.source_uri_bytes = parts[0].len() as u32;
-        entry.metadata_bytes = parts[1].len() as u32;
-        entry.content_bytes = parts[2].len() as u32;
+        entry.payload_offset = narrow_u32(offset);
+        entry.source_uri_bytes = narrow_u32(parts[0].len());
+        entry.metadata_bytes = narrow_u32(parts[1].len());
+        entry.content_bytes = narrow_u32(parts[2].len());
         entry.state = EntryState::Live;
     }
 
@@ -418,7 +420,7 @@ impl<'r> Memtable<'r> {
         let mut count = 0;
         for (index, entry) in self.blocks[..self.entries_used as usize].iter().enumerate() {
             if entry.state != EntryState::Stub {
-                scratch[count] = index as u32;
+                scratch[count] = narrow_u32(index);
                 count += 1;
             }
         }
@@ -437,7 +439,7 @@ impl<'r> Memtable<'r> {
         let count = self.edges.used() as usize;
         let sorted = &mut scratch[..count];
         for (index, slot) in sorted.iter_mut().enumerate() {
-            *slot = index as u32;
+            *slot = narrow_u32(index);
         }
         sorted.sort_unstable_by_key(|&index| {
             let record = self.edges.record(index);

@@ -21,19 +21,12 @@ use crate::id::BlockId;
 
 /// Depth a traversal goes to when the caller does not say.
 pub const DEPTH_DEFAULT: u32 = 10;
-/// Deepest traversal accepted.
-pub const DEPTH_MAX_LIMIT: u32 = 100;
 /// Results a traversal returns when the caller does not say.
 pub const RESULTS_DEFAULT: u32 = 1000;
-/// Most results one traversal may ask for (also the largest `Config::query_nodes_max`).
-pub const RESULTS_MAX_LIMIT: u32 = 10_000;
-/// Most start ids one traversal accepts.
-pub const STARTS_MAX: usize = 256;
+pub use crate::limits::{DEPTH_MAX_LIMIT, RESULTS_MAX_LIMIT, STARTS_MAX};
 
 const _: () = assert!(DEPTH_DEFAULT <= DEPTH_MAX_LIMIT);
 const _: () = assert!(RESULTS_DEFAULT <= RESULTS_MAX_LIMIT);
-// Depths are stored in 16 bits in the region's node records.
-const _: () = assert!(DEPTH_MAX_LIMIT <= u16::MAX as u32);
 
 /// Order in which a traversal visits blocks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -4,6 +4,7 @@
 
 use super::Via;
 use super::{PathOutcome, PathStep, TraversalCount, TraversalHit, TraversalOrder, TraversalQuery};
+use crate::codec::narrow_u32;
 use crate::edge::{Direction, Edge, EdgeFilter, EdgeType};
 use crate::error::Error;
 use crate::id::BlockId;
@@ -117,11 +118,11 @@ impl<'q, 'r> Traverser<'q, 'r> {
         }
         debug_assert_eq!(self.parts.index[slot], 0);
         let index = self.parts.used;
-        node.slot = slot as u32;
+        node.slot = narrow_u32(slot);
         self.parts.nodes[index] = node;
-        self.parts.index[slot] = index as u32 + 1;
+        self.parts.index[slot] = narrow_u32(index) + 1;
         self.parts.used += 1;
-        Insert::Added(index as u32)
+        Insert::Added(narrow_u32(index))
     }
 
     /// Adds each start once (all checked live by `check_starts_live` first).
@@ -149,7 +150,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
         }
         while head < self.parts.used {
             let node = self.parts.nodes[head];
-            let parent = head as u32;
+            let parent = narrow_u32(head);
             head += 1;
             if u32::from(node.depth) >= query.depth_max {
                 continue;
@@ -183,7 +184,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
 
     fn position(&self, id: &BlockId) -> Option<u32> {
         let used = &self.parts.nodes[..self.parts.used];
-        used.iter().position(|node| node.id == *id).map(|index| index as u32)
+        used.iter().position(|node| node.id == *id).map(narrow_u32)
     }
 
     /// Depth first, preorder, exactly as the recursive definition: visit a node, then each
@@ -291,7 +292,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
             node: frame.node,
             resume: next_resume,
             listed_all: !more,
-            window_len: collected as u32,
+            window_len: narrow_u32(collected),
             window_at: 0,
         })
     }

@@ -7,9 +7,10 @@
 //! includes the oldest table, so no older table can still hold their key.
 
 use super::Store;
-use crate::config::COMPACTION_FANIN;
 use crate::error::{CorruptionKind, Error};
-use crate::table::format::{BlockRecord, EdgeRecord, Section, KEY_BYTES};
+use crate::limits::{COMPACTION_FANIN, TABLES_MAX_LIMIT};
+use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::table::format::Section;
 use crate::table::reader::SectionCursor;
 use crate::table::writer::TableWriter;
 use crate::table::TableMeta;
@@ -81,8 +82,7 @@ impl<'r> Store<'r> {
         drop_tombstones: bool,
     ) -> Result<(), Error> {
         let bytes = self.merge_buffer_bytes;
-        let mut cursors: heapless::Vec<SectionCursor, { crate::manifest::TABLES_MAX_LIMIT }> =
-            heapless::Vec::new();
+        let mut cursors: heapless::Vec<SectionCursor, TABLES_MAX_LIMIT> = heapless::Vec::new();
         for (slot, index) in (start..end).enumerate() {
             let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
             let cursor =

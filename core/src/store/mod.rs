@@ -9,13 +9,16 @@
 mod compaction;
 mod scan;
 
+use crate::codec::narrow_u32;
 use crate::config::Config;
 use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::BlockId;
-use crate::manifest::{Manifest, TABLES_MAX_LIMIT};
+use crate::limits::TABLES_MAX_LIMIT;
+use crate::manifest::Manifest;
 use crate::memtable::{BlockView, EdgeState, EntryState, Memtable};
-use crate::table::format::{BlockRecord, EdgeRecord, Section, KEY_BYTES};
+use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::table::format::Section;
 use crate::table::reader::{self, EdgeCursor};
 use crate::table::writer::TableWriter;
 use crate::table::{TableMeta, TablePool};
@@ -177,7 +180,7 @@ impl<'r> Store<'r> {
             EdgeState::Tombstone => return Ok(false),
             EdgeState::Unknown => {}
         }
-        let wanted = crate::table::format::edge_key(&edge.source, edge.edge_type, &edge.target);
+        let wanted = crate::record::edge_key(&edge.source, edge.edge_type, &edge.target);
         for table in &self.tables[..self.tables_count] {
             if !crate::table::bloom::may_contain(
                 self.pool.bloom(table),
@@ -458,7 +461,7 @@ impl<'r> Store<'r> {
             })?;
         }
         Ok(Plan {
-            entries: self.memtable.new_entries(&[*id]) + visible as u32,
+            entries: self.memtable.new_entries(&[*id]) + narrow_u32(visible),
             edge_records: visible,
             edges_removed: visible as u64 - self_edges,
             ..Plan::default()

@@ -6,10 +6,10 @@
 use super::Store;
 use crate::error::{CorruptionKind, Error};
 use crate::id::BlockId;
-use crate::manifest::TABLES_MAX_LIMIT;
+use crate::limits::TABLES_MAX_LIMIT;
 use crate::memtable::EntryState;
 use crate::query::{BlockFilter, ScanCursor};
-use crate::table::format::{block_key, BlockRecord, KEY_BYTES};
+use crate::record::{block_key, BlockRecord, KEY_BYTES};
 use crate::table::reader::SectionCursor;
 use crate::vfs::Vfs;
 

@@ -1,6 +1,7 @@
 //! Bloom filters over block ids, stored in the table file and held in the region: a miss
 //! in a table costs a few bit tests instead of a disk read.
 
+use crate::codec::narrow_usize;
 use crate::id::BlockId;
 
 /// Hash functions per key for `bits_per_key` bits (k = bits * ln 2, at least 1, at most 16).
@@ -12,7 +13,7 @@ pub(crate) fn hash_count(bits_per_key: u32) -> u32 {
 /// filter can be folded in half (see `fold`).
 pub(crate) fn filter_bytes(keys: u64, bits_per_key: u32) -> usize {
     let bits = keys.saturating_mul(u64::from(bits_per_key)).max(64);
-    (bits.div_ceil(8) as usize).next_power_of_two()
+    narrow_usize(bits.div_ceil(8)).next_power_of_two()
 }
 
 /// Halves a filter in place: bit `b` of the result is bit `b` or bit `b + half` of the

@@ -9,9 +9,10 @@
 //! blocks (by id), then outgoing edges (by source, type, target), then incoming edges
 //! (by target, type, source).
 
+use crate::codec::{id_at, narrow_u32, u32_at, u64_at, CASTAGNOLI};
 use crate::edge::EdgeType;
 use crate::id::{BlockId, ID_BYTES};
-use crate::wal::format::CASTAGNOLI;
+use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
 
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
 /// 3: block pages end with a trailer of (id, offset) per record, so a lookup
@@ -25,8 +26,6 @@ pub(crate) const FOOTER_BYTES: usize = 72;
 pub(crate) const BLOCK_RECORD_FIXED_BYTES: usize = ID_BYTES + 8 + 1 + 12;
 /// An edge record: key id, edge type (big-endian, so keys sort as bytes), other id, flags.
 pub(crate) const EDGE_RECORD_BYTES: usize = 2 * ID_BYTES + 2 + 1;
-/// A sort key: a block id, or (key id, type, other id) for edges.
-pub(crate) const KEY_BYTES: usize = 2 * ID_BYTES + 2;
 /// An index entry: offset u64, length u32, section u8, 3 zero bytes, key (34 bytes),
 /// 6 zero bytes.
 pub(crate) const INDEX_ENTRY_BYTES: usize = 56;
@@ -69,24 +68,6 @@ impl Section {
     }
 }
 
-pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(word)
-}
-
-pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
-    let mut id = [0u8; ID_BYTES];
-    id.copy_from_slice(&bytes[at..at + ID_BYTES]);
-    BlockId(id)
-}
-
 /// Binary search of a block page's body (after the header) for `id`, over the
 /// trailer of `count` (id, u32 offset) entries that ends the body: the record's offset, or
 /// `None` if the page does not hold the id. `Err` if the trailer does not fit or an offset
@@ -111,36 +92,7 @@ pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Op
     Ok(None)
 }
 
-/// The sort key of a block record: its id, zero-padded.
-pub(crate) fn block_key(id: &BlockId) -> [u8; KEY_BYTES] {
-    let mut key = [0u8; KEY_BYTES];
-    key[..ID_BYTES].copy_from_slice(&id.0);
-    key
-}
-
-/// The sort key of an edge record: (key id, type big-endian, other id).
-pub(crate) fn edge_key(key_id: &BlockId, edge_type: EdgeType, other: &BlockId) -> [u8; KEY_BYTES] {
-    let mut key = [0u8; KEY_BYTES];
-    key[..ID_BYTES].copy_from_slice(&key_id.0);
-    key[ID_BYTES..ID_BYTES + 2].copy_from_slice(&edge_type.code().to_be_bytes());
-    key[ID_BYTES + 2..].copy_from_slice(&other.0);
-    key
-}
-
-/// An edge record as stored: the key id is the source (outgoing section) or target (incoming).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct EdgeRecord {
-    pub(crate) key_id: BlockId,
-    pub(crate) edge_type: EdgeType,
-    pub(crate) other: BlockId,
-    pub(crate) tombstone: bool,
-}
-
 impl EdgeRecord {
-    pub(crate) fn key(&self) -> [u8; KEY_BYTES] {
-        edge_key(&self.key_id, self.edge_type, &self.other)
-    }
-
     pub(crate) fn encode(&self) -> [u8; EDGE_RECORD_BYTES] {
         let mut bytes = [0u8; EDGE_RECORD_BYTES];
         bytes[..KEY_BYTES].copy_from_slice(&self.key());
@@ -164,18 +116,8 @@ impl EdgeRecord {
     }
 }
 
-/// A block record borrowed from a page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BlockRecord<'a> {
-    pub(crate) id: BlockId,
-    pub(crate) sequence: u64,
-    pub(crate) tombstone: bool,
-    pub(crate) source_uri: &'a [u8],
-    pub(crate) metadata_json: &'a [u8],
-    pub(crate) content: &'a [u8],
-}
-
 impl<'a> BlockRecord<'a> {
+    /// Bytes of the encoded record: the fixed part, then uri, metadata and content.
     pub(crate) fn encoded_len(&self) -> usize {
         BLOCK_RECORD_FIXED_BYTES
             + self.source_uri.len()
@@ -193,7 +135,7 @@ impl<'a> BlockRecord<'a> {
         for (index, len) in lengths.iter().enumerate() {
             let at = ID_BYTES + 9 + 4 * index;
             // Bounded by the config's limits, far below u32::MAX.
-            bytes[at..at + 4].copy_from_slice(&(*len as u32).to_le_bytes());
+            bytes[at..at + 4].copy_from_slice(&narrow_u32(*len).to_le_bytes());
         }
         bytes
     }
@@ -231,7 +173,7 @@ impl<'a> BlockRecord<'a> {
 
 /// Fills in a page header over `page` (whose first 16 bytes are reserved for it).
 pub(crate) fn seal_page(page: &mut [u8], section: Section, count: u32) {
-    let len = page.len() as u32;
+    let len = narrow_u32(page.len());
     page[4..8].copy_from_slice(&len.to_le_bytes());
     page[8] = section as u8;
     page[9..12].fill(0);
@@ -406,12 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn edge_keys_sort_by_key_then_type_then_other() {
-        let (a, b) = (BlockId::from_u128(1), BlockId::from_u128(2));
-        assert!(edge_key(&a, EdgeType::CALLS, &b) < edge_key(&b, EdgeType::IMPORTS, &a));
-        assert!(edge_key(&a, EdgeType::IMPORTS, &b) < edge_key(&a, EdgeType::CALLS, &a));
-        let host = EdgeType::from_code(0x8001).unwrap();
-        assert!(edge_key(&a, EdgeType::CALLS, &b) < edge_key(&a, host, &a));
+    fn table_names_round_trip() {
         let mut name = [0u8; TABLE_NAME_BYTES];
         assert_eq!(parse_table_name(table_name(42, &mut name).as_bytes()), Some(42));
     }

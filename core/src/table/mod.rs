@@ -14,11 +14,12 @@ pub(crate) mod format;
 pub(crate) mod reader;
 pub(crate) mod writer;
 
+use crate::record::KEY_BYTES;
 use crate::vfs::FileHandle;
 use core::cmp::Ordering;
 use format::{
     IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_RESERVED_AT, INDEX_SECTION_AT,
-    INDEX_VERIFIED, KEY_BYTES,
+    INDEX_VERIFIED,
 };
 
 /// What the engine keeps about one open table.

@@ -3,15 +3,16 @@
 
 use super::bloom;
 use super::format::{
-    block_key, id_at, open_page, open_page_header, search_records, table_name, u32_at, BlockRecord,
-    EdgeRecord, Footer, IndexEntry, Section, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES,
-    INDEX_RESERVED_AT, INDEX_RESERVED_BYTES, KEY_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
+    open_page, open_page_header, search_records, table_name, Footer, IndexEntry, Section,
+    EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, INDEX_RESERVED_AT, INDEX_RESERVED_BYTES,
+    PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
 };
 use super::{index_prefix, TableMeta, TablePool, INDEX_PREFIX_BYTES};
+use crate::codec::{id_at, narrow_u32, u32_at, CASTAGNOLI};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::{BlockId, ID_BYTES};
+use crate::record::{block_key, BlockRecord, EdgeRecord, KEY_BYTES};
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
-use crate::wal::format::CASTAGNOLI;
 
 const DAMAGED: Error = Error::Corruption { kind: CorruptionKind::Table };
 
@@ -572,7 +573,7 @@ fn copy_run(
     let bytes = &records[low * EDGE_RECORD_BYTES..end * EDGE_RECORD_BYTES];
     let target = out.get_mut(PAGE_HEADER_BYTES..PAGE_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
     target.copy_from_slice(bytes);
-    Ok(((end - low) as u32, end < count))
+    Ok((narrow_u32(end - low), end < count))
 }
 
 /// The first page of `section`: a binary search, since index entries are in
@@ -597,7 +598,7 @@ mod tests {
     use super::super::writer::TableWriter;
     use super::*;
     use crate::edge::EdgeType;
-    use crate::table::format::edge_key;
+    use crate::record::edge_key;
     use crate::vfs::sim::{SimConfig, SimVfs};
 
     fn id(value: u128) -> BlockId {

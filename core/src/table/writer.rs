@@ -4,15 +4,16 @@
 
 use super::bloom;
 use super::format::{
-    seal_page, table_name, BlockRecord, EdgeRecord, Footer, IndexEntry, Section,
-    BLOCK_RECORD_FIXED_BYTES, EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, KEY_BYTES,
-    PAGE_HEADER_BYTES, TABLE_NAME_BYTES, TRAILER_BYTES_PER_RECORD,
+    seal_page, table_name, Footer, IndexEntry, Section, BLOCK_RECORD_FIXED_BYTES,
+    EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
+    TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
+use crate::codec::{narrow_u32, CASTAGNOLI};
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::ID_BYTES;
+use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
 use crate::vfs::{FileHandle, Vfs};
-use crate::wal::format::CASTAGNOLI;
 
 pub(crate) struct TableWriter<'b> {
     file: FileHandle,
@@ -140,7 +141,7 @@ impl<'b> TableWriter<'b> {
         pool: &mut TablePool<'_>,
         record: &BlockRecord<'_>,
     ) -> Result<(), Error> {
-        let key = super::format::block_key(&record.id);
+        let key = crate::record::block_key(&record.id);
         self.prepare(vfs, pool, Section::Blocks, key, record.encoded_len())?;
         let mut at = self.buffered;
         self.buffer[at..at + BLOCK_RECORD_FIXED_BYTES].copy_from_slice(&record.encode_fixed());
@@ -225,7 +226,7 @@ impl<'b> TableWriter<'b> {
             let (record, len) = BlockRecord::decode(&self.buffer[at..records_end])
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
             let id = record.id;
-            let offset = (at - records_start) as u32;
+            let offset = narrow_u32(at - records_start);
             let slot = self.buffered;
             self.buffer[slot..slot + ID_BYTES].copy_from_slice(&id.0);
             self.buffer[slot + ID_BYTES..slot + TRAILER_BYTES_PER_RECORD]
@@ -252,7 +253,7 @@ impl<'b> TableWriter<'b> {
         seal_page(page, self.section, self.records_in_page);
         let entry = IndexEntry {
             offset: self.file_offset + self.page_start as u64,
-            len: page.len() as u32,
+            len: narrow_u32(page.len()),
             section: self.section,
             first_key: self.first_key,
         };
@@ -284,7 +285,7 @@ impl<'b> TableWriter<'b> {
         section: Section,
         count: u32,
     ) -> Result<u32, Error> {
-        let len = (PAGE_HEADER_BYTES + body.len()) as u32;
+        let len = narrow_u32(PAGE_HEADER_BYTES + body.len());
         let mut header = [0u8; PAGE_HEADER_BYTES];
         header[4..8].copy_from_slice(&len.to_le_bytes());
         header[8] = section as u8;
@@ -322,7 +323,7 @@ impl<'b> TableWriter<'b> {
         let index_body =
             &pool.bytes[index_start..index_start + meta.index_entries * INDEX_ENTRY_BYTES];
         let index_len =
-            self.write_pool_page(vfs, index_body, Section::Index, meta.index_entries as u32)?;
+            self.write_pool_page(vfs, index_body, Section::Index, narrow_u32(meta.index_entries))?;
         let bloom_offset = self.file_offset;
         let bloom_body = &pool.bytes[meta.pool_offset..meta.pool_offset + meta.bloom_bytes];
         let bloom_len = self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;

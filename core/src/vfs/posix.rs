@@ -8,7 +8,8 @@
 //! code, each with a `// SAFETY:` note on the pointers it is given.
 
 use super::{FileHandle, Vfs, VfsError};
-use crate::config::FILE_NAME_BYTES_MAX;
+use crate::codec::narrow_usize;
+use crate::limits::FILE_NAME_BYTES_MAX;
 
 /// Longest directory path accepted by `PosixVfs::open_dir`, including the NUL.
 pub const DIRECTORY_PATH_BYTES_MAX: usize = 4096;
@@ -94,10 +95,10 @@ fn descriptor(file: FileHandle) -> Result<libc::c_int, VfsError> {
 }
 
 /// Retries a call interrupted by a signal (bounded: a signal storm is reported as `EINTR`).
-fn retry(mut call: impl FnMut() -> isize) -> Result<isize, VfsError> {
+fn retry<T: Copy + PartialOrd + From<i8>>(mut call: impl FnMut() -> T) -> Result<T, VfsError> {
     for _ in 0..64 {
         let result = call();
-        if result >= 0 {
+        if result >= T::from(0) {
             return Ok(result);
         }
         let code = errno();
@@ -119,8 +120,8 @@ impl PosixVfs {
         }
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
         // SAFETY: as above.
-        let directory = retry(|| unsafe { libc::open(path.as_ptr(), flags) } as isize)?;
-        Ok(PosixVfs { directory: directory as libc::c_int, mappings: heapless::Vec::new() })
+        let directory = retry(|| unsafe { libc::open(path.as_ptr(), flags) })?;
+        Ok(PosixVfs { directory, mappings: heapless::Vec::new() })
     }
 
     /// Removes the mapping of `fd`, if any.
@@ -165,8 +166,7 @@ impl PosixVfs {
         let flags = flags | libc::O_RDWR | libc::O_CLOEXEC;
         let mode: libc::c_uint = 0o644;
         // SAFETY: `name` is NUL-terminated; `directory` is an open descriptor.
-        let fd =
-            retry(|| unsafe { libc::openat(self.directory, name.as_ptr(), flags, mode) } as isize)?;
+        let fd = retry(|| unsafe { libc::openat(self.directory, name.as_ptr(), flags, mode) })?;
         Ok(FileHandle(fd as u64))
     }
 }
@@ -184,10 +184,10 @@ impl Drop for PosixVfs {
 fn sync_descriptor(fd: libc::c_int) -> Result<(), VfsError> {
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     // SAFETY: plain syscall on a descriptor.
-    let result = retry(|| unsafe { libc::fdatasync(fd) } as isize);
+    let result = retry(|| unsafe { libc::fdatasync(fd) });
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
     // SAFETY: plain syscall on a descriptor.
-    let result = retry(|| unsafe { libc::fsync(fd) } as isize);
+    let result = retry(|| unsafe { libc::fsync(fd) });
     result.map(|_| ())
 }
 
@@ -278,7 +278,7 @@ impl Vfs for PosixVfs {
         let end = offset.checked_add(len).ok_or(VfsError::NoSpace)?;
         // Each round writes up to ZERO_CHUNK_BYTES, so this ends at `end`.
         while at < end {
-            let count = (end - at).min(ZERO_CHUNK_BYTES as u64) as usize;
+            let count = narrow_usize((end - at).min(ZERO_CHUNK_BYTES as u64));
             self.write_at(file, at, &ZEROS[..count])?;
             at += count as u64;
         }
@@ -294,7 +294,7 @@ impl Vfs for PosixVfs {
         // SAFETY: `stat` is plain old data; fstat fills it on success.
         let mut stat: libc::stat = unsafe { core::mem::zeroed() };
         // SAFETY: `stat` is a valid out-pointer for the call.
-        retry(|| unsafe { libc::fstat(fd, &mut stat) } as isize)?;
+        retry(|| unsafe { libc::fstat(fd, &mut stat) })?;
         u64::try_from(stat.st_size).map_err(|_| VfsError::Io { code: libc::EINVAL })
     }
 
@@ -304,41 +304,38 @@ impl Vfs for PosixVfs {
         self.unmap(fd);
         let len = libc::off_t::try_from(len).map_err(|_| VfsError::Io { code: libc::EINVAL })?;
         // SAFETY: plain syscall on a descriptor.
-        retry(|| unsafe { libc::ftruncate(fd, len) } as isize).map(|_| ())
+        retry(|| unsafe { libc::ftruncate(fd, len) }).map(|_| ())
     }
 
     fn remove(&mut self, name: &str) -> Result<(), VfsError> {
         let name = file_name(name)?;
         // SAFETY: `name` is NUL-terminated.
-        retry(|| unsafe { libc::unlinkat(self.directory, name.as_ptr(), 0) } as isize).map(|_| ())
+        retry(|| unsafe { libc::unlinkat(self.directory, name.as_ptr(), 0) }).map(|_| ())
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
         let (from, to) = (file_name(from)?, file_name(to)?);
         let directory = self.directory;
         // SAFETY: both names are NUL-terminated.
-        retry(
-            || unsafe { libc::renameat(directory, from.as_ptr(), directory, to.as_ptr()) } as isize
-        )
-        .map(|_| ())
+        retry(|| unsafe { libc::renameat(directory, from.as_ptr(), directory, to.as_ptr()) })
+            .map(|_| ())
     }
 
     fn sync_dir(&mut self) -> Result<(), VfsError> {
         // SAFETY: plain syscall on our directory descriptor.
-        retry(|| unsafe { libc::fsync(self.directory) } as isize).map(|_| ())
+        retry(|| unsafe { libc::fsync(self.directory) }).map(|_| ())
     }
 
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
         // fdopendir takes ownership of the descriptor it is given, so give it a duplicate.
         // SAFETY: plain syscall on our directory descriptor.
-        let duplicate =
-            retry(|| unsafe { libc::fcntl(self.directory, libc::F_DUPFD_CLOEXEC, 0) } as isize)?;
+        let duplicate = retry(|| unsafe { libc::fcntl(self.directory, libc::F_DUPFD_CLOEXEC, 0) })?;
         // SAFETY: `duplicate` is an open directory descriptor that the stream now owns.
-        let stream = unsafe { libc::fdopendir(duplicate as libc::c_int) };
+        let stream = unsafe { libc::fdopendir(duplicate) };
         if stream.is_null() {
             let code = errno();
             // SAFETY: fdopendir failed, so the duplicate is still ours to close.
-            unsafe { libc::close(duplicate as libc::c_int) };
+            unsafe { libc::close(duplicate) };
             return Err(error_of(code));
         }
         // SAFETY: `stream` is a valid directory stream; rewind in case the duplicate shares

@@ -17,7 +17,8 @@
 //! Same seed, same calls: same results, bit for bit.
 
 use super::{FileHandle, Vfs, VfsError};
-use crate::config::FILE_NAME_BYTES_MAX;
+use crate::codec::{narrow_u32, narrow_usize};
+use crate::limits::FILE_NAME_BYTES_MAX;
 
 /// Files the simulation can hold (live or durable names).
 pub const SIM_FILES_MAX: usize = 32;
@@ -58,6 +59,11 @@ impl SimRng {
         } else {
             self.next_u64() % bound
         }
+    }
+
+    /// A number in `0..bound` (0 if `bound` is 0), for indexes and lengths.
+    pub fn below_usize(&mut self, bound: usize) -> usize {
+        narrow_usize(self.below(bound as u64))
     }
 
     /// True with probability `ppm` per million.
@@ -339,9 +345,9 @@ impl<'m> SimVfs<'m> {
         let at = self.pending_log_used;
         let header = &mut self.pending_log[at..at + PENDING_HEADER_BYTES];
         header[0] = entry.kind;
-        header[1] = entry.file as u8;
-        header[4..8].copy_from_slice(&(entry.offset as u32).to_le_bytes());
-        header[8..12].copy_from_slice(&(entry.len as u32).to_le_bytes());
+        header[1] = u8::try_from(entry.file).unwrap_or(u8::MAX);
+        header[4..8].copy_from_slice(&narrow_u32(entry.offset).to_le_bytes());
+        header[8..12].copy_from_slice(&narrow_u32(entry.len).to_le_bytes());
         self.pending_log[at + PENDING_HEADER_BYTES..at + bytes].copy_from_slice(data);
         self.pending_log_used += bytes;
         true
@@ -361,10 +367,10 @@ impl<'m> SimVfs<'m> {
             match (entry.kind, self.rng.below(4)) {
                 (_, 0) => {}
                 (PENDING_WRITE, 1) => {
-                    let keep = self.rng.below(entry.len as u64) as usize;
+                    let keep = self.rng.below_usize(entry.len);
                     self.apply_durable(entry, data_at, Some(keep));
                     if self.rng.below(2) == 0 && keep < entry.len {
-                        let garbage = self.rng.next_u64() as u8;
+                        let garbage = self.rng.next_u64().to_le_bytes()[0];
                         let target = &mut self.files[entry.file];
                         target.durable[entry.offset + keep] = garbage;
                         target.durable_len = target.durable_len.max(entry.offset + keep + 1);
@@ -376,7 +382,7 @@ impl<'m> SimVfs<'m> {
         }
         self.pending_log_used = 0;
         let log = core::mem::take(&mut self.namespace_log);
-        let kept = self.rng.below(log.len() as u64 + 1) as usize;
+        let kept = self.rng.below_usize(log.len() + 1);
         for op in log.iter().take(kept) {
             match op {
                 NamespaceOp::Create { file, name } => {
@@ -488,7 +494,7 @@ impl Vfs for SimVfs<'_> {
             && self.faults.read_bitflip_ppm > 0
             && self.rng.chance_ppm(self.faults.read_bitflip_ppm)
         {
-            let bit = self.rng.below(len as u64 * 8) as usize;
+            let bit = self.rng.below_usize(len * 8);
             buffer[bit / 8] ^= 1 << (bit % 8);
         }
         Ok(len)
@@ -524,8 +530,7 @@ impl Vfs for SimVfs<'_> {
             return Err(VfsError::NoSpace);
         }
         // A failed write may still have stored a prefix.
-        let stored =
-            if failed { self.rng.below(data.len() as u64 + 1) as usize } else { data.len() };
+        let stored = if failed { self.rng.below_usize(data.len() + 1) } else { data.len() };
         let data = &data[..stored];
         let entry = PendingEntry { kind: PENDING_WRITE, file: index, offset, len: stored };
         if !self.log_pending(entry, data) {

@@ -28,6 +28,7 @@
 //! not count. The synced position lets recovery tell a torn tail (nothing later claims the
 //! damaged bytes were durable) from damage to synced data (a later frame does).
 
+use crate::codec::{id_at, narrow_u32, u32_at, u64_at, CASTAGNOLI};
 use crate::edge::{Edge, EdgeType};
 use crate::id::{BlockId, ID_BYTES};
 
@@ -46,11 +47,7 @@ pub(crate) const SEGMENT_NAME_BYTES: usize = 24;
 
 const _: () = assert!(SEGMENT_HEADER_BYTES % FRAME_ALIGN == 0);
 const _: () = assert!(FRAME_HEADER_BYTES % FRAME_ALIGN == 0);
-const _: () = assert!(SEGMENT_NAME_BYTES <= crate::config::FILE_NAME_BYTES_MAX);
-
-/// CRC32C (Castagnoli), slice-by-16 tables.
-pub(crate) static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
+const _: () = assert!(SEGMENT_NAME_BYTES <= crate::limits::FILE_NAME_BYTES_MAX);
 
 pub(crate) const fn padded_len(len: usize) -> usize {
     len.div_ceil(FRAME_ALIGN) * FRAME_ALIGN
@@ -79,18 +76,6 @@ impl RecordKind {
             _ => None,
         }
     }
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(word)
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,12 +166,6 @@ pub(crate) enum Record<'a> {
     CloseMarker,
 }
 
-fn id_at(bytes: &[u8], at: usize) -> BlockId {
-    let mut id = [0u8; ID_BYTES];
-    id.copy_from_slice(&bytes[at..at + ID_BYTES]);
-    BlockId(id)
-}
-
 /// The payload of a put-block record, before its variable parts.
 pub(crate) fn put_block_fixed(id: &BlockId, lengths: [usize; 3]) -> [u8; PUT_BLOCK_FIXED_BYTES] {
     let mut bytes = [0u8; PUT_BLOCK_FIXED_BYTES];
@@ -194,7 +173,7 @@ pub(crate) fn put_block_fixed(id: &BlockId, lengths: [usize; 3]) -> [u8; PUT_BLO
     for (index, len) in lengths.iter().enumerate() {
         let at = ID_BYTES + 4 * index;
         // Lengths are bounded by the config limits (<= 16 MiB).
-        bytes[at..at + 4].copy_from_slice(&(*len as u32).to_le_bytes());
+        bytes[at..at + 4].copy_from_slice(&narrow_u32(*len).to_le_bytes());
     }
     bytes
 }

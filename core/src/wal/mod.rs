@@ -14,11 +14,12 @@
 pub(crate) mod format;
 pub(crate) mod recovery;
 
+use crate::codec::{narrow_u32, CASTAGNOLI};
 use crate::error::Error;
 use crate::vfs::{FileHandle, Vfs, VfsError};
 use format::{
-    padded_len, segment_name, FrameHeader, RecordKind, SegmentHeader, CASTAGNOLI,
-    FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+    padded_len, segment_name, FrameHeader, RecordKind, SegmentHeader, FRAME_HEADER_BYTES,
+    SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 
 /// The most bytes a segment file is extended by at a time, ahead of the writes (never past
@@ -168,7 +169,7 @@ impl<'r> Wal<'r> {
         digest.update(&self.buffer[at..at + padding]);
         let header = FrameHeader {
             payload_crc: digest.finalize(),
-            payload_len: payload_len as u32,
+            payload_len: narrow_u32(payload_len),
             kind,
             sequence,
             synced_position: self.synced_position,

@@ -18,9 +18,10 @@
 
 use super::format::{
     decode_record, parse_segment_name, segment_name, FrameHeader, Record, SegmentHeader,
-    CASTAGNOLI, FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+    FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 use super::{LogTail, OpenSegment};
+use crate::codec::{narrow_u32, narrow_usize, CASTAGNOLI};
 use crate::config::RecoveryMode;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
@@ -138,7 +139,7 @@ impl<'b> SegmentReader<'b> {
         }
         let window_end = self.window_start + self.window_len as u64;
         if offset < self.window_start || offset + len as u64 > window_end {
-            let want = (self.file_bytes - offset).min(self.buffer.len() as u64) as usize;
+            let want = narrow_usize((self.file_bytes - offset).min(self.buffer.len() as u64));
             self.window_len = 0;
             let got = read_fully(vfs, self.file, offset, &mut self.buffer[..want])?;
             self.window_start = offset;
@@ -147,7 +148,7 @@ impl<'b> SegmentReader<'b> {
                 return Ok(None);
             }
         }
-        let start = (offset - self.window_start) as usize;
+        let start = narrow_usize(offset - self.window_start);
         Ok(self.buffer.get(start..start + len))
     }
 
@@ -171,7 +172,7 @@ impl<'b> SegmentReader<'b> {
             let mut at = offset;
             // Each step reads up to `step` bytes, so this ends at the file's end.
             while at < self.file_bytes {
-                let len = (self.file_bytes - at).min(step) as usize;
+                let len = narrow_usize((self.file_bytes - at).min(step));
                 match self.window(vfs, at, len)? {
                     Some(bytes) if bytes.iter().all(|&byte| byte == 0) => at += len as u64,
                     _ => return Ok(false),
@@ -312,7 +313,7 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
     let segment = sync_kept_segments(vfs, &numbers[..kept], end_offset)?;
     let tail = LogTail {
         segment,
-        segments_count: kept as u32,
+        segments_count: narrow_u32(kept),
         first_segment_number: numbers.first().copied().unwrap_or(highest + 1),
         next_segment_number: highest + 1,
         position,

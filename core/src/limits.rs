@@ -1,0 +1,36 @@
+//! Every hard ceiling of the engine, in one leaf module: the ranges `Config` fields and
+//! query arguments are validated against, and the fixed capacities of on-stack and on-disk
+//! structures. Modules that size something by a limit import it from here, so no format or
+//! query module depends on `config` (which depends on them).
+
+/// Hard ceiling on `Config::memtable_entries_max` and `memtable_edges_max`: index slots are
+/// `u32`, and the open-addressing tables hold twice this many slots.
+pub const ENTRIES_MAX_LIMIT: u32 = 1 << 26;
+/// Hard ceiling on `Config::memtable_arena_bytes_max`: arena offsets are `u32`.
+pub const ARENA_BYTES_MAX_LIMIT: u32 = 1 << 31;
+/// Hard ceiling on one block's content.
+pub const CONTENT_BYTES_MAX_LIMIT: u32 = 16 << 20;
+/// Hard ceiling on one block's source URI.
+pub const SOURCE_URI_BYTES_MAX_LIMIT: u32 = 64 << 10;
+/// Hard ceiling on one block's metadata.
+pub const METADATA_BYTES_MAX_LIMIT: u32 = 1 << 20;
+/// Hard ceiling on one WAL segment file.
+pub const WAL_SEGMENT_BYTES_MAX_LIMIT: u32 = 1 << 30;
+/// Longest file name the engine creates or reads back from a directory listing.
+pub const FILE_NAME_BYTES_MAX: usize = 64;
+/// Most tables a manifest lists (and so the ceiling on `Config::tables_max`).
+pub const TABLES_MAX_LIMIT: usize = 64;
+/// Tables of similar size merged by one size-tiered compaction step.
+pub const COMPACTION_FANIN: usize = 4;
+/// Deepest traversal accepted.
+pub const DEPTH_MAX_LIMIT: u32 = 100;
+/// Most results one traversal may ask for (also the largest `Config::query_nodes_max`).
+pub const RESULTS_MAX_LIMIT: u32 = 10_000;
+/// Most start ids one traversal accepts.
+pub const STARTS_MAX: usize = 256;
+
+const _: () = assert!((ENTRIES_MAX_LIMIT as u64) * 2 < u32::MAX as u64);
+const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);
+const _: () = assert!(COMPACTION_FANIN >= 2 && COMPACTION_FANIN <= TABLES_MAX_LIMIT);
+// Depths are stored in 16 bits in the region's node records.
+const _: () = assert!(DEPTH_MAX_LIMIT <= u16::MAX as u32);
