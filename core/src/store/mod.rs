@@ -18,9 +18,10 @@ use crate::limits::TABLES_MAX_LIMIT;
 use crate::manifest::Manifest;
 use crate::memtable::{BlockView, EdgeState, EntryState, Memtable};
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::table::cursor::EdgeCursor;
 use crate::table::format::Section;
-use crate::table::reader::{self, EdgeCursor};
 use crate::table::writer::TableWriter;
+use crate::table::{lookup, open};
 use crate::table::{TableMeta, TablePool};
 use crate::vfs::Vfs;
 
@@ -98,7 +99,7 @@ impl<'r> Store<'r> {
             return Err(Error::RecoveryCapacity { resource: Resource::Tables });
         }
         for &number in manifest.tables.iter() {
-            let table = reader::open_table(vfs, &mut self.pool, number)?;
+            let table = open::open_table(vfs, &mut self.pool, number)?;
             self.tables[self.tables_count] = table;
             self.tables_count += 1;
         }
@@ -126,7 +127,7 @@ impl<'r> Store<'r> {
         }
         for table in &self.tables[..self.tables_count] {
             if let Some(record) =
-                reader::find_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
+                lookup::find_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
             {
                 return Ok(!record.tombstone);
             }
@@ -152,11 +153,11 @@ impl<'r> Store<'r> {
         }
         for table in &self.tables[..self.tables_count] {
             let Some(at) =
-                reader::locate_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
+                lookup::locate_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
             else {
                 continue;
             };
-            let bytes = reader::record_bytes(vfs, table, at, self.lookup_buffer)?;
+            let bytes = lookup::record_bytes(vfs, table, at, self.lookup_buffer)?;
             let (record, _) = BlockRecord::decode(bytes)
                 .ok_or(Error::Corruption { kind: CorruptionKind::Table })?;
             if record.tombstone {

@@ -10,7 +10,7 @@ use crate::limits::TABLES_MAX_LIMIT;
 use crate::memtable::EntryState;
 use crate::query::{BlockFilter, ScanCursor};
 use crate::record::{block_key, BlockRecord, KEY_BYTES};
-use crate::table::reader::SectionCursor;
+use crate::table::cursor::SectionCursor;
 use crate::vfs::Vfs;
 
 impl Store<'_> {

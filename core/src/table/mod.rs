@@ -3,17 +3,22 @@
 //!
 //! `TablePool` is the region part that holds every open table's bloom filter and index,
 //! back to back in table order; `writer` streams records into a new table through one
-//! buffer; `reader` answers point lookups and walks edge ranges, reading one page at
-//! a time into a caller buffer. Every byte read back is checked (page CRCs, footer CRC,
+//! buffer; `open` loads a table's index and bloom; `lookup` answers point lookups and
+//! `cursor` walks edge ranges and sections, one page at a time. Every byte read back is checked (page CRCs, footer CRC,
 //! record shapes); damage is `Error::Corruption`, never a wrong answer. Opening a table
 //! reads only its footer, index and bloom; a page's CRC is checked when it is first
 //! read (`TablePool::page_verified`), so a reopen costs the metadata, not the data.
 
 pub(crate) mod bloom;
+pub(crate) mod cursor;
 pub(crate) mod format;
-pub(crate) mod reader;
+pub(crate) mod lookup;
+pub(crate) mod open;
+#[cfg(test)]
+mod tests;
 pub(crate) mod writer;
 
+use crate::error::{CorruptionKind, Error};
 use crate::record::KEY_BYTES;
 use crate::vfs::FileHandle;
 use core::cmp::Ordering;
@@ -21,6 +26,9 @@ use format::{
     IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_RESERVED_AT, INDEX_SECTION_AT,
     INDEX_VERIFIED,
 };
+
+/// Every check of a table's bytes fails with this.
+pub(crate) const DAMAGED: Error = Error::Corruption { kind: CorruptionKind::Table };
 
 /// What the engine keeps about one open table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,350 @@
+//! Cursors over a table's sorted records, one page at a time in a caller buffer:
+//! `EdgeCursor` walks one key id's edges (for merged listings), `SectionCursor` walks a whole
+//! section (for compaction and the filtered scan).
+
+use super::format::{open_page_header, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
+use super::lookup::{read_page, seek, view_checked_page};
+use super::{TableMeta, TablePool, DAMAGED};
+use crate::codec::{id_at, narrow_u32};
+use crate::error::Error;
+use crate::id::{BlockId, ID_BYTES};
+use crate::record::{block_key, BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::vfs::Vfs;
+
+/// Reads page `page` into `buffer` if it belongs to `section`; returns its record
+/// count, or `None` when the section has no more pages (shared by both cursors).
+fn load_section_page<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut TablePool<'_>,
+    table: &TableMeta,
+    section: Section,
+    page: usize,
+    buffer: &mut [u8],
+) -> Result<Option<u32>, Error> {
+    match pool.index_entry(table, page) {
+        Some(entry) if entry.section == section => {
+            Ok(Some(read_page(vfs, pool, table, page, buffer)?.1))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A position in one table's edge section: walks the records whose key id is `key_id`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EdgeCursor {
+    key_id: BlockId,
+    section: Section,
+    page: usize,
+    /// Record index within the loaded page, and the page's record count.
+    record: u32,
+    count: u32,
+    done: bool,
+    /// The loaded records are the key id's whole run in a page that holds a later key
+    /// too, so nothing of the key id follows them (set by windowed loads from views).
+    run_ends: bool,
+}
+
+impl EdgeCursor {
+    /// A cursor with nothing to yield (the table cannot hold `key_id`).
+    pub(crate) fn exhausted(section: Section, key_id: &BlockId) -> EdgeCursor {
+        EdgeCursor {
+            key_id: *key_id,
+            section,
+            page: 0,
+            record: 0,
+            count: 0,
+            done: true,
+            run_ends: false,
+        }
+    }
+
+    /// True if the cursor can yield nothing more.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// A cursor before the first record of `key_id` in `section`; `buffer` receives pages.
+    pub(crate) fn seek<V: Vfs>(
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        section: Section,
+        key_id: &BlockId,
+        buffer: &mut [u8],
+    ) -> Result<EdgeCursor, Error> {
+        let mut start = [0u8; KEY_BYTES];
+        start[..ID_BYTES].copy_from_slice(&key_id.0);
+        // The first record of key_id may begin in the page before the one whose first key
+        // is the smallest >= start, so start from the last page <= start (or the first).
+        let page = seek(pool, table, section, &start).or_else(|| first_page(pool, table, section));
+        let mut cursor = EdgeCursor {
+            key_id: *key_id,
+            section,
+            page: 0,
+            record: 0,
+            count: 0,
+            done: page.is_none(),
+            run_ends: false,
+        };
+        if let Some(page) = page {
+            cursor.load(vfs, pool, table, page, buffer)?;
+            cursor.skip_before_key(buffer)?;
+        }
+        Ok(cursor)
+    }
+
+    fn load<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        page: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        if self.load_window(vfs, pool, table, page, buffer)? {
+            return Ok(());
+        }
+        match load_section_page(vfs, pool, table, self.section, page, buffer)? {
+            Some(count) => (self.page, self.record, self.count) = (page, 0, count),
+            None => self.done = true,
+        }
+        self.run_ends = false;
+        Ok(())
+    }
+
+    /// Views page `page` in place (checked once) and copies into `buffer` only the
+    /// run of records whose key id is the cursor's (a listing wants a handful of a page's
+    /// hundreds). False if the backend has no view.
+    fn load_window<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        page: usize,
+        buffer: &mut [u8],
+    ) -> Result<bool, Error> {
+        let entry = match pool.index_entry(table, page) {
+            Some(entry) if entry.section == self.section => entry,
+            _ => {
+                self.done = true;
+                return Ok(true);
+            }
+        };
+        let Some(bytes) = view_checked_page(vfs, pool, table, page, &entry)? else {
+            return Ok(false);
+        };
+        let (count, run_ends) = copy_run(bytes, self.section, &self.key_id, buffer)?;
+        (self.page, self.record, self.count, self.run_ends) = (page, 0, count, run_ends);
+        Ok(true)
+    }
+
+    fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
+        let at = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
+        buffer.get(at..).and_then(EdgeRecord::decode).ok_or(DAMAGED)
+    }
+
+    fn skip_before_key(&mut self, buffer: &[u8]) -> Result<(), Error> {
+        while !self.done && self.record < self.count {
+            if self.record_at(buffer)?.key_id >= self.key_id {
+                break;
+            }
+            self.record += 1;
+        }
+        Ok(())
+    }
+
+    /// The current record, if it still belongs to the cursor's key id; loads the next page
+    /// into `buffer` when the current one is used up.
+    pub(crate) fn current<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<Option<EdgeRecord>, Error> {
+        // Each round loads a later page; the index bounds how many there are.
+        for _ in 0..=table.index_entries {
+            if self.done {
+                return Ok(None);
+            }
+            if self.record < self.count {
+                let record = self.record_at(buffer)?;
+                if record.key_id != self.key_id {
+                    self.done = true;
+                    return Ok(None);
+                }
+                return Ok(Some(record));
+            }
+            if self.run_ends {
+                self.done = true;
+                return Ok(None);
+            }
+            let next = self.page + 1;
+            self.load(vfs, pool, table, next, buffer)?;
+        }
+        Err(DAMAGED)
+    }
+
+    pub(crate) fn advance(&mut self) {
+        self.record += 1;
+    }
+}
+
+/// In a checked edge page: copies the records whose key id is `key_id` to `out` (after a
+/// header's worth of bytes, where `record_at` reads), found by binary search. Returns how
+/// many, and whether a later key id follows them in this page.
+fn copy_run(
+    page: &[u8],
+    expected: Section,
+    key_id: &BlockId,
+    out: &mut [u8],
+) -> Result<(u32, bool), Error> {
+    let (section, count) = open_page_header(page).ok_or(DAMAGED)?;
+    let records = page.get(PAGE_HEADER_BYTES..).ok_or(DAMAGED)?;
+    if section != expected || records.len() < count as usize * EDGE_RECORD_BYTES {
+        return Err(DAMAGED);
+    }
+    let key_at = |index: usize| id_at(records, index * EDGE_RECORD_BYTES);
+    let count = count as usize;
+    // Records are sorted by key, whose first 16 bytes are the key id.
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if key_at(middle) < *key_id {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let mut end = low;
+    while end < count && key_at(end) == *key_id {
+        end += 1;
+    }
+    let bytes = &records[low * EDGE_RECORD_BYTES..end * EDGE_RECORD_BYTES];
+    let target = out.get_mut(PAGE_HEADER_BYTES..PAGE_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
+    target.copy_from_slice(bytes);
+    Ok((narrow_u32(end - low), end < count))
+}
+
+/// The first page of `section`: a binary search, since index entries are in
+/// (section, key) order (a linear scan here once cost two thirds of edge ingest).
+fn first_page(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
+    let (mut low, mut high) = (0usize, table.index_entries);
+    // Invariant: entries below `low` are of an earlier section, from `high` on of this one
+    // or a later one.
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if pool.index_entry(table, middle)?.section < section {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    (pool.index_entry(table, low)?.section == section).then_some(low)
+}
+
+/// A cursor over every record of one section of a table, for compaction's merge. It keeps
+/// the current page in a caller buffer (one per input table).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SectionCursor {
+    section: Section,
+    page: usize,
+    /// Byte offset of the current record in the buffer, and records left in the page.
+    at: usize,
+    remaining: u32,
+    done: bool,
+}
+
+impl SectionCursor {
+    pub(crate) fn start<V: Vfs>(
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        section: Section,
+        buffer: &mut [u8],
+    ) -> Result<SectionCursor, Error> {
+        let first = first_page(pool, table, section);
+        let mut cursor =
+            SectionCursor { section, page: 0, at: 0, remaining: 0, done: first.is_none() };
+        if let Some(first) = first {
+            cursor.load(vfs, pool, table, first, buffer)?;
+        }
+        Ok(cursor)
+    }
+
+    /// A cursor on the first record of the block section whose key is greater than `key`
+    /// (for a resumable scan; the records before it in its page are skipped).
+    pub(crate) fn start_after<V: Vfs>(
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        key: &[u8; KEY_BYTES],
+        buffer: &mut [u8],
+    ) -> Result<SectionCursor, Error> {
+        let Some(page) = seek(pool, table, Section::Blocks, key) else {
+            // Every block record is after `key` (or there are none).
+            return SectionCursor::start(vfs, pool, table, Section::Blocks, buffer);
+        };
+        let mut cursor =
+            SectionCursor { section: Section::Blocks, page, at: 0, remaining: 0, done: false };
+        cursor.load(vfs, pool, table, page, buffer)?;
+        // Records in a page are sorted, so the skip ends within this page or the next.
+        while let Some((_, end, current)) = cursor.current(vfs, pool, table, buffer)? {
+            if current > *key {
+                break;
+            }
+            cursor.advance(end);
+        }
+        Ok(cursor)
+    }
+
+    fn load<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        page: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        match load_section_page(vfs, pool, table, self.section, page, buffer)? {
+            Some(count) => (self.page, self.at, self.remaining) = (page, PAGE_HEADER_BYTES, count),
+            None => self.done = true,
+        }
+        Ok(())
+    }
+
+    /// The current record's byte range in `buffer` and its key, loading pages as needed.
+    pub(crate) fn current<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<Option<(usize, usize, [u8; KEY_BYTES])>, Error> {
+        for _ in 0..=table.index_entries {
+            if self.done {
+                return Ok(None);
+            }
+            if self.remaining > 0 {
+                let bytes = buffer.get(self.at..).ok_or(DAMAGED)?;
+                let (len, key) = match self.section {
+                    Section::Blocks => {
+                        let (record, len) = BlockRecord::decode(bytes).ok_or(DAMAGED)?;
+                        (len, block_key(&record.id))
+                    }
+                    _ => (EDGE_RECORD_BYTES, EdgeRecord::decode(bytes).ok_or(DAMAGED)?.key()),
+                };
+                return Ok(Some((self.at, self.at + len, key)));
+            }
+            let next = self.page + 1;
+            self.load(vfs, pool, table, next, buffer)?;
+        }
+        Err(DAMAGED)
+    }
+
+    /// Moves past the current record, which ends at byte `end`.
+    pub(crate) fn advance(&mut self, end: usize) {
+        self.at = end;
+        self.remaining -= 1;
+    }
+}

@@ -1,0 +1,251 @@
+//! Tests of reading tables: every written record found again after a reopen, damage at any
+//! byte reported as `Corruption` (never a wrong answer), checks on first read, and bloom
+//! filters folded to size.
+
+mod reading {
+    use crate::edge::EdgeType;
+    use crate::id::BlockId;
+    use crate::record::{block_key, edge_key, BlockRecord, EdgeRecord};
+    use crate::table::cursor::EdgeCursor;
+    use crate::table::format::{table_name, Section, TABLE_NAME_BYTES};
+    use crate::table::lookup::{find_block, seek};
+    use crate::table::open::open_table;
+    use crate::table::writer::TableWriter;
+    use crate::table::{TableMeta, TablePool, DAMAGED};
+    use crate::vfs::sim::{SimConfig, SimVfs};
+    use crate::vfs::Vfs;
+
+    fn id(value: u128) -> BlockId {
+        BlockId::from_u128(value)
+    }
+
+    /// Writes a table of 300 blocks and, for each block n, edges n -> n+1 and n -> n+2 in
+    /// both sections; small pages force many of them.
+    fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>) -> TableMeta {
+        let mut buffer = std::vec![0u8; 512];
+        let mut writer = TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, 256).unwrap();
+        for n in 1..=300u128 {
+            let content = std::format!("content {n}");
+            let record = BlockRecord {
+                id: id(n),
+                sequence: n as u64,
+                tombstone: n % 50 == 0,
+                source_uri: b"t.rs",
+                metadata_json: b"{}",
+                content: if n % 50 == 0 { b"" } else { content.as_bytes() },
+            };
+            writer.add_block(vfs, pool, &record).unwrap();
+        }
+        for section in [Section::OutEdges, Section::InEdges] {
+            let mut records = std::vec::Vec::new();
+            for n in 1..=300u128 {
+                for k in 1..=2 {
+                    let (source, target) = (id(n), id(n + k));
+                    let (key_id, other) = if section == Section::OutEdges {
+                        (source, target)
+                    } else {
+                        (target, source)
+                    };
+                    records.push(EdgeRecord {
+                        key_id,
+                        edge_type: EdgeType::CALLS,
+                        other,
+                        tombstone: k == 2 && n % 3 == 0,
+                    });
+                }
+            }
+            records.sort_by_key(|record| record.key());
+            for record in &records {
+                writer.add_edge(vfs, pool, section, record).unwrap();
+            }
+        }
+        writer.finish(vfs, pool).unwrap()
+    }
+
+    const SIM: SimConfig =
+        SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
+
+    /// Writes `build`'s table 7 (its pool is dropped) and closes it; returns its size and
+    /// file name.
+    fn write_closed_table(vfs: &mut SimVfs<'_>) -> (u64, std::string::String) {
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let written = build(vfs, &mut pool);
+        vfs.close(written.file);
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        (written.file_bytes, std::string::String::from(table_name(7, &mut name)))
+    }
+
+    #[test]
+    fn written_tables_answer_lookups_and_edge_ranges_after_reopen() {
+        let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let written = build(&mut vfs, &mut pool);
+        assert!(written.index_entries > 20, "small pages make many: {}", written.index_entries);
+        vfs.close(written.file);
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let table = open_table(&mut vfs, &mut pool, 7).unwrap();
+        assert_eq!((table.block_records, table.edge_records), (300, 1200));
+        let mut buffer = std::vec![0u8; 512];
+        for n in 1..=300u128 {
+            let record =
+                find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer).unwrap().unwrap();
+            assert_eq!((record.sequence, record.tombstone), (n as u64, n % 50 == 0));
+        }
+        assert_eq!(find_block(&mut vfs, &mut pool, &table, &id(301), &mut buffer).unwrap(), None);
+        for n in [1u128, 2, 150, 299, 300, 301, 302] {
+            for section in [Section::OutEdges, Section::InEdges] {
+                let mut cursor =
+                    EdgeCursor::seek(&mut vfs, &mut pool, &table, section, &id(n), &mut buffer)
+                        .unwrap();
+                let mut others = std::vec::Vec::new();
+                while let Some(record) =
+                    cursor.current(&mut vfs, &mut pool, &table, &mut buffer).unwrap()
+                {
+                    others.push(record.other.to_u128());
+                    cursor.advance();
+                }
+                let expected: std::vec::Vec<u128> = match section {
+                    Section::OutEdges if n <= 300 => std::vec![n + 1, n + 2],
+                    Section::InEdges => {
+                        (n.saturating_sub(2)..n).filter(|m| (1..=300).contains(m)).collect()
+                    }
+                    _ => std::vec![],
+                };
+                assert_eq!(others, expected, "{section:?} of {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_damaged_byte_is_corruption_or_a_correct_answer() {
+        for views in [false, true] {
+            let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
+            vfs.views = views;
+            let (file_bytes, name) = write_closed_table(&mut vfs);
+            let step = if cfg!(miri) { 997 } else { 7 };
+            for offset in (0..file_bytes as usize).step_by(step) {
+                assert!(vfs.corrupt(&name, offset, 0x20));
+                let mut pool_bytes = std::vec![0u8; 64 << 10];
+                let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+                let mut buffer = std::vec![0u8; 512];
+                match open_table(&mut vfs, &mut pool, 7) {
+                    Err(error) => assert_eq!(error, DAMAGED, "byte {offset}"),
+                    Ok(table) => {
+                        for n in (1..=300u128).step_by(13) {
+                            match find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer) {
+                                Err(error) => assert_eq!(error, DAMAGED),
+                                Ok(Some(record)) => {
+                                    assert_eq!(record.sequence, n as u64, "byte {offset}")
+                                }
+                                Ok(None) => {
+                                    panic!("byte {offset}: block {n} vanished without an error")
+                                }
+                            }
+                        }
+                        vfs.close(table.file);
+                    }
+                }
+                assert!(vfs.corrupt(&name, offset, 0x20));
+            }
+        }
+    }
+
+    /// Opening reads no page, so damage that happens after the open is found by the
+    /// first read of the damaged page (through a view), on every read of it, and only there.
+    #[test]
+    fn a_page_damaged_after_open_is_corruption_on_every_read_of_it() {
+        let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
+        vfs.views = true;
+        let (_, name) = write_closed_table(&mut vfs);
+        let mut pool_bytes = std::vec![0u8; 64 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let table = open_table(&mut vfs, &mut pool, 7).unwrap();
+        assert!((0..table.index_entries).all(|index| !pool.page_verified(&table, index)));
+        let mut buffer = std::vec![0u8; 512];
+        // Damage the last byte of block 100's page (its trailer), which the open
+        // has not read.
+        let damaged = seek(&pool, &table, Section::Blocks, &block_key(&id(100))).unwrap();
+        let entry = pool.index_entry(&table, damaged).unwrap();
+        assert!(vfs.corrupt(&name, (entry.offset + u64::from(entry.len) - 1) as usize, 0x04));
+        for _ in 0..2 {
+            let found = find_block(&mut vfs, &mut pool, &table, &id(100), &mut buffer);
+            assert_eq!(found.unwrap_err(), DAMAGED);
+            assert!(!pool.page_verified(&table, damaged));
+        }
+        // Every other page answers, and is marked as checked once read.
+        let elsewhere: std::vec::Vec<u128> = (1..=300u128)
+            .filter(|n| seek(&pool, &table, Section::Blocks, &block_key(&id(*n))) != Some(damaged))
+            .collect();
+        for n in elsewhere {
+            let record = find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer).unwrap();
+            assert_eq!(record.unwrap().sequence, n as u64);
+        }
+        let checked =
+            (0..table.index_entries).filter(|index| pool.page_verified(&table, *index)).count();
+        let block_pages = (0..table.index_entries)
+            .filter(|index| pool.index_entry(&table, *index).unwrap().section == Section::Blocks)
+            .count();
+        assert_eq!(checked, block_pages - 1, "every page of the block section but the damaged one");
+        // An edge page damaged after the open is found by a listing the same way.
+        let edge_page =
+            seek(&pool, &table, Section::OutEdges, &edge_key(&id(5), EdgeType::CALLS, &id(6)))
+                .unwrap();
+        let entry = pool.index_entry(&table, edge_page).unwrap();
+        assert!(vfs.corrupt(&name, (entry.offset + u64::from(entry.len) - 1) as usize, 0x04));
+        let listed =
+            EdgeCursor::seek(&mut vfs, &mut pool, &table, Section::OutEdges, &id(5), &mut buffer);
+        assert_eq!(listed.unwrap_err(), DAMAGED);
+    }
+}
+
+mod bloom_folding {
+    use crate::id::BlockId;
+    use crate::record::BlockRecord;
+    use crate::table::bloom;
+    use crate::table::writer::TableWriter;
+    use crate::table::TablePool;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    /// A table whose filter was sized for four times its keys and folded down keeps the
+    /// false-positive rate of a filter built at its final size.
+    #[test]
+    fn folded_filters_keep_a_low_false_positive_rate() {
+        let sim = SimConfig { files_max: 2, file_bytes_max: 1 << 20, pending_bytes_max: 64 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut pool_bytes = std::vec![0u8; 256 << 10];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut buffer = std::vec![0u8; 4096];
+        let mut writer =
+            TableWriter::begin(&mut vfs, &mut pool, 1, 8000, 10, &mut buffer, 4096).unwrap();
+        for n in 1..=2000u128 {
+            let record = BlockRecord {
+                id: BlockId::from_u128(n * 7919),
+                sequence: 1,
+                tombstone: false,
+                source_uri: b"",
+                metadata_json: b"{}",
+                content: b"",
+            };
+            writer.add_block(&mut vfs, &mut pool, &record).unwrap();
+        }
+        let table = writer.finish(&mut vfs, &mut pool).unwrap();
+        assert_eq!(table.bloom_bytes, 4096, "folded from 16 KiB to fit 2,000 keys");
+        let filter = pool.bloom(&table);
+        let positives = (1..=20_000u128)
+            .filter(|n| {
+                bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919 + 1))
+            })
+            .count();
+        assert!(positives < 400, "{positives} false positives in 20,000");
+        for n in 1..=2000u128 {
+            assert!(bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919)));
+        }
+    }
+}
