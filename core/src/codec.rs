@@ -1,8 +1,6 @@
 //! Byte-level encoding shared by every on-disk format (WAL, tables, manifest): the CRC32C,
 //! little-endian readers at fixed offsets, and checked narrowing of integers. A leaf: it
-//! knows nothing of any format, only of `BlockId`'s 16 bytes.
-
-use crate::id::{BlockId, ID_BYTES};
+//! imports nothing of the engine (`id::id_at` reads an id the same way).
 
 /// CRC32C (Castagnoli), slice-by-16 tables: every frame, page, footer and manifest.
 pub(crate) static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
@@ -21,13 +19,6 @@ pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[at..at + 8]);
     u64::from_le_bytes(word)
-}
-
-/// The block id at `bytes[at..at + 16]` (length checked by the caller, as `u32_at`).
-pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
-    let mut id = [0u8; ID_BYTES];
-    id.copy_from_slice(&bytes[at..at + ID_BYTES]);
-    BlockId(id)
 }
 
 /// `value` as a u32, for lengths, counts and indexes the config bounds far below

@@ -3,25 +3,23 @@
 //! fills; answers reads by merging the levels.
 
 use crate::codec::narrow_u32;
-use crate::config::{Config, SyncPolicy};
+use crate::config::{Config, RecoveryMode, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
 use crate::id::BlockId;
-use crate::limits::RESULTS_MAX_LIMIT;
-use crate::manifest::{Manifest, MANIFEST_TEMP_NAME};
+use crate::manifest::Manifest;
 use crate::memtable::{BlockView, Memtable};
 use crate::query::{
     self, BlockFilter, NamedQuery, PathOutcome, PathQuery, PathStep, QueryParts, ScanCursor,
     TraversalCount, TraversalHit, TraversalQuery,
 };
 use crate::region::{carve, Guards};
+use crate::store::Replayer;
 use crate::store::{Plan, Store};
-use crate::table::format::{parse_table_name, table_name, TABLE_NAME_BYTES};
-use crate::vfs::{Vfs, VfsError};
-use crate::wal::format::{edge_payload, put_block_fixed, Record, RecordKind, FRAME_HEADER_BYTES};
-use crate::wal::recovery::{
-    recover, ApplyError, Checkpoint, RecoveryBuffers, RecoveryReport, ReplayTarget,
-};
+use crate::validate::{validate_block, validate_edge};
+use crate::vfs::Vfs;
+use crate::wal::format::{edge_payload, put_block_fixed, RecordKind, FRAME_HEADER_BYTES};
+use crate::wal::recovery::{recover, Checkpoint, RecoveryBuffers, RecoveryReport};
 use crate::wal::Wal;
 
 /// Counters describing the engine's state and what recovery found at open.
@@ -89,106 +87,6 @@ pub struct Engine<'r, V: Vfs> {
     recovery: RecoveryReport,
 }
 
-/// Checks a block's fields against `config`; the same checks run on write and on replay.
-fn validate_block(
-    config: &Config,
-    id: &BlockId,
-    source_uri: &[u8],
-    metadata_json: &[u8],
-    content: &[u8],
-) -> Result<(), Error> {
-    if id.is_zero() {
-        return Err(Error::IdZero);
-    }
-    if source_uri.len() > config.source_uri_bytes_max as usize {
-        return Err(Error::SourceUriTooLong {
-            bytes: source_uri.len(),
-            bytes_max: config.source_uri_bytes_max,
-        });
-    }
-    if core::str::from_utf8(source_uri).is_err() {
-        return Err(Error::SourceUriNotUtf8);
-    }
-    if metadata_json.len() > config.metadata_bytes_max as usize {
-        return Err(Error::MetadataTooLong {
-            bytes: metadata_json.len(),
-            bytes_max: config.metadata_bytes_max,
-        });
-    }
-    if content.len() > config.content_bytes_max as usize {
-        return Err(Error::ContentTooLong {
-            bytes: content.len(),
-            bytes_max: config.content_bytes_max,
-        });
-    }
-    crate::json::validate_object(metadata_json).map_err(|offset| Error::MetadataInvalid { offset })
-}
-
-fn validate_edge(edge: &Edge) -> Result<(), Error> {
-    if edge.source.is_zero() || edge.target.is_zero() {
-        return Err(Error::IdZero);
-    }
-    Ok(())
-}
-
-/// Applies replayed records with the same planning as live writes.
-struct Replayer<'a, 'r> {
-    store: &'a mut Store<'r>,
-    config: &'a Config,
-}
-
-fn failed(error: Error) -> ApplyError {
-    match error {
-        Error::NotFound => ApplyError::Invalid,
-        other => ApplyError::Failed(other),
-    }
-}
-
-impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
-    fn apply(&mut self, vfs: &mut V, sequence: u64, record: Record<'_>) -> Result<(), ApplyError> {
-        let store = &mut *self.store;
-        match record {
-            Record::PutBlock { id, source_uri, metadata_json, content } => {
-                validate_block(self.config, &id, source_uri, metadata_json, content).map_err(
-                    |error| match error {
-                        // Written under larger limits: this config cannot hold it.
-                        Error::SourceUriTooLong { .. }
-                        | Error::MetadataTooLong { .. }
-                        | Error::ContentTooLong { .. } => {
-                            ApplyError::Capacity(Resource::RecordBytes)
-                        }
-                        _ => ApplyError::Invalid,
-                    },
-                )?;
-                let payload = source_uri.len() + metadata_json.len() + content.len();
-                let plan = store.plan_put_block(vfs, &id, payload).map_err(failed)?;
-                store.room_for(&plan).map_err(ApplyError::Capacity)?;
-                store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
-            }
-            Record::DeleteBlock { id } => {
-                let plan = store.plan_delete_block(vfs, &id).map_err(failed)?;
-                store.room_for(&plan).map_err(ApplyError::Capacity)?;
-                store.apply_delete_block(vfs, &plan, &id, sequence).map_err(ApplyError::Failed)?;
-            }
-            Record::PutEdge(edge) => {
-                // A logged put is never a duplicate, and its endpoints existed when logged.
-                let plan =
-                    store.plan_put_edge(vfs, &edge).map_err(failed)?.ok_or(ApplyError::Invalid)?;
-                store.room_for(&plan).map_err(ApplyError::Capacity)?;
-                store.apply_put_edge(&edge);
-            }
-            Record::DeleteEdge(edge) => {
-                let plan = store.plan_delete_edge(vfs, &edge).map_err(failed)?;
-                store.room_for(&plan).map_err(ApplyError::Capacity)?;
-                store.apply_delete_edge(&edge);
-            }
-            // Recovery consumes markers itself.
-            Record::CloseMarker => return Err(ApplyError::Invalid),
-        }
-        Ok(())
-    }
-}
-
 impl<V: Vfs> core::fmt::Debug for Engine<'_, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Engine")
@@ -196,35 +94,6 @@ impl<V: Vfs> core::fmt::Debug for Engine<'_, V> {
             .field("stats", &self.stats())
             .finish()
     }
-}
-
-/// Removes what a crashed flush or compaction left behind: table files the manifest does
-/// not name, and a half-written manifest.
-fn remove_orphans<V: Vfs>(vfs: &mut V, list: &mut [u8], manifest: &Manifest) -> Result<(), Error> {
-    let listed = vfs.list(list)?;
-    let mut removed = false;
-    let mut name = [0u8; TABLE_NAME_BYTES];
-    for entry in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
-        let orphan = match parse_table_name(entry) {
-            Some(number) => !manifest.tables.contains(&number),
-            None => entry == MANIFEST_TEMP_NAME.as_bytes(),
-        };
-        if !orphan {
-            continue;
-        }
-        let name = match parse_table_name(entry) {
-            Some(number) => table_name(number, &mut name),
-            None => MANIFEST_TEMP_NAME,
-        };
-        match vfs.remove(name) {
-            Ok(()) | Err(VfsError::NotFound) => removed = true,
-            Err(error) => return Err(Error::Io(error)),
-        }
-    }
-    if removed {
-        vfs.sync_dir()?;
-    }
-    Ok(())
 }
 
 impl<'r, V: Vfs> Engine<'r, V> {
@@ -238,7 +107,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let manifest = Manifest::load(&mut vfs)?;
         let opened = store
             .load(&mut vfs, &manifest)
-            .and_then(|()| remove_orphans(&mut vfs, parts.list_buffer, &manifest));
+            .and_then(|()| manifest.remove_orphans(&mut vfs, parts.list_buffer));
         if let Err(error) = opened {
             store.close(&mut vfs);
             return Err(error);
@@ -257,7 +126,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let recovered = recover(
             &mut vfs,
             buffers,
-            config.recovery_mode,
+            config.recovery_mode == RecoveryMode::Strict,
             payload_max,
             &mut replayer,
             checkpoint,
@@ -527,8 +396,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         out: &mut [TraversalHit],
     ) -> Result<TraversalCount, Error> {
         let starts = [id];
-        let mut query = named.traversal(&starts, depth_max);
-        query.results_max = narrow_u32(out.len().min(RESULTS_MAX_LIMIT as usize)).max(1);
+        let query = named.traversal(&starts, depth_max).with_results_for(out.len());
         self.traverse(&query, out)
     }
 
@@ -556,7 +424,25 @@ impl<'r, V: Vfs> Engine<'r, V> {
     ) -> Result<usize, Error> {
         self.check_invariants();
         filter.validate()?;
-        let written = self.store.scan(&mut self.vfs, filter, cursor, out)?;
+        if cursor.done {
+            return Ok(0);
+        }
+        if out.is_empty() {
+            return Err(Error::BufferTooSmall { needed: 1 });
+        }
+        let mut written = 0;
+        let after = cursor.after;
+        let examined_all = self.store.scan_blocks(&mut self.vfs, &after, |record| {
+            if filter.matches(record.source_uri, record.metadata_json, record.content) {
+                out[written] = record.id;
+                written += 1;
+            }
+            // The cursor moves past every live block examined (tombstones are passed over
+            // between them, so they are behind it too).
+            cursor.after = record.id;
+            written < out.len()
+        })?;
+        cursor.done = examined_all;
         debug_assert!(written <= out.len());
         Ok(written)
     }
@@ -586,14 +472,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.wal.sync(&mut self.vfs)?;
         let number = self.manifest.next_table_number;
         let table = self.store.write_table(&mut self.vfs, number, self.table_buffer)?;
-        let mut next = self.manifest.clone();
-        // The table count is below tables_max <= TABLES_MAX_LIMIT (checked above).
-        let _ = next.tables.insert(0, number);
-        next.next_table_number = number + 1;
-        next.checkpoint_position = self.wal.position();
-        next.checkpoint_sequence = self.next_sequence;
-        next.blocks_live = self.store.blocks_live;
-        next.edges_live = self.store.edges_live;
+        let checkpoint = Checkpoint { position: self.wal.position(), sequence: self.next_sequence };
+        let live = (self.store.blocks_live, self.store.edges_live);
+        let next = self.manifest.with_flushed_table(number, checkpoint, live);
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard(&mut self.vfs, &table);
             return Err(Error::Io(error));
@@ -639,22 +520,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             self.store.discard(&mut self.vfs, &merged);
             return Err(Error::Io(error));
         }
-        let mut next = self.manifest.clone();
-        next.tables.clear();
-        for (index, &table) in self.manifest.tables.iter().enumerate() {
-            let kept = if index == start {
-                Some(number)
-            } else if index < start || index >= end {
-                Some(table)
-            } else {
-                None
-            };
-            if let Some(table) = kept {
-                // No more tables than before, so within capacity.
-                let _ = next.tables.push(table);
-            }
-        }
-        next.next_table_number = number + 1;
+        let next = self.manifest.with_merged_tables(start, end, number);
         if let Err(error) = next.store(&mut self.vfs) {
             // The manifest on disk is the old or the new one: only a reopen can tell.
             self.store.discard(&mut self.vfs, &merged);

@@ -110,6 +110,14 @@ impl core::fmt::Debug for BlockId {
     }
 }
 
+/// The block id at `bytes[at..at + 16]`, as every format stores it. Callers have checked the
+/// length (a record's fixed part): the slicing asserts it.
+pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
+    let mut id = [0u8; ID_BYTES];
+    id.copy_from_slice(&bytes[at..at + ID_BYTES]);
+    BlockId(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

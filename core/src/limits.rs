@@ -26,6 +26,8 @@ pub const COMPACTION_FANIN: usize = 4;
 pub const DEPTH_MAX_LIMIT: u32 = 100;
 /// Most results one traversal may ask for (also the largest `Config::query_nodes_max`).
 pub const RESULTS_MAX_LIMIT: u32 = 10_000;
+/// Most edge types an include or exclude filter of a query may list.
+pub const EDGE_TYPES_MAX: usize = 64;
 /// Most start ids one traversal accepts.
 pub const STARTS_MAX: usize = 256;
 

@@ -11,7 +11,9 @@
 use crate::codec::narrow_u32;
 use crate::codec::CASTAGNOLI;
 use crate::error::{CorruptionKind, Error};
+use crate::table::format::{parse_table_name, table_name, TABLE_NAME_BYTES};
 use crate::vfs::{read_fully, Vfs, VfsError};
+use crate::wal::recovery::Checkpoint;
 
 pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
 pub(crate) const MANIFEST_TEMP_NAME: &str = "MANIFEST.tmp";
@@ -129,6 +131,78 @@ impl Manifest {
         written?;
         vfs.rename(MANIFEST_TEMP_NAME, MANIFEST_NAME)?;
         vfs.sync_dir()?;
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// The manifest after a flush wrote table `number` with everything logged before
+    /// `checkpoint`: the table is the newest, the WAL before the checkpoint is no longer needed,
+    /// and the store holds `live` (blocks, edges). The caller checked the table count is below
+    /// `tables_max` (at most `TABLES_MAX_LIMIT`).
+    pub(crate) fn with_flushed_table(
+        &self,
+        number: u64,
+        checkpoint: Checkpoint,
+        live: (u64, u64),
+    ) -> Manifest {
+        let mut next = self.clone();
+        let inserted = next.tables.insert(0, number);
+        debug_assert!(inserted.is_ok(), "a flush needs a free table slot");
+        next.next_table_number = number + 1;
+        next.checkpoint_position = checkpoint.position;
+        next.checkpoint_sequence = checkpoint.sequence;
+        (next.blocks_live, next.edges_live) = live;
+        next
+    }
+
+    /// The manifest after compaction merged tables `start..end` (newest first) into table
+    /// `number`, which takes their place.
+    pub(crate) fn with_merged_tables(&self, start: usize, end: usize, number: u64) -> Manifest {
+        debug_assert!(start < end && end <= self.tables.len());
+        let mut next = self.clone();
+        next.tables.clear();
+        for (index, &table) in self.tables.iter().enumerate() {
+            let kept = match index {
+                _ if index == start => Some(number),
+                _ if index < start || index >= end => Some(table),
+                _ => None,
+            };
+            // No more tables than before, so within capacity.
+            if let Some(table) = kept {
+                let _ = next.tables.push(table);
+            }
+        }
+        next.next_table_number = number + 1;
+        next
+    }
+
+    /// Removes what a crashed flush or compaction left behind: table files the manifest does
+    /// not name, and a half-written manifest.
+    pub(crate) fn remove_orphans<V: Vfs>(&self, vfs: &mut V, list: &mut [u8]) -> Result<(), Error> {
+        let listed = vfs.list(list)?;
+        let mut removed = false;
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        for entry in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
+            let orphan = match parse_table_name(entry) {
+                Some(number) => !self.tables.contains(&number),
+                None => entry == MANIFEST_TEMP_NAME.as_bytes(),
+            };
+            if !orphan {
+                continue;
+            }
+            let name = match parse_table_name(entry) {
+                Some(number) => table_name(number, &mut name),
+                None => MANIFEST_TEMP_NAME,
+            };
+            match vfs.remove(name) {
+                Ok(()) | Err(VfsError::NotFound) => removed = true,
+                Err(error) => return Err(Error::Io(error)),
+            }
+        }
+        if removed {
+            vfs.sync_dir()?;
+        }
         Ok(())
     }
 }

@@ -19,6 +19,7 @@
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 mod results;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -26,24 +27,13 @@ use std::time::Instant;
 
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 const CI_ITERATIONS: &str = "1000";
-const LINE_COLUMNS_MAX: usize = 100;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let started = Instant::now();
-    let result = match args.first().map(String::as_str) {
-        Some("test") => test(&args[1..]),
-        Some("check") => check(args.iter().any(|arg| arg == "--fix")),
-        Some("miri") => miri(),
-        Some("header") => header(false),
-        Some("bench") => bench(&args[1..]),
-        Some("demo") => demo(&args[1..]),
-        Some("scale") => scale(&args[1..]),
-        Some("ci") => ci(),
-        _ => Err(usage()),
-    };
+    let result = run_task(&args);
     match result {
         Ok(()) => {
             eprintln!("xtask: done in {:.1} s", started.elapsed().as_secs_f64());
@@ -56,9 +46,64 @@ fn main() -> ExitCode {
     }
 }
 
+/// The flags each task takes: with a value, without one, and how many positional arguments.
+/// Anything else is refused, so a mistyped flag never runs a different job than asked.
+fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static str], usize)> {
+    Some(match task {
+        "test" => (&["--filter", "--seed", "--iterations"], &["--valgrind"], 0),
+        "check" => (&[], &["--fix"], 0),
+        "miri" | "header" | "ci" => (&[], &[], 0),
+        "bench" | "demo" => (&[], &[], 1),
+        "scale" => (&[], &[], 2),
+        _ => return None,
+    })
+}
+
+/// Refuses flags the task does not take and positional arguments beyond its count.
+fn check_arguments(task: &str, args: &[String]) -> Result {
+    let (valued, switches, positional_max) = accepted(task).ok_or_else(usage)?;
+    let (mut positional, mut index) = (0, 0);
+    while index < args.len() {
+        let arg = args[index].as_str();
+        if valued.contains(&arg) {
+            index += 1;
+            if index == args.len() {
+                return Err(format!("{arg} needs a value"));
+            }
+        } else if switches.contains(&arg) {
+        } else if arg.starts_with('-') {
+            return Err(format!("{task} does not take {arg}\n{}", usage()));
+        } else {
+            positional += 1;
+            if positional > positional_max {
+                return Err(format!("{task}: unexpected argument {arg}\n{}", usage()));
+            }
+        }
+        index += 1;
+    }
+    Ok(())
+}
+
+fn run_task(args: &[String]) -> Result {
+    let task = args.first().map(String::as_str).ok_or_else(usage)?;
+    let rest = &args[1..];
+    check_arguments(task, rest)?;
+    match task {
+        "test" => test(rest),
+        "check" => check(rest.iter().any(|arg| arg == "--fix")),
+        "miri" => miri(),
+        "header" => header(false),
+        "bench" => bench(rest),
+        "demo" => demo(rest),
+        "scale" => scale(rest),
+        "ci" => ci(),
+        _ => Err(usage()),
+    }
+}
+
 fn usage() -> String {
-    "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] | check [--fix] | header \
-     | miri | bench [name] | scale [blocks] [edges] | demo [dir] | ci>"
+    "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
+     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [dir] | ci>"
         .to_string()
 }
 
@@ -295,6 +340,8 @@ fn run_capturing(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<
 }
 
 fn check(fix: bool) -> Result {
+    // The bare-metal build needs its target; adding an installed one is a no-op.
+    run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     if fix {
         run("cargo", &["fmt", "--all"], &[])?;
     } else {
@@ -313,6 +360,8 @@ fn check(fix: bool) -> Result {
     run("cargo", &clippy, &[])?;
     no_std_build()?;
     header(!fix)?;
+    // The rules' own tests (xtask is not part of `cargo xtask test`'s workspace run).
+    run("cargo", &["test", "-q", "-p", "xtask"], &[])?;
     tidy()
 }
 
@@ -367,79 +416,9 @@ fn no_std_build() -> Result {
     run("cargo", &args, &[])
 }
 
-/// The project's own rules, checked over the source tree.
+/// The project's own rules, checked over the source tree (see `tidy.rs`).
 fn tidy() -> Result {
-    let mut problems = Vec::new();
-    let mut files = Vec::new();
-    for directory in ["core", "ffi", "xtask", "bench", "tests"] {
-        collect_rust_files(&root().join(directory), &mut files);
-    }
-    for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|error| format!("{}: {error}", file.display()))?;
-        let relative = file.strip_prefix(root()).unwrap_or(file).display().to_string();
-        for (number, line) in text.lines().enumerate() {
-            if line.chars().count() > LINE_COLUMNS_MAX {
-                problems.push(format!(
-                    "{relative}:{}: longer than {LINE_COLUMNS_MAX} columns",
-                    number + 1
-                ));
-            }
-        }
-        if relative.starts_with("core/src") {
-            tidy_core_file(&relative, &text, &mut problems);
-        }
-    }
-    if problems.is_empty() {
-        eprintln!("xtask: tidy: {} files clean", files.len());
-        Ok(())
-    } else {
-        Err(format!("tidy found {} problems:\n  {}", problems.len(), problems.join("\n  ")))
-    }
-}
-
-/// Core rules: no alloc; no unwrap/expect/panic!/todo!/unimplemented!/unreachable! outside
-/// test code, unless the line says why it cannot be reached (`// INVARIANT: ...`).
-fn tidy_core_file(relative: &str, text: &str, problems: &mut Vec<String>) {
-    const BANNED: [&str; 6] =
-        [".unwrap()", ".expect(", "panic!(", "todo!(", "unimplemented!(", "unreachable!("];
-    for (number, line) in text.lines().enumerate() {
-        if line.contains("#[cfg(test)]") {
-            break;
-        }
-        let code = line.trim_start();
-        if code.starts_with("//") {
-            continue;
-        }
-        if code.contains("extern crate alloc")
-            || code.contains("alloc::") && !code.contains("core::alloc")
-        {
-            problems.push(format!("{relative}:{}: the core must not use alloc", number + 1));
-        }
-        if BANNED.iter().any(|banned| code.contains(banned)) && !code.contains("// INVARIANT:") {
-            problems.push(format!(
-                "{relative}:{}: may panic; return an error or justify with // INVARIANT:",
-                number + 1
-            ));
-        }
-    }
-}
-
-fn collect_rust_files(directory: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.file_name().is_some_and(|name| name == "target") {
-            continue;
-        }
-        if path.is_dir() {
-            collect_rust_files(&path, files);
-        } else if path.extension().is_some_and(|extension| extension == "rs") {
-            files.push(path);
-        }
-    }
+    tidy::check(&root())
 }
 
 fn miri() -> Result {

@@ -8,8 +8,9 @@
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
+use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
-    memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
+    memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, Stats,
 };
 use std::time::Instant;
 
@@ -80,19 +81,58 @@ fn main() -> Result<(), Error> {
     assert!(region_bytes <= 16 << 20, "region {region_bytes} > 16 MiB");
     let mut region = vec![0u8; region_bytes];
     let dir = StoreDir::new("scale");
-    let base = content_1k();
     println!(
         "scale: {blocks} blocks of 1 KiB, {per_block} edges each, region {} KiB",
         region_bytes / 1024
     );
-
     let mut engine = Engine::open(config, &mut region, dir.vfs())?;
+    let user_bytes = ingest_blocks(&mut engine, blocks)?;
+    ingest_edges(&mut engine, blocks, per_block)?;
+    engine.sync()?;
+    let stats = engine.stats();
+    report(&stats, user_bytes);
+    let started = Instant::now();
+    let checked = check(&mut engine, blocks, per_block)?;
+    println!(
+        "checked {checked} sampled blocks and their edges in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // A crash: the engine is dropped without close; everything synced must come back.
+    drop(engine.abandon());
+    let started = Instant::now();
+    let mut engine = Engine::open(config, &mut region, dir.vfs())?;
+    println!(
+        "reopened after the crash in {:.2} s: {:?}",
+        started.elapsed().as_secs_f64(),
+        engine.stats().blocks_live
+    );
+    assert_eq!(
+        (engine.stats().blocks_live, engine.stats().edges_live),
+        (stats.blocks_live, stats.edges_live)
+    );
+    check(&mut engine, blocks, per_block)?;
+    println!("scale: all checks passed after reopen");
+    Ok(())
+}
+
+/// Puts `blocks` blocks of ~1 KiB; returns the bytes of user data put.
+fn ingest_blocks(engine: &mut Engine<'_, PosixVfs>, blocks: u64) -> Result<u64, Error> {
+    let base = content_1k();
     let started = Instant::now();
     for n in 0..blocks {
         engine.put_block(id(n), b"src/scale.rs", METADATA, &content_of(n, &base))?;
     }
     let block_seconds = started.elapsed().as_secs_f64();
     println!("blocks: {:.0} blocks/s ({block_seconds:.1} s)", blocks as f64 / block_seconds);
+    Ok(blocks * (base.len() + METADATA.len() + 12) as u64)
+}
+
+/// Puts `per_block` outgoing calls edges from every block, reporting the tables as it goes.
+fn ingest_edges(
+    engine: &mut Engine<'_, PosixVfs>,
+    blocks: u64,
+    per_block: u64,
+) -> Result<(), Error> {
     let started = Instant::now();
     for n in 0..blocks {
         for k in 1..=per_block {
@@ -117,9 +157,10 @@ fn main() -> Result<(), Error> {
         "edges: {:.0} edges/s ({edge_seconds:.1} s)",
         (blocks * per_block) as f64 / edge_seconds
     );
-    engine.sync()?;
-    let stats = engine.stats();
-    let user_bytes = blocks * (base.len() + METADATA.len() + 12) as u64;
+    Ok(())
+}
+
+fn report(stats: &Stats, user_bytes: u64) {
     println!(
         "stats: {} blocks, {} edges, {} tables, {} flushes, {} compactions, table memory {} KiB",
         stats.blocks_live,
@@ -133,26 +174,4 @@ fn main() -> Result<(), Error> {
         "write amplification (table bytes / block bytes, WAL excluded): {:.2}",
         stats.table_bytes_written as f64 / user_bytes as f64
     );
-    let started = Instant::now();
-    let checked = check(&mut engine, blocks, per_block)?;
-    println!(
-        "checked {checked} sampled blocks and their edges in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    // A crash: the engine is dropped without close; everything synced must come back.
-    drop(engine.abandon());
-    let started = Instant::now();
-    let mut engine = Engine::open(config, &mut region, dir.vfs())?;
-    println!(
-        "reopened after the crash in {:.2} s: {:?}",
-        started.elapsed().as_secs_f64(),
-        engine.stats().blocks_live
-    );
-    assert_eq!(
-        (engine.stats().blocks_live, engine.stats().edges_live),
-        (stats.blocks_live, stats.edges_live)
-    );
-    check(&mut engine, blocks, per_block)?;
-    println!("scale: all checks passed after reopen");
-    Ok(())
 }

@@ -15,6 +15,7 @@ pub use filter::{BlockFilter, MetadataValue};
 pub use traverse::PathQuery;
 pub(crate) use traverse::{shortest_path, traverse, QueryNode, QueryParts};
 
+use crate::codec::narrow_u32;
 use crate::edge::{Direction, EdgeFilter, EdgeType};
 use crate::error::Error;
 use crate::id::BlockId;
@@ -23,7 +24,7 @@ use crate::id::BlockId;
 pub const DEPTH_DEFAULT: u32 = 10;
 /// Results a traversal returns when the caller does not say.
 pub const RESULTS_DEFAULT: u32 = 1000;
-pub use crate::limits::{DEPTH_MAX_LIMIT, RESULTS_MAX_LIMIT, STARTS_MAX};
+pub use crate::limits::{DEPTH_MAX_LIMIT, EDGE_TYPES_MAX, RESULTS_MAX_LIMIT, STARTS_MAX};
 
 const _: () = assert!(DEPTH_DEFAULT <= DEPTH_MAX_LIMIT);
 const _: () = assert!(RESULTS_DEFAULT <= RESULTS_MAX_LIMIT);
@@ -70,6 +71,13 @@ impl<'a> TraversalQuery<'a> {
         }
     }
 
+    /// Asks for as many results as an output buffer of `capacity` hits holds, within
+    /// `1..=RESULTS_MAX_LIMIT`: the clamp every caller with a buffer uses.
+    pub fn with_results_for(self, capacity: usize) -> TraversalQuery<'a> {
+        let results_max = capacity.clamp(1, RESULTS_MAX_LIMIT as usize);
+        TraversalQuery { results_max: narrow_u32(results_max), ..self }
+    }
+
     /// `QueryInvalid` naming the first bad field, or `IdZero`.
     pub fn validate(&self) -> Result<(), Error> {
         if self.starts.is_empty() || self.starts.len() > STARTS_MAX {
@@ -87,9 +95,6 @@ impl<'a> TraversalQuery<'a> {
         validate_edge_filter(&self.edge_filter)
     }
 }
-
-/// Include and exclude sets hold at most `EDGE_TYPES_MAX` types.
-pub const EDGE_TYPES_MAX: usize = 64;
 
 fn validate_edge_filter(filter: &EdgeFilter<'_>) -> Result<(), Error> {
     match filter {

@@ -6,14 +6,15 @@
 //! table order. Shadowed versions are dropped; tombstones are dropped only when the run
 //! includes the oldest table, so no older table can still hold their key.
 
+use super::merge::Merge;
 use super::Store;
-use crate::error::{CorruptionKind, Error};
-use crate::limits::{COMPACTION_FANIN, TABLES_MAX_LIMIT};
-use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::error::Error;
+use crate::limits::COMPACTION_FANIN;
+use crate::record::{BlockRecord, EdgeRecord};
 use crate::table::cursor::SectionCursor;
 use crate::table::format::Section;
 use crate::table::writer::TableWriter;
-use crate::table::TableMeta;
+use crate::table::{TableMeta, TablePool, DAMAGED};
 use crate::vfs::Vfs;
 
 /// How much larger the largest table of a run may be than its smallest.
@@ -72,6 +73,8 @@ impl<'r> Store<'r> {
         writer.finish(vfs, &mut self.pool).inspect_err(|_| self.pool.used = pool_start)
     }
 
+    /// Streams every record of `section` in tables `start..end` into `writer`, newest version
+    /// of each key only.
     fn merge_section<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -81,79 +84,26 @@ impl<'r> Store<'r> {
         section: Section,
         drop_tombstones: bool,
     ) -> Result<(), Error> {
-        let bytes = self.merge_buffer_bytes;
-        let mut cursors: heapless::Vec<SectionCursor, TABLES_MAX_LIMIT> = heapless::Vec::new();
-        for (slot, index) in (start..end).enumerate() {
-            let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
-            let cursor =
-                SectionCursor::start(vfs, &mut self.pool, &self.tables[index], section, buffer)?;
-            // end - start <= tables_max <= TABLES_MAX_LIMIT.
-            let _ = cursors.push(cursor);
+        let tables = &self.tables[start..end];
+        let mut merge = Merge::new();
+        for (slot, table) in tables.iter().enumerate() {
+            let buffer = self.merge_buffers.slot(slot);
+            merge.push(SectionCursor::start(vfs, &mut self.pool, table, section, buffer)?);
         }
-        let total: u64 = self.tables[start..end]
-            .iter()
-            .map(|table| table.block_records + 2 * table.edge_records)
-            .sum();
+        let total: u64 =
+            tables.iter().map(|table| table.block_records + 2 * table.edge_records).sum();
         // Every round consumes at least one record.
         for _ in 0..=total {
-            let mut best: Option<(usize, usize, usize, [u8; KEY_BYTES])> = None;
-            for (slot, cursor) in cursors.iter_mut().enumerate() {
-                let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
-                if let Some((from, to, key)) =
-                    cursor.current(vfs, &mut self.pool, &self.tables[start + slot], buffer)?
-                {
-                    // Ties keep the newer table's version, which came first.
-                    if best.is_none_or(|(_, _, _, best_key)| key < best_key) {
-                        best = Some((slot, from, to, key));
-                    }
-                }
-            }
-            let Some((winner, from, to, key)) = best else {
+            let Some((slot, (from, to, key))) =
+                merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?
+            else {
                 return Ok(());
             };
-            self.emit(vfs, writer, section, winner, from, to, drop_tombstones)?;
-            for (slot, cursor) in cursors.iter_mut().enumerate() {
-                let buffer = &mut self.merge_buffers[slot * bytes..(slot + 1) * bytes];
-                if let Some((_, record_end, current)) =
-                    cursor.current(vfs, &mut self.pool, &self.tables[start + slot], buffer)?
-                {
-                    if current == key {
-                        cursor.advance(record_end);
-                    }
-                }
-            }
+            let record = self.merge_buffers.slot_bytes(slot).get(from..to).ok_or(DAMAGED)?;
+            copy_record(vfs, &mut self.pool, writer, section, record, drop_tombstones)?;
+            merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
         }
-        Err(Error::Corruption { kind: CorruptionKind::Table })
-    }
-
-    /// Writes the winning record (bytes `from..to` of merge buffer `slot`) unless it is a
-    /// tombstone that may be dropped.
-    #[allow(clippy::too_many_arguments)]
-    fn emit<V: Vfs>(
-        &mut self,
-        vfs: &mut V,
-        writer: &mut TableWriter<'_>,
-        section: Section,
-        slot: usize,
-        from: usize,
-        to: usize,
-        drop_tombstones: bool,
-    ) -> Result<(), Error> {
-        let bytes = self.merge_buffer_bytes;
-        let record_bytes = &self.merge_buffers[slot * bytes + from..slot * bytes + to];
-        let damaged = Error::Corruption { kind: CorruptionKind::Table };
-        if section == Section::Blocks {
-            let (record, _) = BlockRecord::decode(record_bytes).ok_or(damaged)?;
-            if !(drop_tombstones && record.tombstone) {
-                writer.add_block(vfs, &mut self.pool, &record)?;
-            }
-        } else {
-            let record = EdgeRecord::decode(record_bytes).ok_or(damaged)?;
-            if !(drop_tombstones && record.tombstone) {
-                writer.add_edge(vfs, &mut self.pool, section, &record)?;
-            }
-        }
-        Ok(())
+        Err(DAMAGED)
     }
 
     /// Puts `merged` in place of tables `start..end`: closes and removes their files and
@@ -190,4 +140,28 @@ impl<'r> Store<'r> {
             }
         }
     }
+}
+
+/// Writes a winning record (its encoded bytes) to the merge's output, unless it is a tombstone
+/// that may be dropped.
+fn copy_record<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut TablePool<'_>,
+    writer: &mut TableWriter<'_>,
+    section: Section,
+    bytes: &[u8],
+    drop_tombstones: bool,
+) -> Result<(), Error> {
+    if section == Section::Blocks {
+        let (record, _) = BlockRecord::decode(bytes).ok_or(DAMAGED)?;
+        if !(drop_tombstones && record.tombstone) {
+            writer.add_block(vfs, pool, &record)?;
+        }
+    } else {
+        let record = EdgeRecord::decode(bytes).ok_or(DAMAGED)?;
+        if !(drop_tombstones && record.tombstone) {
+            writer.add_edge(vfs, pool, section, &record)?;
+        }
+    }
+    Ok(())
 }

@@ -5,8 +5,9 @@
 use super::format::{open_page_header, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
 use super::lookup::{read_page, seek, view_checked_page};
 use super::{TableMeta, TablePool, DAMAGED};
-use crate::codec::{id_at, narrow_u32};
+use crate::codec::narrow_u32;
 use crate::error::Error;
+use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
 use crate::record::{block_key, BlockRecord, EdgeRecord, KEY_BYTES};
 use crate::vfs::Vfs;

@@ -9,8 +9,9 @@
 //! blocks (by id), then outgoing edges (by source, type, target), then incoming edges
 //! (by target, type, source).
 
-use crate::codec::{id_at, narrow_u32, u32_at, u64_at, CASTAGNOLI};
+use crate::codec::{narrow_u32, u32_at, u64_at, CASTAGNOLI};
 use crate::edge::EdgeType;
+use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
 

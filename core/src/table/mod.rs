@@ -1,13 +1,13 @@
 //! Sorted tables: immutable files holding a flushed memtable (or a compaction's output),
 //! with a sparse index and a bloom filter kept in the region.
 //!
-//! `TablePool` is the region part that holds every open table's bloom filter and index,
-//! back to back in table order; `writer` streams records into a new table through one
-//! buffer; `open` loads a table's index and bloom; `lookup` answers point lookups and
-//! `cursor` walks edge ranges and sections, one page at a time. Every byte read back is checked (page CRCs, footer CRC,
-//! record shapes); damage is `Error::Corruption`, never a wrong answer. Opening a table
-//! reads only its footer, index and bloom; a page's CRC is checked when it is first
-//! read (`TablePool::page_verified`), so a reopen costs the metadata, not the data.
+//! `TablePool` is the region part that holds every open table's bloom filter and index, back to
+//! back in table order; `writer` streams records into a new table through one buffer; `open` loads
+//! a table's index and bloom; `lookup` answers point lookups and `cursor` walks edge ranges and
+//! sections, one page at a time. Every byte read back is checked (page CRCs, footer CRC, record
+//! shapes); damage is `Error::Corruption`, never a wrong answer. Opening a table reads only its
+//! footer, index and bloom; a page's CRC is checked when it is first read
+//! (`TablePool::page_verified`), so a reopen costs the metadata, not the data.
 
 pub(crate) mod bloom;
 pub(crate) mod cursor;

@@ -17,11 +17,14 @@
 //!   stored a prefix); the engine treats every write or sync error as leaving the file's
 //!   unsynced contents unknown.
 //!
-//! Backends: `sim::SimVfs` (deterministic, fault-injecting, over caller memory) and, with
-//! the `posix` feature, `posix::PosixVfs` (files in a directory via libc).
+//! Backends: with the `sim` feature, `sim::SimVfs` (deterministic, fault-injecting, over
+//! caller memory; the tests' backend), and with the `posix` feature, `posix::PosixVfs`
+//! (files in a directory via libc).
 
 #[cfg(feature = "posix")]
+#[allow(unsafe_code)] // Exception 2 of 2 (see lib.rs): libc calls and memory maps.
 pub mod posix;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 
 /// An error from a storage backend.

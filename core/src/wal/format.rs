@@ -28,8 +28,9 @@
 //! not count. The synced position lets recovery tell a torn tail (nothing later claims the
 //! damaged bytes were durable) from damage to synced data (a later frame does).
 
-use crate::codec::{id_at, narrow_u32, u32_at, u64_at, CASTAGNOLI};
+use crate::codec::{narrow_u32, u32_at, u64_at, CASTAGNOLI};
 use crate::edge::{Edge, EdgeType};
+use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
 
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"KSDBWAL1";

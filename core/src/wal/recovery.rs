@@ -22,7 +22,6 @@ use super::format::{
 };
 use super::{LogTail, OpenSegment};
 use crate::codec::{narrow_u32, narrow_usize, CASTAGNOLI};
-use crate::config::RecoveryMode;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
 
@@ -245,59 +244,24 @@ fn collect_segments<'n, V: Vfs>(
 pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
     buffers: RecoveryBuffers<'_>,
-    mode: RecoveryMode,
+    strict: bool,
     payload_max: usize,
     target: &mut T,
     checkpoint: Checkpoint,
 ) -> Result<(LogTail, RecoveryReport), Error> {
     let all = collect_segments(vfs, buffers.list, buffers.segment_numbers)?;
     let highest = all.iter().copied().max().unwrap_or(0);
-    let mut read = buffers.read;
+    let read = buffers.read;
     let numbers = drop_obsolete(vfs, &mut *read, all, checkpoint)?;
     let mut report =
         RecoveryReport { sequence_next: checkpoint.sequence, ..RecoveryReport::default() };
-    let mut position = checkpoint.position;
-    let mut stop = None;
-    // File offset after the last frame of the last segment kept (so far).
-    let mut end_offset = 0;
-    let mut previous_end_offset = 0;
-    for index in 0..numbers.len() {
-        let replay;
-        (replay, read) = replay_segment(
-            vfs,
-            read,
-            numbers,
-            index,
-            position,
-            payload_max,
-            target,
-            &mut report,
-            checkpoint,
-        )?;
-        position = replay.position;
-        previous_end_offset = end_offset;
-        end_offset = replay.end_offset;
-        if replay.stop.is_some() {
-            stop = replay.stop;
-            break;
-        }
-    }
+    let (replayed, read) =
+        replay_segments(vfs, read, numbers, payload_max, target, &mut report, checkpoint)?;
+    let ReplayedLog { mut position, mut end_offset, previous_end_offset, stop } = replayed;
     let mut kept = numbers.len();
     if let Some(stop) = stop {
-        let (witnessed, bytes_after) = find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
-        let obsolete = stop.position < checkpoint.position;
-        if witnessed && mode == RecoveryMode::Strict && !obsolete {
-            return Err(Error::Corruption { kind: stop.kind });
-        }
-        confirm_damage(vfs, &mut *read, numbers[stop.index], stop, payload_max)?;
-        if obsolete {
-            // Everything before the checkpoint is in the tables: nothing is lost.
-        } else if witnessed {
-            report.corrupt_bytes_dropped = bytes_after;
-        } else {
-            report.torn_bytes_truncated = bytes_after;
-        }
-        kept = cut_log(vfs, numbers, stop)?;
+        let scope = StopScope { strict, payload_max, checkpoint };
+        kept = settle_stop(vfs, read, numbers, stop, scope, &mut report)?;
         position = stop.position;
         if kept == stop.index {
             // The stop segment was removed whole: the one before it is the last.
@@ -319,6 +283,96 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
         position,
     };
     Ok((tail, report))
+}
+
+/// Where replaying the segments ended.
+struct ReplayedLog {
+    /// The log position after the last accepted frame.
+    position: u64,
+    /// File offset after the last frame of the last segment replayed, and of the one before.
+    end_offset: u64,
+    previous_end_offset: u64,
+    /// Where the valid log stopped short of the last segment's end, if it did.
+    stop: Option<Stop>,
+}
+
+/// Replays the segments in order until one stops the log. Returns where it ended and the
+/// read buffer back.
+fn replay_segments<'b, V: Vfs, T: ReplayTarget<V>>(
+    vfs: &mut V,
+    mut read: &'b mut [u8],
+    numbers: &[u64],
+    payload_max: usize,
+    target: &mut T,
+    report: &mut RecoveryReport,
+    checkpoint: Checkpoint,
+) -> Result<(ReplayedLog, &'b mut [u8]), Error> {
+    let mut log = ReplayedLog {
+        position: checkpoint.position,
+        end_offset: 0,
+        previous_end_offset: 0,
+        stop: None,
+    };
+    for index in 0..numbers.len() {
+        let replay;
+        (replay, read) = replay_segment(
+            vfs,
+            read,
+            numbers,
+            index,
+            log.position,
+            payload_max,
+            target,
+            report,
+            checkpoint,
+        )?;
+        log.position = replay.position;
+        log.previous_end_offset = log.end_offset;
+        log.end_offset = replay.end_offset;
+        if replay.stop.is_some() {
+            log.stop = replay.stop;
+            break;
+        }
+    }
+    Ok((log, read))
+}
+
+/// What decides the fate of a stop: strict recovery (`RecoveryMode::Strict`), the largest
+/// payload, the checkpoint.
+#[derive(Clone, Copy)]
+struct StopScope {
+    strict: bool,
+    payload_max: usize,
+    checkpoint: Checkpoint,
+}
+
+/// Decides what a stop in the log means and cuts the log there: damage that a later synced
+/// frame witnesses is `Corruption` in strict mode (unless it lies before the checkpoint, in
+/// bytes the tables already hold); otherwise the bytes after it are counted as dropped
+/// (witnessed) or torn (not). Returns how many segments are kept.
+fn settle_stop<V: Vfs>(
+    vfs: &mut V,
+    read: &mut [u8],
+    numbers: &[u64],
+    stop: Stop,
+    scope: StopScope,
+    report: &mut RecoveryReport,
+) -> Result<usize, Error> {
+    let StopScope { strict, payload_max, checkpoint } = scope;
+    let (witnessed, bytes_after) = find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
+    let obsolete = stop.position < checkpoint.position;
+    if witnessed && strict && !obsolete {
+        return Err(Error::Corruption { kind: stop.kind });
+    }
+    confirm_damage(vfs, &mut *read, numbers[stop.index], stop, payload_max)?;
+    if obsolete {
+        // Everything before the checkpoint is in the tables: nothing is lost.
+    } else if witnessed {
+        report.corrupt_bytes_dropped = bytes_after;
+    } else {
+        report.torn_bytes_truncated = bytes_after;
+    }
+    cut_log(vfs, numbers, stop)
 }
 
 /// Removes the segments that lie wholly before the checkpoint: all those before the last
@@ -379,38 +433,46 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     read: &'b mut [u8],
     numbers: &[u64],
     index: usize,
-    mut position: u64,
+    position: u64,
     payload_max: usize,
     target: &mut T,
     report: &mut RecoveryReport,
     checkpoint: Checkpoint,
 ) -> Result<(SegmentReplay, &'b mut [u8]), Error> {
-    let number = numbers[index];
-    let mut reader = SegmentReader::open(vfs, read, number)?;
-    let header = match reader.header(vfs) {
-        Ok(header) => header,
-        Err(error) => {
-            reader.close(vfs);
-            return Err(Error::Io(error));
-        }
-    };
-    // Numbers only increase (a removed tail's numbers are not reused); the log positions
-    // in the headers are what must join up.
-    let stop_kind = match header {
-        None => Some(CorruptionKind::WalSegmentHeader),
-        Some(header) if header.segment_number != number => Some(CorruptionKind::WalSegmentHeader),
-        Some(header) if index > 0 && header.start_position != position => {
-            Some(CorruptionKind::WalSegmentGap)
-        }
-        Some(header) if index == 0 && header.start_position > checkpoint.position => {
-            Some(CorruptionKind::WalSegmentGap)
-        }
-        Some(_) => None,
-    };
-    if let Some(kind) = stop_kind {
+    let mut reader = SegmentReader::open(vfs, read, numbers[index])?;
+    let segment = SegmentAt { number: numbers[index], index, position };
+    let replay =
+        replay_open_segment(vfs, &mut reader, segment, payload_max, target, report, checkpoint);
+    // Closed on every path, the error paths included.
+    let read = reader.close(vfs);
+    Ok((replay?, read))
+}
+
+/// Which segment a replay reads: its number, its index among the kept segments, and the log
+/// position the previous segment ended at.
+#[derive(Clone, Copy)]
+struct SegmentAt {
+    number: u64,
+    index: usize,
+    position: u64,
+}
+
+/// `replay_segment` on an open reader: checks the header, then replays frames until the
+/// log's end, a rejected frame or the segment's end.
+fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
+    vfs: &mut V,
+    reader: &mut SegmentReader<'_>,
+    segment: SegmentAt,
+    payload_max: usize,
+    target: &mut T,
+    report: &mut RecoveryReport,
+    checkpoint: Checkpoint,
+) -> Result<SegmentReplay, Error> {
+    let SegmentAt { index, mut position, .. } = segment;
+    let header = reader.header(vfs)?;
+    if let Some(kind) = header_stop(header, segment, checkpoint) {
         let stop = Stop { index, offset: 0, position, kind, unreadable: header.is_none() };
-        let replay = SegmentReplay { stop: Some(stop), position, end_offset: 0 };
-        return Ok((replay, reader.close(vfs)));
+        return Ok(SegmentReplay { stop: Some(stop), position, end_offset: 0 });
     }
     if index == 0 {
         position = header.map_or(checkpoint.position, |header| header.start_position);
@@ -420,46 +482,48 @@ fn replay_segment<'b, V: Vfs, T: ReplayTarget<V>>(
     let frames_max = reader.file_bytes / FRAME_HEADER_BYTES as u64 + 1;
     for _ in 0..frames_max {
         let apply = position >= checkpoint.position;
-        match replay_frame(vfs, &mut reader, offset, payload_max, target, report, apply) {
-            Ok(FrameStep::End) => {
-                let replay = SegmentReplay { stop: None, position, end_offset: offset };
-                return Ok((replay, reader.close(vfs)));
+        match replay_frame(vfs, reader, offset, payload_max, target, report, apply)? {
+            FrameStep::End => {
+                return Ok(SegmentReplay { stop: None, position, end_offset: offset })
             }
-            Ok(FrameStep::Accepted { frame_len }) => {
+            FrameStep::Accepted { frame_len } => {
                 offset += frame_len;
                 position += frame_len;
             }
-            Ok(FrameStep::Rejected { unreadable }) => {
-                let zero_tail = match unreadable {
-                    true => reader.rest_is_zeros_on_every_read(vfs, offset),
-                    false => Ok(false),
-                };
-                let stop = match zero_tail {
-                    Ok(true) => None,
-                    Ok(false) => Some(Stop {
-                        index,
-                        offset,
-                        position,
-                        kind: CorruptionKind::WalFrame,
-                        unreadable,
-                    }),
-                    Err(error) => {
-                        reader.close(vfs);
-                        return Err(Error::Io(error));
-                    }
-                };
-                let replay = SegmentReplay { stop, position, end_offset: offset };
-                return Ok((replay, reader.close(vfs)));
-            }
-            Err(error) => {
-                reader.close(vfs);
-                return Err(error);
+            FrameStep::Rejected { unreadable } => {
+                // An unreadable frame in a rest of zeros (confirmed on every re-read) is the
+                // preallocated end of the log, not damage.
+                let zero_tail = unreadable && reader.rest_is_zeros_on_every_read(vfs, offset)?;
+                let kind = CorruptionKind::WalFrame;
+                let stop =
+                    (!zero_tail).then_some(Stop { index, offset, position, kind, unreadable });
+                return Ok(SegmentReplay { stop, position, end_offset: offset });
             }
         }
     }
     let stop = Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable: false };
-    let replay = SegmentReplay { stop: Some(stop), position, end_offset: offset };
-    Ok((replay, reader.close(vfs)))
+    Ok(SegmentReplay { stop: Some(stop), position, end_offset: offset })
+}
+
+/// Why a segment's header stops the log, if it does. Numbers only increase (a removed tail's
+/// numbers are not reused); the log positions in the headers are what must join up.
+fn header_stop(
+    header: Option<SegmentHeader>,
+    segment: SegmentAt,
+    checkpoint: Checkpoint,
+) -> Option<CorruptionKind> {
+    let SegmentAt { number, index, position } = segment;
+    match header {
+        None => Some(CorruptionKind::WalSegmentHeader),
+        Some(header) if header.segment_number != number => Some(CorruptionKind::WalSegmentHeader),
+        Some(header) if index > 0 && header.start_position != position => {
+            Some(CorruptionKind::WalSegmentGap)
+        }
+        Some(header) if index == 0 && header.start_position > checkpoint.position => {
+            Some(CorruptionKind::WalSegmentGap)
+        }
+        Some(_) => None,
+    }
 }
 
 enum FrameStep {

@@ -1,0 +1,208 @@
+//! Edge listings: the visible edges of one block, merged across the memtable and the tables
+//! (the memtable alone when it is the only level that can hold them).
+
+use super::merge::Merge;
+use super::Store;
+use crate::edge::{Direction, Edge, EdgeFilter};
+use crate::error::Error;
+use crate::id::BlockId;
+use crate::memtable::EntryState;
+use crate::record::EdgeRecord;
+use crate::table::cursor::EdgeCursor;
+use crate::table::format::Section;
+use crate::table::{bloom, DAMAGED};
+use crate::vfs::Vfs;
+
+impl<'r> Store<'r> {
+    /// Calls `emit` with each visible edge of `id` in key order (type, then other id) that
+    /// passes `filter`, until it returns false. Returns how many were emitted.
+    pub(crate) fn merge_edges<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        outgoing: bool,
+        filter: &EdgeFilter<'_>,
+        mut emit: impl FnMut(&EdgeRecord) -> bool,
+    ) -> Result<usize, Error> {
+        let merge = self.edge_cursors(vfs, id, outgoing)?;
+        if merge.cursors().iter().all(EdgeCursor::is_done) {
+            // No table can hold edges of `id`: the memtable alone answers, with no merge.
+            return Ok(self.memtable.visit_live_edges(id, outgoing, filter, emit));
+        }
+        let mut merge = merge;
+        let tables = &self.tables[..self.tables_count];
+        let memtable_edges = self.memtable.edges_of(id, outgoing, self.sort_scratch);
+        let records_max: u64 = tables.iter().map(|table| table.edge_records).sum();
+        let mut memtable_at = 0;
+        let mut emitted = 0;
+        // Every round consumes at least one record from some level.
+        for _ in 0..=(records_max + memtable_edges.len() as u64) {
+            let memtable_head = memtable_edges
+                .get(memtable_at)
+                .map(|&index| self.memtable.edge_record_of(id, index, outgoing));
+            let table_head =
+                merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?;
+            // The memtable is the newest level: its version wins a tie.
+            let best = match (memtable_head, table_head) {
+                (Some(memtable), Some((_, table))) if table.key() < memtable.key() => table,
+                (Some(memtable), _) => memtable,
+                (None, Some((_, table))) => table,
+                (None, None) => return Ok(emitted),
+            };
+            let key = best.key();
+            if memtable_head.is_some_and(|head| head.key() == key) {
+                memtable_at += 1;
+            }
+            merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            if !best.tombstone && filter.accepts(best.edge_type) {
+                emitted += 1;
+                if !emit(&best) {
+                    return Ok(emitted);
+                }
+            }
+        }
+        Err(DAMAGED)
+    }
+
+    /// One cursor per table on `id`'s edges in one direction. The bloom filter holds the
+    /// sources of a table's edges: a miss skips the table for an outgoing listing (an
+    /// incoming one reads every table).
+    fn edge_cursors<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        outgoing: bool,
+    ) -> Result<Merge<EdgeCursor>, Error> {
+        let section = if outgoing { Section::OutEdges } else { Section::InEdges };
+        let mut merge = Merge::new();
+        for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
+            let may_hold =
+                !outgoing || bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, id);
+            let cursor = if may_hold {
+                let buffer = self.merge_buffers.slot(index);
+                EdgeCursor::seek(vfs, &mut self.pool, table, section, id, buffer)?
+            } else {
+                EdgeCursor::exhausted(section, id)
+            };
+            merge.push(cursor);
+        }
+        Ok(merge)
+    }
+
+    /// Lists edges of `id` in `direction` (outgoing, then incoming; a self-edge once).
+    pub(crate) fn visit_edges<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        visit: impl FnMut(Edge),
+    ) -> Result<usize, Error> {
+        let entry = self.memtable.entry_of(id);
+        match entry.map(|entry| self.memtable.state_at(entry)) {
+            Some(EntryState::Live | EntryState::Stub) => {}
+            Some(EntryState::Tombstone) => return Err(Error::NotFound),
+            None => {
+                // Only the tables know the block. A live edge proves it live (deleting a
+                // block tombstones its edges), so list first and look the block up only
+                // when nothing was listed: that saves a table read on the common path.
+                let count = self.visit_live_block_edges(vfs, id, None, direction, filter, visit)?;
+                if count == 0 && !self.block_visible(vfs, id)? {
+                    return Err(Error::NotFound);
+                }
+                return Ok(count);
+            }
+        }
+        self.visit_live_block_edges(vfs, id, entry, direction, filter, visit)
+    }
+
+    /// `visit_edges` for a block known to be live (a traversal's neighbour: a live edge's
+    /// end is live, because deleting a block tombstones its edges), without the visibility
+    /// lookup; `entry` is its memtable entry, if it has one.
+    pub(crate) fn visit_live_block_edges<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        entry: Option<u32>,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        mut visit: impl FnMut(Edge),
+    ) -> Result<usize, Error> {
+        if let (0, Some(entry)) = (self.tables_count, entry) {
+            return Ok(self.visit_memtable_edges(entry, id, direction, filter, visit));
+        }
+        let mut count = 0;
+        if matches!(direction, Direction::Outgoing | Direction::Both) {
+            count += self.merge_edges(vfs, id, true, filter, |record| {
+                visit(Edge {
+                    source: record.key_id,
+                    target: record.other,
+                    edge_type: record.edge_type,
+                });
+                true
+            })?;
+        }
+        if matches!(direction, Direction::Incoming | Direction::Both) {
+            let both = direction == Direction::Both;
+            let mut skipped = 0;
+            count += self.merge_edges(vfs, id, false, filter, |record| {
+                if both && record.other == record.key_id {
+                    skipped += 1;
+                } else {
+                    visit(Edge {
+                        source: record.other,
+                        target: record.key_id,
+                        edge_type: record.edge_type,
+                    });
+                }
+                true
+            })?;
+            count -= skipped;
+        }
+        Ok(count)
+    }
+
+    /// `visit_edges` when the memtable is the only level: its lists, no merge. It repeats
+    /// the direction handling of `visit_edges` on purpose: sharing it through a `dyn FnMut`
+    /// made the degree-10 listing 60% slower (measured 140 ns -> 222 ns).
+    fn visit_memtable_edges(
+        &self,
+        entry: u32,
+        id: &BlockId,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        mut visit: impl FnMut(Edge),
+    ) -> usize {
+        let memtable = &self.memtable;
+        let mut count = 0;
+        if matches!(direction, Direction::Outgoing | Direction::Both) {
+            count += memtable.visit_live_edges_at(entry, id, true, filter, |record| {
+                visit(Edge {
+                    source: record.key_id,
+                    target: record.other,
+                    edge_type: record.edge_type,
+                });
+                true
+            });
+        }
+        if matches!(direction, Direction::Incoming | Direction::Both) {
+            let both = direction == Direction::Both;
+            let mut skipped = 0;
+            count += memtable.visit_live_edges_at(entry, id, false, filter, |record| {
+                // A self-edge was already listed among the outgoing edges.
+                if both && record.other == record.key_id {
+                    skipped += 1;
+                } else {
+                    visit(Edge {
+                        source: record.other,
+                        target: record.key_id,
+                        edge_type: record.edge_type,
+                    });
+                }
+                true
+            });
+            count -= skipped;
+        }
+        count
+    }
+}

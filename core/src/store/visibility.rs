@@ -1,0 +1,107 @@
+//! Visibility: whether a block or an edge is live, decided by the newest level that knows it
+//! (the memtable, then the tables newest first), and the live version of a block.
+
+use super::Store;
+use crate::edge::Edge;
+use crate::error::Error;
+use crate::id::BlockId;
+use crate::memtable::{BlockView, EdgeState, EntryState};
+use crate::record::BlockRecord;
+use crate::table::cursor::EdgeCursor;
+use crate::table::format::Section;
+use crate::table::{bloom, lookup, DAMAGED};
+use crate::vfs::Vfs;
+
+impl<'r> Store<'r> {
+    /// Whether block `id` is live: the newest level that knows it decides.
+    pub(crate) fn block_visible<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+    ) -> Result<bool, Error> {
+        if let Some(live) = self.memtable.block_state(id) {
+            return Ok(live);
+        }
+        for table in &self.tables[..self.tables_count] {
+            if let Some(record) =
+                lookup::find_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
+            {
+                return Ok(!record.tombstone);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The live block `id`: from the memtable or a table's view without a copy, or read from
+    /// a table into the lookup buffer.
+    pub(crate) fn find_block<'a, V: Vfs>(
+        &'a mut self,
+        vfs: &'a mut V,
+        id: &BlockId,
+    ) -> Result<Option<BlockView<'a>>, Error> {
+        // One probe: a version answers, a tombstone hides, a stub or nothing sends the
+        // lookup to the tables.
+        if let Some(entry) = self.memtable.entry_of(id) {
+            match self.memtable.state_at(entry) {
+                EntryState::Live => return Ok(self.memtable.view_at(entry)),
+                EntryState::Tombstone => return Ok(None),
+                EntryState::Stub => {}
+            }
+        }
+        for table in &self.tables[..self.tables_count] {
+            let Some(at) =
+                lookup::locate_block(vfs, &mut self.pool, table, id, self.lookup_buffer)?
+            else {
+                continue;
+            };
+            let bytes = lookup::record_bytes(vfs, table, at, self.lookup_buffer)?;
+            let (record, _) = BlockRecord::decode(bytes).ok_or(DAMAGED)?;
+            if record.tombstone {
+                return Ok(None);
+            }
+            return Ok(Some(BlockView {
+                id: record.id,
+                sequence: record.sequence,
+                source_uri: record.source_uri,
+                metadata_json: record.metadata_json,
+                content: record.content,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Whether `edge` is live: the newest level that knows it decides.
+    pub(crate) fn edge_visible<V: Vfs>(&mut self, vfs: &mut V, edge: &Edge) -> Result<bool, Error> {
+        match self.memtable.edge_state(edge) {
+            EdgeState::Live => return Ok(true),
+            EdgeState::Tombstone => return Ok(false),
+            EdgeState::Unknown => {}
+        }
+        let wanted = crate::record::edge_key(&edge.source, edge.edge_type, &edge.target);
+        for table in &self.tables[..self.tables_count] {
+            if !bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, &edge.source) {
+                continue;
+            }
+            let buffer = &mut *self.lookup_buffer;
+            let mut cursor = EdgeCursor::seek(
+                vfs,
+                &mut self.pool,
+                table,
+                Section::OutEdges,
+                &edge.source,
+                buffer,
+            )?;
+            while let Some(record) = cursor.current(vfs, &mut self.pool, table, buffer)? {
+                let key = record.key();
+                if key == wanted {
+                    return Ok(!record.tombstone);
+                }
+                if key > wanted {
+                    break;
+                }
+                cursor.advance();
+            }
+        }
+        Ok(false)
+    }
+}
