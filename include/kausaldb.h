@@ -18,8 +18,9 @@
  * Threads: a kausal_db handle is single-threaded. The host must serialise every call on
  * one handle (a mutex around the handle is enough); distinct handles are independent.
  *
- * Lifetimes: pointers in a kausal_block_view point into the region and stay valid until
- * the next kausal_put_*, kausal_delete_*, kausal_sync or kausal_close on that handle.
+ * Lifetimes: pointers in a kausal_block_view point into the region or into a memory-mapped
+ * table, and stay valid until the next call of any kausal_ function on that handle (a read
+ * may reuse the buffer or the mapping they point into). Copy what you keep.
  *
  * Durability: after kausal_sync returns KAUSAL_OK every earlier write survives any crash;
  * a crash otherwise leaves a prefix of the writes. See README.md.
@@ -45,6 +46,21 @@
  * Most edge types one filter may list.
  */
 #define KAUSAL_FILTER_TYPES_MAX 64
+
+/**
+ * Most blocks a traversal may visit (`query_nodes_max`) and results it may return.
+ */
+#define KAUSAL_RESULTS_MAX_LIMIT 10000
+
+/**
+ * Deepest traversal accepted.
+ */
+#define KAUSAL_DEPTH_MAX_LIMIT 100
+
+/**
+ * Most start ids one traversal accepts.
+ */
+#define KAUSAL_STARTS_MAX 256
 
 /**
  * Callback result: success.
@@ -417,8 +433,8 @@ typedef struct kausal_config {
    */
   uint32_t recovery_mode;
   /**
-   * Blocks one traversal or path query may visit (1..=10000); 72 to 80 bytes of region
-   * each.
+   * Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to 80 bytes
+   * of region each.
    */
   uint32_t query_nodes_max;
 } kausal_config;
@@ -498,8 +514,9 @@ typedef struct kausal_id {
 } kausal_id;
 
 /**
- * A zero-copy view of a stored block. The pointers point into the store's region and stay
- * valid until the next call that writes to, syncs or closes the same handle.
+ * A zero-copy view of a stored block. The pointers point into the store's region or a
+ * memory-mapped table, and stay valid until the next call of any `kausal_` function on the
+ * same handle.
  */
 typedef struct kausal_block_view {
   struct kausal_id id;
@@ -613,7 +630,7 @@ typedef struct kausal_traversal {
    */
   uint32_t direction;
   /**
-   * Live blocks to start from: 1..=256 ids; duplicates are reported once.
+   * Live blocks to start from: 1..=KAUSAL_STARTS_MAX ids; duplicates are reported once.
    */
   const struct kausal_id *starts;
   size_t starts_len;
@@ -622,11 +639,11 @@ typedef struct kausal_traversal {
    */
   const struct kausal_edge_filter *filter;
   /**
-   * Edges from a start to the farthest result, 0..=100 (default 10).
+   * Edges from a start to the farthest result, 0..=KAUSAL_DEPTH_MAX_LIMIT (default 10).
    */
   uint32_t depth_max;
   /**
-   * Most results, starts included, 1..=10000 (default 1000).
+   * Most results, starts included, 1..=KAUSAL_RESULTS_MAX_LIMIT (default 1000).
    */
   uint32_t results_max;
   /**
@@ -720,7 +737,7 @@ enum kausal_status kausal_status_message(int32_t status,
                                          size_t *out_needed);
 
 /**
- * Writes the default configuration (a ~11.5 MiB region) into `out`.
+ * Writes the default configuration (a ~17.2 MiB region) into `out`.
  */
 enum kausal_status kausal_config_default(struct kausal_config *out);
 
@@ -876,14 +893,14 @@ enum kausal_status kausal_id_from_hex(const char *text, size_t text_len, struct 
 enum kausal_status kausal_traversal_default(struct kausal_traversal *out);
 
 /**
- * Traverses the graph from `traversal->starts` and writes each block reached, once, into
- * `out` (capacity `out_capacity` hits): the starts first (depth 0), then, breadth first,
- * in depth order. Each hit names the parent and edge it was first reached by, so paths can
- * be rebuilt. `*out_count` is the number written; `*out_truncated` is 1 if a bound
- * (`results_max`, `out_capacity`, or the config's `query_nodes_max`) stopped the traversal
- * early: the hits are exact but incomplete. `KAUSAL_ERROR_NOT_FOUND` if a start is not
- * live; `KAUSAL_ERROR_QUERY_INVALID` for depth over 100, results outside 1..=10000, or
- * starts outside 1..=256.
+ * Traverses the graph from `traversal->starts` and writes each block reached, once, into `out`
+ * (capacity `out_capacity` hits): the starts first (depth 0), then, breadth first, in depth order.
+ * Each hit names the parent and edge it was first reached by, so paths can be rebuilt.
+ * `*out_count` is the number written; `*out_truncated` is 1 if a bound (`results_max`,
+ * `out_capacity`, or the config's `query_nodes_max`) stopped the traversal early: the hits are
+ * exact but incomplete. `KAUSAL_ERROR_NOT_FOUND` if a start is not live;
+ * `KAUSAL_ERROR_QUERY_INVALID` for depth over KAUSAL_DEPTH_MAX_LIMIT, results outside
+ * 1..=KAUSAL_RESULTS_MAX_LIMIT, or starts outside 1..=KAUSAL_STARTS_MAX.
  */
 enum kausal_status kausal_traverse(struct kausal_db *db,
                                    const struct kausal_traversal *traversal,
@@ -894,9 +911,9 @@ enum kausal_status kausal_traverse(struct kausal_db *db,
 
 /**
  * Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,
- * `_IMPORTED_BY`, `_IMPACT`) from `id` to `depth_max` edges away (0..=100), breadth first,
- * with up to `out_capacity` results (at most 10000). Outputs as `kausal_traverse`; the
- * start itself is the first hit.
+ * `_IMPORTED_BY`, `_IMPACT`) from `id` to `depth_max` edges away (0..=KAUSAL_DEPTH_MAX_LIMIT),
+ * breadth first, with up to `out_capacity` results (at most KAUSAL_RESULTS_MAX_LIMIT). Outputs as
+ * `kausal_traverse`; the start itself is the first hit.
  */
 enum kausal_status kausal_query(struct kausal_db *db,
                                 uint32_t query,

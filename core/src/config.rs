@@ -1,7 +1,9 @@
 //! Every limit of the engine: a `Config` field (unit last) or a named constant.
 
 use crate::error::Error;
-use crate::wal::format::{FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES};
+use crate::wal::format::{
+    FRAME_ALIGN, FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES,
+};
 
 // The limits live in `limits` (a leaf every module may import); they are public here too,
 // beside the fields they bound.
@@ -82,7 +84,7 @@ pub struct Config {
     pub bloom_bits_per_key: u32,
     /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
     /// region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes of
-    /// index per node (0.73 MiB at the default 10,000).
+    /// index per node (0.74 MiB at the default 10,000).
     pub query_nodes_max: u32,
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.
@@ -96,7 +98,7 @@ pub struct Config {
 impl Config {
     /// A small store: a memtable of 16,384 entries, 65,536 edges and 8 MiB of payload, and
     /// 4 MiB of table memory;
-    /// about 17.2 MiB of region (18,034,567 bytes in release builds).
+    /// about 17.2 MiB of region (pinned by `tests/documented.rs`).
     pub const DEFAULT: Config = Config {
         memtable_entries_max: 16_384,
         memtable_edges_max: 65_536,
@@ -120,89 +122,37 @@ impl Config {
     };
 
     /// Bytes of the largest WAL frame this config can produce (a put of maximal size).
+    /// Computed in u64 and saturated, so an unvalidated config cannot overflow it (on a
+    /// 32-bit target three u32 limits exceed usize).
     pub fn frame_bytes_max(&self) -> usize {
-        let payload = PUT_BLOCK_FIXED_BYTES
-            + self.source_uri_bytes_max as usize
-            + self.metadata_bytes_max as usize
-            + self.content_bytes_max as usize;
-        FRAME_HEADER_BYTES + crate::wal::format::padded_len(payload)
+        let payload = PUT_BLOCK_FIXED_BYTES as u64 + self.payload_bytes_max();
+        let frame =
+            FRAME_HEADER_BYTES as u64 + payload.div_ceil(FRAME_ALIGN as u64) * FRAME_ALIGN as u64;
+        usize::try_from(frame).unwrap_or(usize::MAX)
+    }
+
+    /// Bytes of the largest block payload: uri, metadata and content at their limits.
+    fn payload_bytes_max(&self) -> u64 {
+        u64::from(self.source_uri_bytes_max)
+            + u64::from(self.metadata_bytes_max)
+            + u64::from(self.content_bytes_max)
     }
 
     /// Bytes of one merge buffer: a table page, or one holding a largest block record.
     pub fn merge_buffer_bytes(&self) -> usize {
-        let record = crate::table::format::PAGE_HEADER_BYTES
+        let record = (crate::table::format::PAGE_HEADER_BYTES
             + crate::table::format::BLOCK_RECORD_FIXED_BYTES
-            + crate::table::format::TRAILER_BYTES_PER_RECORD
-            + self.source_uri_bytes_max as usize
-            + self.metadata_bytes_max as usize
-            + self.content_bytes_max as usize;
-        (self.table_page_bytes as usize).max(record).next_multiple_of(8)
+            + crate::table::format::TRAILER_BYTES_PER_RECORD) as u64
+            + self.payload_bytes_max();
+        let bytes = u64::from(self.table_page_bytes).max(record).next_multiple_of(8);
+        // Saturated like `frame_bytes_max`.
+        usize::try_from(bytes).unwrap_or(usize::MAX)
     }
 
     /// Checks every field and every relationship between fields.
     pub fn validate(&self) -> Result<(), Error> {
-        let checks: [(bool, &'static str); 19] = [
-            (
-                self.query_nodes_max >= 1
-                    && self.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT,
-                "query_nodes_max",
-            ),
-            (self.tables_max >= 1 && self.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
-            (self.table_memory_bytes >= 1024, "table_memory_bytes"),
-            (
-                self.table_page_bytes >= 256
-                    && self.merge_buffer_bytes() <= self.read_buffer_bytes as usize,
-                "table_page_bytes",
-            ),
-            (self.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
-            (self.bloom_bits_per_key >= 1 && self.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
-            (
-                self.memtable_entries_max >= 1 && self.memtable_entries_max <= ENTRIES_MAX_LIMIT,
-                "memtable_entries_max",
-            ),
-            (
-                self.memtable_edges_max >= 1 && self.memtable_edges_max <= ENTRIES_MAX_LIMIT,
-                "memtable_edges_max",
-            ),
-            (
-                self.memtable_arena_bytes_max >= 1
-                    && self.memtable_arena_bytes_max <= ARENA_BYTES_MAX_LIMIT,
-                "memtable_arena_bytes_max",
-            ),
-            (self.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, "source_uri_bytes_max"),
-            (
-                self.metadata_bytes_max >= 2 && self.metadata_bytes_max <= METADATA_BYTES_MAX_LIMIT,
-                "metadata_bytes_max",
-            ),
-            (self.content_bytes_max <= CONTENT_BYTES_MAX_LIMIT, "content_bytes_max"),
-            (
-                (self.source_uri_bytes_max as u64
-                    + self.metadata_bytes_max as u64
-                    + self.content_bytes_max as u64)
-                    <= self.memtable_arena_bytes_max as u64,
-                "memtable_arena_bytes_max",
-            ),
-            (self.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
-            (
-                self.wal_segment_bytes_max as usize
-                    >= SEGMENT_HEADER_BYTES + self.frame_bytes_max(),
-                "wal_segment_bytes_max",
-            ),
-            (self.wal_segments_max >= 2 && self.wal_segments_max <= 1 << 20, "wal_segments_max"),
-            (
-                self.wal_buffer_bytes as usize >= self.frame_bytes_max()
-                    && self.wal_buffer_bytes <= self.wal_segment_bytes_max,
-                "wal_buffer_bytes",
-            ),
-            (self.read_buffer_bytes as usize >= self.frame_bytes_max(), "read_buffer_bytes"),
-            (
-                self.files_max >= self.wal_segments_max + self.tables_max + 2
-                    && self.files_max <= 1 << 20,
-                "files_max",
-            ),
-        ];
-        for (ok, field) in checks {
-            if !ok {
+        for (holds, field) in CONFIG_CHECKS {
+            if !holds(self) {
                 return Err(Error::ConfigInvalid { field });
             }
         }
@@ -210,8 +160,180 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every field's name, in declaration order: the names `Error::ConfigInvalid` reports,
+    /// and the list the C API's field names are checked against (at compile time).
+    pub const FIELD_NAMES: [&'static str; 19] = [
+        "memtable_entries_max",
+        "memtable_edges_max",
+        "memtable_arena_bytes_max",
+        "source_uri_bytes_max",
+        "metadata_bytes_max",
+        "content_bytes_max",
+        "wal_segment_bytes_max",
+        "wal_segments_max",
+        "wal_buffer_bytes",
+        "read_buffer_bytes",
+        "files_max",
+        "tables_max",
+        "table_memory_bytes",
+        "table_page_bytes",
+        "bloom_bits_per_key",
+        "query_nodes_max",
+        "compaction_auto",
+        "sync_policy",
+        "recovery_mode",
+    ];
+}
+
+// Names every field without `..`, so adding or renaming a field fails to compile here until
+// `FIELD_NAMES` (and through it the C API's list) says the same.
+const _: () = {
+    let Config {
+        memtable_entries_max: _,
+        memtable_edges_max: _,
+        memtable_arena_bytes_max: _,
+        source_uri_bytes_max: _,
+        metadata_bytes_max: _,
+        content_bytes_max: _,
+        wal_segment_bytes_max: _,
+        wal_segments_max: _,
+        wal_buffer_bytes: _,
+        read_buffer_bytes: _,
+        files_max: _,
+        tables_max: _,
+        table_memory_bytes: _,
+        table_page_bytes: _,
+        bloom_bits_per_key: _,
+        query_nodes_max: _,
+        compaction_auto: _,
+        sync_policy: _,
+        recovery_mode: _,
+    } = Config::DEFAULT;
+};
+
+/// One check of a config: whether it holds, and the field it blames when it does not.
+type ConfigCheck = (fn(&Config) -> bool, &'static str);
+
+/// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
+/// once those before it hold: a relation between fields is computed only after the fields
+/// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
+const CONFIG_CHECKS: [ConfigCheck; 19] = [
+    (
+        |c: &Config| {
+            c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
+        },
+        "query_nodes_max",
+    ),
+    (|c: &Config| c.tables_max >= 1 && c.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
+    (|c: &Config| c.table_memory_bytes >= 1024, "table_memory_bytes"),
+    (
+        |c: &Config| {
+            c.table_page_bytes >= 256 && c.merge_buffer_bytes() <= c.read_buffer_bytes as usize
+        },
+        "table_page_bytes",
+    ),
+    (|c: &Config| c.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
+    (|c: &Config| c.bloom_bits_per_key >= 1 && c.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
+    (
+        |c: &Config| c.memtable_entries_max >= 1 && c.memtable_entries_max <= ENTRIES_MAX_LIMIT,
+        "memtable_entries_max",
+    ),
+    (
+        |c: &Config| c.memtable_edges_max >= 1 && c.memtable_edges_max <= ENTRIES_MAX_LIMIT,
+        "memtable_edges_max",
+    ),
+    (
+        |c: &Config| {
+            c.memtable_arena_bytes_max >= 1 && c.memtable_arena_bytes_max <= ARENA_BYTES_MAX_LIMIT
+        },
+        "memtable_arena_bytes_max",
+    ),
+    (|c: &Config| c.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, "source_uri_bytes_max"),
+    (
+        |c: &Config| c.metadata_bytes_max >= 2 && c.metadata_bytes_max <= METADATA_BYTES_MAX_LIMIT,
+        "metadata_bytes_max",
+    ),
+    (|c: &Config| c.content_bytes_max <= CONTENT_BYTES_MAX_LIMIT, "content_bytes_max"),
+    (
+        |c: &Config| {
+            (c.source_uri_bytes_max as u64
+                + c.metadata_bytes_max as u64
+                + c.content_bytes_max as u64)
+                <= c.memtable_arena_bytes_max as u64
+        },
+        "memtable_arena_bytes_max",
+    ),
+    (|c: &Config| c.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
+    (
+        |c: &Config| c.wal_segment_bytes_max as usize >= SEGMENT_HEADER_BYTES + c.frame_bytes_max(),
+        "wal_segment_bytes_max",
+    ),
+    (|c: &Config| c.wal_segments_max >= 2 && c.wal_segments_max <= 1 << 20, "wal_segments_max"),
+    (
+        |c: &Config| {
+            c.wal_buffer_bytes as usize >= c.frame_bytes_max()
+                && c.wal_buffer_bytes <= c.wal_segment_bytes_max
+        },
+        "wal_buffer_bytes",
+    ),
+    (|c: &Config| c.read_buffer_bytes as usize >= c.frame_bytes_max(), "read_buffer_bytes"),
+    (
+        |c: &Config| {
+            u64::from(c.files_max) >= u64::from(c.wal_segments_max) + u64::from(c.tables_max) + 2
+                && c.files_max <= 1 << 20
+        },
+        "files_max",
+    ),
+];
+
 impl Default for Config {
     fn default() -> Self {
         Config::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field validation can blame is one of `FIELD_NAMES` (which the C API mirrors), and
+    /// each numeric field at 0 or at its type's largest value is refused by its own name or a
+    /// relation's.
+    #[test]
+    fn every_invalid_field_is_named_in_field_names() {
+        type Set = fn(&mut Config, u32);
+        let fields: [(&str, Set); 16] = [
+            ("memtable_entries_max", |c, v| c.memtable_entries_max = v),
+            ("memtable_edges_max", |c, v| c.memtable_edges_max = v),
+            ("memtable_arena_bytes_max", |c, v| c.memtable_arena_bytes_max = v),
+            ("source_uri_bytes_max", |c, v| c.source_uri_bytes_max = v),
+            ("metadata_bytes_max", |c, v| c.metadata_bytes_max = v),
+            ("content_bytes_max", |c, v| c.content_bytes_max = v),
+            ("wal_segment_bytes_max", |c, v| c.wal_segment_bytes_max = v),
+            ("wal_segments_max", |c, v| c.wal_segments_max = v),
+            ("wal_buffer_bytes", |c, v| c.wal_buffer_bytes = v),
+            ("read_buffer_bytes", |c, v| c.read_buffer_bytes = v),
+            ("files_max", |c, v| c.files_max = v),
+            ("tables_max", |c, v| c.tables_max = v),
+            ("table_memory_bytes", |c, v| c.table_memory_bytes = v),
+            ("table_page_bytes", |c, v| c.table_page_bytes = v),
+            ("bloom_bits_per_key", |c, v| c.bloom_bits_per_key = v),
+            ("query_nodes_max", |c, v| c.query_nodes_max = v),
+        ];
+        let mut refused = 0;
+        for (name, set) in fields {
+            assert!(Config::FIELD_NAMES.contains(&name), "{name}");
+            for value in [0, u32::MAX] {
+                let mut config = Config::DEFAULT;
+                set(&mut config, value);
+                if let Err(Error::ConfigInvalid { field }) = config.validate() {
+                    assert!(Config::FIELD_NAMES.contains(&field), "{name}={value}: {field}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused >= 16, "only {refused} of 32 extreme values were refused");
+        assert_eq!(Config::DEFAULT.validate(), Ok(()));
     }
 }

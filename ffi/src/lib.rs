@@ -48,6 +48,17 @@ pub struct kausal_db {
 const HANDLE_MAGIC: u64 = 0x4B41_5553_414C_4442;
 /// Most edge types one filter may list.
 pub const KAUSAL_FILTER_TYPES_MAX: usize = 64;
+// cbindgen needs the literal; the core's limit is the truth.
+const _: () = assert!(KAUSAL_FILTER_TYPES_MAX == kausaldb_core::limits::EDGE_TYPES_MAX);
+/// Most blocks a traversal may visit (`query_nodes_max`) and results it may return.
+pub const KAUSAL_RESULTS_MAX_LIMIT: u32 = 10_000;
+const _: () = assert!(KAUSAL_RESULTS_MAX_LIMIT == kausaldb_core::limits::RESULTS_MAX_LIMIT);
+/// Deepest traversal accepted.
+pub const KAUSAL_DEPTH_MAX_LIMIT: u32 = 100;
+const _: () = assert!(KAUSAL_DEPTH_MAX_LIMIT == kausaldb_core::limits::DEPTH_MAX_LIMIT);
+/// Most start ids one traversal accepts.
+pub const KAUSAL_STARTS_MAX: usize = 256;
+const _: () = assert!(KAUSAL_STARTS_MAX == kausaldb_core::limits::STARTS_MAX);
 
 type Outcome<T = ()> = Result<T, kausal_status>;
 
@@ -139,7 +150,7 @@ pub unsafe extern "C" fn kausal_status_message(
     KAUSAL_OK
 }
 
-/// Writes the default configuration (a ~11.5 MiB region) into `out`.
+/// Writes the default configuration (a ~17.2 MiB region) into `out`.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_config_default(out: *mut kausal_config) -> kausal_status {
     // SAFETY: forwarded from the caller.

@@ -11,7 +11,7 @@ use crate::types::{
 };
 use crate::{bytes, engine, filter_of, id_of, output, reference, status_of, Outcome};
 use crate::{kausal_db, KAUSAL_FILTER_TYPES_MAX};
-use kausaldb_core::query::{DEPTH_DEFAULT, RESULTS_DEFAULT, RESULTS_MAX_LIMIT, STARTS_MAX};
+use kausaldb_core::query::{DEPTH_DEFAULT, RESULTS_DEFAULT, STARTS_MAX};
 use kausaldb_core::{
     BlockFilter, BlockId, EdgeType, MetadataValue, PathOutcome, PathQuery, PathStep, ScanCursor,
     TraversalOrder, TraversalQuery,
@@ -102,14 +102,14 @@ unsafe fn traversal_of<'a>(
     })
 }
 
-/// Traverses the graph from `traversal->starts` and writes each block reached, once, into
-/// `out` (capacity `out_capacity` hits): the starts first (depth 0), then, breadth first,
-/// in depth order. Each hit names the parent and edge it was first reached by, so paths can
-/// be rebuilt. `*out_count` is the number written; `*out_truncated` is 1 if a bound
-/// (`results_max`, `out_capacity`, or the config's `query_nodes_max`) stopped the traversal
-/// early: the hits are exact but incomplete. `KAUSAL_ERROR_NOT_FOUND` if a start is not
-/// live; `KAUSAL_ERROR_QUERY_INVALID` for depth over 100, results outside 1..=10000, or
-/// starts outside 1..=256.
+/// Traverses the graph from `traversal->starts` and writes each block reached, once, into `out`
+/// (capacity `out_capacity` hits): the starts first (depth 0), then, breadth first, in depth order.
+/// Each hit names the parent and edge it was first reached by, so paths can be rebuilt.
+/// `*out_count` is the number written; `*out_truncated` is 1 if a bound (`results_max`,
+/// `out_capacity`, or the config's `query_nodes_max`) stopped the traversal early: the hits are
+/// exact but incomplete. `KAUSAL_ERROR_NOT_FOUND` if a start is not live;
+/// `KAUSAL_ERROR_QUERY_INVALID` for depth over KAUSAL_DEPTH_MAX_LIMIT, results outside
+/// 1..=KAUSAL_RESULTS_MAX_LIMIT, or starts outside 1..=KAUSAL_STARTS_MAX.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_traverse(
     db: *mut kausal_db,
@@ -130,9 +130,9 @@ pub unsafe extern "C" fn kausal_traverse(
 }
 
 /// Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,
-/// `_IMPORTED_BY`, `_IMPACT`) from `id` to `depth_max` edges away (0..=100), breadth first,
-/// with up to `out_capacity` results (at most 10000). Outputs as `kausal_traverse`; the
-/// start itself is the first hit.
+/// `_IMPORTED_BY`, `_IMPACT`) from `id` to `depth_max` edges away (0..=KAUSAL_DEPTH_MAX_LIMIT),
+/// breadth first, with up to `out_capacity` results (at most KAUSAL_RESULTS_MAX_LIMIT). Outputs as
+/// `kausal_traverse`; the start itself is the first hit.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_query(
     db: *mut kausal_db,
@@ -148,9 +148,7 @@ pub unsafe extern "C" fn kausal_query(
         // SAFETY: forwarded from the caller.
         let start = [unsafe { id_of(id)? }];
         let named = types::named_query_of(query)?;
-        let mut traversal = named.traversal(&start, depth_max);
-        let capacity = out_capacity.min(RESULTS_MAX_LIMIT as usize);
-        traversal.results_max = u32::try_from(capacity).unwrap_or(RESULTS_MAX_LIMIT).max(1);
+        let traversal = named.traversal(&start, depth_max).with_results_for(out_capacity);
         // SAFETY: forwarded from the caller.
         unsafe { run_traversal(db, &traversal, out, out_capacity, out_count, out_truncated) }
     })())

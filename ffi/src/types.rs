@@ -69,8 +69,8 @@ pub struct kausal_config {
     pub sync_policy: u32,
     /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
     pub recovery_mode: u32,
-    /// Blocks one traversal or path query may visit (1..=10000); 72 to 80 bytes of region
-    /// each.
+    /// Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to 80 bytes
+    /// of region each.
     pub query_nodes_max: u32,
 }
 
@@ -161,47 +161,71 @@ impl kausal_config {
     }
 }
 
+/// `Config::FIELD_NAMES`, NUL-terminated for C, in the same order (checked below).
+const FIELD_NAMES_C: [&str; Config::FIELD_NAMES.len()] = [
+    "memtable_entries_max\0",
+    "memtable_edges_max\0",
+    "memtable_arena_bytes_max\0",
+    "source_uri_bytes_max\0",
+    "metadata_bytes_max\0",
+    "content_bytes_max\0",
+    "wal_segment_bytes_max\0",
+    "wal_segments_max\0",
+    "wal_buffer_bytes\0",
+    "read_buffer_bytes\0",
+    "files_max\0",
+    "tables_max\0",
+    "table_memory_bytes\0",
+    "table_page_bytes\0",
+    "bloom_bits_per_key\0",
+    "query_nodes_max\0",
+    "compaction_auto\0",
+    "sync_policy\0",
+    "recovery_mode\0",
+];
+
+/// Whether `with_nul[i]` is `names[i]` followed by one NUL, for every i.
+const fn names_match(with_nul: &[&str], names: &[&str]) -> bool {
+    if with_nul.len() != names.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < names.len() {
+        let (c, rust) = (with_nul[index].as_bytes(), names[index].as_bytes());
+        if c.len() != rust.len() + 1 || c[rust.len()] != 0 {
+            return false;
+        }
+        let mut at = 0;
+        while at < rust.len() {
+            if c[at] != rust[at] {
+                return false;
+            }
+            at += 1;
+        }
+        index += 1;
+    }
+    true
+}
+
+// A Config field added or renamed in the core fails the build here until C names it too.
+const _: () = assert!(names_match(&FIELD_NAMES_C, &Config::FIELD_NAMES));
+
 /// The NUL-terminated name of the first invalid field of `config` (for
 /// `kausal_config_check`).
 pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
-    const FIELDS: [&str; 18] = [
-        "query_nodes_max\0",
-        "tables_max\0",
-        "table_memory_bytes\0",
-        "table_page_bytes\0",
-        "bloom_bits_per_key\0",
-        "memtable_entries_max\0",
-        "memtable_edges_max\0",
-        "memtable_arena_bytes_max\0",
-        "source_uri_bytes_max\0",
-        "metadata_bytes_max\0",
-        "content_bytes_max\0",
-        "wal_segment_bytes_max\0",
-        "wal_segments_max\0",
-        "wal_buffer_bytes\0",
-        "read_buffer_bytes\0",
-        "files_max\0",
-        "sync_policy\0",
-        "recovery_mode\0",
-    ];
-    let core_field = match config.sync_policy {
-        KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT => match config.recovery_mode {
-            KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT => {
-                let checked = kausal_config { sync_policy: KAUSAL_SYNC_EXPLICIT, ..*config };
-                match checked.to_core_unvalidated().validate() {
-                    Err(kausaldb_core::Error::ConfigInvalid { field }) => field,
-                    _ => "",
-                }
-            }
-            _ => "recovery_mode",
+    let core_field = match (config.sync_policy, config.recovery_mode) {
+        (
+            KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT,
+            KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT,
+        ) => match config.to_core_unvalidated().validate() {
+            Err(kausaldb_core::Error::ConfigInvalid { field }) => field,
+            _ => "",
         },
+        (KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT, _) => "recovery_mode",
         _ => "sync_policy",
     };
-    FIELDS
-        .iter()
-        .find(|name| name.trim_end_matches('\0') == core_field)
-        .copied()
-        .unwrap_or("struct_size\0")
+    let index = Config::FIELD_NAMES.iter().position(|name| *name == core_field);
+    index.map_or("struct_size\0", |index| FIELD_NAMES_C[index])
 }
 
 /// `kausal_edges` direction: edges whose source is the block.
@@ -273,8 +297,9 @@ impl kausal_edge {
     }
 }
 
-/// A zero-copy view of a stored block. The pointers point into the store's region and stay
-/// valid until the next call that writes to, syncs or closes the same handle.
+/// A zero-copy view of a stored block. The pointers point into the store's region or a
+/// memory-mapped table, and stay valid until the next call of any `kausal_` function on the
+/// same handle.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types)]
@@ -335,27 +360,50 @@ const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS
 
 impl kausal_store_stats {
     pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
+        // Every counter named, no `..`: a counter added to the core fails the build here
+        // until C has it too.
+        let Stats {
+            blocks_live,
+            edges_live,
+            memtable_entries_used,
+            memtable_edges_used,
+            memtable_arena_bytes_used,
+            tables_count,
+            table_memory_bytes_used,
+            flush_count,
+            compaction_count,
+            table_bytes_written,
+            sequence_next,
+            wal_position,
+            wal_synced_position,
+            wal_segments_count,
+            recovery_frames_replayed,
+            recovery_bytes_replayed,
+            wal_torn_bytes_truncated,
+            wal_corrupt_bytes_dropped,
+            poisoned,
+        } = *stats;
         kausal_store_stats {
             struct_size: KAUSAL_STATS_SIZE_V1,
-            poisoned: u32::from(stats.poisoned),
-            blocks_live: stats.blocks_live,
-            edges_live: stats.edges_live,
-            memtable_entries_used: stats.memtable_entries_used.into(),
-            memtable_edges_used: stats.memtable_edges_used.into(),
-            memtable_arena_bytes_used: stats.memtable_arena_bytes_used.into(),
-            tables_count: stats.tables_count.into(),
-            table_memory_bytes_used: stats.table_memory_bytes_used,
-            flush_count: stats.flush_count,
-            compaction_count: stats.compaction_count,
-            table_bytes_written: stats.table_bytes_written,
-            sequence_next: stats.sequence_next,
-            wal_position: stats.wal_position,
-            wal_synced_position: stats.wal_synced_position,
-            wal_segments_count: stats.wal_segments_count.into(),
-            recovery_frames_replayed: stats.recovery_frames_replayed,
-            recovery_bytes_replayed: stats.recovery_bytes_replayed,
-            wal_torn_bytes_truncated: stats.wal_torn_bytes_truncated,
-            wal_corrupt_bytes_dropped: stats.wal_corrupt_bytes_dropped,
+            poisoned: u32::from(poisoned),
+            blocks_live,
+            edges_live,
+            memtable_entries_used: memtable_entries_used.into(),
+            memtable_edges_used: memtable_edges_used.into(),
+            memtable_arena_bytes_used: memtable_arena_bytes_used.into(),
+            tables_count: tables_count.into(),
+            table_memory_bytes_used,
+            flush_count,
+            compaction_count,
+            table_bytes_written,
+            sequence_next,
+            wal_position,
+            wal_synced_position,
+            wal_segments_count: wal_segments_count.into(),
+            recovery_frames_replayed,
+            recovery_bytes_replayed,
+            wal_torn_bytes_truncated,
+            wal_corrupt_bytes_dropped,
         }
     }
 }
@@ -440,14 +488,14 @@ pub struct kausal_traversal {
     pub struct_size: u32,
     /// `KAUSAL_DIRECTION_*`: follow outgoing edges, incoming ones, or both.
     pub direction: u32,
-    /// Live blocks to start from: 1..=256 ids; duplicates are reported once.
+    /// Live blocks to start from: 1..=KAUSAL_STARTS_MAX ids; duplicates are reported once.
     pub starts: *const kausal_id,
     pub starts_len: usize,
     /// Edge types to follow; NULL follows every type.
     pub filter: *const kausal_edge_filter,
-    /// Edges from a start to the farthest result, 0..=100 (default 10).
+    /// Edges from a start to the farthest result, 0..=KAUSAL_DEPTH_MAX_LIMIT (default 10).
     pub depth_max: u32,
-    /// Most results, starts included, 1..=10000 (default 1000).
+    /// Most results, starts included, 1..=KAUSAL_RESULTS_MAX_LIMIT (default 1000).
     pub results_max: u32,
     /// `KAUSAL_ORDER_BREADTH_FIRST` (default) or `KAUSAL_ORDER_DEPTH_FIRST`.
     pub order: u32,

@@ -8,7 +8,8 @@ use kausaldb_core::{
     Resource, Vfs,
 };
 
-/// The back-pressure that ends a randomised case until compaction exists.
+/// Back-pressure when every table slot is taken and compaction is the host's to call
+/// (`compaction_auto: false`): a randomised case then compacts, as such a host would.
 pub const TABLES_FULL: Error = Error::MemtableFull { resource: Resource::Tables };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
