@@ -190,8 +190,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
     ) -> Result<Plan, Error> {
         self.writable()?;
         let first = plan(&mut self.store, &mut self.vfs)?;
-        let frame_len = FRAME_HEADER_BYTES + crate::wal::format::padded_len(frame_bytes);
-        let wal_full = self.wal.check_room(frame_len) == Err(Error::WalFull);
+        let frame_bytes = FRAME_HEADER_BYTES + crate::wal::format::padded_bytes(frame_bytes);
+        let wal_full = self.wal.check_room(frame_bytes) == Err(Error::WalFull);
         if self.store.room_for(&first).is_ok() && !wal_full {
             return Ok(first);
         }

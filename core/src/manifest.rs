@@ -226,7 +226,7 @@ mod tests {
         manifest.store(&mut vfs).unwrap();
         vfs.crash();
         assert_eq!(Manifest::load(&mut vfs).unwrap(), manifest);
-        let len = vfs.file_len(MANIFEST_NAME).unwrap();
+        let len = vfs.file_bytes(MANIFEST_NAME).unwrap();
         for offset in 0..len {
             assert!(vfs.corrupt(MANIFEST_NAME, offset, 0x04));
             assert_eq!(Manifest::load(&mut vfs), Err(DAMAGED), "byte {offset}");

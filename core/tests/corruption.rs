@@ -75,8 +75,8 @@ fn every_flipped_byte_of_the_wal_is_caught() {
     let memory = Memory::new(&bump, &config);
     let mut pristine = harness::sim_vfs(memory.disk, 9);
     let (history, universe) = write_history(&mut pristine, &mut *memory.region, config, 9, 60);
-    let first_len = pristine.file_len(&segment(1)).unwrap();
-    assert!(pristine.file_len(&segment(2)).is_some(), "the history must span segments");
+    let first_len = pristine.file_bytes(&segment(1)).unwrap();
+    assert!(pristine.file_bytes(&segment(2)).is_some(), "the history must span segments");
     let disk_copy = bump.alloc_slice_fill_copy(harness::SIM.memory_bytes_required(), 0u8);
     let mut checked = 0;
     for mode in [RecoveryMode::Tolerant, RecoveryMode::Strict] {
@@ -134,7 +134,7 @@ fn a_missing_middle_segment_is_a_gap() {
     let memory = Memory::new(&bump, &config);
     let mut sim = harness::sim_vfs(memory.disk, 6);
     let (history, universe) = write_history(&mut sim, &mut *memory.region, config, 6, 120);
-    assert!(sim.file_len(&segment(3)).is_some(), "needs three segments");
+    assert!(sim.file_bytes(&segment(3)).is_some(), "needs three segments");
     sim.remove(&segment(2)).unwrap();
     sim.sync_dir().unwrap();
     let strict = Config { recovery_mode: RecoveryMode::Strict, ..config };
@@ -155,8 +155,8 @@ fn a_wal_cut_at_every_length_recovers_a_prefix() {
     let (history, universe, len) = {
         let mut sim = harness::sim_vfs(&mut *disk, 8);
         let (history, universe) = write_history(&mut sim, &mut *memory.region, config, 8, 30);
-        assert!(sim.file_len(&segment(2)).is_none(), "one segment keeps the cut simple");
-        (history, universe, sim.file_len(&segment(1)).unwrap())
+        assert!(sim.file_bytes(&segment(2)).is_none(), "one segment keeps the cut simple");
+        (history, universe, sim.file_bytes(&segment(1)).unwrap())
     };
     // A cut log looks exactly like a crash that lost unsynced writes: nothing on disk tells
     // them apart, so the loss here is the torn tail's, which is only reported mid-frame.
@@ -322,7 +322,7 @@ fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
     let (table_len, model, universe) = {
         let mut sim = harness::sim_vfs(&mut *disk, 1);
         let (model, universe) = build(&mut sim, &mut *memory.region);
-        (sim.file_len(table).expect("the flush wrote table 1"), model, universe)
+        (sim.file_bytes(table).expect("the flush wrote table 1"), model, universe)
     };
     let mut outcomes = [0usize; 2];
     for (file, len) in [(table, table_len), ("MANIFEST", 0)] {

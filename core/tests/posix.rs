@@ -99,11 +99,11 @@ fn a_torn_tail_on_disk_is_truncated_and_counted() {
         check_prefix(&mut engine, &config, &Model::new(), &history, &universe),
         Ok(history.len())
     );
-    let file_len = std::fs::metadata(&path).unwrap().len();
-    assert!(file_len < len, "the torn bytes are gone from the file");
-    let zeros_cut = &preallocated[file_len as usize..];
+    let file_bytes = std::fs::metadata(&path).unwrap().len();
+    assert!(file_bytes < len, "the torn bytes are gone from the file");
+    let zeros_cut = &preallocated[file_bytes as usize..];
     assert!(!zeros_cut.is_empty() && zeros_cut.iter().all(|&byte| byte == 0));
-    assert_eq!(engine.stats().wal_torn_bytes_truncated, len - file_len + 37);
+    assert_eq!(engine.stats().wal_torn_bytes_truncated, len - file_bytes + 37);
 }
 
 #[test]

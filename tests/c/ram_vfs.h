@@ -18,8 +18,8 @@ struct ram_file {
     char durable_name[RAM_NAME_BYTES]; /* name that survives a crash */
     uint8_t current[RAM_FILE_BYTES];
     uint8_t durable[RAM_FILE_BYTES];
-    size_t current_len;
-    size_t durable_len;
+    size_t current_bytes;
+    size_t durable_bytes;
 };
 
 struct ram_disk {
@@ -61,8 +61,8 @@ static int32_t ram_create(void *context, const char *name, uint64_t *out_file) {
         struct ram_file *file = &disk->files[i];
         if (file->name[0] == '\0' && file->durable_name[0] == '\0') {
             strncpy(file->name, name, RAM_NAME_BYTES - 1);
-            file->current_len = 0;
-            file->durable_len = 0;
+            file->current_bytes = 0;
+            file->durable_bytes = 0;
             *out_file = (uint64_t)i;
             return KAUSAL_VFS_OK;
         }
@@ -97,7 +97,7 @@ static int32_t ram_read(void *context, uint64_t index, uint64_t offset, uint8_t 
     if (ram_fault(disk)) {
         return KAUSAL_VFS_IO;
     }
-    available = offset < file->current_len ? file->current_len - (size_t)offset : 0;
+    available = offset < file->current_bytes ? file->current_bytes - (size_t)offset : 0;
     if (len > available) {
         len = available;
     }
@@ -120,8 +120,8 @@ static int32_t ram_write(void *context, uint64_t index, uint64_t offset, const u
         len /= 2; /* a torn write: half of it lands */
     }
     memcpy(file->current + offset, data, len);
-    if (len > 0 && offset + len > file->current_len) {
-        file->current_len = (size_t)offset + len;
+    if (len > 0 && offset + len > file->current_bytes) {
+        file->current_bytes = (size_t)offset + len;
     }
     return failing ? KAUSAL_VFS_IO : KAUSAL_VFS_OK;
 }
@@ -132,8 +132,8 @@ static int32_t ram_sync(void *context, uint64_t index) {
     if (ram_fault(disk)) {
         return KAUSAL_VFS_IO;
     }
-    memcpy(file->durable, file->current, file->current_len);
-    file->durable_len = file->current_len;
+    memcpy(file->durable, file->current, file->current_bytes);
+    file->durable_bytes = file->current_bytes;
     return KAUSAL_VFS_OK;
 }
 
@@ -142,7 +142,7 @@ static int32_t ram_size(void *context, uint64_t index, uint64_t *out_size) {
     if (ram_fault(disk)) {
         return KAUSAL_VFS_IO;
     }
-    *out_size = disk->files[index % RAM_FILES_MAX].current_len;
+    *out_size = disk->files[index % RAM_FILES_MAX].current_bytes;
     return KAUSAL_VFS_OK;
 }
 
@@ -155,10 +155,10 @@ static int32_t ram_truncate(void *context, uint64_t index, uint64_t len) {
     if (len > RAM_FILE_BYTES) {
         return KAUSAL_VFS_NO_SPACE;
     }
-    if (len > file->current_len) {
-        memset(file->current + file->current_len, 0, (size_t)len - file->current_len);
+    if (len > file->current_bytes) {
+        memset(file->current + file->current_bytes, 0, (size_t)len - file->current_bytes);
     }
-    file->current_len = (size_t)len;
+    file->current_bytes = (size_t)len;
     return KAUSAL_VFS_OK;
 }
 
@@ -234,10 +234,10 @@ static void ram_crash(struct ram_disk *disk) {
         struct ram_file *file = &disk->files[i];
         memcpy(file->name, file->durable_name, RAM_NAME_BYTES);
         if (file->name[0] == '\0') {
-            file->durable_len = 0;
+            file->durable_bytes = 0;
         }
-        memcpy(file->current, file->durable, file->durable_len);
-        file->current_len = file->durable_len;
+        memcpy(file->current, file->durable, file->durable_bytes);
+        file->current_bytes = file->durable_bytes;
     }
 }
 

@@ -218,7 +218,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
             }
             while let Some(&frame) = frames.last() {
                 let depth = frames.len() - 1;
-                if frame.window_at == frame.window_len {
+                if frame.window_at == frame.window_count {
                     if frame.listed_all {
                         frames.pop();
                         continue;
@@ -292,7 +292,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
             node: frame.node,
             resume: next_resume,
             listed_all: !more,
-            window_len: narrow_u32(collected),
+            window_count: narrow_u32(collected),
             window_at: 0,
         })
     }
@@ -318,13 +318,13 @@ struct Frame {
     resume: u32,
     /// The last listing reached the end: no candidates beyond the window.
     listed_all: bool,
-    window_len: u32,
+    window_count: u32,
     window_at: u32,
 }
 
 impl Frame {
     fn new(node: u32) -> Frame {
-        Frame { node, resume: 0, listed_all: false, window_len: 0, window_at: 0 }
+        Frame { node, resume: 0, listed_all: false, window_count: 0, window_at: 0 }
     }
 }
 

@@ -119,7 +119,7 @@ impl EdgeRecord {
 
 impl<'a> BlockRecord<'a> {
     /// Bytes of the encoded record: the fixed part, then uri, metadata and content.
-    pub(crate) fn encoded_len(&self) -> usize {
+    pub(crate) fn encoded_bytes(&self) -> usize {
         BLOCK_RECORD_FIXED_BYTES
             + self.source_uri.len()
             + self.metadata_json.len()
@@ -204,9 +204,9 @@ pub(crate) fn open_page_header(page: &[u8]) -> Option<(Section, u32)> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Footer {
     pub(crate) index_offset: u64,
-    pub(crate) index_len: u32,
+    pub(crate) index_page_bytes: u32,
     pub(crate) bloom_offset: u64,
-    pub(crate) bloom_len: u32,
+    pub(crate) bloom_page_bytes: u32,
     pub(crate) block_records: u64,
     pub(crate) edge_records: u64,
     pub(crate) table_number: u64,
@@ -220,8 +220,8 @@ impl Footer {
         bytes[0..8].copy_from_slice(&TABLE_MAGIC);
         bytes[8..12].copy_from_slice(&TABLE_VERSION.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.index_offset.to_le_bytes());
-        bytes[24..28].copy_from_slice(&self.index_len.to_le_bytes());
-        bytes[28..32].copy_from_slice(&self.bloom_len.to_le_bytes());
+        bytes[24..28].copy_from_slice(&self.index_page_bytes.to_le_bytes());
+        bytes[28..32].copy_from_slice(&self.bloom_page_bytes.to_le_bytes());
         bytes[32..40].copy_from_slice(&self.bloom_offset.to_le_bytes());
         bytes[40..48].copy_from_slice(&self.block_records.to_le_bytes());
         bytes[48..56].copy_from_slice(&self.edge_records.to_le_bytes());
@@ -245,8 +245,8 @@ impl Footer {
             && u32_at(bytes, 12) == Self::checksum(bytes);
         valid.then(|| Footer {
             index_offset: u64_at(bytes, 16),
-            index_len: u32_at(bytes, 24),
-            bloom_len: u32_at(bytes, 28),
+            index_page_bytes: u32_at(bytes, 24),
+            bloom_page_bytes: u32_at(bytes, 28),
             bloom_offset: u64_at(bytes, 32),
             block_records: u64_at(bytes, 40),
             edge_records: u64_at(bytes, 48),
@@ -331,9 +331,9 @@ mod tests {
         assert_eq!(EdgeRecord::decode(&edge.encode()), Some(edge));
         let footer = Footer {
             index_offset: 1,
-            index_len: 2,
+            index_page_bytes: 2,
             bloom_offset: 3,
-            bloom_len: 4,
+            bloom_page_bytes: 4,
             block_records: 5,
             edge_records: 6,
             table_number: 7,

@@ -81,11 +81,13 @@ fn load_table<V: Vfs>(
     read_exact(vfs, file, footer_offset, &mut footer)?;
     let footer =
         Footer::decode(&footer).filter(|footer| footer.table_number == number).ok_or(DAMAGED)?;
-    let index_body = (footer.index_len as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
-    let bloom_body = (footer.bloom_len as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
+    let index_body =
+        (footer.index_page_bytes as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
+    let bloom_body =
+        (footer.bloom_page_bytes as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
     let layout_ok = index_body % INDEX_ENTRY_BYTES == 0
-        && footer.index_offset + u64::from(footer.index_len) == footer.bloom_offset
-        && footer.bloom_offset + u64::from(footer.bloom_len) == footer_offset;
+        && footer.index_offset + u64::from(footer.index_page_bytes) == footer.bloom_offset
+        && footer.bloom_offset + u64::from(footer.bloom_page_bytes) == footer_offset;
     if !layout_ok {
         return Err(DAMAGED);
     }
@@ -100,7 +102,7 @@ fn load_table<V: Vfs>(
         vfs,
         file,
         footer.bloom_offset,
-        footer.bloom_len,
+        footer.bloom_page_bytes,
         Section::Bloom,
         bloom_area,
     )?;
@@ -109,7 +111,7 @@ fn load_table<V: Vfs>(
         vfs,
         file,
         footer.index_offset,
-        footer.index_len,
+        footer.index_page_bytes,
         Section::Index,
         index_area,
     )?;

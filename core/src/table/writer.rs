@@ -142,7 +142,7 @@ impl<'b> TableWriter<'b> {
         record: &BlockRecord<'_>,
     ) -> Result<(), Error> {
         let key = crate::record::block_key(&record.id);
-        self.prepare(vfs, pool, Section::Blocks, key, record.encoded_len())?;
+        self.prepare(vfs, pool, Section::Blocks, key, record.encoded_bytes())?;
         let mut at = self.buffered;
         self.buffer[at..at + BLOCK_RECORD_FIXED_BYTES].copy_from_slice(&record.encode_fixed());
         at += BLOCK_RECORD_FIXED_BYTES;
@@ -322,16 +322,17 @@ impl<'b> TableWriter<'b> {
         let index_offset = self.file_offset;
         let index_body =
             &pool.bytes[index_start..index_start + meta.index_entries * INDEX_ENTRY_BYTES];
-        let index_len =
+        let index_page_bytes =
             self.write_pool_page(vfs, index_body, Section::Index, narrow_u32(meta.index_entries))?;
         let bloom_offset = self.file_offset;
         let bloom_body = &pool.bytes[meta.pool_offset..meta.pool_offset + meta.bloom_bytes];
-        let bloom_len = self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
+        let bloom_page_bytes =
+            self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
         let footer = Footer {
             index_offset,
-            index_len,
+            index_page_bytes,
             bloom_offset,
-            bloom_len,
+            bloom_page_bytes,
             block_records: meta.block_records,
             edge_records: meta.edge_records,
             table_number: self.number,

@@ -108,8 +108,8 @@ pub struct Faults {
 struct SimFile<'m> {
     current: &'m mut [u8],
     durable: &'m mut [u8],
-    current_len: usize,
-    durable_len: usize,
+    current_bytes: usize,
+    durable_bytes: usize,
     live_name: Option<Name>,
     durable_name: Option<Name>,
     open_handles: u32,
@@ -197,8 +197,8 @@ impl<'m> SimVfs<'m> {
             let file = SimFile {
                 current,
                 durable,
-                current_len: 0,
-                durable_len: 0,
+                current_bytes: 0,
+                durable_bytes: 0,
                 live_name: None,
                 durable_name: None,
                 open_handles: 0,
@@ -281,10 +281,10 @@ impl<'m> SimVfs<'m> {
         }
         self.pending_log_used = kept;
         let file = &mut self.files[index];
-        file.current[..file.current_len].fill(0);
-        file.durable[..file.durable_len].fill(0);
-        file.current_len = 0;
-        file.durable_len = 0;
+        file.current[..file.current_bytes].fill(0);
+        file.durable[..file.durable_bytes].fill(0);
+        file.current_bytes = 0;
+        file.durable_bytes = 0;
     }
 
     /// The entry at byte `at` of the pending log and the byte after it.
@@ -321,13 +321,13 @@ impl<'m> SimVfs<'m> {
             let data = &self.pending_log[data_at..data_at + len];
             target.durable[entry.offset..entry.offset + len].copy_from_slice(data);
             if len > 0 {
-                target.durable_len = target.durable_len.max(entry.offset + len);
+                target.durable_bytes = target.durable_bytes.max(entry.offset + len);
             }
         } else {
-            if entry.len < target.durable_len {
-                target.durable[entry.len..target.durable_len].fill(0);
+            if entry.len < target.durable_bytes {
+                target.durable[entry.len..target.durable_bytes].fill(0);
             }
-            target.durable_len = entry.len;
+            target.durable_bytes = entry.len;
         }
     }
 
@@ -354,7 +354,7 @@ impl<'m> SimVfs<'m> {
     }
 
     fn total_bytes(&self) -> u64 {
-        self.files.iter().map(|file| file.current_len as u64).sum()
+        self.files.iter().map(|file| file.current_bytes as u64).sum()
     }
 
     /// Simulates a power loss: unsynced writes kept, dropped or torn at random, a random
@@ -373,7 +373,7 @@ impl<'m> SimVfs<'m> {
                         let garbage = self.rng.next_u64().to_le_bytes()[0];
                         let target = &mut self.files[entry.file];
                         target.durable[entry.offset + keep] = garbage;
-                        target.durable_len = target.durable_len.max(entry.offset + keep + 1);
+                        target.durable_bytes = target.durable_bytes.max(entry.offset + keep + 1);
                     }
                 }
                 _ => self.apply_durable(entry, data_at, None),
@@ -413,19 +413,19 @@ impl<'m> SimVfs<'m> {
             file.open_handles = 0;
             file.live_name = file.durable_name.clone();
             if file.durable_name.is_none() {
-                file.durable[..file.durable_len].fill(0);
-                file.durable_len = 0;
+                file.durable[..file.durable_bytes].fill(0);
+                file.durable_bytes = 0;
             }
-            file.current[..file.current_len].fill(0);
-            file.current[..file.durable_len].copy_from_slice(&file.durable[..file.durable_len]);
-            file.current_len = file.durable_len;
+            file.current[..file.current_bytes].fill(0);
+            file.current[..file.durable_bytes].copy_from_slice(&file.durable[..file.durable_bytes]);
+            file.current_bytes = file.durable_bytes;
         }
     }
 
     /// The current length of the file `name`, if it exists (for tests).
-    pub fn file_len(&self, name: &str) -> Option<usize> {
+    pub fn file_bytes(&self, name: &str) -> Option<usize> {
         let name = name_of(name).ok()?;
-        self.find_live(&name).map(|index| self.files[index].current_len)
+        self.find_live(&name).map(|index| self.files[index].current_bytes)
     }
 
     /// XORs `mask` into byte `offset` of `name`, durably (simulated media damage). Returns
@@ -436,7 +436,7 @@ impl<'m> SimVfs<'m> {
         };
         self.write_back_everything();
         let file = &mut self.files[index];
-        if offset >= file.current_len {
+        if offset >= file.current_bytes {
             return false;
         }
         file.current[offset] ^= mask;
@@ -487,8 +487,8 @@ impl Vfs for SimVfs<'_> {
     ) -> Result<usize, VfsError> {
         self.begin_op()?;
         let file = &self.files[self.file_index(handle)?];
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(file.current_len);
-        let len = buffer.len().min(file.current_len - start);
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(file.current_bytes);
+        let len = buffer.len().min(file.current_bytes - start);
         buffer[..len].copy_from_slice(&file.current[start..start + len]);
         if len > 0
             && self.faults.read_bitflip_ppm > 0
@@ -513,7 +513,7 @@ impl Vfs for SimVfs<'_> {
         let file = &self.files[self.file_index(handle)?];
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         // A view is of memory, not a transfer: read bit flips are not injected here.
-        let end = start.checked_add(len).filter(|&end| end <= file.current_len);
+        let end = start.checked_add(len).filter(|&end| end <= file.current_bytes);
         Ok(end.map(|end| &file.current[start..end]))
     }
 
@@ -522,8 +522,8 @@ impl Vfs for SimVfs<'_> {
         let index = self.file_index(handle)?;
         let offset = usize::try_from(offset).map_err(|_| VfsError::NoSpace)?;
         let end = offset.checked_add(data.len()).ok_or(VfsError::NoSpace)?;
-        let file_len = self.files[index].current_len;
-        let growth = end.saturating_sub(file_len) as u64;
+        let file_bytes = self.files[index].current_bytes;
+        let growth = end.saturating_sub(file_bytes) as u64;
         let over_disk =
             self.faults.disk_bytes_max.is_some_and(|max| self.total_bytes() + growth > max);
         if end > self.files[index].current.len() || over_disk {
@@ -539,7 +539,7 @@ impl Vfs for SimVfs<'_> {
         let file = &mut self.files[index];
         file.current[offset..offset + stored].copy_from_slice(data);
         if stored > 0 {
-            file.current_len = file.current_len.max(offset + stored);
+            file.current_bytes = file.current_bytes.max(offset + stored);
         }
         if failed {
             return Err(VfsError::Io { code: EIO });
@@ -568,7 +568,7 @@ impl Vfs for SimVfs<'_> {
 
     fn len(&mut self, handle: FileHandle) -> Result<u64, VfsError> {
         self.begin_op()?;
-        Ok(self.files[self.file_index(handle)?].current_len as u64)
+        Ok(self.files[self.file_index(handle)?].current_bytes as u64)
     }
 
     fn truncate(&mut self, handle: FileHandle, len: u64) -> Result<(), VfsError> {
@@ -580,10 +580,10 @@ impl Vfs for SimVfs<'_> {
         }
         self.log_pending(PendingEntry { kind: PENDING_TRUNCATE, file: index, offset: 0, len }, &[]);
         let file = &mut self.files[index];
-        if len < file.current_len {
-            file.current[len..file.current_len].fill(0);
+        if len < file.current_bytes {
+            file.current[len..file.current_bytes].fill(0);
         }
-        file.current_len = len;
+        file.current_bytes = len;
         Ok(())
     }
 
@@ -643,7 +643,7 @@ impl SimVfs<'_> {
     fn apply_durable_direct(&mut self, index: usize, offset: usize, data: &[u8]) {
         let file = &mut self.files[index];
         file.durable[offset..offset + data.len()].copy_from_slice(data);
-        file.durable_len = file.durable_len.max(offset + data.len());
+        file.durable_bytes = file.durable_bytes.max(offset + data.len());
     }
 }
 
@@ -715,8 +715,8 @@ mod tests {
             let other = vfs.create("maybe").unwrap();
             vfs.sync(other).unwrap();
             vfs.crash();
-            assert!(vfs.file_len("kept").is_some());
-            vanished |= vfs.file_len("maybe").is_none();
+            assert!(vfs.file_bytes("kept").is_some());
+            vanished |= vfs.file_bytes("maybe").is_none();
         }
         assert!(vanished);
     }

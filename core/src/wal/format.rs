@@ -50,7 +50,7 @@ const _: () = assert!(SEGMENT_HEADER_BYTES % FRAME_ALIGN == 0);
 const _: () = assert!(FRAME_HEADER_BYTES % FRAME_ALIGN == 0);
 const _: () = assert!(SEGMENT_NAME_BYTES <= crate::limits::FILE_NAME_BYTES_MAX);
 
-pub(crate) const fn padded_len(len: usize) -> usize {
+pub(crate) const fn padded_bytes(len: usize) -> usize {
     len.div_ceil(FRAME_ALIGN) * FRAME_ALIGN
 }
 
@@ -118,21 +118,21 @@ impl SegmentHeader {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FrameHeader {
     pub(crate) payload_crc: u32,
-    pub(crate) payload_len: u32,
+    pub(crate) payload_bytes: u32,
     pub(crate) kind: RecordKind,
     pub(crate) sequence: u64,
     pub(crate) synced_position: u64,
 }
 
 impl FrameHeader {
-    pub(crate) fn frame_len(&self) -> usize {
-        FRAME_HEADER_BYTES + padded_len(self.payload_len as usize)
+    pub(crate) fn frame_bytes(&self) -> usize {
+        FRAME_HEADER_BYTES + padded_bytes(self.payload_bytes as usize)
     }
 
     pub(crate) fn encode(&self) -> [u8; FRAME_HEADER_BYTES] {
         let mut bytes = [0u8; FRAME_HEADER_BYTES];
         bytes[4..8].copy_from_slice(&self.payload_crc.to_le_bytes());
-        bytes[8..12].copy_from_slice(&self.payload_len.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.payload_bytes.to_le_bytes());
         bytes[12] = self.kind as u8;
         bytes[16..24].copy_from_slice(&self.sequence.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.synced_position.to_le_bytes());
@@ -149,7 +149,7 @@ impl FrameHeader {
         }
         Some(FrameHeader {
             payload_crc: u32_at(bytes, 4),
-            payload_len: u32_at(bytes, 8),
+            payload_bytes: u32_at(bytes, 8),
             kind: RecordKind::from_byte(bytes[12])?,
             sequence: u64_at(bytes, 16),
             synced_position: u64_at(bytes, 24),
@@ -242,7 +242,7 @@ mod tests {
     fn headers_round_trip_and_any_flipped_bit_is_detected() {
         let header = FrameHeader {
             payload_crc: 0xdead_beef,
-            payload_len: 1000,
+            payload_bytes: 1000,
             kind: RecordKind::PutEdge,
             sequence: 42,
             synced_position: 4096,

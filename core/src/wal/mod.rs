@@ -18,7 +18,7 @@ use crate::codec::{narrow_u32, CASTAGNOLI};
 use crate::error::Error;
 use crate::vfs::{FileHandle, Vfs, VfsError};
 use format::{
-    padded_len, segment_name, FrameHeader, RecordKind, SegmentHeader, FRAME_HEADER_BYTES,
+    padded_bytes, segment_name, FrameHeader, RecordKind, SegmentHeader, FRAME_HEADER_BYTES,
     SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 
@@ -125,16 +125,17 @@ impl<'r> Wal<'r> {
         self.segments_count
     }
 
-    /// `Err(WalFull)` if a frame of `frame_len` bytes needs a new segment and none may be
+    /// `Err(WalFull)` if a frame of `frame_bytes` bytes needs a new segment and none may be
     /// created. Checked before any I/O so a full log changes nothing.
-    pub(crate) fn check_room(&self, frame_len: usize) -> Result<(), Error> {
+    pub(crate) fn check_room(&self, frame_bytes: usize) -> Result<(), Error> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
         let needs_segment = match self.segment {
             None => true,
             Some(segment) => {
-                segment.written_bytes + (self.buffered + frame_len) as u64 > self.segment_bytes_max
+                segment.written_bytes + (self.buffered + frame_bytes) as u64
+                    > self.segment_bytes_max
             }
         };
         if needs_segment && self.segments_count >= self.segments_max {
@@ -152,11 +153,11 @@ impl<'r> Wal<'r> {
         sequence: u64,
         parts: &[&[u8]],
     ) -> Result<(), Error> {
-        let payload_len: usize = parts.iter().map(|part| part.len()).sum();
-        let frame_len = FRAME_HEADER_BYTES + padded_len(payload_len);
-        self.check_room(frame_len)?;
-        assert!(frame_len <= self.buffer.len(), "config validation bounds every frame");
-        self.guard_io(|wal| wal.make_room(vfs, frame_len))?;
+        let payload_bytes: usize = parts.iter().map(|part| part.len()).sum();
+        let frame_bytes = FRAME_HEADER_BYTES + padded_bytes(payload_bytes);
+        self.check_room(frame_bytes)?;
+        assert!(frame_bytes <= self.buffer.len(), "config validation bounds every frame");
+        self.guard_io(|wal| wal.make_room(vfs, frame_bytes))?;
         let mut digest = CASTAGNOLI.digest();
         let mut at = self.buffered + FRAME_HEADER_BYTES;
         for part in parts {
@@ -164,21 +165,21 @@ impl<'r> Wal<'r> {
             digest.update(part);
             at += part.len();
         }
-        let padding = padded_len(payload_len) - payload_len;
+        let padding = padded_bytes(payload_bytes) - payload_bytes;
         self.buffer[at..at + padding].fill(0);
         digest.update(&self.buffer[at..at + padding]);
         let header = FrameHeader {
             payload_crc: digest.finalize(),
-            payload_len: narrow_u32(payload_len),
+            payload_bytes: narrow_u32(payload_bytes),
             kind,
             sequence,
             synced_position: self.synced_position,
         };
-        debug_assert_eq!(header.frame_len(), frame_len);
+        debug_assert_eq!(header.frame_bytes(), frame_bytes);
         self.buffer[self.buffered..self.buffered + FRAME_HEADER_BYTES]
             .copy_from_slice(&header.encode());
-        self.buffered += frame_len;
-        self.position += frame_len as u64;
+        self.buffered += frame_bytes;
+        self.position += frame_bytes as u64;
         Ok(())
     }
 
@@ -194,15 +195,15 @@ impl<'r> Wal<'r> {
         result.map_err(Error::Io)
     }
 
-    /// Ensures an open segment with room for `frame_len` more bytes and buffer space for them.
-    fn make_room<V: Vfs>(&mut self, vfs: &mut V, frame_len: usize) -> Result<(), VfsError> {
+    /// Ensures an open segment with room for `frame_bytes` more bytes and buffer space for them.
+    fn make_room<V: Vfs>(&mut self, vfs: &mut V, frame_bytes: usize) -> Result<(), VfsError> {
         let fits_segment = self.segment.is_some_and(|segment| {
-            segment.written_bytes + (self.buffered + frame_len) as u64 <= self.segment_bytes_max
+            segment.written_bytes + (self.buffered + frame_bytes) as u64 <= self.segment_bytes_max
         });
         if !fits_segment {
             self.roll_segment(vfs)?;
         }
-        if self.buffered + frame_len > self.buffer.len() {
+        if self.buffered + frame_bytes > self.buffer.len() {
             self.write_out(vfs)?;
         }
         Ok(())

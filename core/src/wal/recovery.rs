@@ -90,7 +90,7 @@ struct SegmentReader<'b> {
     file: FileHandle,
     file_bytes: u64,
     window_start: u64,
-    window_len: usize,
+    window_bytes: usize,
 }
 
 enum FrameRead<'a> {
@@ -117,7 +117,7 @@ impl<'b> SegmentReader<'b> {
                 return Err(Error::Io(error));
             }
         };
-        Ok(SegmentReader { buffer, file, file_bytes, window_start: 0, window_len: 0 })
+        Ok(SegmentReader { buffer, file, file_bytes, window_start: 0, window_bytes: 0 })
     }
 
     fn close<V: Vfs>(self, vfs: &mut V) -> &'b mut [u8] {
@@ -136,13 +136,13 @@ impl<'b> SegmentReader<'b> {
         if end.is_none_or(|end| end > self.file_bytes) || len > self.buffer.len() {
             return Ok(None);
         }
-        let window_end = self.window_start + self.window_len as u64;
+        let window_end = self.window_start + self.window_bytes as u64;
         if offset < self.window_start || offset + len as u64 > window_end {
             let want = narrow_usize((self.file_bytes - offset).min(self.buffer.len() as u64));
-            self.window_len = 0;
+            self.window_bytes = 0;
             let got = read_fully(vfs, self.file, offset, &mut self.buffer[..want])?;
             self.window_start = offset;
-            self.window_len = got;
+            self.window_bytes = got;
             if got < len {
                 return Ok(None);
             }
@@ -152,7 +152,7 @@ impl<'b> SegmentReader<'b> {
     }
 
     fn forget_window(&mut self) {
-        self.window_len = 0;
+        self.window_bytes = 0;
     }
 
     /// True if bytes `offset..` of the file read as zeros, each of `CONFIRM_READS + 1`
@@ -201,18 +201,18 @@ impl<'b> SegmentReader<'b> {
         }
         let header =
             match self.window(vfs, offset, FRAME_HEADER_BYTES)?.and_then(FrameHeader::decode) {
-                Some(header) if (header.payload_len as usize) <= payload_max => header,
+                Some(header) if (header.payload_bytes as usize) <= payload_max => header,
                 Some(_) => return Ok(FrameRead::TooLarge),
                 None => return Ok(FrameRead::Invalid),
             };
-        let Some(frame) = self.window(vfs, offset, header.frame_len())? else {
+        let Some(frame) = self.window(vfs, offset, header.frame_bytes())? else {
             return Ok(FrameRead::Invalid);
         };
         let padded_payload = &frame[FRAME_HEADER_BYTES..];
         if CASTAGNOLI.checksum(padded_payload) != header.payload_crc {
             return Ok(FrameRead::Invalid);
         }
-        Ok(FrameRead::Valid(header, &padded_payload[..header.payload_len as usize]))
+        Ok(FrameRead::Valid(header, &padded_payload[..header.payload_bytes as usize]))
     }
 }
 
@@ -486,9 +486,9 @@ fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
             FrameStep::End => {
                 return Ok(SegmentReplay { stop: None, position, end_offset: offset })
             }
-            FrameStep::Accepted { frame_len } => {
-                offset += frame_len;
-                position += frame_len;
+            FrameStep::Accepted { frame_bytes } => {
+                offset += frame_bytes;
+                position += frame_bytes;
             }
             FrameStep::Rejected { unreadable } => {
                 // An unreadable frame in a rest of zeros (confirmed on every re-read) is the
@@ -529,7 +529,7 @@ fn header_stop(
 enum FrameStep {
     End,
     Accepted {
-        frame_len: u64,
+        frame_bytes: u64,
     },
     /// `unreadable`: the checksums failed (rather than decoding or applying).
     Rejected {
@@ -564,7 +564,7 @@ fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
         return Ok(FrameStep::Rejected { unreadable: false });
     };
     if !apply {
-        return Ok(FrameStep::Accepted { frame_len: header.frame_len() as u64 });
+        return Ok(FrameStep::Accepted { frame_bytes: header.frame_bytes() as u64 });
     }
     let applied = match record {
         Record::CloseMarker => Ok(header.sequence),
@@ -574,8 +574,8 @@ fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
         Ok(sequence_next) => {
             report.sequence_next = sequence_next;
             report.frames_replayed += 1;
-            report.bytes_replayed += header.frame_len() as u64;
-            Ok(FrameStep::Accepted { frame_len: header.frame_len() as u64 })
+            report.bytes_replayed += header.frame_bytes() as u64;
+            Ok(FrameStep::Accepted { frame_bytes: header.frame_bytes() as u64 })
         }
         Err(ApplyError::Invalid) => Ok(FrameStep::Rejected { unreadable: false }),
         Err(ApplyError::Capacity(resource)) => Err(Error::RecoveryCapacity { resource }),
@@ -608,7 +608,7 @@ fn find_witness<V: Vfs>(
             let step = match reader.frame(vfs, offset, payload_max) {
                 Ok(FrameRead::Valid(header, _)) => {
                     witnessed = header.synced_position > stop.position;
-                    header.frame_len() as u64
+                    header.frame_bytes() as u64
                 }
                 Ok(_) => FRAME_ALIGN as u64,
                 Err(error) => {
