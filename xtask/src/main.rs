@@ -421,7 +421,14 @@ fn tidy() -> Result {
     tidy::check(&root())
 }
 
+/// Installs Miri and its sysroot on the nightly toolchain (idempotent).
+fn miri_set_up() -> Result {
+    run("rustup", &["+nightly", "component", "add", "miri", "rust-src"], &[])?;
+    run("cargo", &["+nightly", "miri", "setup"], &[])
+}
+
 fn miri() -> Result {
+    miri_set_up()?;
     // Miri runs the unit tests that use the carved parts: the carving itself (the unsafe),
     // the memtable on them, and the whole engine (WAL, recovery, tables) on a small region.
     // The rest of the unit tests have no unsafe to check and take minutes under Miri.
@@ -495,10 +502,6 @@ fn set_up() -> Result<bool> {
         .args(["run", "nightly", "rustc", "--version"])
         .output()
         .is_ok_and(|output| output.status.success());
-    if nightly {
-        run("rustup", &["+nightly", "component", "add", "miri", "rust-src"], &[])?;
-        run("cargo", &["+nightly", "miri", "setup"], &[])?;
-    }
     Ok(nightly)
 }
 
