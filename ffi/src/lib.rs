@@ -33,7 +33,7 @@ use status::kausal_status::*;
 
 /// Library version; `kausal_version()` returns the same as text.
 pub const KAUSAL_VERSION_MAJOR: u32 = 0;
-pub const KAUSAL_VERSION_MINOR: u32 = 1;
+pub const KAUSAL_VERSION_MINOR: u32 = 2;
 pub const KAUSAL_VERSION_PATCH: u32 = 0;
 
 /// An open store. Opaque: it lives at the start of the region given to `kausal_open_*`.

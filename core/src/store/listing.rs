@@ -24,12 +24,14 @@ impl<'r> Store<'r> {
         filter: &EdgeFilter<'_>,
         mut emit: impl FnMut(&EdgeRecord) -> bool,
     ) -> Result<usize, Error> {
-        let merge = self.edge_cursors(vfs, id, outgoing)?;
+        // Built in place: a Merge holds TABLES_MAX_LIMIT cursors (3 KiB), and returning one by
+        // value copied it on every listing (3-hop callees from a table 26.4 -> 31.6 us).
+        let mut merge = Merge::new();
+        self.open_edge_cursors(vfs, id, outgoing, &mut merge)?;
         if merge.cursors().iter().all(EdgeCursor::is_done) {
             // No table can hold edges of `id`: the memtable alone answers, with no merge.
             return Ok(self.memtable.visit_live_edges(id, outgoing, filter, emit));
         }
-        let mut merge = merge;
         let tables = &self.tables[..self.tables_count];
         let memtable_edges = self.memtable.edges_of(id, outgoing, self.sort_scratch);
         let records_max: u64 = tables.iter().map(|table| table.edge_records).sum();
@@ -64,17 +66,17 @@ impl<'r> Store<'r> {
         Err(DAMAGED)
     }
 
-    /// One cursor per table on `id`'s edges in one direction. The bloom filter holds the
-    /// sources of a table's edges: a miss skips the table for an outgoing listing (an
-    /// incoming one reads every table).
-    fn edge_cursors<V: Vfs>(
+    /// Adds one cursor per table on `id`'s edges in one direction to `merge`. The bloom filter
+    /// holds the sources of a table's edges: a miss skips the table for an outgoing listing
+    /// (an incoming one reads every table).
+    fn open_edge_cursors<V: Vfs>(
         &mut self,
         vfs: &mut V,
         id: &BlockId,
         outgoing: bool,
-    ) -> Result<Merge<EdgeCursor>, Error> {
+        merge: &mut Merge<EdgeCursor>,
+    ) -> Result<(), Error> {
         let section = if outgoing { Section::OutEdges } else { Section::InEdges };
-        let mut merge = Merge::new();
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
             let may_hold =
                 !outgoing || bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, id);
@@ -86,7 +88,7 @@ impl<'r> Store<'r> {
             };
             merge.push(cursor);
         }
-        Ok(merge)
+        Ok(())
     }
 
     /// Lists edges of `id` in `direction` (outgoing, then incoming; a self-edge once).
