@@ -20,7 +20,7 @@ use crate::validate::{validate_block, validate_edge};
 use crate::vfs::Vfs;
 use crate::wal::format::{edge_payload, put_block_fixed, RecordKind, FRAME_HEADER_BYTES};
 use crate::wal::recovery::{recover, Checkpoint, RecoveryBuffers, RecoveryReport};
-use crate::wal::Wal;
+use crate::wal::{LogTail, Wal};
 
 /// Counters describing the engine's state and what recovery found at open.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -96,6 +96,41 @@ impl<V: Vfs> core::fmt::Debug for Engine<'_, V> {
     }
 }
 
+/// Opens the store's levels: the manifest and its tables, then the WAL replayed into the
+/// memtable. Only once recovery has decided the store opens are the leftovers of a crashed
+/// flush or compaction removed: a refused open (strict mode, a lost manifest) deletes
+/// nothing.
+fn recover_store<V: Vfs>(
+    config: &Config,
+    vfs: &mut V,
+    store: &mut Store<'_>,
+    buffers: RecoveryBuffers<'_>,
+) -> Result<(Manifest, LogTail, RecoveryReport), Error> {
+    let RecoveryBuffers { list, segment_numbers, read } = buffers;
+    let loaded = Manifest::load(vfs)?;
+    let recorded = loaded.is_some();
+    let manifest = match loaded {
+        Some(manifest) => manifest,
+        None => {
+            Manifest::check_never_flushed(vfs, list)?;
+            Manifest::empty()
+        }
+    };
+    store.load(vfs, &manifest)?;
+    let checkpoint = Checkpoint {
+        position: manifest.checkpoint_position,
+        sequence: manifest.checkpoint_sequence,
+        recorded,
+    };
+    let payload_max = config.frame_bytes_max() - FRAME_HEADER_BYTES;
+    let strict = config.recovery_mode == RecoveryMode::Strict;
+    let mut replayer = Replayer { store, config };
+    let buffers = RecoveryBuffers { list: &mut *list, segment_numbers, read };
+    let (tail, recovery) = recover(vfs, buffers, strict, payload_max, &mut replayer, checkpoint)?;
+    manifest.remove_orphans(vfs, list)?;
+    Ok((manifest, tail, recovery))
+}
+
 impl<'r, V: Vfs> Engine<'r, V> {
     /// Opens (or creates) the store in `vfs`, with every part of its memory carved from
     /// `region` (at least `memory_bytes_required(&config)` bytes): loads the manifest and
@@ -104,34 +139,13 @@ impl<'r, V: Vfs> Engine<'r, V> {
         config.validate()?;
         let parts = carve(&config, region)?;
         let mut store = Store::new(Memtable::new(parts.memtable), parts.store, &config);
-        let manifest = Manifest::load(&mut vfs)?;
-        let opened = store
-            .load(&mut vfs, &manifest)
-            .and_then(|()| manifest.remove_orphans(&mut vfs, parts.list_buffer));
-        if let Err(error) = opened {
-            store.close(&mut vfs);
-            return Err(error);
-        }
         let buffers = RecoveryBuffers {
             list: parts.list_buffer,
             segment_numbers: parts.segment_numbers,
             read: &mut *parts.read_buffer,
         };
-        let payload_max = config.frame_bytes_max() - FRAME_HEADER_BYTES;
-        let checkpoint = Checkpoint {
-            position: manifest.checkpoint_position,
-            sequence: manifest.checkpoint_sequence,
-        };
-        let mut replayer = Replayer { store: &mut store, config: &config };
-        let recovered = recover(
-            &mut vfs,
-            buffers,
-            config.recovery_mode == RecoveryMode::Strict,
-            payload_max,
-            &mut replayer,
-            checkpoint,
-        );
-        let (tail, recovery) = match recovered {
+        let (manifest, tail, recovery) = match recover_store(&config, &mut vfs, &mut store, buffers)
+        {
             Ok(recovered) => recovered,
             Err(error) => {
                 store.close(&mut vfs);
@@ -472,7 +486,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.wal.sync(&mut self.vfs)?;
         let number = self.manifest.next_table_number;
         let table = self.store.write_table(&mut self.vfs, number, self.table_buffer)?;
-        let checkpoint = Checkpoint { position: self.wal.position(), sequence: self.next_sequence };
+        let checkpoint = Checkpoint {
+            position: self.wal.position(),
+            sequence: self.next_sequence,
+            recorded: true,
+        };
         let live = (self.store.blocks_live, self.store.edges_live);
         let next = self.manifest.with_flushed_table(number, checkpoint, live);
         if let Err(error) = self.vfs.sync_dir() {

@@ -104,17 +104,34 @@ impl Manifest {
     }
 
     /// Reads `MANIFEST`; an empty manifest if there is none (a new store).
-    pub(crate) fn load<V: Vfs>(vfs: &mut V) -> Result<Manifest, Error> {
+    /// The manifest on disk; `None` if there is none (a store that never flushed, or one that
+    /// lost it: `check_never_flushed` tells them apart).
+    pub(crate) fn load<V: Vfs>(vfs: &mut V) -> Result<Option<Manifest>, Error> {
         let file = match vfs.open(MANIFEST_NAME) {
             Ok(file) => file,
-            Err(VfsError::NotFound) => return Ok(Manifest::empty()),
+            Err(VfsError::NotFound) => return Ok(None),
             Err(error) => return Err(Error::Io(error)),
         };
         let mut bytes = [0u8; MANIFEST_BYTES_MAX + 1];
         let read = read_fully(vfs, file, 0, &mut bytes);
         vfs.close(file);
         let read = read?;
-        Manifest::decode(bytes.get(..read).ok_or(DAMAGED)?)
+        Manifest::decode(bytes.get(..read).ok_or(DAMAGED)?).map(Some)
+    }
+
+    /// With no manifest, the files must show a store that never named a table: no table but
+    /// possibly the first (a first flush that crashed before its manifest). A later table
+    /// proves a manifest existed and was lost: `Corruption`, before anything is changed. (The
+    /// WAL's half, a log that starts after position 0, is recovery's check.)
+    pub(crate) fn check_never_flushed<V: Vfs>(vfs: &mut V, list: &mut [u8]) -> Result<(), Error> {
+        let listed = vfs.list(list)?;
+        let first = Manifest::empty().next_table_number;
+        for name in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
+            if parse_table_name(name).is_some_and(|number| number > first) {
+                return Err(DAMAGED);
+            }
+        }
+        Ok(())
     }
 
     /// Replaces `MANIFEST` atomically and durably.
@@ -217,7 +234,7 @@ mod tests {
         let sim = SimConfig { files_max: 4, file_bytes_max: 4096, pending_bytes_max: 4096 };
         let mut disk = std::vec![0u8; sim.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, sim, 3).unwrap();
-        assert_eq!(Manifest::load(&mut vfs).unwrap(), Manifest::empty());
+        assert_eq!(Manifest::load(&mut vfs).unwrap(), None);
         let mut manifest = Manifest::empty();
         manifest.checkpoint_position = 4096;
         manifest.checkpoint_sequence = 77;
@@ -225,7 +242,7 @@ mod tests {
         manifest.tables.extend_from_slice(&[8, 5, 2]).unwrap();
         manifest.store(&mut vfs).unwrap();
         vfs.crash();
-        assert_eq!(Manifest::load(&mut vfs).unwrap(), manifest);
+        assert_eq!(Manifest::load(&mut vfs).unwrap(), Some(manifest.clone()));
         let len = vfs.file_bytes(MANIFEST_NAME).unwrap();
         for offset in 0..len {
             assert!(vfs.corrupt(MANIFEST_NAME, offset, 0x04));
@@ -253,7 +270,7 @@ mod tests {
             let _ = new.store(&mut vfs);
             vfs.faults.fail_at_op = None;
             vfs.crash();
-            let loaded = Manifest::load(&mut vfs).unwrap();
+            let loaded = Manifest::load(&mut vfs).unwrap().unwrap();
             assert!(loaded == old || loaded == new, "seed {seed}: {loaded:?}");
         }
     }

@@ -361,3 +361,83 @@ fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
         assert!(matches!(result, Some(Error::Corruption { .. })), "cut at {cut}: {result:?}");
     }
 }
+
+/// The names in the store directory, sorted.
+fn listing(sim: &mut SimVfs<'_>) -> Vec<String> {
+    let mut buffer = vec![0u8; 4096];
+    let listed = sim.list(&mut buffer).unwrap();
+    let mut names: Vec<String> = buffer[..listed]
+        .split(|&byte| byte == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8(name.to_vec()).unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A store that flushed keeps its tables and the log after the checkpoint only through its
+/// MANIFEST. Without it, open must refuse in both modes and change nothing: putting the
+/// manifest back must bring every write back. (It used to open tolerant with an empty store,
+/// after deleting every table and segment; strict refused, but had deleted the tables.)
+#[test]
+fn a_missing_manifest_after_a_flush_is_corruption_and_deletes_nothing() {
+    let config = small_config();
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut sim = harness::sim_vfs(memory.disk, 13);
+    let id = |n: u64| BlockId::from_u128(u128::from(n));
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    for n in 1..=6 {
+        engine.put_block(id(n), b"a.rs", b"{}", b"flushed").unwrap();
+    }
+    engine.flush().unwrap();
+    for n in 7..=9 {
+        engine.put_block(id(n), b"a.rs", b"{}", b"in the log").unwrap();
+    }
+    engine.close().1.unwrap();
+    let before = listing(&mut sim);
+    assert!(before.iter().any(|name| name.starts_with("table-")), "{before:?}");
+    sim.rename("MANIFEST", "MANIFEST.aside").unwrap();
+    sim.sync_dir().unwrap();
+    let aside = listing(&mut sim);
+    for mode in [RecoveryMode::Tolerant, RecoveryMode::Strict] {
+        let config = Config { recovery_mode: mode, ..config };
+        let opened = Engine::open(config, &mut *memory.region, &mut sim).map(|_| ());
+        let expected = Err(Error::Corruption { kind: CorruptionKind::Manifest });
+        assert_eq!(opened, expected, "{mode:?}");
+        assert_eq!(listing(&mut sim), aside, "{mode:?}: open changed the directory");
+    }
+    sim.rename("MANIFEST.aside", "MANIFEST").unwrap();
+    sim.sync_dir().unwrap();
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    for n in 1..=9 {
+        assert!(engine.find_block(id(n)).unwrap().is_some(), "block {n} lost");
+    }
+    engine.close().1.unwrap();
+}
+
+/// The tables' half of a lost manifest: with the log gone too, a table numbered after the
+/// first still proves a manifest named it, so open refuses and removes nothing.
+#[test]
+fn a_missing_manifest_is_found_from_the_tables_alone() {
+    let config = Config { compaction_auto: false, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut sim = harness::sim_vfs(memory.disk, 14);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    for round in 0..2u128 {
+        engine.put_block(BlockId::from_u128(round + 1), b"a.rs", b"{}", b"x").unwrap();
+        engine.flush().unwrap();
+    }
+    engine.close().1.unwrap();
+    let names = listing(&mut sim);
+    for name in names.iter().filter(|name| name.starts_with("wal-") || *name == "MANIFEST") {
+        sim.remove(name).unwrap();
+    }
+    sim.sync_dir().unwrap();
+    let left = listing(&mut sim);
+    assert!(left.iter().filter(|name| name.starts_with("table-")).count() == 2, "{left:?}");
+    let opened = Engine::open(config, &mut *memory.region, &mut sim).map(|_| ());
+    assert_eq!(opened, Err(Error::Corruption { kind: CorruptionKind::Manifest }));
+    assert_eq!(listing(&mut sim), left, "a refused open removed files");
+}

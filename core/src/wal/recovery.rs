@@ -50,6 +50,11 @@ pub(crate) trait ReplayTarget<V: Vfs> {
 pub(crate) struct Checkpoint {
     pub(crate) position: u64,
     pub(crate) sequence: u64,
+    /// A manifest recorded this checkpoint. Without one (a store that never flushed) the log
+    /// must begin at position 0: a first segment that starts later proves a checkpoint was
+    /// passed and its manifest lost, which is `Corruption` in every mode, decided before
+    /// anything is cut.
+    pub(crate) recorded: bool,
 }
 
 /// What recovery did, for `Stats`.
@@ -470,6 +475,10 @@ fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
 ) -> Result<SegmentReplay, Error> {
     let SegmentAt { index, mut position, .. } = segment;
     let header = reader.header(vfs)?;
+    let lost_manifest = !checkpoint.recorded && header.is_some_and(|h| h.start_position > 0);
+    if index == 0 && lost_manifest {
+        return Err(Error::Corruption { kind: CorruptionKind::Manifest });
+    }
     if let Some(kind) = header_stop(header, segment, checkpoint) {
         let stop = Stop { index, offset: 0, position, kind, unreadable: header.is_none() };
         return Ok(SegmentReplay { stop: Some(stop), position, end_offset: 0 });
