@@ -93,8 +93,28 @@ unsafe fn bytes<'a>(pointer: *const u8, len: usize) -> Outcome<&'a [u8]> {
     if pointer.is_null() {
         return Err(KAUSAL_ERROR_NULL_ARGUMENT);
     }
+    // No object is larger than isize::MAX bytes: such a length is a caller's bug.
+    if len > isize::MAX as usize {
+        return Err(KAUSAL_ERROR_ARGUMENT_INVALID);
+    }
     // SAFETY: non-null, and the caller passes a buffer valid for `len` bytes.
     Ok(unsafe { core::slice::from_raw_parts(pointer, len) })
+}
+
+/// The bytes of a caller's array of `count` elements of `element_bytes` each: NULL is
+/// checked first, then a count whose byte length overflows is `KAUSAL_ERROR_ARGUMENT_INVALID`
+/// (computing it unchecked aborted the process).
+unsafe fn array_bytes<'a>(
+    pointer: *const u8,
+    count: usize,
+    element_bytes: usize,
+) -> Outcome<&'a [u8]> {
+    if pointer.is_null() && count > 0 {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+    }
+    let len = count.checked_mul(element_bytes).ok_or(KAUSAL_ERROR_ARGUMENT_INVALID)?;
+    // SAFETY: forwarded from the caller, with the length checked.
+    unsafe { bytes(pointer, len) }
 }
 
 /// The engine behind a handle, if the handle is live.
@@ -433,7 +453,7 @@ unsafe fn filter_of<'t>(
         return Err(KAUSAL_ERROR_ARGUMENT_INVALID);
     }
     // SAFETY: a u16 array of `types_len` elements, per the header.
-    let codes = unsafe { bytes(filter.types.cast(), filter.types_len * 2) }?;
+    let codes = unsafe { array_bytes(filter.types.cast(), filter.types_len, 2) }?;
     for (slot, code) in types.iter_mut().zip(codes.chunks_exact(2)) {
         *slot = EdgeType::from_code(u16::from_ne_bytes([code[0], code[1]]))?;
     }

@@ -9,7 +9,7 @@ use crate::types::{
     KAUSAL_METADATA_NUMBER, KAUSAL_METADATA_STRING, KAUSAL_ORDER_BREADTH_FIRST,
     KAUSAL_ORDER_DEPTH_FIRST, KAUSAL_TRAVERSAL_SIZE_V1,
 };
-use crate::{bytes, engine, filter_of, id_of, output, reference, status_of, Outcome};
+use crate::{array_bytes, bytes, engine, filter_of, id_of, output, reference, status_of, Outcome};
 use crate::{kausal_db, KAUSAL_FILTER_TYPES_MAX};
 use kausaldb_core::query::{DEPTH_DEFAULT, RESULTS_DEFAULT, STARTS_MAX};
 use kausaldb_core::{
@@ -81,8 +81,10 @@ unsafe fn traversal_of<'a>(
     if traversal.starts_len == 0 || traversal.starts_len > STARTS_MAX {
         return Err(KAUSAL_ERROR_QUERY_INVALID);
     }
-    // SAFETY: `starts` holds `starts_len` ids per the header (checked non-null by bytes()).
-    let raw = unsafe { bytes(traversal.starts.cast(), traversal.starts_len * 16)? };
+    // SAFETY: `starts` holds `starts_len` ids per the header (checked non-null there).
+    let raw = unsafe {
+        array_bytes(traversal.starts.cast(), traversal.starts_len, size_of::<kausal_id>())?
+    };
     for (slot, id) in starts.iter_mut().zip(raw.chunks_exact(16)) {
         slot.0.copy_from_slice(id);
     }
@@ -326,7 +328,7 @@ pub unsafe extern "C" fn kausal_find_blocks(
         // SAFETY: forwarded from the caller.
         let engine = unsafe { engine(db)? };
         // SAFETY: `ids` holds `ids_len` ids per the header.
-        let raw_ids = unsafe { bytes(ids.cast(), ids_len * 16)? };
+        let raw_ids = unsafe { array_bytes(ids.cast(), ids_len, size_of::<kausal_id>())? };
         let null_views = out_views.is_null() && ids_len > 0;
         if out_found.is_null() || null_views || (bytes_out.is_null() && bytes_len > 0) {
             return Err(KAUSAL_ERROR_NULL_ARGUMENT);

@@ -240,6 +240,11 @@ static void test_scan_and_find_blocks(kausal_db *db) {
                  KAUSAL_ERROR_NULL_ARGUMENT);
     CHECK_STATUS(kausal_find_blocks(db, ids, 3, NULL, bytes, sizeof bytes, &count, NULL),
                  KAUSAL_ERROR_NULL_ARGUMENT);
+    /* A length no buffer can have is an error, never an overflow (it aborted before). */
+    CHECK_STATUS(kausal_find_blocks(db, NULL, SIZE_MAX, views, bytes, sizeof bytes, &count, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_find_blocks(db, ids, SIZE_MAX / 8, views, bytes, sizeof bytes, &count, NULL),
+                 KAUSAL_ERROR_ARGUMENT_INVALID);
 }
 
 static void run_all(kausal_db *db) {
