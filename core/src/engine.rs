@@ -16,8 +16,9 @@ use crate::query::{
 use crate::region::{carve, Guards};
 use crate::store::Replayer;
 use crate::store::{Plan, Store};
+use crate::table::format::{table_name, TABLE_NAME_BYTES};
 use crate::validate::{validate_block, validate_edge};
-use crate::vfs::Vfs;
+use crate::vfs::{Vfs, VfsError};
 use crate::wal::format::{edge_payload, put_block_fixed, RecordKind, FRAME_HEADER_BYTES};
 use crate::wal::recovery::{recover, Checkpoint, RecoveryBuffers, RecoveryReport};
 use crate::wal::{LogTail, Wal};
@@ -127,7 +128,12 @@ fn recover_store<V: Vfs>(
     let mut replayer = Replayer { store, config };
     let buffers = RecoveryBuffers { list: &mut *list, segment_numbers, read };
     let (tail, recovery) = recover(vfs, buffers, strict, payload_max, &mut replayer, checkpoint)?;
-    manifest.remove_orphans(vfs, list)?;
+    if let Err(error) = manifest.remove_orphans(vfs, list) {
+        if let Some(segment) = tail.segment {
+            vfs.close(segment.file);
+        }
+        return Err(error);
+    }
     Ok((manifest, tail, recovery))
 }
 
@@ -485,7 +491,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
         }
         self.wal.sync(&mut self.vfs)?;
         let number = self.manifest.next_table_number;
-        let table = self.store.write_table(&mut self.vfs, number, self.table_buffer)?;
+        let table = self
+            .store
+            .write_table(&mut self.vfs, number, self.table_buffer)
+            .inspect_err(|_| self.forget_table(number))?;
         let checkpoint = Checkpoint {
             position: self.wal.position(),
             sequence: self.next_sequence,
@@ -495,6 +504,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let next = self.manifest.with_flushed_table(number, checkpoint, live);
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard(&mut self.vfs, &table);
+            self.forget_table(number);
             return Err(Error::Io(error));
         }
         if let Err(error) = next.store(&mut self.vfs) {
@@ -532,10 +542,13 @@ impl<'r, V: Vfs> Engine<'r, V> {
             return Ok(false);
         };
         let number = self.manifest.next_table_number;
-        let merged =
-            self.store.merge_tables(&mut self.vfs, start, end, number, self.table_buffer)?;
+        let merged = self
+            .store
+            .merge_tables(&mut self.vfs, start, end, number, self.table_buffer)
+            .inspect_err(|_| self.forget_table(number))?;
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard(&mut self.vfs, &merged);
+            self.forget_table(number);
             return Err(Error::Io(error));
         }
         let next = self.manifest.with_merged_tables(start, end, number);
@@ -551,6 +564,18 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.compactions += 1;
         self.check_invariants();
         Ok(true)
+    }
+
+    /// After a flush or compaction failed before any manifest named its table `number`:
+    /// removes the file if it was created, or, if it cannot be removed, never uses the number
+    /// again. Either way the next attempt does not find the name taken (a leftover is an orphan
+    /// the next open removes); before, every later flush failed with `AlreadyExists`.
+    fn forget_table(&mut self, number: u64) {
+        let mut name = [0u8; TABLE_NAME_BYTES];
+        match self.vfs.remove(table_name(number, &mut name)) {
+            Ok(()) | Err(VfsError::NotFound) => {}
+            Err(_) => self.manifest.next_table_number = number + 1,
+        }
     }
 
     pub fn stats(&self) -> Stats {

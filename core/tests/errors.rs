@@ -297,9 +297,24 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                         let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
                         assert_eq!(later, Err(Error::Poisoned));
                         assert_eq!(engine.sync(), Err(Error::Poisoned));
+                    } else if matches!(target, Target::Flush | Target::Compact) {
+                        // A transient fault on healthy storage: the next attempt succeeds.
+                        engine.vfs_mut().faults.fail_at_op = None;
+                        let retried = match target {
+                            Target::Flush => engine.flush(),
+                            _ => engine.compact_step().map(|merged| assert!(merged)),
+                        };
+                        assert_eq!(
+                            retried,
+                            Ok(()),
+                            "{target:?} retried after a fault at {fail_at}"
+                        );
                     }
                 }
-                engine.abandon();
+                // Whatever failed, closing releases every handle (close's own result may be
+                // an error: the engine may be poisoned).
+                let (vfs, _) = engine.close();
+                assert_eq!(vfs.open_handles_count(), 0, "{target:?} at {fail_at}: a handle leaked");
                 (result, armed)
             }
             Target::Open => {
@@ -311,6 +326,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                 });
                 if let Err(error) = result {
                     assert!(matches!(error, Error::Io(_)), "open at {fail_at}: {error:?}");
+                    assert_eq!(sim.open_handles_count(), 0, "a failed open at {fail_at} leaked");
                 }
                 (result, armed)
             }

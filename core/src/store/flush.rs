@@ -41,7 +41,7 @@ impl<'r> Store<'r> {
             return Err(error);
         }
         writer.finish(vfs, &mut self.pool).inspect_err(|_| {
-            // The partial file is an orphan, removed at the next open.
+            // finish() closed and removed the partial file.
             self.pool.used = pool_start;
         })
     }

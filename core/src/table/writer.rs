@@ -306,6 +306,24 @@ impl<'b> TableWriter<'b> {
         vfs: &mut V,
         pool: &mut TablePool<'_>,
     ) -> Result<TableMeta, Error> {
+        match self.write_tail(vfs, pool) {
+            Ok(table) => Ok(table),
+            Err(error) => {
+                // Closed and removed (best effort): a failed table leaks no handle, and a
+                // retry can create the same name.
+                self.abandon(vfs, pool);
+                Err(error)
+            }
+        }
+    }
+
+    /// `finish`'s writes: the last data page, the index, the bloom filter, the footer, and
+    /// the sync.
+    fn write_tail<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+    ) -> Result<TableMeta, Error> {
         if self.records_in_page > 0 {
             self.seal_data_page(pool)?;
         }

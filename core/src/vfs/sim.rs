@@ -422,6 +422,12 @@ impl<'m> SimVfs<'m> {
         }
     }
 
+    /// Handles open now, over every file: zero after an engine's `close` and after a failed
+    /// open (a leak would be a leaked descriptor with a real backend).
+    pub fn open_handles_count(&self) -> u32 {
+        self.files.iter().map(|file| file.open_handles).sum()
+    }
+
     /// The current length of the file `name`, if it exists (for tests).
     pub fn file_bytes(&self, name: &str) -> Option<usize> {
         let name = name_of(name).ok()?;

@@ -719,7 +719,13 @@ fn sync_kept_segments<V: Vfs>(
         }
     }
     if !numbers.is_empty() {
-        vfs.sync_dir()?;
+        if let Err(error) = vfs.sync_dir() {
+            // The open cannot finish: the segment it would append to is closed, not leaked.
+            if let Some(segment) = last {
+                vfs.close(segment.file);
+            }
+            return Err(Error::Io(error));
+        }
     }
     Ok(last)
 }
