@@ -141,7 +141,7 @@ fn replay(c: &mut Criterion) {
         engine.put_block(id(n), b"src/replay.rs", METADATA, &content).expect("put");
     }
     let wal_bytes = engine.stats().wal_position;
-    engine.close().1.expect("close");
+    engine.close().expect("close");
     let mut group = c.benchmark_group("wal_replay");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(wal_bytes));

@@ -81,7 +81,7 @@ fn main() {
     let mut engine = Engine::open(config, &mut region, vfs).expect("open");
     ingest(&mut engine).expect("ingest");
     let written = engine.stats();
-    let (_, closed) = engine.close();
+    let closed = engine.close();
     closed.expect("close");
     println!(
         "wrote {} blocks and {} edges to {directory}",
@@ -96,5 +96,5 @@ fn main() {
         stats.recovery_frames_replayed, stats.recovery_bytes_replayed
     );
     print_callers(&mut engine, "parse_config").expect("query");
-    engine.close().1.expect("close");
+    engine.close().expect("close");
 }

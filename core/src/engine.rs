@@ -86,6 +86,20 @@ pub struct Engine<'r, V: Vfs> {
     compactions: u64,
     table_bytes_written: u64,
     recovery: RecoveryReport,
+    /// `close` or `abandon` ran: dropping the engine has nothing left to do.
+    closed: bool,
+}
+
+/// Dropping an open engine closes it as `close` does (sync, close marker, handles), best
+/// effort: a Rust host that forgets `close` loses no buffered write (100 puts, drop, reopen
+/// used to find none). An error cannot be reported here; `close` reports it, and `abandon`
+/// skips the sync on purpose.
+impl<V: Vfs> Drop for Engine<'_, V> {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.close_files();
+        }
+    }
 }
 
 impl<V: Vfs> core::fmt::Debug for Engine<'_, V> {
@@ -175,6 +189,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             compactions: 0,
             table_bytes_written: 0,
             recovery,
+            closed: false,
         };
         engine.check_invariants();
         Ok(engine)
@@ -615,12 +630,20 @@ impl<'r, V: Vfs> Engine<'r, V> {
         &self.config
     }
 
-    /// Syncs and closes the store, handing the storage backend back with the sync's result.
+    /// Syncs and closes the store; the result says whether everything written is durable.
     /// If anything was written since open, a close marker is logged first: it vouches that
     /// every earlier frame was durable, so later damage to them is reported as corruption
-    /// instead of being mistaken for a torn tail.
-    pub fn close(mut self) -> (V, Result<(), Error>) {
+    /// instead of being mistaken for a torn tail. Dropping an engine does the same, but can
+    /// report no error: call `close` to see one. The backend is dropped with the engine (open
+    /// with `&mut backend` to keep it).
+    pub fn close(mut self) -> Result<(), Error> {
         self.check_invariants();
+        self.close_files()
+    }
+
+    /// `close`'s work, run once (by `close` or by `drop`).
+    fn close_files(&mut self) -> Result<(), Error> {
+        self.closed = true;
         let mut result = self.wal.sync(&mut self.vfs);
         if result.is_ok() && self.wal.appended_since_open() {
             // The marker is framed after the sync, so its synced position covers every
@@ -634,15 +657,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
         }
         self.wal.close(&mut self.vfs);
         self.store.close(&mut self.vfs);
-        (self.vfs, result)
+        result
     }
 
     /// Abandons the engine without syncing: buffered writes are lost, as if the process died
-    /// here. For crash tests.
-    pub fn abandon(mut self) -> V {
+    /// here (handles are closed). For crash tests.
+    pub fn abandon(mut self) {
+        self.closed = true;
         self.wal.close(&mut self.vfs);
         self.store.close(&mut self.vfs);
-        self.vfs
     }
 }
 
@@ -689,7 +712,7 @@ mod tests {
             engine.put_block(a, b"a.rs", b"{\"v\":2}", b"fn a() { b(); b() }").unwrap();
             let view = engine.find_block(a).unwrap().unwrap();
             assert_eq!((view.sequence, view.content), (4, &b"fn a() { b(); b() }"[..]));
-            engine.close().1.unwrap();
+            engine.close().unwrap();
         }
         let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
         assert_eq!(engine.find_block(a).unwrap().unwrap().metadata_json, b"{\"v\":2}");

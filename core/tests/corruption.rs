@@ -36,7 +36,7 @@ fn write_history(
             history.push(op);
         }
     }
-    engine.close().1.unwrap();
+    engine.close().unwrap();
     (history, generator.all_ids())
 }
 
@@ -63,7 +63,7 @@ fn open_and_check(
     if kept < history.len() && !loss_reported {
         return Err(format!("lost {} synced writes silently: {stats:?}", history.len() - kept));
     }
-    engine.close().1.map_err(|error| format!("close: {error:?}"))?;
+    engine.close().map_err(|error| format!("close: {error:?}"))?;
     history.truncate(kept);
     Ok(Some(kept))
 }
@@ -315,7 +315,7 @@ fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
             }
         }
         engine.flush().unwrap();
-        engine.close().1.unwrap();
+        engine.close().unwrap();
         (model, generator.all_ids())
     };
     let table = "table-0000000000000001.kdb";
@@ -341,7 +341,7 @@ fn damaged_tables_and_manifests_give_corruption_never_a_wrong_answer() {
                         .unwrap_or_else(|error| panic!("{file} byte {offset}: {error}"));
                     outcomes[1] += 1;
                 }
-            }
+            };
         }
     }
     eprintln!(
@@ -394,7 +394,7 @@ fn a_missing_manifest_after_a_flush_is_corruption_and_deletes_nothing() {
     for n in 7..=9 {
         engine.put_block(id(n), b"a.rs", b"{}", b"in the log").unwrap();
     }
-    engine.close().1.unwrap();
+    engine.close().unwrap();
     let before = listing(&mut sim);
     assert!(before.iter().any(|name| name.starts_with("table-")), "{before:?}");
     sim.rename("MANIFEST", "MANIFEST.aside").unwrap();
@@ -413,7 +413,7 @@ fn a_missing_manifest_after_a_flush_is_corruption_and_deletes_nothing() {
     for n in 1..=9 {
         assert!(engine.find_block(id(n)).unwrap().is_some(), "block {n} lost");
     }
-    engine.close().1.unwrap();
+    engine.close().unwrap();
 }
 
 /// The tables' half of a lost manifest: with the log gone too, a table numbered after the
@@ -429,7 +429,7 @@ fn a_missing_manifest_is_found_from_the_tables_alone() {
         engine.put_block(BlockId::from_u128(round + 1), b"a.rs", b"{}", b"x").unwrap();
         engine.flush().unwrap();
     }
-    engine.close().1.unwrap();
+    engine.close().unwrap();
     let names = listing(&mut sim);
     for name in names.iter().filter(|name| name.starts_with("wal-") || *name == "MANIFEST") {
         sim.remove(name).unwrap();

@@ -158,7 +158,7 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
     let mut out = [Edge::EMPTY; 8];
     let count = engine.edges(id(1), Direction::Both, EdgeFilter::All, &mut out).unwrap();
     assert_eq!(count.total, 3, "edges across levels merge: {:?}", &out[..count.written]);
-    engine.close().1.unwrap();
+    engine.close().unwrap();
     let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
     assert_eq!((engine.stats().blocks_live, engine.stats().edges_live), (3, 4));
     assert_eq!(engine.find_block(id(2)).unwrap().unwrap().source_uri, b"b");
@@ -313,12 +313,12 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                 }
                 // Whatever failed, closing releases every handle (close's own result may be
                 // an error: the engine may be poisoned).
-                let (vfs, _) = engine.close();
-                assert_eq!(vfs.open_handles_count(), 0, "{target:?} at {fail_at}: a handle leaked");
+                let _ = engine.close();
+                assert_eq!(sim.open_handles_count(), 0, "{target:?} at {fail_at}: a handle leaked");
                 (result, armed)
             }
             Target::Open => {
-                engine.close().1.unwrap();
+                engine.close().unwrap();
                 let armed = sim.ops_count() + fail_at;
                 sim.faults.fail_at_op = Some(armed);
                 let result = Engine::open(config, &mut *memory.region, &mut sim).map(|engine| {
@@ -446,7 +446,7 @@ fn random_io_errors_never_break_the_prefix_contract() {
             for op in &since_sync[..kept] {
                 synced.apply(&config, op);
             }
-            engine.close().1.map_err(|error| format!("close: {error:?}"))?;
+            engine.close().map_err(|error| format!("close: {error:?}"))?;
         }
         Ok(())
     });
@@ -462,7 +462,7 @@ fn reopening_with_smaller_limits_is_refused_and_loses_nothing() {
     engine.put_block(id(1), b"a", META, &[1u8; 300]).unwrap();
     engine.put_block(id(2), b"b", META, b"").unwrap();
     engine.put_block(id(3), b"c", META, b"").unwrap();
-    engine.close().1.unwrap();
+    engine.close().unwrap();
     let shrinks: [(Config, Resource); 3] = [
         // The 300-byte content's frame is larger than this config's largest frame.
         (Config { content_bytes_max: 64, ..config }, Resource::RecordBytes),

@@ -19,25 +19,13 @@ enum Restart {
     CleanClose,
 }
 
-fn restart<'r, 'm>(engine: Engine<'r, SimVfs<'m>>, how: Restart) -> Result<SimVfs<'m>, String> {
+/// Ends the engine as `how` says, then takes the power (or the process) away from the disk.
+fn restart(engine: Engine<'_, &mut SimVfs<'_>>, how: Restart) -> Result<(), String> {
     match how {
-        Restart::PowerLoss => {
-            let mut vfs = engine.abandon();
-            vfs.crash();
-            Ok(vfs)
-        }
-        Restart::ProcessDeath => {
-            let mut vfs = engine.abandon();
-            vfs.crash_process();
-            Ok(vfs)
-        }
-        Restart::CleanClose => {
-            let (mut vfs, result) = engine.close();
-            result.map_err(|error| format!("close: {error:?}"))?;
-            vfs.crash();
-            Ok(vfs)
-        }
+        Restart::PowerLoss | Restart::ProcessDeath => engine.abandon(),
+        Restart::CleanClose => engine.close().map_err(|error| format!("close: {error:?}"))?,
     }
+    Ok(())
 }
 
 /// What a run exercised, summed over seeds, so the test can prove its crashes bite.
@@ -67,14 +55,13 @@ fn run_case(
         .map_err(|error| format!("sim: {error:?}"))?;
     // Half the seeds read tables through views (a memory-mapped backend), half by read_at.
     sim.views = seed % 2 == 1;
-    let mut vfs = Some(sim);
     let region = memory.region;
     let mut model = Model::new();
     let mut synced = model.clone();
     let mut since_sync: Vec<Op> = Vec::new();
     let mut restarts = 0;
     while restarts < 8 {
-        let opened = Engine::open(config, region, vfs.take().ok_or("no vfs")?);
+        let opened = Engine::open(config, &mut *region, &mut sim);
         let mut engine = opened.map_err(|error| format!("open: {error:?}"))?;
         let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
         coverage.restarts_losing_writes += u64::from(kept < since_sync.len());
@@ -155,7 +142,11 @@ fn run_case(
         };
         coverage.flushes += engine.stats().flush_count;
         coverage.compactions += engine.stats().compaction_count;
-        vfs = Some(restart(engine, how)?);
+        restart(engine, how)?;
+        match how {
+            Restart::ProcessDeath => sim.crash_process(),
+            Restart::PowerLoss | Restart::CleanClose => sim.crash(),
+        }
         restarts += 1;
         coverage.restarts += 1;
     }

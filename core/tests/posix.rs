@@ -51,7 +51,7 @@ fn a_store_on_disk_survives_close_and_reopen() {
             assert_eq!(perform(&mut engine, &op), expected);
             model.apply(&config, &op);
         }
-        engine.close().1.unwrap();
+        engine.close().unwrap();
     }
     let segments = std::fs::read_dir(&dir.0).unwrap().count();
     assert!(segments > 1, "the history should span segments: {segments}");
@@ -76,16 +76,16 @@ fn a_torn_tail_on_disk_is_truncated_and_counted() {
         }
     }
     engine.sync().unwrap();
-    drop(engine.abandon());
+    engine.abandon();
     // The segment was preallocated: zeros follow its last frame, and they are the end of
     // the log, not a torn tail.
     let path = dir.0.join("wal-0000000000000001.log");
     let preallocated = std::fs::read(&path).unwrap();
     assert_eq!(preallocated.last(), Some(&0), "the segment ends in preallocated zeros");
-    let engine =
-        Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+    let mut vfs = PosixVfs::open_dir(dir.path()).unwrap();
+    let engine = Engine::open(config, &mut region, &mut vfs).unwrap();
     assert_eq!(engine.stats().wal_torn_bytes_truncated, 0);
-    let mut vfs = engine.abandon();
+    engine.abandon();
     assert_eq!(std::fs::read(&path).unwrap(), preallocated, "a clean tail is left alone");
     // Bytes of a lost later write after the zeros make the whole rest a torn tail.
     let file = vfs.open("wal-0000000000000001.log").unwrap();
@@ -162,7 +162,7 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
         }
         engine.flush().unwrap();
         assert!(engine.stats().tables_count > 0);
-        let (_, closed) = engine.close();
+        let closed = engine.close();
         closed.unwrap();
     }
     {
@@ -177,7 +177,7 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
         assert_eq!(vfs.view_at(file, 0, len as usize).unwrap(), Some(&direct[..]));
         assert_eq!(vfs.view_at(file, 1, len as usize).unwrap(), None, "past the end");
         vfs.close(file);
-        let (_, closed) = engine.close();
+        let closed = engine.close();
         closed.unwrap();
     }
     // Damage every 97th byte of each table's data area (before its index, whose offset is
@@ -233,4 +233,34 @@ fn mapped_tables_read_right_and_damage_is_still_caught() {
         }
     }
     assert!(corruption_seen, "a damaged page must be reported");
+}
+
+/// A Rust host that drops its engine without `close` loses nothing it wrote: dropping closes
+/// as `close` does (100 puts, drop, reopen found none before). `abandon` is the deliberate
+/// crash, and loses the buffered writes.
+#[test]
+fn dropping_an_engine_closes_it_and_abandon_does_not() {
+    let dir = TempDir::new("drop");
+    let config = Config { memtable_entries_max: 256, ..Config::DEFAULT };
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let id = |n: u128| kausaldb_core::BlockId::from_u128(n);
+    for (round, abandon) in [(0u128, false), (1, true)] {
+        let mut engine =
+            Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+        for n in 1..=100 {
+            engine.put_block(id(round * 1000 + n), b"a.rs", b"{}", b"buffered").unwrap();
+        }
+        if abandon {
+            engine.abandon();
+        } else {
+            drop(engine);
+        }
+    }
+    let mut engine =
+        Engine::open(config, &mut region, PosixVfs::open_dir(dir.path()).unwrap()).unwrap();
+    for n in 1..=100 {
+        assert!(engine.find_block(id(n)).unwrap().is_some(), "dropped engine lost block {n}");
+        assert!(engine.find_block(id(1000 + n)).unwrap().is_none(), "abandon synced {n}");
+    }
+    engine.close().unwrap();
 }

@@ -428,11 +428,10 @@ fn run_case(seed: u64, queries: &mut u64) -> Result<(), String> {
     let mut sim = SimVfs::new(memory.disk, harness::SIM_LARGE, seed ^ 0x9e37)
         .map_err(|error| format!("sim: {error:?}"))?;
     sim.views = seed % 2 == 1;
-    let mut vfs = Some(sim);
     let region = memory.region;
     let mut model = Model::new();
     for _ in 0..4 {
-        let opened = Engine::open(config, region, vfs.take().ok_or("no vfs")?);
+        let opened = Engine::open(config, &mut *region, &mut sim);
         let mut engine = opened.map_err(|error| format!("open: {error:?}"))?;
         for step in 0..160 {
             let op = generator.write();
@@ -464,9 +463,7 @@ fn run_case(seed: u64, queries: &mut u64) -> Result<(), String> {
                 *queries += 1;
             }
         }
-        let (closed, result) = engine.close();
-        result.map_err(|error| format!("close: {error:?}"))?;
-        vfs = Some(closed);
+        engine.close().map_err(|error| format!("close: {error:?}"))?;
     }
     Ok(())
 }
@@ -727,8 +724,8 @@ fn golden_code_graph_answers_every_named_query_in_memory_in_tables_and_after_reo
         pending_bytes_max: 1 << 20,
     };
     let memory = Memory::with_sim(&bump, &config, &sim);
-    let vfs = SimVfs::new(memory.disk, sim, 7).unwrap();
-    let mut engine = Engine::open(config, memory.region, vfs).unwrap();
+    let mut vfs = SimVfs::new(memory.disk, sim, 7).unwrap();
+    let mut engine = Engine::open(config, &mut *memory.region, &mut vfs).unwrap();
     golden::load(&mut engine);
     golden::check_every_query(&mut engine, "memtable");
     engine.flush().unwrap();
@@ -737,9 +734,8 @@ fn golden_code_graph_answers_every_named_query_in_memory_in_tables_and_after_reo
     let file = golden::id("util.rs");
     engine.put_block(file, b"src/util.rs", br#"{"kind":"file"}"#, b"// v2").unwrap();
     golden::check_every_query(&mut engine, "memtable over a table");
-    let (vfs, closed) = engine.close();
-    closed.unwrap();
-    let mut engine = Engine::open(config, memory.region, vfs).unwrap();
+    engine.close().unwrap();
+    let mut engine = Engine::open(config, &mut *memory.region, &mut vfs).unwrap();
     golden::check_every_query(&mut engine, "after reopen");
 }
 

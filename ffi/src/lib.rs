@@ -322,7 +322,7 @@ pub unsafe extern "C" fn kausal_close(db: *mut kausal_db) -> kausal_status {
         ptr::addr_of_mut!((*db).magic).write(0);
         handle
     };
-    let (_vfs, result) = handle.engine.close();
+    let result = handle.engine.close();
     status_of(result.map_err(kausal_status::from))
 }
 
