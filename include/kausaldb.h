@@ -362,6 +362,10 @@ typedef enum kausal_status {
    * A query argument (depth, result count, start count, filter) is out of range.
    */
   KAUSAL_ERROR_QUERY_INVALID = 25,
+  /**
+   * Another process has the store open (the store directory's lock is held).
+   */
+  KAUSAL_ERROR_LOCKED = 26,
 } kausal_status;
 
 /**

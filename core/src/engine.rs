@@ -158,6 +158,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn open(config: Config, region: &'r mut [u8], mut vfs: V) -> Result<Engine<'r, V>, Error> {
         config.validate()?;
         let parts = carve(&config, region)?;
+        vfs.lock().map_err(|error| match error {
+            VfsError::Locked { pid } => Error::Locked { pid },
+            other => Error::Io(other),
+        })?;
         let mut store = Store::new(Memtable::new(parts.memtable), parts.store, &config);
         let buffers = RecoveryBuffers {
             list: parts.list_buffer,

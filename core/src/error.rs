@@ -77,6 +77,9 @@ pub enum Error {
     WalFull,
     /// An output buffer is too small; `needed` is the number of elements or bytes it needs.
     BufferTooSmall { needed: usize },
+    /// Another process holds the store (its backend's lock: `Vfs::lock`); `pid` is the
+    /// holder's, 0 if the backend cannot tell. Nothing was read or changed.
+    Locked { pid: u32 },
     /// The storage backend failed. If it failed while writing or syncing the WAL, the
     /// engine is poisoned as well (see `Poisoned`).
     Io(VfsError),

@@ -111,3 +111,57 @@ fn sigkill_at_random_moments_loses_no_synced_write() {
     eprintln!("sigkill: 12 kills, {stored} blocks in the store, all intact");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+const LOCK_CHILD_DIRECTORY: &str = "KAUSAL_LOCK_CHILD_DIRECTORY";
+
+/// The lock holder: opens the store, writes and syncs one block, says so, and waits to be
+/// killed.
+fn lock_holder(directory: &str) {
+    let config = Config::DEFAULT;
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let vfs = PosixVfs::open_dir(directory).expect("holder: directory");
+    let mut engine = Engine::open(config, &mut region, vfs).expect("holder: open");
+    engine.put_block(id(1), b"holder.rs", b"{}", b"held").expect("holder: put");
+    engine.sync().expect("holder: sync");
+    println!("opened {}", std::process::id());
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Two processes on one store used to lose each other's writes silently. Now a second opener
+/// is refused with the holder's pid while the holder lives, and opens as soon as the holder
+/// is killed (SIGKILL: the kernel releases its lock with its files).
+#[test]
+fn a_store_is_refused_to_a_second_process_until_its_holder_dies() {
+    if let Ok(directory) = std::env::var(LOCK_CHILD_DIRECTORY) {
+        return lock_holder(&directory);
+    }
+    let directory = std::env::temp_dir().join(format!("kausaldb-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    let directory_text = directory.to_str().expect("UTF-8 temp path").to_string();
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "a_store_is_refused_to_a_second_process_until_its_holder_dies"])
+        .args(["--nocapture"])
+        .env(LOCK_CHILD_DIRECTORY, &directory_text)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn holder");
+    let mut lines = BufReader::new(child.stdout.take().expect("holder stdout")).lines();
+    let holder: u32 = lines
+        .find_map(|line| line.ok()?.strip_prefix("opened ")?.parse().ok())
+        .expect("the holder opened the store");
+    assert_eq!(holder, child.id());
+    let config = Config::DEFAULT;
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    for _ in 0..2 {
+        let vfs = PosixVfs::open_dir(&directory_text).expect("directory");
+        let refused = Engine::open(config, &mut region, vfs).map(|_| ());
+        assert_eq!(refused, Err(kausaldb_core::Error::Locked { pid: holder }));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap holder");
+    let vfs = PosixVfs::open_dir(&directory_text).expect("directory");
+    let mut engine = Engine::open(config, &mut region, vfs).expect("the holder's lock is free");
+    assert_eq!(engine.find_block(id(1)).expect("find").expect("synced").content, b"held");
+    engine.close().expect("close");
+    let _ = std::fs::remove_dir_all(&directory);
+}

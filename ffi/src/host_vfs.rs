@@ -308,4 +308,8 @@ impl Vfs for AnyVfs {
         // Host callbacks have no views (the default); POSIX maps tables.
         delegate!(self, vfs => vfs.view_at(file, offset, len))
     }
+    fn lock(&mut self) -> Result<(), VfsError> {
+        // POSIX locks the store directory; a host's callbacks take no lock (the default).
+        delegate!(self, vfs => vfs.lock())
+    }
 }

@@ -60,6 +60,8 @@ pub enum kausal_status {
     KAUSAL_ERROR_PATH_NOT_FOUND = 24,
     /// A query argument (depth, result count, start count, filter) is out of range.
     KAUSAL_ERROR_QUERY_INVALID = 25,
+    /// Another process has the store open (the store directory's lock is held).
+    KAUSAL_ERROR_LOCKED = 26,
 }
 
 use kausal_status::*;
@@ -74,6 +76,7 @@ impl From<VfsError> for kausal_status {
             | VfsError::NameInvalid
             | VfsError::HandleInvalid
             | VfsError::Io { .. } => KAUSAL_ERROR_IO,
+            VfsError::Locked { .. } => KAUSAL_ERROR_LOCKED,
         }
     }
 }
@@ -100,12 +103,13 @@ impl From<Error> for kausal_status {
             Error::Corruption { .. } => KAUSAL_ERROR_CORRUPTION,
             Error::RecoveryCapacity { .. } => KAUSAL_ERROR_RECOVERY_CAPACITY,
             Error::QueryInvalid { .. } => KAUSAL_ERROR_QUERY_INVALID,
+            Error::Locked { .. } => KAUSAL_ERROR_LOCKED,
         }
     }
 }
 
 /// Every status with its name and a one-line description, indexed by code.
-const STATUS_TEXT: [(&str, &str); 26] = [
+const STATUS_TEXT: [(&str, &str); 27] = [
     ("KAUSAL_OK\0", "success\0"),
     ("KAUSAL_ERROR_NULL_ARGUMENT\0", "a required pointer argument was NULL\0"),
     ("KAUSAL_ERROR_CONFIG_INVALID\0", "a config field is out of range\0"),
@@ -132,6 +136,7 @@ const STATUS_TEXT: [(&str, &str); 26] = [
     ("KAUSAL_ERROR_NO_SPACE\0", "the storage device is full\0"),
     ("KAUSAL_ERROR_PATH_NOT_FOUND\0", "the store directory does not exist\0"),
     ("KAUSAL_ERROR_QUERY_INVALID\0", "a query argument is out of range\0"),
+    ("KAUSAL_ERROR_LOCKED\0", "another process has the store open\0"),
 ];
 
 const UNKNOWN: (&str, &str) = ("KAUSAL_STATUS_UNKNOWN\0", "unknown status code\0");
@@ -174,6 +179,7 @@ mod tests {
             KAUSAL_ERROR_NO_SPACE,
             KAUSAL_ERROR_PATH_NOT_FOUND,
             KAUSAL_ERROR_QUERY_INVALID,
+            KAUSAL_ERROR_LOCKED,
         ];
         assert_eq!(statuses.len(), STATUS_TEXT.len());
         for (index, status) in statuses.into_iter().enumerate() {

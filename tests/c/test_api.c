@@ -101,6 +101,19 @@ static void test_open_errors(const char *directory) {
     free(region);
 }
 
+/* A store open in one handle is refused to a second (in this process or another): two
+ * writers would lose each other's writes. */
+static void test_second_open_is_locked(const kausal_config *config, size_t bytes,
+                                       const char *directory) {
+    void *second_region = malloc(bytes);
+    kausal_db *second = NULL;
+    CHECK(second_region != NULL);
+    CHECK_STATUS(kausal_open_dir(config, second_region, bytes, directory, &second),
+                 KAUSAL_ERROR_LOCKED);
+    CHECK(second == NULL);
+    free(second_region);
+}
+
 static void test_block_errors(kausal_db *db) {
     kausal_id zero = id_from(0), a = id_from(1), missing = id_from(99);
     const char *meta = "{\"kind\":\"function\"}";
@@ -339,6 +352,7 @@ int main(void) {
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
     REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    test_second_open_is_locked(&config, bytes, directory);
     test_block_errors(db);
     test_edge_errors(db);
     test_stats_and_close(db);

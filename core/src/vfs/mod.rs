@@ -44,6 +44,9 @@ pub enum VfsError {
     HandleInvalid,
     /// Any other failure; for POSIX the errno, for the simulation `EIO` (5).
     Io { code: i32 },
+    /// `lock` found the store held by another process; `pid` is the holder's where the
+    /// backend can tell (0 if not).
+    Locked { pid: u32 },
 }
 
 /// An open file, as the backend numbers it (a file descriptor, a slot, a host pointer).
@@ -97,6 +100,15 @@ pub trait Vfs {
     /// cannot, or the range is not all in the file (the engine then uses `read_at`). The
     /// engine asks this only of files it no longer writes (sorted tables), and may ask for
     /// the same range again right away: a backend that gave a view should give it again.
+    /// Takes the store's lock for this backend, so two processes never write one store (they
+    /// would silently lose each other's writes): `VfsError::Locked` if another holder has it.
+    /// `Engine::open` calls it first; the lock is held until the backend is dropped (and a
+    /// process that dies releases it with its files). Taking a lock already held is `Ok`.
+    /// The default takes none: for a host that serialises access to its storage itself.
+    fn lock(&mut self) -> Result<(), VfsError> {
+        Ok(())
+    }
+
     /// The default cannot.
     fn view_at(
         &mut self,
@@ -163,6 +175,9 @@ impl<T: Vfs + ?Sized> Vfs for &mut T {
         len: usize,
     ) -> Result<Option<&[u8]>, VfsError> {
         (**self).view_at(file, offset, len)
+    }
+    fn lock(&mut self) -> Result<(), VfsError> {
+        (**self).lock()
     }
 }
 

@@ -38,7 +38,16 @@ struct Mapping {
 pub struct PosixVfs {
     directory: libc::c_int,
     mappings: heapless::Vec<Mapping, MAPS_MAX>,
+    /// The store's lock file, `flock`ed while this backend holds the store (`Vfs::lock`).
+    lock: Option<libc::c_int>,
 }
+
+/// The lock file in the store directory: `flock`ed by the process that has the store open,
+/// holding its pid as text for the error a second opener gets. It is the backend's own file,
+/// so `list` leaves it out.
+const LOCK_NAME: &str = "LOCK";
+/// Bytes of a pid written as decimal text.
+const PID_TEXT_BYTES: usize = 10;
 
 fn errno() -> i32 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -121,7 +130,7 @@ impl PosixVfs {
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
         // SAFETY: as above.
         let directory = retry(|| unsafe { libc::open(path.as_ptr(), flags) })?;
-        Ok(PosixVfs { directory, mappings: heapless::Vec::new() })
+        Ok(PosixVfs { directory, mappings: heapless::Vec::new(), lock: None })
     }
 
     /// Removes the mapping of `fd`, if any.
@@ -171,10 +180,68 @@ impl PosixVfs {
     }
 }
 
+impl PosixVfs {
+    /// `Vfs::lock`: an exclusive, non-blocking `flock` on the lock file, which then holds this
+    /// process's pid. The kernel releases it when the descriptor closes: at drop, or when
+    /// the process dies (SIGKILL included).
+    fn take_lock(&mut self) -> Result<(), VfsError> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let file = self.open_file(LOCK_NAME, libc::O_CREAT)?;
+        let fd = descriptor(file)?;
+        // SAFETY: plain syscall on a descriptor we own.
+        let locked = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !locked {
+            let code = errno();
+            let pid = read_pid(fd);
+            // SAFETY: our descriptor, closed once.
+            unsafe { libc::close(fd) };
+            return Err(match code {
+                libc::EWOULDBLOCK => VfsError::Locked { pid },
+                other => error_of(other),
+            });
+        }
+        self.lock = Some(fd);
+        // The pid is for the error a second opener sees; the lock itself is the flock.
+        let mut text = [b' '; PID_TEXT_BYTES];
+        // SAFETY: getpid takes no arguments and cannot fail.
+        let mut pid = u32::try_from(unsafe { libc::getpid() }).unwrap_or(0);
+        for slot in text.iter_mut().rev() {
+            *slot = b'0' + (pid % 10) as u8;
+            pid /= 10;
+        }
+        // SAFETY: a descriptor we own, and a buffer of `text.len()` bytes.
+        let written = unsafe { libc::pwrite(fd, text.as_ptr().cast(), text.len(), 0) };
+        // SAFETY: a descriptor we own.
+        let truncated = unsafe { libc::ftruncate(fd, PID_TEXT_BYTES as libc::off_t) };
+        if written < 0 || truncated != 0 {
+            return Err(error_of(errno()));
+        }
+        Ok(())
+    }
+}
+
+/// The pid a lock file holds, 0 if it holds none (a holder between its flock and its write).
+fn read_pid(fd: libc::c_int) -> u32 {
+    let mut text = [0u8; PID_TEXT_BYTES];
+    // SAFETY: a descriptor we own, and a buffer of `text.len()` bytes.
+    let read = unsafe { libc::pread(fd, text.as_mut_ptr().cast(), text.len(), 0) };
+    let read = usize::try_from(read).unwrap_or(0).min(text.len());
+    text[..read]
+        .iter()
+        .filter(|byte| byte.is_ascii_digit())
+        .fold(0u32, |pid, digit| pid.saturating_mul(10).saturating_add(u32::from(digit - b'0')))
+}
+
 impl Drop for PosixVfs {
     fn drop(&mut self) {
         while let Some(mapping) = self.mappings.last().copied() {
             self.unmap(mapping.fd);
+        }
+        if let Some(lock) = self.lock.take() {
+            // SAFETY: the descriptor is ours and closed once; closing releases the flock.
+            unsafe { libc::close(lock) };
         }
         // SAFETY: the descriptor is ours and closed once.
         unsafe { libc::close(self.directory) };
@@ -192,6 +259,10 @@ fn sync_descriptor(fd: libc::c_int) -> Result<(), VfsError> {
 }
 
 impl Vfs for PosixVfs {
+    fn lock(&mut self) -> Result<(), VfsError> {
+        self.take_lock()
+    }
+
     fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
         self.open_file(name, libc::O_CREAT | libc::O_EXCL)
     }
@@ -366,7 +437,7 @@ fn collect_names(stream: *mut libc::DIR, buffer: &mut [u8]) -> Result<usize, Vfs
         // SAFETY: readdir returned a valid entry whose d_name is NUL-terminated and stays
         // valid until the next readdir on this stream.
         let name = unsafe { core::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
-        if name == b"." || name == b".." {
+        if name == b"." || name == b".." || name == LOCK_NAME.as_bytes() {
             continue;
         }
         let end = needed + name.len() + 1;
