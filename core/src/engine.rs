@@ -136,13 +136,24 @@ fn recover_store<V: Vfs>(
         position: manifest.checkpoint_position,
         sequence: manifest.checkpoint_sequence,
         recorded,
+        durable_end: manifest.durable_end,
     };
     let payload_max = config.frame_bytes_max() - FRAME_HEADER_BYTES;
     let strict = config.recovery_mode == RecoveryMode::Strict;
     let mut replayer = Replayer { store, config };
     let buffers = RecoveryBuffers { list: &mut *list, segment_numbers, read };
     let (tail, recovery) = recover(vfs, buffers, strict, payload_max, &mut replayer, checkpoint)?;
-    if let Err(error) = manifest.remove_orphans(vfs, list) {
+    let mut manifest = manifest;
+    // Tolerant recovery accepted a log shorter than the last clean close recorded: the
+    // record moves down to the log's new end, so a later crash is not read as that loss again.
+    let recorded_end = (manifest.durable_end > tail.position)
+        .then(|| Manifest { durable_end: tail.position, ..manifest.clone() });
+    let stored = recorded_end.map_or(Ok(()), |next| {
+        next.store(vfs)?;
+        manifest = next;
+        Ok(())
+    });
+    if let Err(error) = stored.and_then(|()| manifest.remove_orphans(vfs, list)) {
         if let Some(segment) = tail.segment {
             vfs.close(segment.file);
         }
@@ -518,6 +529,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             position: self.wal.position(),
             sequence: self.next_sequence,
             recorded: true,
+            durable_end: self.manifest.durable_end,
         };
         let live = (self.store.blocks_live, self.store.edges_live);
         let next = self.manifest.with_flushed_table(number, checkpoint, live);
@@ -659,9 +671,26 @@ impl<'r, V: Vfs> Engine<'r, V> {
                 Err(error) => Err(error),
             };
         }
+        if result.is_ok() {
+            result = self.record_durable_end();
+        }
         self.wal.close(&mut self.vfs);
         self.store.close(&mut self.vfs);
         result
+    }
+
+    /// At a clean close, after the final sync: the manifest records how far the log is
+    /// durable, where damage to the log's end cannot take the record with it (the close
+    /// marker goes with the frames it vouched for).
+    fn record_durable_end(&mut self) -> Result<(), Error> {
+        let durable_end = self.wal.synced_position();
+        if self.manifest.durable_end == durable_end {
+            return Ok(());
+        }
+        let next = Manifest { durable_end, ..self.manifest.clone() };
+        next.store(&mut self.vfs)?;
+        self.manifest = next;
+        Ok(())
     }
 
     /// Abandons the engine without syncing: buffered writes are lost, as if the process died

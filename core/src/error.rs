@@ -33,6 +33,9 @@ pub enum CorruptionKind {
     WalSegmentHeader,
     /// The WAL segment files do not form one contiguous log (a segment is missing).
     WalSegmentGap,
+    /// The log ends before the durable end the last clean close recorded in the manifest:
+    /// synced frames at its end are gone (cut, zeroed, or their segment deleted).
+    WalTail,
     /// A file name in the store directory is not valid UTF-8 or is too long.
     DirectoryListing,
     /// A table file's footer, index, bloom filter or a page fails its checks.

@@ -94,8 +94,10 @@
 //! - At open, a torn WAL tail (writes that were never synced) is truncated and counted.
 //!   Damage to synced bytes is `Error::Corruption` in strict mode; tolerant mode (the
 //!   default) keeps the longest valid prefix and reports the dropped bytes. Damage to the
-//!   very last synced frames, with nothing written after them, cannot be told apart from a
-//!   torn tail and is treated as one.
+//!   very last synced frames, with nothing written after them and no clean close since,
+//!   cannot be told apart from a torn tail and is treated as one; a clean close records
+//!   the log's durable end in the manifest, so after one any loss of the log's end is
+//!   damage, never a torn tail.
 //! - If a WAL write or sync fails, the engine is poisoned: writes return `Poisoned` until it
 //!   is reopened, because what reached the disk is unknown until recovery reads it back.
 // Unit tests (compiled only with cfg(test)) read as scenarios and run on 64-bit hosts.

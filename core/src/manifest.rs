@@ -18,8 +18,11 @@ use crate::wal::recovery::Checkpoint;
 pub(crate) const MANIFEST_NAME: &str = "MANIFEST";
 pub(crate) const MANIFEST_TEMP_NAME: &str = "MANIFEST.tmp";
 const MAGIC: [u8; 8] = *b"KSDBMAN1";
-const VERSION: u32 = 1;
-const HEADER_BYTES: usize = 60;
+/// 2: the header holds the log's durable end at the last clean close (bytes 60..68).
+const VERSION: u32 = 2;
+const HEADER_BYTES: usize = 68;
+/// Version 1 manifests (no durable end) are still read.
+const HEADER_BYTES_V1: usize = 60;
 pub(crate) use crate::limits::TABLES_MAX_LIMIT;
 /// Bytes of the largest manifest.
 pub(crate) const MANIFEST_BYTES_MAX: usize = HEADER_BYTES + 8 * TABLES_MAX_LIMIT;
@@ -33,6 +36,11 @@ pub(crate) struct Manifest {
     pub(crate) next_table_number: u64,
     pub(crate) blocks_live: u64,
     pub(crate) edges_live: u64,
+    /// The log position a clean close last made durable (0: none recorded). Positions only
+    /// grow, so the log must reach at least this far: a log that ends before it lost synced
+    /// frames, which its own bytes can no longer show (a cut tail takes the close marker
+    /// with it).
+    pub(crate) durable_end: u64,
     /// Live table numbers, newest first.
     pub(crate) tables: heapless::Vec<u64, TABLES_MAX_LIMIT>,
 }
@@ -45,6 +53,7 @@ impl Manifest {
             next_table_number: 1,
             blocks_live: 0,
             edges_live: 0,
+            durable_end: 0,
             tables: heapless::Vec::new(),
         }
     }
@@ -59,6 +68,7 @@ impl Manifest {
         bytes[40..48].copy_from_slice(&self.blocks_live.to_le_bytes());
         bytes[48..56].copy_from_slice(&self.edges_live.to_le_bytes());
         bytes[56..60].copy_from_slice(&narrow_u32(self.tables.len()).to_le_bytes());
+        bytes[60..68].copy_from_slice(&self.durable_end.to_le_bytes());
         for (index, number) in self.tables.iter().enumerate() {
             let at = HEADER_BYTES + 8 * index;
             bytes[at..at + 8].copy_from_slice(&number.to_le_bytes());
@@ -69,7 +79,14 @@ impl Manifest {
     }
 
     fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
-        let header = bytes.get(..HEADER_BYTES).ok_or(DAMAGED)?;
+        let version = bytes.get(8..12).ok_or(DAMAGED)?;
+        let header_bytes =
+            match u32::from_le_bytes([version[0], version[1], version[2], version[3]]) {
+                1 => HEADER_BYTES_V1,
+                VERSION => HEADER_BYTES,
+                _ => return Err(DAMAGED),
+            };
+        let header = bytes.get(..header_bytes).ok_or(DAMAGED)?;
         let word = |at: usize| {
             let mut value = [0u8; 8];
             value.copy_from_slice(&header[at..at + 8]);
@@ -77,9 +94,8 @@ impl Manifest {
         };
         let count = u32::from_le_bytes([header[56], header[57], header[58], header[59]]) as usize;
         let valid = header[..8] == MAGIC
-            && header[8..12] == VERSION.to_le_bytes()
             && count <= TABLES_MAX_LIMIT
-            && bytes.len() == HEADER_BYTES + 8 * count
+            && bytes.len() == header_bytes + 8 * count
             && header[12..16] == CASTAGNOLI.checksum(&bytes[16..]).to_le_bytes();
         if !valid {
             return Err(DAMAGED);
@@ -90,9 +106,10 @@ impl Manifest {
             next_table_number: word(32),
             blocks_live: word(40),
             edges_live: word(48),
+            durable_end: if header_bytes == HEADER_BYTES { word(60) } else { 0 },
             tables: heapless::Vec::new(),
         };
-        for chunk in bytes[HEADER_BYTES..].chunks_exact(8) {
+        for chunk in bytes[header_bytes..].chunks_exact(8) {
             let mut value = [0u8; 8];
             value.copy_from_slice(chunk);
             let number = u64::from_le_bytes(value);
@@ -103,7 +120,6 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Reads `MANIFEST`; an empty manifest if there is none (a new store).
     /// The manifest on disk; `None` if there is none (a store that never flushed, or one that
     /// lost it: `check_never_flushed` tells them apart).
     pub(crate) fn load<V: Vfs>(vfs: &mut V) -> Result<Option<Manifest>, Error> {

@@ -55,6 +55,9 @@ pub(crate) struct Checkpoint {
     /// passed and its manifest lost, which is `Corruption` in every mode, decided before
     /// anything is cut.
     pub(crate) recorded: bool,
+    /// The log position the last clean close made durable (`Manifest::durable_end`): a log
+    /// that ends before it lost synced frames. 0: nothing recorded.
+    pub(crate) durable_end: u64,
 }
 
 /// What recovery did, for `Stats`.
@@ -264,6 +267,14 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
         replay_segments(vfs, read, numbers, payload_max, target, &mut report, checkpoint)?;
     let ReplayedLog { mut position, mut end_offset, previous_end_offset, stop } = replayed;
     let mut kept = numbers.len();
+    if stop.is_none() && position < checkpoint.durable_end {
+        // The log ends cleanly, but before where the last clean close made it durable: its
+        // end was cut, zeroed or deleted. Decided before anything is changed.
+        if strict {
+            return Err(Error::Corruption { kind: CorruptionKind::WalTail });
+        }
+        report.corrupt_bytes_dropped = checkpoint.durable_end - position;
+    }
     if let Some(stop) = stop {
         let scope = StopScope { strict, payload_max, checkpoint };
         kept = settle_stop(vfs, read, numbers, stop, scope, &mut report)?;
@@ -364,7 +375,15 @@ fn settle_stop<V: Vfs>(
     report: &mut RecoveryReport,
 ) -> Result<usize, Error> {
     let StopScope { strict, payload_max, checkpoint } = scope;
-    let (witnessed, bytes_after) = find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
+    let (mut witnessed, mut bytes_after) =
+        find_witness(vfs, &mut *read, numbers, stop, payload_max)?;
+    // A stop before the durable end a clean close recorded is damage to synced frames, even
+    // with nothing after it left to witness them.
+    let short = checkpoint.durable_end.saturating_sub(stop.position);
+    if short > 0 {
+        witnessed = true;
+        bytes_after = bytes_after.max(short);
+    }
     let obsolete = stop.position < checkpoint.position;
     if witnessed && strict && !obsolete {
         return Err(Error::Corruption { kind: stop.kind });
