@@ -380,7 +380,7 @@ typedef struct kausal_db kausal_db;
 typedef struct kausal_config {
   uint32_t struct_size;
   /**
-   * In-memory block entries (live blocks and tombstones).
+   * In-memory block entries (versions, tombstones, stubs), at least 2.
    */
   uint32_t memtable_entries_max;
   /**
@@ -855,7 +855,9 @@ enum kausal_status kausal_flush(struct kausal_db *db);
 /**
  * One compaction step: merges the newest run of similar-sized tables into one (streaming,
  * crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
- * nothing to merge. Invalidates earlier block views.
+ * nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged table's bloom filter and
+ * index do not fit in `table_memory_bytes` beside the tables kept (raise it). Invalidates
+ * earlier block views.
  */
 enum kausal_status kausal_compact_step(struct kausal_db *db, uint32_t *out_merged);
 

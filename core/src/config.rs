@@ -48,7 +48,9 @@ pub struct Config {
     /// version reuses it), a delete takes one for its tombstone, and an edge takes one
     /// *stub* for each end that has no entry yet (a block that lives only in a table), so
     /// edges can be listed from either end. Bounds the memtable, not the store: a flush
-    /// empties it.
+    /// empties it. At least `MEMTABLE_ENTRIES_MIN`. Deleting a block takes an entry and an
+    /// edge record per visible edge as well, so a block with more edges than the memtable
+    /// can hold is refused (`MemtableFull`) until some of its edges are deleted first.
     pub memtable_entries_max: u32,
     /// Memtable edge records, live or tombstones (each stored once, linked into both
     /// endpoints' lists). Bounds the memtable, not the store.
@@ -212,6 +214,10 @@ const _: () = {
     } = Config::DEFAULT;
 };
 
+/// The fewest memtable entries that always make progress: after a flush empties the
+/// memtable, an edge between two blocks that live only in tables takes two (a stub per end).
+pub const MEMTABLE_ENTRIES_MIN: u32 = 2;
+
 /// One check of a config: whether it holds, and the field it blames when it does not.
 type ConfigCheck = (fn(&Config) -> bool, &'static str);
 
@@ -236,7 +242,10 @@ const CONFIG_CHECKS: [ConfigCheck; 19] = [
     (|c: &Config| c.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
     (|c: &Config| c.bloom_bits_per_key >= 1 && c.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
     (
-        |c: &Config| c.memtable_entries_max >= 1 && c.memtable_entries_max <= ENTRIES_MAX_LIMIT,
+        |c: &Config| {
+            c.memtable_entries_max >= MEMTABLE_ENTRIES_MIN
+                && c.memtable_entries_max <= ENTRIES_MAX_LIMIT
+        },
         "memtable_entries_max",
     ),
     (

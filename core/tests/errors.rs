@@ -482,3 +482,26 @@ fn reopening_with_smaller_limits_is_refused_and_loses_nothing() {
     assert_eq!(engine.stats().blocks_live, 3);
     assert_eq!(engine.find_block(id(1)).unwrap().unwrap().content.len(), 300);
 }
+
+/// Every config `validate` accepts can make progress: after a flush empties the memtable,
+/// any single write fits. An edge between two blocks that live only in tables needs two
+/// memtable entries (one stub for each end), so one entry is refused; with two, the edge
+/// goes in. (One entry used to validate and leave such edges MemtableFull forever.)
+#[test]
+fn every_valid_config_can_insert_an_edge_between_table_blocks() {
+    let one = Config { memtable_entries_max: 1, ..small_config() };
+    assert_eq!(one.validate(), Err(Error::ConfigInvalid { field: "memtable_entries_max" }));
+    let config = Config { memtable_entries_max: 2, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut sim = harness::sim_vfs(memory.disk, 3);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    let (a, b) = (BlockId::from_u128(1), BlockId::from_u128(2));
+    engine.put_block(a, b"a.rs", META, b"").unwrap();
+    engine.put_block(b, b"b.rs", META, b"").unwrap();
+    engine.flush().unwrap();
+    let edge =
+        kausaldb_core::Edge { source: a, target: b, edge_type: kausaldb_core::EdgeType::CALLS };
+    assert_eq!(engine.put_edge(edge).map(|inserted| inserted.is_some()), Ok(true));
+    engine.close().unwrap();
+}

@@ -523,7 +523,9 @@ pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
 
 /// One compaction step: merges the newest run of similar-sized tables into one (streaming,
 /// crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
-/// nothing to merge. Invalidates earlier block views.
+/// nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged table's bloom filter and
+/// index do not fit in `table_memory_bytes` beside the tables kept (raise it). Invalidates
+/// earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_compact_step(
     db: *mut kausal_db,

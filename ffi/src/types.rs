@@ -38,7 +38,7 @@ pub const KAUSAL_RECOVERY_STRICT: u32 = 1;
 #[allow(non_camel_case_types)]
 pub struct kausal_config {
     pub struct_size: u32,
-    /// In-memory block entries (live blocks and tombstones).
+    /// In-memory block entries (versions, tombstones, stubs), at least 2.
     pub memtable_entries_max: u32,
     /// In-memory edges.
     pub memtable_edges_max: u32,
