@@ -93,9 +93,20 @@
 #define KAUSAL_VFS_IO 5
 
 /**
- * `sizeof(kausal_vfs)` in this version, the smallest `struct_size` accepted.
+ * Callback result: `lock` found the store held by another; it wrote the holder's pid (0 if
+ * unknown) to `out_holder`.
+ */
+#define KAUSAL_VFS_LOCKED 6
+
+/**
+ * The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
  */
 #define KAUSAL_VFS_SIZE_V1 112
+
+/**
+ * `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
+ */
+#define KAUSAL_VFS_SIZE_V2 128
 
 /**
  * `sync_policy`: every write is synced before it returns.
@@ -444,7 +455,8 @@ typedef struct kausal_config {
 } kausal_config;
 
 /**
- * Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required.
+ * Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required but
+ * `lock` and `unlock` (zero-initialise the struct, then set what you have).
  * `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
  * file names of at most 64 bytes chosen by the engine; files are numbered by the host
  * (`out_file`). Every callback returns a `KAUSAL_VFS_*` code. The durability contract the
@@ -508,6 +520,16 @@ typedef struct kausal_vfs {
    * (or, with `KAUSAL_VFS_BUFFER_TOO_SMALL`, needed) go to `out_used`.
    */
   int32_t (*list)(void*, uint8_t*, size_t, size_t*);
+  /**
+   * Optional (NULL: no lock; absent from version-1 structs): takes the store for this
+   * handle, so two writers never share it; `KAUSAL_VFS_LOCKED` (holder's pid in
+   * `out_holder`) if another holds it. Called first by `kausal_open_vfs`.
+   */
+  int32_t (*lock)(void*, uint32_t*);
+  /**
+   * Optional: releases what `lock` took, at `kausal_close` (or a failed open).
+   */
+  void (*unlock)(void*);
 } kausal_vfs;
 
 /**

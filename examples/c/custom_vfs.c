@@ -173,6 +173,8 @@ int main(void) {
     size_t needed = 0;
     const char *code = "int blink(void) { return led_toggle(); }";
 
+    /* Zero first: callbacks this host does not have (lock, unlock) stay NULL. */
+    memset(&vfs, 0, sizeof vfs);
     vfs.struct_size = sizeof vfs;
     vfs.context = NULL;
     vfs.create = flash_create;

@@ -17,8 +17,12 @@ pub const KAUSAL_VFS_NO_SPACE: i32 = 3;
 pub const KAUSAL_VFS_BUFFER_TOO_SMALL: i32 = 4;
 /// Callback result: any other failure.
 pub const KAUSAL_VFS_IO: i32 = 5;
+/// Callback result: `lock` found the store held by another; it wrote the holder's pid (0 if
+/// unknown) to `out_holder`.
+pub const KAUSAL_VFS_LOCKED: i32 = 6;
 
-/// Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required.
+/// Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required but
+/// `lock` and `unlock` (zero-initialise the struct, then set what you have).
 /// `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
 /// file names of at most 64 bytes chosen by the engine; files are numbered by the host
 /// (`out_file`). Every callback returns a `KAUSAL_VFS_*` code. The durability contract the
@@ -59,16 +63,48 @@ pub struct kausal_vfs {
     /// Writes every file name, each followed by a NUL byte, into `buffer`; the bytes used
     /// (or, with `KAUSAL_VFS_BUFFER_TOO_SMALL`, needed) go to `out_used`.
     pub list: Option<unsafe extern "C" fn(*mut c_void, *mut u8, usize, *mut usize) -> i32>,
+    /// Optional (NULL: no lock; absent from version-1 structs): takes the store for this
+    /// handle, so two writers never share it; `KAUSAL_VFS_LOCKED` (holder's pid in
+    /// `out_holder`) if another holds it. Called first by `kausal_open_vfs`.
+    pub lock: Option<unsafe extern "C" fn(*mut c_void, *mut u32) -> i32>,
+    /// Optional: releases what `lock` took, at `kausal_close` (or a failed open).
+    pub unlock: Option<unsafe extern "C" fn(*mut c_void)>,
 }
 
-/// `sizeof(kausal_vfs)` in this version, the smallest `struct_size` accepted.
+/// The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
 pub const KAUSAL_VFS_SIZE_V1: u32 = 112;
-const _: () = assert!(core::mem::size_of::<kausal_vfs>() == KAUSAL_VFS_SIZE_V1 as usize);
+/// `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
+pub const KAUSAL_VFS_SIZE_V2: u32 = 128;
+const _: () = assert!(core::mem::size_of::<kausal_vfs>() == KAUSAL_VFS_SIZE_V2 as usize);
+
+impl kausal_vfs {
+    /// No callbacks: what a shorter (older) struct leaves unset.
+    pub(crate) const EMPTY: kausal_vfs = kausal_vfs {
+        struct_size: 0,
+        context: core::ptr::null_mut(),
+        create: None,
+        open: None,
+        close: None,
+        read: None,
+        write: None,
+        sync: None,
+        size: None,
+        truncate: None,
+        remove: None,
+        rename: None,
+        sync_dir: None,
+        list: None,
+        lock: None,
+        unlock: None,
+    };
+}
 
 /// The callbacks, checked present once at open.
-#[derive(Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct HostVfs {
     callbacks: kausal_vfs,
+    /// `lock` succeeded: `unlock` is called when this backend is dropped.
+    locked: bool,
 }
 
 impl HostVfs {
@@ -87,7 +123,16 @@ impl HostVfs {
             && c.rename.is_some()
             && c.sync_dir.is_some()
             && c.list.is_some();
-        present.then_some(HostVfs { callbacks })
+        present.then_some(HostVfs { callbacks, locked: false })
+    }
+}
+
+impl Drop for HostVfs {
+    fn drop(&mut self) {
+        if let (true, Some(unlock)) = (self.locked, self.callbacks.unlock) {
+            // SAFETY: the host's callback, with its own context (the header's contract).
+            unsafe { unlock(self.callbacks.context) };
+        }
     }
 }
 
@@ -118,6 +163,25 @@ fn missing() -> VfsError {
 }
 
 impl Vfs for HostVfs {
+    fn lock(&mut self) -> Result<(), VfsError> {
+        let Some(lock) = self.callbacks.lock else {
+            return Ok(());
+        };
+        if self.locked {
+            return Ok(());
+        }
+        let mut holder = 0u32;
+        // SAFETY: the host's callback, with its context and a valid out-pointer.
+        match unsafe { lock(self.callbacks.context, &mut holder) } {
+            KAUSAL_VFS_OK => {
+                self.locked = true;
+                Ok(())
+            }
+            KAUSAL_VFS_LOCKED => Err(VfsError::Locked { pid: holder }),
+            code => result_of(code),
+        }
+    }
+
     fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
         let (name, mut file) = (c_name(name)?, 0u64);
         let callback = self.callbacks.create.ok_or_else(missing)?;

@@ -283,6 +283,28 @@ pub unsafe extern "C" fn kausal_open_dir(
     status_of(unsafe { open_in(config, region, region_len, vfs, out_db) })
 }
 
+/// The host's callbacks, as many bytes as its `struct_size` says (an older, shorter struct
+/// leaves the newer callbacks NULL instead of being read past its end).
+unsafe fn host_callbacks(vfs: *const kausal_vfs) -> Outcome<kausal_vfs> {
+    if vfs.is_null() {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+    }
+    // SAFETY: non-null; every version of the struct starts with `struct_size`.
+    let size = unsafe { ptr::addr_of!((*vfs).struct_size).read() };
+    if size < KAUSAL_VFS_SIZE_V1 {
+        return Err(KAUSAL_ERROR_STRUCT_SIZE);
+    }
+    let mut callbacks = kausal_vfs::EMPTY;
+    let bytes = (size as usize).min(size_of::<kausal_vfs>());
+    // SAFETY: the caller's struct holds `size` bytes (the header's contract), and ours at
+    // least `bytes`; both are plain data (fn pointers, a pointer, a u32) valid for any bits
+    // a correct caller wrote.
+    unsafe {
+        ptr::copy_nonoverlapping(vfs.cast::<u8>(), ptr::addr_of_mut!(callbacks).cast::<u8>(), bytes)
+    };
+    Ok(callbacks)
+}
+
 /// Opens (creating if needed) the store kept by the host's storage callbacks `vfs`
 /// (copied; `vfs->context` must stay valid until `kausal_close`). Otherwise as
 /// `kausal_open_dir`.
@@ -296,10 +318,7 @@ pub unsafe extern "C" fn kausal_open_vfs(
 ) -> kausal_status {
     let vfs = || {
         // SAFETY: forwarded from the caller.
-        let callbacks = *unsafe { reference(vfs) }?;
-        if callbacks.struct_size < KAUSAL_VFS_SIZE_V1 {
-            return Err(KAUSAL_ERROR_STRUCT_SIZE);
-        }
+        let callbacks = unsafe { host_callbacks(vfs) }?;
         HostVfs::new(callbacks).map(AnyVfs::Host).ok_or(KAUSAL_ERROR_NULL_ARGUMENT)
     };
     // SAFETY: forwarded from the caller.

@@ -27,6 +27,8 @@ struct ram_disk {
     long calls;   /* callbacks made so far (close excluded) */
     long fail_at; /* the callback with this index fails; -1: none */
     long failures;
+    uint32_t lock_holder; /* the handle token holding the store; 0: none */
+    uint32_t lock_tokens; /* tokens handed out so far */
 };
 
 static int ram_fault(struct ram_disk *disk) {
@@ -227,6 +229,22 @@ static int32_t ram_list(void *context, uint8_t *buffer, size_t len, size_t *out_
     return used <= len ? KAUSAL_VFS_OK : KAUSAL_VFS_BUFFER_TOO_SMALL;
 }
 
+/* The store's lock: one holder at a time, like the POSIX backend's flock. */
+static int32_t ram_lock(void *context, uint32_t *out_holder) {
+    struct ram_disk *disk = context;
+    if (disk->lock_holder != 0) {
+        *out_holder = disk->lock_holder;
+        return KAUSAL_VFS_LOCKED;
+    }
+    disk->lock_holder = ++disk->lock_tokens;
+    return KAUSAL_VFS_OK;
+}
+
+static void ram_unlock(void *context) {
+    struct ram_disk *disk = context;
+    disk->lock_holder = 0;
+}
+
 /* Power loss: unsynced data and unsynced names are gone. */
 static void ram_crash(struct ram_disk *disk) {
     int i;
@@ -243,6 +261,7 @@ static void ram_crash(struct ram_disk *disk) {
 
 static kausal_vfs ram_vfs(struct ram_disk *disk) {
     kausal_vfs vfs;
+    memset(&vfs, 0, sizeof vfs);
     vfs.struct_size = sizeof vfs;
     vfs.context = disk;
     vfs.create = ram_create;
@@ -257,6 +276,8 @@ static kausal_vfs ram_vfs(struct ram_disk *disk) {
     vfs.rename = ram_rename;
     vfs.sync_dir = ram_sync_dir;
     vfs.list = ram_list;
+    vfs.lock = ram_lock;
+    vfs.unlock = ram_unlock;
     return vfs;
 }
 

@@ -39,6 +39,21 @@ static kausal_id id_of(uint8_t n) {
     return id;
 }
 
+/* A host VFS with lock callbacks: a second handle on the same storage is refused while the
+ * first is open (the POSIX backend does the same with flock). */
+static void test_host_lock(const kausal_config *config, size_t bytes, const kausal_vfs *vfs) {
+    void *second_region = malloc(bytes);
+    kausal_db *second = NULL;
+    if (second_region == NULL) {
+        CHECK(0);
+        return;
+    }
+    CHECK_STATUS(kausal_open_vfs(config, second_region, bytes, vfs, &second),
+                 KAUSAL_ERROR_LOCKED);
+    CHECK(second == NULL);
+    free(second_region);
+}
+
 int main(void) {
     kausal_config config = views_config();
     kausal_vfs vfs = ram_vfs(&disk);
@@ -74,6 +89,10 @@ int main(void) {
     REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
     REQUIRE_OK(kausal_find_block(db, &id_a, &a));
     CHECK(memcmp(a.content, content_a, CONTENT_BYTES) == 0);
+    test_host_lock(&config, bytes, &vfs);
+    REQUIRE_OK(kausal_close(db));
+    /* Closing released the host's lock: the store opens again. */
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
     REQUIRE_OK(kausal_close(db));
     free(region);
     return report("test_views");
