@@ -104,8 +104,88 @@ impl From<VfsError> for Error {
     }
 }
 
+impl core::fmt::Display for Resource {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Resource::MemtableEntries => "memtable entries (Config::memtable_entries_max)",
+            Resource::MemtableEdges => "memtable edge records (Config::memtable_edges_max)",
+            Resource::MemtableArenaBytes => {
+                "memtable payload bytes (Config::memtable_arena_bytes_max)"
+            }
+            Resource::WalSegments => "WAL segments (Config::wal_segments_max)",
+            Resource::TableMemory => "table memory (Config::table_memory_bytes)",
+            Resource::Tables => "tables (Config::tables_max)",
+            Resource::RecordBytes => "record size (the uri, metadata or content limit)",
+        })
+    }
+}
+
+impl core::fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CorruptionKind::WalFrame => "a synced WAL frame is damaged",
+            CorruptionKind::WalSegmentHeader => "a WAL segment header is damaged",
+            CorruptionKind::WalSegmentGap => "the WAL segments do not join up (one is missing)",
+            CorruptionKind::WalTail => {
+                "the WAL ends before the durable end its last clean close recorded"
+            }
+            CorruptionKind::DirectoryListing => "a file name in the store directory is invalid",
+            CorruptionKind::Table => "a table file fails its checks",
+            CorruptionKind::Manifest => {
+                "the manifest is damaged, missing, or names a missing table"
+            }
+        })
+    }
+}
+
+/// One sentence per error, with its details: what a host logs or shows a user.
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self, f)
+        match self {
+            Error::ConfigInvalid { field } => write!(f, "config field {field} is out of range"),
+            Error::RegionTooSmall { bytes_required, bytes_given } => {
+                write!(f, "the region has {bytes_given} bytes; this config needs {bytes_required}")
+            }
+            Error::IdZero => f.write_str("the all-zero block id is not a valid id"),
+            Error::IdHexInvalid => f.write_str("the text is not a 32-digit hex block id"),
+            Error::SourceUriTooLong { bytes, bytes_max } => {
+                write!(f, "the source uri has {bytes} bytes; at most {bytes_max} are accepted")
+            }
+            Error::SourceUriNotUtf8 => f.write_str("the source uri is not valid UTF-8"),
+            Error::MetadataTooLong { bytes, bytes_max } => {
+                write!(f, "the metadata has {bytes} bytes; at most {bytes_max} are accepted")
+            }
+            Error::MetadataInvalid { offset } => {
+                write!(f, "the metadata is not one JSON object (at byte {offset})")
+            }
+            Error::ContentTooLong { bytes, bytes_max } => {
+                write!(f, "the content has {bytes} bytes; at most {bytes_max} are accepted")
+            }
+            Error::EdgeTypeUnknown { code } => write!(f, "edge type {code:#06x} is not known"),
+            Error::QueryInvalid { field } => write!(f, "query argument {field} is out of range"),
+            Error::NotFound => f.write_str("no such block or edge"),
+            Error::MemtableFull { resource } => write!(f, "the memtable is full: {resource}"),
+            Error::WalFull => f.write_str("the WAL has no free segment (Config::wal_segments_max)"),
+            Error::BufferTooSmall { needed } => write!(f, "the output buffer needs {needed}"),
+            Error::Locked { pid: 0 } => f.write_str("another process has the store open"),
+            Error::Locked { pid } => write!(f, "the store is in use by process {pid}"),
+            Error::Io(error) => write!(f, "storage failed: {error}"),
+            Error::Poisoned => f.write_str(
+                "an earlier WAL write or sync failed; reopen the store to see what is durable",
+            ),
+            Error::Corruption { kind } => write!(f, "the store is damaged: {kind}"),
+            Error::RecoveryCapacity { resource } => {
+                write!(f, "replaying the WAL needs more than this config allows: {resource}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Io(error) => Some(error),
+            _ => None,
+        }
     }
 }

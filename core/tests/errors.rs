@@ -505,3 +505,36 @@ fn every_valid_config_can_insert_an_edge_between_table_blocks() {
     assert_eq!(engine.put_edge(edge).map(|inserted| inserted.is_some()), Ok(true));
     engine.close().unwrap();
 }
+
+/// Errors read as sentences, not their Debug form, and convert with `?` into
+/// `Box<dyn Error>`, keeping the storage error as the source.
+#[test]
+fn errors_display_as_sentences_and_work_with_question_mark() {
+    fn failing() -> Result<(), Box<dyn std::error::Error>> {
+        Err(Error::Io(kausaldb_core::VfsError::NotFound))?;
+        Ok(())
+    }
+    let error = failing().unwrap_err();
+    assert_eq!(error.to_string(), "storage failed: no such file or directory");
+    assert_eq!(
+        error.source().map(ToString::to_string).as_deref(),
+        Some("no such file or directory")
+    );
+    let samples = [
+        (Error::ConfigInvalid { field: "tables_max" }, "config field tables_max is out of range"),
+        (
+            Error::MemtableFull { resource: Resource::MemtableEntries },
+            "the memtable is full: memtable entries (Config::memtable_entries_max)",
+        ),
+        (
+            Error::Corruption { kind: kausaldb_core::CorruptionKind::WalTail },
+            "the store is damaged: the WAL ends before the durable end its last clean close \
+             recorded",
+        ),
+        (Error::Locked { pid: 42 }, "the store is in use by process 42"),
+        (Error::MetadataInvalid { offset: 3 }, "the metadata is not one JSON object (at byte 3)"),
+    ];
+    for (error, text) in samples {
+        assert_eq!(error.to_string(), text);
+    }
+}

@@ -517,5 +517,9 @@ fn ci() -> Result {
         eprintln!("xtask: WARNING: no nightly toolchain, Miri NOT run");
     }
     demo(&[])?;
+    // The README's Rust program runs as a user would copy it (tidy keeps the two equal).
+    let _ = std::fs::remove_dir_all(root().join("target/readme-store"));
+    let readme = ["run", "-q", "-p", "kausaldb-core", "--features", "posix", "--example", "readme"];
+    run("cargo", &readme, &[])?;
     run("cargo", &["bench", "-p", "kausaldb-bench", "--no-run"], &[])
 }

@@ -49,6 +49,26 @@ pub enum VfsError {
     Locked { pid: u32 },
 }
 
+impl core::fmt::Display for VfsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            VfsError::NotFound => f.write_str("no such file or directory"),
+            VfsError::AlreadyExists => f.write_str("the file already exists"),
+            VfsError::NoSpace => f.write_str("the storage is full"),
+            VfsError::NameInvalid => f.write_str("the file name is invalid"),
+            VfsError::BufferTooSmall { needed } => {
+                write!(f, "the listing needs a buffer of {needed} bytes")
+            }
+            VfsError::HandleInvalid => f.write_str("the file handle is closed or stale"),
+            VfsError::Io { code } => write!(f, "I/O error (code {code})"),
+            VfsError::Locked { pid: 0 } => f.write_str("the store is locked by another holder"),
+            VfsError::Locked { pid } => write!(f, "the store is locked by process {pid}"),
+        }
+    }
+}
+
+impl core::error::Error for VfsError {}
+
 /// An open file, as the backend numbers it (a file descriptor, a slot, a host pointer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileHandle(pub u64);
