@@ -224,7 +224,7 @@ type ConfigCheck = (fn(&Config) -> bool, &'static str);
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
 /// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
-const CONFIG_CHECKS: [ConfigCheck; 19] = [
+const CONFIG_CHECKS: [ConfigCheck; 20] = [
     (
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
@@ -235,7 +235,8 @@ const CONFIG_CHECKS: [ConfigCheck; 19] = [
     (|c: &Config| c.table_memory_bytes >= 1024, "table_memory_bytes"),
     (
         |c: &Config| {
-            c.table_page_bytes >= 256 && c.merge_buffer_bytes() <= c.read_buffer_bytes as usize
+            let page = (c.table_page_bytes as usize).next_multiple_of(8);
+            c.table_page_bytes >= 256 && page <= c.read_buffer_bytes as usize
         },
         "table_page_bytes",
     ),
@@ -287,6 +288,9 @@ const CONFIG_CHECKS: [ConfigCheck; 19] = [
         "wal_buffer_bytes",
     ),
     (|c: &Config| c.read_buffer_bytes as usize >= c.frame_bytes_max(), "read_buffer_bytes"),
+    // A largest block record with a page's header and trailer is a little larger than its
+    // frame: the read buffer holds it too (it assembles table pages and merges).
+    (|c: &Config| c.merge_buffer_bytes() <= c.read_buffer_bytes as usize, "read_buffer_bytes"),
     (
         |c: &Config| {
             u64::from(c.files_max) >= u64::from(c.wal_segments_max) + u64::from(c.tables_max) + 2
@@ -344,5 +348,20 @@ mod tests {
         }
         assert!(refused >= 16, "only {refused} of 32 extreme values were refused");
         assert_eq!(Config::DEFAULT.validate(), Ok(()));
+    }
+
+    /// Raising a payload limit alone names the buffer to raise with it: a largest record must
+    /// fit the WAL buffer, the read buffer and a merge buffer (it used to blame
+    /// `table_page_bytes`, which cannot fix it).
+    #[test]
+    fn a_raised_content_limit_names_the_buffers_to_raise() {
+        let raised = Config { content_bytes_max: 1 << 20, ..Config::DEFAULT };
+        assert_eq!(raised.validate(), Err(Error::ConfigInvalid { field: "wal_buffer_bytes" }));
+        let wal = Config { wal_buffer_bytes: 2 << 20, ..raised };
+        assert_eq!(wal.validate(), Err(Error::ConfigInvalid { field: "read_buffer_bytes" }));
+        let read = Config { read_buffer_bytes: 2 << 20, ..wal };
+        assert_eq!(read.validate(), Ok(()));
+        let page = Config { table_page_bytes: 4 << 20, ..read };
+        assert_eq!(page.validate(), Err(Error::ConfigInvalid { field: "table_page_bytes" }));
     }
 }
