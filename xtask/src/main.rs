@@ -13,7 +13,9 @@
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
-//! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, miri, demo,
+//! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
+//! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
+//!   scratch prefix built against with pkg-config, miri, demo, the README program,
 //!   benchmark build.
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
@@ -54,6 +56,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "check" => (&[], &["--fix"], 0),
         "miri" | "header" | "ci" => (&[], &[], 0),
         "bench" | "demo" => (&[], &[], 1),
+        "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &[], 2),
         _ => return None,
     })
@@ -97,13 +100,15 @@ fn run_task(args: &[String]) -> Result {
         "demo" => demo(rest),
         "scale" => scale(rest),
         "ci" => ci(),
+        "install" => install(rest),
         _ => Err(usage()),
     }
 }
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
-     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [dir] | ci>"
+     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [dir] \
+     | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
 
@@ -193,6 +198,8 @@ enum CBuild {
 /// UBSan, and under valgrind memcheck; the header also compiled and linked as C++.
 fn c_tests(envs: &[(&str, &str)], valgrind: bool) -> Result {
     run("cargo", &["build", "-p", "kausaldb-ffi"], &[])?;
+    // Programs linked against the library load it by its soname.
+    link_soname(&root().join("target/debug"))?;
     let out = root().join("target/c");
     std::fs::create_dir_all(&out).map_err(|error| error.to_string())?;
     let mut programs: Vec<PathBuf> = Vec::new();
@@ -241,6 +248,22 @@ fn c_tests(envs: &[(&str, &str)], valgrind: bool) -> Result {
         programs.len()
     );
     Ok(())
+}
+
+/// The library's major version, its soname and its file name with the full version.
+fn library_names() -> (String, String) {
+    let version = env!("CARGO_PKG_VERSION");
+    let major = version.split('.').next().unwrap_or("0");
+    (format!("libkausaldb.so.{major}"), format!("libkausaldb.so.{version}"))
+}
+
+/// Points `libkausaldb.so.<major>` (the soname programs load) at the built library.
+fn link_soname(directory: &Path) -> Result {
+    let (soname, _) = library_names();
+    let link = directory.join(&soname);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("libkausaldb.so", &link)
+        .map_err(|error| format!("{}: {error}", link.display()))
 }
 
 /// Proves the sanitizers are really linked: a deliberate heap overflow must be caught.
@@ -481,12 +504,100 @@ fn demo(args: &[String]) -> Result {
     run("cargo", &cargo_args, &[])
 }
 
+/// `install --prefix P [--destdir D]`: the release library as a C library is installed, under
+/// `D/P` (`D` for staging, as packagers use it): `lib/libkausaldb.so.X.Y.Z` with the links
+/// `libkausaldb.so.X` (its soname) and `libkausaldb.so`, `lib/libkausaldb.a`,
+/// `include/kausaldb.h` and `lib/pkgconfig/kausaldb.pc` (which names `P`).
+fn install(args: &[String]) -> Result {
+    let prefix = flag_value(args, "--prefix")?.ok_or("install needs --prefix P")?;
+    if !prefix.starts_with('/') {
+        return Err(format!("--prefix {prefix}: give an absolute path"));
+    }
+    let destination = match flag_value(args, "--destdir")? {
+        Some(destdir) => Path::new(destdir).join(prefix.trim_start_matches('/')),
+        None => PathBuf::from(prefix),
+    };
+    run("cargo", &["build", "--release", "-p", "kausaldb-ffi"], &[])?;
+    let (lib, include) = (destination.join("lib"), destination.join("include"));
+    for directory in [lib.join("pkgconfig"), include.clone()] {
+        std::fs::create_dir_all(&directory).map_err(|e| format!("{}: {e}", directory.display()))?;
+    }
+    let built = root().join("target/release");
+    let (soname, file_name) = library_names();
+    let copies = [
+        (built.join("libkausaldb.so"), lib.join(&file_name)),
+        (built.join("libkausaldb.a"), lib.join("libkausaldb.a")),
+        (root().join("include/kausaldb.h"), include.join("kausaldb.h")),
+    ];
+    for (from, to) in &copies {
+        std::fs::copy(from, to)
+            .map_err(|e| format!("{} -> {}: {e}", from.display(), to.display()))?;
+    }
+    for (link, target) in [(soname.as_str(), file_name.as_str()), ("libkausaldb.so", &soname)] {
+        let path = lib.join(link);
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(target, &path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let pc = lib.join("pkgconfig/kausaldb.pc");
+    std::fs::write(&pc, pkg_config_file(prefix)).map_err(|e| format!("{}: {e}", pc.display()))?;
+    eprintln!(
+        "xtask: installed libkausaldb {} into {}",
+        env!("CARGO_PKG_VERSION"),
+        destination.display()
+    );
+    Ok(())
+}
+
+/// `kausaldb.pc`: the flags to build against the installed library; `--static` adds what a
+/// program linked with `libkausaldb.a` needs (`rustc --print native-static-libs`).
+fn pkg_config_file(prefix: &str) -> String {
+    format!(
+        "prefix={prefix}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\n\n\
+         Name: kausaldb\nDescription: An embeddable code-graph database\nVersion: {}\n\
+         Libs: -L${{libdir}} -lkausaldb\nLibs.private: {}\nCflags: -I${{includedir}}\n",
+        env!("CARGO_PKG_VERSION"),
+        STATIC_LIBS.join(" ")
+    )
+}
+
+/// CI's packaging check: install into a scratch prefix, then build the quickstart the way a
+/// C user would (`pkg-config --cflags --libs kausaldb`) and run it against the installed
+/// library (found through its soname).
+fn install_check() -> Result {
+    let prefix = root().join("target/install-check");
+    let _ = std::fs::remove_dir_all(&prefix);
+    let prefix_text = prefix.to_str().ok_or("non-UTF-8 path")?.to_string();
+    install(&["--prefix".to_string(), prefix_text.clone()])?;
+    let pkg_config_path = format!("{prefix_text}/lib/pkgconfig");
+    let output = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "kausaldb"])
+        .env("PKG_CONFIG_PATH", &pkg_config_path)
+        .output()
+        .map_err(|error| format!("cannot start pkg-config: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("pkg-config: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let flags = String::from_utf8_lossy(&output.stdout).to_string();
+    let binary = prefix.join("quickstart");
+    let binary_text = binary.to_str().ok_or("non-UTF-8 path")?.to_string();
+    let rpath = format!("-Wl,-rpath,{prefix_text}/lib");
+    let mut args = vec!["-std=c99", "-Wall", "-Wextra", "-Werror", "examples/c/quickstart.c"];
+    args.extend(flags.split_whitespace());
+    args.extend([rpath.as_str(), "-o", binary_text.as_str()]);
+    run("gcc", &args, &[])?;
+    let store = prefix.join("store");
+    run_capturing(&binary_text, &[store.to_str().ok_or("non-UTF-8 path")?], &[])?;
+    eprintln!("xtask: the quickstart built with pkg-config against the installed library runs");
+    Ok(())
+}
+
 /// Installs what the checks and tests need: idempotent, so every run may call it.
 /// Returns whether a nightly toolchain (for Miri) is available.
 fn set_up() -> Result<bool> {
     run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     run("rustup", &["component", "add", "clippy", "rustfmt"], &[])?;
-    let missing: Vec<&str> = ["gcc", "g++", "valgrind"]
+    let missing: Vec<&str> = ["gcc", "g++", "valgrind", "pkg-config"]
         .into_iter()
         .filter(|tool| {
             !Command::new(tool).arg("--version").output().is_ok_and(|out| out.status.success())
@@ -510,6 +621,7 @@ fn ci() -> Result {
     check(false)?;
     run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)])?;
     c_tests(&[], true)?;
+    install_check()?;
     if nightly {
         miri()?;
     } else {
