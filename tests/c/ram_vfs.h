@@ -259,6 +259,27 @@ static void ram_crash(struct ram_disk *disk) {
     }
 }
 
+/* A small config for stores on a RAM disk: a few KiB segments, 1 KiB table pages. */
+static kausal_config ram_config(void) {
+    kausal_config config;
+    REQUIRE_OK(kausal_config_default(&config));
+    config.memtable_entries_max = 256;
+    config.memtable_edges_max = 256;
+    config.memtable_arena_bytes_max = 1u << 20;
+    config.content_bytes_max = 1024;
+    config.source_uri_bytes_max = 256;
+    config.metadata_bytes_max = 256;
+    config.wal_segment_bytes_max = 8192;
+    config.wal_segments_max = 10;
+    config.files_max = 16;
+    config.tables_max = 4;
+    config.table_memory_bytes = 64 * 1024;
+    config.table_page_bytes = 1024;
+    config.wal_buffer_bytes = 4096;
+    config.read_buffer_bytes = 4096;
+    return config;
+}
+
 static kausal_vfs ram_vfs(struct ram_disk *disk) {
     kausal_vfs vfs;
     memset(&vfs, 0, sizeof vfs);

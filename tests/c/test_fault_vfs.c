@@ -10,26 +10,6 @@
 
 static struct ram_disk disk;
 
-static kausal_config fault_config(void) {
-    kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
-    config.memtable_entries_max = 256;
-    config.memtable_edges_max = 256;
-    config.memtable_arena_bytes_max = 1u << 20;
-    config.content_bytes_max = 1024;
-    config.source_uri_bytes_max = 256;
-    config.metadata_bytes_max = 256;
-    config.wal_segment_bytes_max = 8192;
-    config.wal_segments_max = 10;
-    config.files_max = 16;
-    config.tables_max = 4;
-    config.table_memory_bytes = 64 * 1024;
-    config.table_page_bytes = 1024;
-    config.wal_buffer_bytes = 4096;
-    config.read_buffer_bytes = 4096;
-    return config;
-}
-
 static kausal_id id_of(uint8_t n) {
     kausal_id id;
     memset(&id, 0, sizeof id);
@@ -47,7 +27,7 @@ static kausal_status put(kausal_db *db, uint8_t n) {
 /* One run with the fault at callback `fail_at` (of the writing phase). Returns 1 if the
  * fault was hit. */
 static int run(long fail_at, void *region, size_t bytes) {
-    kausal_config config = fault_config();
+    kausal_config config = ram_config();
     kausal_vfs vfs = ram_vfs(&disk);
     kausal_db *db = NULL;
     kausal_store_stats stats;
@@ -96,7 +76,7 @@ static int run(long fail_at, void *region, size_t bytes) {
 }
 
 static void test_missing_callbacks(void *region, size_t bytes) {
-    kausal_config config = fault_config();
+    kausal_config config = ram_config();
     kausal_vfs vfs = ram_vfs(&disk);
     kausal_db *db = NULL;
     vfs.sync_dir = NULL;
@@ -108,7 +88,7 @@ static void test_missing_callbacks(void *region, size_t bytes) {
 }
 
 int main(void) {
-    kausal_config config = fault_config();
+    kausal_config config = ram_config();
     size_t bytes = 0;
     void *region;
     long fail_at;

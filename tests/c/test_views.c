@@ -12,26 +12,6 @@
 
 static struct ram_disk disk;
 
-static kausal_config views_config(void) {
-    kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
-    config.memtable_entries_max = 64;
-    config.memtable_edges_max = 64;
-    config.memtable_arena_bytes_max = 1u << 16;
-    config.content_bytes_max = 1024;
-    config.source_uri_bytes_max = 64;
-    config.metadata_bytes_max = 64;
-    config.wal_segment_bytes_max = 16384;
-    config.wal_segments_max = 8;
-    config.files_max = 16;
-    config.tables_max = 4;
-    config.table_memory_bytes = 64 * 1024;
-    config.table_page_bytes = 1024;
-    config.wal_buffer_bytes = 4096;
-    config.read_buffer_bytes = 4096;
-    return config;
-}
-
 static kausal_id id_of(uint8_t n) {
     kausal_id id;
     memset(&id, 0, sizeof id);
@@ -55,7 +35,7 @@ static void test_host_lock(const kausal_config *config, size_t bytes, const kaus
 }
 
 int main(void) {
-    kausal_config config = views_config();
+    kausal_config config = ram_config();
     kausal_vfs vfs = ram_vfs(&disk);
     kausal_db *db = NULL;
     kausal_block_view a, b;
