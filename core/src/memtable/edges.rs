@@ -113,8 +113,8 @@ impl<'r> EdgeStore<'r> {
         outgoing: bool,
         out: &mut [u32],
     ) -> usize {
-        let page = &blocks[entry as usize];
-        let mut cursor = if outgoing { page.out_head } else { page.in_head };
+        let block = &blocks[entry as usize];
+        let mut cursor = if outgoing { block.out_head } else { block.in_head };
         let mut count = 0;
         // A list holds each record at most once, so the bound is never what ends it.
         for _ in 0..self.records.len() {
@@ -140,8 +140,8 @@ impl<'r> EdgeStore<'r> {
         outgoing: bool,
         mut visit: impl FnMut(u32) -> bool,
     ) {
-        let page = &blocks[entry as usize];
-        let mut cursor = if outgoing { page.out_head } else { page.in_head };
+        let block = &blocks[entry as usize];
+        let mut cursor = if outgoing { block.out_head } else { block.in_head };
         // A list holds each record at most once, so the bound is never what ends it.
         for _ in 0..self.records.len() {
             if cursor == NIL || !visit(cursor) {

@@ -150,7 +150,7 @@ impl<'r> Memtable<'r> {
             }
             slot = (slot + 1) & (slot_count - 1);
         }
-        unreachable!("full page index") // INVARIANT: slots >= 2 * entries, checked in new()
+        unreachable!("full block index") // INVARIANT: slots >= 2 * entries, checked in new()
     }
 
     /// The entry of `id` (live, tombstone or stub).
@@ -532,7 +532,7 @@ mod tests {
         let to_table = Edge { source: id(1), target: id(9), edge_type: EdgeType::CALLS };
         assert_eq!(memtable.new_entries(&[id(1), id(9), id(9)]), 1);
         memtable.set_edge(&to_table, true);
-        assert_eq!(memtable.block_state(&id(9)), Some(true), "a stub is a live table page");
+        assert_eq!(memtable.block_state(&id(9)), Some(true), "a stub is a live table block");
         assert_eq!(memtable.find(&id(9)), None, "whose version the tables hold");
         assert_eq!(memtable.edge_state(&to_table), EdgeState::Live);
         let self_edge = Edge { source: id(1), target: id(1), edge_type: EdgeType::IMPORTS };

@@ -2,6 +2,7 @@
 //! byte reported as `Corruption` (never a wrong answer), checks on first read, and bloom
 //! filters folded to size.
 
+#[cfg(test)]
 mod reading {
     use crate::edge::EdgeType;
     use crate::id::BlockId;
@@ -204,6 +205,7 @@ mod reading {
     }
 }
 
+#[cfg(test)]
 mod bloom_folding {
     use crate::id::BlockId;
     use crate::record::BlockRecord;
