@@ -384,7 +384,10 @@ fn settle_stop<V: Vfs>(
         witnessed = true;
         bytes_after = bytes_after.max(short);
     }
-    let obsolete = stop.position < checkpoint.position;
+    // Before the checkpoint the tables hold everything, unless a clean close proved frames
+    // durable past it: cutting at this stop would lose those too.
+    let obsolete =
+        stop.position < checkpoint.position && checkpoint.durable_end <= checkpoint.position;
     if witnessed && strict && !obsolete {
         return Err(Error::Corruption { kind: stop.kind });
     }
