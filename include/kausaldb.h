@@ -206,7 +206,11 @@
 #define KAUSAL_ORDER_BREADTH_FIRST 0
 
 /**
- * `kausal_traversal.order`: depth first, preorder.
+ * `kausal_traversal.order`: depth first, preorder. A block is reported at the depth of the
+ * path that first reached it, which may be longer than its shortest, so with `depth_max` a
+ * block reachable within the bound only by a shorter path found later can be missed, and
+ * that is not `truncated` (no bound stopped the walk). Use breadth first for "everything
+ * within N edges".
  */
 #define KAUSAL_ORDER_DEPTH_FIRST 1
 
@@ -754,13 +758,10 @@ const char *kausal_version(void);
 const char *kausal_status_name(int32_t status);
 
 /**
- * Writes a NUL-terminated one-line description of `status` into `buffer`. On
- * `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_needed` is the size needed (NUL included).
+ * A one-line description of a status code, e.g. "no such block or edge" (as
+ * `sqlite3_errstr`); "unknown status code" for one that does not exist. Never NULL; static.
  */
-enum kausal_status kausal_status_message(int32_t status,
-                                         char *buffer,
-                                         size_t buffer_len,
-                                         size_t *out_needed);
+const char *kausal_status_message(int32_t status);
 
 /**
  * Writes the default configuration (a ~17.2 MiB region) into `out`.
@@ -810,7 +811,8 @@ enum kausal_status kausal_close(struct kausal_db *db);
 
 /**
  * Stores a block (replacing any earlier version of the id; its edges stay). `*out_sequence`
- * (may be NULL) receives the write's sequence. Invalidates earlier block views.
+ * (may be NULL) receives the write's sequence. `metadata_json` may be NULL with length 0:
+ * the empty object `{}`. Invalidates earlier block views.
  */
 enum kausal_status kausal_put_block(struct kausal_db *db,
                                     const struct kausal_id *id,
@@ -910,7 +912,9 @@ enum kausal_status kausal_id_derive(const uint8_t *namespace_,
 enum kausal_status kausal_id_to_hex(const struct kausal_id *id, char *out, size_t out_len);
 
 /**
- * Parses exactly 32 hex digits (`text_len` must be 32; no NUL needed) into `*out_id`.
+ * Parses exactly 32 hex digits, upper or lower case (`text_len` must be 32; no NUL needed),
+ * into `*out_id`. The all-zero id parses; it is refused (`KAUSAL_ERROR_ID_ZERO`) wherever
+ * an id names a block.
  */
 enum kausal_status kausal_id_from_hex(const char *text, size_t text_len, struct kausal_id *out_id);
 
@@ -978,7 +982,8 @@ enum kausal_status kausal_shortest_path(struct kausal_db *db,
  * success). Start with a zeroed cursor; repeat until `cursor->done` is 1. A superseded or
  * deleted version is never returned. Each call costs a sort of the in-memory block ids
  * plus the blocks passed over, so use a generous `out_capacity`.
- * `KAUSAL_ERROR_BUFFER_TOO_SMALL` (needing 1) for a zero capacity.
+ * A zero capacity is `KAUSAL_ERROR_BUFFER_TOO_SMALL` with `*out_count` set to 1, the
+ * capacity needed (or `KAUSAL_OK` with 0 when the cursor is already done).
  */
 enum kausal_status kausal_scan(struct kausal_db *db,
                                const struct kausal_block_filter *filter,

@@ -145,29 +145,11 @@ pub extern "C" fn kausal_status_name(status: i32) -> *const c_char {
     status::status_text(status).0.as_ptr().cast()
 }
 
-/// Writes a NUL-terminated one-line description of `status` into `buffer`. On
-/// `KAUSAL_ERROR_BUFFER_TOO_SMALL`, `*out_needed` is the size needed (NUL included).
+/// A one-line description of a status code, e.g. "no such block or edge" (as
+/// `sqlite3_errstr`); "unknown status code" for one that does not exist. Never NULL; static.
 #[no_mangle]
-pub unsafe extern "C" fn kausal_status_message(
-    status: i32,
-    buffer: *mut c_char,
-    buffer_len: usize,
-    out_needed: *mut usize,
-) -> kausal_status {
-    let text = status::status_text(status).1.as_bytes();
-    if buffer.is_null() {
-        return KAUSAL_ERROR_NULL_ARGUMENT;
-    }
-    if buffer_len < text.len() {
-        // SAFETY: forwarded from the caller.
-        return match unsafe { output(out_needed, text.len()) } {
-            Ok(()) => KAUSAL_ERROR_BUFFER_TOO_SMALL,
-            Err(status) => status,
-        };
-    }
-    // SAFETY: `buffer` is valid for `buffer_len >= text.len()` bytes.
-    unsafe { ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast(), text.len()) };
-    KAUSAL_OK
+pub extern "C" fn kausal_status_message(status: i32) -> *const c_char {
+    status::status_text(status).1.as_ptr().cast()
 }
 
 /// Writes the default configuration (a ~17.2 MiB region) into `out`.
@@ -345,8 +327,18 @@ pub unsafe extern "C" fn kausal_close(db: *mut kausal_db) -> kausal_status {
     status_of(result.map_err(kausal_status::from))
 }
 
+/// A block's metadata: NULL with length 0 is the empty object (most blocks have none).
+unsafe fn metadata_of<'a>(metadata_json: *const c_char, len: usize) -> Outcome<&'a [u8]> {
+    if metadata_json.is_null() && len == 0 {
+        return Ok(b"{}");
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { bytes(metadata_json.cast(), len) }
+}
+
 /// Stores a block (replacing any earlier version of the id; its edges stay). `*out_sequence`
-/// (may be NULL) receives the write's sequence. Invalidates earlier block views.
+/// (may be NULL) receives the write's sequence. `metadata_json` may be NULL with length 0:
+/// the empty object `{}`. Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_put_block(
     db: *mut kausal_db,
@@ -366,7 +358,7 @@ pub unsafe extern "C" fn kausal_put_block(
                 engine(db)?,
                 id_of(id)?,
                 bytes(source_uri.cast(), source_uri_len)?,
-                bytes(metadata_json.cast(), metadata_json_len)?,
+                metadata_of(metadata_json, metadata_json_len)?,
                 bytes(content, content_len)?,
             )
         };
@@ -626,7 +618,9 @@ pub unsafe extern "C" fn kausal_id_to_hex(
     })())
 }
 
-/// Parses exactly 32 hex digits (`text_len` must be 32; no NUL needed) into `*out_id`.
+/// Parses exactly 32 hex digits, upper or lower case (`text_len` must be 32; no NUL needed),
+/// into `*out_id`. The all-zero id parses; it is refused (`KAUSAL_ERROR_ID_ZERO`) wherever
+/// an id names a block.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_id_from_hex(
     text: *const c_char,

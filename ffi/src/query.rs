@@ -259,7 +259,8 @@ unsafe fn block_filter_of<'a>(filter: *const kausal_block_filter) -> Outcome<Blo
 /// success). Start with a zeroed cursor; repeat until `cursor->done` is 1. A superseded or
 /// deleted version is never returned. Each call costs a sort of the in-memory block ids
 /// plus the blocks passed over, so use a generous `out_capacity`.
-/// `KAUSAL_ERROR_BUFFER_TOO_SMALL` (needing 1) for a zero capacity.
+/// A zero capacity is `KAUSAL_ERROR_BUFFER_TOO_SMALL` with `*out_count` set to 1, the
+/// capacity needed (or `KAUSAL_OK` with 0 when the cursor is already done).
 #[no_mangle]
 pub unsafe extern "C" fn kausal_scan(
     db: *mut kausal_db,
@@ -283,7 +284,13 @@ pub unsafe extern "C" fn kausal_scan(
         // holds kausal_ids (the same 16 bytes, but distinct types).
         let mut written = 0;
         if out_capacity == 0 {
-            engine.scan(&filter, &mut scan, &mut [])?;
+            if let Err(error) = engine.scan(&filter, &mut scan, &mut []) {
+                if let kausaldb_core::Error::BufferTooSmall { needed } = error {
+                    // SAFETY: checked non-null above.
+                    unsafe { out_count.write(needed) };
+                }
+                return Err(error.into());
+            }
         }
         while written < out_capacity && !scan.done {
             let round = (out_capacity - written).min(IDS_PER_ROUND);

@@ -449,7 +449,11 @@ mod tests {
 
 /// `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
 pub const KAUSAL_ORDER_BREADTH_FIRST: u32 = 0;
-/// `kausal_traversal.order`: depth first, preorder.
+/// `kausal_traversal.order`: depth first, preorder. A block is reported at the depth of the
+/// path that first reached it, which may be longer than its shortest, so with `depth_max` a
+/// block reachable within the bound only by a shorter path found later can be missed, and
+/// that is not `truncated` (no bound stopped the walk). Use breadth first for "everything
+/// within N edges".
 pub const KAUSAL_ORDER_DEPTH_FIRST: u32 = 1;
 
 // Named queries for `kausal_query`.

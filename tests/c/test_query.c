@@ -217,8 +217,10 @@ static void test_scan_and_find_blocks(kausal_db *db) {
     memset(&cursor, 0, sizeof cursor);
     CHECK_STATUS(kausal_scan(db, &filter, &cursor, found, 8, &count),
                  KAUSAL_ERROR_ARGUMENT_INVALID);
+    count = 77;
     CHECK_STATUS(kausal_scan(db, NULL, &cursor, found, 0, &count),
                  KAUSAL_ERROR_BUFFER_TOO_SMALL);
+    CHECK(count == 1); /* the capacity needed (nothing was written before) */
     CHECK_STATUS(kausal_scan(db, NULL, NULL, found, 8, &count), KAUSAL_ERROR_NULL_ARGUMENT);
     CHECK_STATUS(kausal_scan(db, NULL, &cursor, found, 8, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
     CHECK(cursor.done == 0);
