@@ -463,10 +463,20 @@ typedef struct kausal_config {
  * `lock` and `unlock` (zero-initialise the struct, then set what you have).
  * `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
  * file names of at most 64 bytes chosen by the engine; files are numbered by the host
- * (`out_file`). Every callback returns a `KAUSAL_VFS_*` code. The durability contract the
- * engine relies on: after `sync(file)` returns OK the file's data and length survive power
- * loss; after `sync_dir` returns OK every earlier create/remove/rename does; `rename` is
- * atomic. Before a sync, anything may be lost or torn.
+ * (`out_file`). Every callback returns a `KAUSAL_VFS_*` code.
+ *
+ * The crash contract the engine relies on, and no more (the core's `Vfs` contract):
+ * - After `sync(file)` returns OK, the file's contents and length as of that call survive
+ *   power loss. Before it, any write or truncate since the file's previous sync may be lost,
+ *   in any combination (not only a suffix), and any one may be torn: a prefix of it, ending
+ *   at any byte, survives, and the byte at the cut may be garbage. Unwritten gaps below the
+ *   file's length read as zeros (erased flash that reads 0xFF must be mapped to zeros).
+ * - After `sync_dir` returns OK, every earlier create, remove and rename survives. Before it,
+ *   a crash keeps a prefix, in call order, of those changes. `rename` is atomic: after a
+ *   crash the target names the old file or the new one.
+ * - `read` returns fewer bytes than asked only at the end of the file.
+ * - A failed call may have taken effect in part (a write may have stored a prefix); the
+ *   engine treats a failed write or sync as leaving the file's unsynced contents unknown.
  */
 typedef struct kausal_vfs {
   /**
