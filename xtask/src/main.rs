@@ -222,29 +222,25 @@ fn c_tests(envs: &[(&str, &str)], valgrind: bool) -> Result {
             }
         }
     }
-    let cpp = out.join("header_cpp");
-    let cpp_path = cpp.to_str().ok_or("non-UTF-8 path")?;
-    let args = [
-        "-std=c++11",
-        "-Wall",
-        "-Wextra",
-        "-Wpedantic",
-        "-Werror",
-        "-Iinclude",
-        "tests/c/header_cpp.cpp",
-    ];
-    let mut args: Vec<&str> = args.to_vec();
-    let rpath = format!("-Wl,-rpath,{}", root().join("target/debug").display());
-    args.extend(["-Ltarget/debug", "-lkausaldb", &rpath, "-o", cpp_path]);
-    run("g++", &args, &[])?;
-    run(cpp_path, &[], envs)?;
+    // The header in C++ at the oldest and a current standard hosts use.
+    for standard in ["-std=c++11", "-std=c++17"] {
+        let cpp = out.join(format!("header_cpp{}", &standard[5..]));
+        let cpp_path = cpp.to_str().ok_or("non-UTF-8 path")?;
+        let args = [standard, "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Iinclude"];
+        let mut args: Vec<&str> = args.to_vec();
+        let rpath = format!("-Wl,-rpath,{}", root().join("target/debug").display());
+        args.extend(["tests/c/header_cpp.cpp", "-Ltarget/debug", "-lkausaldb", &rpath]);
+        args.extend(["-o", cpp_path]);
+        run("g++", &args, &[])?;
+        run(cpp_path, &[], envs)?;
+    }
     let builds = if valgrind {
         "shared, static, ASan+UBSan, valgrind"
     } else {
         "shared, static, ASan+UBSan"
     };
     eprintln!(
-        "xtask: C harness: {} programs passed ({builds}); header compiles as C++",
+        "xtask: C harness: {} programs passed ({builds}); header compiles as C++11 and C++17",
         programs.len()
     );
     Ok(())
