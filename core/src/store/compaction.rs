@@ -51,17 +51,7 @@ impl<'r> Store<'r> {
         // A section's distinct ids in the output are at most the sum over the inputs, so the
         // sum of the inputs' counts bounds the output's (the writer folds to the real count).
         let keys: u64 = self.tables[start..end].iter().map(|table| table.bloom_keys).sum();
-        let target = self.table_page_bytes;
-        let pool_start = self.pool.used;
-        let mut writer = TableWriter::begin(
-            vfs,
-            &mut self.pool,
-            number,
-            keys,
-            self.bloom_bits_per_key,
-            buffer,
-            target,
-        )?;
+        let mut writer = self.begin_table(vfs, number, keys, buffer)?;
         for section in [Section::Blocks, Section::OutEdges, Section::InEdges] {
             if let Err(error) =
                 self.merge_section(vfs, &mut writer, start, end, section, drop_tombstones)
@@ -70,7 +60,8 @@ impl<'r> Store<'r> {
                 return Err(error);
             }
         }
-        writer.finish(vfs, &mut self.pool).inspect_err(|_| self.pool.used = pool_start)
+        // On error finish() abandons the table: file closed and removed, pool bytes freed.
+        writer.finish(vfs, &mut self.pool)
     }
 
     /// Streams every record of `section` in tables `start..end` into `writer`, newest version

@@ -25,25 +25,26 @@ impl<'r> Store<'r> {
         // The bloom filter holds block ids and the key ids of both edge sections.
         let keys =
             u64::from(self.memtable.entries_used()) + 2 * u64::from(self.memtable.edges_used());
-        let target = self.table_page_bytes;
-        let pool_start = self.pool.used;
-        let mut writer = TableWriter::begin(
-            vfs,
-            &mut self.pool,
-            number,
-            keys,
-            self.bloom_bits_per_key,
-            buffer,
-            target,
-        )?;
+        let mut writer = self.begin_table(vfs, number, keys, buffer)?;
         if let Err(error) = self.write_records(vfs, &mut writer, keep_tombstones) {
             writer.abandon(vfs, &mut self.pool);
             return Err(error);
         }
-        writer.finish(vfs, &mut self.pool).inspect_err(|_| {
-            // finish() closed and removed the partial file.
-            self.pool.used = pool_start;
-        })
+        // On error finish() abandons the table: file closed and removed, pool bytes freed.
+        writer.finish(vfs, &mut self.pool)
+    }
+
+    /// Creates table `number`, its bloom filter sized for `keys` distinct ids, written through
+    /// `buffer` in pages of `table_page_bytes` (flushes and compactions alike).
+    pub(super) fn begin_table<'b, V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        number: u64,
+        keys: u64,
+        buffer: &'b mut [u8],
+    ) -> Result<TableWriter<'b>, Error> {
+        let (bits_per_key, page_bytes) = (self.bloom_bits_per_key, self.table_page_bytes);
+        TableWriter::begin(vfs, &mut self.pool, number, keys, bits_per_key, buffer, page_bytes)
     }
 
     fn write_records<V: Vfs>(
