@@ -259,6 +259,14 @@ static void ram_crash(struct ram_disk *disk) {
     }
 }
 
+/* Block id n (1..255): zeros but the last byte. */
+static kausal_id ram_id(uint8_t n) {
+    kausal_id id;
+    memset(&id, 0, sizeof id);
+    id.bytes[15] = n;
+    return id;
+}
+
 /* A small config for stores on a RAM disk: a few KiB segments, 1 KiB table pages. */
 static kausal_config ram_config(void) {
     kausal_config config;

@@ -10,16 +10,9 @@
 
 static struct ram_disk disk;
 
-static kausal_id id_of(uint8_t n) {
-    kausal_id id;
-    memset(&id, 0, sizeof id);
-    id.bytes[15] = n;
-    return id;
-}
-
 static kausal_status put(kausal_db *db, uint8_t n) {
     uint8_t content[700];
-    kausal_id id = id_of(n);
+    kausal_id id = ram_id(n);
     memset(content, n, sizeof content);
     return kausal_put_block(db, &id, "fault.c", 7, "{}", 2, content, 100 + (size_t)n * 25, NULL);
 }
@@ -67,7 +60,7 @@ static int run(long fail_at, void *region, size_t bytes) {
     live = (uint8_t)stats.blocks_live;
     CHECK(live >= synced);
     for (n = 1; n <= live; n++) {
-        kausal_id id = id_of(n);
+        kausal_id id = ram_id(n);
         CHECK(kausal_find_block(db, &id, &view) == KAUSAL_OK &&
               view.content_len == 100 + (size_t)n * 25 && view.content[0] == n);
     }

@@ -12,13 +12,6 @@
 
 static struct ram_disk disk;
 
-static kausal_id id_of(uint8_t n) {
-    kausal_id id;
-    memset(&id, 0, sizeof id);
-    id.bytes[15] = n;
-    return id;
-}
-
 /* A host VFS with lock callbacks: a second handle on the same storage is refused while the
  * first is open (the POSIX backend does the same with flock). */
 static void test_host_lock(const kausal_config *config, size_t bytes, const kausal_vfs *vfs) {
@@ -39,7 +32,7 @@ int main(void) {
     kausal_vfs vfs = ram_vfs(&disk);
     kausal_db *db = NULL;
     kausal_block_view a, b;
-    kausal_id id_a = id_of(1), id_b = id_of(2);
+    kausal_id id_a = ram_id(1), id_b = ram_id(2);
     uint8_t content_a[CONTENT_BYTES], content_b[CONTENT_BYTES];
     size_t bytes = 0;
     void *region;
