@@ -1,8 +1,10 @@
 //! Every limit of the engine: a `Config` field (unit last) or a named constant.
 
 use crate::error::Error;
+use crate::limits::DELETE_ROUND_EDGES;
 use crate::wal::format::{
-    FRAME_ALIGN, FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES,
+    delete_log_bytes, DELETED_EDGES_FIXED_BYTES, DELETED_EDGE_BYTES, FRAME_ALIGN,
+    FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES, SEGMENT_HEADER_BYTES,
 };
 
 // The limits live in `limits` (a leaf every module may import); they are public here too,
@@ -123,14 +125,30 @@ impl Config {
         recovery_mode: RecoveryMode::Tolerant,
     };
 
-    /// Bytes of the largest WAL frame this config can produce (a put of maximal size).
-    /// Computed in u64 and saturated, so an unvalidated config cannot overflow it (on a
-    /// 32-bit target three u32 limits exceed usize).
+    /// Bytes of the largest WAL frame this config can produce: a put of maximal size, or a
+    /// delete's frame of one removed edge if that is larger (tiny limits). Computed in u64
+    /// and saturated, so an unvalidated config cannot overflow it (on a 32-bit target three
+    /// u32 limits exceed usize).
     pub fn frame_bytes_max(&self) -> usize {
-        let payload = PUT_BLOCK_FIXED_BYTES as u64 + self.payload_bytes_max();
+        let payload = (PUT_BLOCK_FIXED_BYTES as u64 + self.payload_bytes_max())
+            .max((DELETED_EDGES_FIXED_BYTES + DELETED_EDGE_BYTES) as u64);
         let frame =
             FRAME_HEADER_BYTES as u64 + payload.div_ceil(FRAME_ALIGN as u64) * FRAME_ALIGN as u64;
         usize::try_from(frame).unwrap_or(usize::MAX)
+    }
+
+    /// Edges one deleted-edges WAL frame of a delete holds: as many as fit the largest frame,
+    /// at most `DELETE_ROUND_EDGES`; at least 1 (`frame_bytes_max` makes room for one).
+    pub(crate) fn deleted_edges_per_frame(&self) -> usize {
+        let room = self.frame_bytes_max() - FRAME_HEADER_BYTES - DELETED_EDGES_FIXED_BYTES;
+        (room / DELETED_EDGE_BYTES).clamp(1, DELETE_ROUND_EDGES)
+    }
+
+    /// Bytes of log the largest delete takes (one removing `memtable_edges_max` edges, the
+    /// most a delete can plan room for): it must fit one segment.
+    fn delete_log_bytes_max(&self) -> u64 {
+        let per_frame = self.deleted_edges_per_frame() as u64;
+        delete_log_bytes(u64::from(self.memtable_edges_max), per_frame)
     }
 
     /// Bytes of the largest block payload: uri, metadata and content at their limits.
@@ -224,7 +242,7 @@ type ConfigCheck = (fn(&Config) -> bool, &'static str);
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
 /// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
-const CONFIG_CHECKS: [ConfigCheck; 20] = [
+const CONFIG_CHECKS: [ConfigCheck; 21] = [
     (
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
@@ -277,6 +295,15 @@ const CONFIG_CHECKS: [ConfigCheck; 20] = [
     (|c: &Config| c.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
     (
         |c: &Config| c.wal_segment_bytes_max as usize >= SEGMENT_HEADER_BYTES + c.frame_bytes_max(),
+        "wal_segment_bytes_max",
+    ),
+    // A delete's frames lie in one segment (recovery reads a group cut at a segment's end
+    // as torn), so the largest delete must fit one.
+    (
+        |c: &Config| {
+            u64::from(c.wal_segment_bytes_max)
+                >= SEGMENT_HEADER_BYTES as u64 + c.delete_log_bytes_max()
+        },
         "wal_segment_bytes_max",
     ),
     (|c: &Config| c.wal_segments_max >= 2 && c.wal_segments_max <= 1 << 20, "wal_segments_max"),

@@ -2,7 +2,7 @@
 //! logs it to the WAL, then applies it; flushes the memtable to a sorted table when it
 //! fills; answers reads by merging the levels.
 
-use crate::codec::narrow_u32;
+use crate::codec::{narrow_u32, narrow_usize};
 use crate::config::{Config, RecoveryMode, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
@@ -15,11 +15,17 @@ use crate::query::{
 };
 use crate::region::{carve, Guards};
 use crate::store::Replayer;
+use crate::store::DELETE_ROUND_EDGES;
 use crate::store::{Plan, Store};
 use crate::table::format::{table_name, TABLE_NAME_BYTES};
+use crate::table::DAMAGED;
 use crate::validate::{validate_block, validate_edge};
 use crate::vfs::{Vfs, VfsError};
-use crate::wal::format::{edge_payload, put_block_fixed, RecordKind, FRAME_HEADER_BYTES};
+use crate::wal::format::{
+    delete_block_payload, delete_log_bytes, deleted_edge_entry, edge_payload, padded_bytes,
+    put_block_fixed, RecordKind, DELETED_EDGE_BYTES, EDGE_PAYLOAD_BYTES, FLAG_CREATED,
+    FRAME_HEADER_BYTES, PUT_BLOCK_FIXED_BYTES,
+};
 use crate::wal::recovery::{recover, Checkpoint, RecoveryBuffers, RecoveryReport};
 use crate::wal::{LogTail, Wal};
 
@@ -162,6 +168,11 @@ fn recover_store<V: Vfs>(
     Ok((manifest, tail, recovery))
 }
 
+/// Bytes of a frame with a payload of `payload_bytes`.
+fn frame_bytes(payload_bytes: usize) -> usize {
+    FRAME_HEADER_BYTES + padded_bytes(payload_bytes)
+}
+
 impl<'r, V: Vfs> Engine<'r, V> {
     /// Opens (or creates) the store in `vfs`, with every part of its memory carved from
     /// `region` (at least `memory_bytes_required(&config)` bytes): loads the manifest and
@@ -233,15 +244,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Plans a write; if the memtable (or the WAL) has no room, flushes and plans again.
+    /// `log_bytes`: the bytes of log the planned write takes.
     fn plan_with_room(
         &mut self,
-        frame_bytes: usize,
+        log_bytes: impl Fn(&Plan) -> usize,
         plan: impl Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
     ) -> Result<Plan, Error> {
         self.writable()?;
         let first = plan(&mut self.store, &mut self.vfs)?;
-        let frame_bytes = FRAME_HEADER_BYTES + crate::wal::format::padded_bytes(frame_bytes);
-        let wal_full = self.wal.check_room(frame_bytes) == Err(Error::WalFull);
+        let wal_full = self.wal.check_room(log_bytes(&first)) == Err(Error::WalFull);
         if self.store.room_for(&first).is_ok() && !wal_full {
             return Ok(first);
         }
@@ -273,13 +284,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.check_invariants();
         validate_block(&self.config, &id, source_uri, metadata_json, content)?;
         let payload = source_uri.len() + metadata_json.len() + content.len();
-        let frame = crate::wal::format::PUT_BLOCK_FIXED_BYTES + payload;
+        let frame = frame_bytes(PUT_BLOCK_FIXED_BYTES + payload);
         let plan =
-            self.plan_with_room(frame, |store, vfs| store.plan_put_block(vfs, &id, payload))?;
+            self.plan_with_room(|_| frame, |store, vfs| store.plan_put_block(vfs, &id, payload))?;
         let sequence = self.next_sequence;
         let fixed = put_block_fixed(&id, [source_uri.len(), metadata_json.len(), content.len()]);
         let parts: [&[u8]; 4] = [&fixed, source_uri, metadata_json, content];
-        self.wal.append(&mut self.vfs, RecordKind::PutBlock, sequence, &parts)?;
+        let flags = if plan.new_block { FLAG_CREATED } else { 0 };
+        self.wal.append(&mut self.vfs, (RecordKind::PutBlock, flags), sequence, &parts)?;
         self.store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
         self.finish_write(sequence)
     }
@@ -290,15 +302,53 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        let plan = self.plan_with_room(16, |store, vfs| store.plan_delete_block(vfs, &id))?;
+        let per_frame = self.config.deleted_edges_per_frame();
+        // Within a segment (config validation), so it fits usize.
+        let log_bytes = |plan: &Plan| {
+            narrow_usize(delete_log_bytes(plan.edge_records as u64, per_frame as u64))
+        };
+        let plan =
+            self.plan_with_room(log_bytes, |store, vfs| store.plan_delete_block(vfs, &id))?;
         let sequence = self.next_sequence;
-        self.wal.append(&mut self.vfs, RecordKind::DeleteBlock, sequence, &[&id.0])?;
-        if let Err(error) = self.store.apply_delete_block(&mut self.vfs, &plan, &id, sequence) {
-            // Logged but not fully applied: only a reopen (replay) can tell the state.
-            self.wal.poison();
-            return Err(error);
-        }
+        self.wal.begin_group(&mut self.vfs, log_bytes(&plan))?;
+        self.log_and_apply_delete(&id, &plan, sequence)?;
         self.finish_write(sequence)
+    }
+
+    /// A delete's group: each round of its edges logged in a deleted-edges frame, then
+    /// tombstoned; then the delete-block frame, which makes the group count at replay, and
+    /// the block's tombstone. Once anything is logged, a failure poisons the engine: the
+    /// log and the memtable may differ until a reopen replays the log.
+    fn log_and_apply_delete(
+        &mut self,
+        id: &BlockId,
+        plan: &Plan,
+        sequence: u64,
+    ) -> Result<(), Error> {
+        let per_frame = self.config.deleted_edges_per_frame();
+        let mut logged = false;
+        let wal = &mut self.wal;
+        let removed =
+            self.store.remove_edges_of(&mut self.vfs, id, plan, per_frame, |vfs, round| {
+                let mut entries = [0u8; DELETED_EDGE_BYTES * DELETE_ROUND_EDGES];
+                for (entry, edge) in entries.chunks_exact_mut(DELETED_EDGE_BYTES).zip(round) {
+                    entry.copy_from_slice(&deleted_edge_entry(id, edge));
+                }
+                logged = true;
+                let parts: [&[u8]; 2] = [&id.0, &entries[..round.len() * DELETED_EDGE_BYTES]];
+                wal.append(vfs, (RecordKind::DeletedEdges, 0), sequence, &parts)
+            });
+        let finished = removed.and_then(|removed| {
+            logged = true;
+            // At most the planned edges, which the memtable's u32 limit bounds.
+            let payload = delete_block_payload(id, narrow_u32(narrow_usize(removed)));
+            self.wal.append(&mut self.vfs, (RecordKind::DeleteBlock, 0), sequence, &[&payload])?;
+            self.store.finish_delete_block(id, sequence, removed).ok_or(DAMAGED)
+        });
+        if finished.is_err() && logged {
+            self.wal.poison();
+        }
+        finished
     }
 
     /// Stores an edge between two live blocks (`NotFound` otherwise). Returns `Ok(None)` if
@@ -307,16 +357,20 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.check_invariants();
         validate_edge(&edge)?;
         // A duplicate plans as needing nothing, so it never triggers a flush.
-        let plan = self.plan_with_room(34, |store, vfs| {
-            Ok(store
-                .plan_put_edge(vfs, &edge)?
-                .unwrap_or(Plan { duplicate: true, ..Plan::default() }))
-        })?;
+        let plan = self.plan_with_room(
+            |_| frame_bytes(EDGE_PAYLOAD_BYTES),
+            |store, vfs| {
+                Ok(store
+                    .plan_put_edge(vfs, &edge)?
+                    .unwrap_or(Plan { duplicate: true, ..Plan::default() }))
+            },
+        )?;
         if plan.duplicate {
             return Ok(None);
         }
         let sequence = self.next_sequence;
-        self.wal.append(&mut self.vfs, RecordKind::PutEdge, sequence, &[&edge_payload(&edge)])?;
+        let payload = edge_payload(&edge);
+        self.wal.append(&mut self.vfs, (RecordKind::PutEdge, 0), sequence, &[&payload])?;
         self.store.apply_put_edge(&edge);
         self.finish_write(sequence).map(Some)
     }
@@ -325,15 +379,13 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn delete_edge(&mut self, edge: Edge) -> Result<u64, Error> {
         self.check_invariants();
         validate_edge(&edge)?;
-        self.plan_with_room(34, |store, vfs| store.plan_delete_edge(vfs, &edge))?;
+        let frame = frame_bytes(EDGE_PAYLOAD_BYTES);
+        self.plan_with_room(|_| frame, |store, vfs| store.plan_delete_edge(vfs, &edge))?;
         let sequence = self.next_sequence;
-        self.wal.append(
-            &mut self.vfs,
-            RecordKind::DeleteEdge,
-            sequence,
-            &[&edge_payload(&edge)],
-        )?;
-        self.store.apply_delete_edge(&edge);
+        let payload = edge_payload(&edge);
+        self.wal.append(&mut self.vfs, (RecordKind::DeleteEdge, 0), sequence, &[&payload])?;
+        // Planning proved the edge visible, so the live count covers it.
+        self.store.apply_delete_edge(&edge).ok_or(DAMAGED)?;
         self.finish_write(sequence)
     }
 
@@ -665,7 +717,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             // The marker is framed after the sync, so its synced position covers every
             // earlier frame. Best effort: a full log closes without one.
             let next = self.next_sequence;
-            result = match self.wal.append(&mut self.vfs, RecordKind::CloseMarker, next, &[]) {
+            result = match self.wal.append(&mut self.vfs, (RecordKind::CloseMarker, 0), next, &[]) {
                 Ok(()) => self.wal.sync(&mut self.vfs),
                 Err(Error::WalFull) => Ok(()),
                 Err(error) => Err(error),
@@ -756,5 +808,109 @@ mod tests {
         let count = engine.edges(a, Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
         assert_eq!(count.total, 0, "deleting a block removes its edges");
         assert_eq!(engine.stats().sequence_next, 6);
+    }
+
+    /// Bytes of a format-1 frame (no flags; a delete block is the id alone).
+    fn format_1_frame(kind: RecordKind, sequence: u64, payload: &[u8]) -> std::vec::Vec<u8> {
+        use crate::codec::CASTAGNOLI;
+        use crate::wal::format::FrameHeader;
+        let mut padded = payload.to_vec();
+        padded.resize(padded_bytes(payload.len()), 0);
+        let header = FrameHeader {
+            payload_crc: CASTAGNOLI.checksum(&padded),
+            payload_bytes: narrow_u32(payload.len()),
+            kind,
+            flags: 0,
+            sequence,
+            synced_position: 0,
+        };
+        let mut bytes = header.encode().to_vec();
+        bytes.extend_from_slice(&padded);
+        bytes
+    }
+
+    /// Stores written by 0.2 logged format 1, which replay resolves by reading the tables: a
+    /// put over a block in a table is not a new block, and a delete removes its edges in
+    /// the tables and in the log. (Format 2 logs both facts instead.)
+    #[test]
+    fn a_format_1_log_still_replays_by_reading_the_tables() {
+        use crate::wal::format::{SegmentHeader, SEGMENT_HEADER_BYTES};
+        let config = Config {
+            memtable_entries_max: 16,
+            memtable_edges_max: 16,
+            memtable_arena_bytes_max: 8192,
+            wal_segment_bytes_max: 16 << 10,
+            wal_segments_max: 4,
+            wal_buffer_bytes: 8192,
+            read_buffer_bytes: 8192,
+            files_max: 14,
+            tables_max: 4,
+            table_memory_bytes: 8192,
+            table_page_bytes: 256,
+            content_bytes_max: 1024,
+            metadata_bytes_max: 256,
+            ..Config::DEFAULT
+        };
+        let sim =
+            SimConfig { files_max: 14, file_bytes_max: 32 << 10, pending_bytes_max: 16 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let [a, b, c] = [1, 2, 3].map(BlockId::from_u128);
+        let edge = |source, target| Edge { source, target, edge_type: EdgeType::CALLS };
+        let (position, sequence) = {
+            let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+            for id in [b, c] {
+                engine.put_block(id, b"t.rs", b"{}", b"in a table").unwrap();
+            }
+            engine.put_edge(edge(c, b)).unwrap();
+            engine.flush().unwrap();
+            let stats = engine.stats();
+            engine.abandon();
+            (stats.wal_position, stats.sequence_next)
+        };
+        // The log after the checkpoint, as format 1 wrote it: put a, put b again, a -> c,
+        // delete c (which must remove c -> b from the table and a -> c from the log).
+        let header = SegmentHeader { version: 1, segment_number: 9, start_position: position };
+        let mut segment = header.encode().to_vec();
+        let put = |id: BlockId| {
+            let fixed = put_block_fixed(&id, [4, 2, 6]);
+            [&fixed[..], b"l.rs", b"{}", b"in log"].concat()
+        };
+        segment.extend(format_1_frame(RecordKind::PutBlock, sequence, &put(a)));
+        segment.extend(format_1_frame(RecordKind::PutBlock, sequence + 1, &put(b)));
+        segment.extend(format_1_frame(
+            RecordKind::PutEdge,
+            sequence + 2,
+            &edge_payload(&edge(a, c)),
+        ));
+        segment.extend(format_1_frame(RecordKind::DeleteBlock, sequence + 3, &c.0));
+        assert_eq!(segment.len() % 8, SEGMENT_HEADER_BYTES % 8);
+        let file = vfs.create("wal-0000000000000009.log").unwrap();
+        vfs.write_at(file, 0, &segment).unwrap();
+        vfs.sync(file).unwrap();
+        vfs.close(file);
+        vfs.sync_dir().unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let stats = engine.stats();
+        assert_eq!((stats.blocks_live, stats.edges_live), (2, 0), "{stats:?}");
+        assert_eq!((stats.recovery_frames_replayed, stats.sequence_next), (4, sequence + 4));
+        assert_eq!(engine.find_block(b).unwrap().unwrap().content, b"in log");
+        assert!(engine.find_block(c).unwrap().is_none());
+        let mut out = [Edge::EMPTY; 2];
+        for (id, direction) in [(a, Direction::Outgoing), (b, Direction::Incoming)] {
+            let count = engine.edges(id, direction, EdgeFilter::All, &mut out).unwrap();
+            assert_eq!(count.total, 0, "{id:?} {direction:?}");
+        }
+        // The engine appends format 2 after it, and both replay together.
+        engine.put_block(c, b"c.rs", b"{}", b"back").unwrap();
+        engine.put_edge(edge(c, a)).unwrap();
+        engine.delete_block(a).unwrap();
+        engine.close().unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let stats = engine.stats();
+        assert_eq!((stats.blocks_live, stats.edges_live), (2, 0), "{stats:?}");
+        assert!(engine.find_block(a).unwrap().is_none());
+        engine.close().unwrap();
     }
 }

@@ -36,3 +36,7 @@ const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);
 const _: () = assert!(COMPACTION_FANIN >= 2 && COMPACTION_FANIN <= TABLES_MAX_LIMIT);
 // Depths are stored in 16 bits in the region's node records.
 const _: () = assert!(DEPTH_MAX_LIMIT <= u16::MAX as u32);
+
+/// Edges a delete removes per round (a stack array of them; rounds repeat until no visible
+/// edge is left), and the most one deleted-edges WAL frame holds.
+pub(crate) const DELETE_ROUND_EDGES: usize = 64;

@@ -28,9 +28,7 @@ use crate::vfs::Vfs;
 use merge::MergeBuffers;
 pub(crate) use replay::Replayer;
 
-/// Edges tombstoned per round when a block is deleted (a stack array; rounds repeat until
-/// no visible edge is left).
-const DELETE_ROUND_EDGES: usize = 64;
+pub(crate) use crate::limits::DELETE_ROUND_EDGES;
 
 /// The parts of the region the levels own.
 pub(crate) struct StoreParts<'r> {

@@ -66,53 +66,88 @@ impl<'r> Store<'r> {
         })
     }
 
-    /// Tombstones every visible edge of `id`, then the block. Reads tables again, so it can
-    /// fail; the engine poisons itself if it does (the write is already logged).
-    pub(crate) fn apply_delete_block<V: Vfs>(
+    /// Tombstones every visible edge of `id`, in rounds of at most `per_round` edges, handing
+    /// each round to `log` before it is applied. Returns how many edges it removed. Reads
+    /// tables, so it can fail; the engine poisons itself if it does once anything is logged.
+    pub(crate) fn remove_edges_of<V: Vfs>(
         &mut self,
         vfs: &mut V,
-        plan: &Plan,
         id: &BlockId,
-        sequence: u64,
-    ) -> Result<(), Error> {
-        // Each round tombstones at least one visible edge, so rounds are bounded by them.
+        plan: &Plan,
+        per_round: usize,
+        mut log: impl FnMut(&mut V, &[Edge]) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let mut removed = 0u64;
+        // Each round removes at least one visible edge, so rounds are bounded by them.
         for _ in 0..=plan.edge_records {
-            let mut round: heapless::Vec<Edge, DELETE_ROUND_EDGES> = heapless::Vec::new();
-            for outgoing in [true, false] {
-                if round.is_full() {
-                    break;
-                }
-                self.merge_edges(vfs, id, outgoing, &EdgeFilter::All, |record| {
-                    let edge = if outgoing {
-                        Edge {
-                            source: record.key_id,
-                            target: record.other,
-                            edge_type: record.edge_type,
-                        }
-                    } else {
-                        Edge {
-                            source: record.other,
-                            target: record.key_id,
-                            edge_type: record.edge_type,
-                        }
-                    };
-                    if !round.contains(&edge) {
-                        let _ = round.push(edge);
-                    }
-                    !round.is_full()
-                })?;
-            }
+            let mut round = heapless::Vec::new();
+            self.deleted_edges_round(vfs, id, &mut round, per_round)?;
             if round.is_empty() {
-                self.memtable.delete_block(id, sequence);
-                self.blocks_live -= 1;
-                self.edges_live -= plan.edges_removed;
-                return Ok(());
+                debug_assert_eq!(removed, plan.edges_removed);
+                return Ok(removed);
             }
-            for edge in &round {
-                self.memtable.set_edge(edge, false);
-            }
+            log(vfs, &round)?;
+            self.tombstone_edges(round.iter().copied());
+            removed += round.len() as u64;
         }
         Err(DAMAGED)
+    }
+
+    /// Collects up to `limit` (at most `DELETE_ROUND_EDGES`) distinct visible edges of
+    /// `id` into `round`: the next edges a delete removes.
+    fn deleted_edges_round<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        round: &mut heapless::Vec<Edge, DELETE_ROUND_EDGES>,
+        limit: usize,
+    ) -> Result<(), Error> {
+        assert!(round.is_empty() && limit >= 1);
+        let limit = limit.min(DELETE_ROUND_EDGES);
+        for outgoing in [true, false] {
+            if round.len() >= limit {
+                break;
+            }
+            self.merge_edges(vfs, id, outgoing, &EdgeFilter::All, |record| {
+                let (source, target) = if outgoing {
+                    (record.key_id, record.other)
+                } else {
+                    (record.other, record.key_id)
+                };
+                let edge = Edge { source, target, edge_type: record.edge_type };
+                // A self-edge is listed both ways; it is removed once.
+                if !round.contains(&edge) {
+                    let _ = round.push(edge);
+                }
+                round.len() < limit
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Tombstones edges a delete removes (live, or replayed from its deleted-edges frames);
+    /// the live counts change when the delete finishes.
+    pub(crate) fn tombstone_edges(&mut self, edges: impl IntoIterator<Item = Edge>) {
+        for edge in edges {
+            self.memtable.set_edge(&edge, false);
+        }
+    }
+
+    /// The last step of a delete, once its edges are tombstoned: the block's tombstone and
+    /// the live counts. `None` (and nothing changed) if the counts say the store never held
+    /// what the delete removes: a log that contradicts the manifest.
+    pub(crate) fn finish_delete_block(
+        &mut self,
+        id: &BlockId,
+        sequence: u64,
+        edges_removed: u64,
+    ) -> Option<()> {
+        let blocks_live = self.blocks_live.checked_sub(1)?;
+        let edges_live = self.edges_live.checked_sub(edges_removed)?;
+        self.memtable.delete_block(id, sequence);
+        self.blocks_live = blocks_live;
+        self.edges_live = edges_live;
+        Some(())
     }
 
     /// Plans an edge put: `NotFound` unless both ends are visible; `None` if the edge is
@@ -131,7 +166,9 @@ impl<'r> Store<'r> {
         Ok(Some(self.edge_plan(edge)))
     }
 
-    fn edge_plan(&self, edge: &Edge) -> Plan {
+    /// The room an edge put or delete needs in the memtable: memtable reads only (replay
+    /// of a logged edge write plans with this alone).
+    pub(crate) fn edge_plan(&self, edge: &Edge) -> Plan {
         Plan {
             entries: self.memtable.new_entries(&[edge.source, edge.target]),
             edge_records: usize::from(self.memtable.edge_needs_record(edge)),
@@ -156,8 +193,11 @@ impl<'r> Store<'r> {
         Ok(self.edge_plan(edge))
     }
 
-    pub(crate) fn apply_delete_edge(&mut self, edge: &Edge) {
+    /// `None` (and nothing changed) if no edge is live: a replayed log that contradicts
+    /// the manifest's counts. A live delete planned that the edge is visible.
+    pub(crate) fn apply_delete_edge(&mut self, edge: &Edge) -> Option<()> {
+        self.edges_live = self.edges_live.checked_sub(1)?;
         self.memtable.set_edge(edge, false);
-        self.edges_live -= 1;
+        Some(())
     }
 }

@@ -18,8 +18,8 @@ use crate::codec::{narrow_u32, CASTAGNOLI};
 use crate::error::Error;
 use crate::vfs::{FileHandle, Vfs, VfsError};
 use format::{
-    padded_bytes, segment_name, FrameHeader, RecordKind, SegmentHeader, FRAME_HEADER_BYTES,
-    SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+    padded_bytes, segment_name, FrameHeader, RecordKind, SegmentHeader, FORMAT_VERSION,
+    FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 
 /// The most bytes a segment file is extended by at a time, ahead of the writes (never past
@@ -144,15 +144,39 @@ impl<'r> Wal<'r> {
         Ok(())
     }
 
+    /// Makes room for a group of frames of `group_bytes` in all (a delete's deleted-edges
+    /// frames and its delete-block frame) in one segment, so that no segment ends inside
+    /// the group: recovery reads a group cut at a segment's end as torn. Config validation
+    /// bounds every group by a segment.
+    pub(crate) fn begin_group<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        group_bytes: usize,
+    ) -> Result<(), Error> {
+        self.check_room(group_bytes)?;
+        assert!(
+            (SEGMENT_HEADER_BYTES + group_bytes) as u64 <= self.segment_bytes_max,
+            "config validation bounds every group by a segment"
+        );
+        let fits_segment = self.segment.is_some_and(|segment| {
+            segment.written_bytes + (self.buffered + group_bytes) as u64 <= self.segment_bytes_max
+        });
+        if fits_segment {
+            return Ok(());
+        }
+        self.guard_io(|wal| wal.roll_segment(vfs))
+    }
+
     /// Appends one frame whose payload is the concatenation of `parts`. The frame is in the
     /// buffer (and maybe partly written out) when this returns; it is durable after `sync`.
     pub(crate) fn append<V: Vfs>(
         &mut self,
         vfs: &mut V,
-        kind: RecordKind,
+        frame: (RecordKind, u8),
         sequence: u64,
         parts: &[&[u8]],
     ) -> Result<(), Error> {
+        let (kind, flags) = frame;
         let payload_bytes: usize = parts.iter().map(|part| part.len()).sum();
         let frame_bytes = FRAME_HEADER_BYTES + padded_bytes(payload_bytes);
         self.check_room(frame_bytes)?;
@@ -172,6 +196,7 @@ impl<'r> Wal<'r> {
             payload_crc: digest.finalize(),
             payload_bytes: narrow_u32(payload_bytes),
             kind,
+            flags,
             sequence,
             synced_position: self.synced_position,
         };
@@ -230,7 +255,11 @@ impl<'r> Wal<'r> {
         self.next_segment_number += 1;
         self.segments_count += 1;
         self.directory_dirty = true;
-        let header = SegmentHeader { segment_number: number, start_position: self.position };
+        let header = SegmentHeader {
+            version: FORMAT_VERSION,
+            segment_number: number,
+            start_position: self.position,
+        };
         self.buffer[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
         self.buffered = SEGMENT_HEADER_BYTES;
         self.segment = Some(OpenSegment { file, written_bytes: 0, file_bytes: 0 });

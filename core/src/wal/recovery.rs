@@ -18,11 +18,12 @@
 
 use super::format::{
     decode_record, parse_segment_name, segment_name, FrameHeader, Record, SegmentHeader,
-    FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
+    FORMAT_VERSION, FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 use super::{LogTail, OpenSegment};
 use crate::codec::{narrow_u32, narrow_usize, CASTAGNOLI};
 use crate::error::{CorruptionKind, Error, Resource};
+use crate::id::BlockId;
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
 
 /// Times a rejected frame is read again, each read fresh from storage, before the log is
@@ -89,8 +90,12 @@ struct Stop {
     /// Log position of that byte.
     position: u64,
     kind: CorruptionKind,
-    /// The frame at the stop failed its checksums (rather than decoding or applying).
+    /// The frame at `damaged_offset` failed its checksums (rather than decoding or
+    /// applying): recovery reads it again before cutting.
     unreadable: bool,
+    /// File offset of the frame that stopped the log: `offset`, or later when the log stops
+    /// inside a delete's group of frames and is cut at the group's start.
+    damaged_offset: u64,
 }
 
 struct SegmentReader<'b> {
@@ -484,6 +489,29 @@ struct SegmentAt {
     position: u64,
 }
 
+/// A delete's deleted-edges frames read so far in a segment: applied only when its
+/// delete-block frame is read (a log that ends before then ends at the group's start).
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    id: BlockId,
+    sequence: u64,
+    /// File offset and log position of its first frame.
+    offset: u64,
+    position: u64,
+    edges: u64,
+}
+
+/// Where the frame being replayed is, and how to read it.
+#[derive(Clone, Copy)]
+struct FrameAt {
+    offset: u64,
+    position: u64,
+    /// The segment's format version.
+    version: u32,
+    /// Past the checkpoint: applied, not only checked.
+    apply: bool,
+}
+
 /// `replay_segment` on an open reader: checks the header, then replays frames until the
 /// log's end, a rejected frame or the segment's end.
 fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
@@ -501,39 +529,65 @@ fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
     if index == 0 && lost_manifest {
         return Err(Error::Corruption { kind: CorruptionKind::Manifest });
     }
-    if let Some(kind) = header_stop(header, segment, checkpoint) {
-        let stop = Stop { index, offset: 0, position, kind, unreadable: header.is_none() };
-        return Ok(SegmentReplay { stop: Some(stop), position, end_offset: 0 });
-    }
+    let header = match (header_stop(header, segment, checkpoint), header) {
+        (None, Some(header)) => header,
+        (kind, _) => {
+            let kind = kind.unwrap_or(CorruptionKind::WalSegmentHeader);
+            let unreadable = header.is_none();
+            let stop = Stop { index, offset: 0, position, kind, unreadable, damaged_offset: 0 };
+            return Ok(SegmentReplay { stop: Some(stop), position, end_offset: 0 });
+        }
+    };
     if index == 0 {
-        position = header.map_or(checkpoint.position, |header| header.start_position);
+        position = header.start_position;
     }
     let mut offset = SEGMENT_HEADER_BYTES as u64;
+    let mut group = None;
     // Every accepted frame advances the offset by at least FRAME_HEADER_BYTES.
     let frames_max = reader.file_bytes / FRAME_HEADER_BYTES as u64 + 1;
     for _ in 0..frames_max {
-        let apply = position >= checkpoint.position;
-        match replay_frame(vfs, reader, offset, payload_max, target, report, apply)? {
-            FrameStep::End => {
-                return Ok(SegmentReplay { stop: None, position, end_offset: offset })
-            }
+        let at = FrameAt {
+            offset,
+            position,
+            version: header.version,
+            apply: position >= checkpoint.position,
+        };
+        let step = replay_frame(vfs, reader, at, payload_max, target, report, &mut group)?;
+        let unreadable = match step {
             FrameStep::Accepted { frame_bytes } => {
                 offset += frame_bytes;
                 position += frame_bytes;
+                continue;
             }
-            FrameStep::Rejected { unreadable } => {
-                // An unreadable frame in a rest of zeros (confirmed on every re-read) is the
-                // preallocated end of the log, not damage.
-                let zero_tail = unreadable && reader.rest_is_zeros_on_every_read(vfs, offset)?;
-                let kind = CorruptionKind::WalFrame;
-                let stop =
-                    (!zero_tail).then_some(Stop { index, offset, position, kind, unreadable });
-                return Ok(SegmentReplay { stop, position, end_offset: offset });
+            FrameStep::End => None,
+            // An unreadable frame in a rest of zeros (confirmed on every re-read) is the
+            // preallocated end of the log, not damage.
+            FrameStep::Rejected { unreadable: true } => {
+                (!reader.rest_is_zeros_on_every_read(vfs, offset)?).then_some(true)
             }
+            FrameStep::Rejected { unreadable: false } => Some(false),
+        };
+        if unreadable.is_none() && group.is_none() {
+            return Ok(SegmentReplay { stop: None, position, end_offset: offset });
         }
+        // Damage, or a clean end inside a group (a torn delete): the log stops here.
+        let unreadable = unreadable.unwrap_or(false);
+        let kind = CorruptionKind::WalFrame;
+        let stop = Stop { index, offset, position, kind, unreadable, damaged_offset: offset };
+        return Ok(stop_in_group(stop, group));
     }
-    let stop = Stop { index, offset, position, kind: CorruptionKind::WalFrame, unreadable: false };
-    Ok(SegmentReplay { stop: Some(stop), position, end_offset: offset })
+    let kind = CorruptionKind::WalFrame;
+    let stop = Stop { index, offset, position, kind, unreadable: false, damaged_offset: offset };
+    Ok(stop_in_group(stop, group))
+}
+
+/// A stop inside an open group moves back to the group's start: none of it applies.
+fn stop_in_group(stop: Stop, group: Option<Group>) -> SegmentReplay {
+    let stop = match group {
+        Some(group) => Stop { offset: group.offset, position: group.position, ..stop },
+        None => stop,
+    };
+    SegmentReplay { stop: Some(stop), position: stop.position, end_offset: stop.offset }
 }
 
 /// Why a segment's header stops the log, if it does. Numbers only increase (a removed tail's
@@ -568,17 +622,18 @@ enum FrameStep {
     },
 }
 
-/// Reads, checks and applies the frame at `offset`.
+/// Reads, checks and applies the frame at `at`; a deleted-edges frame joins `group`, which
+/// is applied with its delete-block frame.
 fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
     vfs: &mut V,
     reader: &mut SegmentReader<'_>,
-    offset: u64,
+    at: FrameAt,
     payload_max: usize,
     target: &mut T,
     report: &mut RecoveryReport,
-    apply: bool,
+    group: &mut Option<Group>,
 ) -> Result<FrameStep, Error> {
-    let (header, payload) = match reader.frame(vfs, offset, payload_max)? {
+    let (header, payload) = match reader.frame(vfs, at.offset, payload_max)? {
         FrameRead::End => return Ok(FrameStep::End),
         FrameRead::Invalid => return Ok(FrameStep::Rejected { unreadable: true }),
         FrameRead::TooLarge => {
@@ -586,32 +641,120 @@ fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
         }
         FrameRead::Valid(header, payload) => (header, payload),
     };
-    // Every write frame has the sequence after the previous one; a close marker carries the
-    // next write's sequence without taking it.
+    let accepted = FrameStep::Accepted { frame_bytes: header.frame_bytes() as u64 };
+    // Every write's frames have the sequence after the previous write's; a close marker
+    // carries the next write's sequence without taking it.
     // Frames before the checkpoint are already in the tables: checked, not applied.
     let in_sequence = header.sequence != 0
-        && (!apply || report.sequence_next == 0 || header.sequence == report.sequence_next);
-    let Some(record) = decode_record(header.kind, payload).filter(|_| in_sequence) else {
+        && (!at.apply || report.sequence_next == 0 || header.sequence == report.sequence_next);
+    let Some(record) = decode_record(at.version, &header, payload).filter(|_| in_sequence) else {
         return Ok(FrameStep::Rejected { unreadable: false });
     };
-    if !apply {
-        return Ok(FrameStep::Accepted { frame_bytes: header.frame_bytes() as u64 });
+    if !at.apply {
+        return Ok(accepted);
     }
-    let applied = match record {
-        Record::CloseMarker => Ok(header.sequence),
-        record => target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1),
+    let applied = match (record, group.as_mut()) {
+        (Record::DeletedEdges(deleted), None) => {
+            let edges = deleted.count() as u64;
+            let (offset, position) = (at.offset, at.position);
+            let (id, sequence) = (deleted.id, header.sequence);
+            *group = Some(Group { id, sequence, offset, position, edges });
+            return Ok(accepted);
+        }
+        (Record::DeletedEdges(deleted), Some(open)) => {
+            if open.id != deleted.id || open.sequence != header.sequence {
+                return Ok(FrameStep::Rejected { unreadable: false });
+            }
+            open.edges += deleted.count() as u64;
+            return Ok(accepted);
+        }
+        (Record::DeleteBlock { id, edges_removed: Some(edges) }, _) => {
+            let delete = Delete { header, id, edges, at, payload_max };
+            let open = group.take();
+            match apply_delete(vfs, reader, delete, open, target, report)? {
+                Some(applied) => applied,
+                None => {
+                    *group = open;
+                    return Ok(FrameStep::Rejected { unreadable: false });
+                }
+            }
+        }
+        // Any other frame inside a group breaks it.
+        (_, Some(_)) => return Ok(FrameStep::Rejected { unreadable: false }),
+        (Record::CloseMarker, None) => Ok(header.sequence),
+        (record, None) => target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1),
     };
     match applied {
         Ok(sequence_next) => {
             report.sequence_next = sequence_next;
             report.frames_replayed += 1;
             report.bytes_replayed += header.frame_bytes() as u64;
-            Ok(FrameStep::Accepted { frame_bytes: header.frame_bytes() as u64 })
+            Ok(accepted)
         }
-        Err(ApplyError::Invalid) => Ok(FrameStep::Rejected { unreadable: false }),
-        Err(ApplyError::Capacity(resource)) => Err(Error::RecoveryCapacity { resource }),
-        Err(ApplyError::Failed(error)) => Err(error),
+        Err(error) => apply_failed(error),
     }
+}
+
+fn apply_failed(error: ApplyError) -> Result<FrameStep, Error> {
+    match error {
+        ApplyError::Invalid => Ok(FrameStep::Rejected { unreadable: false }),
+        ApplyError::Capacity(resource) => Err(Error::RecoveryCapacity { resource }),
+        ApplyError::Failed(error) => Err(error),
+    }
+}
+
+/// A format-2 delete-block frame, read at `at`.
+#[derive(Clone, Copy)]
+struct Delete {
+    header: FrameHeader,
+    id: BlockId,
+    edges: u32,
+    at: FrameAt,
+    payload_max: usize,
+}
+
+/// Applies a delete with the group of deleted-edges frames before it, read again from the
+/// segment. `None` if the group does not match the delete (its id, sequence or edge count):
+/// the frame is rejected. The group's frames read valid once; if a second read differs,
+/// the storage is flaky and open fails with an I/O error rather than cut the log.
+fn apply_delete<V: Vfs, T: ReplayTarget<V>>(
+    vfs: &mut V,
+    reader: &mut SegmentReader<'_>,
+    delete: Delete,
+    group: Option<Group>,
+    target: &mut T,
+    report: &mut RecoveryReport,
+) -> Result<Option<Result<u64, ApplyError>>, Error> {
+    let Delete { header, id, edges, at, payload_max } = delete;
+    let matches = match group {
+        None => edges == 0,
+        Some(group) => {
+            group.id == id && group.sequence == header.sequence && group.edges == u64::from(edges)
+        }
+    };
+    if !matches {
+        return Ok(None);
+    }
+    let mut offset = group.map_or(at.offset, |group| group.offset);
+    // Each frame advances the offset by at least FRAME_HEADER_BYTES, up to the delete's.
+    while offset < at.offset {
+        let flaky = Error::Io(VfsError::Io { code: 5 });
+        let FrameRead::Valid(frame, payload) = reader.frame(vfs, offset, payload_max)? else {
+            return Err(flaky);
+        };
+        let Some(record @ Record::DeletedEdges(_)) = decode_record(at.version, &frame, payload)
+        else {
+            return Err(flaky);
+        };
+        if let Err(error) = target.apply(vfs, frame.sequence, record) {
+            return Ok(Some(Err(error)));
+        }
+        offset += frame.frame_bytes() as u64;
+        report.frames_replayed += 1;
+        report.bytes_replayed += frame.frame_bytes() as u64;
+    }
+    let record = Record::DeleteBlock { id, edges_removed: Some(edges) };
+    Ok(Some(target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1)))
 }
 
 /// Scans everything after `stop` for a valid frame whose synced position lies past the stop:
@@ -670,10 +813,10 @@ fn confirm_damage<V: Vfs>(
     let mut result = Ok(());
     for _ in 0..CONFIRM_READS {
         reader.forget_window();
-        let readable_now = if stop.offset < SEGMENT_HEADER_BYTES as u64 {
+        let readable_now = if stop.damaged_offset < SEGMENT_HEADER_BYTES as u64 {
             reader.header(vfs).map(|header| header.is_some())
         } else {
-            let frame = reader.frame(vfs, stop.offset, payload_max);
+            let frame = reader.frame(vfs, stop.damaged_offset, payload_max);
             frame.map(|frame| matches!(frame, FrameRead::Valid(..)))
         };
         result = match readable_now {
@@ -726,7 +869,22 @@ fn sync_kept_segments<V: Vfs>(
         let result = vfs.sync(file).and_then(|()| vfs.len(file));
         match result {
             Ok(file_bytes) if index + 1 == numbers.len() && end_offset <= file_bytes => {
-                last = Some(OpenSegment { file, written_bytes: end_offset, file_bytes });
+                // Frames are appended only to a segment of this engine's format; after an
+                // older one the writer starts a new segment.
+                let mut header = [0u8; SEGMENT_HEADER_BYTES];
+                let read = read_fully(vfs, file, 0, &mut header);
+                let current = SegmentHeader::decode(&header)
+                    .is_some_and(|header| header.version == FORMAT_VERSION);
+                match read {
+                    Ok(SEGMENT_HEADER_BYTES) if current => {
+                        last = Some(OpenSegment { file, written_bytes: end_offset, file_bytes });
+                    }
+                    Ok(_) => vfs.close(file),
+                    Err(error) => {
+                        vfs.close(file);
+                        return Err(Error::Io(error));
+                    }
+                }
             }
             Ok(_) if index + 1 == numbers.len() => {
                 // Recovery read frames up to `end_offset`: the file shrank under it.
