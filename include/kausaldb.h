@@ -63,6 +63,106 @@
 #define KAUSAL_STARTS_MAX 256
 
 /**
+ * No resource (the error is not a capacity error).
+ */
+#define KAUSAL_RESOURCE_NONE 0
+
+/**
+ * `memtable_entries_max` entries are in use (block versions, tombstones, stubs).
+ */
+#define KAUSAL_RESOURCE_MEMTABLE_ENTRIES 1
+
+/**
+ * `memtable_edges_max` edge records are in use.
+ */
+#define KAUSAL_RESOURCE_MEMTABLE_EDGES 2
+
+/**
+ * `memtable_arena_bytes_max` payload bytes are in use.
+ */
+#define KAUSAL_RESOURCE_MEMTABLE_ARENA_BYTES 3
+
+/**
+ * `wal_segments_max` log segments exist.
+ */
+#define KAUSAL_RESOURCE_WAL_SEGMENTS 4
+
+/**
+ * `table_memory_bytes` (blooms and indexes of open tables) is in use.
+ */
+#define KAUSAL_RESOURCE_TABLE_MEMORY 5
+
+/**
+ * `tables_max` tables exist; `kausal_compact_step` must merge some first.
+ */
+#define KAUSAL_RESOURCE_TABLES 6
+
+/**
+ * A logged record is longer than this config's limits (the store was written with larger).
+ */
+#define KAUSAL_RESOURCE_RECORD_BYTES 7
+
+/**
+ * No corruption (the error is not `KAUSAL_ERROR_CORRUPTION`).
+ */
+#define KAUSAL_CORRUPTION_NONE 0
+
+/**
+ * A log frame that was provably synced fails its checks.
+ */
+#define KAUSAL_CORRUPTION_WAL_FRAME 1
+
+/**
+ * A log segment header is damaged, yet later segments prove it was synced.
+ */
+#define KAUSAL_CORRUPTION_WAL_SEGMENT_HEADER 2
+
+/**
+ * The log segments do not join up (one is missing).
+ */
+#define KAUSAL_CORRUPTION_WAL_SEGMENT_GAP 3
+
+/**
+ * The log ends before the durable end the last clean close recorded.
+ */
+#define KAUSAL_CORRUPTION_WAL_TAIL 4
+
+/**
+ * A file name in the store directory is not valid UTF-8 or is too long.
+ */
+#define KAUSAL_CORRUPTION_DIRECTORY_LISTING 5
+
+/**
+ * A table's footer, index, bloom filter or a page fails its checks.
+ */
+#define KAUSAL_CORRUPTION_TABLE 6
+
+/**
+ * The manifest fails its checks, names a missing table, or is missing after a flush.
+ */
+#define KAUSAL_CORRUPTION_MANIFEST 7
+
+/**
+ * Bytes of `kausal_error_detail::field`, NUL included.
+ */
+#define KAUSAL_ERROR_FIELD_BYTES 40
+
+/**
+ * Bytes of `kausal_error_detail::file`, NUL included.
+ */
+#define KAUSAL_ERROR_FILE_BYTES 72
+
+/**
+ * Bytes of `kausal_error_detail::message`, NUL included.
+ */
+#define KAUSAL_ERROR_MESSAGE_BYTES 256
+
+/**
+ * `sizeof(kausal_error_detail)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_ERROR_DETAIL_SIZE_V1 416
+
+/**
  * Callback result: success.
  */
 #define KAUSAL_VFS_OK 0
@@ -459,6 +559,68 @@ typedef struct kausal_config {
 } kausal_config;
 
 /**
+ * What a failed call knew about its error (`kausal_error` for a handle's last call, or
+ * the `out_error` of `kausal_open_*`). Fields that do not apply to the error are 0, NULL
+ * or "". Set `struct_size` to `sizeof(kausal_error_detail)` before passing it.
+ */
+typedef struct kausal_error_detail {
+  uint32_t struct_size;
+  /**
+   * The status the call returned (`KAUSAL_OK` if it succeeded).
+   */
+  enum kausal_status status;
+  /**
+   * The operating system's error (`errno`) or the host backend's status code of the
+   * storage call that failed, for `KAUSAL_ERROR_IO` and the other storage errors.
+   */
+  int32_t os_error;
+  /**
+   * `KAUSAL_RESOURCE_*`: what ran out, for `KAUSAL_ERROR_MEMTABLE_FULL` and
+   * `KAUSAL_ERROR_RECOVERY_CAPACITY`.
+   */
+  uint32_t resource;
+  /**
+   * `KAUSAL_CORRUPTION_*`: what was damaged, for `KAUSAL_ERROR_CORRUPTION`.
+   */
+  uint32_t corruption;
+  /**
+   * The process that holds the store, for `KAUSAL_ERROR_LOCKED` (0 if unknown).
+   */
+  uint32_t pid;
+  /**
+   * The length given, for the `*_TOO_LONG` errors and `KAUSAL_ERROR_REGION_TOO_SMALL`;
+   * the count needed, for `KAUSAL_ERROR_BUFFER_TOO_SMALL`; the offset of the first bad
+   * byte, for `KAUSAL_ERROR_METADATA_INVALID`; the code, for
+   * `KAUSAL_ERROR_EDGE_TYPE_UNKNOWN`.
+   */
+  uint64_t value;
+  /**
+   * The limit it broke, for the `*_TOO_LONG` errors (the config field's value) and
+   * `KAUSAL_ERROR_REGION_TOO_SMALL` (the bytes required).
+   */
+  uint64_t limit;
+  /**
+   * The storage call that failed ("open", "read", "write", "sync", "sync_dir",
+   * "rename", ...): static, NUL-terminated; NULL if no storage call failed.
+   */
+  const char *operation;
+  /**
+   * The config field (`KAUSAL_ERROR_CONFIG_INVALID`) or query argument
+   * (`KAUSAL_ERROR_QUERY_INVALID`) to change, NUL-terminated; "" otherwise.
+   */
+  char field[KAUSAL_ERROR_FIELD_BYTES];
+  /**
+   * The store file that call was on, e.g. "wal-0000000000000003.log"; "" if none or
+   * unknown. NUL-terminated.
+   */
+  char file[KAUSAL_ERROR_FILE_BYTES];
+  /**
+   * The whole error as one sentence, NUL-terminated (cut to fit).
+   */
+  char message[KAUSAL_ERROR_MESSAGE_BYTES];
+} kausal_error_detail;
+
+/**
  * Storage callbacks a host supplies to `kausal_open_vfs`. Every callback is required but
  * `lock` and `unlock` (zero-initialise the struct, then set what you have).
  * `context` is passed back unchanged as the first argument. Names are NUL-terminated ASCII
@@ -793,13 +955,17 @@ enum kausal_status kausal_memory_required(const struct kausal_config *config, si
  * Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
  * files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
  * ignored) holds the handle and every byte the engine uses; it must stay valid and
- * untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery found.
+ * untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery
+ * found. If the open fails and `out_error` is not NULL (its `struct_size` set), the
+ * detail of the failure is written there: which file, which storage call and `errno`,
+ * which config field, which kind of damage.
  */
 enum kausal_status kausal_open_dir(const struct kausal_config *config,
                                    void *region,
                                    size_t region_len,
                                    const char *path,
-                                   struct kausal_db **out_db);
+                                   struct kausal_db **out_db,
+                                   struct kausal_error_detail *out_error);
 
 /**
  * Opens (creating if needed) the store kept by the host's storage callbacks `vfs`
@@ -810,7 +976,15 @@ enum kausal_status kausal_open_vfs(const struct kausal_config *config,
                                    void *region,
                                    size_t region_len,
                                    const struct kausal_vfs *vfs,
-                                   struct kausal_db **out_db);
+                                   struct kausal_db **out_db,
+                                   struct kausal_error_detail *out_error);
+
+/**
+ * The detail of the last call on `db`: its status (`KAUSAL_OK` if it succeeded) and what
+ * the engine knew of its error, written to `*out` (set `out->struct_size` first). Calls
+ * refused for their handle (NULL, closed) record nothing. Does not change what it reads.
+ */
+enum kausal_status kausal_last_error(struct kausal_db *db, struct kausal_error_detail *out);
 
 /**
  * Syncs and closes the store. The handle is invalid afterwards (calls with it return

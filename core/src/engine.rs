@@ -177,13 +177,30 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// Opens (or creates) the store in `vfs`, with every part of its memory carved from
     /// `region` (at least `memory_bytes_required(&config)` bytes): loads the manifest and
     /// its tables, removes orphans, and replays the WAL after the checkpoint.
-    pub fn open(config: Config, region: &'r mut [u8], mut vfs: V) -> Result<Engine<'r, V>, Error> {
-        config.validate()?;
-        let parts = carve(&config, region)?;
-        vfs.lock().map_err(|error| match error {
-            VfsError::Locked { pid } => Error::Locked { pid },
-            other => Error::Io(other),
-        })?;
+    pub fn open(config: Config, region: &'r mut [u8], vfs: V) -> Result<Engine<'r, V>, Error> {
+        Self::open_or_give_back(config, region, vfs).map_err(|(error, _)| error)
+    }
+
+    /// As `open`, but a refused open hands the backend back with the error, as the failed
+    /// open left it (holding the store's lock, if it took it, until it is dropped): for a
+    /// host that reads its own record of what failed, as the C API does for
+    /// `kausal_error_detail`.
+    pub fn open_or_give_back(
+        config: Config,
+        region: &'r mut [u8],
+        mut vfs: V,
+    ) -> Result<Engine<'r, V>, (Error, V)> {
+        let parts = match config.validate().and_then(|()| carve(&config, region)) {
+            Ok(parts) => parts,
+            Err(error) => return Err((error, vfs)),
+        };
+        if let Err(error) = vfs.lock() {
+            let error = match error {
+                VfsError::Locked { pid } => Error::Locked { pid },
+                other => Error::Io(other),
+            };
+            return Err((error, vfs));
+        }
         let mut store = Store::new(Memtable::new(parts.memtable), parts.store, &config);
         let buffers = RecoveryBuffers {
             list: parts.list_buffer,
@@ -195,7 +212,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             Ok(recovered) => recovered,
             Err(error) => {
                 store.close(&mut vfs);
-                return Err(error);
+                return Err((error, vfs));
             }
         };
         let wal =

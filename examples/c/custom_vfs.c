@@ -210,13 +210,13 @@ int main(void) {
     printf("region needed: %zu bytes of %zu\n", needed, sizeof region);
 
     check(kausal_id_derive((const uint8_t *)"fw", 2, (const uint8_t *)"blink", 5, &id), "id");
-    check(kausal_open_vfs(&config, region, sizeof region, &vfs, &db), "open");
+    check(kausal_open_vfs(&config, region, sizeof region, &vfs, &db, NULL), "open");
     check(kausal_put_block(db, &id, "blink.c", 7, "{\"kind\":\"function\"}", 19,
                            (const uint8_t *)code, strlen(code), NULL),
           "put");
     check(kausal_close(db), "close");
 
-    check(kausal_open_vfs(&config, region, sizeof region, &vfs, &db), "reopen");
+    check(kausal_open_vfs(&config, region, sizeof region, &vfs, &db, NULL), "reopen");
     check(kausal_find_block(db, &id, &view), "find");
     printf("from the RAM store: %.*s\n", (int)view.content_len, (const char *)view.content);
     check(kausal_close(db), "close");

@@ -104,11 +104,11 @@ int main(int argc, char **argv) {
     if (region == NULL) {
         return 1;
     }
-    CHECK(kausal_open_dir(&config, region, region_len, directory, &db));
+    CHECK(kausal_open_dir(&config, region, region_len, directory, &db, NULL));
     ingest(db);
     CHECK(kausal_close(db));
 
-    CHECK(kausal_open_dir(&config, region, region_len, directory, &db));
+    CHECK(kausal_open_dir(&config, region, region_len, directory, &db, NULL));
     stats.struct_size = sizeof stats;
     CHECK(kausal_stats(db, &stats));
     printf("reopened %s: %llu blocks, %llu edges, %llu log frames replayed\n", directory,

@@ -10,12 +10,18 @@ int main(int argc, char **argv) {
     kausal_config config;
     size_t bytes = 0;
     kausal_db *db = NULL;
+    kausal_error_detail error = {.struct_size = sizeof(kausal_error_detail)};
     void *region;
     kausal_config_default(&config); /* then adjust any limit */
     kausal_memory_required(&config, &bytes);
     region = malloc(bytes); /* or a static array on firmware */
-    if (region == NULL || kausal_open_dir(&config, region, bytes, directory, &db) != KAUSAL_OK) {
-        fprintf(stderr, "cannot open %s\n", directory);
+    if (region == NULL) {
+        return 1;
+    }
+    if (kausal_open_dir(&config, region, bytes, directory, &db, &error) != KAUSAL_OK) {
+        /* e.g. "another process (pid 4242) has the store open" */
+        fprintf(stderr, "cannot open %s: %s\n", directory, error.message);
+        free(region);
         return 1;
     }
     /* kausal_put_block, kausal_put_edge, kausal_sync, kausal_find_block, kausal_edges,

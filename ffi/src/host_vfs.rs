@@ -2,6 +2,7 @@
 //! e.g. a flash file system on a microcontroller.
 
 use core::ffi::{c_char, c_void};
+use kausaldb_core::config::FILE_NAME_BYTES_MAX;
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{FileHandle, Vfs, VfsError};
 
@@ -310,32 +311,141 @@ impl Vfs for HostVfs {
     }
 }
 
-/// The storage a handle uses.
+/// The storage behind a handle.
 // One per handle, in the caller's region: the POSIX variant's mapping table (1.5 KiB) costs
 // nothing worth an indirection, and this crate cannot allocate.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum AnyVfs {
+pub(crate) enum Backend {
     Posix(PosixVfs),
     Host(HostVfs),
 }
 
+/// Files whose names are remembered by handle, for the detail of a failed call on them;
+/// a failure on a file beyond these names no file (`kausal_error_detail::file` is empty).
+const NAMED_FILES_MAX: usize = 32;
+
+/// The last storage call that failed: what `kausal_error_detail` reports beside the
+/// engine's error (which carries only the storage error itself).
+#[derive(Clone, Debug)]
+pub(crate) struct StorageFailure {
+    /// The call, NUL-terminated and static: "open\0", "write\0", ...
+    pub(crate) operation: &'static str,
+    /// The file it was on, when known.
+    pub(crate) file: heapless::String<FILE_NAME_BYTES_MAX>,
+    pub(crate) error: VfsError,
+}
+
+/// The storage a handle uses: its backend, and a record of the last call that failed
+/// (with the name of the file it was on).
+pub(crate) struct AnyVfs {
+    backend: Backend,
+    names: heapless::Vec<(FileHandle, heapless::String<FILE_NAME_BYTES_MAX>), NAMED_FILES_MAX>,
+    failure: Option<StorageFailure>,
+}
+
+impl core::fmt::Debug for AnyVfs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let backend = match self.backend {
+            Backend::Posix(_) => "posix",
+            Backend::Host(_) => "host",
+        };
+        f.debug_struct("AnyVfs").field("backend", &backend).field("failure", &self.failure).finish()
+    }
+}
+
+impl AnyVfs {
+    pub(crate) fn new(backend: Backend) -> AnyVfs {
+        AnyVfs { backend, names: heapless::Vec::new(), failure: None }
+    }
+
+    /// The last failed storage call since `forget_failure`, if any.
+    pub(crate) fn failure(&self) -> Option<&StorageFailure> {
+        self.failure.as_ref()
+    }
+
+    pub(crate) fn forget_failure(&mut self) {
+        self.failure = None;
+    }
+
+    fn name_of(&self, file: FileHandle) -> heapless::String<FILE_NAME_BYTES_MAX> {
+        let named = self.names.iter().find(|(handle, _)| *handle == file);
+        named.map(|(_, name)| name.clone()).unwrap_or_default()
+    }
+
+    /// Records a failure of `operation` on the file `name`.
+    fn note<T>(
+        &mut self,
+        operation: &'static str,
+        name: &str,
+        result: Result<T, VfsError>,
+    ) -> Result<T, VfsError> {
+        if let Err(error) = &result {
+            let mut file = heapless::String::<FILE_NAME_BYTES_MAX>::new();
+            // A name longer than the store's limit is refused by the backend; cut here.
+            for character in name.chars() {
+                if file.push(character).is_err() {
+                    break;
+                }
+            }
+            self.failure = Some(StorageFailure { operation, file, error: *error });
+        }
+        result
+    }
+
+    /// Records a failure of `operation` on an open file.
+    fn note_file<T>(
+        &mut self,
+        operation: &'static str,
+        file: FileHandle,
+        result: Result<T, VfsError>,
+    ) -> Result<T, VfsError> {
+        if let Err(error) = &result {
+            let name = self.name_of(file);
+            self.failure = Some(StorageFailure { operation, file: name, error: *error });
+        }
+        result
+    }
+
+    /// Remembers the name of a newly opened file (the oldest name goes when full).
+    fn remember(
+        &mut self,
+        name: &str,
+        result: Result<FileHandle, VfsError>,
+    ) -> Result<FileHandle, VfsError> {
+        if let (Ok(file), Ok(name)) =
+            (&result, heapless::String::<FILE_NAME_BYTES_MAX>::try_from(name))
+        {
+            if self.names.is_full() {
+                self.names.remove(0);
+            }
+            let _ = self.names.push((*file, name));
+        }
+        result
+    }
+}
+
 macro_rules! delegate {
     ($self:ident, $vfs:ident => $call:expr) => {
-        match $self {
-            AnyVfs::Posix($vfs) => $call,
-            AnyVfs::Host($vfs) => $call,
+        match &mut $self.backend {
+            Backend::Posix($vfs) => $call,
+            Backend::Host($vfs) => $call,
         }
     };
 }
 
 impl Vfs for AnyVfs {
     fn create(&mut self, name: &str) -> Result<FileHandle, VfsError> {
-        delegate!(self, vfs => vfs.create(name))
+        let result = delegate!(self, vfs => vfs.create(name));
+        let result = self.note("create\0", name, result);
+        self.remember(name, result)
     }
     fn open(&mut self, name: &str) -> Result<FileHandle, VfsError> {
-        delegate!(self, vfs => vfs.open(name))
+        let result = delegate!(self, vfs => vfs.open(name));
+        let result = self.note("open\0", name, result);
+        self.remember(name, result)
     }
     fn close(&mut self, file: FileHandle) {
+        self.names.retain(|(handle, _)| *handle != file);
         delegate!(self, vfs => vfs.close(file))
     }
     fn read_at(
@@ -344,34 +454,44 @@ impl Vfs for AnyVfs {
         offset: u64,
         buffer: &mut [u8],
     ) -> Result<usize, VfsError> {
-        delegate!(self, vfs => vfs.read_at(file, offset, buffer))
+        let result = delegate!(self, vfs => vfs.read_at(file, offset, buffer));
+        self.note_file("read\0", file, result)
     }
     fn write_at(&mut self, file: FileHandle, offset: u64, data: &[u8]) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.write_at(file, offset, data))
+        let result = delegate!(self, vfs => vfs.write_at(file, offset, data));
+        self.note_file("write\0", file, result)
     }
     fn sync(&mut self, file: FileHandle) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.sync(file))
+        let result = delegate!(self, vfs => vfs.sync(file));
+        self.note_file("sync\0", file, result)
     }
     fn len(&mut self, file: FileHandle) -> Result<u64, VfsError> {
-        delegate!(self, vfs => vfs.len(file))
+        let result = delegate!(self, vfs => vfs.len(file));
+        self.note_file("len\0", file, result)
     }
     fn truncate(&mut self, file: FileHandle, len: u64) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.truncate(file, len))
+        let result = delegate!(self, vfs => vfs.truncate(file, len));
+        self.note_file("truncate\0", file, result)
     }
     fn preallocate(&mut self, file: FileHandle, offset: u64, len: u64) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.preallocate(file, offset, len))
+        let result = delegate!(self, vfs => vfs.preallocate(file, offset, len));
+        self.note_file("preallocate\0", file, result)
     }
     fn remove(&mut self, name: &str) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.remove(name))
+        let result = delegate!(self, vfs => vfs.remove(name));
+        self.note("remove\0", name, result)
     }
     fn rename(&mut self, from: &str, to: &str) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.rename(from, to))
+        let result = delegate!(self, vfs => vfs.rename(from, to));
+        self.note("rename\0", from, result)
     }
     fn sync_dir(&mut self) -> Result<(), VfsError> {
-        delegate!(self, vfs => vfs.sync_dir())
+        let result = delegate!(self, vfs => vfs.sync_dir());
+        self.note("sync_dir\0", "", result)
     }
     fn list(&mut self, buffer: &mut [u8]) -> Result<usize, VfsError> {
-        delegate!(self, vfs => vfs.list(buffer))
+        let result = delegate!(self, vfs => vfs.list(buffer));
+        self.note("list\0", "", result)
     }
     fn view_at(
         &mut self,
@@ -379,11 +499,22 @@ impl Vfs for AnyVfs {
         offset: u64,
         len: usize,
     ) -> Result<Option<&[u8]>, VfsError> {
-        // Host callbacks have no views (the default); POSIX maps tables.
-        delegate!(self, vfs => vfs.view_at(file, offset, len))
+        // Host callbacks have no views (the default); POSIX maps tables. The view borrows
+        // the backend only, so the failure is recorded through the other fields.
+        let result = match &mut self.backend {
+            Backend::Posix(vfs) => vfs.view_at(file, offset, len),
+            Backend::Host(vfs) => vfs.view_at(file, offset, len),
+        };
+        if let Err(error) = &result {
+            let named = self.names.iter().find(|(handle, _)| *handle == file);
+            let name = named.map(|(_, name)| name.clone()).unwrap_or_default();
+            self.failure = Some(StorageFailure { operation: "view\0", file: name, error: *error });
+        }
+        result
     }
     fn lock(&mut self) -> Result<(), VfsError> {
         // POSIX locks the store directory; a host's callbacks take no lock (the default).
-        delegate!(self, vfs => vfs.lock())
+        let result = delegate!(self, vfs => vfs.lock());
+        self.note("lock\0", "LOCK", result)
     }
 }

@@ -13,11 +13,13 @@
 #![cfg_attr(test, allow(clippy::cast_possible_truncation, clippy::too_many_lines))]
 #![allow(clippy::missing_safety_doc)]
 
+mod detail;
 mod host_vfs;
 mod query;
 mod status;
 mod types;
 
+pub use detail::*;
 pub use host_vfs::*;
 pub use query::*;
 pub use status::kausal_status;
@@ -26,7 +28,8 @@ pub use types::*;
 use core::ffi::{c_char, c_void, CStr};
 use core::mem::{align_of, size_of};
 use core::ptr;
-use host_vfs::{AnyVfs, HostVfs};
+use detail::Failure;
+use host_vfs::{AnyVfs, Backend, HostVfs, StorageFailure};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{memory_bytes_required, BlockId, Config, EdgeFilter, EdgeType, Engine};
 use status::kausal_status::*;
@@ -42,6 +45,15 @@ pub const KAUSAL_VERSION_PATCH: u32 = 0;
 pub struct kausal_db {
     magic: u64,
     engine: Engine<'static, AnyVfs>,
+    /// The failure of the handle's last call (`None`: it succeeded), for `kausal_error`.
+    last_error: Option<LastError>,
+}
+
+/// A failed call's error and the storage call that failed during it, if any.
+#[derive(Debug)]
+struct LastError {
+    failure: Failure,
+    storage: Option<StorageFailure>,
 }
 
 /// Marks a live handle; cleared by `kausal_close`, so a closed handle is refused.
@@ -60,25 +72,42 @@ const _: () = assert!(KAUSAL_DEPTH_MAX_LIMIT == kausaldb_core::limits::DEPTH_MAX
 pub const KAUSAL_STARTS_MAX: usize = 256;
 const _: () = assert!(KAUSAL_STARTS_MAX == kausaldb_core::limits::STARTS_MAX);
 
-type Outcome<T = ()> = Result<T, kausal_status>;
+type Outcome<T = ()> = Result<T, Failure>;
 
 fn status_of(result: Outcome) -> kausal_status {
     match result {
         Ok(()) => KAUSAL_OK,
-        Err(status) => status,
+        Err(failure) => failure.status,
     }
+}
+
+/// The status of a call on handle `db`, recorded in the handle for `kausal_error` (when
+/// `db` is a live handle: a call refused for its handle records nothing).
+unsafe fn status_at(db: *mut kausal_db, result: Outcome) -> kausal_status {
+    // SAFETY: the caller passes NULL or a handle from kausal_open_* (see the header); the
+    // call's borrow of its engine has ended.
+    if let Some(handle) = unsafe { db.as_mut() }.filter(|handle| handle.magic == HANDLE_MAGIC) {
+        handle.last_error = match result {
+            Ok(()) => None,
+            Err(failure) => {
+                let storage = handle.engine.vfs_mut().failure().cloned();
+                Some(LastError { failure, storage })
+            }
+        };
+    }
+    status_of(result)
 }
 
 /// A reference from a pointer C passed in, or `KAUSAL_ERROR_NULL_ARGUMENT`.
 unsafe fn reference<'a, T>(pointer: *const T) -> Outcome<&'a T> {
     // SAFETY: the caller passes a pointer that is NULL or valid for reads of a T.
-    unsafe { pointer.as_ref() }.ok_or(KAUSAL_ERROR_NULL_ARGUMENT)
+    unsafe { pointer.as_ref() }.ok_or(KAUSAL_ERROR_NULL_ARGUMENT.into())
 }
 
 /// Writes an output through a pointer C passed in, or `KAUSAL_ERROR_NULL_ARGUMENT`.
 unsafe fn output<T>(pointer: *mut T, value: T) -> Outcome {
     if pointer.is_null() {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     // SAFETY: non-null, and the caller passes a pointer valid for writes of a T.
     unsafe { pointer.write(value) };
@@ -91,11 +120,11 @@ unsafe fn bytes<'a>(pointer: *const u8, len: usize) -> Outcome<&'a [u8]> {
         return Ok(&[]);
     }
     if pointer.is_null() {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     // No object is larger than isize::MAX bytes: such a length is a caller's bug.
     if len > isize::MAX as usize {
-        return Err(KAUSAL_ERROR_ARGUMENT_INVALID);
+        return Err(KAUSAL_ERROR_ARGUMENT_INVALID.into());
     }
     // SAFETY: non-null, and the caller passes a buffer valid for `len` bytes.
     Ok(unsafe { core::slice::from_raw_parts(pointer, len) })
@@ -110,7 +139,7 @@ unsafe fn array_bytes<'a>(
     element_bytes: usize,
 ) -> Outcome<&'a [u8]> {
     if pointer.is_null() && count > 0 {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     let len = count.checked_mul(element_bytes).ok_or(KAUSAL_ERROR_ARGUMENT_INVALID)?;
     // SAFETY: forwarded from the caller, with the length checked.
@@ -122,8 +151,10 @@ unsafe fn engine<'a>(db: *mut kausal_db) -> Outcome<&'a mut Engine<'static, AnyV
     // SAFETY: the caller passes NULL or a handle from kausal_open_* (see the header).
     let db = unsafe { db.as_mut() }.ok_or(KAUSAL_ERROR_NULL_ARGUMENT)?;
     if db.magic != HANDLE_MAGIC {
-        return Err(KAUSAL_ERROR_HANDLE_INVALID);
+        return Err(KAUSAL_ERROR_HANDLE_INVALID.into());
     }
+    // A storage failure recorded during an earlier call is not this call's.
+    db.engine.vfs_mut().forget_failure();
     Ok(&mut db.engine)
 }
 
@@ -169,9 +200,9 @@ pub unsafe extern "C" fn kausal_config_check(
     // SAFETY: forwarded from the caller.
     let config = match unsafe { reference(config) } {
         Ok(config) => config,
-        Err(status) => return status,
+        Err(failure) => return failure.status,
     };
-    match config.to_core() {
+    match config.to_core().map_err(|failure: Failure| failure.status) {
         Ok(_) => KAUSAL_OK,
         Err(status) => {
             if status == KAUSAL_ERROR_CONFIG_INVALID && !out_field.is_null() {
@@ -202,21 +233,40 @@ pub unsafe extern "C" fn kausal_memory_required(
     })())
 }
 
-/// Opens a store on `vfs` in `region`; the handle is placed at the region's start.
+/// Checks the optional `out_error` of an open: NULL, or a struct of a size this version
+/// knows.
+unsafe fn error_output(out_error: *mut kausal_error_detail) -> Outcome {
+    // SAFETY: the caller passes NULL or a pointer to a kausal_error_detail (its first field
+    // is struct_size in every version).
+    match unsafe { out_error.as_ref() } {
+        Some(detail) if detail.struct_size < KAUSAL_ERROR_DETAIL_SIZE_V1 => {
+            Err(KAUSAL_ERROR_STRUCT_SIZE.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Opens a store on `vfs` in `region`; the handle is placed at the region's start. A
+/// failure leaves the storage call that failed during the open, if any, in `storage`.
 unsafe fn open_in(
     config: *const kausal_config,
     region: *mut c_void,
     region_len: usize,
     vfs: impl FnOnce() -> Outcome<AnyVfs>,
     out_db: *mut *mut kausal_db,
+    storage: &mut Option<StorageFailure>,
 ) -> Outcome {
     // SAFETY: forwarded from the caller.
     let config = unsafe { reference(config) }?.to_core()?;
     if region.is_null() || out_db.is_null() {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     if region_len < handle_bytes_required(&config) {
-        return Err(KAUSAL_ERROR_REGION_TOO_SMALL);
+        let error = kausaldb_core::Error::RegionTooSmall {
+            bytes_required: handle_bytes_required(&config),
+            bytes_given: region_len,
+        };
+        return Err(error.into());
     }
     let vfs = vfs()?;
     let base = region.cast::<u8>();
@@ -229,21 +279,46 @@ unsafe fn open_in(
         ptr::write_bytes(base, 0, region_len);
         core::slice::from_raw_parts_mut(base.add(engine_offset), region_len - engine_offset)
     };
-    let engine = Engine::open(config, engine_region, vfs)?;
+    let engine =
+        Engine::open_or_give_back(config, engine_region, vfs).map_err(|(error, vfs)| {
+            *storage = vfs.failure().cloned();
+            Failure::from(error)
+        })?;
     // SAFETY: `handle_offset` aligns the pointer for kausal_db, and the handle's bytes lie
     // inside the region, before the engine's part.
     let handle = unsafe { base.add(handle_offset).cast::<kausal_db>() };
     // SAFETY: as above; writing does not drop the zeroed bytes it replaces.
-    unsafe { handle.write(kausal_db { magic: HANDLE_MAGIC, engine }) };
+    unsafe { handle.write(kausal_db { magic: HANDLE_MAGIC, engine, last_error: None }) };
     // SAFETY: checked non-null above.
     unsafe { out_db.write(handle) };
     Ok(())
 }
 
+/// The status of an open; on failure, its detail goes to `out_error` (if not NULL).
+unsafe fn open_status(
+    out_error: *mut kausal_error_detail,
+    result: Outcome,
+    storage: Option<StorageFailure>,
+) -> kausal_status {
+    match result {
+        Ok(()) => KAUSAL_OK,
+        Err(failure) => {
+            if !out_error.is_null() {
+                // SAFETY: non-null, checked by error_output to be a struct of this size.
+                unsafe { out_error.write(detail::detail_of(&failure, storage.as_ref())) };
+            }
+            failure.status
+        }
+    }
+}
+
 /// Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
 /// files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
 /// ignored) holds the handle and every byte the engine uses; it must stay valid and
-/// untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery found.
+/// untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery
+/// found. If the open fails and `out_error` is not NULL (its `struct_size` set), the
+/// detail of the failure is written there: which file, which storage call and `errno`,
+/// which config field, which kind of damage.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_open_dir(
     config: *const kausal_config,
@@ -251,30 +326,39 @@ pub unsafe extern "C" fn kausal_open_dir(
     region_len: usize,
     path: *const c_char,
     out_db: *mut *mut kausal_db,
+    out_error: *mut kausal_error_detail,
 ) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    if let Err(failure) = unsafe { error_output(out_error) } {
+        return failure.status;
+    }
     let vfs = || {
         if path.is_null() {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         // SAFETY: non-null and, per the header, NUL-terminated.
-        let path =
-            unsafe { CStr::from_ptr(path) }.to_str().map_err(|_| KAUSAL_ERROR_ARGUMENT_INVALID)?;
-        Ok(AnyVfs::Posix(PosixVfs::open_dir(path)?))
+        let path = unsafe { CStr::from_ptr(path) }
+            .to_str()
+            .map_err(|_| Failure::from(KAUSAL_ERROR_ARGUMENT_INVALID))?;
+        Ok(AnyVfs::new(Backend::Posix(PosixVfs::open_dir(path)?)))
     };
+    let mut storage = None;
     // SAFETY: forwarded from the caller.
-    status_of(unsafe { open_in(config, region, region_len, vfs, out_db) })
+    let result = unsafe { open_in(config, region, region_len, vfs, out_db, &mut storage) };
+    // SAFETY: forwarded from the caller.
+    unsafe { open_status(out_error, result, storage) }
 }
 
 /// The host's callbacks, as many bytes as its `struct_size` says (an older, shorter struct
 /// leaves the newer callbacks NULL instead of being read past its end).
 unsafe fn host_callbacks(vfs: *const kausal_vfs) -> Outcome<kausal_vfs> {
     if vfs.is_null() {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     // SAFETY: non-null; every version of the struct starts with `struct_size`.
     let size = unsafe { ptr::addr_of!((*vfs).struct_size).read() };
     if size < KAUSAL_VFS_SIZE_V1 {
-        return Err(KAUSAL_ERROR_STRUCT_SIZE);
+        return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
     }
     let mut callbacks = kausal_vfs::EMPTY;
     let bytes = (size as usize).min(size_of::<kausal_vfs>());
@@ -297,14 +381,52 @@ pub unsafe extern "C" fn kausal_open_vfs(
     region_len: usize,
     vfs: *const kausal_vfs,
     out_db: *mut *mut kausal_db,
+    out_error: *mut kausal_error_detail,
 ) -> kausal_status {
+    // SAFETY: forwarded from the caller.
+    if let Err(failure) = unsafe { error_output(out_error) } {
+        return failure.status;
+    }
     let vfs = || {
         // SAFETY: forwarded from the caller.
         let callbacks = unsafe { host_callbacks(vfs) }?;
-        HostVfs::new(callbacks).map(AnyVfs::Host).ok_or(KAUSAL_ERROR_NULL_ARGUMENT)
+        let host = HostVfs::new(callbacks).ok_or(KAUSAL_ERROR_NULL_ARGUMENT)?;
+        Ok(AnyVfs::new(Backend::Host(host)))
     };
+    let mut storage = None;
     // SAFETY: forwarded from the caller.
-    status_of(unsafe { open_in(config, region, region_len, vfs, out_db) })
+    let result = unsafe { open_in(config, region, region_len, vfs, out_db, &mut storage) };
+    // SAFETY: forwarded from the caller.
+    unsafe { open_status(out_error, result, storage) }
+}
+
+/// The detail of the last call on `db`: its status (`KAUSAL_OK` if it succeeded) and what
+/// the engine knew of its error, written to `*out` (set `out->struct_size` first). Calls
+/// refused for their handle (NULL, closed) record nothing. Does not change what it reads.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_last_error(
+    db: *mut kausal_db,
+    out: *mut kausal_error_detail,
+) -> kausal_status {
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let (db, size) = unsafe { (db.as_ref(), reference(out)?.struct_size) };
+        let db = db.ok_or(KAUSAL_ERROR_NULL_ARGUMENT)?;
+        if db.magic != HANDLE_MAGIC {
+            return Err(KAUSAL_ERROR_HANDLE_INVALID.into());
+        }
+        if size < KAUSAL_ERROR_DETAIL_SIZE_V1 {
+            return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
+        }
+        let detail = match &db.last_error {
+            Some(last) => detail::detail_of(&last.failure, last.storage.as_ref()),
+            None => detail::detail_of(&Failure::from(KAUSAL_OK), None),
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe { output(out, detail) }
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Syncs and closes the store. The handle is invalid afterwards (calls with it return
@@ -313,8 +435,8 @@ pub unsafe extern "C" fn kausal_open_vfs(
 #[no_mangle]
 pub unsafe extern "C" fn kausal_close(db: *mut kausal_db) -> kausal_status {
     // SAFETY: forwarded from the caller.
-    if let Err(status) = unsafe { engine(db) } {
-        return status;
+    if let Err(failure) = unsafe { engine(db) } {
+        return failure.status;
     }
     // SAFETY: the handle is live (checked), so it holds an initialised kausal_db that is
     // moved out exactly once; the magic is cleared so no later call uses the moved value.
@@ -324,7 +446,7 @@ pub unsafe extern "C" fn kausal_close(db: *mut kausal_db) -> kausal_status {
         handle
     };
     let result = handle.engine.close();
-    status_of(result.map_err(kausal_status::from))
+    status_of(result.map_err(Failure::from))
 }
 
 /// A block's metadata: NULL with length 0 is the empty object (most blocks have none).
@@ -351,7 +473,7 @@ pub unsafe extern "C" fn kausal_put_block(
     content_len: usize,
     out_sequence: *mut u64,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: every pointer is forwarded from the caller with its length.
         let (engine, id, uri, metadata, content) = unsafe {
             (
@@ -364,7 +486,9 @@ pub unsafe extern "C" fn kausal_put_block(
         };
         let sequence = engine.put_block(id, uri, metadata, content)?;
         optional_output(out_sequence, sequence)
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Writes `value` if `pointer` is not NULL.
@@ -386,11 +510,11 @@ pub unsafe extern "C" fn kausal_find_block(
     id: *const kausal_id,
     out_view: *mut kausal_block_view,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, id) = unsafe { (engine(db)?, id_of(id)?) };
         if out_view.is_null() {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         let view = engine.find_block(id)?.ok_or(KAUSAL_ERROR_NOT_FOUND)?;
         let view = kausal_block_view {
@@ -405,7 +529,9 @@ pub unsafe extern "C" fn kausal_find_block(
         };
         // SAFETY: checked non-null above.
         unsafe { output(out_view, view) }
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Deletes a live block and every edge into or out of it. `KAUSAL_ERROR_NOT_FOUND` if absent.
@@ -415,11 +541,13 @@ pub unsafe extern "C" fn kausal_delete_block(
     id: *const kausal_id,
     out_sequence: *mut u64,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, id) = unsafe { (engine(db)?, id_of(id)?) };
         optional_output(out_sequence, engine.delete_block(id)?)
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Stores an edge between two live blocks. `*out_inserted` (may be NULL) is 1 if stored,
@@ -430,12 +558,14 @@ pub unsafe extern "C" fn kausal_put_edge(
     edge: *const kausal_edge,
     out_inserted: *mut u32,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, edge) = unsafe { (engine(db)?, reference(edge)?.to_core()?) };
         let inserted = engine.put_edge(edge)?.is_some();
         optional_output(out_inserted, u32::from(inserted))
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Deletes an edge. `KAUSAL_ERROR_NOT_FOUND` if it does not exist.
@@ -444,11 +574,13 @@ pub unsafe extern "C" fn kausal_delete_edge(
     db: *mut kausal_db,
     edge: *const kausal_edge,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, edge) = unsafe { (engine(db)?, reference(edge)?.to_core()?) };
-        engine.delete_edge(edge).map(|_| ()).map_err(kausal_status::from)
-    })())
+        engine.delete_edge(edge).map(|_| ()).map_err(Failure::from)
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Converts a C filter (NULL = all types) into `types` storage and the core filter.
@@ -461,7 +593,7 @@ unsafe fn filter_of<'t>(
         return Ok(EdgeFilter::All);
     };
     if filter.types_len > KAUSAL_FILTER_TYPES_MAX {
-        return Err(KAUSAL_ERROR_ARGUMENT_INVALID);
+        return Err(KAUSAL_ERROR_ARGUMENT_INVALID.into());
     }
     // SAFETY: a u16 array of `types_len` elements, per the header.
     let codes = unsafe { array_bytes(filter.types.cast(), filter.types_len, 2) }?;
@@ -473,7 +605,7 @@ unsafe fn filter_of<'t>(
         KAUSAL_FILTER_ALL => Ok(EdgeFilter::All),
         KAUSAL_FILTER_INCLUDE => Ok(EdgeFilter::Include(listed)),
         KAUSAL_FILTER_EXCLUDE => Ok(EdgeFilter::Exclude(listed)),
-        _ => Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+        _ => Err(KAUSAL_ERROR_ARGUMENT_INVALID.into()),
     }
 }
 
@@ -499,13 +631,13 @@ pub unsafe extern "C" fn kausal_edges(
             unsafe { (engine(db)?, id_of(id)?, filter_of(filter, &mut types)?) };
         let direction = types::direction_of(direction)?;
         if out_count.is_null() || (out.is_null() && out_capacity > 0) {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         let total = engine.visit_edges(id, direction, filter, |_| {})?;
         if total > out_capacity {
             // SAFETY: checked non-null above.
             unsafe { out_count.write(total) };
-            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
         }
         let mut written = 0;
         engine.visit_edges(id, direction, filter, |edge| {
@@ -520,7 +652,8 @@ pub unsafe extern "C" fn kausal_edges(
         unsafe { out_count.write(written) };
         Ok(())
     })();
-    status_of(result)
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Writes the in-memory table to a new sorted table on disk and empties it (done
@@ -529,7 +662,10 @@ pub unsafe extern "C" fn kausal_edges(
 #[no_mangle]
 pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
     // SAFETY: forwarded from the caller.
-    status_of(unsafe { engine(db) }.and_then(|engine| engine.flush().map_err(kausal_status::from)))
+    // SAFETY: forwarded from the caller.
+    let result = unsafe { engine(db) }.and_then(|engine| engine.flush().map_err(Failure::from));
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// One compaction step: merges the newest run of similar-sized tables into one (streaming,
@@ -542,18 +678,23 @@ pub unsafe extern "C" fn kausal_compact_step(
     db: *mut kausal_db,
     out_merged: *mut u32,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let merged = unsafe { engine(db) }?.compact_step()?;
         optional_output(out_merged, u32::from(merged))
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Makes every earlier write durable. Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_sync(db: *mut kausal_db) -> kausal_status {
     // SAFETY: forwarded from the caller.
-    status_of(unsafe { engine(db) }.and_then(|engine| engine.sync().map_err(kausal_status::from)))
+    // SAFETY: forwarded from the caller.
+    let result = unsafe { engine(db) }.and_then(|engine| engine.sync().map_err(Failure::from));
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Writes the store's counters into `*out`, whose `struct_size` the caller sets to
@@ -563,15 +704,17 @@ pub unsafe extern "C" fn kausal_stats(
     db: *mut kausal_db,
     out: *mut kausal_store_stats,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, size) = unsafe { (engine(db)?, reference(out)?.struct_size) };
         if size < KAUSAL_STATS_SIZE_V1 {
-            return Err(KAUSAL_ERROR_STRUCT_SIZE);
+            return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
         }
         // SAFETY: forwarded from the caller.
         unsafe { output(out, kausal_store_stats::from_core(&engine.stats())) }
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Derives the id of `name` in `namespace` (deterministic: the same symbol always gets the
@@ -605,10 +748,10 @@ pub unsafe extern "C" fn kausal_id_to_hex(
         // SAFETY: forwarded from the caller.
         let id = unsafe { id_of(id) }?;
         if out.is_null() {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         if out_len < 33 {
-            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
         }
         let mut text = [0u8; 33];
         id.to_hex(&mut text[..32])?;

@@ -2,6 +2,7 @@
 //! paths and the filtered scan. Same conventions as the rest: checked pointers, outputs
 //! written only on success, a size needed reported with `KAUSAL_ERROR_BUFFER_TOO_SMALL`.
 
+use crate::host_vfs::AnyVfs;
 use crate::status::kausal_status::{self, *};
 use crate::types::{
     self, kausal_block_filter, kausal_block_view, kausal_edge_filter, kausal_hit, kausal_id,
@@ -9,12 +10,14 @@ use crate::types::{
     KAUSAL_METADATA_NUMBER, KAUSAL_METADATA_STRING, KAUSAL_ORDER_BREADTH_FIRST,
     KAUSAL_ORDER_DEPTH_FIRST, KAUSAL_TRAVERSAL_SIZE_V1,
 };
-use crate::{array_bytes, bytes, engine, filter_of, id_of, output, reference, status_of, Outcome};
+use crate::{
+    array_bytes, bytes, engine, filter_of, id_of, output, reference, status_at, status_of, Outcome,
+};
 use crate::{kausal_db, KAUSAL_FILTER_TYPES_MAX};
 use kausaldb_core::query::{DEPTH_DEFAULT, RESULTS_DEFAULT, STARTS_MAX};
 use kausaldb_core::{
-    BlockFilter, BlockId, EdgeType, MetadataValue, PathOutcome, PathQuery, PathStep, ScanCursor,
-    TraversalOrder, TraversalQuery,
+    BlockFilter, BlockId, EdgeType, Engine, MetadataValue, PathOutcome, PathQuery, PathStep,
+    ScanCursor, TraversalOrder, TraversalQuery,
 };
 
 /// Scan ids converted per round (the core writes `BlockId`s, the C array holds
@@ -51,7 +54,7 @@ unsafe fn run_traversal(
     // SAFETY: forwarded from the caller.
     let engine = unsafe { engine(db)? };
     if out_count.is_null() || out_truncated.is_null() || (out.is_null() && out_capacity > 0) {
-        return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     let count = engine.traverse_with(query, out_capacity, |position, hit| {
         let hit = kausal_hit::new(&hit.id, hit.depth, hit.via.as_ref());
@@ -76,10 +79,10 @@ unsafe fn traversal_of<'a>(
     // SAFETY: forwarded from the caller.
     let traversal = unsafe { reference(traversal)? };
     if traversal.struct_size < KAUSAL_TRAVERSAL_SIZE_V1 {
-        return Err(KAUSAL_ERROR_STRUCT_SIZE);
+        return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
     }
     if traversal.starts_len == 0 || traversal.starts_len > STARTS_MAX {
-        return Err(KAUSAL_ERROR_QUERY_INVALID);
+        return Err(KAUSAL_ERROR_QUERY_INVALID.into());
     }
     // SAFETY: `starts` holds `starts_len` ids per the header (checked non-null there).
     let raw = unsafe {
@@ -91,7 +94,7 @@ unsafe fn traversal_of<'a>(
     let order = match traversal.order {
         KAUSAL_ORDER_BREADTH_FIRST => TraversalOrder::BreadthFirst,
         KAUSAL_ORDER_DEPTH_FIRST => TraversalOrder::DepthFirst,
-        _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+        _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID.into()),
     };
     Ok(TraversalQuery {
         starts: &starts[..traversal.starts_len],
@@ -123,12 +126,14 @@ pub unsafe extern "C" fn kausal_traverse(
 ) -> kausal_status {
     let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
     let mut starts = [BlockId::ZERO; STARTS_MAX];
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
         // SAFETY: forwarded from the caller.
         unsafe { run_traversal(db, &query, out, out_capacity, out_count, out_truncated) }
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,
@@ -146,14 +151,16 @@ pub unsafe extern "C" fn kausal_query(
     out_count: *mut usize,
     out_truncated: *mut u32,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let start = [unsafe { id_of(id)? }];
         let named = types::named_query_of(query)?;
         let traversal = named.traversal(&start, depth_max).with_results_for(out_capacity);
         // SAFETY: forwarded from the caller.
         unsafe { run_traversal(db, &traversal, out, out_capacity, out_count, out_truncated) }
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// Finds a shortest path from `from` to `to` (breadth first over `direction` edges passing
@@ -177,14 +184,14 @@ pub unsafe extern "C" fn kausal_shortest_path(
     out_truncated: *mut u32,
 ) -> kausal_status {
     let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, from, to) = unsafe { (engine(db)?, id_of(from)?, id_of(to)?) };
         // SAFETY: forwarded from the caller.
         let edge_filter = unsafe { filter_of(filter, &mut types)? };
         let null_steps = out_steps.is_null() && out_capacity > 0;
         if out_steps_count.is_null() || out_truncated.is_null() || null_steps {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         let direction = types::direction_of(direction)?;
         let query = PathQuery { from, to, direction, edge_filter, depth_max };
@@ -198,7 +205,7 @@ pub unsafe extern "C" fn kausal_shortest_path(
         if count > out_capacity {
             // SAFETY: checked non-null above.
             unsafe { out_steps_count.write(count) };
-            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
         }
         for (index, step) in steps[..count].iter().enumerate() {
             // A path has at most RESULTS_MAX_LIMIT steps, so its index fits.
@@ -213,7 +220,9 @@ pub unsafe extern "C" fn kausal_shortest_path(
             out_truncated.write(u32::from(truncated));
         }
         Ok(())
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }
 
 /// The core filter a C block filter describes (NULL: every block).
@@ -242,7 +251,7 @@ unsafe fn block_filter_of<'a>(filter: *const kausal_block_filter) -> Outcome<Blo
                 ),
                 KAUSAL_METADATA_NUMBER => MetadataValue::Number(filter.metadata_number),
                 KAUSAL_METADATA_BOOL => MetadataValue::Bool(filter.metadata_bool != 0),
-                _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID),
+                _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID.into()),
             };
             Some((key, value))
         }
@@ -271,13 +280,13 @@ pub unsafe extern "C" fn kausal_scan(
     out_count: *mut usize,
 ) -> kausal_status {
     let mut ids = [BlockId::ZERO; IDS_PER_ROUND];
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let (engine, filter) = unsafe { (engine(db)?, block_filter_of(filter)?) };
         // SAFETY: forwarded from the caller.
         let state = unsafe { reference(cursor.cast_const())? };
         if out_count.is_null() || (out.is_null() && out_capacity > 0) {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
         let mut scan = ScanCursor { after: BlockId(state.after.bytes), done: state.done != 0 };
         // In rounds through a stack buffer of ids: the core writes BlockIds, the C array
@@ -310,7 +319,29 @@ pub unsafe extern "C" fn kausal_scan(
             });
         }
         Ok(())
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
+}
+
+fn id_at(chunk: &[u8]) -> BlockId {
+    let mut id = BlockId::ZERO;
+    id.0.copy_from_slice(chunk);
+    id
+}
+
+/// The first pass of `kausal_find_blocks`: the bytes the live blocks' fields need (lookups
+/// only, nothing written).
+fn bytes_needed(engine: &mut Engine<'static, AnyVfs>, raw_ids: &[u8]) -> Outcome<usize> {
+    let mut needed = 0usize;
+    for chunk in raw_ids.chunks_exact(16) {
+        engine.find_blocks(&[id_at(chunk)], |_, view| {
+            if let Some(view) = view {
+                needed += view.source_uri.len() + view.metadata_json.len() + view.content.len();
+            }
+        })?;
+    }
+    Ok(needed)
 }
 
 /// Looks up `ids_len` ids at once and copies each live block's fields into `bytes`
@@ -331,33 +362,20 @@ pub unsafe extern "C" fn kausal_find_blocks(
     out_found: *mut usize,
     out_bytes_needed: *mut usize,
 ) -> kausal_status {
-    status_of((|| {
+    let result = (|| {
         // SAFETY: forwarded from the caller.
         let engine = unsafe { engine(db)? };
         // SAFETY: `ids` holds `ids_len` ids per the header.
         let raw_ids = unsafe { array_bytes(ids.cast(), ids_len, size_of::<kausal_id>())? };
         let null_views = out_views.is_null() && ids_len > 0;
         if out_found.is_null() || null_views || (bytes_out.is_null() && bytes_len > 0) {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT);
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         }
-        let id_at = |chunk: &[u8]| {
-            let mut id = BlockId::ZERO;
-            id.0.copy_from_slice(chunk);
-            id
-        };
-        // First pass: the bytes needed (lookups only, nothing written).
-        let mut needed = 0usize;
-        for chunk in raw_ids.chunks_exact(16) {
-            engine.find_blocks(&[id_at(chunk)], |_, view| {
-                if let Some(view) = view {
-                    needed += view.source_uri.len() + view.metadata_json.len() + view.content.len();
-                }
-            })?;
-        }
+        let needed = bytes_needed(engine, raw_ids)?;
         if needed > bytes_len {
             // SAFETY: forwarded from the caller.
             unsafe { output(out_bytes_needed, needed)? };
-            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL);
+            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
         }
         let mut used = 0usize;
         let mut found = 0usize;
@@ -389,5 +407,7 @@ pub unsafe extern "C" fn kausal_find_blocks(
         // SAFETY: checked non-null above.
         unsafe { out_found.write(found) };
         Ok(())
-    })())
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
 }

@@ -111,16 +111,19 @@ impl kausal_config {
     }
 
     /// The core config, validated.
-    pub(crate) fn to_core(self) -> Result<Config, kausal_status> {
+    pub(crate) fn to_core(self) -> crate::Outcome<Config> {
         if self.struct_size < KAUSAL_CONFIG_SIZE_V1 {
-            return Err(KAUSAL_ERROR_STRUCT_SIZE);
+            return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
         }
         let known_policy =
             matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
         let known_mode =
             matches!(self.recovery_mode, KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT);
-        if !known_policy || !known_mode {
-            return Err(KAUSAL_ERROR_CONFIG_INVALID);
+        if !known_policy {
+            return Err(kausaldb_core::Error::ConfigInvalid { field: "sync_policy" }.into());
+        }
+        if !known_mode {
+            return Err(kausaldb_core::Error::ConfigInvalid { field: "recovery_mode" }.into());
         }
         let config = self.to_core_unvalidated();
         config.validate()?;
@@ -439,11 +442,15 @@ mod tests {
     #[test]
     fn the_default_config_round_trips() {
         let config = kausal_config::from_core(&Config::DEFAULT);
-        assert_eq!(config.to_core().map_err(|status| status as i32), Ok(Config::DEFAULT));
+        assert_eq!(config.to_core(), Ok(Config::DEFAULT));
         let short = kausal_config { struct_size: 8, ..config };
-        assert_eq!(short.to_core().err(), Some(KAUSAL_ERROR_STRUCT_SIZE));
+        assert_eq!(
+            short.to_core().map_err(|failure| failure.status),
+            Err(KAUSAL_ERROR_STRUCT_SIZE)
+        );
         let policy = kausal_config { sync_policy: 7, ..config };
-        assert_eq!(policy.to_core().err(), Some(KAUSAL_ERROR_CONFIG_INVALID));
+        let error = kausaldb_core::Error::ConfigInvalid { field: "sync_policy" };
+        assert_eq!(policy.to_core(), Err(error.into()));
     }
 }
 

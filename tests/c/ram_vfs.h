@@ -246,7 +246,7 @@ static void ram_unlock(void *context) {
 }
 
 /* Power loss: unsynced data and unsynced names are gone. */
-static void ram_crash(struct ram_disk *disk) {
+static inline void ram_crash(struct ram_disk *disk) {
     int i;
     for (i = 0; i < RAM_FILES_MAX; i++) {
         struct ram_file *file = &disk->files[i];

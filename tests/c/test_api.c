@@ -79,22 +79,22 @@ static void test_open_errors(const char *directory) {
     void *region;
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
-    CHECK_STATUS(kausal_open_dir(NULL, region, bytes, directory, &db), KAUSAL_ERROR_NULL_ARGUMENT);
-    CHECK_STATUS(kausal_open_dir(&config, NULL, bytes, directory, &db), KAUSAL_ERROR_NULL_ARGUMENT);
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, NULL, &db), KAUSAL_ERROR_NULL_ARGUMENT);
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, NULL),
+    CHECK_STATUS(kausal_open_dir(NULL, region, bytes, directory, &db, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, NULL, bytes, directory, &db, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, NULL, &db, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, NULL, NULL),
                  KAUSAL_ERROR_NULL_ARGUMENT);
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes - 1, directory, &db),
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes - 1, directory, &db, NULL),
                  KAUSAL_ERROR_REGION_TOO_SMALL);
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/nonexistent-kausal/a/b", &db),
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/nonexistent-kausal/a/b", &db, NULL),
                  KAUSAL_ERROR_PATH_NOT_FOUND);
     /* A regular file where the directory should be: the store cannot be opened there. */
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/proc/self/status", &db),
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, "/proc/self/status", &db, NULL),
                  KAUSAL_ERROR_IO);
     /* Not writable even for root: /proc refuses new directories. */
-    CHECK(kausal_open_dir(&config, region, bytes, "/proc/kausaldb-store", &db) != KAUSAL_OK);
+    CHECK(kausal_open_dir(&config, region, bytes, "/proc/kausaldb-store", &db, NULL) != KAUSAL_OK);
     CHECK(db == sentinel);
-    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, NULL, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, NULL, &db, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
     free(region);
 }
 
@@ -105,7 +105,7 @@ static void test_second_open_is_locked(const kausal_config *config, size_t bytes
     void *second_region = malloc(bytes);
     kausal_db *second = NULL;
     CHECK(second_region != NULL);
-    CHECK_STATUS(kausal_open_dir(config, second_region, bytes, directory, &second),
+    CHECK_STATUS(kausal_open_dir(config, second_region, bytes, directory, &second, NULL),
                  KAUSAL_ERROR_LOCKED);
     CHECK(second == NULL);
     free(second_region);
@@ -296,9 +296,9 @@ static void test_corrupted_log(const char *directory, void *region, size_t bytes
     /* The store written above was closed cleanly; damage its first frame. */
     flip_byte_in(directory, "wal-0000000000000001.log", 40);
     config.recovery_mode = KAUSAL_RECOVERY_STRICT;
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db, NULL), KAUSAL_ERROR_CORRUPTION);
     config.recovery_mode = KAUSAL_RECOVERY_TOLERANT;
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_OK);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db, NULL), KAUSAL_OK);
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
     CHECK(stats.wal_corrupt_bytes_dropped > 0 && stats.blocks_live == 0);
@@ -317,7 +317,7 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     if (mkdtemp(directory) == NULL) {
         exit(2);
     }
-    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
     REQUIRE_OK(kausal_put_block(db, &a, "a.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
     CHECK_STATUS(kausal_flush(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
     CHECK_STATUS(kausal_flush(db), KAUSAL_OK);
@@ -334,7 +334,7 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     }
     REQUIRE_OK(kausal_close(db));
     flip_byte_in(directory, "table-0000000000000001.kdb", -3);
-    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db), KAUSAL_ERROR_CORRUPTION);
+    CHECK_STATUS(kausal_open_dir(&config, region, bytes, directory, &db, NULL), KAUSAL_ERROR_CORRUPTION);
     snprintf(command, sizeof command, "rm -rf %s", directory);
     if (system(command) != 0) {
         fprintf(stderr, "could not remove %s\n", directory);
@@ -357,7 +357,7 @@ int main(void) {
     test_open_errors(directory);
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
-    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
     test_second_open_is_locked(&config, bytes, directory);
     test_block_errors(db);
     test_edge_errors(db);

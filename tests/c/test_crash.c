@@ -53,7 +53,7 @@ static void child(const char *directory, int pipe_out) {
     char content[300];
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
-    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
     for (n = stats.blocks_live + 1;; n++) {
@@ -81,7 +81,7 @@ static uint64_t check_store(const char *directory, void *region, size_t bytes, u
     char content[300];
     uint64_t n, live;
     kausal_id next;
-    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
     live = stats.blocks_live;

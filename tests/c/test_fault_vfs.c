@@ -29,7 +29,7 @@ static int run(long fail_at, void *region, size_t bytes) {
     int failed = 0, hit;
     memset(&disk, 0, sizeof disk);
     disk.fail_at = -1;
-    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL));
     for (n = 1; n <= SYNCED_FIRST; n++) {
         REQUIRE_OK(put(db, n));
     }
@@ -54,7 +54,7 @@ static int run(long fail_at, void *region, size_t bytes) {
     kausal_close(db); /* may fail when poisoned; the handle is closed either way */
     ram_crash(&disk);
     disk.fail_at = -1;
-    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL));
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
     live = (uint8_t)stats.blocks_live;
@@ -73,10 +73,10 @@ static void test_missing_callbacks(void *region, size_t bytes) {
     kausal_vfs vfs = ram_vfs(&disk);
     kausal_db *db = NULL;
     vfs.sync_dir = NULL;
-    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, &vfs, &db), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL), KAUSAL_ERROR_NULL_ARGUMENT);
     vfs = ram_vfs(&disk);
     vfs.struct_size = 8;
-    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, &vfs, &db), KAUSAL_ERROR_STRUCT_SIZE);
+    CHECK_STATUS(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL), KAUSAL_ERROR_STRUCT_SIZE);
     CHECK(db == NULL);
 }
 

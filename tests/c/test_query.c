@@ -276,7 +276,7 @@ int main(void) {
     config.query_nodes_max = 64;
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
-    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db));
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
     load(db);
     run_all(db); /* from the in-memory table */
     REQUIRE_OK(kausal_flush(db));

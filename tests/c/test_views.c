@@ -21,7 +21,7 @@ static void test_host_lock(const kausal_config *config, size_t bytes, const kaus
         CHECK(0);
         return;
     }
-    CHECK_STATUS(kausal_open_vfs(config, second_region, bytes, vfs, &second),
+    CHECK_STATUS(kausal_open_vfs(config, second_region, bytes, vfs, &second, NULL),
                  KAUSAL_ERROR_LOCKED);
     CHECK(second == NULL);
     free(second_region);
@@ -45,7 +45,7 @@ int main(void) {
     if (region == NULL) {
         return 2;
     }
-    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL));
     REQUIRE_OK(kausal_put_block(db, &id_a, "a.c", 3, "{}", 2, content_a, sizeof content_a, NULL));
     REQUIRE_OK(kausal_put_block(db, &id_b, "b.c", 3, "{}", 2, content_b, sizeof content_b, NULL));
     /* Both blocks now live only in a table, read through the host's callbacks. */
@@ -59,13 +59,13 @@ int main(void) {
     REQUIRE_OK(kausal_close(db));
     /* Closed cleanly, then the power goes: both blocks are still there. */
     ram_crash(&disk);
-    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL));
     REQUIRE_OK(kausal_find_block(db, &id_a, &a));
     CHECK(memcmp(a.content, content_a, CONTENT_BYTES) == 0);
     test_host_lock(&config, bytes, &vfs);
     REQUIRE_OK(kausal_close(db));
     /* Closing released the host's lock: the store opens again. */
-    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db));
+    REQUIRE_OK(kausal_open_vfs(&config, region, bytes, &vfs, &db, NULL));
     REQUIRE_OK(kausal_close(db));
     free(region);
     return report("test_views");

@@ -1,0 +1,235 @@
+//! The detail of an error, for C: what the status code alone does not say (the config
+//! field, the lengths and limits, the resource, the corruption kind, the OS error, the
+//! storage call and file), gathered from the engine's `Error` and the storage record.
+
+use crate::host_vfs::StorageFailure;
+use crate::status::{kausal_status, status_text};
+use core::ffi::c_char;
+use core::fmt::Write;
+use kausaldb_core::{CorruptionKind, Error, Resource, VfsError};
+
+/// No resource (the error is not a capacity error).
+pub const KAUSAL_RESOURCE_NONE: u32 = 0;
+/// `memtable_entries_max` entries are in use (block versions, tombstones, stubs).
+pub const KAUSAL_RESOURCE_MEMTABLE_ENTRIES: u32 = 1;
+/// `memtable_edges_max` edge records are in use.
+pub const KAUSAL_RESOURCE_MEMTABLE_EDGES: u32 = 2;
+/// `memtable_arena_bytes_max` payload bytes are in use.
+pub const KAUSAL_RESOURCE_MEMTABLE_ARENA_BYTES: u32 = 3;
+/// `wal_segments_max` log segments exist.
+pub const KAUSAL_RESOURCE_WAL_SEGMENTS: u32 = 4;
+/// `table_memory_bytes` (blooms and indexes of open tables) is in use.
+pub const KAUSAL_RESOURCE_TABLE_MEMORY: u32 = 5;
+/// `tables_max` tables exist; `kausal_compact_step` must merge some first.
+pub const KAUSAL_RESOURCE_TABLES: u32 = 6;
+/// A logged record is longer than this config's limits (the store was written with larger).
+pub const KAUSAL_RESOURCE_RECORD_BYTES: u32 = 7;
+
+/// No corruption (the error is not `KAUSAL_ERROR_CORRUPTION`).
+pub const KAUSAL_CORRUPTION_NONE: u32 = 0;
+/// A log frame that was provably synced fails its checks.
+pub const KAUSAL_CORRUPTION_WAL_FRAME: u32 = 1;
+/// A log segment header is damaged, yet later segments prove it was synced.
+pub const KAUSAL_CORRUPTION_WAL_SEGMENT_HEADER: u32 = 2;
+/// The log segments do not join up (one is missing).
+pub const KAUSAL_CORRUPTION_WAL_SEGMENT_GAP: u32 = 3;
+/// The log ends before the durable end the last clean close recorded.
+pub const KAUSAL_CORRUPTION_WAL_TAIL: u32 = 4;
+/// A file name in the store directory is not valid UTF-8 or is too long.
+pub const KAUSAL_CORRUPTION_DIRECTORY_LISTING: u32 = 5;
+/// A table's footer, index, bloom filter or a page fails its checks.
+pub const KAUSAL_CORRUPTION_TABLE: u32 = 6;
+/// The manifest fails its checks, names a missing table, or is missing after a flush.
+pub const KAUSAL_CORRUPTION_MANIFEST: u32 = 7;
+
+/// Bytes of `kausal_error_detail::field`, NUL included.
+pub const KAUSAL_ERROR_FIELD_BYTES: usize = 40;
+/// Bytes of `kausal_error_detail::file`, NUL included.
+pub const KAUSAL_ERROR_FILE_BYTES: usize = 72;
+/// Bytes of `kausal_error_detail::message`, NUL included.
+pub const KAUSAL_ERROR_MESSAGE_BYTES: usize = 256;
+const _: () = assert!(kausaldb_core::config::FILE_NAME_BYTES_MAX < KAUSAL_ERROR_FILE_BYTES);
+
+/// What a failed call knew about its error (`kausal_error` for a handle's last call, or
+/// the `out_error` of `kausal_open_*`). Fields that do not apply to the error are 0, NULL
+/// or "". Set `struct_size` to `sizeof(kausal_error_detail)` before passing it.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug)]
+pub struct kausal_error_detail {
+    pub struct_size: u32,
+    /// The status the call returned (`KAUSAL_OK` if it succeeded).
+    pub status: kausal_status,
+    /// The operating system's error (`errno`) or the host backend's status code of the
+    /// storage call that failed, for `KAUSAL_ERROR_IO` and the other storage errors.
+    pub os_error: i32,
+    /// `KAUSAL_RESOURCE_*`: what ran out, for `KAUSAL_ERROR_MEMTABLE_FULL` and
+    /// `KAUSAL_ERROR_RECOVERY_CAPACITY`.
+    pub resource: u32,
+    /// `KAUSAL_CORRUPTION_*`: what was damaged, for `KAUSAL_ERROR_CORRUPTION`.
+    pub corruption: u32,
+    /// The process that holds the store, for `KAUSAL_ERROR_LOCKED` (0 if unknown).
+    pub pid: u32,
+    /// The length given, for the `*_TOO_LONG` errors and `KAUSAL_ERROR_REGION_TOO_SMALL`;
+    /// the count needed, for `KAUSAL_ERROR_BUFFER_TOO_SMALL`; the offset of the first bad
+    /// byte, for `KAUSAL_ERROR_METADATA_INVALID`; the code, for
+    /// `KAUSAL_ERROR_EDGE_TYPE_UNKNOWN`.
+    pub value: u64,
+    /// The limit it broke, for the `*_TOO_LONG` errors (the config field's value) and
+    /// `KAUSAL_ERROR_REGION_TOO_SMALL` (the bytes required).
+    pub limit: u64,
+    /// The storage call that failed ("open", "read", "write", "sync", "sync_dir",
+    /// "rename", ...): static, NUL-terminated; NULL if no storage call failed.
+    pub operation: *const c_char,
+    /// The config field (`KAUSAL_ERROR_CONFIG_INVALID`) or query argument
+    /// (`KAUSAL_ERROR_QUERY_INVALID`) to change, NUL-terminated; "" otherwise.
+    pub field: [c_char; KAUSAL_ERROR_FIELD_BYTES],
+    /// The store file that call was on, e.g. "wal-0000000000000003.log"; "" if none or
+    /// unknown. NUL-terminated.
+    pub file: [c_char; KAUSAL_ERROR_FILE_BYTES],
+    /// The whole error as one sentence, NUL-terminated (cut to fit).
+    pub message: [c_char; KAUSAL_ERROR_MESSAGE_BYTES],
+}
+
+/// `sizeof(kausal_error_detail)` in this version, the smallest `struct_size` accepted.
+pub const KAUSAL_ERROR_DETAIL_SIZE_V1: u32 = 416;
+const _: () =
+    assert!(core::mem::size_of::<kausal_error_detail>() == KAUSAL_ERROR_DETAIL_SIZE_V1 as usize);
+
+/// An error on its way to C: the status, and the engine's error it came from, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) status: kausal_status,
+    pub(crate) error: Option<Error>,
+}
+
+impl From<kausal_status> for Failure {
+    fn from(status: kausal_status) -> Self {
+        Failure { status, error: None }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { status: error.into(), error: Some(error) }
+    }
+}
+
+impl From<VfsError> for Failure {
+    fn from(error: VfsError) -> Self {
+        Failure::from(Error::Io(error))
+    }
+}
+
+/// Writes text into a fixed C buffer, cutting it to leave room for the NUL.
+struct TextBuffer<'a> {
+    bytes: &'a mut [c_char],
+    len: usize,
+}
+
+impl Write for TextBuffer<'_> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        for &byte in text.as_bytes() {
+            if self.len + 1 >= self.bytes.len() {
+                break;
+            }
+            // c_char is i8 or u8 by target: the byte's bits, either way.
+            self.bytes[self.len] = byte as c_char;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+fn resource_code(resource: Resource) -> u32 {
+    match resource {
+        Resource::MemtableEntries => KAUSAL_RESOURCE_MEMTABLE_ENTRIES,
+        Resource::MemtableEdges => KAUSAL_RESOURCE_MEMTABLE_EDGES,
+        Resource::MemtableArenaBytes => KAUSAL_RESOURCE_MEMTABLE_ARENA_BYTES,
+        Resource::WalSegments => KAUSAL_RESOURCE_WAL_SEGMENTS,
+        Resource::TableMemory => KAUSAL_RESOURCE_TABLE_MEMORY,
+        Resource::Tables => KAUSAL_RESOURCE_TABLES,
+        Resource::RecordBytes => KAUSAL_RESOURCE_RECORD_BYTES,
+    }
+}
+
+fn corruption_code(kind: CorruptionKind) -> u32 {
+    match kind {
+        CorruptionKind::WalFrame => KAUSAL_CORRUPTION_WAL_FRAME,
+        CorruptionKind::WalSegmentHeader => KAUSAL_CORRUPTION_WAL_SEGMENT_HEADER,
+        CorruptionKind::WalSegmentGap => KAUSAL_CORRUPTION_WAL_SEGMENT_GAP,
+        CorruptionKind::WalTail => KAUSAL_CORRUPTION_WAL_TAIL,
+        CorruptionKind::DirectoryListing => KAUSAL_CORRUPTION_DIRECTORY_LISTING,
+        CorruptionKind::Table => KAUSAL_CORRUPTION_TABLE,
+        CorruptionKind::Manifest => KAUSAL_CORRUPTION_MANIFEST,
+    }
+}
+
+/// Fills the fields the engine's error carries.
+fn fill_from_error(detail: &mut kausal_error_detail, error: &Error) {
+    match *error {
+        Error::ConfigInvalid { field } | Error::QueryInvalid { field } => {
+            let _ = TextBuffer { bytes: &mut detail.field, len: 0 }.write_str(field);
+        }
+        Error::RegionTooSmall { bytes_required, bytes_given } => {
+            (detail.value, detail.limit) = (bytes_given as u64, bytes_required as u64);
+        }
+        Error::SourceUriTooLong { bytes, bytes_max }
+        | Error::MetadataTooLong { bytes, bytes_max }
+        | Error::ContentTooLong { bytes, bytes_max } => {
+            (detail.value, detail.limit) = (bytes as u64, u64::from(bytes_max));
+        }
+        Error::MetadataInvalid { offset } => detail.value = offset as u64,
+        Error::EdgeTypeUnknown { code } => detail.value = u64::from(code),
+        Error::BufferTooSmall { needed } => detail.value = needed as u64,
+        Error::MemtableFull { resource } | Error::RecoveryCapacity { resource } => {
+            detail.resource = resource_code(resource);
+        }
+        Error::Corruption { kind } => detail.corruption = corruption_code(kind),
+        Error::Locked { pid } | Error::Io(VfsError::Locked { pid }) => detail.pid = pid,
+        Error::Io(VfsError::Io { code }) => detail.os_error = code,
+        _ => {}
+    }
+}
+
+/// The detail of `failure`, with the storage call that failed during it (if any).
+pub(crate) fn detail_of(
+    failure: &Failure,
+    storage: Option<&StorageFailure>,
+) -> kausal_error_detail {
+    let mut detail = kausal_error_detail {
+        struct_size: KAUSAL_ERROR_DETAIL_SIZE_V1,
+        status: failure.status,
+        os_error: 0,
+        resource: KAUSAL_RESOURCE_NONE,
+        corruption: KAUSAL_CORRUPTION_NONE,
+        pid: 0,
+        value: 0,
+        limit: 0,
+        operation: core::ptr::null(),
+        field: [0; KAUSAL_ERROR_FIELD_BYTES],
+        file: [0; KAUSAL_ERROR_FILE_BYTES],
+        message: [0; KAUSAL_ERROR_MESSAGE_BYTES],
+    };
+    if let Some(error) = &failure.error {
+        fill_from_error(&mut detail, error);
+    }
+    let mut message = TextBuffer { bytes: &mut detail.message, len: 0 };
+    let _ = match &failure.error {
+        Some(error) => write!(message, "{error}"),
+        None => message.write_str(status_text(failure.status as i32).1.trim_end_matches('\0')),
+    };
+    if let Some(storage) = storage.filter(|_| failure.status != kausal_status::KAUSAL_OK) {
+        detail.operation = storage.operation.as_ptr().cast();
+        if let VfsError::Io { code } = storage.error {
+            detail.os_error = code;
+        }
+        let _ = TextBuffer { bytes: &mut detail.file, len: 0 }.write_str(&storage.file);
+        let operation = storage.operation.trim_end_matches('\0');
+        let _ = match storage.file.is_empty() {
+            true => write!(message, " (during {operation})"),
+            false => write!(message, " (during {operation} of {})", storage.file),
+        };
+    }
+    detail
+}
