@@ -1020,6 +1020,10 @@ enum kausal_status kausal_find_block(struct kausal_db *db,
 
 /**
  * Deletes a live block and every edge into or out of it. `KAUSAL_ERROR_NOT_FOUND` if absent.
+ * The delete is one write (a crash keeps all of it or none), so its edge tombstones must fit
+ * the in-memory table at once: a block with more edges than `memtable_edges_max` or than
+ * `memtable_entries_max - 1` gets `KAUSAL_ERROR_MEMTABLE_FULL` every
+ * time (`kausal_last_error` names the resource); delete its edges first, then the block.
  */
 enum kausal_status kausal_delete_block(struct kausal_db *db,
                                        const struct kausal_id *id,

@@ -314,6 +314,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Deletes a live block and every edge into or out of it. `NotFound` if it is not live.
+    /// The delete is one write (a crash keeps all of it or none), so its edge tombstones must
+    /// fit the memtable at once: a block with more edges than `memtable_edges_max` or than
+    /// `memtable_entries_max - 1` gets `MemtableFull` every time, and
+    /// is deleted by removing its edges first (`delete_edge`), then the block.
     pub fn delete_block(&mut self, id: BlockId) -> Result<u64, Error> {
         self.check_invariants();
         if id.is_zero() {

@@ -535,6 +535,10 @@ pub unsafe extern "C" fn kausal_find_block(
 }
 
 /// Deletes a live block and every edge into or out of it. `KAUSAL_ERROR_NOT_FOUND` if absent.
+/// The delete is one write (a crash keeps all of it or none), so its edge tombstones must fit
+/// the in-memory table at once: a block with more edges than `memtable_edges_max` or than
+/// `memtable_entries_max - 1` gets `KAUSAL_ERROR_MEMTABLE_FULL` every
+/// time (`kausal_last_error` names the resource); delete its edges first, then the block.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_delete_block(
     db: *mut kausal_db,
