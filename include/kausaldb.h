@@ -729,12 +729,12 @@ typedef struct kausal_block_view {
   /**
    * UTF-8, not NUL-terminated.
    */
-  const uint8_t *source_uri;
+  const char *source_uri;
   size_t source_uri_len;
   /**
    * One JSON object, not NUL-terminated.
    */
-  const uint8_t *metadata_json;
+  const char *metadata_json;
   size_t metadata_json_len;
   const uint8_t *content;
   size_t content_len;
@@ -886,16 +886,16 @@ typedef struct kausal_block_filter {
   /**
    * The source URI starts with these bytes (NULL: any URI).
    */
-  const uint8_t *source_uri_prefix;
+  const char *source_uri_prefix;
   size_t source_uri_prefix_len;
   /**
    * `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
    */
   uint32_t metadata_kind;
   uint32_t metadata_bool;
-  const uint8_t *metadata_key;
+  const char *metadata_key;
   size_t metadata_key_len;
-  const uint8_t *metadata_string;
+  const char *metadata_string;
   size_t metadata_string_len;
   double metadata_number;
   /**
@@ -1088,9 +1088,9 @@ enum kausal_status kausal_stats(struct kausal_db *db, struct kausal_store_stats 
  * Derives the id of `name` in `namespace` (deterministic: the same symbol always gets the
  * same id; see docs/FORMAT.md for the definition).
  */
-enum kausal_status kausal_id_derive(const uint8_t *namespace_,
+enum kausal_status kausal_id_derive(const char *namespace_,
                                     size_t namespace_len,
-                                    const uint8_t *name,
+                                    const char *name,
                                     size_t name_len,
                                     struct kausal_id *out_id);
 

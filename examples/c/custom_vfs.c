@@ -209,7 +209,7 @@ int main(void) {
     check(kausal_memory_required(&config, &needed), "memory_required");
     printf("region needed: %zu bytes of %zu\n", needed, sizeof region);
 
-    check(kausal_id_derive((const uint8_t *)"fw", 2, (const uint8_t *)"blink", 5, &id), "id");
+    check(kausal_id_derive("fw", 2, "blink", 5, &id), "id");
     check(kausal_open_vfs(&config, region, sizeof region, &vfs, &db, NULL), "open");
     check(kausal_put_block(db, &id, "blink.c", 7, "{\"kind\":\"function\"}", 19,
                            (const uint8_t *)code, strlen(code), NULL),

@@ -43,7 +43,7 @@ static const struct function graph[12] = {
 
 static kausal_id id_of(const char *name) {
     kausal_id id;
-    CHECK(kausal_id_derive((const uint8_t *)"quickstart", 10, (const uint8_t *)name, strlen(name),
+    CHECK(kausal_id_derive("quickstart", 10, name, strlen(name),
                            &id));
     return id;
 }

@@ -520,9 +520,9 @@ pub unsafe extern "C" fn kausal_find_block(
         let view = kausal_block_view {
             id: kausal_id { bytes: view.id.0 },
             sequence: view.sequence,
-            source_uri: view.source_uri.as_ptr(),
+            source_uri: view.source_uri.as_ptr().cast(),
             source_uri_len: view.source_uri.len(),
-            metadata_json: view.metadata_json.as_ptr(),
+            metadata_json: view.metadata_json.as_ptr().cast(),
             metadata_json_len: view.metadata_json.len(),
             content: view.content.as_ptr(),
             content_len: view.content.len(),
@@ -725,16 +725,16 @@ pub unsafe extern "C" fn kausal_stats(
 /// same id; see docs/FORMAT.md for the definition).
 #[no_mangle]
 pub unsafe extern "C" fn kausal_id_derive(
-    namespace: *const u8,
+    namespace: *const c_char,
     namespace_len: usize,
-    name: *const u8,
+    name: *const c_char,
     name_len: usize,
     out_id: *mut kausal_id,
 ) -> kausal_status {
     status_of((|| {
         // SAFETY: forwarded from the caller with the lengths.
         let (namespace, name) =
-            unsafe { (bytes(namespace, namespace_len)?, bytes(name, name_len)?) };
+            unsafe { (bytes(namespace.cast(), namespace_len)?, bytes(name.cast(), name_len)?) };
         let id = BlockId::derive(namespace, name);
         // SAFETY: forwarded from the caller.
         unsafe { output(out_id, kausal_id { bytes: id.0 }) }

@@ -243,11 +243,11 @@ unsafe fn block_filter_of<'a>(filter: *const kausal_block_filter) -> Outcome<Blo
         KAUSAL_METADATA_ANY => None,
         kind => {
             // SAFETY: as above.
-            let key = unsafe { bytes(filter.metadata_key, filter.metadata_key_len)? };
+            let key = unsafe { bytes(filter.metadata_key.cast(), filter.metadata_key_len)? };
             let value = match kind {
                 KAUSAL_METADATA_STRING => MetadataValue::String(
                     // SAFETY: as above.
-                    unsafe { bytes(filter.metadata_string, filter.metadata_string_len)? },
+                    unsafe { bytes(filter.metadata_string.cast(), filter.metadata_string_len)? },
                 ),
                 KAUSAL_METADATA_NUMBER => MetadataValue::Number(filter.metadata_number),
                 KAUSAL_METADATA_BOOL => MetadataValue::Bool(filter.metadata_bool != 0),
@@ -257,7 +257,7 @@ unsafe fn block_filter_of<'a>(filter: *const kausal_block_filter) -> Outcome<Blo
         }
     };
     Ok(BlockFilter {
-        source_uri_prefix: optional(filter.source_uri_prefix, filter.source_uri_prefix_len)?,
+        source_uri_prefix: optional(filter.source_uri_prefix.cast(), filter.source_uri_prefix_len)?,
         metadata_equals,
         content_contains: optional(filter.content_contains, filter.content_contains_len)?,
     })
@@ -397,8 +397,10 @@ pub unsafe extern "C" fn kausal_find_blocks(
                     (at.cast_const(), field.len())
                 };
                 view.sequence = block.sequence;
-                (view.source_uri, view.source_uri_len) = copy(block.source_uri);
-                (view.metadata_json, view.metadata_json_len) = copy(block.metadata_json);
+                let (uri, uri_len) = copy(block.source_uri);
+                (view.source_uri, view.source_uri_len) = (uri.cast(), uri_len);
+                let (metadata, metadata_len) = copy(block.metadata_json);
+                (view.metadata_json, view.metadata_json_len) = (metadata.cast(), metadata_len);
                 (view.content, view.content_len) = copy(block.content);
             })?;
             // SAFETY: `out_views` holds `ids_len` views (non-null, checked above).

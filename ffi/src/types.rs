@@ -1,6 +1,7 @@
 //! The C structs and constants of the API, converted to and from the core's types.
 
 use crate::status::kausal_status::{self, *};
+use core::ffi::c_char;
 use kausaldb_core::{BlockId, Config, Direction, Edge, EdgeType, RecoveryMode, Stats, SyncPolicy};
 
 /// A 128-bit block id: 16 raw bytes. All zero is invalid.
@@ -311,10 +312,10 @@ pub struct kausal_block_view {
     /// Engine-assigned; a newer version of the same id has a higher sequence.
     pub sequence: u64,
     /// UTF-8, not NUL-terminated.
-    pub source_uri: *const u8,
+    pub source_uri: *const c_char,
     pub source_uri_len: usize,
     /// One JSON object, not NUL-terminated.
-    pub metadata_json: *const u8,
+    pub metadata_json: *const c_char,
     pub metadata_json_len: usize,
     pub content: *const u8,
     pub content_len: usize,
@@ -563,14 +564,14 @@ pub const KAUSAL_METADATA_BOOL: u32 = 3;
 #[allow(non_camel_case_types)]
 pub struct kausal_block_filter {
     /// The source URI starts with these bytes (NULL: any URI).
-    pub source_uri_prefix: *const u8,
+    pub source_uri_prefix: *const c_char,
     pub source_uri_prefix_len: usize,
     /// `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
     pub metadata_kind: u32,
     pub metadata_bool: u32,
-    pub metadata_key: *const u8,
+    pub metadata_key: *const c_char,
     pub metadata_key_len: usize,
-    pub metadata_string: *const u8,
+    pub metadata_string: *const c_char,
     pub metadata_string_len: usize,
     pub metadata_number: f64,
     /// The content contains these bytes (NULL: any content); at most 4096 bytes.

@@ -240,9 +240,9 @@ static void test_edge_errors(kausal_db *db) {
 static void test_ids(void) {
     kausal_id id, parsed;
     char hex[33];
-    CHECK_STATUS(kausal_id_derive((const uint8_t *)"ns", 2, (const uint8_t *)"main", 4, &id),
+    CHECK_STATUS(kausal_id_derive("ns", 2, "main", 4, &id),
                  KAUSAL_OK);
-    CHECK_STATUS(kausal_id_derive(NULL, 2, (const uint8_t *)"main", 4, &id),
+    CHECK_STATUS(kausal_id_derive(NULL, 2, "main", 4, &id),
                  KAUSAL_ERROR_NULL_ARGUMENT);
     CHECK_STATUS(kausal_id_to_hex(&id, hex, 32), KAUSAL_ERROR_BUFFER_TOO_SMALL);
     CHECK_STATUS(kausal_id_to_hex(&id, hex, sizeof hex), KAUSAL_OK);

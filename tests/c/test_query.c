@@ -15,7 +15,7 @@ static const char *const NAMES[] = {"main", "parse", "tokenize", "eval", "log"};
 
 static kausal_id id_of(const char *name) {
     kausal_id id;
-    REQUIRE_OK(kausal_id_derive((const uint8_t *)"fn", 2, (const uint8_t *)name, strlen(name), &id));
+    REQUIRE_OK(kausal_id_derive("fn", 2, name, strlen(name), &id));
     return id;
 }
 
@@ -202,14 +202,14 @@ static void test_scan_and_find_blocks(kausal_db *db) {
     CHECK(count == NAME_COUNT);
     scan_all(db, NULL, found, &count);
     CHECK(count == NAME_COUNT);
-    filter.source_uri_prefix = (const uint8_t *)"src/parse";
+    filter.source_uri_prefix = "src/parse";
     filter.source_uri_prefix_len = 9;
     scan_all(db, &filter, found, &count);
     CHECK(count == 3);
     filter.metadata_kind = KAUSAL_METADATA_STRING;
-    filter.metadata_key = (const uint8_t *)"name";
+    filter.metadata_key = "name";
     filter.metadata_key_len = 4;
-    filter.metadata_string = (const uint8_t *)"tokenize";
+    filter.metadata_string = "tokenize";
     filter.metadata_string_len = 8;
     scan_all(db, &filter, found, &count);
     CHECK(count == 1 && same(found[0], id_of("tokenize")));
