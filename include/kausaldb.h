@@ -34,12 +34,18 @@
 #include <stdint.h>
 
 /**
- * Library version; `kausal_version()` returns the same as text.
+ * Library version, major part; `kausal_version()` returns the whole as text.
  */
 #define KAUSAL_VERSION_MAJOR 0
 
+/**
+ * Library version, minor part.
+ */
 #define KAUSAL_VERSION_MINOR 2
 
+/**
+ * Library version, patch part.
+ */
 #define KAUSAL_VERSION_PATCH 0
 
 /**
@@ -264,35 +270,68 @@
 #define KAUSAL_FILTER_EXCLUDE 2
 
 /**
- * Built-in edge type codes.
+ * A file or module -> what it imports (a module, a file, a symbol).
  */
 #define KAUSAL_EDGE_IMPORTS 1
 
+/**
+ * A definition -> the file or module it is defined in (the reverse of CONTAINS).
+ */
 #define KAUSAL_EDGE_DEFINED_IN 2
 
+/**
+ * A definition -> a symbol it names without calling it (a type, a constant, a field).
+ */
 #define KAUSAL_EDGE_REFERENCES 3
 
+/**
+ * A file, module or type -> a definition inside it.
+ */
 #define KAUSAL_EDGE_CONTAINS 4
 
+/**
+ * A type -> the type it inherits from or extends.
+ */
 #define KAUSAL_EDGE_EXTENDS 5
 
+/**
+ * A type -> an interface or trait it implements.
+ */
 #define KAUSAL_EDGE_IMPLEMENTS 6
 
+/**
+ * A function or method -> a function or method it calls (kind of callee unknown).
+ */
 #define KAUSAL_EDGE_CALLS 7
 
+/**
+ * A package, build target or file -> one it depends on.
+ */
 #define KAUSAL_EDGE_DEPENDS_ON 8
 
+/**
+ * A method -> the type it belongs to.
+ */
 #define KAUSAL_EDGE_METHOD_OF 9
 
+/**
+ * A function or method -> a method it calls through a receiver.
+ */
 #define KAUSAL_EDGE_CALLS_METHOD 10
 
+/**
+ * A function or method -> a free function it calls.
+ */
 #define KAUSAL_EDGE_CALLS_FUNCTION 11
 
 /**
- * First and last code of the host-defined edge types.
+ * First code of the host-defined edge types (their meaning is the host's).
  */
 #define KAUSAL_EDGE_HOST_MIN 32768
 
+/**
+ * Last code of the host-defined edge types.
+ */
 #define KAUSAL_EDGE_HOST_MAX 65535
 
 /**
@@ -493,67 +532,89 @@ typedef struct kausal_db kausal_db;
  * `struct_size` lets the struct grow: set it to `sizeof(kausal_config)` (the default does).
  */
 typedef struct kausal_config {
+  /**
+   * `sizeof(kausal_config)`; `kausal_config_default` sets it.
+   */
   uint32_t struct_size;
   /**
-   * In-memory block entries (versions, tombstones, stubs), at least 2.
+   * In-memory block entries (versions, tombstones, stubs), at least 2. Default: 16384.
    */
   uint32_t memtable_entries_max;
   /**
-   * In-memory edges.
+   * In-memory edge records (live and tombstones). Default: 65536.
    */
   uint32_t memtable_edges_max;
   /**
-   * Bytes of block payload (uri + metadata + content) held in memory.
+   * Bytes of block payload (uri + metadata + content) held in memory. Default: 8388608.
    */
   uint32_t memtable_arena_bytes_max;
+  /**
+   * Longest source URI, in bytes. Default: 1024.
+   */
   uint32_t source_uri_bytes_max;
+  /**
+   * Longest metadata JSON, in bytes (at least 2, for `{}`). Default: 4096.
+   */
   uint32_t metadata_bytes_max;
+  /**
+   * Longest content, in bytes. Raising it needs `wal_buffer_bytes` and
+   * `read_buffer_bytes` to hold the largest block too. Default: 65536.
+   */
   uint32_t content_bytes_max;
   /**
-   * Size at which a log segment file is closed and the next begun.
+   * Size at which a log segment file is closed and the next begun. Default: 4194304.
    */
   uint32_t wal_segment_bytes_max;
   /**
-   * Log segment files that may exist at once.
+   * Log segment files that may exist at once. Default: 64.
    */
   uint32_t wal_segments_max;
+  /**
+   * Bytes of region buffering log frames until they are written (group commit); holds
+   * the largest frame. Default: 131072.
+   */
   uint32_t wal_buffer_bytes;
+  /**
+   * Bytes of region for reading log and table pages; holds the largest block record.
+   * Default: 131072.
+   */
   uint32_t read_buffer_bytes;
   /**
-   * Files the store directory may hold.
+   * Files the store directory may hold. Default: 128.
    */
   uint32_t files_max;
   /**
-   * Sorted tables that may exist at once.
+   * Sorted tables that may exist at once. Default: 16.
    */
   uint32_t tables_max;
   /**
-   * Bytes of region for the tables' bloom filters and indexes.
+   * Bytes of region for the tables' bloom filters and indexes. Default: 4194304.
    */
   uint32_t table_memory_bytes;
   /**
-   * Target size of a table page.
+   * Target size of a table page. Default: 16384.
    */
   uint32_t table_page_bytes;
   /**
-   * Bloom filter bits per block in each table.
+   * Bloom filter bits per block in each table. Default: 10.
    */
   uint32_t bloom_bits_per_key;
   /**
    * 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+   * Default: 1.
    */
   uint32_t compaction_auto;
   /**
-   * `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
+   * `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`. Default: 1 (explicit).
    */
   uint32_t sync_policy;
   /**
-   * `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
+   * `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`. Default: 0 (tolerant).
    */
   uint32_t recovery_mode;
   /**
-   * Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to 80 bytes
-   * of region each.
+   * Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to
+   * 80 bytes of region each. Default: 10000.
    */
   uint32_t query_nodes_max;
 } kausal_config;
@@ -564,6 +625,9 @@ typedef struct kausal_config {
  * or "". Set `struct_size` to `sizeof(kausal_error_detail)` before passing it.
  */
 typedef struct kausal_error_detail {
+  /**
+   * `sizeof(kausal_error_detail)`, set by the caller.
+   */
   uint32_t struct_size;
   /**
    * The status the call returned (`KAUSAL_OK` if it succeeded).
@@ -645,6 +709,9 @@ typedef struct kausal_vfs {
    * `sizeof(kausal_vfs)`.
    */
   uint32_t struct_size;
+  /**
+   * Passed as the first argument of every callback; the engine never reads it.
+   */
   void *context;
   /**
    * Creates a new empty file; `KAUSAL_VFS_EXISTS` if the name is taken.
@@ -712,6 +779,9 @@ typedef struct kausal_vfs {
  * A 128-bit block id: 16 raw bytes. All zero is invalid.
  */
 typedef struct kausal_id {
+  /**
+   * The id's 16 bytes, as stored.
+   */
   uint8_t bytes[16];
 } kausal_id;
 
@@ -721,6 +791,9 @@ typedef struct kausal_id {
  * same handle.
  */
 typedef struct kausal_block_view {
+  /**
+   * The block's id.
+   */
   struct kausal_id id;
   /**
    * Engine-assigned; a newer version of the same id has a higher sequence.
@@ -730,13 +803,25 @@ typedef struct kausal_block_view {
    * UTF-8, not NUL-terminated.
    */
   const char *source_uri;
+  /**
+   * Bytes at `source_uri`.
+   */
   size_t source_uri_len;
   /**
    * One JSON object, not NUL-terminated.
    */
   const char *metadata_json;
+  /**
+   * Bytes at `metadata_json`.
+   */
   size_t metadata_json_len;
+  /**
+   * The content: any bytes.
+   */
   const uint8_t *content;
+  /**
+   * Bytes at `content`.
+   */
   size_t content_len;
 } kausal_block_view;
 
@@ -744,7 +829,13 @@ typedef struct kausal_block_view {
  * A directed, typed edge.
  */
 typedef struct kausal_edge {
+  /**
+   * Where the edge starts (for `KAUSAL_EDGE_CALLS`, the caller).
+   */
   struct kausal_id source;
+  /**
+   * Where it points (for `KAUSAL_EDGE_CALLS`, the callee).
+   */
   struct kausal_id target;
   /**
    * `KAUSAL_EDGE_*` or a host code in 0x8000..=0xFFFF.
@@ -764,6 +855,9 @@ typedef struct kausal_edge_filter {
    * The edge type codes (may be NULL when `types_len` is 0).
    */
   const uint16_t *types;
+  /**
+   * Codes in `types`, at most `KAUSAL_FILTER_TYPES_MAX`.
+   */
   size_t types_len;
 } kausal_edge_filter;
 
@@ -772,28 +866,49 @@ typedef struct kausal_edge_filter {
  * before the call.
  */
 typedef struct kausal_store_stats {
+  /**
+   * `sizeof(kausal_store_stats)`, set by the caller.
+   */
   uint32_t struct_size;
   /**
    * 1 if a log write or sync failed and writes are refused until reopen.
    */
   uint32_t poisoned;
   /**
-   * Live blocks and edges in the whole store.
+   * Live blocks in the whole store.
    */
   uint64_t blocks_live;
+  /**
+   * Live edges in the whole store.
+   */
   uint64_t edges_live;
   /**
-   * In-memory entries, edge records and payload bytes in use.
+   * In-memory entries in use, of `memtable_entries_max`.
    */
   uint64_t memtable_entries_used;
+  /**
+   * In-memory edge records in use, of `memtable_edges_max`.
+   */
   uint64_t memtable_edges_used;
+  /**
+   * In-memory payload bytes in use, of `memtable_arena_bytes_max`.
+   */
   uint64_t memtable_arena_bytes_used;
   /**
-   * Sorted tables, table memory in use, and flushes since open.
+   * Sorted tables, of `tables_max`.
    */
   uint64_t tables_count;
+  /**
+   * Table memory (blooms and indexes) in use, of `table_memory_bytes`.
+   */
   uint64_t table_memory_bytes_used;
+  /**
+   * Flushes since open.
+   */
   uint64_t flush_count;
+  /**
+   * Compaction steps since open.
+   */
   uint64_t compaction_count;
   /**
    * Bytes written to tables by flushes and compactions since open.
@@ -804,12 +919,24 @@ typedef struct kausal_store_stats {
    */
   uint64_t sequence_next;
   /**
-   * Log position after the last write, and up to which writes are durable.
+   * Log position after the last write.
    */
   uint64_t wal_position;
+  /**
+   * Log position up to which writes are durable.
+   */
   uint64_t wal_synced_position;
+  /**
+   * Log segment files, of `wal_segments_max`.
+   */
   uint64_t wal_segments_count;
+  /**
+   * Log frames replayed at open.
+   */
   uint64_t recovery_frames_replayed;
+  /**
+   * Log bytes replayed at open.
+   */
   uint64_t recovery_bytes_replayed;
   /**
    * Bytes of never-synced log tail cut at open.
@@ -826,6 +953,9 @@ typedef struct kausal_store_stats {
  * `starts`.
  */
 typedef struct kausal_traversal {
+  /**
+   * `sizeof(kausal_traversal)`; `kausal_traversal_default` sets it.
+   */
   uint32_t struct_size;
   /**
    * `KAUSAL_DIRECTION_*`: follow outgoing edges, incoming ones, or both.
@@ -835,6 +965,9 @@ typedef struct kausal_traversal {
    * Live blocks to start from: 1..=KAUSAL_STARTS_MAX ids; duplicates are reported once.
    */
   const struct kausal_id *starts;
+  /**
+   * Ids at `starts`.
+   */
   size_t starts_len;
   /**
    * Edge types to follow; NULL follows every type.
@@ -858,6 +991,9 @@ typedef struct kausal_traversal {
  * One block a traversal reached, or one step of a path.
  */
 typedef struct kausal_hit {
+  /**
+   * The block reached.
+   */
   struct kausal_id id;
   /**
    * The block it was first reached from (all zero for a start).
@@ -875,6 +1011,9 @@ typedef struct kausal_hit {
    * 1 if that edge is id -> parent (followed backwards), 0 if parent -> id.
    */
   uint8_t incoming;
+  /**
+   * Zero.
+   */
   uint8_t reserved;
 } kausal_hit;
 
@@ -887,21 +1026,45 @@ typedef struct kausal_block_filter {
    * The source URI starts with these bytes (NULL: any URI).
    */
   const char *source_uri_prefix;
+  /**
+   * Bytes at `source_uri_prefix`.
+   */
   size_t source_uri_prefix_len;
   /**
    * `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
    */
   uint32_t metadata_kind;
+  /**
+   * For `KAUSAL_METADATA_BOOL`: 1 for `true`, 0 for `false`.
+   */
   uint32_t metadata_bool;
+  /**
+   * The top-level member's name (not NUL-terminated).
+   */
   const char *metadata_key;
+  /**
+   * Bytes at `metadata_key`.
+   */
   size_t metadata_key_len;
+  /**
+   * For `KAUSAL_METADATA_STRING`: the string the member must equal.
+   */
   const char *metadata_string;
+  /**
+   * Bytes at `metadata_string`.
+   */
   size_t metadata_string_len;
+  /**
+   * For `KAUSAL_METADATA_NUMBER`: the number the member must equal.
+   */
   double metadata_number;
   /**
    * The content contains these bytes (NULL: any content); at most 4096 bytes.
    */
   const uint8_t *content_contains;
+  /**
+   * Bytes at `content_contains`.
+   */
   size_t content_contains_len;
 } kausal_block_filter;
 
@@ -910,7 +1073,13 @@ typedef struct kausal_block_filter {
  * was examined. Do not edit it between calls.
  */
 typedef struct kausal_scan_cursor {
+  /**
+   * The last id examined (all zero: none yet).
+   */
   struct kausal_id after;
+  /**
+   * 1 once every block was examined.
+   */
   uint32_t done;
 } kausal_scan_cursor;
 

@@ -76,6 +76,42 @@ pub struct Stats {
 }
 
 /// An open store. Single-threaded: the host serialises every call.
+///
+/// The host hands `open` a config, a region of `memory_bytes_required(&config)` bytes (the
+/// engine carves everything it uses from it and allocates nothing), and a storage backend
+/// (`vfs::posix::PosixVfs` for a directory, a host's own `Vfs`, or the simulation):
+///
+/// ```
+/// use kausaldb_core::vfs::sim::{SimConfig, SimVfs};
+/// use kausaldb_core::{memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter};
+/// use kausaldb_core::{EdgeType, Engine};
+///
+/// # fn main() -> Result<(), kausaldb_core::Error> {
+/// let config = Config {
+///     memtable_entries_max: 1024,
+///     memtable_edges_max: 1024,
+///     content_bytes_max: 4096,
+///     wal_segment_bytes_max: 1 << 18,
+///     ..Config::DEFAULT // every limit is a field, unit last
+/// };
+/// let mut region = vec![0u8; memory_bytes_required(&config)];
+/// let sim = SimConfig { files_max: 16, file_bytes_max: 1 << 18, pending_bytes_max: 1 << 16 };
+/// let mut disk = vec![0u8; sim.memory_bytes_required()];
+/// let mut vfs = SimVfs::new(&mut disk, sim, 42)?; // an in-memory disk that can crash
+/// let mut db = Engine::open(config, &mut region, &mut vfs)?;
+/// let (main, parse) = (BlockId::derive(b"repo", b"main"), BlockId::derive(b"repo", b"parse"));
+/// db.put_block(main, b"src/main.rs", br#"{"kind":"function"}"#, b"fn main() { parse() }")?;
+/// db.put_block(parse, b"src/parse.rs", b"{}", b"fn parse() {}")?;
+/// db.put_edge(Edge { source: main, target: parse, edge_type: EdgeType::CALLS })?;
+/// db.sync()?; // every write so far survives any crash from here on
+/// let mut callers = [Edge::EMPTY; 8];
+/// let calls = EdgeFilter::Only(EdgeType::CALLS);
+/// let count = db.edges(parse, Direction::Incoming, calls, &mut callers)?;
+/// assert_eq!((count.written, callers[0].source), (1, main));
+/// db.close()?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Engine<'r, V: Vfs> {
     config: Config,
     vfs: V,
@@ -682,6 +718,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         }
     }
 
+    /// The engine's counters: what is stored, how full each limit is, what recovery found.
     pub fn stats(&self) -> Stats {
         self.check_invariants();
         let memtable = &self.store.memtable;

@@ -49,40 +49,81 @@ pub enum CorruptionKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// A `Config` field is out of range; the name is the field's name.
-    ConfigInvalid { field: &'static str },
+    ConfigInvalid {
+        /// The field to change, as named in `Config` (and `Config::FIELD_NAMES`).
+        field: &'static str,
+    },
     /// The region handed to `open` is smaller than `memory_bytes_required(&config)`.
-    RegionTooSmall { bytes_required: usize, bytes_given: usize },
+    RegionTooSmall {
+        /// `memory_bytes_required(&config)`.
+        bytes_required: usize,
+        /// The region's length.
+        bytes_given: usize,
+    },
     /// A block id was all zero bytes, which no block may have.
     IdZero,
     /// Text that should be a 32-character hex id is not one.
     IdHexInvalid,
     /// `source_uri` is longer than `Config::source_uri_bytes_max`.
-    SourceUriTooLong { bytes: usize, bytes_max: u32 },
+    SourceUriTooLong {
+        /// The uri's length.
+        bytes: usize,
+        /// `Config::source_uri_bytes_max`.
+        bytes_max: u32,
+    },
     /// `source_uri` is not valid UTF-8.
     SourceUriNotUtf8,
     /// `metadata_json` is longer than `Config::metadata_bytes_max`.
-    MetadataTooLong { bytes: usize, bytes_max: u32 },
+    MetadataTooLong {
+        /// The metadata's length.
+        bytes: usize,
+        /// `Config::metadata_bytes_max`.
+        bytes_max: u32,
+    },
     /// `metadata_json` is not one JSON object; `offset` is the first bad byte.
-    MetadataInvalid { offset: usize },
+    MetadataInvalid {
+        /// Byte offset of the first byte that breaks the JSON grammar.
+        offset: usize,
+    },
     /// `content` is longer than `Config::content_bytes_max`.
-    ContentTooLong { bytes: usize, bytes_max: u32 },
+    ContentTooLong {
+        /// The content's length.
+        bytes: usize,
+        /// `Config::content_bytes_max`.
+        bytes_max: u32,
+    },
     /// An edge type code is neither a built-in type nor in the host-defined range.
-    EdgeTypeUnknown { code: u16 },
+    EdgeTypeUnknown {
+        /// The code given.
+        code: u16,
+    },
     /// A query argument is out of range; the name is the field's name (see the query's
     /// documentation for each field's range).
-    QueryInvalid { field: &'static str },
+    QueryInvalid {
+        /// The query field out of range (`depth_max`, `results_max`, `starts`, ...).
+        field: &'static str,
+    },
     /// The block (or, for `delete_edge`, the edge) does not exist; for `put_edge`, one of
     /// its endpoints does not exist.
     NotFound,
     /// Back-pressure: the memtable has no room for this write. Nothing was written.
-    MemtableFull { resource: Resource },
+    MemtableFull {
+        /// What ran out.
+        resource: Resource,
+    },
     /// Back-pressure: the WAL has `Config::wal_segments_max` full segments.
     WalFull,
     /// An output buffer is too small; `needed` is the number of elements or bytes it needs.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// Elements or bytes the output needs.
+        needed: usize,
+    },
     /// Another process holds the store (its backend's lock: `Vfs::lock`); `pid` is the
     /// holder's, 0 if the backend cannot tell. Nothing was read or changed.
-    Locked { pid: u32 },
+    Locked {
+        /// The holder's process id; 0 if the backend cannot tell.
+        pid: u32,
+    },
     /// The storage backend failed. If it failed while writing or syncing the WAL, the
     /// engine is poisoned as well (see `Poisoned`).
     Io(VfsError),
@@ -92,10 +133,16 @@ pub enum Error {
     Poisoned,
     /// Bytes on storage are damaged in a way recovery may not silently repair (strict
     /// mode), or an invariant between records does not hold.
-    Corruption { kind: CorruptionKind },
+    Corruption {
+        /// What is damaged.
+        kind: CorruptionKind,
+    },
     /// Replaying the WAL needs more memtable room than this `Config` provides: the store
     /// was written with larger limits. Reopen with limits at least as large.
-    RecoveryCapacity { resource: Resource },
+    RecoveryCapacity {
+        /// The limit the log needs raised.
+        resource: Resource,
+    },
 }
 
 impl From<VfsError> for Error {

@@ -38,6 +38,14 @@ impl BlockId {
     /// Definition (stable, part of the format): XXH3-128 with seed 0 over
     /// `"kausal.id.v1" || u32_le(namespace.len()) || namespace || name`, the 128-bit result
     /// written big-endian. Should that be all zero, the id is 1 instead.
+    ///
+    /// ```
+    /// use kausaldb_core::BlockId;
+    /// let id = BlockId::derive(b"github.com/acme/app", b"src/main.rs:main");
+    /// assert_eq!(id, BlockId::derive(b"github.com/acme/app", b"src/main.rs:main"));
+    /// assert_ne!(id, BlockId::derive(b"github.com/acme/lib", b"src/main.rs:main"));
+    /// assert!(!id.is_zero());
+    /// ```
     pub fn derive(namespace: &[u8], name: &[u8]) -> BlockId {
         let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
         hasher.update(b"kausal.id.v1");

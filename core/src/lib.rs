@@ -108,6 +108,7 @@
 // `vfs::posix` (libc calls and memory maps). `cargo xtask check` refuses any other
 // `allow(unsafe_code)`, and clippy any unsafe block without a `// SAFETY:` comment.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 #[cfg(test)]
 extern crate std;

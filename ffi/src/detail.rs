@@ -57,6 +57,7 @@ const _: () = assert!(kausaldb_core::config::FILE_NAME_BYTES_MAX < KAUSAL_ERROR_
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug)]
 pub struct kausal_error_detail {
+    /// `sizeof(kausal_error_detail)`, set by the caller.
     pub struct_size: u32,
     /// The status the call returned (`KAUSAL_OK` if it succeeded).
     pub status: kausal_status,

@@ -46,6 +46,7 @@ pub const KAUSAL_VFS_LOCKED: i32 = 6;
 pub struct kausal_vfs {
     /// `sizeof(kausal_vfs)`.
     pub struct_size: u32,
+    /// Passed as the first argument of every callback; the engine never reads it.
     pub context: *mut c_void,
     /// Creates a new empty file; `KAUSAL_VFS_EXISTS` if the name is taken.
     pub create: Option<unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> i32>,

@@ -12,6 +12,7 @@
 // Unit tests (compiled only with cfg(test)) read as scenarios and run on 64-bit hosts.
 #![cfg_attr(test, allow(clippy::cast_possible_truncation, clippy::too_many_lines))]
 #![allow(clippy::missing_safety_doc)]
+#![deny(missing_docs)]
 
 mod detail;
 mod host_vfs;
@@ -34,9 +35,11 @@ use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{memory_bytes_required, BlockId, Config, EdgeFilter, EdgeType, Engine};
 use status::kausal_status::*;
 
-/// Library version; `kausal_version()` returns the same as text.
+/// Library version, major part; `kausal_version()` returns the whole as text.
 pub const KAUSAL_VERSION_MAJOR: u32 = 0;
+/// Library version, minor part.
 pub const KAUSAL_VERSION_MINOR: u32 = 2;
+/// Library version, patch part.
 pub const KAUSAL_VERSION_PATCH: u32 = 0;
 
 /// An open store. Opaque: it lives at the start of the region given to `kausal_open_*`.

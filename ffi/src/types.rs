@@ -9,6 +9,7 @@ use kausaldb_core::{BlockId, Config, Direction, Edge, EdgeType, RecoveryMode, St
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[allow(non_camel_case_types)]
 pub struct kausal_id {
+    /// The id's 16 bytes, as stored.
     pub bytes: [u8; 16],
 }
 
@@ -17,7 +18,9 @@ pub struct kausal_id {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub struct kausal_edge {
+    /// Where the edge starts (for `KAUSAL_EDGE_CALLS`, the caller).
     pub source: kausal_id,
+    /// Where it points (for `KAUSAL_EDGE_CALLS`, the callee).
     pub target: kausal_id,
     /// `KAUSAL_EDGE_*` or a host code in 0x8000..=0xFFFF.
     pub edge_type: u16,
@@ -38,40 +41,50 @@ pub const KAUSAL_RECOVERY_STRICT: u32 = 1;
 #[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types)]
 pub struct kausal_config {
+    /// `sizeof(kausal_config)`; `kausal_config_default` sets it.
     pub struct_size: u32,
-    /// In-memory block entries (versions, tombstones, stubs), at least 2.
+    /// In-memory block entries (versions, tombstones, stubs), at least 2. Default: 16384.
     pub memtable_entries_max: u32,
-    /// In-memory edges.
+    /// In-memory edge records (live and tombstones). Default: 65536.
     pub memtable_edges_max: u32,
-    /// Bytes of block payload (uri + metadata + content) held in memory.
+    /// Bytes of block payload (uri + metadata + content) held in memory. Default: 8388608.
     pub memtable_arena_bytes_max: u32,
+    /// Longest source URI, in bytes. Default: 1024.
     pub source_uri_bytes_max: u32,
+    /// Longest metadata JSON, in bytes (at least 2, for `{}`). Default: 4096.
     pub metadata_bytes_max: u32,
+    /// Longest content, in bytes. Raising it needs `wal_buffer_bytes` and
+    /// `read_buffer_bytes` to hold the largest block too. Default: 65536.
     pub content_bytes_max: u32,
-    /// Size at which a log segment file is closed and the next begun.
+    /// Size at which a log segment file is closed and the next begun. Default: 4194304.
     pub wal_segment_bytes_max: u32,
-    /// Log segment files that may exist at once.
+    /// Log segment files that may exist at once. Default: 64.
     pub wal_segments_max: u32,
+    /// Bytes of region buffering log frames until they are written (group commit); holds
+    /// the largest frame. Default: 131072.
     pub wal_buffer_bytes: u32,
+    /// Bytes of region for reading log and table pages; holds the largest block record.
+    /// Default: 131072.
     pub read_buffer_bytes: u32,
-    /// Files the store directory may hold.
+    /// Files the store directory may hold. Default: 128.
     pub files_max: u32,
-    /// Sorted tables that may exist at once.
+    /// Sorted tables that may exist at once. Default: 16.
     pub tables_max: u32,
-    /// Bytes of region for the tables' bloom filters and indexes.
+    /// Bytes of region for the tables' bloom filters and indexes. Default: 4194304.
     pub table_memory_bytes: u32,
-    /// Target size of a table page.
+    /// Target size of a table page. Default: 16384.
     pub table_page_bytes: u32,
-    /// Bloom filter bits per block in each table.
+    /// Bloom filter bits per block in each table. Default: 10.
     pub bloom_bits_per_key: u32,
     /// 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+    /// Default: 1.
     pub compaction_auto: u32,
-    /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`.
+    /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`. Default: 1 (explicit).
     pub sync_policy: u32,
-    /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`.
+    /// `KAUSAL_RECOVERY_TOLERANT` or `KAUSAL_RECOVERY_STRICT`. Default: 0 (tolerant).
     pub recovery_mode: u32,
-    /// Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to 80 bytes
-    /// of region each.
+    /// Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to
+    /// 80 bytes of region each. Default: 10000.
     pub query_nodes_max: u32,
 }
 
@@ -264,23 +277,37 @@ pub struct kausal_edge_filter {
     pub mode: u32,
     /// The edge type codes (may be NULL when `types_len` is 0).
     pub types: *const u16,
+    /// Codes in `types`, at most `KAUSAL_FILTER_TYPES_MAX`.
     pub types_len: usize,
 }
 
-/// Built-in edge type codes.
+// Built-in edge types, each pointing source -> target as described; queries follow that
+// direction (KAUSAL_QUERY_CALLERS walks CALLS edges from target back to source).
+/// A file or module -> what it imports (a module, a file, a symbol).
 pub const KAUSAL_EDGE_IMPORTS: u16 = 1;
+/// A definition -> the file or module it is defined in (the reverse of CONTAINS).
 pub const KAUSAL_EDGE_DEFINED_IN: u16 = 2;
+/// A definition -> a symbol it names without calling it (a type, a constant, a field).
 pub const KAUSAL_EDGE_REFERENCES: u16 = 3;
+/// A file, module or type -> a definition inside it.
 pub const KAUSAL_EDGE_CONTAINS: u16 = 4;
+/// A type -> the type it inherits from or extends.
 pub const KAUSAL_EDGE_EXTENDS: u16 = 5;
+/// A type -> an interface or trait it implements.
 pub const KAUSAL_EDGE_IMPLEMENTS: u16 = 6;
+/// A function or method -> a function or method it calls (kind of callee unknown).
 pub const KAUSAL_EDGE_CALLS: u16 = 7;
+/// A package, build target or file -> one it depends on.
 pub const KAUSAL_EDGE_DEPENDS_ON: u16 = 8;
+/// A method -> the type it belongs to.
 pub const KAUSAL_EDGE_METHOD_OF: u16 = 9;
+/// A function or method -> a method it calls through a receiver.
 pub const KAUSAL_EDGE_CALLS_METHOD: u16 = 10;
+/// A function or method -> a free function it calls.
 pub const KAUSAL_EDGE_CALLS_FUNCTION: u16 = 11;
-/// First and last code of the host-defined edge types.
+/// First code of the host-defined edge types (their meaning is the host's).
 pub const KAUSAL_EDGE_HOST_MIN: u16 = 0x8000;
+/// Last code of the host-defined edge types.
 pub const KAUSAL_EDGE_HOST_MAX: u16 = 0xFFFF;
 
 impl kausal_edge {
@@ -308,16 +335,21 @@ impl kausal_edge {
 #[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types)]
 pub struct kausal_block_view {
+    /// The block's id.
     pub id: kausal_id,
     /// Engine-assigned; a newer version of the same id has a higher sequence.
     pub sequence: u64,
     /// UTF-8, not NUL-terminated.
     pub source_uri: *const c_char,
+    /// Bytes at `source_uri`.
     pub source_uri_len: usize,
     /// One JSON object, not NUL-terminated.
     pub metadata_json: *const c_char,
+    /// Bytes at `metadata_json`.
     pub metadata_json_len: usize,
+    /// The content: any bytes.
     pub content: *const u8,
+    /// Bytes at `content`.
     pub content_len: usize,
 }
 
@@ -327,30 +359,41 @@ pub struct kausal_block_view {
 #[derive(Clone, Copy, Debug, Default)]
 #[allow(non_camel_case_types)]
 pub struct kausal_store_stats {
+    /// `sizeof(kausal_store_stats)`, set by the caller.
     pub struct_size: u32,
     /// 1 if a log write or sync failed and writes are refused until reopen.
     pub poisoned: u32,
-    /// Live blocks and edges in the whole store.
+    /// Live blocks in the whole store.
     pub blocks_live: u64,
+    /// Live edges in the whole store.
     pub edges_live: u64,
-    /// In-memory entries, edge records and payload bytes in use.
+    /// In-memory entries in use, of `memtable_entries_max`.
     pub memtable_entries_used: u64,
+    /// In-memory edge records in use, of `memtable_edges_max`.
     pub memtable_edges_used: u64,
+    /// In-memory payload bytes in use, of `memtable_arena_bytes_max`.
     pub memtable_arena_bytes_used: u64,
-    /// Sorted tables, table memory in use, and flushes since open.
+    /// Sorted tables, of `tables_max`.
     pub tables_count: u64,
+    /// Table memory (blooms and indexes) in use, of `table_memory_bytes`.
     pub table_memory_bytes_used: u64,
+    /// Flushes since open.
     pub flush_count: u64,
+    /// Compaction steps since open.
     pub compaction_count: u64,
     /// Bytes written to tables by flushes and compactions since open.
     pub table_bytes_written: u64,
     /// The sequence the next write gets.
     pub sequence_next: u64,
-    /// Log position after the last write, and up to which writes are durable.
+    /// Log position after the last write.
     pub wal_position: u64,
+    /// Log position up to which writes are durable.
     pub wal_synced_position: u64,
+    /// Log segment files, of `wal_segments_max`.
     pub wal_segments_count: u64,
+    /// Log frames replayed at open.
     pub recovery_frames_replayed: u64,
+    /// Log bytes replayed at open.
     pub recovery_bytes_replayed: u64,
     /// Bytes of never-synced log tail cut at open.
     pub wal_torn_bytes_truncated: u64,
@@ -453,6 +496,67 @@ mod tests {
         let error = kausaldb_core::Error::ConfigInvalid { field: "sync_policy" };
         assert_eq!(policy.to_core(), Err(error.into()));
     }
+    /// The header states each config field's default ("Default: N." in its comment), and
+    /// the number is the one `kausal_config_default` writes.
+    #[test]
+    fn the_header_states_every_config_default_truly() {
+        let header = include_str!("../../include/kausaldb.h");
+        let start = header.find("typedef struct kausal_config {").unwrap();
+        let body = &header[start..start + header[start..].find("} kausal_config;").unwrap()];
+        let kausal_config {
+            struct_size: _,
+            memtable_entries_max,
+            memtable_edges_max,
+            memtable_arena_bytes_max,
+            source_uri_bytes_max,
+            metadata_bytes_max,
+            content_bytes_max,
+            wal_segment_bytes_max,
+            wal_segments_max,
+            wal_buffer_bytes,
+            read_buffer_bytes,
+            files_max,
+            tables_max,
+            table_memory_bytes,
+            table_page_bytes,
+            bloom_bits_per_key,
+            compaction_auto,
+            sync_policy,
+            recovery_mode,
+            query_nodes_max,
+        } = kausal_config::from_core(&Config::DEFAULT);
+        let fields = [
+            ("memtable_entries_max", memtable_entries_max),
+            ("memtable_edges_max", memtable_edges_max),
+            ("memtable_arena_bytes_max", memtable_arena_bytes_max),
+            ("source_uri_bytes_max", source_uri_bytes_max),
+            ("metadata_bytes_max", metadata_bytes_max),
+            ("content_bytes_max", content_bytes_max),
+            ("wal_segment_bytes_max", wal_segment_bytes_max),
+            ("wal_segments_max", wal_segments_max),
+            ("wal_buffer_bytes", wal_buffer_bytes),
+            ("read_buffer_bytes", read_buffer_bytes),
+            ("files_max", files_max),
+            ("tables_max", tables_max),
+            ("table_memory_bytes", table_memory_bytes),
+            ("table_page_bytes", table_page_bytes),
+            ("bloom_bits_per_key", bloom_bits_per_key),
+            ("compaction_auto", compaction_auto),
+            ("sync_policy", sync_policy),
+            ("recovery_mode", recovery_mode),
+            ("query_nodes_max", query_nodes_max),
+        ];
+        let mut comment_start = 0;
+        for (name, value) in fields {
+            let declaration = format!("uint32_t {name};");
+            let at = body.find(&declaration).unwrap_or_else(|| panic!("{name} not in header"));
+            let comment = &body[comment_start..at];
+            let stated = comment.split("Default: ").nth(1).unwrap_or_else(|| panic!("{name}"));
+            let digits: String = stated.chars().take_while(char::is_ascii_digit).collect();
+            assert_eq!(digits.parse::<u32>().ok(), Some(value), "{name}: {comment}");
+            comment_start = at + declaration.len();
+        }
+    }
 }
 
 /// `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -497,11 +601,13 @@ pub(crate) fn named_query_of(code: u32) -> Result<kausaldb_core::NamedQuery, kau
 #[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types)]
 pub struct kausal_traversal {
+    /// `sizeof(kausal_traversal)`; `kausal_traversal_default` sets it.
     pub struct_size: u32,
     /// `KAUSAL_DIRECTION_*`: follow outgoing edges, incoming ones, or both.
     pub direction: u32,
     /// Live blocks to start from: 1..=KAUSAL_STARTS_MAX ids; duplicates are reported once.
     pub starts: *const kausal_id,
+    /// Ids at `starts`.
     pub starts_len: usize,
     /// Edge types to follow; NULL follows every type.
     pub filter: *const kausal_edge_filter,
@@ -523,6 +629,7 @@ const _: () =
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub struct kausal_hit {
+    /// The block reached.
     pub id: kausal_id,
     /// The block it was first reached from (all zero for a start).
     pub parent: kausal_id,
@@ -532,6 +639,7 @@ pub struct kausal_hit {
     pub edge_type: u16,
     /// 1 if that edge is id -> parent (followed backwards), 0 if parent -> id.
     pub incoming: u8,
+    /// Zero.
     pub reserved: u8,
 }
 
@@ -565,17 +673,25 @@ pub const KAUSAL_METADATA_BOOL: u32 = 3;
 pub struct kausal_block_filter {
     /// The source URI starts with these bytes (NULL: any URI).
     pub source_uri_prefix: *const c_char,
+    /// Bytes at `source_uri_prefix`.
     pub source_uri_prefix_len: usize,
     /// `KAUSAL_METADATA_*`: what top-level member `metadata_key` must equal.
     pub metadata_kind: u32,
+    /// For `KAUSAL_METADATA_BOOL`: 1 for `true`, 0 for `false`.
     pub metadata_bool: u32,
+    /// The top-level member's name (not NUL-terminated).
     pub metadata_key: *const c_char,
+    /// Bytes at `metadata_key`.
     pub metadata_key_len: usize,
+    /// For `KAUSAL_METADATA_STRING`: the string the member must equal.
     pub metadata_string: *const c_char,
+    /// Bytes at `metadata_string`.
     pub metadata_string_len: usize,
+    /// For `KAUSAL_METADATA_NUMBER`: the number the member must equal.
     pub metadata_number: f64,
     /// The content contains these bytes (NULL: any content); at most 4096 bytes.
     pub content_contains: *const u8,
+    /// Bytes at `content_contains`.
     pub content_contains_len: usize,
 }
 
@@ -585,7 +701,9 @@ pub struct kausal_block_filter {
 #[derive(Clone, Copy, Debug, Default)]
 #[allow(non_camel_case_types)]
 pub struct kausal_scan_cursor {
+    /// The last id examined (all zero: none yet).
     pub after: kausal_id,
+    /// 1 once every block was examined.
     pub done: u32,
 }
 

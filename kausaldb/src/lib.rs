@@ -29,6 +29,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::vfs::VfsError;
 use ouroboros::self_referencing;

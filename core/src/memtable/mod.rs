@@ -68,6 +68,7 @@ impl BlockEntry {
 /// checker ends it before the next write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockView<'a> {
+    /// The block's id.
     pub id: BlockId,
     /// Engine-assigned; a newer write of the same id has a higher sequence.
     pub sequence: u64,
@@ -75,6 +76,7 @@ pub struct BlockView<'a> {
     pub source_uri: &'a [u8],
     /// One validated JSON object.
     pub metadata_json: &'a [u8],
+    /// The block's content: any bytes, up to `Config::content_bytes_max`.
     pub content: &'a [u8],
 }
 

@@ -55,6 +55,7 @@ pub struct TraversalQuery<'a> {
     pub depth_max: u32,
     /// Results to return at most, starts included (1..=`RESULTS_MAX_LIMIT`).
     pub results_max: u32,
+    /// Breadth first (nearest first; depths are shortest distances) or depth first.
     pub order: TraversalOrder,
 }
 
@@ -110,6 +111,7 @@ fn validate_edge_filter(filter: &EdgeFilter<'_>) -> Result<(), Error> {
 pub struct Via {
     /// The block the traversal came from (reported earlier in the results).
     pub parent: BlockId,
+    /// The type of the edge followed from the parent.
     pub edge_type: EdgeType,
     /// `Outgoing`: the edge is parent -> block. `Incoming`: the edge is block -> parent.
     pub direction: Direction,
@@ -118,6 +120,7 @@ pub struct Via {
 /// One block a traversal reached.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct TraversalHit {
+    /// The block reached.
     pub id: BlockId,
     /// Edges between the block and the start its path began at (0 for a start).
     pub depth: u32,
@@ -143,12 +146,14 @@ pub struct TraversalCount {
 /// One step of a path: the block, and the edge type that led to it from the step before.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PathStep {
+    /// The block at this step.
     pub id: BlockId,
     /// `None` for the first step.
     pub via: Option<Via>,
 }
 
 impl PathStep {
+    /// A placeholder for initialising caller buffers.
     pub const EMPTY: PathStep = PathStep { id: BlockId::ZERO, via: None };
 }
 
@@ -156,7 +161,10 @@ impl PathStep {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PathOutcome {
     /// A shortest path of this many steps (edges + 1) is at the front of the buffer.
-    Found { steps: usize },
+    Found {
+        /// Blocks on the path, both ends included.
+        steps: usize,
+    },
     /// No path of at most `depth_max` edges exists.
     NoPath,
     /// `Config::query_nodes_max` blocks were visited without reaching the target, so the
@@ -212,5 +220,6 @@ pub struct ScanCursor {
 }
 
 impl ScanCursor {
+    /// A cursor before the first block: where every scan starts.
     pub const START: ScanCursor = ScanCursor { after: BlockId::ZERO, done: false };
 }

@@ -420,9 +420,13 @@ pub(crate) fn traverse<V: Vfs>(
 /// A shortest-path query: breadth first from `from` until `to`.
 #[derive(Clone, Copy, Debug)]
 pub struct PathQuery<'a> {
+    /// Where the path starts.
     pub from: BlockId,
+    /// Where it must end.
     pub to: BlockId,
+    /// Which way edges are followed (`Outgoing`: from source to target).
     pub direction: Direction,
+    /// Which edge types a path may use.
     pub edge_filter: EdgeFilter<'a>,
     /// Longest path considered, in edges (at most `DEPTH_MAX_LIMIT`).
     pub depth_max: u32,

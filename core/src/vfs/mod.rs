@@ -39,14 +39,23 @@ pub enum VfsError {
     /// A name is empty, too long, or has a byte the backend refuses.
     NameInvalid,
     /// `list` needs a buffer of `needed` bytes.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// Bytes the listing needs.
+        needed: usize,
+    },
     /// A handle that is closed or was invalidated by a (simulated) crash.
     HandleInvalid,
     /// Any other failure; for POSIX the errno, for the simulation `EIO` (5).
-    Io { code: i32 },
+    Io {
+        /// The backend's code: `errno` for POSIX, the host's status for a host backend.
+        code: i32,
+    },
     /// `lock` found the store held by another process; `pid` is the holder's where the
     /// backend can tell (0 if not).
-    Locked { pid: u32 },
+    Locked {
+        /// The holder's process id; 0 if the backend cannot tell.
+        pid: u32,
+    },
 }
 
 impl core::fmt::Display for VfsError {

@@ -40,10 +40,12 @@ pub struct SimRng {
 }
 
 impl SimRng {
+    /// A generator that replays the same sequence for the same seed.
     pub fn new(seed: u64) -> SimRng {
         SimRng { state: seed }
     }
 
+    /// The next 64 random bits (SplitMix64).
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
