@@ -3,22 +3,11 @@
  * closed handle, a corrupted log; and outputs that stay untouched on error. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "configs.h"
 
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
-
-static kausal_config small_config(void) {
-    kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
-    config.memtable_entries_max = 64;
-    config.memtable_edges_max = 64;
-    config.memtable_arena_bytes_max = 256 * 1024;
-    config.content_bytes_max = 4096;
-    config.wal_buffer_bytes = 16 * 1024;
-    config.read_buffer_bytes = 16 * 1024;
-    return config;
-}
 
 static kausal_id id_from(uint8_t value) {
     kausal_id id;

@@ -6,6 +6,7 @@
  * call, the store file and the backend's code. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "configs.h"
 #include "ram_vfs.h"
 
 #include <string.h>
@@ -22,25 +23,6 @@ static kausal_error_detail last_error(kausal_db *db) {
     kausal_error_detail detail = fresh_detail();
     REQUIRE_OK(kausal_last_error(db, &detail));
     return detail;
-}
-
-static kausal_config small_config(void) {
-    kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
-    config.memtable_entries_max = 64;
-    config.memtable_edges_max = 64;
-    config.memtable_arena_bytes_max = 256 * 1024;
-    config.content_bytes_max = 4096;
-    config.wal_buffer_bytes = 16 * 1024;
-    config.read_buffer_bytes = 16 * 1024;
-    return config;
-}
-
-static kausal_id id_from(uint8_t value) {
-    kausal_id id;
-    memset(&id, 0, sizeof id);
-    id.bytes[15] = value;
-    return id;
 }
 
 /* A refused open names what to change, and touches neither the handle nor the detail of a
@@ -84,7 +66,7 @@ static void test_open_detail(const char *directory, void *region, size_t bytes) 
  * metadata went wrong; a later success clears it. */
 static void test_argument_detail(kausal_db *db) {
     static uint8_t content[5000];
-    kausal_id a = id_from(1);
+    kausal_id a = ram_id(1);
     kausal_error_detail detail;
     CHECK_STATUS(kausal_put_block(db, &a, "a.c", 3, NULL, 0, content, 4097, NULL),
                  KAUSAL_ERROR_CONTENT_TOO_LONG);
@@ -108,7 +90,7 @@ static void test_argument_detail(kausal_db *db) {
  * holds entries cannot be deleted in one write (it tombstones every edge at once). Its
  * edges deleted first, it can. */
 static void test_memtable_full_names_the_resource(kausal_db *db) {
-    kausal_id hub = id_from(200);
+    kausal_id hub = ram_id(200);
     kausal_edge edge;
     kausal_error_detail detail;
     uint8_t n;
@@ -116,7 +98,7 @@ static void test_memtable_full_names_the_resource(kausal_db *db) {
     edge.target = hub;
     edge.edge_type = KAUSAL_EDGE_CALLS;
     for (n = 1; n <= 70; n++) {
-        edge.source = id_from(n);
+        edge.source = ram_id(n);
         REQUIRE_OK(kausal_put_block(db, &edge.source, "caller.c", 8, NULL, 0, NULL, 0, NULL));
         REQUIRE_OK(kausal_put_edge(db, &edge, NULL));
     }
@@ -127,7 +109,7 @@ static void test_memtable_full_names_the_resource(kausal_db *db) {
           detail.resource == KAUSAL_RESOURCE_MEMTABLE_EDGES);
     CHECK(strstr(detail.message, "memtable") != NULL);
     for (n = 1; n <= 70; n++) {
-        edge.source = id_from(n);
+        edge.source = ram_id(n);
         REQUIRE_OK(kausal_delete_edge(db, &edge));
     }
     CHECK_STATUS(kausal_delete_block(db, &hub, NULL), KAUSAL_OK);
@@ -153,7 +135,7 @@ static void test_corruption_names_the_kind(void *region, size_t bytes) {
     kausal_config config = small_config();
     kausal_error_detail detail = fresh_detail();
     kausal_db *db = NULL;
-    kausal_id id = id_from(1);
+    kausal_id id = ram_id(1);
     char path[600];
     FILE *file;
     if (mkdtemp(directory) == NULL) {

@@ -4,6 +4,7 @@
  * outputs left untouched on error. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "configs.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -266,13 +267,7 @@ int main(void) {
     if (mkdtemp(directory) == NULL) {
         return 2;
     }
-    REQUIRE_OK(kausal_config_default(&config));
-    config.memtable_entries_max = 64;
-    config.memtable_edges_max = 64;
-    config.memtable_arena_bytes_max = 256 * 1024;
-    config.content_bytes_max = 4096;
-    config.wal_buffer_bytes = 16 * 1024;
-    config.read_buffer_bytes = 16 * 1024;
+    config = small_config();
     config.query_nodes_max = 64;
     REQUIRE_OK(kausal_memory_required(&config, &bytes));
     region = malloc(bytes);
