@@ -1,0 +1,164 @@
+//! The store layer's vocabulary: how files, definitions, external symbols and names become
+//! blocks (ids, uris, metadata, content) and which edges join them. Everything here is
+//! deterministic, so a re-index updates blocks in place and ids agree across machines.
+//!
+//! Blocks:
+//! - a file: id `derive(NS, "file\0" path)`, uri `path`, content a one-line header;
+//! - a definition: id `derive(NS, "def\0" lang "\0" path "\0" qualified_name "\0" n)`, where
+//!   `n` counts earlier definitions of the same qualified name in the file (redefinitions,
+//!   overloads, `#ifdef` branches); uri `path:start-end`; content its source text;
+//! - an external symbol, called but defined nowhere in the tree (libc, std, a dependency):
+//!   id `derive(NS, "ext\0" lang "\0" name)`;
+//! - a name: id `derive(NS, "name\0" name)`, with a `NAMES` edge to every definition or
+//!   external symbol of that name or qualified name: the name index, so finding a symbol
+//!   never scans the store.
+//!
+//! Edges (source → target): file `CONTAINS` definition, definition `DEFINED_IN` file,
+//! caller `CALLS_FUNCTION` / `CALLS_METHOD` / `CALLS` (a macro, or a call the syntax cannot
+//! classify) callee, file `IMPORTS` file, method `METHOD_OF` type, name `NAMES` symbol.
+
+use crate::lang::{CallKind, Definition, Lang};
+use kausaldb::{BlockId, EdgeType};
+
+/// The namespace every id of the tool is derived in (versioned: a change of scheme is a new
+/// namespace, never a silent collision).
+pub const NS: &[u8] = b"kausal-cli/v1";
+
+/// A name block → a definition or external symbol with that (qualified) name. Host code.
+pub const NAMES: EdgeType = match EdgeType::from_code(0x8001) {
+    Ok(edge_type) => edge_type,
+    Err(_) => panic!("0x8001 is in the host range"),
+};
+
+/// The edge type of a call.
+pub fn call_type(kind: CallKind) -> EdgeType {
+    match kind {
+        CallKind::Function => EdgeType::CALLS_FUNCTION,
+        CallKind::Method => EdgeType::CALLS_METHOD,
+        CallKind::Unknown => EdgeType::CALLS,
+    }
+}
+
+/// The edge types `callers` and `callees` follow.
+pub const CALL_TYPES: [EdgeType; 3] =
+    [EdgeType::CALLS, EdgeType::CALLS_METHOD, EdgeType::CALLS_FUNCTION];
+
+/// The edge types that make a symbol depend on another (`impact` follows them backwards).
+pub const DEPENDENCY_TYPES: [EdgeType; 7] = [
+    EdgeType::CALLS,
+    EdgeType::CALLS_METHOD,
+    EdgeType::CALLS_FUNCTION,
+    EdgeType::REFERENCES,
+    EdgeType::EXTENDS,
+    EdgeType::IMPLEMENTS,
+    EdgeType::METHOD_OF,
+];
+
+fn derive(parts: &[&[u8]]) -> BlockId {
+    BlockId::derive(NS, &parts.join(&b"\0"[..]))
+}
+
+pub fn file_id(path: &str) -> BlockId {
+    derive(&[b"file", path.as_bytes()])
+}
+
+pub fn definition_id(lang: Lang, path: &str, qualified_name: &str, occurrence: usize) -> BlockId {
+    let occurrence = occurrence.to_string();
+    derive(&[
+        b"def",
+        lang.name().as_bytes(),
+        path.as_bytes(),
+        qualified_name.as_bytes(),
+        occurrence.as_bytes(),
+    ])
+}
+
+pub fn external_id(lang: Lang, name: &str) -> BlockId {
+    derive(&[b"ext", lang.name().as_bytes(), name.as_bytes()])
+}
+
+pub fn name_id(name: &str) -> BlockId {
+    derive(&[b"name", name.as_bytes()])
+}
+
+/// The ids of a file's definitions, in order: the occurrence counter per qualified name.
+pub fn definition_ids(lang: Lang, path: &str, definitions: &[Definition]) -> Vec<BlockId> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    definitions
+        .iter()
+        .map(|definition| {
+            let occurrence = seen.entry(definition.qualified_name.as_str()).or_insert(0);
+            let id = definition_id(lang, path, &definition.qualified_name, *occurrence);
+            *occurrence += 1;
+            id
+        })
+        .collect()
+}
+
+/// Metadata of a file block. `hash` is the content hash incremental indexing compares.
+pub fn file_metadata(path: &str, lang: Lang, lines: usize, hash: u64) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    serde_json::json!({
+        "kind": "file",
+        "name": name,
+        "qualified_name": path,
+        "lang": lang.name(),
+        "path": path,
+        "line_start": 1,
+        "line_end": lines,
+        "signature": "",
+        "hash": format!("{hash:016x}"),
+    })
+    .to_string()
+}
+
+/// Metadata of a definition block.
+pub fn definition_metadata(
+    lang: Lang,
+    path: &str,
+    definition: &Definition,
+    truncated: bool,
+) -> String {
+    let mut metadata = serde_json::json!({
+        "kind": definition.kind.name(),
+        "name": definition.name,
+        "qualified_name": definition.qualified_name,
+        "lang": lang.name(),
+        "path": path,
+        "line_start": definition.line_start,
+        "line_end": definition.line_end,
+        "signature": definition.signature,
+    });
+    if let Some(owner) = &definition.owner {
+        metadata["owner"] = owner.as_str().into();
+    }
+    if truncated {
+        metadata["truncated"] = true.into();
+    }
+    metadata.to_string()
+}
+
+/// Metadata of an external symbol's block.
+pub fn external_metadata(lang: Lang, name: &str) -> String {
+    serde_json::json!({
+        "kind": "external",
+        "name": name,
+        "qualified_name": name,
+        "lang": lang.name(),
+        "path": "",
+        "line_start": 0,
+        "line_end": 0,
+        "signature": "",
+    })
+    .to_string()
+}
+
+/// Metadata of a name block.
+pub fn name_metadata(name: &str) -> String {
+    serde_json::json!({ "kind": "name", "name": name }).to_string()
+}
+
+/// The uri of a definition: `path:start-end`.
+pub fn definition_uri(path: &str, definition: &Definition) -> String {
+    format!("{path}:{}-{}", definition.line_start, definition.line_end)
+}

@@ -1,0 +1,680 @@
+//! The indexer: walks a tree the way git sees it, parses the files whose content changed
+//! (in parallel), and brings the store in line in one pass over them:
+//!
+//! 1. retire what a changed or deleted file held: definitions that are gone are deleted
+//!    (their callers in other files are remembered), definitions that stay keep their id,
+//!    block and incoming edges, and lose their outgoing ones, which are recomputed;
+//! 2. write every changed file's blocks (file, definitions, names);
+//! 3. link: imports, methods to their types, calls resolved through the name index;
+//! 4. re-link the remembered callers, and move calls that went to an external symbol to a
+//!    definition of that name that now exists.
+//!
+//! Blocks are all written before any edge, so an edge never waits for its target, and a
+//! file that did not change is not read beyond its hash.
+
+use crate::error::Error;
+use crate::graph::{self, NAMES};
+use crate::lang::{self, CallKind, Kind, Lang, ParsedFile};
+use crate::store::{edges_of, metadata_of};
+use kausaldb::{BlockId, Db, Direction, Edge, EdgeFilter, EdgeType};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// What an index run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Source files in the tree (of the languages indexed).
+    pub files: usize,
+    /// Files parsed because they are new or their content changed.
+    pub files_parsed: usize,
+    /// Files that were indexed before and are gone.
+    pub files_removed: usize,
+    /// Lines of the files parsed.
+    pub lines_parsed: usize,
+    /// Definitions written.
+    pub definitions: usize,
+    /// Call edges written.
+    pub calls: usize,
+    /// Calls whose name has several candidates (each linked, with `CALLS`).
+    pub calls_ambiguous: usize,
+    /// Calls to symbols defined nowhere in the tree (linked to an external symbol).
+    pub calls_external: usize,
+    /// Writes the store took (puts and deletes of blocks and edges): 0 when nothing changed.
+    pub writes: u64,
+}
+
+/// A source file read from the tree.
+struct Source {
+    path: String,
+    lang: Lang,
+    bytes: Vec<u8>,
+    hash: u64,
+}
+
+/// A changed file, parsed.
+struct Parsed {
+    source: Source,
+    file: ParsedFile,
+    ids: Vec<BlockId>,
+}
+
+/// A call into a definition that was deleted: re-resolved once the new blocks exist.
+struct Orphan {
+    caller: BlockId,
+    name: String,
+    lang: Lang,
+    kind: CallKind,
+}
+
+/// The block holding the tree: `CONTAINS` every file indexed.
+pub fn root_id() -> BlockId {
+    BlockId::derive(graph::NS, b"root")
+}
+
+/// The source files under `root` (paths relative to it, `/`-separated, sorted).
+fn walk(root: &Path) -> Result<Vec<(String, Lang)>, Error> {
+    let mut files = Vec::new();
+    for entry in ignore::WalkBuilder::new(root).build() {
+        let entry = entry.map_err(|error| Error::Io {
+            path: root.display().to_string(),
+            error: std::io::Error::other(error.to_string()),
+        })?;
+        let path = entry.path();
+        let (Some(lang), true) =
+            (Lang::of_path(path), entry.file_type().is_some_and(|t| t.is_file()))
+        else {
+            continue;
+        };
+        let Ok(relative) = path.strip_prefix(root) else { continue };
+        let relative: Vec<_> =
+            relative.components().map(|c| c.as_os_str().to_string_lossy()).collect();
+        files.push((relative.join("/"), lang));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads every file and hashes it, in parallel.
+fn read_all(root: &Path, files: Vec<(String, Lang)>) -> Result<Vec<Source>, Error> {
+    files
+        .into_par_iter()
+        .map(|(path, lang)| {
+            let full = root.join(&path);
+            let bytes = std::fs::read(&full)
+                .map_err(|error| Error::Io { path: full.display().to_string(), error })?;
+            let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+            Ok(Source { path, lang, bytes, hash })
+        })
+        .collect()
+}
+
+/// The content hash the store holds for a file, if it indexed it.
+fn stored_hash(db: &mut Db<'_>, path: &str) -> Result<Option<u64>, Error> {
+    let metadata = metadata_of(db, graph::file_id(path))?;
+    let hash = metadata
+        .as_ref()
+        .and_then(|m| m["hash"].as_str())
+        .and_then(|h| u64::from_str_radix(h, 16).ok());
+    Ok(hash)
+}
+
+/// Indexes the tree at `root` into `db`. `content_bytes_max` bounds a definition's stored
+/// source (longer ones are cut and marked `truncated`).
+pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<Summary, Error> {
+    let sequence_before = db.stats().sequence_next;
+    let sources = read_all(root, walk(root)?)?;
+    let mut summary = Summary { files: sources.len(), ..Summary::default() };
+    let present: HashSet<BlockId> =
+        sources.iter().map(|source| graph::file_id(&source.path)).collect();
+    let mut changed = Vec::new();
+    for source in sources {
+        if stored_hash(db, &source.path)? != Some(source.hash) {
+            changed.push(source);
+        }
+    }
+    let removed: Vec<BlockId> =
+        edges_of(db, root_id(), Direction::Outgoing, EdgeFilter::Only(EdgeType::CONTAINS))?
+            .into_iter()
+            .map(|edge| edge.target)
+            .filter(|file| !present.contains(file))
+            .collect();
+    let parsed: Vec<Parsed> = changed
+        .into_par_iter()
+        .map(|source| {
+            let file = lang::parse(source.lang, &source.bytes);
+            let ids = graph::definition_ids(source.lang, &source.path, &file.definitions);
+            Parsed { source, file, ids }
+        })
+        .collect();
+    summary.files_parsed = parsed.len();
+    summary.files_removed = removed.len();
+    summary.lines_parsed = parsed.iter().map(|p| p.file.lines).sum();
+    let mut orphans = Vec::new();
+    for file in &removed {
+        retire(db, *file, &HashSet::new(), &mut orphans)?;
+        db.delete_block(*file)?;
+    }
+    for parsed in &parsed {
+        let keep: HashSet<BlockId> = parsed.ids.iter().copied().collect();
+        retire(db, graph::file_id(&parsed.source.path), &keep, &mut orphans)?;
+    }
+    let mut linker = Linker::new(&present);
+    for parsed in &parsed {
+        write_file(db, parsed, content_bytes_max, &mut linker)?;
+        summary.definitions += parsed.ids.len();
+    }
+    for parsed in &parsed {
+        linker.link_file(db, parsed, &mut summary)?;
+    }
+    linker.relink(db, orphans, &mut summary)?;
+    linker.adopt_externals(db, &parsed, &mut summary)?;
+    summary.writes = db.stats().sequence_next - sequence_before;
+    Ok(summary)
+}
+
+/// Removes what `file` held that does not survive: definitions not in `keep` (their callers
+/// elsewhere go to `orphans`), and the outgoing edges of those that do and of the file,
+/// which are recomputed.
+fn retire(
+    db: &mut Db<'_>,
+    file: BlockId,
+    keep: &HashSet<BlockId>,
+    orphans: &mut Vec<Orphan>,
+) -> Result<(), Error> {
+    let defined = edges_of(db, file, Direction::Outgoing, EdgeFilter::Only(EdgeType::CONTAINS))?;
+    for definition in defined.iter().map(|edge| edge.target) {
+        if keep.contains(&definition) {
+            drop_outgoing(db, definition)?;
+            continue;
+        }
+        let metadata = metadata_of(db, definition)?;
+        let name = metadata.as_ref().and_then(|m| m["name"].as_str()).unwrap_or("").to_string();
+        let lang = metadata.as_ref().and_then(|m| m["lang"].as_str()).and_then(lang_named);
+        for edge in
+            edges_of(db, definition, Direction::Incoming, EdgeFilter::Include(&graph::CALL_TYPES))?
+        {
+            if let (Some(lang), false) = (lang, edge.source == definition) {
+                let kind = call_kind_of(edge.edge_type);
+                orphans.push(Orphan { caller: edge.source, name: name.clone(), lang, kind });
+            }
+        }
+        db.delete_block(definition)?;
+    }
+    drop_outgoing(db, file)
+}
+
+/// Deletes the edges a re-index recomputes: calls, imports and `METHOD_OF` out of `id`.
+fn drop_outgoing(db: &mut Db<'_>, id: BlockId) -> Result<(), Error> {
+    const RECOMPUTED: [EdgeType; 5] = [
+        EdgeType::CALLS,
+        EdgeType::CALLS_METHOD,
+        EdgeType::CALLS_FUNCTION,
+        EdgeType::IMPORTS,
+        EdgeType::METHOD_OF,
+    ];
+    for edge in edges_of(db, id, Direction::Outgoing, EdgeFilter::Include(&RECOMPUTED))? {
+        db.delete_edge(edge)?;
+    }
+    Ok(())
+}
+
+fn call_kind_of(edge_type: EdgeType) -> CallKind {
+    match edge_type {
+        EdgeType::CALLS_FUNCTION => CallKind::Function,
+        EdgeType::CALLS_METHOD => CallKind::Method,
+        _ => CallKind::Unknown,
+    }
+}
+
+fn lang_named(name: &str) -> Option<Lang> {
+    [Lang::C, Lang::Rust, Lang::Python].into_iter().find(|lang| lang.name() == name)
+}
+
+/// Writes a changed file's blocks: the file, its definitions (in place: same id, new
+/// version), the tree's `CONTAINS` edge, and the name index.
+fn write_file(
+    db: &mut Db<'_>,
+    parsed: &Parsed,
+    content_bytes_max: usize,
+    linker: &mut Linker,
+) -> Result<(), Error> {
+    let Parsed { source, file, ids } = parsed;
+    let file_id = graph::file_id(&source.path);
+    let metadata = graph::file_metadata(&source.path, source.lang, file.lines, source.hash);
+    let header = format!(
+        "{} ({}, {} lines, {} definitions)",
+        source.path,
+        source.lang.name(),
+        file.lines,
+        ids.len()
+    );
+    db.put_block(file_id, source.path.as_bytes(), metadata.as_bytes(), header.as_bytes())?;
+    db.put_edge(Edge { source: root_id(), target: file_id, edge_type: EdgeType::CONTAINS })
+        .or_else(|error| match error {
+            // The root block is written on first use.
+            kausaldb::Error::NotFound => {
+                db.put_block(root_id(), b"kausal:root", br#"{"kind":"root"}"#, b"")?;
+                db.put_edge(Edge {
+                    source: root_id(),
+                    target: file_id,
+                    edge_type: EdgeType::CONTAINS,
+                })
+            }
+            other => Err(other),
+        })?;
+    for (definition, id) in file.definitions.iter().zip(ids) {
+        let text = source.bytes.get(definition.bytes.clone()).unwrap_or(&[]);
+        let truncated = text.len() > content_bytes_max;
+        let content = &text[..text.len().min(content_bytes_max)];
+        let metadata = graph::definition_metadata(source.lang, &source.path, definition, truncated);
+        let uri = graph::definition_uri(&source.path, definition);
+        db.put_block(*id, uri.as_bytes(), metadata.as_bytes(), content)?;
+        db.put_edge(Edge { source: file_id, target: *id, edge_type: EdgeType::CONTAINS })?;
+        db.put_edge(Edge { source: *id, target: file_id, edge_type: EdgeType::DEFINED_IN })?;
+        link_name(db, &definition.name, *id)?;
+        if definition.qualified_name != definition.name {
+            link_name(db, &definition.qualified_name, *id)?;
+        }
+        linker.symbols.insert(
+            *id,
+            Symbol { file: file_id, lang: source.lang, kind: kind_class(definition.kind) },
+        );
+    }
+    Ok(())
+}
+
+/// Adds `symbol` under `name` in the name index.
+fn link_name(db: &mut Db<'_>, name: &str, symbol: BlockId) -> Result<(), Error> {
+    let id = graph::name_id(name);
+    let edge = Edge { source: id, target: symbol, edge_type: NAMES };
+    match db.put_edge(edge) {
+        Err(kausaldb::Error::NotFound) => {
+            let uri = format!("name:{name}");
+            db.put_block(id, uri.as_bytes(), graph::name_metadata(name).as_bytes(), b"")?;
+            db.put_edge(edge)?;
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(Error::from),
+    }
+}
+
+/// What resolution needs to know of a candidate.
+#[derive(Clone, Copy, Debug)]
+struct Symbol {
+    file: BlockId,
+    lang: Lang,
+    kind: SymbolClass,
+}
+
+/// Candidates a call may resolve to, by what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SymbolClass {
+    Function,
+    Method,
+    /// A type a call can construct (a Python class, a Rust tuple struct).
+    Type,
+    /// Named but never called (modules, aliases, externals).
+    Other,
+}
+
+fn kind_class(kind: Kind) -> SymbolClass {
+    match kind {
+        Kind::Function | Kind::Macro => SymbolClass::Function,
+        Kind::Method => SymbolClass::Method,
+        Kind::Struct | Kind::Class | Kind::Enum | Kind::Union | Kind::Trait => SymbolClass::Type,
+        Kind::TypeAlias | Kind::Module => SymbolClass::Other,
+    }
+}
+
+fn kind_class_named(name: &str) -> SymbolClass {
+    match name {
+        "function" | "macro" => SymbolClass::Function,
+        "method" => SymbolClass::Method,
+        "struct" | "class" | "enum" | "union" | "trait" => SymbolClass::Type,
+        _ => SymbolClass::Other,
+    }
+}
+
+/// How a call was resolved.
+enum Resolution {
+    /// To these definitions, by scope (the same file, then what it imports) or uniqueness.
+    Resolved(Vec<BlockId>),
+    /// Several definitions fit equally: each is linked with `CALLS`.
+    Ambiguous(Vec<BlockId>),
+    /// None in the tree: an external symbol.
+    External,
+}
+
+/// Resolves names to definitions through the name index, with what it learnt cached.
+struct Linker<'p> {
+    /// Files in the tree now.
+    present: &'p HashSet<BlockId>,
+    symbols: HashMap<BlockId, Symbol>,
+    /// Resolved `IMPORTS` targets per file.
+    imports: HashMap<BlockId, HashSet<BlockId>>,
+}
+
+impl<'p> Linker<'p> {
+    fn new(present: &'p HashSet<BlockId>) -> Linker<'p> {
+        Linker { present, symbols: HashMap::new(), imports: HashMap::new() }
+    }
+
+    /// What the store says about `id` (cached).
+    fn symbol(&mut self, db: &mut Db<'_>, id: BlockId) -> Result<Option<Symbol>, Error> {
+        if let Some(symbol) = self.symbols.get(&id) {
+            return Ok(Some(*symbol));
+        }
+        let Some(metadata) = metadata_of(db, id)? else { return Ok(None) };
+        let (Some(lang), Some(kind), Some(path)) = (
+            metadata["lang"].as_str().and_then(lang_named),
+            metadata["kind"].as_str(),
+            metadata["path"].as_str(),
+        ) else {
+            return Ok(None);
+        };
+        let symbol = Symbol { file: graph::file_id(path), lang, kind: kind_class_named(kind) };
+        self.symbols.insert(id, symbol);
+        Ok(Some(symbol))
+    }
+
+    /// The files `file` imports (cached; from the store for a file not re-parsed).
+    fn imports_of(&mut self, db: &mut Db<'_>, file: BlockId) -> Result<HashSet<BlockId>, Error> {
+        if let Some(imports) = self.imports.get(&file) {
+            return Ok(imports.clone());
+        }
+        let edges = edges_of(db, file, Direction::Outgoing, EdgeFilter::Only(EdgeType::IMPORTS))?;
+        let imports: HashSet<BlockId> = edges.into_iter().map(|edge| edge.target).collect();
+        self.imports.insert(file, imports.clone());
+        Ok(imports)
+    }
+
+    /// Resolves a call of `name` from a definition in `file`: the same file first, then the
+    /// files it imports, then a unique definition anywhere in the tree (same language);
+    /// several equally good: ambiguous; none: external. A method call prefers methods.
+    fn resolve(
+        &mut self,
+        db: &mut Db<'_>,
+        name: &str,
+        kind: CallKind,
+        lang: Lang,
+        file: BlockId,
+    ) -> Result<Resolution, Error> {
+        let mut candidates = Vec::new();
+        for edge in
+            edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?
+        {
+            if let Some(symbol) = self.symbol(db, edge.target)? {
+                if symbol.lang == lang && symbol.kind != SymbolClass::Other {
+                    candidates.push((edge.target, symbol));
+                }
+            }
+        }
+        if kind == CallKind::Method && candidates.iter().any(|(_, s)| s.kind == SymbolClass::Method)
+        {
+            candidates.retain(|(_, s)| s.kind == SymbolClass::Method);
+        }
+        let same_file: Vec<BlockId> =
+            candidates.iter().filter(|(_, s)| s.file == file).map(|(id, _)| *id).collect();
+        if !same_file.is_empty() {
+            return Ok(Resolution::Resolved(same_file));
+        }
+        let imports = self.imports_of(db, file)?;
+        let imported: Vec<BlockId> = candidates
+            .iter()
+            .filter(|(_, s)| imports.contains(&s.file))
+            .map(|(id, _)| *id)
+            .collect();
+        if !imported.is_empty() {
+            return Ok(Resolution::Resolved(imported));
+        }
+        Ok(match candidates.len() {
+            0 => Resolution::External,
+            1 => Resolution::Resolved(vec![candidates[0].0]),
+            _ => Resolution::Ambiguous(candidates.into_iter().map(|(id, _)| id).collect()),
+        })
+    }
+
+    /// Links one call from `caller` (in `file`) and counts it.
+    fn link_call(
+        &mut self,
+        db: &mut Db<'_>,
+        call: (&str, CallKind, Lang),
+        caller: BlockId,
+        file: BlockId,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        let (name, kind, lang) = call;
+        let (targets, edge_type) = match self.resolve(db, name, kind, lang, file)? {
+            Resolution::Resolved(targets) => (targets, graph::call_type(kind)),
+            Resolution::Ambiguous(targets) => {
+                summary.calls_ambiguous += 1;
+                (targets, EdgeType::CALLS)
+            }
+            Resolution::External => {
+                summary.calls_external += 1;
+                (vec![external(db, lang, name)?], graph::call_type(kind))
+            }
+        };
+        for target in targets {
+            if db.put_edge(Edge { source: caller, target, edge_type })?.is_some() {
+                summary.calls += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports, methods to their types, and calls of one re-parsed file.
+    fn link_file(
+        &mut self,
+        db: &mut Db<'_>,
+        parsed: &Parsed,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        let Parsed { source, file, ids } = parsed;
+        let file_id = graph::file_id(&source.path);
+        let mut imports = HashSet::new();
+        for import in &file.imports {
+            if let Some(target) =
+                resolve_import(&source.path, source.lang, &import.target, self.present)
+            {
+                db.put_edge(Edge { source: file_id, target, edge_type: EdgeType::IMPORTS })?;
+                imports.insert(target);
+            }
+        }
+        self.imports.insert(file_id, imports);
+        for (definition, id) in file.definitions.iter().zip(ids) {
+            let Some(owner) = &definition.owner else { continue };
+            if let Resolution::Resolved(types) =
+                self.resolve_type(db, owner, source.lang, file_id)?
+            {
+                for target in types {
+                    db.put_edge(Edge { source: *id, target, edge_type: EdgeType::METHOD_OF })?;
+                }
+            }
+        }
+        for call in &file.calls {
+            let caller = call.caller.and_then(|index| ids.get(index).copied()).unwrap_or(file_id);
+            self.link_call(db, (&call.name, call.kind, source.lang), caller, file_id, summary)?;
+        }
+        Ok(())
+    }
+
+    /// The type named `name` a method belongs to: in the same file, else unique in the tree.
+    fn resolve_type(
+        &mut self,
+        db: &mut Db<'_>,
+        name: &str,
+        lang: Lang,
+        file: BlockId,
+    ) -> Result<Resolution, Error> {
+        let mut types = Vec::new();
+        for edge in
+            edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?
+        {
+            if let Some(symbol) = self.symbol(db, edge.target)? {
+                if symbol.lang == lang && symbol.kind == SymbolClass::Type {
+                    types.push((edge.target, symbol.file == file));
+                }
+            }
+        }
+        let same_file: Vec<BlockId> =
+            types.iter().filter(|(_, same)| *same).map(|(id, _)| *id).collect();
+        Ok(match (same_file.is_empty(), types.len()) {
+            (false, _) => Resolution::Resolved(same_file),
+            (true, 1) => Resolution::Resolved(vec![types[0].0]),
+            (true, 0) => Resolution::External,
+            _ => Resolution::Ambiguous(types.into_iter().map(|(id, _)| id).collect()),
+        })
+    }
+
+    /// The file of a caller: itself if it is a file, else the file it is defined in.
+    fn file_of(&mut self, db: &mut Db<'_>, caller: BlockId) -> Result<Option<BlockId>, Error> {
+        if self.present.contains(&caller) {
+            return Ok(Some(caller));
+        }
+        let defined =
+            edges_of(db, caller, Direction::Outgoing, EdgeFilter::Only(EdgeType::DEFINED_IN))?;
+        Ok(defined.first().map(|edge| edge.target))
+    }
+
+    /// Re-links calls whose target was deleted, from callers that still exist.
+    fn relink(
+        &mut self,
+        db: &mut Db<'_>,
+        orphans: Vec<Orphan>,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        for orphan in orphans {
+            if let Some(file) = self.file_of(db, orphan.caller)? {
+                self.link_call(
+                    db,
+                    (&orphan.name, orphan.kind, orphan.lang),
+                    orphan.caller,
+                    file,
+                    summary,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls that went to an external symbol now defined in the tree move to the definition;
+    /// an external symbol nobody calls any more is deleted.
+    fn adopt_externals(
+        &mut self,
+        db: &mut Db<'_>,
+        parsed: &[Parsed],
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        let mut names: HashSet<(Lang, &str)> = HashSet::new();
+        for parsed in parsed {
+            names.extend(
+                parsed.file.definitions.iter().map(|d| (parsed.source.lang, d.name.as_str())),
+            );
+        }
+        for (lang, name) in names {
+            let external = graph::external_id(lang, name);
+            let calls = edges_of(
+                db,
+                external,
+                Direction::Incoming,
+                EdgeFilter::Include(&graph::CALL_TYPES),
+            )?;
+            if calls.is_empty() {
+                continue;
+            }
+            for edge in &calls {
+                db.delete_edge(*edge)?;
+                if let Some(file) = self.file_of(db, edge.source)? {
+                    let kind = call_kind_of(edge.edge_type);
+                    self.link_call(db, (name, kind, lang), edge.source, file, summary)?;
+                }
+            }
+            let still_called = edges_of(
+                db,
+                external,
+                Direction::Incoming,
+                EdgeFilter::Include(&graph::CALL_TYPES),
+            )?;
+            if still_called.is_empty() {
+                db.delete_block(external)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The external symbol `name`, written (with its name) on first use.
+fn external(db: &mut Db<'_>, lang: Lang, name: &str) -> Result<BlockId, Error> {
+    let id = graph::external_id(lang, name);
+    if db.find_block(id)?.is_none() {
+        let uri = format!("external:{name}");
+        db.put_block(id, uri.as_bytes(), graph::external_metadata(lang, name).as_bytes(), b"")?;
+        link_name(db, name, id)?;
+    }
+    Ok(id)
+}
+
+/// The file an import names, if it is in the tree: a C `#include "x.h"` relative to the
+/// including file, then to the root; a Rust `mod x;` as
+/// `x.rs` or `x/mod.rs` beside the file (or in its directory for `lib.rs`/`main.rs`/
+/// `mod.rs`); a Python module as `a/b.py` or `a/b/__init__.py` from the root or, relative
+/// (`.x`), from the file's package.
+fn resolve_import(
+    from: &str,
+    lang: Lang,
+    target: &str,
+    present: &HashSet<BlockId>,
+) -> Option<BlockId> {
+    let dir = from.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let join = |dir: &str, rest: &str| {
+        if dir.is_empty() {
+            rest.to_string()
+        } else {
+            format!("{dir}/{rest}")
+        }
+    };
+    let candidates: Vec<String> = match lang {
+        Lang::C => vec![join(dir, target), target.to_string()],
+        Lang::Rust => {
+            let stem = from.rsplit('/').next().unwrap_or(from).trim_end_matches(".rs");
+            let base = if matches!(stem, "lib" | "main" | "mod") {
+                dir.to_string()
+            } else {
+                join(dir, stem)
+            };
+            if target.contains("::") {
+                vec![]
+            } else {
+                vec![join(&base, &format!("{target}.rs")), join(&base, &format!("{target}/mod.rs"))]
+            }
+        }
+        Lang::Python => {
+            let relative = target.starts_with('.');
+            let module = target.trim_start_matches('.').replace('.', "/");
+            let base = if relative { join(dir, &module) } else { module };
+            vec![format!("{base}.py"), join(&base, "__init__.py")]
+        }
+    };
+    let normal = candidates
+        .into_iter()
+        .map(|path| normalize(&path))
+        .find(|path| present.contains(&graph::file_id(path)));
+    normal.map(|path| graph::file_id(&path))
+}
+
+/// `a/./b/../c` → `a/c`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}

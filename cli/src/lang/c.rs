@@ -1,0 +1,87 @@
+//! C: functions, structs, unions, enums, typedefs and macros; calls; `#include`s.
+
+use super::{field_text, text, CallKind, Found, Kind};
+use tree_sitter::Node;
+
+/// Nesting of declarators a function name is looked for through (pointers, parentheses,
+/// attributes): real code stays far below it.
+const DECLARATOR_DEPTH_MAX: usize = 16;
+
+/// The identifier a declarator declares: through pointer, parenthesised, attributed and
+/// function declarators.
+fn declared_name(mut node: Node<'_>, source: &[u8]) -> Option<String> {
+    for _ in 0..DECLARATOR_DEPTH_MAX {
+        match node.kind() {
+            "identifier" | "type_identifier" | "field_identifier" => {
+                return Some(text(node, source))
+            }
+            _ => node = node.child_by_field_name("declarator").or_else(|| node.named_child(0))?,
+        }
+    }
+    None
+}
+
+pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
+    match node.kind() {
+        "function_definition" => node
+            .child_by_field_name("declarator")
+            .and_then(|declarator| declared_name(declarator, source))
+            .map_or(Found::Nothing, |name| Found::Definition {
+                kind: Kind::Function,
+                name,
+                owner: None,
+            }),
+        "struct_specifier" | "union_specifier" | "enum_specifier" => {
+            let kind = match node.kind() {
+                "struct_specifier" => Kind::Struct,
+                "union_specifier" => Kind::Union,
+                _ => Kind::Enum,
+            };
+            match (field_text(node, "name", source), node.child_by_field_name("body")) {
+                (Some(name), Some(_)) => Found::Definition { kind, name, owner: None },
+                _ => Found::Nothing,
+            }
+        }
+        "type_definition" => node
+            .child_by_field_name("declarator")
+            .and_then(|declarator| declared_name(declarator, source))
+            .map_or(Found::Nothing, |name| Found::Definition {
+                kind: Kind::TypeAlias,
+                name,
+                owner: None,
+            }),
+        "preproc_function_def" | "preproc_def" => {
+            field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
+                kind: Kind::Macro,
+                name,
+                owner: None,
+            })
+        }
+        "call_expression" => call(node, source),
+        "preproc_include" => include(node, source),
+        _ => Found::Nothing,
+    }
+}
+
+fn call(node: Node<'_>, source: &[u8]) -> Found {
+    let Some(function) = node.child_by_field_name("function") else {
+        return Found::Nothing;
+    };
+    match function.kind() {
+        "identifier" => Found::Call { name: text(function, source), kind: CallKind::Function },
+        // `s->f(x)`, `s.f(x)`: a call through a function pointer in a struct.
+        "field_expression" => field_text(function, "field", source)
+            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
+        _ => Found::Nothing,
+    }
+}
+
+fn include(node: Node<'_>, source: &[u8]) -> Found {
+    let Some(path) = node.child_by_field_name("path") else {
+        return Found::Nothing;
+    };
+    let written = text(path, source);
+    let local = path.kind() == "string_literal";
+    let target = written.trim_matches(|c| c == '"' || c == '<' || c == '>').to_string();
+    Found::Import { target, local }
+}

@@ -1,0 +1,335 @@
+//! The parsing layer: source text in, definitions and references out. Knows nothing of the
+//! store. Each language is one module that classifies tree-sitter nodes; the walk, the scope
+//! stack and the line numbers are shared here.
+
+mod c;
+mod python;
+mod rust;
+
+use std::path::Path;
+use tree_sitter::{Node, Parser};
+
+/// A language the indexer parses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lang {
+    C,
+    Rust,
+    Python,
+}
+
+impl Lang {
+    /// The language of a file, from its extension.
+    pub fn of_path(path: &Path) -> Option<Lang> {
+        match path.extension()?.to_str()? {
+            "c" | "h" => Some(Lang::C),
+            "rs" => Some(Lang::Rust),
+            "py" => Some(Lang::Python),
+            _ => None,
+        }
+    }
+
+    /// The name stored in metadata (`lang`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::C => "c",
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+        }
+    }
+
+    fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Lang::C => tree_sitter_c::LANGUAGE.into(),
+            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+        }
+    }
+
+    /// The separator of qualified names (`a::b`, `a.b`).
+    pub fn separator(self) -> &'static str {
+        match self {
+            Lang::C | Lang::Rust => "::",
+            Lang::Python => ".",
+        }
+    }
+}
+
+/// What a definition is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Function,
+    Method,
+    Struct,
+    Union,
+    Enum,
+    Trait,
+    Class,
+    TypeAlias,
+    Macro,
+    Module,
+}
+
+impl Kind {
+    /// The name stored in metadata (`kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Function => "function",
+            Kind::Method => "method",
+            Kind::Struct => "struct",
+            Kind::Union => "union",
+            Kind::Enum => "enum",
+            Kind::Trait => "trait",
+            Kind::Class => "class",
+            Kind::TypeAlias => "type_alias",
+            Kind::Macro => "macro",
+            Kind::Module => "module",
+        }
+    }
+}
+
+/// One definition in a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Definition {
+    pub kind: Kind,
+    pub name: String,
+    /// The names of the enclosing modules, types and impls, then the name.
+    pub qualified_name: String,
+    /// 1-based, inclusive.
+    pub line_start: usize,
+    pub line_end: usize,
+    /// Byte range of the definition's text.
+    pub bytes: std::ops::Range<usize>,
+    /// The first line of the definition, up to its body.
+    pub signature: String,
+    /// For a method: the type it belongs to (its impl or class).
+    pub owner: Option<String>,
+    /// The definition this one is nested in (index into `ParsedFile::definitions`).
+    pub parent: Option<usize>,
+}
+
+/// How a call names its callee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    /// `f(x)`, `path::f(x)`.
+    Function,
+    /// `x.f()`, `x->f()` through a receiver.
+    Method,
+    /// A macro invocation (`f!(x)`), or a call the syntax cannot tell apart.
+    Unknown,
+}
+
+/// A call inside a definition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The callee's last name (`f` in `a::b::f`).
+    pub name: String,
+    pub kind: CallKind,
+    /// The calling definition (index into `ParsedFile::definitions`); `None` at file level.
+    pub caller: Option<usize>,
+    /// 1-based line of the call.
+    pub line: usize,
+}
+
+/// An import of another file or module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// As written: `"util.h"`, `crate::store`, `os.path`.
+    pub target: String,
+    /// A quoted include (`#include "x.h"`), as opposed to a system one (`<x.h>`).
+    pub local: bool,
+    pub line: usize,
+}
+
+/// Everything the indexer keeps of one file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParsedFile {
+    pub definitions: Vec<Definition>,
+    pub calls: Vec<Call>,
+    pub imports: Vec<Import>,
+    pub lines: usize,
+}
+
+/// What a language module says about one node.
+enum Found {
+    /// A definition: its kind, the node holding its name, the owner type for a method.
+    Definition {
+        kind: Kind,
+        name: String,
+        owner: Option<String>,
+    },
+    /// A scope that names definitions inside it without being one (a Rust `impl`).
+    Scope {
+        name: String,
+    },
+    Call {
+        name: String,
+        kind: CallKind,
+    },
+    Import {
+        target: String,
+        local: bool,
+    },
+    Nothing,
+}
+
+/// Parses `source` as `lang`. A syntax error does not stop it: tree-sitter recovers, and
+/// what it could read is kept.
+pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
+    let mut parser = Parser::new();
+    if parser.set_language(&lang.grammar()).is_err() {
+        return ParsedFile::default();
+    }
+    let Some(tree) = parser.parse(source, None) else {
+        return ParsedFile::default();
+    };
+    let mut walk = Walk {
+        lang,
+        source,
+        file: ParsedFile {
+            lines: source.iter().filter(|&&b| b == b'\n').count() + 1,
+            ..ParsedFile::default()
+        },
+        scopes: Vec::new(),
+    };
+    walk.visit(tree.root_node());
+    walk.file
+}
+
+/// An enclosing scope during the walk.
+struct Scope {
+    name: String,
+    /// The definition it is, if it is one (an `impl` is not).
+    definition: Option<usize>,
+    /// The owner a method defined here belongs to.
+    owner: Option<String>,
+}
+
+struct Walk<'s> {
+    lang: Lang,
+    source: &'s [u8],
+    file: ParsedFile,
+    scopes: Vec<Scope>,
+}
+
+impl Walk<'_> {
+    /// Depth-first over the tree with an explicit stack of (node, scopes to pop on leave),
+    /// so deep nesting cannot overflow the call stack.
+    fn visit(&mut self, root: Node<'_>) {
+        let mut cursor = root.walk();
+        let mut entered: Vec<bool> = Vec::new();
+        loop {
+            let node = cursor.node();
+            let pushed = self.enter(node);
+            entered.push(pushed);
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if entered.pop() == Some(true) {
+                    self.scopes.pop();
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Records what `node` is; returns whether it opened a scope.
+    fn enter(&mut self, node: Node<'_>) -> bool {
+        let found = match self.lang {
+            Lang::C => c::classify(node, self.source),
+            Lang::Rust => rust::classify(node, self.source),
+            Lang::Python => python::classify(node, self.source),
+        };
+        let line = node.start_position().row + 1;
+        match found {
+            Found::Definition { kind, name, owner } => {
+                let index = self.define(node, kind, name.clone(), owner);
+                let owner = matches!(kind, Kind::Struct | Kind::Class | Kind::Trait | Kind::Enum)
+                    .then(|| name.clone());
+                self.scopes.push(Scope { name, definition: Some(index), owner });
+                true
+            }
+            Found::Scope { name } => {
+                self.scopes.push(Scope { name: name.clone(), definition: None, owner: Some(name) });
+                true
+            }
+            Found::Call { name, kind } => {
+                let caller = self.scopes.iter().rev().find_map(|scope| scope.definition);
+                self.file.calls.push(Call { name, kind, caller, line });
+                false
+            }
+            Found::Import { target, local } => {
+                self.file.imports.push(Import { target, local, line });
+                false
+            }
+            Found::Nothing => false,
+        }
+    }
+
+    fn define(&mut self, node: Node<'_>, kind: Kind, name: String, owner: Option<String>) -> usize {
+        let separator = self.lang.separator();
+        let mut qualified: Vec<&str> =
+            self.scopes.iter().map(|scope| scope.name.as_str()).collect();
+        qualified.push(&name);
+        let owner = owner.or_else(|| self.scopes.last().and_then(|scope| scope.owner.clone()));
+        let kind = match (kind, &owner) {
+            (Kind::Function, Some(_)) => Kind::Method,
+            (kind, _) => kind,
+        };
+        let parent = self.scopes.iter().rev().find_map(|scope| scope.definition);
+        let definition = Definition {
+            kind,
+            qualified_name: qualified.join(separator),
+            name,
+            line_start: node.start_position().row + 1,
+            line_end: node.end_position().row + 1,
+            bytes: node.byte_range(),
+            signature: signature(&self.source[node.byte_range()]),
+            owner,
+            parent,
+        };
+        self.file.definitions.push(definition);
+        self.file.definitions.len() - 1
+    }
+}
+
+/// The text of a node.
+fn text(node: Node<'_>, source: &[u8]) -> String {
+    String::from_utf8_lossy(&source[node.byte_range()]).into_owned()
+}
+
+/// The text of a node's field, if it has it.
+fn field_text(node: Node<'_>, field: &str, source: &[u8]) -> Option<String> {
+    node.child_by_field_name(field).map(|child| text(child, source))
+}
+
+/// Longest signature kept, in bytes.
+const SIGNATURE_BYTES_MAX: usize = 240;
+
+/// A definition's signature: its text up to the body (the first `{` or `:` line end), on
+/// one line, whitespace collapsed.
+fn signature(definition: &[u8]) -> String {
+    let text = String::from_utf8_lossy(definition);
+    let head = match text.find('{') {
+        Some(at) => &text[..at],
+        None => text.lines().next().unwrap_or(""),
+    };
+    let mut signature = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    if signature.len() > SIGNATURE_BYTES_MAX {
+        let mut cut = SIGNATURE_BYTES_MAX;
+        while !signature.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        signature.truncate(cut);
+        signature.push('…');
+    }
+    signature
+}
+
+#[cfg(test)]
+mod tests;

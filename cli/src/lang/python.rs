@@ -1,0 +1,37 @@
+//! Python: functions, methods and classes; calls; `import` and `from ... import`.
+
+use super::{field_text, text, CallKind, Found, Kind};
+use tree_sitter::Node;
+
+pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
+    match node.kind() {
+        "function_definition" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
+            Found::Definition { kind: Kind::Function, name, owner: None }
+        }),
+        "class_definition" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
+            Found::Definition { kind: Kind::Class, name, owner: None }
+        }),
+        "call" => {
+            let Some(function) = node.child_by_field_name("function") else {
+                return Found::Nothing;
+            };
+            match function.kind() {
+                "identifier" => {
+                    Found::Call { name: text(function, source), kind: CallKind::Function }
+                }
+                "attribute" => field_text(function, "attribute", source)
+                    .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
+                _ => Found::Nothing,
+            }
+        }
+        "import_from_statement" => {
+            field_text(node, "module_name", source).map_or(Found::Nothing, |target| {
+                let local = target.starts_with('.');
+                Found::Import { target, local }
+            })
+        }
+        "import_statement" => field_text(node, "name", source)
+            .map_or(Found::Nothing, |target| Found::Import { target, local: false }),
+        _ => Found::Nothing,
+    }
+}

@@ -1,0 +1,75 @@
+//! Rust: functions and methods, structs, enums, unions, traits, type aliases, `macro_rules!`,
+//! modules; calls and macro invocations; `use` and `mod` items.
+
+use super::{field_text, text, CallKind, Found, Kind};
+use tree_sitter::Node;
+
+/// The name of an impl's type without generics or references: `Store` for `&mut Store<'r>`.
+fn type_name(node: Node<'_>, source: &[u8]) -> String {
+    let written = text(node, source);
+    let base = written.split('<').next().unwrap_or(&written);
+    let base = base.trim_start_matches('&').trim_start_matches("mut ").trim();
+    base.rsplit("::").next().unwrap_or(base).to_string()
+}
+
+pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
+    let kind = match node.kind() {
+        "function_item" | "function_signature_item" => Kind::Function,
+        "struct_item" => Kind::Struct,
+        "enum_item" => Kind::Enum,
+        "union_item" => Kind::Union,
+        "trait_item" => Kind::Trait,
+        "type_item" => Kind::TypeAlias,
+        "macro_definition" => Kind::Macro,
+        "mod_item" if node.child_by_field_name("body").is_some() => Kind::Module,
+        "mod_item" => {
+            // `mod store;`: the module's file is imported.
+            return field_text(node, "name", source)
+                .map_or(Found::Nothing, |target| Found::Import { target, local: true });
+        }
+        "impl_item" => {
+            return node
+                .child_by_field_name("type")
+                .map_or(Found::Nothing, |ty| Found::Scope { name: type_name(ty, source) });
+        }
+        "call_expression" => return call(node, source),
+        "macro_invocation" => {
+            return field_text(node, "macro", source).map_or(Found::Nothing, |name| {
+                let name = name.rsplit("::").next().unwrap_or(&name).to_string();
+                Found::Call { name, kind: CallKind::Unknown }
+            });
+        }
+        "use_declaration" => {
+            return field_text(node, "argument", source).map_or(Found::Nothing, |target| {
+                let local = ["crate", "self", "super"].iter().any(|root| target.starts_with(root));
+                Found::Import { target, local }
+            });
+        }
+        _ => return Found::Nothing,
+    };
+    field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
+        kind,
+        name,
+        owner: None,
+    })
+}
+
+fn call(node: Node<'_>, source: &[u8]) -> Found {
+    let Some(mut function) = node.child_by_field_name("function") else {
+        return Found::Nothing;
+    };
+    if function.kind() == "generic_function" {
+        match function.child_by_field_name("function") {
+            Some(inner) => function = inner,
+            None => return Found::Nothing,
+        }
+    }
+    match function.kind() {
+        "identifier" => Found::Call { name: text(function, source), kind: CallKind::Function },
+        "scoped_identifier" => field_text(function, "name", source)
+            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Function }),
+        "field_expression" => field_text(function, "field", source)
+            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
+        _ => Found::Nothing,
+    }
+}

@@ -1,0 +1,281 @@
+//! `kausal`: index a source tree into a KausalDB store and ask it code questions.
+//!
+//! Layers, each testable alone: `lang` (source → definitions, calls, imports; one module
+//! per language), `graph` and `indexer` (those → blocks and edges in the store), `query`
+//! (finding symbols and walking from them), and the commands here.
+
+mod error;
+mod graph;
+mod indexer;
+mod lang;
+mod query;
+mod store;
+
+use clap::{Parser, Subcommand};
+use error::Error;
+use kausaldb::{Direction, EdgeType};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Index a source tree into KausalDB and ask it code questions.
+#[derive(Parser, Debug)]
+#[command(name = "kausal", version, about, long_about = None)]
+struct Cli {
+    /// The store directory (default: `.kausal` in the current directory or the nearest
+    /// one above it; `index` creates it in the indexed tree's root).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index the tree at PATH (default: the current directory): full the first time, then
+    /// only what changed.
+    Index { path: Option<PathBuf> },
+    /// Definitions by name or qualified name.
+    Find { name: String },
+    /// A symbol's source and metadata.
+    Show { symbol: String },
+    /// Who calls SYMBOL, to a depth.
+    Callers(Walk),
+    /// What SYMBOL calls, to a depth.
+    Callees(Walk),
+    /// Everything that transitively depends on SYMBOL (calls, references, extends,
+    /// implements, methods of a type).
+    Impact(Walk),
+    /// Files, symbols and edges in the store.
+    Status,
+}
+
+/// A walk's arguments.
+#[derive(clap::Args, Debug)]
+struct Walk {
+    /// A name, a qualified name, `path:line`, or a 32-digit hex id.
+    symbol: String,
+    /// Edges to follow at most.
+    #[arg(long, default_value_t = 3)]
+    depth: u32,
+    /// Results to print at most.
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(error) = run(cli) {
+        if json {
+            println!("{}", error.to_json());
+        } else {
+            eprintln!("kausal: {error}");
+        }
+        std::process::exit(error.exit_code());
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let current = std::env::current_dir().map_err(|error| Error::Io { path: ".".into(), error })?;
+    match cli.command {
+        Command::Index { path } => index(cli.store.as_deref(), &path.unwrap_or(current), cli.json),
+        Command::Find { name } => {
+            find(&mut open_store(cli.store.as_deref(), &current)?, &name, cli.json)
+        }
+        Command::Show { symbol } => {
+            show(&mut open_store(cli.store.as_deref(), &current)?, &symbol, cli.json)
+        }
+        Command::Callers(walk) => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            walk_command(store, &walk, Direction::Incoming, &graph::CALL_TYPES, cli.json)
+        }
+        Command::Callees(walk) => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            walk_command(store, &walk, Direction::Outgoing, &graph::CALL_TYPES, cli.json)
+        }
+        Command::Impact(walk) => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            walk_command(store, &walk, Direction::Incoming, &graph::DEPENDENCY_TYPES, cli.json)
+        }
+        Command::Status => status(open_store(cli.store.as_deref(), &current)?, cli.json),
+    }
+}
+
+fn open_store(store: Option<&Path>, current: &Path) -> Result<kausaldb::Store, Error> {
+    store::open(&store::locate(store, current)?)
+}
+
+fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
+    let root = root
+        .canonicalize()
+        .map_err(|error| Error::Io { path: root.display().to_string(), error })?;
+    let dir = store.map_or_else(|| root.join(store::STORE_DIR), Path::to_path_buf);
+    let mut db = store::open(&dir)?;
+    let started = Instant::now();
+    let content_bytes_max = store::config().content_bytes_max as usize;
+    let summary = db.with(|db| {
+        let summary = indexer::index(db, &root, content_bytes_max)?;
+        db.sync()?;
+        Ok::<_, Error>(summary)
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    db.close()?;
+    if json {
+        let value = serde_json::json!({
+            "files": summary.files,
+            "files_parsed": summary.files_parsed,
+            "files_removed": summary.files_removed,
+            "lines_parsed": summary.lines_parsed,
+            "definitions": summary.definitions,
+            "calls": summary.calls,
+            "calls_ambiguous": summary.calls_ambiguous,
+            "calls_external": summary.calls_external,
+            "writes": summary.writes,
+            "seconds": seconds,
+        });
+        println!("{value}");
+    } else {
+        let rate = summary.lines_parsed as f64 / seconds.max(1e-9);
+        eprintln!(
+            "indexed {} files ({} parsed, {} removed): {} definitions, {} calls ({} ambiguous, \
+             {} external), {} writes in {seconds:.2} s, {rate:.0} lines/s",
+            summary.files,
+            summary.files_parsed,
+            summary.files_removed,
+            summary.definitions,
+            summary.calls,
+            summary.calls_ambiguous,
+            summary.calls_external,
+            summary.writes,
+        );
+    }
+    Ok(())
+}
+
+fn find(store: &mut kausaldb::Store, name: &str, json: bool) -> Result<(), Error> {
+    let found = store.with(|db| query::by_name(db, name))?;
+    if found.is_empty() {
+        return Err(Error::NotFound { symbol: name.to_string() });
+    }
+    if json {
+        let list: Vec<_> = found.iter().map(query::SymbolRecord::to_json).collect();
+        println!("{}", serde_json::Value::from(list));
+        return Ok(());
+    }
+    let width = found.iter().map(|r| r.kind().len()).max().unwrap_or(0);
+    for record in &found {
+        println!("{:width$}  {}  {}", record.kind(), record.qualified_name(), record.location());
+    }
+    Ok(())
+}
+
+fn show(store: &mut kausaldb::Store, symbol: &str, json: bool) -> Result<(), Error> {
+    let (record, content) = store.with(|db| {
+        let record = query::resolve(db, symbol)?;
+        let content =
+            db.find_block(record.id)?.map(|view| view.content.to_vec()).unwrap_or_default();
+        Ok::<_, Error>((record, content))
+    })?;
+    let content = String::from_utf8_lossy(&content);
+    if json {
+        let mut value = record.to_json();
+        value["content"] = content.as_ref().into();
+        println!("{value}");
+    } else {
+        println!("{} {}  {}", record.kind(), record.qualified_name(), record.location());
+        println!("{content}");
+    }
+    Ok(())
+}
+
+fn walk_command(
+    mut store: kausaldb::Store,
+    walk: &Walk,
+    direction: Direction,
+    types: &[EdgeType],
+    json: bool,
+) -> Result<(), Error> {
+    let (start, walked) = store.with(|db| {
+        let start = query::resolve(db, &walk.symbol)?;
+        let walked = query::walk(db, start.id, direction, types, walk.depth, walk.limit)?;
+        Ok::<_, Error>((start, walked))
+    })?;
+    if json {
+        let reached: Vec<_> = walked
+            .reached
+            .iter()
+            .map(|r| {
+                let mut value = r.symbol.to_json();
+                value["depth"] = r.depth.into();
+                value["edge_type"] = r.edge_type.map(edge_type_name).into();
+                value["parent"] = r.parent.as_ref().map(query::hex).into();
+                value
+            })
+            .collect();
+        let value = serde_json::json!({
+            "symbol": start.to_json(),
+            "results": reached,
+            "truncated": walked.truncated,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    println!("{} {}  {}", start.kind(), start.qualified_name(), start.location());
+    for reached in &walked.reached {
+        let indent = "  ".repeat(reached.depth as usize);
+        println!("{indent}{}  {}", reached.symbol.qualified_name(), reached.symbol.location());
+    }
+    if walked.truncated {
+        println!("(truncated: raise --limit or lower --depth)");
+    }
+    Ok(())
+}
+
+/// The name `--json` output gives an edge type.
+fn edge_type_name(edge_type: EdgeType) -> &'static str {
+    match edge_type {
+        EdgeType::CALLS => "calls",
+        EdgeType::CALLS_FUNCTION => "calls_function",
+        EdgeType::CALLS_METHOD => "calls_method",
+        EdgeType::REFERENCES => "references",
+        EdgeType::IMPORTS => "imports",
+        EdgeType::CONTAINS => "contains",
+        EdgeType::DEFINED_IN => "defined_in",
+        EdgeType::EXTENDS => "extends",
+        EdgeType::IMPLEMENTS => "implements",
+        EdgeType::METHOD_OF => "method_of",
+        EdgeType::DEPENDS_ON => "depends_on",
+        _ => "names",
+    }
+}
+
+fn status(mut store: kausaldb::Store, json: bool) -> Result<(), Error> {
+    let stats = store.stats();
+    let files = store.with(|db| {
+        store::edges_of(
+            db,
+            indexer::root_id(),
+            Direction::Outgoing,
+            kausaldb::EdgeFilter::Only(EdgeType::CONTAINS),
+        )
+        .map(|edges| edges.len())
+    })?;
+    if json {
+        let value = serde_json::json!({
+            "files": files,
+            "blocks": stats.blocks_live,
+            "edges": stats.edges_live,
+            "tables": stats.tables_count,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{files} files, {} blocks, {} edges, {} tables",
+            stats.blocks_live, stats.edges_live, stats.tables_count
+        );
+    }
+    Ok(())
+}

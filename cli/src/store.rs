@@ -1,0 +1,74 @@
+//! Where the store lives (`.kausal/` at the root of the indexed tree, found by walking up
+//! like git), the config it is opened with, and small helpers over the engine.
+
+use crate::error::Error;
+use kausaldb::{BlockId, Config, Db, Direction, Edge, EdgeFilter, Store};
+use std::path::{Path, PathBuf};
+
+/// The store directory's name at the root of an indexed tree.
+pub const STORE_DIR: &str = ".kausal";
+
+/// The config the tool opens stores with, sized for a code base of a million lines
+/// (about 100,000 definitions and 500,000 edges): a memtable of 64 Ki entries and 256 Ki
+/// edges, so an index of that size flushes a few dozen times; definitions up to 256 KiB of
+/// source (longer ones are cut, and say so); 64 MiB of region in all.
+pub fn config() -> Config {
+    Config {
+        memtable_entries_max: 64 << 10,
+        memtable_edges_max: 256 << 10,
+        memtable_arena_bytes_max: 32 << 20,
+        source_uri_bytes_max: 1024,
+        metadata_bytes_max: 4096,
+        content_bytes_max: 256 << 10,
+        wal_segment_bytes_max: 16 << 20,
+        wal_buffer_bytes: 512 << 10,
+        read_buffer_bytes: 512 << 10,
+        table_memory_bytes: 16 << 20,
+        table_page_bytes: 16 << 10,
+        ..Config::DEFAULT
+    }
+}
+
+/// The store for `--store DIR`, or the nearest `.kausal` at or above `from`.
+pub fn locate(store: Option<&Path>, from: &Path) -> Result<PathBuf, Error> {
+    if let Some(store) = store {
+        return Ok(store.to_path_buf());
+    }
+    let start = from
+        .canonicalize()
+        .map_err(|error| Error::Io { path: from.display().to_string(), error })?;
+    start
+        .ancestors()
+        .map(|dir| dir.join(STORE_DIR))
+        .find(|candidate| candidate.is_dir())
+        .ok_or_else(|| Error::NoStore { from: start.display().to_string() })
+}
+
+/// Opens (creating the directory if needed) the store at `dir`.
+pub fn open(dir: &Path) -> Result<Store, Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|error| Error::Io { path: dir.display().to_string(), error })?;
+    Ok(Store::open_with(dir, config())?)
+}
+
+/// Every edge of `id` in `direction` that passes `filter`; none if `id` is not live.
+pub fn edges_of(
+    db: &mut Db<'_>,
+    id: BlockId,
+    direction: Direction,
+    filter: EdgeFilter<'_>,
+) -> Result<Vec<Edge>, Error> {
+    let mut edges = Vec::new();
+    match db.visit_edges(id, direction, filter, |edge| edges.push(edge)) {
+        Ok(_) | Err(kausaldb::Error::NotFound) => Ok(edges),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The metadata of block `id` as JSON, if it is live.
+pub fn metadata_of(db: &mut Db<'_>, id: BlockId) -> Result<Option<serde_json::Value>, Error> {
+    let Some(view) = db.find_block(id)? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(view.metadata_json).ok())
+}

@@ -1,0 +1,200 @@
+//! End to end: the real `kausal` binary over the fixture trees in `tests/fixtures/`, with
+//! `--json`, compared with the call graphs written out here by hand.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A copy of a fixture tree in a scratch directory, removed when dropped.
+struct Tree(PathBuf);
+
+impl Tree {
+    fn copy(fixture: &str, name: &str) -> Tree {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(fixture);
+        let to = std::env::temp_dir().join(format!("kausal-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&to);
+        copy_dir(&from, &to);
+        Tree(to)
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.0.join(relative)
+    }
+
+    /// Runs `kausal --json ARGS` in the tree; the exit code and the JSON printed.
+    fn kausal(&self, args: &[&str]) -> (i32, Value) {
+        let output = Command::new(env!("CARGO_BIN_EXE_kausal"))
+            .arg("--json")
+            .args(args)
+            .current_dir(&self.0)
+            .output()
+            .expect("kausal runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|error| {
+            panic!(
+                "{args:?}: not JSON ({error}): {stdout:?}, stderr {:?}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().unwrap_or(-1), value)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let (code, value) = self.kausal(args);
+        assert_eq!(code, 0, "{args:?}: {value}");
+        value
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `(qualified_name, location, depth)` of a walk's results, sorted.
+fn reached(walk: &Value) -> Vec<(String, String, u64)> {
+    let mut list: Vec<_> = walk["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let location = match r["path"].as_str() {
+                Some("") | None => "(external)".to_string(),
+                Some(path) => format!("{path}:{}", r["line_start"]),
+            };
+            (
+                r["qualified_name"].as_str().unwrap().to_string(),
+                location,
+                r["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+fn expect(list: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
+    let mut list: Vec<_> =
+        list.iter().map(|(n, l, d)| (n.to_string(), l.to_string(), *d)).collect();
+    list.sort();
+    list
+}
+
+#[test]
+fn the_c_fixture_call_graph_is_indexed_exactly() {
+    let tree = Tree::copy("c_small", "graph");
+    let summary = tree.ok(&["index"]);
+    assert_eq!(
+        (summary["files"].as_u64(), summary["definitions"].as_u64()),
+        (Some(5), Some(11)),
+        "{summary}"
+    );
+    let main_callees = tree.ok(&["callees", "main", "--depth", "1"]);
+    assert_eq!(
+        reached(&main_callees),
+        expect(&[("run", "src/main.c:5", 1), ("log_line", "src/log.c:3", 1)])
+    );
+    let log_callers = tree.ok(&["callers", "log_line", "--depth", "1"]);
+    assert_eq!(
+        reached(&log_callers),
+        expect(&[("parse", "src/parse.c:17", 1), ("main", "src/main.c:9", 1)])
+    );
+    // Through the static helper to main, one call level at a time.
+    let deep = tree.ok(&["callers", "skip_space", "--depth", "5"]);
+    assert_eq!(
+        reached(&deep),
+        expect(&[
+            ("tokenize", "src/parse.c:10", 1),
+            ("parse", "src/parse.c:17", 2),
+            ("run", "src/main.c:5", 3),
+            ("main", "src/main.c:9", 4),
+        ])
+    );
+    // Functions outside the tree are external symbols, so their callers are found too.
+    let printf = tree.ok(&["callers", "printf", "--depth", "1"]);
+    assert_eq!(reached(&printf), expect(&[("log_line", "src/log.c:3", 1)]));
+    assert_eq!(printf["symbol"]["kind"], "external");
+    // Each file's run() is called from its own file.
+    let tool = tree.ok(&["callers", "src/tool.c:3"]);
+    assert_eq!(reached(&tool), expect(&[("tool_main", "src/tool.c:5", 1)]));
+    // A name with two definitions is ambiguous: exit code 4 and the candidates.
+    let (code, ambiguous) = tree.kausal(&["callers", "run"]);
+    assert_eq!(
+        (code, ambiguous["candidates"].as_array().map(Vec::len)),
+        (4, Some(2)),
+        "{ambiguous}"
+    );
+    let (code, _) = tree.kausal(&["callers", "no_such_function"]);
+    assert_eq!(code, 3);
+    let found = tree.ok(&["find", "tokenize"]);
+    let found: Vec<_> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].clone(), r["line_start"].clone()))
+        .collect();
+    assert_eq!(found, [("function".into(), 10.into())]);
+    let shown = tree.ok(&["show", "skip_space"]);
+    assert!(shown["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("static int skip_space(const char *text) {"));
+    assert_eq!(shown["signature"], "static int skip_space(const char *text)");
+}
+
+#[test]
+fn a_reindex_writes_only_what_changed_and_keeps_edges_from_unchanged_files() {
+    let tree = Tree::copy("c_small", "incremental");
+    tree.ok(&["index"]);
+    let again = tree.ok(&["index"]);
+    assert_eq!(
+        (again["files_parsed"].as_u64(), again["writes"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    // parse() stops logging, and a new caller of it appears in the same file.
+    let parse_c = tree.path("src/parse.c");
+    let source = std::fs::read_to_string(&parse_c).unwrap();
+    let edited = source.replace(" + log_line(\"parsed\")", "")
+        + "\nint parse_all(const char **texts) {\n    return parse(texts[0]);\n}\n";
+    std::fs::write(&parse_c, edited).unwrap();
+    let changed = tree.ok(&["index"]);
+    assert_eq!(changed["files_parsed"].as_u64(), Some(1), "{changed}");
+    let log_callers = tree.ok(&["callers", "log_line", "--depth", "1"]);
+    assert_eq!(reached(&log_callers), expect(&[("main", "src/main.c:9", 1)]));
+    // run() in main.c was not re-parsed; its call into the changed file survived.
+    let parse_callers = tree.ok(&["callers", "parse", "--depth", "1"]);
+    assert_eq!(
+        reached(&parse_callers),
+        expect(&[("run", "src/main.c:5", 1), ("parse_all", "src/parse.c:22", 1)])
+    );
+    // A deleted file's definitions go; their callers then call an external symbol...
+    std::fs::remove_file(tree.path("src/log.c")).unwrap();
+    let removed = tree.ok(&["index"]);
+    assert_eq!(removed["files_removed"].as_u64(), Some(1), "{removed}");
+    let external = tree.ok(&["callers", "log_line"]);
+    assert_eq!(external["symbol"]["kind"], "external");
+    assert_eq!(reached(&external), expect(&[("main", "src/main.c:9", 1)]));
+    // ...until a definition of that name comes back, and the calls move to it.
+    std::fs::write(tree.path("src/log2.c"), "int log_line(const char *m) { return 0; }\n").unwrap();
+    tree.ok(&["index"]);
+    let back = tree.ok(&["callers", "log_line"]);
+    assert_eq!(back["symbol"]["kind"], "function", "{back}");
+    assert_eq!(reached(&back), expect(&[("main", "src/main.c:9", 1)]));
+    let (code, _) = tree.kausal(&["find", "printf_never_called"]);
+    assert_eq!(code, 3);
+}
