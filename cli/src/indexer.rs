@@ -59,6 +59,19 @@ struct Parsed {
     ids: Vec<BlockId>,
 }
 
+/// A call to resolve: the callee's name, how it is called, the caller's language, and the
+/// qualified name the call spells out (`Type::f`), if any.
+#[derive(Clone, Copy, Debug)]
+struct CallSite<'a> {
+    name: &'a str,
+    kind: CallKind,
+    lang: Lang,
+    qualified: Option<&'a str>,
+    /// The qualifier names a type (`Vec::new()`, `Store::open()`): a call no definition of
+    /// that qualified name answers is external, not any other `new`.
+    strict: bool,
+}
+
 /// A call into a definition that was deleted: re-resolved once the new blocks exist.
 struct Orphan {
     caller: BlockId,
@@ -389,26 +402,47 @@ impl<'p> Linker<'p> {
         Ok(imports)
     }
 
-    /// Resolves a call of `name` from a definition in `file`: the same file first, then the
-    /// files it imports, then a unique definition anywhere in the tree (same language);
-    /// several equally good: ambiguous; none: external. A method call prefers methods.
-    fn resolve(
+    /// The callable definitions of `lang` named `name` (a name or qualified name).
+    fn candidates(
         &mut self,
         db: &mut Db<'_>,
         name: &str,
-        kind: CallKind,
         lang: Lang,
-        file: BlockId,
-    ) -> Result<Resolution, Error> {
+    ) -> Result<Vec<(BlockId, Symbol)>, Error> {
         let mut candidates = Vec::new();
-        for edge in
-            edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?
-        {
+        let named =
+            edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?;
+        for edge in named {
             if let Some(symbol) = self.symbol(db, edge.target)? {
                 if symbol.lang == lang && symbol.kind != SymbolClass::Other {
                     candidates.push((edge.target, symbol));
                 }
             }
+        }
+        Ok(candidates)
+    }
+
+    /// Resolves a call of `name` from a definition in `file`: by its qualified name first
+    /// when the call names a type or module (`Type::f`, `self.f()`), else by name; then the
+    /// same file first, the files it imports next, then a unique definition anywhere in the
+    /// tree (same language); several equally good: ambiguous; none: external. A method
+    /// call prefers methods.
+    fn resolve(
+        &mut self,
+        db: &mut Db<'_>,
+        call: CallSite<'_>,
+        file: BlockId,
+    ) -> Result<Resolution, Error> {
+        let CallSite { name, kind, lang, qualified, strict } = call;
+        let mut candidates = match qualified {
+            Some(qualified) => self.candidates(db, qualified, lang)?,
+            None => Vec::new(),
+        };
+        if candidates.is_empty() && strict {
+            return Ok(Resolution::External);
+        }
+        if candidates.is_empty() {
+            candidates = self.candidates(db, name, lang)?;
         }
         if kind == CallKind::Method && candidates.iter().any(|(_, s)| s.kind == SymbolClass::Method)
         {
@@ -439,13 +473,13 @@ impl<'p> Linker<'p> {
     fn link_call(
         &mut self,
         db: &mut Db<'_>,
-        call: (&str, CallKind, Lang),
+        call: CallSite<'_>,
         caller: BlockId,
         file: BlockId,
         summary: &mut Summary,
     ) -> Result<(), Error> {
-        let (name, kind, lang) = call;
-        let (targets, edge_type) = match self.resolve(db, name, kind, lang, file)? {
+        let CallSite { name, kind, lang, qualified, strict } = call;
+        let (targets, edge_type) = match self.resolve(db, call, file)? {
             Resolution::Resolved(targets) => (targets, graph::call_type(kind)),
             Resolution::Ambiguous(targets) => {
                 summary.calls_ambiguous += 1;
@@ -453,7 +487,9 @@ impl<'p> Linker<'p> {
             }
             Resolution::External => {
                 summary.calls_external += 1;
-                (vec![external(db, lang, name)?], graph::call_type(kind))
+                // `Vec::new` stays `Vec::new`, so its callers are its own.
+                let external_name = qualified.filter(|_| strict).unwrap_or(name);
+                (vec![external(db, lang, external_name)?], graph::call_type(kind))
             }
         };
         for target in targets {
@@ -493,9 +529,41 @@ impl<'p> Linker<'p> {
                 }
             }
         }
+        self.link_calls(db, parsed, summary)
+    }
+
+    /// The calls of one re-parsed file, each from its definition (or the file).
+    fn link_calls(
+        &mut self,
+        db: &mut Db<'_>,
+        parsed: &Parsed,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        let Parsed { source, file, ids } = parsed;
+        let file_id = graph::file_id(&source.path);
+        // Rust names types in CamelCase and modules in snake_case; module paths are not in
+        // the qualified names (those come from scopes inside a file).
+        let names_type = |q: &str| q.starts_with(|c: char| c.is_ascii_uppercase());
         for call in &file.calls {
             let caller = call.caller.and_then(|index| ids.get(index).copied()).unwrap_or(file_id);
-            self.link_call(db, (&call.name, call.kind, source.lang), caller, file_id, summary)?;
+            let owner = call.caller.and_then(|index| file.definitions.get(index));
+            let qualifier = match call.qualifier.as_deref() {
+                Some("self" | "Self") => owner.and_then(|definition| definition.owner.as_deref()),
+                other => other,
+            };
+            let qualified =
+                qualifier.map(|q| format!("{q}{}{}", source.lang.separator(), call.name));
+            let strict = source.lang == Lang::Rust
+                && call.kind == CallKind::Function
+                && call.qualifier.as_deref().is_some_and(|q| q != "Self" && names_type(q));
+            let site = CallSite {
+                name: &call.name,
+                kind: call.kind,
+                lang: source.lang,
+                qualified: qualified.as_deref(),
+                strict,
+            };
+            self.link_call(db, site, caller, file_id, summary)?;
         }
         Ok(())
     }
@@ -547,13 +615,14 @@ impl<'p> Linker<'p> {
     ) -> Result<(), Error> {
         for orphan in orphans {
             if let Some(file) = self.file_of(db, orphan.caller)? {
-                self.link_call(
-                    db,
-                    (&orphan.name, orphan.kind, orphan.lang),
-                    orphan.caller,
-                    file,
-                    summary,
-                )?;
+                let site = CallSite {
+                    name: &orphan.name,
+                    kind: orphan.kind,
+                    lang: orphan.lang,
+                    qualified: None,
+                    strict: false,
+                };
+                self.link_call(db, site, orphan.caller, file, summary)?;
             }
         }
         Ok(())
@@ -588,7 +657,8 @@ impl<'p> Linker<'p> {
                 db.delete_edge(*edge)?;
                 if let Some(file) = self.file_of(db, edge.source)? {
                     let kind = call_kind_of(edge.edge_type);
-                    self.link_call(db, (name, kind, lang), edge.source, file, summary)?;
+                    let site = CallSite { name, kind, lang, qualified: None, strict: false };
+                    self.link_call(db, site, edge.source, file, summary)?;
                 }
             }
             let still_called = edges_of(

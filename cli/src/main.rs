@@ -226,7 +226,10 @@ fn walk_command(
     println!("{} {}  {}", start.kind(), start.qualified_name(), start.location());
     for reached in &walked.reached {
         let indent = "  ".repeat(reached.depth as usize);
-        println!("{indent}{}  {}", reached.symbol.qualified_name(), reached.symbol.location());
+        // `CALLS` links a name the indexer could not pin to one definition (or a macro).
+        let unsure = if reached.edge_type == Some(EdgeType::CALLS) { " ?" } else { "" };
+        let name = reached.symbol.qualified_name();
+        println!("{indent}{name}{unsure}  {}", reached.symbol.location());
     }
     if walked.truncated {
         println!("(truncated: raise --limit or lower --depth)");

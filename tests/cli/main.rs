@@ -198,3 +198,29 @@ fn a_reindex_writes_only_what_changed_and_keeps_edges_from_unchanged_files() {
     let (code, _) = tree.kausal(&["find", "printf_never_called"]);
     assert_eq!(code, 3);
 }
+
+/// Rust calls that name their type (`Store::new()`, `self.check()`) resolve to that type's
+/// method, though both types have methods of those names; `mod store;` imports its file.
+#[test]
+fn the_rust_fixture_resolves_calls_by_their_type() {
+    let tree = Tree::copy("rust_small", "rust");
+    let summary = tree.ok(&["index"]);
+    assert_eq!(summary["calls_ambiguous"].as_u64(), Some(0), "{summary}");
+    let new = tree.ok(&["callers", "Store::new", "--depth", "1"]);
+    assert_eq!(reached(&new), expect(&[("Index::new", "src/lib.rs:8", 1)]));
+    let index_check = tree.ok(&["callers", "Index::check", "--depth", "1"]);
+    assert_eq!(reached(&index_check), expect(&[("Index::add", "src/lib.rs:12", 1)]));
+    let store_check = tree.ok(&["callers", "Store::check", "--depth", "1"]);
+    assert_eq!(reached(&store_check), expect(&[("Store::put", "src/store.rs:10", 1)]));
+    // `self.store.put()` is on a field, not on self: resolved by name (one `put` exists).
+    let put = tree.ok(&["callers", "put", "--depth", "1"]);
+    assert_eq!(reached(&put), expect(&[("Index::add", "src/lib.rs:12", 1)]));
+    let (code, ambiguous) = tree.kausal(&["show", "check"]);
+    assert_eq!((code, ambiguous["candidates"].as_array().map(Vec::len)), (4, Some(2)));
+    // `Vec::new()` is the standard library's, not `Store::new` in the same file.
+    let vec_new = tree.ok(&["callers", "Vec::new", "--depth", "1"]);
+    assert_eq!(vec_new["symbol"]["kind"], "external");
+    assert_eq!(reached(&vec_new), expect(&[("Store::new", "src/store.rs:6", 1)]));
+    let store_new_callees = tree.ok(&["callees", "Store::new", "--depth", "1"]);
+    assert_eq!(reached(&store_new_callees), expect(&[("Vec::new", "(external)", 1)]));
+}

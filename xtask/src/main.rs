@@ -12,7 +12,8 @@
 //!   `report` rewrites RESULTS.md from the last run.
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
-//! - `demo [directory]`: the main job — ingest a small code graph, reopen, query.
+//! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
+//!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
 //!   scratch prefix built against with pkg-config, miri, demo, the README program,
@@ -107,7 +108,7 @@ fn run_task(args: &[String]) -> Result {
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
-     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [dir] \
+     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [tree] \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
@@ -492,12 +493,19 @@ fn scale(args: &[String]) -> Result {
 }
 
 fn demo(args: &[String]) -> Result {
-    let mut cargo_args = vec!["run", "--release", "-p", "kausaldb-core", "--features", "posix"];
-    cargo_args.extend(["--example", "codegraph"]);
-    if let Some(directory) = args.first() {
-        cargo_args.extend(["--", directory.as_str()]);
+    run("cargo", &["build", "--release", "-p", "kausaldb-cli"], &[])?;
+    let kausal = root().join("target/release/kausal");
+    let kausal = kausal.to_str().ok_or("non-UTF-8 path")?;
+    let tree = args.first().map_or_else(|| root().display().to_string(), String::clone);
+    let store = root().join("target/kausal-demo");
+    let store = store.to_str().ok_or("non-UTF-8 path")?;
+    run(kausal, &["--store", store, "index", &tree], &[])?;
+    if args.is_empty() {
+        // A question about this repository: who reaches the engine's open, two calls deep.
+        run(kausal, &["--store", store, "callers", "Engine::open", "--depth", "2"], &[])?;
+        run(kausal, &["--store", store, "status"], &[])?;
     }
-    run("cargo", &cargo_args, &[])
+    Ok(())
 }
 
 /// `install --prefix P [--destdir D]`: the release library as a C library is installed, under

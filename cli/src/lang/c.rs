@@ -68,10 +68,17 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         return Found::Nothing;
     };
     match function.kind() {
-        "identifier" => Found::Call { name: text(function, source), kind: CallKind::Function },
+        "identifier" => {
+            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
+        }
         // `s->f(x)`, `s.f(x)`: a call through a function pointer in a struct.
-        "field_expression" => field_text(function, "field", source)
-            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
+        "field_expression" => {
+            field_text(function, "field", source).map_or(Found::Nothing, |name| Found::Call {
+                name,
+                qualifier: None,
+                kind: CallKind::Method,
+            })
+        }
         _ => Found::Nothing,
     }
 }

@@ -123,6 +123,9 @@ pub enum CallKind {
 pub struct Call {
     /// The callee's last name (`f` in `a::b::f`).
     pub name: String,
+    /// What the call puts before the name, when it names a type or module: `b` in
+    /// `a::b::f()`, `x` in `x.f()` (Python), `self` for a call on the caller's own type.
+    pub qualifier: Option<String>,
     pub kind: CallKind,
     /// The calling definition (index into `ParsedFile::definitions`); `None` at file level.
     pub caller: Option<usize>,
@@ -163,6 +166,7 @@ enum Found {
     },
     Call {
         name: String,
+        qualifier: Option<String>,
         kind: CallKind,
     },
     Import {
@@ -258,9 +262,9 @@ impl Walk<'_> {
                 self.scopes.push(Scope { name: name.clone(), definition: None, owner: Some(name) });
                 true
             }
-            Found::Call { name, kind } => {
+            Found::Call { name, qualifier, kind } => {
                 let caller = self.scopes.iter().rev().find_map(|scope| scope.definition);
-                self.file.calls.push(Call { name, kind, caller, line });
+                self.file.calls.push(Call { name, qualifier, kind, caller, line });
                 false
             }
             Found::Import { target, local } => {

@@ -16,11 +16,19 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 return Found::Nothing;
             };
             match function.kind() {
-                "identifier" => {
-                    Found::Call { name: text(function, source), kind: CallKind::Function }
+                "identifier" => Found::Call {
+                    name: text(function, source),
+                    qualifier: None,
+                    kind: CallKind::Function,
+                },
+                "attribute" => {
+                    let object = function.child_by_field_name("object");
+                    let qualifier =
+                        object.filter(|o| o.kind() == "identifier").map(|o| text(o, source));
+                    field_text(function, "attribute", source).map_or(Found::Nothing, |name| {
+                        Found::Call { name, qualifier, kind: CallKind::Method }
+                    })
                 }
-                "attribute" => field_text(function, "attribute", source)
-                    .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
                 _ => Found::Nothing,
             }
         }

@@ -36,7 +36,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "macro_invocation" => {
             return field_text(node, "macro", source).map_or(Found::Nothing, |name| {
                 let name = name.rsplit("::").next().unwrap_or(&name).to_string();
-                Found::Call { name, kind: CallKind::Unknown }
+                Found::Call { name, qualifier: None, kind: CallKind::Unknown }
             });
         }
         "use_declaration" => {
@@ -65,11 +65,31 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         }
     }
     match function.kind() {
-        "identifier" => Found::Call { name: text(function, source), kind: CallKind::Function },
-        "scoped_identifier" => field_text(function, "name", source)
-            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Function }),
-        "field_expression" => field_text(function, "field", source)
-            .map_or(Found::Nothing, |name| Found::Call { name, kind: CallKind::Method }),
+        "identifier" => {
+            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
+        }
+        "scoped_identifier" => {
+            // `a::B::f`: the segment before the name; generics dropped (`Vec::<u8>::new`).
+            let qualifier = field_text(function, "path", source).map(|path| {
+                let last = path.rsplit("::").next().unwrap_or(&path).to_string();
+                last.split('<').next().unwrap_or(&last).to_string()
+            });
+            field_text(function, "name", source).map_or(Found::Nothing, |name| Found::Call {
+                name,
+                qualifier,
+                kind: CallKind::Function,
+            })
+        }
+        "field_expression" => {
+            let value = function.child_by_field_name("value");
+            let on_self = value.is_some_and(|value| value.kind() == "self");
+            let qualifier = on_self.then(|| "self".to_string());
+            field_text(function, "field", source).map_or(Found::Nothing, |name| Found::Call {
+                name,
+                qualifier,
+                kind: CallKind::Method,
+            })
+        }
         _ => Found::Nothing,
     }
 }
