@@ -132,26 +132,53 @@ fn stored_hash(db: &mut Db<'_>, path: &str) -> Result<Option<u64>, Error> {
     Ok(hash)
 }
 
-/// Indexes the tree at `root` into `db`. `content_bytes_max` bounds a definition's stored
-/// source (longer ones are cut and marked `truncated`).
-pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<Summary, Error> {
-    let sequence_before = db.stats().sequence_next;
-    let sources = read_all(root, walk(root)?)?;
-    let mut summary = Summary { files: sources.len(), ..Summary::default() };
+/// Metadata of the root block: `state` is `indexing` from a run's first write to its last,
+/// so a run that finds it so knows the last one was interrupted.
+fn root_metadata(state: &str, files: usize) -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    serde_json::json!({ "kind": "root", "state": state, "files": files, "indexed_at": seconds })
+        .to_string()
+}
+
+/// The files to parse and the files gone: those whose content hash differs from the one
+/// stored, or every file if the last run was interrupted (its links may be incomplete).
+fn plan(db: &mut Db<'_>, sources: Vec<Source>) -> Result<(Vec<Source>, Vec<BlockId>), Error> {
     let present: HashSet<BlockId> =
         sources.iter().map(|source| graph::file_id(&source.path)).collect();
+    let interrupted = metadata_of(db, root_id())?.is_some_and(|m| m["state"] == "indexing");
     let mut changed = Vec::new();
     for source in sources {
-        if stored_hash(db, &source.path)? != Some(source.hash) {
+        if interrupted || stored_hash(db, &source.path)? != Some(source.hash) {
             changed.push(source);
         }
     }
-    let removed: Vec<BlockId> =
+    let removed =
         edges_of(db, root_id(), Direction::Outgoing, EdgeFilter::Only(EdgeType::CONTAINS))?
             .into_iter()
             .map(|edge| edge.target)
             .filter(|file| !present.contains(file))
             .collect();
+    Ok((changed, removed))
+}
+
+/// Indexes the tree at `root` into `db`. `content_bytes_max` bounds a definition's stored
+/// source (longer ones are cut and marked `truncated`). An interrupted run leaves the root
+/// block marked `indexing`, and the next run redoes every file (ids are stable, so that
+/// updates in place), so no state between two runs is ever taken for a finished index.
+pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<Summary, Error> {
+    let sequence_before = db.stats().sequence_next;
+    let sources = read_all(root, walk(root)?)?;
+    let files = sources.len();
+    let present: HashSet<BlockId> =
+        sources.iter().map(|source| graph::file_id(&source.path)).collect();
+    let (changed, removed) = plan(db, sources)?;
+    if changed.is_empty() && removed.is_empty() {
+        return Ok(Summary { files, ..Summary::default() });
+    }
+    // First: any later write of this run that survives a crash implies this one did.
+    db.put_block(root_id(), b"kausal:root", root_metadata("indexing", files).as_bytes(), b"")?;
     let parsed: Vec<Parsed> = changed
         .into_par_iter()
         .map(|source| {
@@ -160,9 +187,13 @@ pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<S
             Parsed { source, file, ids }
         })
         .collect();
-    summary.files_parsed = parsed.len();
-    summary.files_removed = removed.len();
-    summary.lines_parsed = parsed.iter().map(|p| p.file.lines).sum();
+    let mut summary = Summary {
+        files,
+        files_parsed: parsed.len(),
+        files_removed: removed.len(),
+        lines_parsed: parsed.iter().map(|p| p.file.lines).sum(),
+        ..Summary::default()
+    };
     let mut orphans = Vec::new();
     for file in &removed {
         retire(db, *file, &HashSet::new(), &mut orphans)?;
@@ -182,6 +213,7 @@ pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<S
     }
     linker.relink(db, orphans, &mut summary)?;
     linker.adopt_externals(db, &parsed, &mut summary)?;
+    db.put_block(root_id(), b"kausal:root", root_metadata("clean", files).as_bytes(), b"")?;
     summary.writes = db.stats().sequence_next - sequence_before;
     Ok(summary)
 }
@@ -263,19 +295,7 @@ fn write_file(
         ids.len()
     );
     db.put_block(file_id, source.path.as_bytes(), metadata.as_bytes(), header.as_bytes())?;
-    db.put_edge(Edge { source: root_id(), target: file_id, edge_type: EdgeType::CONTAINS })
-        .or_else(|error| match error {
-            // The root block is written on first use.
-            kausaldb::Error::NotFound => {
-                db.put_block(root_id(), b"kausal:root", br#"{"kind":"root"}"#, b"")?;
-                db.put_edge(Edge {
-                    source: root_id(),
-                    target: file_id,
-                    edge_type: EdgeType::CONTAINS,
-                })
-            }
-            other => Err(other),
-        })?;
+    db.put_edge(Edge { source: root_id(), target: file_id, edge_type: EdgeType::CONTAINS })?;
     for (definition, id) in file.definitions.iter().zip(ids) {
         let text = source.bytes.get(definition.bytes.clone()).unwrap_or(&[]);
         let truncated = text.len() > content_bytes_max;

@@ -257,28 +257,30 @@ fn edge_type_name(edge_type: EdgeType) -> &'static str {
 
 fn status(mut store: kausaldb::Store, json: bool) -> Result<(), Error> {
     let stats = store.stats();
-    let files = store.with(|db| {
-        store::edges_of(
-            db,
-            indexer::root_id(),
-            Direction::Outgoing,
-            kausaldb::EdgeFilter::Only(EdgeType::CONTAINS),
-        )
-        .map(|edges| edges.len())
+    let (files, root) = store.with(|db| {
+        let filter = kausaldb::EdgeFilter::Only(EdgeType::CONTAINS);
+        let files = store::edges_of(db, indexer::root_id(), Direction::Outgoing, filter)?.len();
+        let root = store::metadata_of(db, indexer::root_id())?.unwrap_or_default();
+        Ok::<_, Error>((files, root))
     })?;
+    let state = root["state"].as_str().unwrap_or("empty");
+    let indexed_at = root["indexed_at"].as_u64();
     if json {
         let value = serde_json::json!({
             "files": files,
             "blocks": stats.blocks_live,
             "edges": stats.edges_live,
             "tables": stats.tables_count,
+            "state": state,
+            "indexed_at": indexed_at,
         });
         println!("{value}");
     } else {
-        println!(
-            "{files} files, {} blocks, {} edges, {} tables",
-            stats.blocks_live, stats.edges_live, stats.tables_count
-        );
+        let (blocks, edges, tables) = (stats.blocks_live, stats.edges_live, stats.tables_count);
+        println!("{files} files, {blocks} blocks, {edges} edges, {tables} tables; index {state}");
+        if let Some(seconds) = indexed_at {
+            println!("last indexed {seconds} (seconds since 1970)");
+        }
     }
     Ok(())
 }
