@@ -162,3 +162,43 @@ pub fn name_metadata(name: &str) -> String {
 pub fn definition_uri(path: &str, definition: &Definition) -> String {
     format!("{path}:{}-{}", definition.line_start, definition.line_end)
 }
+
+/// First byte of every name key's id: keys cluster at the top of the id space.
+pub const KEY_TAG: u8 = 0xFE;
+/// Bytes of the lowercased name a key's id sorts by.
+pub const KEY_NAME_BYTES: usize = 11;
+
+/// The id of the name key of `name` (see the module documentation).
+pub fn key_id(name: &str) -> BlockId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = KEY_TAG;
+    for (slot, byte) in bytes[1..=KEY_NAME_BYTES].iter_mut().zip(name.to_lowercase().bytes()) {
+        *slot = byte;
+    }
+    let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes()).to_be_bytes();
+    bytes[12..].copy_from_slice(&hash[..4]);
+    BlockId(bytes)
+}
+
+/// The last id before every key whose name starts with `prefix` (case-insensitive): where
+/// a prefix scan starts.
+pub fn key_range_start(prefix: &str) -> BlockId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = KEY_TAG;
+    for (slot, byte) in bytes[1..=KEY_NAME_BYTES].iter_mut().zip(prefix.to_lowercase().bytes()) {
+        *slot = byte;
+    }
+    // One below: the scan returns ids after its cursor.
+    let value = u128::from_be_bytes(bytes).saturating_sub(1);
+    BlockId(value.to_be_bytes())
+}
+
+/// The uri of a name key: what a prefix scan matches.
+pub fn key_uri(name: &str) -> String {
+    format!("key:{}", name.to_lowercase())
+}
+
+/// Metadata of a name key.
+pub fn key_metadata(name: &str) -> String {
+    serde_json::json!({ "kind": "name_key", "name": name }).to_string()
+}

@@ -296,6 +296,7 @@ fn write_file(
     );
     db.put_block(file_id, source.path.as_bytes(), metadata.as_bytes(), header.as_bytes())?;
     db.put_edge(Edge { source: root_id(), target: file_id, edge_type: EdgeType::CONTAINS })?;
+    link_name(db, &source.path, file_id)?;
     for (definition, id) in file.definitions.iter().zip(ids) {
         let text = source.bytes.get(definition.bytes.clone()).unwrap_or(&[]);
         let truncated = text.len() > content_bytes_max;
@@ -326,6 +327,8 @@ fn link_name(db: &mut Db<'_>, name: &str, symbol: BlockId) -> Result<(), Error> 
             let uri = format!("name:{name}");
             db.put_block(id, uri.as_bytes(), graph::name_metadata(name).as_bytes(), b"")?;
             db.put_edge(edge)?;
+            let (key, key_uri) = (graph::key_id(name), graph::key_uri(name));
+            db.put_block(key, key_uri.as_bytes(), graph::key_metadata(name).as_bytes(), b"")?;
             Ok(())
         }
         other => other.map(|_| ()).map_err(Error::from),

@@ -37,8 +37,13 @@ enum Command {
     /// Index the tree at PATH (default: the current directory): full the first time, then
     /// only what changed.
     Index { path: Option<PathBuf> },
-    /// Definitions by name or qualified name.
-    Find { name: String },
+    /// Definitions by name or qualified name; if none, by case-insensitive prefix.
+    Find {
+        name: String,
+        /// Names to list at most when searching by prefix.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// A symbol's source and metadata.
     Show { symbol: String },
     /// Who calls SYMBOL, to a depth.
@@ -48,6 +53,16 @@ enum Command {
     /// Everything that transitively depends on SYMBOL (calls, references, extends,
     /// implements, methods of a type).
     Impact(Walk),
+    /// The shortest call path from FROM to TO.
+    Trace {
+        from: String,
+        to: String,
+        /// Calls on the path at most.
+        #[arg(long, default_value_t = 10)]
+        depth: u32,
+    },
+    /// The files FILE (its path from the tree's root) includes or imports, to a depth.
+    Imports(Walk),
     /// Files, symbols and edges in the store.
     Status,
 }
@@ -82,8 +97,8 @@ fn run(cli: Cli) -> Result<(), Error> {
     let current = std::env::current_dir().map_err(|error| Error::Io { path: ".".into(), error })?;
     match cli.command {
         Command::Index { path } => index(cli.store.as_deref(), &path.unwrap_or(current), cli.json),
-        Command::Find { name } => {
-            find(&mut open_store(cli.store.as_deref(), &current)?, &name, cli.json)
+        Command::Find { name, limit } => {
+            find(&mut open_store(cli.store.as_deref(), &current)?, (&name, limit), cli.json)
         }
         Command::Show { symbol } => {
             show(&mut open_store(cli.store.as_deref(), &current)?, &symbol, cli.json)
@@ -99,6 +114,14 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Impact(walk) => {
             let store = open_store(cli.store.as_deref(), &current)?;
             walk_command(store, &walk, Direction::Incoming, &graph::DEPENDENCY_TYPES, cli.json)
+        }
+        Command::Trace { from, to, depth } => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            trace(store, (&from, &to), depth, cli.json)
+        }
+        Command::Imports(walk) => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            walk_command(store, &walk, Direction::Outgoing, &[EdgeType::IMPORTS], cli.json)
         }
         Command::Status => status(open_store(cli.store.as_deref(), &current)?, cli.json),
     }
@@ -118,6 +141,10 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
     let content_bytes_max = store::config().content_bytes_max as usize;
     let summary = db.with(|db| {
         let summary = indexer::index(db, &root, content_bytes_max)?;
+        // To the tables: a later open then replays no log (a fresh index left megabytes).
+        if summary.writes > 0 {
+            db.flush()?;
+        }
         db.sync()?;
         Ok::<_, Error>(summary)
     })?;
@@ -155,8 +182,18 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn find(store: &mut kausaldb::Store, name: &str, json: bool) -> Result<(), Error> {
-    let found = store.with(|db| query::by_name(db, name))?;
+fn find(
+    store: &mut kausaldb::Store,
+    (name, limit): (&str, usize),
+    json: bool,
+) -> Result<(), Error> {
+    let found = store.with(|db| {
+        let exact = query::by_name(db, name)?;
+        if exact.is_empty() {
+            return query::by_prefix(db, name, limit);
+        }
+        Ok(exact)
+    })?;
     if found.is_empty() {
         return Err(Error::NotFound { symbol: name.to_string() });
     }
@@ -233,6 +270,35 @@ fn walk_command(
     }
     if walked.truncated {
         println!("(truncated: raise --limit or lower --depth)");
+    }
+    Ok(())
+}
+
+fn trace(
+    mut store: kausaldb::Store,
+    ends: (&str, &str),
+    depth: u32,
+    json: bool,
+) -> Result<(), Error> {
+    let (path, truncated) = store.with(|db| {
+        let from = query::resolve(db, ends.0)?;
+        let to = query::resolve(db, ends.1)?;
+        query::trace(db, from.id, to.id, depth)
+    })?;
+    if json {
+        let steps: Option<Vec<_>> =
+            path.as_ref().map(|path| path.iter().map(query::SymbolRecord::to_json).collect());
+        println!("{}", serde_json::json!({ "path": steps, "truncated": truncated }));
+        return Ok(());
+    }
+    match path {
+        Some(path) => {
+            for (step, symbol) in path.iter().enumerate() {
+                println!("{}{}  {}", "  ".repeat(step), symbol.qualified_name(), symbol.location());
+            }
+        }
+        None if truncated => println!("no path found before the search bound (query_nodes_max)"),
+        None => println!("no call path of at most {depth} calls"),
     }
     Ok(())
 }

@@ -65,6 +65,40 @@ pub fn by_name(db: &mut Db<'_>, name: &str) -> Result<Vec<SymbolRecord>, Error> 
     Ok(found)
 }
 
+/// Symbols whose name or qualified name starts with `prefix`, ignoring case, in name
+/// order: a scan of one range of name keys (see `graph`), not of the store. At most
+/// `limit` names are looked at.
+pub fn by_prefix(db: &mut Db<'_>, prefix: &str, limit: usize) -> Result<Vec<SymbolRecord>, Error> {
+    use kausaldb::core::{BlockFilter, ScanCursor};
+    let uri = graph::key_uri(prefix);
+    let filter = BlockFilter { source_uri_prefix: Some(uri.as_bytes()), ..BlockFilter::ALL };
+    let mut cursor = ScanCursor { after: graph::key_range_start(prefix), done: false };
+    let mut keys = vec![BlockId::ZERO; limit.clamp(1, 1024)];
+    let mut names = Vec::new();
+    while !cursor.done && names.len() < limit {
+        let written = db.scan(&filter, &mut cursor, &mut keys)?;
+        for key in &keys[..written] {
+            if let Some(name) =
+                metadata_of(db, *key)?.and_then(|m| m["name"].as_str().map(String::from))
+            {
+                names.push(name);
+            }
+        }
+        // Keys sort by their first bytes: past the prefix's range, nothing more matches.
+        if keys[..written].last().is_some_and(|last| last.0[0] != graph::KEY_TAG) {
+            break;
+        }
+    }
+    // Keys sort by their first bytes, then by hash: put the names in order.
+    names.sort_by_key(|name| name.to_lowercase());
+    let mut found = Vec::new();
+    for name in names.iter().take(limit) {
+        found.extend(by_name(db, name)?);
+    }
+    found.dedup_by_key(|record| record.id);
+    Ok(found)
+}
+
 /// The innermost definition at `path:line`.
 fn at_line(db: &mut Db<'_>, path: &str, line: u64) -> Result<Option<SymbolRecord>, Error> {
     let mut best: Option<SymbolRecord> = None;
@@ -166,4 +200,34 @@ pub fn walk(
         }
     }
     Ok(Walked { reached, truncated: count.truncated })
+}
+
+/// The shortest call path from `from` to `to`, of at most `depth` calls: the symbols on it,
+/// both ends included. `Ok(None)`: no such path; `truncated`: the search hit its bound first.
+pub fn trace(
+    db: &mut Db<'_>,
+    from: BlockId,
+    to: BlockId,
+    depth: u32,
+) -> Result<(Option<Vec<SymbolRecord>>, bool), Error> {
+    use kausaldb::core::{PathOutcome, PathQuery, PathStep};
+    let query = PathQuery {
+        from,
+        to,
+        direction: Direction::Outgoing,
+        edge_filter: EdgeFilter::Include(&graph::CALL_TYPES),
+        depth_max: depth,
+    };
+    let mut steps = vec![PathStep::EMPTY; depth as usize + 1];
+    match db.shortest_path(&query, &mut steps)? {
+        PathOutcome::Found { steps: count } => {
+            let mut path = Vec::with_capacity(count);
+            for step in &steps[..count] {
+                path.extend(record(db, step.id)?);
+            }
+            Ok((Some(path), false))
+        }
+        PathOutcome::NoPath => Ok((None, false)),
+        PathOutcome::Truncated => Ok((None, true)),
+    }
 }

@@ -150,6 +150,18 @@ fn the_c_fixture_call_graph_is_indexed_exactly() {
         .map(|r| (r["kind"].clone(), r["line_start"].clone()))
         .collect();
     assert_eq!(found, [("function".into(), 10.into())]);
+    // No exact name: a case-insensitive prefix, in name order.
+    let prefix = tree.ok(&["find", "TOK"]);
+    let names: Vec<_> = prefix.as_array().unwrap().iter().map(|r| r["name"].clone()).collect();
+    assert_eq!(names, ["token", "tokenize"]);
+    let trace = tree.ok(&["trace", "main", "skip_space"]);
+    let path: Vec<_> =
+        trace["path"].as_array().unwrap().iter().map(|s| s["qualified_name"].clone()).collect();
+    assert_eq!(path, ["main", "run", "parse", "tokenize", "skip_space"]);
+    let none = tree.ok(&["trace", "skip_space", "main"]);
+    assert_eq!(none["path"], Value::Null);
+    let imports = tree.ok(&["imports", "src/main.c", "--depth", "1"]);
+    assert_eq!(reached(&imports), expect(&[("src/parse.h", "src/parse.h:1", 1)]));
     let shown = tree.ok(&["show", "skip_space"]);
     assert!(shown["content"]
         .as_str()
