@@ -5,6 +5,7 @@
 //! (finding symbols and walking from them), and the commands here.
 
 mod error;
+mod export;
 mod graph;
 mod indexer;
 mod lang;
@@ -63,6 +64,14 @@ enum Command {
     },
     /// The files FILE (its path from the tree's root) includes or imports, to a depth.
     Imports(Walk),
+    /// The whole graph (files, definitions, external symbols, their edges) to stdout.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: export::Format,
+        /// A directory to write into (neo4j-csv writes nodes.csv and relationships.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Files, symbols and edges in the store.
     Status,
 }
@@ -122,6 +131,14 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Imports(walk) => {
             let store = open_store(cli.store.as_deref(), &current)?;
             walk_command(store, &walk, Direction::Outgoing, &[EdgeType::IMPORTS], cli.json)
+        }
+        Command::Export { format, out } => {
+            let mut store = open_store(cli.store.as_deref(), &current)?;
+            let stdout = std::io::stdout();
+            let mut writer = std::io::BufWriter::new(stdout.lock());
+            store.with(|db| export::export(db, format, &mut writer, out.as_deref()))?;
+            std::io::Write::flush(&mut writer)
+                .map_err(|error| Error::Io { path: "stdout".into(), error })
         }
         Command::Status => status(open_store(cli.store.as_deref(), &current)?, cli.json),
     }

@@ -307,3 +307,42 @@ fn an_index_killed_at_any_moment_and_run_again_ends_complete() {
     }
     eprintln!("{redone} of 6 killed runs (each {run_ms} ms long) were redone in full");
 }
+
+/// `export` writes every symbol and edge, once, in each format.
+#[test]
+fn export_writes_the_graph_as_jsonl_graphml_and_neo4j_csv() {
+    let tree = Tree::copy("c_small", "export");
+    tree.ok(&["index"]);
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_kausal"))
+            .args(args)
+            .current_dir(&tree.0)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let jsonl = run(&["export"]);
+    let lines: Vec<Value> = jsonl.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let nodes: Vec<_> = lines.iter().filter(|l| l.get("node").is_some()).collect();
+    let edges: Vec<_> = lines.iter().filter(|l| l.get("edge").is_some()).collect();
+    // 5 files, 11 definitions, 2 external symbols (strlen, printf).
+    assert_eq!(nodes.len(), 18, "{jsonl}");
+    let calls =
+        edges.iter().filter(|e| e["edge"]["type"].as_str().unwrap().starts_with("CALLS")).count();
+    // main: run, log_line; run: parse, CHECK; tokenize: skip_space, strlen; parse: tokenize,
+    // log_line; log_line: printf; tool_main: run.
+    assert_eq!(calls, 10, "{jsonl}");
+    let graphml = run(&["export", "--format", "graphml"]);
+    assert_eq!(graphml.matches("<node ").count(), 18);
+    assert_eq!(graphml.matches("<edge ").count(), edges.len());
+    assert!(graphml.trim_end().ends_with("</graphml>"));
+    let out = tree.path("neo4j");
+    run(&["export", "--format", "neo4j-csv", "--out", out.to_str().unwrap()]);
+    let nodes_csv = std::fs::read_to_string(out.join("nodes.csv")).unwrap();
+    let relationships = std::fs::read_to_string(out.join("relationships.csv")).unwrap();
+    assert!(nodes_csv.starts_with(
+        "id:ID,kind,name,qualified_name,lang,path,line_start:int,line_end:int,:LABEL\n"
+    ));
+    assert_eq!((nodes_csv.lines().count(), relationships.lines().count()), (19, edges.len() + 1));
+}
