@@ -163,11 +163,20 @@ fn plan(db: &mut Db<'_>, sources: Vec<Source>) -> Result<(Vec<Source>, Vec<Block
     Ok((changed, removed))
 }
 
+/// What an index run reports while it works: the phase (`parse`, `write`, `link`), files
+/// done and files in all. Called from parsing threads too.
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
 /// Indexes the tree at `root` into `db`. `content_bytes_max` bounds a definition's stored
 /// source (longer ones are cut and marked `truncated`). An interrupted run leaves the root
 /// block marked `indexing`, and the next run redoes every file (ids are stable, so that
 /// updates in place), so no state between two runs is ever taken for a finished index.
-pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<Summary, Error> {
+pub fn index(
+    db: &mut Db<'_>,
+    root: &Path,
+    content_bytes_max: usize,
+    progress: Progress<'_>,
+) -> Result<Summary, Error> {
     let sequence_before = db.stats().sequence_next;
     let sources = read_all(root, walk(root)?)?;
     let files = sources.len();
@@ -179,10 +188,14 @@ pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<S
     }
     // First: any later write of this run that survives a crash implies this one did.
     db.put_block(root_id(), b"kausal:root", root_metadata("indexing", files).as_bytes(), b"")?;
+    let total = changed.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
     let parsed: Vec<Parsed> = changed
         .into_par_iter()
         .map(|source| {
             let file = lang::parse(source.lang, &source.bytes);
+            let count = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress("parse", count, total);
             let ids = graph::definition_ids(source.lang, &source.path, &file.definitions);
             Parsed { source, file, ids }
         })
@@ -204,12 +217,14 @@ pub fn index(db: &mut Db<'_>, root: &Path, content_bytes_max: usize) -> Result<S
         retire(db, graph::file_id(&parsed.source.path), &keep, &mut orphans)?;
     }
     let mut linker = Linker::new(&present);
-    for parsed in &parsed {
+    for (index, parsed) in parsed.iter().enumerate() {
         write_file(db, parsed, content_bytes_max, &mut linker)?;
         summary.definitions += parsed.ids.len();
+        progress("write", index as u64 + 1, total);
     }
-    for parsed in &parsed {
+    for (index, parsed) in parsed.iter().enumerate() {
         linker.link_file(db, parsed, &mut summary)?;
+        progress("link", index as u64 + 1, total);
     }
     linker.relink(db, orphans, &mut summary)?;
     linker.adopt_externals(db, &parsed, &mut summary)?;

@@ -156,8 +156,16 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
     let mut db = store::open(&dir)?;
     let started = Instant::now();
     let content_bytes_max = store::config().content_bytes_max as usize;
+    let bar = progress_bar();
+    let report = |phase: &str, done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(phase.to_string());
+        }
+    };
     let summary = db.with(|db| {
-        let summary = indexer::index(db, &root, content_bytes_max)?;
+        let summary = indexer::index(db, &root, content_bytes_max, &report)?;
         // To the tables: a later open then replays no log (a fresh index left megabytes).
         if summary.writes > 0 {
             db.flush()?;
@@ -165,6 +173,9 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         db.sync()?;
         Ok::<_, Error>(summary)
     })?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     let seconds = started.elapsed().as_secs_f64();
     db.close()?;
     if json {
@@ -197,6 +208,24 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal (files, rate, ETA); none otherwise, where
+/// the one-line summary is all that is printed.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg:>5} [{bar:30}] {pos}/{len} files, {per_sec}, ETA {eta}",
+    )
+    .map(|style| style.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 fn find(
