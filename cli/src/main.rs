@@ -4,6 +4,7 @@
 //! per language), `graph` and `indexer` (those → blocks and edges in the store), `query`
 //! (finding symbols and walking from them), and the commands here.
 
+mod context;
 mod error;
 mod export;
 mod graph;
@@ -54,6 +55,14 @@ enum Command {
     /// Everything that transitively depends on SYMBOL (calls, references, extends,
     /// implements, methods of a type).
     Impact(Walk),
+    /// What a language model needs to work on SYMBOL, within a token budget: its source,
+    /// the signatures of what it calls, and the call sites that call it, nearest first.
+    Context {
+        symbol: String,
+        /// Tokens at most (estimated as bytes / 4).
+        #[arg(long, default_value_t = 4000)]
+        tokens: usize,
+    },
     /// The shortest call path from FROM to TO.
     Trace {
         from: String,
@@ -123,6 +132,16 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Impact(walk) => {
             let store = open_store(cli.store.as_deref(), &current)?;
             walk_command(store, &walk, Direction::Incoming, &graph::DEPENDENCY_TYPES, cli.json)
+        }
+        Command::Context { symbol, tokens } => {
+            let mut store = open_store(cli.store.as_deref(), &current)?;
+            let bundle = store.with(|db| context::build(db, &symbol, tokens))?;
+            if cli.json {
+                println!("{}", bundle.to_json());
+            } else {
+                print!("{}", bundle.to_text());
+            }
+            Ok(())
         }
         Command::Trace { from, to, depth } => {
             let store = open_store(cli.store.as_deref(), &current)?;

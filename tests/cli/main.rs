@@ -1,7 +1,8 @@
 //! End to end: the real `kausal` binary over the fixture trees in `tests/fixtures/`, with
 //! `--json`, compared with the call graphs written out here by hand.
-// Test code on 64-bit hosts: milliseconds and nanoseconds fit their casts.
-#![allow(clippy::cast_possible_truncation)]
+// Test code on 64-bit hosts (milliseconds and nanoseconds fit their casts), and a test
+// reads top to bottom as one scenario.
+#![allow(clippy::cast_possible_truncation, clippy::too_many_lines)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -162,6 +163,28 @@ fn the_c_fixture_call_graph_is_indexed_exactly() {
     assert_eq!(none["path"], Value::Null);
     let imports = tree.ok(&["imports", "src/main.c", "--depth", "1"]);
     assert_eq!(reached(&imports), expect(&[("src/parse.h", "src/parse.h:1", 1)]));
+    // The context of a symbol: its source, what it calls, where it is called, in budget.
+    let context = tree.ok(&["context", "tokenize", "--tokens", "200"]);
+    assert!(context["source"].as_str().unwrap().starts_with("int tokenize("), "{context}");
+    let callees: Vec<_> = context["callees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["qualified_name"].clone())
+        .collect();
+    assert_eq!(callees, ["skip_space", "strlen"]);
+    let site = &context["call_sites"][0];
+    assert_eq!(
+        (site["caller"].as_str(), site["lines"][0]["line"].as_u64()),
+        (Some("parse"), Some(19))
+    );
+    assert!(context["tokens_estimated"].as_u64().unwrap() <= 200);
+    let small = tree.ok(&["context", "tokenize", "--tokens", "60"]);
+    assert_eq!(
+        (small["truncated"].as_bool(), small["call_sites"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+    assert!(small["tokens_estimated"].as_u64().unwrap() <= 60);
     let shown = tree.ok(&["show", "skip_space"]);
     assert!(shown["content"]
         .as_str()
