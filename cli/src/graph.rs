@@ -9,6 +9,8 @@
 //!   overloads, `#ifdef` branches); uri `path:start-end`; content its source text;
 //! - an external symbol, called but defined nowhere in the tree (libc, std, a dependency):
 //!   id `derive(NS, "ext\0" lang "\0" name)`;
+//! - an unresolved name: id `derive(NS, "unresolved\0" lang "\0" name)`, for calls of a
+//!   name with more definitions than the indexer links (`AMBIGUOUS_LINKS_MAX`);
 //! - a name: id `derive(NS, "name\0" name)`, with a `NAMES` edge to every definition or
 //!   external symbol of that name or qualified name: the name index, so finding a symbol
 //!   never scans the store.
@@ -77,6 +79,11 @@ pub fn external_id(lang: Lang, name: &str) -> BlockId {
     derive(&[b"ext", lang.name().as_bytes(), name.as_bytes()])
 }
 
+/// The symbol for calls of `name` that have too many candidates to link (see the indexer).
+pub fn unresolved_id(lang: Lang, name: &str) -> BlockId {
+    derive(&[b"unresolved", lang.name().as_bytes(), name.as_bytes()])
+}
+
 pub fn name_id(name: &str) -> BlockId {
     derive(&[b"name", name.as_bytes()])
 }
@@ -142,6 +149,21 @@ pub fn definition_metadata(
 pub fn external_metadata(lang: Lang, name: &str) -> String {
     serde_json::json!({
         "kind": "external",
+        "name": name,
+        "qualified_name": name,
+        "lang": lang.name(),
+        "path": "",
+        "line_start": 0,
+        "line_end": 0,
+        "signature": "",
+    })
+    .to_string()
+}
+
+/// Metadata of an unresolved symbol's block.
+pub fn unresolved_metadata(lang: Lang, name: &str) -> String {
+    serde_json::json!({
+        "kind": "unresolved",
         "name": name,
         "qualified_name": name,
         "lang": lang.name(),

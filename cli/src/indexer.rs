@@ -40,6 +40,9 @@ pub struct Summary {
     pub calls_ambiguous: usize,
     /// Calls to symbols defined nowhere in the tree (linked to an external symbol).
     pub calls_external: usize,
+    /// Calls of a name with more than `AMBIGUOUS_LINKS_MAX` definitions (linked to the
+    /// name's unresolved symbol).
+    pub calls_unresolved: usize,
     /// Writes the store took (puts and deletes of blocks and edges): 0 when nothing changed.
     pub writes: u64,
 }
@@ -190,7 +193,7 @@ pub fn index(
     db.put_block(root_id(), b"kausal:root", root_metadata("indexing", files).as_bytes(), b"")?;
     let total = changed.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let parsed: Vec<Parsed> = changed
+    let mut parsed: Vec<Parsed> = changed
         .into_par_iter()
         .map(|source| {
             let file = lang::parse(source.lang, &source.bytes);
@@ -217,9 +220,11 @@ pub fn index(
         retire(db, graph::file_id(&parsed.source.path), &keep, &mut orphans)?;
     }
     let mut linker = Linker::new(&present);
-    for (index, parsed) in parsed.iter().enumerate() {
+    for (index, parsed) in parsed.iter_mut().enumerate() {
         write_file(db, parsed, content_bytes_max, &mut linker)?;
         summary.definitions += parsed.ids.len();
+        // The source is in the store now; linking needs only what was parsed.
+        parsed.source.bytes = Vec::new();
         progress("write", index as u64 + 1, total);
     }
     for (index, parsed) in parsed.iter().enumerate() {
@@ -519,9 +524,13 @@ impl<'p> Linker<'p> {
         let CallSite { name, kind, lang, qualified, strict } = call;
         let (targets, edge_type) = match self.resolve(db, call, file)? {
             Resolution::Resolved(targets) => (targets, graph::call_type(kind)),
-            Resolution::Ambiguous(targets) => {
+            Resolution::Ambiguous(targets) if targets.len() <= AMBIGUOUS_LINKS_MAX => {
                 summary.calls_ambiguous += 1;
                 (targets, EdgeType::CALLS)
+            }
+            Resolution::Ambiguous(_) => {
+                summary.calls_unresolved += 1;
+                (vec![unresolved(db, lang, name)?], EdgeType::CALLS)
             }
             Resolution::External => {
                 summary.calls_external += 1;
@@ -711,6 +720,23 @@ impl<'p> Linker<'p> {
         }
         Ok(())
     }
+}
+
+/// Candidates an ambiguous call is linked to at most. A name with more definitions than
+/// this (`new`, `get`, `len` in a large tree) is too common for its name to say anything:
+/// linking every one made a 4-million-line tree hold 10 million guessed call edges. Such a
+/// call goes to the name's *unresolved* symbol instead.
+pub const AMBIGUOUS_LINKS_MAX: usize = 8;
+
+/// The unresolved symbol `name` (calls of a name with too many definitions to guess),
+/// written on first use.
+fn unresolved(db: &mut Db<'_>, lang: Lang, name: &str) -> Result<BlockId, Error> {
+    let id = graph::unresolved_id(lang, name);
+    if db.find_block(id)?.is_none() {
+        let uri = format!("unresolved:{name}");
+        db.put_block(id, uri.as_bytes(), graph::unresolved_metadata(lang, name).as_bytes(), b"")?;
+    }
+    Ok(id)
 }
 
 /// The external symbol `name`, written (with its name) on first use.

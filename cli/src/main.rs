@@ -207,6 +207,7 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
             "calls": summary.calls,
             "calls_ambiguous": summary.calls_ambiguous,
             "calls_external": summary.calls_external,
+            "calls_unresolved": summary.calls_unresolved,
             "writes": summary.writes,
             "seconds": seconds,
         });
@@ -215,7 +216,7 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         let rate = summary.lines_parsed as f64 / seconds.max(1e-9);
         eprintln!(
             "indexed {} files ({} parsed, {} removed): {} definitions, {} calls ({} ambiguous, \
-             {} external), {} writes in {seconds:.2} s, {rate:.0} lines/s",
+             {} external, {} unresolved), {} writes in {seconds:.2} s, {rate:.0} lines/s",
             summary.files,
             summary.files_parsed,
             summary.files_removed,
@@ -223,6 +224,7 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
             summary.calls,
             summary.calls_ambiguous,
             summary.calls_external,
+            summary.calls_unresolved,
             summary.writes,
         );
     }

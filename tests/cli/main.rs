@@ -369,3 +369,40 @@ fn export_writes_the_graph_as_jsonl_graphml_and_neo4j_csv() {
     ));
     assert_eq!((nodes_csv.lines().count(), relationships.lines().count()), (19, edges.len() + 1));
 }
+
+/// A call whose name has more definitions than the indexer links (8) goes to the name's
+/// unresolved symbol, not to every definition; with fewer, to each (as `calls`).
+#[test]
+fn a_name_defined_too_often_is_linked_to_its_unresolved_symbol() {
+    let tree = synthetic_tree("common", 1);
+    for (count, caller) in [(9, "common"), (3, "rare")] {
+        for n in 0..count {
+            std::fs::write(
+                tree.path(&format!("{caller}{n}.c")),
+                format!("int {caller}_fn(void) {{ return {n}; }}\n"),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            tree.path(&format!("{caller}_caller.c")),
+            format!("int {caller}_caller(void) {{ return {caller}_fn(); }}\n"),
+        )
+        .unwrap();
+    }
+    let summary = tree.ok(&["index"]);
+    assert_eq!(
+        (summary["calls_unresolved"].as_u64(), summary["calls_ambiguous"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+    let common = tree.ok(&["callees", "common_caller", "--depth", "1"]);
+    let kinds: Vec<_> = common["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].clone(), r["edge_type"].clone()))
+        .collect();
+    assert_eq!(kinds, [("unresolved".into(), "calls".into())]);
+    let rare = tree.ok(&["callees", "rare_caller", "--depth", "1"]);
+    assert_eq!(rare["results"].as_array().map(Vec::len), Some(3));
+}
