@@ -293,7 +293,7 @@ fn call_kind_of(edge_type: EdgeType) -> CallKind {
 }
 
 fn lang_named(name: &str) -> Option<Lang> {
-    [Lang::C, Lang::Rust, Lang::Python].into_iter().find(|lang| lang.name() == name)
+    Lang::named(name)
 }
 
 /// Writes a changed file's blocks: the file, its definitions (in place: same id, new
@@ -378,7 +378,9 @@ fn kind_class(kind: Kind) -> SymbolClass {
     match kind {
         Kind::Function | Kind::Macro => SymbolClass::Function,
         Kind::Method => SymbolClass::Method,
-        Kind::Struct | Kind::Class | Kind::Enum | Kind::Union | Kind::Trait => SymbolClass::Type,
+        Kind::Struct | Kind::Class | Kind::Enum | Kind::Union | Kind::Trait | Kind::Interface => {
+            SymbolClass::Type
+        }
         Kind::TypeAlias | Kind::Module => SymbolClass::Other,
     }
 }
@@ -387,7 +389,7 @@ fn kind_class_named(name: &str) -> SymbolClass {
     match name {
         "function" | "macro" => SymbolClass::Function,
         "method" => SymbolClass::Method,
-        "struct" | "class" | "enum" | "union" | "trait" => SymbolClass::Type,
+        "struct" | "class" | "enum" | "union" | "trait" | "interface" => SymbolClass::Type,
         _ => SymbolClass::Other,
     }
 }
@@ -770,7 +772,16 @@ fn resolve_import(
         }
     };
     let candidates: Vec<String> = match lang {
-        Lang::C => vec![join(dir, target), target.to_string()],
+        Lang::C | Lang::Cpp => vec![join(dir, target), target.to_string()],
+        // Relative module paths only: packages resolve through a package manager.
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx if target.starts_with('.') => {
+            let base = join(dir, target);
+            ["", ".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.js"]
+                .iter()
+                .map(|suffix| format!("{base}{suffix}"))
+                .collect()
+        }
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx | Lang::Go => vec![],
         Lang::Rust => {
             let stem = from.rsplit('/').next().unwrap_or(from).trim_end_matches(".rs");
             let base = if matches!(stem, "lib" | "main" | "mod") {

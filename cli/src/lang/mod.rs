@@ -3,6 +3,9 @@
 //! stack and the line numbers are shared here.
 
 mod c;
+mod cpp;
+mod go;
+mod javascript;
 mod python;
 mod rust;
 
@@ -13,17 +16,29 @@ use tree_sitter::{Node, Parser};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Lang {
     C,
+    Cpp,
     Rust,
     Python,
+    Go,
+    JavaScript,
+    TypeScript,
+    /// TypeScript with JSX (`.tsx`): its own grammar.
+    Tsx,
 }
 
 impl Lang {
     /// The language of a file, from its extension.
     pub fn of_path(path: &Path) -> Option<Lang> {
         match path.extension()?.to_str()? {
+            // A `.h` header is read as C: C++ headers are found by their own extensions.
             "c" | "h" => Some(Lang::C),
+            "cc" | "cpp" | "cxx" | "c++" | "hh" | "hpp" | "hxx" => Some(Lang::Cpp),
             "rs" => Some(Lang::Rust),
             "py" => Some(Lang::Python),
+            "go" => Some(Lang::Go),
+            "js" | "mjs" | "cjs" | "jsx" => Some(Lang::JavaScript),
+            "ts" | "mts" | "cts" => Some(Lang::TypeScript),
+            "tsx" => Some(Lang::Tsx),
             _ => None,
         }
     }
@@ -32,24 +47,51 @@ impl Lang {
     pub fn name(self) -> &'static str {
         match self {
             Lang::C => "c",
+            Lang::Cpp => "cpp",
             Lang::Rust => "rust",
             Lang::Python => "python",
+            Lang::Go => "go",
+            Lang::JavaScript => "javascript",
+            Lang::TypeScript => "typescript",
+            Lang::Tsx => "tsx",
         }
+    }
+
+    /// Every language, for reading a name back.
+    pub const ALL: [Lang; 8] = [
+        Lang::C,
+        Lang::Cpp,
+        Lang::Rust,
+        Lang::Python,
+        Lang::Go,
+        Lang::JavaScript,
+        Lang::TypeScript,
+        Lang::Tsx,
+    ];
+
+    /// The language a metadata `lang` names.
+    pub fn named(name: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|lang| lang.name() == name)
     }
 
     fn grammar(self) -> tree_sitter::Language {
         match self {
             Lang::C => tree_sitter_c::LANGUAGE.into(),
+            Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
             Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
             Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::Go => tree_sitter_go::LANGUAGE.into(),
+            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
         }
     }
 
     /// The separator of qualified names (`a::b`, `a.b`).
     pub fn separator(self) -> &'static str {
         match self {
-            Lang::C | Lang::Rust => "::",
-            Lang::Python => ".",
+            Lang::C | Lang::Cpp | Lang::Rust => "::",
+            Lang::Python | Lang::Go | Lang::JavaScript | Lang::TypeScript | Lang::Tsx => ".",
         }
     }
 }
@@ -63,6 +105,7 @@ pub enum Kind {
     Union,
     Enum,
     Trait,
+    Interface,
     Class,
     TypeAlias,
     Macro,
@@ -79,6 +122,7 @@ impl Kind {
             Kind::Union => "union",
             Kind::Enum => "enum",
             Kind::Trait => "trait",
+            Kind::Interface => "interface",
             Kind::Class => "class",
             Kind::TypeAlias => "type_alias",
             Kind::Macro => "macro",
@@ -246,15 +290,23 @@ impl Walk<'_> {
     fn enter(&mut self, node: Node<'_>) -> bool {
         let found = match self.lang {
             Lang::C => c::classify(node, self.source),
+            Lang::Cpp => cpp::classify(node, self.source),
             Lang::Rust => rust::classify(node, self.source),
             Lang::Python => python::classify(node, self.source),
+            Lang::Go => go::classify(node, self.source),
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+                javascript::classify(node, self.source)
+            }
         };
         let line = node.start_position().row + 1;
         match found {
             Found::Definition { kind, name, owner } => {
                 let index = self.define(node, kind, name.clone(), owner);
-                let owner = matches!(kind, Kind::Struct | Kind::Class | Kind::Trait | Kind::Enum)
-                    .then(|| name.clone());
+                let owner = matches!(
+                    kind,
+                    Kind::Struct | Kind::Class | Kind::Trait | Kind::Interface | Kind::Enum
+                )
+                .then(|| name.clone());
                 self.scopes.push(Scope { name, definition: Some(index), owner });
                 true
             }
@@ -279,7 +331,12 @@ impl Walk<'_> {
         let separator = self.lang.separator();
         let mut qualified: Vec<&str> =
             self.scopes.iter().map(|scope| scope.name.as_str()).collect();
+        // A method defined outside its type (Go receivers, C++ `T::f`) is qualified by it.
+        if let Some(owner) = owner.as_deref().filter(|owner| qualified.last() != Some(owner)) {
+            qualified.push(owner);
+        }
         qualified.push(&name);
+        let qualified_name = qualified.join(separator);
         let owner = owner.or_else(|| self.scopes.last().and_then(|scope| scope.owner.clone()));
         let kind = match (kind, &owner) {
             (Kind::Function, Some(_)) => Kind::Method,
@@ -288,7 +345,7 @@ impl Walk<'_> {
         let parent = self.scopes.iter().rev().find_map(|scope| scope.definition);
         let definition = Definition {
             kind,
-            qualified_name: qualified.join(separator),
+            qualified_name,
             name,
             line_start: node.start_position().row + 1,
             line_end: node.end_position().row + 1,

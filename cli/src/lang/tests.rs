@@ -124,3 +124,125 @@ fn python_classes_methods_and_imports() {
     let imports: Vec<_> = file.imports.iter().map(|i| (i.target.as_str(), i.local)).collect();
     assert_eq!(imports, [("os", false), (".util", true)]);
 }
+
+#[test]
+fn cpp_classes_namespaces_and_methods_defined_outside_their_class() {
+    let source = br#"#include "parser.hpp"
+namespace text {
+class Parser {
+public:
+    int parse(const char *s) { return tokenize(s); }
+    int tokenize(const char *s);
+};
+int Parser::tokenize(const char *s) { return helper(s) + this->count(); }
+}
+int main() { text::Parser p; return text::run(); }
+"#;
+    let file = parse(Lang::Cpp, source);
+    assert_eq!(
+        names(&file),
+        [
+            ("module", "text", None),
+            ("class", "text::Parser", None),
+            ("method", "text::Parser::parse", Some("Parser")),
+            ("method", "text::Parser::tokenize", Some("Parser")),
+            ("function", "main", None),
+        ]
+    );
+    assert_eq!(
+        calls(&file),
+        [
+            (Some("parse"), "tokenize"),
+            (Some("tokenize"), "helper"),
+            (Some("tokenize"), "count"),
+            (Some("main"), "run")
+        ]
+    );
+    let qualifiers: Vec<_> = file.calls.iter().map(|c| c.qualifier.as_deref()).collect();
+    assert_eq!(qualifiers, [None, None, Some("self"), Some("text")]);
+}
+
+#[test]
+fn go_methods_belong_to_their_receiver_type() {
+    let source = br#"package store
+import (
+    "fmt"
+    "example.com/app/util"
+)
+type Store struct { names []string }
+type Reader interface { Read() string }
+type ID = int
+func New() *Store { return &Store{} }
+func (s *Store) Put(name string) { s.check(name); fmt.Println(util.Clean(name)) }
+func (s Store) check(name string) {}
+"#;
+    let file = parse(Lang::Go, source);
+    assert_eq!(
+        names(&file),
+        [
+            ("struct", "Store", None),
+            ("interface", "Reader", None),
+            ("type_alias", "ID", None),
+            ("function", "New", None),
+            ("method", "Store.Put", Some("Store")),
+            ("method", "Store.check", Some("Store")),
+        ]
+    );
+    assert_eq!(
+        calls(&file),
+        [(Some("Put"), "check"), (Some("Put"), "Println"), (Some("Put"), "Clean")]
+    );
+    let imports: Vec<_> = file.imports.iter().map(|i| i.target.as_str()).collect();
+    assert_eq!(imports, ["fmt", "example.com/app/util"]);
+}
+
+#[test]
+fn javascript_and_typescript_functions_classes_and_imports() {
+    let source = br#"import { helper } from './util';
+import React from 'react';
+export function main() { return new Parser().parse(helper()); }
+const run = (x) => main(x);
+class Parser {
+  parse(text) { return this.tokenize(text); }
+  tokenize(text) { return text.split(' '); }
+}
+"#;
+    let file = parse(Lang::JavaScript, source);
+    assert_eq!(
+        names(&file),
+        [
+            ("function", "main", None),
+            ("function", "run", None),
+            ("class", "Parser", None),
+            ("method", "Parser.parse", Some("Parser")),
+            ("method", "Parser.tokenize", Some("Parser")),
+        ]
+    );
+    assert_eq!(
+        calls(&file),
+        [
+            (Some("main"), "parse"),
+            (Some("main"), "Parser"),
+            (Some("main"), "helper"),
+            (Some("run"), "main"),
+            (Some("parse"), "tokenize"),
+            (Some("tokenize"), "split"),
+        ]
+    );
+    let imports: Vec<_> = file.imports.iter().map(|i| (i.target.as_str(), i.local)).collect();
+    assert_eq!(imports, [("./util", true), ("react", false)]);
+    let typescript = b"interface Shape { area(): number }\ntype Id = string;\nenum Color { Red }\nclass Square implements Shape { area(): number { return side(); } }\n";
+    let file = parse(Lang::TypeScript, typescript);
+    assert_eq!(
+        names(&file),
+        [
+            ("interface", "Shape", None),
+            ("type_alias", "Id", None),
+            ("enum", "Color", None),
+            ("class", "Square", None),
+            ("method", "Square.area", Some("Square")),
+        ]
+    );
+    let tsx = parse(Lang::Tsx, b"export function App() { return <div>{render()}</div>; }\n");
+    assert_eq!(calls(&tsx), [(Some("App"), "render")]);
+}

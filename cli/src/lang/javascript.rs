@@ -1,0 +1,82 @@
+//! JavaScript and TypeScript: functions (declared, or arrow and function expressions bound
+//! to a name), classes and their methods, TypeScript interfaces, type aliases and enums;
+//! calls and `new`; `import ... from`.
+
+use super::{field_text, text, CallKind, Found, Kind};
+use tree_sitter::Node;
+
+pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
+    let kind = match node.kind() {
+        "function_declaration" | "generator_function_declaration" | "method_definition" => {
+            Kind::Function
+        }
+        "class_declaration" | "abstract_class_declaration" => Kind::Class,
+        "interface_declaration" => Kind::Interface,
+        "type_alias_declaration" => Kind::TypeAlias,
+        "enum_declaration" => Kind::Enum,
+        "variable_declarator" => {
+            // `const f = () => ...`, `let g = function () {...}`.
+            let function_value = node.child_by_field_name("value").is_some_and(|value| {
+                matches!(value.kind(), "arrow_function" | "function_expression" | "function")
+            });
+            let name = node.child_by_field_name("name").filter(|n| n.kind() == "identifier");
+            return match (function_value, name) {
+                (true, Some(name)) => Found::Definition {
+                    kind: Kind::Function,
+                    name: text(name, source),
+                    owner: None,
+                },
+                _ => Found::Nothing,
+            };
+        }
+        "call_expression" => return call(node, source),
+        "new_expression" => {
+            return node
+                .child_by_field_name("constructor")
+                .filter(|c| c.kind() == "identifier")
+                .map_or(Found::Nothing, |c| Found::Call {
+                    name: text(c, source),
+                    qualifier: None,
+                    kind: CallKind::Function,
+                });
+        }
+        "import_statement" => {
+            return field_text(node, "source", source).map_or(Found::Nothing, |target| {
+                let target = target.trim_matches(|c| c == '"' || c == '\'').to_string();
+                let local = target.starts_with('.');
+                Found::Import { target, local }
+            });
+        }
+        _ => return Found::Nothing,
+    };
+    field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
+        kind,
+        name,
+        owner: None,
+    })
+}
+
+fn call(node: Node<'_>, source: &[u8]) -> Found {
+    let Some(function) = node.child_by_field_name("function") else {
+        return Found::Nothing;
+    };
+    match function.kind() {
+        "identifier" => {
+            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
+        }
+        "member_expression" => {
+            let object = function.child_by_field_name("object");
+            let qualifier = object.and_then(|object| match object.kind() {
+                "this" => Some("self".to_string()),
+                "identifier" => Some(text(object, source)),
+                _ => None,
+            });
+            field_text(function, "property", source).map_or(Found::Nothing, |name| Found::Call {
+                name,
+                qualifier,
+                kind: CallKind::Method,
+            })
+        }
+        _ => Found::Nothing,
+    }
+}
