@@ -27,7 +27,8 @@ const FIELDS: [&str; 7] =
     ["kind", "name", "qualified_name", "lang", "path", "line_start", "line_end"];
 
 /// Edge types exported, with the names formats give them.
-const EXPORTED: [(EdgeType, &str); 9] = [
+const EXPORTED: [(EdgeType, &str); 10] = [
+    (EdgeType::REFERENCES, "REFERENCES"),
     (EdgeType::CONTAINS, "CONTAINS"),
     (EdgeType::DEFINED_IN, "DEFINED_IN"),
     (EdgeType::CALLS, "CALLS"),

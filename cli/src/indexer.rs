@@ -81,6 +81,8 @@ struct Orphan {
     name: String,
     lang: Lang,
     kind: CallKind,
+    /// A `REFERENCES` edge rather than a call.
+    reference: bool,
 }
 
 /// The block holding the tree: `CONTAINS` every file indexed.
@@ -256,12 +258,24 @@ fn retire(
         let metadata = metadata_of(db, definition)?;
         let name = metadata.as_ref().and_then(|m| m["name"].as_str()).unwrap_or("").to_string();
         let lang = metadata.as_ref().and_then(|m| m["lang"].as_str()).and_then(lang_named);
-        for edge in
-            edges_of(db, definition, Direction::Incoming, EdgeFilter::Include(&graph::CALL_TYPES))?
-        {
+        // Calls and type uses from elsewhere: re-resolved once the new blocks exist.
+        const INCOMING: [EdgeType; 4] = [
+            EdgeType::CALLS,
+            EdgeType::CALLS_METHOD,
+            EdgeType::CALLS_FUNCTION,
+            EdgeType::REFERENCES,
+        ];
+        for edge in edges_of(db, definition, Direction::Incoming, EdgeFilter::Include(&INCOMING))? {
             if let (Some(lang), false) = (lang, edge.source == definition) {
                 let kind = call_kind_of(edge.edge_type);
-                orphans.push(Orphan { caller: edge.source, name: name.clone(), lang, kind });
+                let reference = edge.edge_type == EdgeType::REFERENCES;
+                orphans.push(Orphan {
+                    caller: edge.source,
+                    name: name.clone(),
+                    lang,
+                    kind,
+                    reference,
+                });
             }
         }
         db.delete_block(definition)?;
@@ -271,10 +285,11 @@ fn retire(
 
 /// Deletes the edges a re-index recomputes: calls, imports and `METHOD_OF` out of `id`.
 fn drop_outgoing(db: &mut Db<'_>, id: BlockId) -> Result<(), Error> {
-    const RECOMPUTED: [EdgeType; 5] = [
+    const RECOMPUTED: [EdgeType; 6] = [
         EdgeType::CALLS,
         EdgeType::CALLS_METHOD,
         EdgeType::CALLS_FUNCTION,
+        EdgeType::REFERENCES,
         EdgeType::IMPORTS,
         EdgeType::METHOD_OF,
     ];
@@ -578,6 +593,12 @@ impl<'p> Linker<'p> {
                 }
             }
         }
+        for reference in &file.references {
+            let Some(from) = reference.from.and_then(|index| ids.get(index).copied()) else {
+                continue;
+            };
+            self.link_reference(db, (&reference.name, source.lang), from, file_id)?;
+        }
         self.link_calls(db, parsed, summary)
     }
 
@@ -613,6 +634,28 @@ impl<'p> Linker<'p> {
                 strict,
             };
             self.link_call(db, site, caller, file_id, summary)?;
+        }
+        Ok(())
+    }
+
+    /// Links `from`'s use of the type `name` (in `file`): `REFERENCES` to the type, resolved
+    /// as a method's type is; a type defined nowhere in the tree (or too often) is left out.
+    fn link_reference(
+        &mut self,
+        db: &mut Db<'_>,
+        (name, lang): (&str, Lang),
+        from: BlockId,
+        file: BlockId,
+    ) -> Result<(), Error> {
+        let targets = match self.resolve_type(db, name, lang, file)? {
+            Resolution::Resolved(targets) => targets,
+            Resolution::Ambiguous(targets) if targets.len() <= AMBIGUOUS_LINKS_MAX => targets,
+            Resolution::Ambiguous(_) | Resolution::External => return Ok(()),
+        };
+        for target in targets {
+            if target != from {
+                db.put_edge(Edge { source: from, target, edge_type: EdgeType::REFERENCES })?;
+            }
         }
         Ok(())
     }
@@ -663,7 +706,12 @@ impl<'p> Linker<'p> {
         summary: &mut Summary,
     ) -> Result<(), Error> {
         for orphan in orphans {
-            if let Some(file) = self.file_of(db, orphan.caller)? {
+            let Some(file) = self.file_of(db, orphan.caller)? else { continue };
+            if orphan.reference {
+                self.link_reference(db, (&orphan.name, orphan.lang), orphan.caller, file)?;
+                continue;
+            }
+            {
                 let site = CallSite {
                     name: &orphan.name,
                     kind: orphan.kind,

@@ -71,6 +71,8 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         depth: u32,
     },
+    /// Definitions that use the type SYMBOL by name (in a signature or body), to a depth.
+    Refs(Walk),
     /// The files FILE (its path from the tree's root) includes or imports, to a depth.
     Imports(Walk),
     /// The whole graph (files, definitions, external symbols, their edges) to stdout.
@@ -146,6 +148,10 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Trace { from, to, depth } => {
             let store = open_store(cli.store.as_deref(), &current)?;
             trace(store, (&from, &to), depth, cli.json)
+        }
+        Command::Refs(walk) => {
+            let store = open_store(cli.store.as_deref(), &current)?;
+            walk_command(store, &walk, Direction::Incoming, &[EdgeType::REFERENCES], cli.json)
         }
         Command::Imports(walk) => {
             let store = open_store(cli.store.as_deref(), &current)?;

@@ -151,6 +151,12 @@ fn the_c_fixture_call_graph_is_indexed_exactly() {
         .map(|r| (r["kind"].clone(), r["line_start"].clone()))
         .collect();
     assert_eq!(found, [("function".into(), 10.into())]);
+    // Who uses struct token: the functions that name it, not the header's prototype.
+    let refs = tree.ok(&["refs", "token", "--depth", "1"]);
+    assert_eq!(
+        reached(&refs),
+        expect(&[("tokenize", "src/parse.c:10", 1), ("parse", "src/parse.c:17", 1)])
+    );
     // No exact name: a case-insensitive prefix, in name order.
     let prefix = tree.ok(&["find", "TOK"]);
     let names: Vec<_> = prefix.as_array().unwrap().iter().map(|r| r["name"].clone()).collect();

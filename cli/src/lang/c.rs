@@ -59,6 +59,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         }
         "call_expression" => call(node, source),
         "preproc_include" => include(node, source),
+        "type_identifier" => Found::Reference { name: text(node, source) },
         _ => Found::Nothing,
     }
 }

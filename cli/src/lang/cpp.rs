@@ -70,6 +70,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
             })
         }
         "call_expression" => call(node, source),
+        "type_identifier" => Found::Reference { name: text(node, source) },
         "preproc_include" => {
             let Some(path) = node.child_by_field_name("path") else { return Found::Nothing };
             let local = path.kind() == "string_literal";

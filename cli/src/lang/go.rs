@@ -55,6 +55,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 _ => Found::Nothing,
             }
         }
+        "type_identifier" => Found::Reference { name: text(node, source) },
         "import_spec" => field_text(node, "path", source).map_or(Found::Nothing, |path| {
             Found::Import { target: path.trim_matches('"').to_string(), local: false }
         }),

@@ -47,6 +47,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 Found::Import { target, local }
             });
         }
+        "type_identifier" => return Found::Reference { name: text(node, source) },
         _ => return Found::Nothing,
     };
     field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {

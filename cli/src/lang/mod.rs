@@ -193,7 +193,18 @@ pub struct ParsedFile {
     pub definitions: Vec<Definition>,
     pub calls: Vec<Call>,
     pub imports: Vec<Import>,
+    /// Types a definition names (in its signature or body), once per definition and type.
+    pub references: Vec<Reference>,
     pub lines: usize,
+}
+
+/// A definition's use of a type by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    pub name: String,
+    /// The definition it is in (index into `ParsedFile::definitions`); `None` at file level.
+    pub from: Option<usize>,
+    pub line: usize,
 }
 
 /// What a language module says about one node.
@@ -216,6 +227,10 @@ enum Found {
     Import {
         target: String,
         local: bool,
+    },
+    /// A use of a type by name (`type_identifier` in C, C++, Rust, Go and TypeScript).
+    Reference {
+        name: String,
     },
     Nothing,
 }
@@ -321,6 +336,18 @@ impl Walk<'_> {
             }
             Found::Import { target, local } => {
                 self.file.imports.push(Import { target, local, line });
+                false
+            }
+            Found::Reference { name } => {
+                let from = self.scopes.iter().rev().find_map(|scope| scope.definition);
+                // A type's own name inside its definition is not a use of it.
+                let own = from
+                    .and_then(|index| self.file.definitions.get(index))
+                    .is_some_and(|d| d.name == name);
+                let seen = self.file.references.iter().any(|r| r.from == from && r.name == name);
+                if !own && !seen {
+                    self.file.references.push(Reference { name, from, line });
+                }
                 false
             }
             Found::Nothing => false,
