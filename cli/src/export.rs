@@ -202,3 +202,30 @@ fn neo4j_csv(db: &mut Db<'_>, dir: &std::path::Path) -> Result<(), Error> {
 
 // The tool's own edge type stays out of exports (it is the name index).
 const _: () = assert!(graph::NAMES.code() >= EdgeType::HOST_MIN);
+
+/// What the store holds, counted by one pass over it (for `status`).
+#[derive(Clone, Debug, Default)]
+pub struct Census {
+    /// Symbols (files, definitions, external and unresolved symbols) by kind.
+    pub kinds: std::collections::BTreeMap<String, u64>,
+    /// Symbols by language.
+    pub langs: std::collections::BTreeMap<String, u64>,
+    /// Edges between symbols by type.
+    pub edges: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// Counts every exported symbol and edge.
+pub fn census(db: &mut Db<'_>) -> Result<Census, Error> {
+    let mut census = Census::default();
+    for_each_symbol(db, |db, id, metadata| {
+        let kind = metadata["kind"].as_str().unwrap_or("?").to_string();
+        *census.kinds.entry(kind).or_default() += 1;
+        let lang = metadata["lang"].as_str().unwrap_or("?").to_string();
+        *census.langs.entry(lang).or_default() += 1;
+        for (_, name) in edges_from(db, id)? {
+            *census.edges.entry(name).or_default() += 1;
+        }
+        Ok(())
+    })?;
+    Ok(census)
+}

@@ -143,8 +143,14 @@ fn root_metadata(state: &str, files: usize) -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    serde_json::json!({ "kind": "root", "state": state, "files": files, "indexed_at": seconds })
-        .to_string()
+    serde_json::json!({
+        "kind": "root",
+        "state": state,
+        "files": files,
+        "indexed_at": seconds,
+        "version": graph::INDEX_VERSION,
+    })
+    .to_string()
 }
 
 /// The files to parse and the files gone: those whose content hash differs from the one
@@ -152,7 +158,11 @@ fn root_metadata(state: &str, files: usize) -> String {
 fn plan(db: &mut Db<'_>, sources: Vec<Source>) -> Result<(Vec<Source>, Vec<BlockId>), Error> {
     let present: HashSet<BlockId> =
         sources.iter().map(|source| graph::file_id(&source.path)).collect();
-    let interrupted = metadata_of(db, root_id())?.is_some_and(|m| m["state"] == "indexing");
+    let root = metadata_of(db, root_id())?;
+    // Interrupted, or written by another version of the extraction: every file again.
+    let interrupted = root.as_ref().is_some_and(|m| {
+        m["state"] == "indexing" || m["version"].as_u64() != Some(graph::INDEX_VERSION)
+    });
     let mut changed = Vec::new();
     for source in sources {
         if interrupted || stored_hash(db, &source.path)? != Some(source.hash) {

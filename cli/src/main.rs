@@ -165,7 +165,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             std::io::Write::flush(&mut writer)
                 .map_err(|error| Error::Io { path: "stdout".into(), error })
         }
-        Command::Status => status(open_store(cli.store.as_deref(), &current)?, cli.json),
+        Command::Status => status(&store::locate(cli.store.as_deref(), &current)?, cli.json),
     }
 }
 
@@ -394,32 +394,51 @@ fn edge_type_name(edge_type: EdgeType) -> &'static str {
     }
 }
 
-fn status(mut store: kausaldb::Store, json: bool) -> Result<(), Error> {
-    let stats = store.stats();
-    let (files, root) = store.with(|db| {
+/// Bytes of the files in the store directory.
+fn store_bytes(dir: &Path) -> u64 {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    entries.filter_map(|entry| entry.metadata().ok()).map(|metadata| metadata.len()).sum()
+}
+
+fn status(dir: &Path, json: bool) -> Result<(), Error> {
+    let mut store = store::open(dir)?;
+    let (files, root, census) = store.with(|db| {
         let filter = kausaldb::EdgeFilter::Only(EdgeType::CONTAINS);
         let files = store::edges_of(db, indexer::root_id(), Direction::Outgoing, filter)?.len();
         let root = store::metadata_of(db, indexer::root_id())?.unwrap_or_default();
-        Ok::<_, Error>((files, root))
+        Ok::<_, Error>((files, root, export::census(db)?))
     })?;
+    store.close()?;
     let state = root["state"].as_str().unwrap_or("empty");
     let indexed_at = root["indexed_at"].as_u64();
+    let bytes = store_bytes(dir);
     if json {
         let value = serde_json::json!({
             "files": files,
-            "blocks": stats.blocks_live,
-            "edges": stats.edges_live,
-            "tables": stats.tables_count,
+            "symbols_by_kind": census.kinds,
+            "symbols_by_lang": census.langs,
+            "edges_by_type": census.edges,
+            "store_bytes": bytes,
             "state": state,
             "indexed_at": indexed_at,
         });
         println!("{value}");
-    } else {
-        let (blocks, edges, tables) = (stats.blocks_live, stats.edges_live, stats.tables_count);
-        println!("{files} files, {blocks} blocks, {edges} edges, {tables} tables; index {state}");
-        if let Some(seconds) = indexed_at {
-            println!("last indexed {seconds} (seconds since 1970)");
-        }
+        return Ok(());
+    }
+    let list = |map: &std::collections::BTreeMap<String, u64>| {
+        map.iter().map(|(name, count)| format!("{count} {name}")).collect::<Vec<_>>().join(", ")
+    };
+    println!(
+        "{files} files indexed; index {state}; store {:.1} MiB",
+        bytes as f64 / f64::from(1 << 20)
+    );
+    println!("symbols: {}", list(&census.kinds));
+    println!("languages: {}", list(&census.langs));
+    let edges: Vec<_> =
+        census.edges.iter().map(|(name, count)| format!("{count} {name}")).collect();
+    println!("edges: {}", edges.join(", "));
+    if let Some(seconds) = indexed_at {
+        println!("last indexed {seconds} (seconds since 1970)");
     }
     Ok(())
 }

@@ -191,6 +191,13 @@ fn the_c_fixture_call_graph_is_indexed_exactly() {
         (Some(true), Some(0))
     );
     assert!(small["tokens_estimated"].as_u64().unwrap() <= 60);
+    let status = tree.ok(&["status"]);
+    assert_eq!(
+        status["symbols_by_kind"],
+        serde_json::json!({ "external": 2, "file": 5, "function": 8, "macro": 2, "struct": 1 })
+    );
+    assert_eq!(status["edges_by_type"]["REFERENCES"], 2);
+    assert_eq!(status["edges_by_type"]["CALLS_FUNCTION"], 10);
     let shown = tree.ok(&["show", "skip_space"]);
     assert!(shown["content"]
         .as_str()
