@@ -150,10 +150,11 @@ pub fn definition_metadata(
     metadata.to_string()
 }
 
-/// Metadata of an external symbol's block.
-pub fn external_metadata(lang: Lang, name: &str) -> String {
+/// Metadata of a symbol outside the tree's definitions: `external` (defined nowhere in the
+/// tree) or `unresolved` (a name with too many definitions to link).
+fn outside_metadata(kind: &str, lang: Lang, name: &str) -> String {
     serde_json::json!({
-        "kind": "external",
+        "kind": kind,
         "name": name,
         "qualified_name": name,
         "lang": lang.name(),
@@ -165,19 +166,14 @@ pub fn external_metadata(lang: Lang, name: &str) -> String {
     .to_string()
 }
 
+/// Metadata of an external symbol's block.
+pub fn external_metadata(lang: Lang, name: &str) -> String {
+    outside_metadata("external", lang, name)
+}
+
 /// Metadata of an unresolved symbol's block.
 pub fn unresolved_metadata(lang: Lang, name: &str) -> String {
-    serde_json::json!({
-        "kind": "unresolved",
-        "name": name,
-        "qualified_name": name,
-        "lang": lang.name(),
-        "path": "",
-        "line_start": 0,
-        "line_end": 0,
-        "signature": "",
-    })
-    .to_string()
+    outside_metadata("unresolved", lang, name)
 }
 
 /// Metadata of a name block.

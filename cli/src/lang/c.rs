@@ -84,7 +84,8 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
     }
 }
 
-fn include(node: Node<'_>, source: &[u8]) -> Found {
+/// A `#include`: local when quoted. C++ reads them the same way.
+pub(super) fn include(node: Node<'_>, source: &[u8]) -> Found {
     let Some(path) = node.child_by_field_name("path") else {
         return Found::Nothing;
     };

@@ -71,13 +71,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         }
         "call_expression" => call(node, source),
         "type_identifier" => Found::Reference { name: text(node, source) },
-        "preproc_include" => {
-            let Some(path) = node.child_by_field_name("path") else { return Found::Nothing };
-            let local = path.kind() == "string_literal";
-            let target =
-                text(path, source).trim_matches(|c| c == '"' || c == '<' || c == '>').to_string();
-            Found::Import { target, local }
-        }
+        "preproc_include" => super::c::include(node, source),
         _ => Found::Nothing,
     }
 }
