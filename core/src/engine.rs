@@ -360,9 +360,12 @@ impl<'r, V: Vfs> Engine<'r, V> {
             return Err(Error::IdZero);
         }
         let per_frame = self.config.deleted_edges_per_frame();
-        // Within a segment (config validation), so it fits usize.
+        // A plan the memtable has room for fits a segment (config validation). A first plan
+        // made before a flush may count more edges than that; saturating keeps its answer
+        // (the log needs a new segment) and the memtable check refuses it.
         let log_bytes = |plan: &Plan| {
-            narrow_usize(delete_log_bytes(plan.edge_records as u64, per_frame as u64))
+            let bytes = delete_log_bytes(plan.edge_records as u64, per_frame as u64);
+            usize::try_from(bytes).unwrap_or(usize::MAX)
         };
         let plan =
             self.plan_with_room(log_bytes, |store, vfs| store.plan_delete_block(vfs, &id))?;

@@ -538,3 +538,43 @@ fn errors_display_as_sentences_and_work_with_question_mark() {
         assert_eq!(error.to_string(), text);
     }
 }
+
+/// A delete is one crash-atomic write, so a block with more edges than the memtable holds at
+/// once cannot be deleted in one call: `MemtableFull`, every time, and nothing changes (its
+/// log group would not fit a segment either, and asking so must not overflow). Deleting its
+/// edges first, then the block, works.
+#[test]
+fn a_block_with_more_edges_than_the_memtable_holds_is_deleted_edges_first() {
+    let config = Config { compaction_auto: true, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::with_sim(&bump, &config, &harness::SIM_LARGE);
+    let mut sim = harness::sim_vfs(memory.disk, 5);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    let hub = id(1000);
+    engine.put_block(hub, b"hub.c", b"{}", b"").unwrap();
+    let callers: Vec<BlockId> = (1..=150).map(id).collect();
+    for caller in &callers {
+        engine.put_block(*caller, b"c.c", b"{}", b"").unwrap();
+        engine.put_edge(Edge { source: *caller, target: hub, edge_type: EdgeType::CALLS }).unwrap();
+    }
+    let before = engine.stats();
+    for _ in 0..2 {
+        match engine.delete_block(hub) {
+            Err(Error::MemtableFull { resource }) => {
+                assert!(matches!(resource, Resource::MemtableEntries | Resource::MemtableEdges));
+            }
+            other => panic!("delete of a hub with 150 edges: {other:?}"),
+        }
+        let after = engine.stats();
+        assert_eq!((after.blocks_live, after.edges_live), (before.blocks_live, before.edges_live));
+    }
+    for caller in &callers {
+        engine
+            .delete_edge(Edge { source: *caller, target: hub, edge_type: EdgeType::CALLS })
+            .unwrap();
+    }
+    engine.delete_block(hub).unwrap();
+    assert!(engine.find_block(hub).unwrap().is_none());
+    assert_eq!(engine.stats().edges_live, 0);
+    engine.close().unwrap();
+}

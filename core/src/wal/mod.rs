@@ -126,7 +126,8 @@ impl<'r> Wal<'r> {
     }
 
     /// `Err(WalFull)` if a frame of `frame_bytes` bytes needs a new segment and none may be
-    /// created. Checked before any I/O so a full log changes nothing.
+    /// created. Checked before any I/O so a full log changes nothing. Any `frame_bytes` is
+    /// answered (a delete planned before a flush may ask about more than a segment holds).
     pub(crate) fn check_room(&self, frame_bytes: usize) -> Result<(), Error> {
         if self.poisoned {
             return Err(Error::Poisoned);
@@ -134,8 +135,8 @@ impl<'r> Wal<'r> {
         let needs_segment = match self.segment {
             None => true,
             Some(segment) => {
-                segment.written_bytes + (self.buffered + frame_bytes) as u64
-                    > self.segment_bytes_max
+                let end = segment.written_bytes.saturating_add(self.buffered as u64);
+                end.saturating_add(frame_bytes as u64) > self.segment_bytes_max
             }
         };
         if needs_segment && self.segments_count >= self.segments_max {
