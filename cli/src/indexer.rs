@@ -295,11 +295,13 @@ fn retire(
 
 /// Deletes the edges a re-index recomputes: calls, imports and `METHOD_OF` out of `id`.
 fn drop_outgoing(db: &mut Db<'_>, id: BlockId) -> Result<(), Error> {
-    const RECOMPUTED: [EdgeType; 6] = [
+    const RECOMPUTED: [EdgeType; 8] = [
         EdgeType::CALLS,
         EdgeType::CALLS_METHOD,
         EdgeType::CALLS_FUNCTION,
         EdgeType::REFERENCES,
+        EdgeType::EXTENDS,
+        EdgeType::IMPLEMENTS,
         EdgeType::IMPORTS,
         EdgeType::METHOD_OF,
     ];
@@ -603,6 +605,9 @@ impl<'p> Linker<'p> {
                 }
             }
         }
+        for inherit in &file.inherits {
+            self.link_inherit(db, inherit, source.lang, file_id)?;
+        }
         for reference in &file.references {
             let Some(from) = reference.from.and_then(|index| ids.get(index).copied()) else {
                 continue;
@@ -644,6 +649,39 @@ impl<'p> Linker<'p> {
                 strict,
             };
             self.link_call(db, site, caller, file_id, summary)?;
+        }
+        Ok(())
+    }
+
+    /// Links a type of `file` to the base it extends or implements: only a type defined in
+    /// this file (a Rust `impl Trait for T` elsewhere is left out), so the edge is
+    /// recomputed whenever the file changes.
+    fn link_inherit(
+        &mut self,
+        db: &mut Db<'_>,
+        inherit: &crate::lang::Inherit,
+        lang: Lang,
+        file: BlockId,
+    ) -> Result<(), Error> {
+        let Resolution::Resolved(types) = self.resolve_type(db, &inherit.ty, lang, file)? else {
+            return Ok(());
+        };
+        let mut local = Vec::new();
+        for ty in types {
+            if self.symbol(db, ty)?.is_some_and(|symbol| symbol.file == file) {
+                local.push(ty);
+            }
+        }
+        let bases = match self.resolve_type(db, &inherit.base, lang, file)? {
+            Resolution::Resolved(bases) => bases,
+            Resolution::Ambiguous(bases) if bases.len() <= AMBIGUOUS_LINKS_MAX => bases,
+            Resolution::Ambiguous(_) | Resolution::External => return Ok(()),
+        };
+        let edge_type = if inherit.implements { EdgeType::IMPLEMENTS } else { EdgeType::EXTENDS };
+        for source in &local {
+            for target in bases.iter().filter(|base| *base != source) {
+                db.put_edge(Edge { source: *source, target: *target, edge_type })?;
+            }
         }
         Ok(())
     }

@@ -419,3 +419,33 @@ fn a_name_defined_too_often_is_linked_to_its_unresolved_symbol() {
     let rare = tree.ok(&["callees", "rare_caller", "--depth", "1"]);
     assert_eq!(rare["results"].as_array().map(Vec::len), Some(3));
 }
+
+/// Class bases and `impl Trait for Type` become EXTENDS and IMPLEMENTS edges, which
+/// `impact` follows: changing a base reaches the classes built on it.
+#[test]
+fn bases_are_extends_and_implements_edges_and_impact_follows_them() {
+    let tree = synthetic_tree("bases", 1);
+    std::fs::write(
+        tree.path("shapes.py"),
+        "class Shape:\n    pass\n\nclass Square(Shape):\n    def area(self):\n        return 1\n",
+    )
+    .unwrap();
+    let walk = "pub trait Walk { fn step(&self); }\npub struct Dog;\nimpl Walk for Dog {}\n";
+    std::fs::write(tree.path("walk.rs"), walk).unwrap();
+    let summary = tree.ok(&["index"]);
+    assert_eq!(summary["files"].as_u64(), Some(3), "{summary}");
+    let status = tree.ok(&["status"]);
+    assert_eq!(
+        (
+            status["edges_by_type"]["EXTENDS"].as_u64(),
+            status["edges_by_type"]["IMPLEMENTS"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{status}"
+    );
+    let shape = tree.ok(&["impact", "Shape", "--depth", "2"]);
+    let names: Vec<_> = reached(&shape).into_iter().map(|(name, _, depth)| (name, depth)).collect();
+    assert_eq!(names, [("Square".to_string(), 1), ("Square.area".to_string(), 2)]);
+    let walk = tree.ok(&["impact", "Walk", "--depth", "1"]);
+    assert!(reached(&walk).iter().any(|(name, _, _)| name == "Dog"), "{walk}");
+}

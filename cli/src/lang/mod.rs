@@ -195,7 +195,19 @@ pub struct ParsedFile {
     pub imports: Vec<Import>,
     /// Types a definition names (in its signature or body), once per definition and type.
     pub references: Vec<Reference>,
+    /// Types that extend or implement others, as the syntax states it.
+    pub inherits: Vec<Inherit>,
     pub lines: usize,
+}
+
+/// `ty` extends (or implements) `base`: a class's bases, `impl Trait for Type`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inherit {
+    /// The type's name (a definition of this file, for the indexer to find).
+    pub ty: String,
+    pub base: String,
+    /// `implements` an interface or trait, rather than `extends` a class.
+    pub implements: bool,
 }
 
 /// A definition's use of a type by name.
@@ -215,9 +227,11 @@ enum Found {
         name: String,
         owner: Option<String>,
     },
-    /// A scope that names definitions inside it without being one (a Rust `impl`).
+    /// A scope that names definitions inside it without being one (a Rust `impl`), and
+    /// the trait it implements for that type, if any.
     Scope {
         name: String,
+        implements: Option<String>,
     },
     Call {
         name: String,
@@ -316,6 +330,9 @@ impl Walk<'_> {
         let line = node.start_position().row + 1;
         match found {
             Found::Definition { kind, name, owner } => {
+                for (base, implements) in bases(self.lang, node, self.source) {
+                    self.file.inherits.push(Inherit { ty: name.clone(), base, implements });
+                }
                 let index = self.define(node, kind, name.clone(), owner);
                 let owner = matches!(
                     kind,
@@ -325,7 +342,10 @@ impl Walk<'_> {
                 self.scopes.push(Scope { name, definition: Some(index), owner });
                 true
             }
-            Found::Scope { name } => {
+            Found::Scope { name, implements } => {
+                if let Some(base) = implements {
+                    self.file.inherits.push(Inherit { ty: name.clone(), base, implements: true });
+                }
                 self.scopes.push(Scope { name: name.clone(), definition: None, owner: Some(name) });
                 true
             }
@@ -384,6 +404,47 @@ impl Walk<'_> {
         self.file.definitions.push(definition);
         self.file.definitions.len() - 1
     }
+}
+
+/// The bases a class definition names: Python `class A(B)`, C++ `class A : public B`,
+/// TypeScript/JavaScript `class A extends B implements C`. `(name, implements)`.
+fn bases(lang: Lang, node: Node<'_>, source: &[u8]) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    let mut cursor = node.walk();
+    let clauses: Vec<Node<'_>> = match (lang, node.kind()) {
+        (Lang::Python, "class_definition") => {
+            node.child_by_field_name("superclasses").into_iter().collect()
+        }
+        (Lang::Cpp, "class_specifier" | "struct_specifier") => {
+            node.children(&mut cursor).filter(|c| c.kind() == "base_class_clause").collect()
+        }
+        (
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx,
+            "class_declaration" | "abstract_class_declaration",
+        ) => node.children(&mut cursor).filter(|c| c.kind() == "class_heritage").collect(),
+        _ => Vec::new(),
+    };
+    for clause in clauses {
+        let mut inner = clause.walk();
+        let mut stack: Vec<Node<'_>> = clause.named_children(&mut inner).collect();
+        // Bounded by the clause's nodes: each is visited once.
+        while let Some(child) = stack.pop() {
+            match child.kind() {
+                "identifier" | "type_identifier" => {
+                    let implements =
+                        child.parent().is_some_and(|p| p.kind() == "implements_clause");
+                    found.push((text(child, source), implements));
+                }
+                "extends_clause" | "implements_clause" => {
+                    let mut walk = child.walk();
+                    stack.extend(child.named_children(&mut walk));
+                }
+                _ => {}
+            }
+        }
+    }
+    found.reverse();
+    found
 }
 
 /// The text of a node.

@@ -28,9 +28,10 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 .map_or(Found::Nothing, |target| Found::Import { target, local: true });
         }
         "impl_item" => {
-            return node
-                .child_by_field_name("type")
-                .map_or(Found::Nothing, |ty| Found::Scope { name: type_name(ty, source) });
+            return node.child_by_field_name("type").map_or(Found::Nothing, |ty| Found::Scope {
+                name: type_name(ty, source),
+                implements: node.child_by_field_name("trait").map(|t| type_name(t, source)),
+            });
         }
         "call_expression" => return call(node, source),
         "macro_invocation" => {

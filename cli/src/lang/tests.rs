@@ -246,3 +246,25 @@ class Parser {
     let tsx = parse(Lang::Tsx, b"export function App() { return <div>{render()}</div>; }\n");
     assert_eq!(calls(&tsx), [(Some("App"), "render")]);
 }
+
+#[test]
+fn bases_are_read_as_the_syntax_states_them() {
+    let inherits = |file: &ParsedFile| -> Vec<(String, String, bool)> {
+        file.inherits.iter().map(|i| (i.ty.clone(), i.base.clone(), i.implements)).collect()
+    };
+    let python = parse(Lang::Python, b"class Base: pass\nclass Child(Base, mixins.Loud): pass\n");
+    assert_eq!(inherits(&python), [("Child".into(), "Base".into(), false)]);
+    let cpp = parse(Lang::Cpp, b"class Base {};\nclass Child : public Base { int x; };\n");
+    assert_eq!(inherits(&cpp), [("Child".into(), "Base".into(), false)]);
+    let typescript = parse(
+        Lang::TypeScript,
+        b"interface Shape {}\nclass Base {}\nclass Square extends Base implements Shape {}\n",
+    );
+    assert_eq!(
+        inherits(&typescript),
+        [("Square".into(), "Base".into(), false), ("Square".into(), "Shape".into(), true)]
+    );
+    let rust =
+        parse(Lang::Rust, b"trait Walk {}\nstruct Dog;\nimpl Walk for Dog {}\nimpl Dog {}\n");
+    assert_eq!(inherits(&rust), [("Dog".into(), "Walk".into(), true)]);
+}
