@@ -1,6 +1,6 @@
 //! C: functions, structs, unions, enums, typedefs and macros; calls; `#include`s.
 
-use super::{field_text, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 /// Nesting of declarators a function name is looked for through (pointers, parentheses,
@@ -64,21 +64,19 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
     }
 }
 
-fn call(node: Node<'_>, source: &[u8]) -> Found {
+/// A call: `f(x)`, or `s->f(x)` / `s.f(x)` (in C through a function pointer in a struct,
+/// in C++ a method; `this->f()` is a call on the caller's own type). C++ reads its calls
+/// with this, after its qualified ones (`T::f()`).
+pub(super) fn call(node: Node<'_>, source: &[u8]) -> Found {
     let Some(function) = node.child_by_field_name("function") else {
         return Found::Nothing;
     };
     match function.kind() {
-        "identifier" => {
-            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
-        }
-        // `s->f(x)`, `s.f(x)`: a call through a function pointer in a struct.
+        "identifier" => call_of(function, source),
         "field_expression" => {
-            field_text(function, "field", source).map_or(Found::Nothing, |name| Found::Call {
-                name,
-                qualifier: None,
-                kind: CallKind::Method,
-            })
+            let argument = function.child_by_field_name("argument");
+            let qualifier = argument.filter(|a| a.kind() == "this").map(|_| "self".to_string());
+            member_call(function, "field", source, qualifier, CallKind::Method)
         }
         _ => Found::Nothing,
     }

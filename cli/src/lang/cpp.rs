@@ -81,9 +81,6 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         return Found::Nothing;
     };
     match function.kind() {
-        "identifier" => {
-            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
-        }
         "qualified_identifier" => {
             declared(function, source).map_or(Found::Nothing, |(name, qualifier)| Found::Call {
                 name,
@@ -91,15 +88,6 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
                 kind: CallKind::Function,
             })
         }
-        "field_expression" => {
-            let argument = function.child_by_field_name("argument");
-            let qualifier = argument.filter(|a| a.kind() == "this").map(|_| "self".to_string());
-            field_text(function, "field", source).map_or(Found::Nothing, |name| Found::Call {
-                name,
-                qualifier,
-                kind: CallKind::Method,
-            })
-        }
-        _ => Found::Nothing,
+        _ => super::c::call(node, source),
     }
 }

@@ -1,7 +1,7 @@
 //! Go: functions, methods (owned by their receiver's type), struct, interface and other
 //! type declarations; calls; imports.
 
-use super::{field_text, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 /// The type a method's receiver names: `T` in `(t *T)` or `(t T[K])`.
@@ -38,19 +38,13 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 return Found::Nothing;
             };
             match function.kind() {
-                "identifier" => Found::Call {
-                    name: text(function, source),
-                    qualifier: None,
-                    kind: CallKind::Function,
-                },
+                "identifier" => call_of(function, source),
                 // `pkg.F()` or `x.M()`: which one, only types can tell.
                 "selector_expression" => {
                     let operand = function.child_by_field_name("operand");
                     let qualifier =
                         operand.filter(|o| o.kind() == "identifier").map(|o| text(o, source));
-                    field_text(function, "field", source).map_or(Found::Nothing, |name| {
-                        Found::Call { name, qualifier, kind: CallKind::Unknown }
-                    })
+                    member_call(function, "field", source, qualifier, CallKind::Unknown)
                 }
                 _ => Found::Nothing,
             }

@@ -2,7 +2,7 @@
 //! to a name), classes and their methods, TypeScript interfaces, type aliases and enums;
 //! calls and `new`; `import ... from`.
 
-use super::{field_text, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
@@ -34,11 +34,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
             return node
                 .child_by_field_name("constructor")
                 .filter(|c| c.kind() == "identifier")
-                .map_or(Found::Nothing, |c| Found::Call {
-                    name: text(c, source),
-                    qualifier: None,
-                    kind: CallKind::Function,
-                });
+                .map_or(Found::Nothing, |c| call_of(c, source));
         }
         "import_statement" => {
             return field_text(node, "source", source).map_or(Found::Nothing, |target| {
@@ -62,9 +58,7 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         return Found::Nothing;
     };
     match function.kind() {
-        "identifier" => {
-            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
-        }
+        "identifier" => call_of(function, source),
         "member_expression" => {
             let object = function.child_by_field_name("object");
             let qualifier = object.and_then(|object| match object.kind() {
@@ -72,11 +66,7 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
                 "identifier" => Some(text(object, source)),
                 _ => None,
             });
-            field_text(function, "property", source).map_or(Found::Nothing, |name| Found::Call {
-                name,
-                qualifier,
-                kind: CallKind::Method,
-            })
+            member_call(function, "property", source, qualifier, CallKind::Method)
         }
         _ => Found::Nothing,
     }

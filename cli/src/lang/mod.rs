@@ -452,6 +452,26 @@ fn text(node: Node<'_>, source: &[u8]) -> String {
     String::from_utf8_lossy(&source[node.byte_range()]).into_owned()
 }
 
+/// A call of a plain name (`f(x)`): `node` is the name.
+fn call_of(node: Node<'_>, source: &[u8]) -> Found {
+    Found::Call { name: text(node, source), qualifier: None, kind: CallKind::Function }
+}
+
+/// A call whose callee's name is `field` of `node` (`x.f()`, `a::f()`), if it has one.
+fn member_call(
+    node: Node<'_>,
+    field: &str,
+    source: &[u8],
+    qualifier: Option<String>,
+    kind: CallKind,
+) -> Found {
+    field_text(node, field, source).map_or(Found::Nothing, |name| Found::Call {
+        name,
+        qualifier,
+        kind,
+    })
+}
+
 /// The text of a node's field, if it has it.
 fn field_text(node: Node<'_>, field: &str, source: &[u8]) -> Option<String> {
     node.child_by_field_name(field).map(|child| text(child, source))

@@ -1,6 +1,6 @@
 //! Python: functions, methods and classes; calls; `import` and `from ... import`.
 
-use super::{field_text, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
@@ -16,18 +16,12 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 return Found::Nothing;
             };
             match function.kind() {
-                "identifier" => Found::Call {
-                    name: text(function, source),
-                    qualifier: None,
-                    kind: CallKind::Function,
-                },
+                "identifier" => call_of(function, source),
                 "attribute" => {
                     let object = function.child_by_field_name("object");
                     let qualifier =
                         object.filter(|o| o.kind() == "identifier").map(|o| text(o, source));
-                    field_text(function, "attribute", source).map_or(Found::Nothing, |name| {
-                        Found::Call { name, qualifier, kind: CallKind::Method }
-                    })
+                    member_call(function, "attribute", source, qualifier, CallKind::Method)
                 }
                 _ => Found::Nothing,
             }

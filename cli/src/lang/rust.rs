@@ -1,7 +1,7 @@
 //! Rust: functions and methods, structs, enums, unions, traits, type aliases, `macro_rules!`,
 //! modules; calls and macro invocations; `use` and `mod` items.
 
-use super::{field_text, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 /// The name of an impl's type without generics or references: `Store` for `&mut Store<'r>`.
@@ -67,30 +67,20 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         }
     }
     match function.kind() {
-        "identifier" => {
-            Found::Call { name: text(function, source), qualifier: None, kind: CallKind::Function }
-        }
+        "identifier" => call_of(function, source),
         "scoped_identifier" => {
             // `a::B::f`: the segment before the name; generics dropped (`Vec::<u8>::new`).
             let qualifier = field_text(function, "path", source).map(|path| {
                 let last = path.rsplit("::").next().unwrap_or(&path).to_string();
                 last.split('<').next().unwrap_or(&last).to_string()
             });
-            field_text(function, "name", source).map_or(Found::Nothing, |name| Found::Call {
-                name,
-                qualifier,
-                kind: CallKind::Function,
-            })
+            member_call(function, "name", source, qualifier, CallKind::Function)
         }
         "field_expression" => {
             let value = function.child_by_field_name("value");
             let on_self = value.is_some_and(|value| value.kind() == "self");
             let qualifier = on_self.then(|| "self".to_string());
-            field_text(function, "field", source).map_or(Found::Nothing, |name| Found::Call {
-                name,
-                qualifier,
-                kind: CallKind::Method,
-            })
+            member_call(function, "field", source, qualifier, CallKind::Method)
         }
         _ => Found::Nothing,
     }
