@@ -16,8 +16,11 @@
 //!   never scans the store.
 //!
 //! Edges (source → target): file `CONTAINS` definition, definition `DEFINED_IN` file,
-//! caller `CALLS_FUNCTION` / `CALLS_METHOD` / `CALLS` (a macro, or a call the syntax cannot
-//! classify) callee, file `IMPORTS` file, method `METHOD_OF` type, name `NAMES` symbol.
+//! caller `CALLS_FUNCTION` / `CALLS_METHOD` / `CALLS` callee (by what the callee is: a
+//! function or a constructed type, a method, a macro; `CALLS` also for an ambiguous call,
+//! and to an external symbol as the call's syntax says), file `IMPORTS` file, method
+//! `METHOD_OF` type, type `EXTENDS` / `IMPLEMENTS` type, definition `REFERENCES` type,
+//! name `NAMES` symbol.
 
 use crate::lang::{CallKind, Definition, Lang};
 use kausaldb::{BlockId, EdgeType};
@@ -29,7 +32,7 @@ pub const NS: &[u8] = b"kausal-cli/v1";
 /// The version of what the indexer extracts. A store indexed by another version is
 /// re-indexed whole (every file re-parsed), whatever the hashes say: a new kind of edge
 /// must reach unchanged files too. Raise it whenever extraction or resolution changes.
-pub const INDEX_VERSION: u64 = 2;
+pub const INDEX_VERSION: u64 = 3;
 
 /// A name block → a definition or external symbol with that (qualified) name. Host code.
 pub const NAMES: EdgeType = match EdgeType::from_code(0x8001) {
@@ -155,7 +158,7 @@ pub fn definition_metadata(
 fn outside_metadata(kind: &str, lang: Lang, name: &str) -> String {
     serde_json::json!({
         "kind": kind,
-        "name": name,
+        "name": last_name(lang, name),
         "qualified_name": name,
         "lang": lang.name(),
         "path": "",
@@ -164,6 +167,12 @@ fn outside_metadata(kind: &str, lang: Lang, name: &str) -> String {
         "signature": "",
     })
     .to_string()
+}
+
+/// The last name of a qualified one: `new` of `Vec::new`, `sqrt` of `math.sqrt`.
+pub fn last_name(lang: Lang, qualified_name: &str) -> &str {
+    let separator = lang.separator();
+    qualified_name.rsplit(separator).next().unwrap_or(qualified_name)
 }
 
 /// Metadata of an external symbol's block.

@@ -14,6 +14,7 @@
 
 use crate::error::Error;
 use crate::graph::{self, NAMES};
+use crate::imports::Files;
 use crate::lang::{self, CallKind, Kind, Lang, ParsedFile};
 use crate::store::{edges_of, metadata_of};
 use kausaldb::{BlockId, Db, Direction, Edge, EdgeFilter, EdgeType};
@@ -195,8 +196,7 @@ pub fn index(
     let sequence_before = db.stats().sequence_next;
     let sources = read_all(root, walk(root)?)?;
     let files = sources.len();
-    let present: HashSet<BlockId> =
-        sources.iter().map(|source| graph::file_id(&source.path)).collect();
+    let tree = Files::new(root, sources.iter().map(|source| (source.path.as_str(), source.lang)));
     let (changed, removed) = plan(db, sources)?;
     if changed.is_empty() && removed.is_empty() {
         return Ok(Summary { files, ..Summary::default() });
@@ -231,7 +231,7 @@ pub fn index(
         let keep: HashSet<BlockId> = parsed.ids.iter().copied().collect();
         retire(db, graph::file_id(&parsed.source.path), &keep, &mut orphans)?;
     }
-    let mut linker = Linker::new(&present);
+    let mut linker = Linker::new(&tree);
     for (index, parsed) in parsed.iter_mut().enumerate() {
         write_file(db, parsed, content_bytes_max, &mut linker)?;
         summary.definitions += parsed.ids.len();
@@ -319,6 +319,12 @@ fn call_kind_of(edge_type: EdgeType) -> CallKind {
     }
 }
 
+/// A hash of a definition's file and qualified name, to compare them without keeping them
+/// (within one run: any hash does).
+fn symbol_hash(path: &str, qualified_name: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(format!("{path}\0{qualified_name}").as_bytes())
+}
+
 fn lang_named(name: &str) -> Option<Lang> {
     Lang::named(name)
 }
@@ -357,10 +363,13 @@ fn write_file(
         if definition.qualified_name != definition.name {
             link_name(db, &definition.qualified_name, *id)?;
         }
-        linker.symbols.insert(
-            *id,
-            Symbol { file: file_id, lang: source.lang, kind: kind_class(definition.kind) },
-        );
+        let symbol = Symbol {
+            file: file_id,
+            lang: source.lang,
+            kind: kind_class(definition.kind),
+            qualified: symbol_hash(&source.path, &definition.qualified_name),
+        };
+        linker.symbols.insert(*id, symbol);
     }
     Ok(())
 }
@@ -388,6 +397,10 @@ struct Symbol {
     file: BlockId,
     lang: Lang,
     kind: SymbolClass,
+    /// A hash of its file and qualified name: candidates that share one are one symbol
+    /// defined more than once in a file (`#ifdef` branches, overloads), not rivals, as
+    /// two `static` functions of one name in two C files are.
+    qualified: u64,
 }
 
 /// Candidates a call may resolve to, by what they are.
@@ -395,28 +408,36 @@ struct Symbol {
 enum SymbolClass {
     Function,
     Method,
+    /// A C macro: called like a function, linked with `CALLS`.
+    Macro,
     /// A type a call can construct (a Python class, a Rust tuple struct).
     Type,
+    /// Another name for a type: referenced, never called.
+    Alias,
     /// Named but never called (modules, aliases, externals).
     Other,
 }
 
 fn kind_class(kind: Kind) -> SymbolClass {
     match kind {
-        Kind::Function | Kind::Macro => SymbolClass::Function,
+        Kind::Function => SymbolClass::Function,
+        Kind::Macro => SymbolClass::Macro,
         Kind::Method => SymbolClass::Method,
         Kind::Struct | Kind::Class | Kind::Enum | Kind::Union | Kind::Trait | Kind::Interface => {
             SymbolClass::Type
         }
-        Kind::TypeAlias | Kind::Module => SymbolClass::Other,
+        Kind::TypeAlias => SymbolClass::Alias,
+        Kind::Module => SymbolClass::Other,
     }
 }
 
 fn kind_class_named(name: &str) -> SymbolClass {
     match name {
-        "function" | "macro" => SymbolClass::Function,
+        "function" => SymbolClass::Function,
+        "macro" => SymbolClass::Macro,
         "method" => SymbolClass::Method,
         "struct" | "class" | "enum" | "union" | "trait" | "interface" => SymbolClass::Type,
+        "type_alias" => SymbolClass::Alias,
         _ => SymbolClass::Other,
     }
 }
@@ -434,15 +455,15 @@ enum Resolution {
 /// Resolves names to definitions through the name index, with what it learnt cached.
 struct Linker<'p> {
     /// Files in the tree now.
-    present: &'p HashSet<BlockId>,
+    tree: &'p Files,
     symbols: HashMap<BlockId, Symbol>,
     /// Resolved `IMPORTS` targets per file.
     imports: HashMap<BlockId, HashSet<BlockId>>,
 }
 
 impl<'p> Linker<'p> {
-    fn new(present: &'p HashSet<BlockId>) -> Linker<'p> {
-        Linker { present, symbols: HashMap::new(), imports: HashMap::new() }
+    fn new(tree: &'p Files) -> Linker<'p> {
+        Linker { tree, symbols: HashMap::new(), imports: HashMap::new() }
     }
 
     /// What the store says about `id` (cached).
@@ -451,14 +472,16 @@ impl<'p> Linker<'p> {
             return Ok(Some(*symbol));
         }
         let Some(metadata) = metadata_of(db, id)? else { return Ok(None) };
-        let (Some(lang), Some(kind), Some(path)) = (
+        let (Some(lang), Some(kind), Some(path), Some(qualified)) = (
             metadata["lang"].as_str().and_then(lang_named),
             metadata["kind"].as_str(),
             metadata["path"].as_str(),
+            metadata["qualified_name"].as_str(),
         ) else {
             return Ok(None);
         };
-        let symbol = Symbol { file: graph::file_id(path), lang, kind: kind_class_named(kind) };
+        let (file, kind) = (graph::file_id(path), kind_class_named(kind));
+        let symbol = Symbol { file, lang, kind, qualified: symbol_hash(path, qualified) };
         self.symbols.insert(id, symbol);
         Ok(Some(symbol))
     }
@@ -486,7 +509,8 @@ impl<'p> Linker<'p> {
             edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?;
         for edge in named {
             if let Some(symbol) = self.symbol(db, edge.target)? {
-                if symbol.lang == lang && symbol.kind != SymbolClass::Other {
+                let callable = !matches!(symbol.kind, SymbolClass::Other | SymbolClass::Alias);
+                if symbol.lang == lang && callable {
                     candidates.push((edge.target, symbol));
                 }
             }
@@ -520,25 +544,20 @@ impl<'p> Linker<'p> {
         {
             candidates.retain(|(_, s)| s.kind == SymbolClass::Method);
         }
-        let same_file: Vec<BlockId> =
-            candidates.iter().filter(|(_, s)| s.file == file).map(|(id, _)| *id).collect();
+        let same_file: Vec<_> = candidates.iter().filter(|(_, s)| s.file == file).collect();
         if !same_file.is_empty() {
-            return Ok(Resolution::Resolved(same_file));
+            return Ok(one_symbol_or_ambiguous(&same_file));
         }
         let imports = self.imports_of(db, file)?;
-        let imported: Vec<BlockId> = candidates
-            .iter()
-            .filter(|(_, s)| imports.contains(&s.file))
-            .map(|(id, _)| *id)
-            .collect();
+        let imported: Vec<_> =
+            candidates.iter().filter(|(_, s)| imports.contains(&s.file)).collect();
         if !imported.is_empty() {
-            return Ok(Resolution::Resolved(imported));
+            return Ok(one_symbol_or_ambiguous(&imported));
         }
-        Ok(match candidates.len() {
-            0 => Resolution::External,
-            1 => Resolution::Resolved(vec![candidates[0].0]),
-            _ => Resolution::Ambiguous(candidates.into_iter().map(|(id, _)| id).collect()),
-        })
+        if candidates.is_empty() {
+            return Ok(Resolution::External);
+        }
+        Ok(one_symbol_or_ambiguous(&candidates.iter().collect::<Vec<_>>()))
     }
 
     /// Links one call from `caller` (in `file`) and counts it.
@@ -551,24 +570,30 @@ impl<'p> Linker<'p> {
         summary: &mut Summary,
     ) -> Result<(), Error> {
         let CallSite { name, kind, lang, qualified, strict } = call;
-        let (targets, edge_type) = match self.resolve(db, call, file)? {
-            Resolution::Resolved(targets) => (targets, graph::call_type(kind)),
+        let edges: Vec<(BlockId, EdgeType)> = match self.resolve(db, call, file)? {
+            Resolution::Resolved(targets) => {
+                let mut typed = Vec::with_capacity(targets.len());
+                for target in targets {
+                    typed.push((target, call_type_to(self.symbol(db, target)?, kind)));
+                }
+                typed
+            }
             Resolution::Ambiguous(targets) if targets.len() <= AMBIGUOUS_LINKS_MAX => {
                 summary.calls_ambiguous += 1;
-                (targets, EdgeType::CALLS)
+                targets.into_iter().map(|target| (target, EdgeType::CALLS)).collect()
             }
             Resolution::Ambiguous(_) => {
                 summary.calls_unresolved += 1;
-                (vec![unresolved(db, lang, name)?], EdgeType::CALLS)
+                vec![(unresolved(db, lang, name)?, EdgeType::CALLS)]
             }
             Resolution::External => {
                 summary.calls_external += 1;
                 // `Vec::new` stays `Vec::new`, so its callers are its own.
                 let external_name = qualified.filter(|_| strict).unwrap_or(name);
-                (vec![external(db, lang, external_name)?], graph::call_type(kind))
+                vec![(external(db, lang, external_name)?, graph::call_type(kind))]
             }
         };
-        for target in targets {
+        for (target, edge_type) in edges {
             if db.put_edge(Edge { source: caller, target, edge_type })?.is_some() {
                 summary.calls += 1;
             }
@@ -586,10 +611,14 @@ impl<'p> Linker<'p> {
         let Parsed { source, file, ids } = parsed;
         let file_id = graph::file_id(&source.path);
         let mut imports = HashSet::new();
+        // Names bound to modules outside the tree (`import math`, Go's `"fmt"`).
+        let mut outside = HashSet::new();
         for import in &file.imports {
-            if let Some(target) =
-                resolve_import(&source.path, source.lang, &import.target, self.present)
-            {
+            let targets = self.tree.resolve(&source.path, source.lang, &import.target);
+            if let (true, Some(binds)) = (targets.is_empty(), &import.binds) {
+                outside.insert(binds.as_str());
+            }
+            for target in targets {
                 db.put_edge(Edge { source: file_id, target, edge_type: EdgeType::IMPORTS })?;
                 imports.insert(target);
             }
@@ -614,14 +643,18 @@ impl<'p> Linker<'p> {
             };
             self.link_reference(db, (&reference.name, source.lang), from, file_id)?;
         }
-        self.link_calls(db, parsed, summary)
+        self.link_calls(db, parsed, &outside, summary)
     }
 
-    /// The calls of one re-parsed file, each from its definition (or the file).
+    /// The calls of one re-parsed file, each from its definition (or the file). A call
+    /// through a name `outside` binds to a module outside the tree (`math.sqrt()`), or
+    /// through a runtime's global object (`console.log()`), is that module's: external,
+    /// named with its qualifier, never a method of the same name in the tree.
     fn link_calls(
         &mut self,
         db: &mut Db<'_>,
         parsed: &Parsed,
+        outside: &HashSet<&str>,
         summary: &mut Summary,
     ) -> Result<(), Error> {
         let Parsed { source, file, ids } = parsed;
@@ -638,12 +671,22 @@ impl<'p> Linker<'p> {
             };
             let qualified =
                 qualifier.map(|q| format!("{q}{}{}", source.lang.separator(), call.name));
-            let strict = source.lang == Lang::Rust
+            let rust_type = source.lang == Lang::Rust
                 && call.kind == CallKind::Function
                 && call.qualifier.as_deref().is_some_and(|q| q != "Self" && names_type(q));
+            let module_outside = call
+                .qualifier
+                .as_deref()
+                .is_some_and(|q| outside.contains(q) || source.lang.global_object(q));
+            let strict = rust_type || module_outside;
+            // `math.sqrt()`, `fmt.Println()`: a module's function, whatever the syntax says.
+            let kind = match call.qualifier.as_deref() {
+                Some(q) if outside.contains(q) => CallKind::Function,
+                _ => call.kind,
+            };
             let site = CallSite {
                 name: &call.name,
-                kind: call.kind,
+                kind,
                 lang: source.lang,
                 qualified: qualified.as_deref(),
                 strict,
@@ -721,7 +764,8 @@ impl<'p> Linker<'p> {
             edges_of(db, graph::name_id(name), Direction::Outgoing, EdgeFilter::Only(NAMES))?
         {
             if let Some(symbol) = self.symbol(db, edge.target)? {
-                if symbol.lang == lang && symbol.kind == SymbolClass::Type {
+                let named_type = matches!(symbol.kind, SymbolClass::Type | SymbolClass::Alias);
+                if symbol.lang == lang && named_type {
                     types.push((edge.target, symbol.file == file));
                 }
             }
@@ -738,7 +782,7 @@ impl<'p> Linker<'p> {
 
     /// The file of a caller: itself if it is a file, else the file it is defined in.
     fn file_of(&mut self, db: &mut Db<'_>, caller: BlockId) -> Result<Option<BlockId>, Error> {
-        if self.present.contains(&caller) {
+        if self.tree.contains(&caller) {
             return Ok(Some(caller));
         }
         let defined =
@@ -820,6 +864,30 @@ impl<'p> Linker<'p> {
     }
 }
 
+/// The best candidates of a call, all equally near: resolved when they are one symbol
+/// (defined once, or more than once under one qualified name), else ambiguous.
+fn one_symbol_or_ambiguous(candidates: &[&(BlockId, Symbol)]) -> Resolution {
+    let ids = candidates.iter().map(|(id, _)| *id).collect();
+    match candidates.split_first() {
+        Some(((_, first), rest)) if rest.iter().any(|(_, s)| s.qualified != first.qualified) => {
+            Resolution::Ambiguous(ids)
+        }
+        _ => Resolution::Resolved(ids),
+    }
+}
+
+/// The edge of a resolved call to `target`: by what the target is, which the syntax of a
+/// call cannot always say (a call inside a C++ method may be a method's; Go's `x.F()` is a
+/// package's function or a method).
+fn call_type_to(target: Option<Symbol>, kind: CallKind) -> EdgeType {
+    match target.map(|symbol| symbol.kind) {
+        Some(SymbolClass::Method) => EdgeType::CALLS_METHOD,
+        Some(SymbolClass::Function | SymbolClass::Type) => EdgeType::CALLS_FUNCTION,
+        Some(SymbolClass::Macro) => EdgeType::CALLS,
+        Some(SymbolClass::Other | SymbolClass::Alias) | None => graph::call_type(kind),
+    }
+}
+
 /// Candidates an ambiguous call is linked to at most. A name with more definitions than
 /// this (`new`, `get`, `len` in a large tree) is too common for its name to say anything:
 /// linking every one made a 4-million-line tree hold 10 million guessed call edges. Such a
@@ -830,92 +898,32 @@ pub const AMBIGUOUS_LINKS_MAX: usize = 8;
 /// written on first use.
 fn unresolved(db: &mut Db<'_>, lang: Lang, name: &str) -> Result<BlockId, Error> {
     let id = graph::unresolved_id(lang, name);
-    if db.find_block(id)?.is_none() {
-        let uri = format!("unresolved:{name}");
-        db.put_block(id, uri.as_bytes(), graph::unresolved_metadata(lang, name).as_bytes(), b"")?;
-    }
+    let metadata = graph::unresolved_metadata(lang, name);
+    put_if_changed(db, id, &format!("unresolved:{name}"), &metadata)?;
     Ok(id)
 }
 
-/// The external symbol `name`, written (with its name) on first use.
+/// The external symbol `name`, written (with its names) on first use.
 fn external(db: &mut Db<'_>, lang: Lang, name: &str) -> Result<BlockId, Error> {
     let id = graph::external_id(lang, name);
-    if db.find_block(id)?.is_none() {
-        let uri = format!("external:{name}");
-        db.put_block(id, uri.as_bytes(), graph::external_metadata(lang, name).as_bytes(), b"")?;
+    let metadata = graph::external_metadata(lang, name);
+    if put_if_changed(db, id, &format!("external:{name}"), &metadata)? {
         link_name(db, name, id)?;
+        // `find sqrt` lists `math.sqrt` too.
+        let last = graph::last_name(lang, name);
+        if last != name {
+            link_name(db, last, id)?;
+        }
     }
     Ok(id)
 }
 
-/// The file an import names, if it is in the tree: a C `#include "x.h"` relative to the
-/// including file, then to the root; a Rust `mod x;` as
-/// `x.rs` or `x/mod.rs` beside the file (or in its directory for `lib.rs`/`main.rs`/
-/// `mod.rs`); a Python module as `a/b.py` or `a/b/__init__.py` from the root or, relative
-/// (`.x`), from the file's package.
-fn resolve_import(
-    from: &str,
-    lang: Lang,
-    target: &str,
-    present: &HashSet<BlockId>,
-) -> Option<BlockId> {
-    let dir = from.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let join = |dir: &str, rest: &str| {
-        if dir.is_empty() {
-            rest.to_string()
-        } else {
-            format!("{dir}/{rest}")
-        }
-    };
-    let candidates: Vec<String> = match lang {
-        Lang::C | Lang::Cpp => vec![join(dir, target), target.to_string()],
-        // Relative module paths only: packages resolve through a package manager.
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx if target.starts_with('.') => {
-            let base = join(dir, target);
-            ["", ".ts", ".tsx", ".js", ".jsx", "/index.ts", "/index.js"]
-                .iter()
-                .map(|suffix| format!("{base}{suffix}"))
-                .collect()
-        }
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx | Lang::Go => vec![],
-        Lang::Rust => {
-            let stem = from.rsplit('/').next().unwrap_or(from).trim_end_matches(".rs");
-            let base = if matches!(stem, "lib" | "main" | "mod") {
-                dir.to_string()
-            } else {
-                join(dir, stem)
-            };
-            if target.contains("::") {
-                vec![]
-            } else {
-                vec![join(&base, &format!("{target}.rs")), join(&base, &format!("{target}/mod.rs"))]
-            }
-        }
-        Lang::Python => {
-            let relative = target.starts_with('.');
-            let module = target.trim_start_matches('.').replace('.', "/");
-            let base = if relative { join(dir, &module) } else { module };
-            vec![format!("{base}.py"), join(&base, "__init__.py")]
-        }
-    };
-    let normal = candidates
-        .into_iter()
-        .map(|path| normalize(&path))
-        .find(|path| present.contains(&graph::file_id(path)));
-    normal.map(|path| graph::file_id(&path))
-}
-
-/// `a/./b/../c` → `a/c`.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
+/// Writes a symbol block with no content unless the store holds it with this metadata
+/// already (a store written by an older extraction is brought up to date); whether it wrote.
+fn put_if_changed(db: &mut Db<'_>, id: BlockId, uri: &str, metadata: &str) -> Result<bool, Error> {
+    let same = db.find_block(id)?.is_some_and(|view| view.metadata_json == metadata.as_bytes());
+    if !same {
+        db.put_block(id, uri.as_bytes(), metadata.as_bytes(), b"")?;
     }
-    parts.join("/")
+    Ok(!same)
 }

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod export;
 mod graph;
+mod imports;
 mod indexer;
 mod lang;
 mod query;

@@ -50,18 +50,28 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 name,
                 owner: None,
             }),
-        "preproc_function_def" | "preproc_def" => {
-            field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
-                kind: Kind::Macro,
-                name,
-                owner: None,
-            })
-        }
+        "preproc_function_def" | "preproc_def" => match field_text(node, "name", source) {
+            Some(name) if !include_guard(node, &name, source) => {
+                Found::Definition { kind: Kind::Macro, name, owner: None }
+            }
+            _ => Found::Nothing,
+        },
         "call_expression" => call(node, source),
         "preproc_include" => include(node, source),
         "type_identifier" => Found::Reference { name: text(node, source) },
         _ => Found::Nothing,
     }
+}
+
+/// `#define NAME` with no value directly inside `#ifndef NAME`: a header's include guard,
+/// which names the file's state, not a macro anyone uses.
+fn include_guard(node: Node<'_>, name: &str, source: &[u8]) -> bool {
+    node.kind() == "preproc_def"
+        && node.child_by_field_name("value").is_none()
+        && node.parent().is_some_and(|parent| {
+            parent.kind() == "preproc_ifdef"
+                && field_text(parent, "name", source).as_deref() == Some(name)
+        })
 }
 
 /// A call: `f(x)`, or `s->f(x)` / `s.f(x)` (in C through a function pointer in a struct,
@@ -90,5 +100,5 @@ pub(super) fn include(node: Node<'_>, source: &[u8]) -> Found {
     let written = text(path, source);
     let local = path.kind() == "string_literal";
     let target = written.trim_matches(|c| c == '"' || c == '<' || c == '>').to_string();
-    Found::Import { target, local }
+    Found::Import { target, local, binds: None }
 }

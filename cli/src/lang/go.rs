@@ -51,7 +51,11 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         }
         "type_identifier" => Found::Reference { name: text(node, source) },
         "import_spec" => field_text(node, "path", source).map_or(Found::Nothing, |path| {
-            Found::Import { target: path.trim_matches('"').to_string(), local: false }
+            let target = path.trim_matches('"').to_string();
+            // `f "fmt"` binds `f`; `"net/http"` binds its last element, `http`.
+            let binds = field_text(node, "name", source)
+                .or_else(|| target.rsplit('/').next().map(str::to_string));
+            Found::Import { target, local: false, binds }
         }),
         _ => Found::Nothing,
     }

@@ -40,7 +40,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
             return field_text(node, "source", source).map_or(Found::Nothing, |target| {
                 let target = target.trim_matches(|c| c == '"' || c == '\'').to_string();
                 let local = target.starts_with('.');
-                Found::Import { target, local }
+                Found::Import { target, local, binds: module_binding(node, source) }
             });
         }
         "type_identifier" => return Found::Reference { name: text(node, source) },
@@ -71,3 +71,39 @@ fn call(node: Node<'_>, source: &[u8]) -> Found {
         _ => Found::Nothing,
     }
 }
+
+/// The name `import * as ns from "m"` or `import m from "m"` binds to the module.
+fn module_binding(node: Node<'_>, source: &[u8]) -> Option<String> {
+    let mut cursor = node.walk();
+    let clause = node.named_children(&mut cursor).find(|c| c.kind() == "import_clause")?;
+    let mut inner = clause.walk();
+    let binding = clause.named_children(&mut inner).find_map(|child| match child.kind() {
+        "identifier" => Some(text(child, source)),
+        "namespace_import" => {
+            let mut names = child.walk();
+            let name = child.named_children(&mut names).find(|n| n.kind() == "identifier");
+            name.map(|name| text(name, source))
+        }
+        _ => None,
+    });
+    binding
+}
+
+/// Objects every JavaScript runtime defines (`console.log()`, `Math.max()`): a call on one
+/// is the runtime's, never a method of the same name in the tree.
+pub(super) const GLOBAL_OBJECTS: [&str; 14] = [
+    "console",
+    "Math",
+    "JSON",
+    "Object",
+    "Array",
+    "Promise",
+    "Reflect",
+    "Number",
+    "String",
+    "Date",
+    "process",
+    "window",
+    "document",
+    "globalThis",
+];

@@ -87,6 +87,17 @@ impl Lang {
         }
     }
 
+    /// Whether `name` is an object the language's runtime defines everywhere without an
+    /// import (JavaScript's `console`, `Math`): calls on it are external.
+    pub fn global_object(self, name: &str) -> bool {
+        match self {
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+                javascript::GLOBAL_OBJECTS.contains(&name)
+            }
+            _ => false,
+        }
+    }
+
     /// The separator of qualified names (`a::b`, `a.b`).
     pub fn separator(self) -> &'static str {
         match self {
@@ -184,6 +195,9 @@ pub struct Import {
     pub target: String,
     /// A quoted include (`#include "x.h"`), as opposed to a system one (`<x.h>`).
     pub local: bool,
+    /// The name the import binds to the module in the file (`np` for `import numpy as np`,
+    /// `http` for Go's `"net/http"`), through which calls then name it: `np.array()`.
+    pub binds: Option<String>,
     pub line: usize,
 }
 
@@ -241,6 +255,7 @@ enum Found {
     Import {
         target: String,
         local: bool,
+        binds: Option<String>,
     },
     /// A use of a type by name (`type_identifier` in C, C++, Rust, Go and TypeScript).
     Reference {
@@ -354,8 +369,8 @@ impl Walk<'_> {
                 self.file.calls.push(Call { name, qualifier, kind, caller, line });
                 false
             }
-            Found::Import { target, local } => {
-                self.file.imports.push(Import { target, local, line });
+            Found::Import { target, local, binds } => {
+                self.file.imports.push(Import { target, local, binds, line });
                 false
             }
             Found::Reference { name } => {

@@ -1,4 +1,5 @@
-//! Python: functions, methods and classes; calls; `import` and `from ... import`.
+//! Python: functions, methods and classes; calls; `import` (each module, with the name it
+//! binds) and `from ... import`.
 
 use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
 use tree_sitter::Node;
@@ -29,11 +30,23 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "import_from_statement" => {
             field_text(node, "module_name", source).map_or(Found::Nothing, |target| {
                 let local = target.starts_with('.');
-                Found::Import { target, local }
+                Found::Import { target, local, binds: None }
             })
         }
-        "import_statement" => field_text(node, "name", source)
-            .map_or(Found::Nothing, |target| Found::Import { target, local: false }),
+        // Each module of `import a.b, c as d`: `a.b` binds `a`, `c as d` binds `d`.
+        "dotted_name" if node.parent().is_some_and(|p| p.kind() == "import_statement") => {
+            let target = text(node, source);
+            let binds = target.split('.').next().map(str::to_string);
+            Found::Import { target, local: false, binds }
+        }
+        "aliased_import" if node.parent().is_some_and(|p| p.kind() == "import_statement") => {
+            match (field_text(node, "name", source), field_text(node, "alias", source)) {
+                (Some(target), Some(alias)) => {
+                    Found::Import { target, local: false, binds: Some(alias) }
+                }
+                _ => Found::Nothing,
+            }
+        }
         _ => Found::Nothing,
     }
 }

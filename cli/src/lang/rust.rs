@@ -24,8 +24,9 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "mod_item" if node.child_by_field_name("body").is_some() => Kind::Module,
         "mod_item" => {
             // `mod store;`: the module's file is imported.
-            return field_text(node, "name", source)
-                .map_or(Found::Nothing, |target| Found::Import { target, local: true });
+            return field_text(node, "name", source).map_or(Found::Nothing, |target| {
+                Found::Import { target, local: true, binds: None }
+            });
         }
         "impl_item" => {
             return node.child_by_field_name("type").map_or(Found::Nothing, |ty| Found::Scope {
@@ -43,7 +44,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "use_declaration" => {
             return field_text(node, "argument", source).map_or(Found::Nothing, |target| {
                 let local = ["crate", "self", "super"].iter().any(|root| target.starts_with(root));
-                Found::Import { target, local }
+                Found::Import { target, local, binds: None }
             });
         }
         "type_identifier" => return Found::Reference { name: text(node, source) },

@@ -56,6 +56,9 @@ int main(void) {
     let helper = &file.definitions[3];
     assert_eq!((helper.line_start, helper.line_end), (6, 6));
     assert_eq!(helper.signature, "static int *helper(int n)");
+    // An include guard is no macro; a value-less `#define` of another name is.
+    let header = parse(Lang::C, b"#ifndef UTIL_H\n#define UTIL_H\n#define DEBUG\n#endif\n");
+    assert_eq!(names(&header), [("macro", "DEBUG", None)]);
 }
 
 #[test]
@@ -123,6 +126,16 @@ fn python_classes_methods_and_imports() {
     );
     let imports: Vec<_> = file.imports.iter().map(|i| (i.target.as_str(), i.local)).collect();
     assert_eq!(imports, [("os", false), (".util", true)]);
+    // Each module of one `import`, with the name it binds in the file.
+    let file = parse(
+        Lang::Python,
+        b"import os.path, numpy as np
+from . import sibling
+",
+    );
+    let bound: Vec<_> =
+        file.imports.iter().map(|i| (i.target.as_str(), i.binds.as_deref())).collect();
+    assert_eq!(bound, [("os.path", Some("os")), ("numpy", Some("np")), (".", None)]);
 }
 
 #[test]
@@ -192,8 +205,11 @@ func (s Store) check(name string) {}
         calls(&file),
         [(Some("Put"), "check"), (Some("Put"), "Println"), (Some("Put"), "Clean")]
     );
-    let imports: Vec<_> = file.imports.iter().map(|i| i.target.as_str()).collect();
-    assert_eq!(imports, ["fmt", "example.com/app/util"]);
+    let imports: Vec<_> =
+        file.imports.iter().map(|i| (i.target.as_str(), i.binds.as_deref())).collect();
+    assert_eq!(imports, [("fmt", Some("fmt")), ("example.com/app/util", Some("util"))]);
+    let aliased = parse(Lang::Go, b"package p\nimport f \"fmt\"\n");
+    assert_eq!(aliased.imports[0].binds.as_deref(), Some("f"));
 }
 
 #[test]
@@ -231,6 +247,11 @@ class Parser {
     );
     let imports: Vec<_> = file.imports.iter().map(|i| (i.target.as_str(), i.local)).collect();
     assert_eq!(imports, [("./util", true), ("react", false)]);
+    // A default or namespace import binds the module; named imports bind its members.
+    let bound: Vec<_> = file.imports.iter().map(|i| i.binds.as_deref()).collect();
+    assert_eq!(bound, [None, Some("React")]);
+    let namespace = parse(Lang::JavaScript, b"import * as fs from 'fs';\n");
+    assert_eq!(namespace.imports[0].binds.as_deref(), Some("fs"));
     let typescript = b"interface Shape { area(): number }\ntype Id = string;\nenum Color { Red }\nclass Square implements Shape { area(): number { return side(); } }\n";
     let file = parse(Lang::TypeScript, typescript);
     assert_eq!(
