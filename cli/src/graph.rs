@@ -150,6 +150,9 @@ pub fn definition_metadata(
     if truncated {
         metadata["truncated"] = true.into();
     }
+    if definition.conditional {
+        metadata["conditional"] = true.into();
+    }
     metadata.to_string()
 }
 

@@ -368,6 +368,7 @@ fn write_file(
             lang: source.lang,
             kind: kind_class(definition.kind),
             qualified: symbol_hash(&source.path, &definition.qualified_name),
+            conditional: definition.conditional,
         };
         linker.symbols.insert(*id, symbol);
     }
@@ -401,6 +402,8 @@ struct Symbol {
     /// defined more than once in a file (`#ifdef` branches, overloads), not rivals, as
     /// two `static` functions of one name in two C files are.
     qualified: u64,
+    /// A macro defined under `#if`: maybe a shim for a function of its name.
+    conditional: bool,
 }
 
 /// Candidates a call may resolve to, by what they are.
@@ -450,6 +453,10 @@ enum Resolution {
     Ambiguous(Vec<BlockId>),
     /// None in the tree: an external symbol.
     External,
+    /// Only macros defined under `#if` (`#define getpid() GetCurrentProcessId()` for
+    /// Windows): in other configurations the name is the function, defined in the tree
+    /// (`functions`) or outside it (empty). Each is linked with `CALLS`, as ambiguous.
+    Shim { macros: Vec<BlockId>, functions: Vec<BlockId> },
 }
 
 /// Resolves names to definitions through the name index, with what it learnt cached.
@@ -481,7 +488,13 @@ impl<'p> Linker<'p> {
             return Ok(None);
         };
         let (file, kind) = (graph::file_id(path), kind_class_named(kind));
-        let symbol = Symbol { file, lang, kind, qualified: symbol_hash(path, qualified) };
+        let symbol = Symbol {
+            file,
+            lang,
+            kind,
+            qualified: symbol_hash(path, qualified),
+            conditional: metadata["conditional"].as_bool().unwrap_or(false),
+        };
         self.symbols.insert(id, symbol);
         Ok(Some(symbol))
     }
@@ -546,18 +559,18 @@ impl<'p> Linker<'p> {
         }
         let same_file: Vec<_> = candidates.iter().filter(|(_, s)| s.file == file).collect();
         if !same_file.is_empty() {
-            return Ok(one_symbol_or_ambiguous(&same_file));
+            return Ok(settle(&same_file, &candidates));
         }
         let imports = self.imports_of(db, file)?;
         let imported: Vec<_> =
             candidates.iter().filter(|(_, s)| imports.contains(&s.file)).collect();
         if !imported.is_empty() {
-            return Ok(one_symbol_or_ambiguous(&imported));
+            return Ok(settle(&imported, &candidates));
         }
         if candidates.is_empty() {
             return Ok(Resolution::External);
         }
-        Ok(one_symbol_or_ambiguous(&candidates.iter().collect::<Vec<_>>()))
+        Ok(settle(&candidates.iter().collect::<Vec<_>>(), &candidates))
     }
 
     /// Links one call from `caller` (in `file`) and counts it.
@@ -585,6 +598,13 @@ impl<'p> Linker<'p> {
             Resolution::Ambiguous(_) => {
                 summary.calls_unresolved += 1;
                 vec![(unresolved(db, lang, name)?, EdgeType::CALLS)]
+            }
+            Resolution::Shim { macros, mut functions } => {
+                summary.calls_ambiguous += 1;
+                if functions.is_empty() {
+                    functions.push(external(db, lang, name)?);
+                }
+                macros.into_iter().chain(functions).map(|id| (id, EdgeType::CALLS)).collect()
             }
             Resolution::External => {
                 summary.calls_external += 1;
@@ -718,7 +738,9 @@ impl<'p> Linker<'p> {
         let bases = match self.resolve_type(db, &inherit.base, lang, file)? {
             Resolution::Resolved(bases) => bases,
             Resolution::Ambiguous(bases) if bases.len() <= AMBIGUOUS_LINKS_MAX => bases,
-            Resolution::Ambiguous(_) | Resolution::External => return Ok(()),
+            Resolution::Ambiguous(_) | Resolution::External | Resolution::Shim { .. } => {
+                return Ok(())
+            }
         };
         let edge_type = if inherit.implements { EdgeType::IMPLEMENTS } else { EdgeType::EXTENDS };
         for source in &local {
@@ -741,7 +763,9 @@ impl<'p> Linker<'p> {
         let targets = match self.resolve_type(db, name, lang, file)? {
             Resolution::Resolved(targets) => targets,
             Resolution::Ambiguous(targets) if targets.len() <= AMBIGUOUS_LINKS_MAX => targets,
-            Resolution::Ambiguous(_) | Resolution::External => return Ok(()),
+            Resolution::Ambiguous(_) | Resolution::External | Resolution::Shim { .. } => {
+                return Ok(())
+            }
         };
         for target in targets {
             if target != from {
@@ -862,6 +886,26 @@ impl<'p> Linker<'p> {
         }
         Ok(())
     }
+}
+
+/// The resolution of a call whose nearest candidates are `nearest`, of all `candidates`:
+/// a shim when the nearest is one macro defined under `#if` (defined in several branches,
+/// `#ifdef _WIN32 ... #else ...`, the name is a macro in every configuration), else as
+/// `one_symbol_or_ambiguous` says.
+fn settle(nearest: &[&(BlockId, Symbol)], candidates: &[(BlockId, Symbol)]) -> Resolution {
+    let shim = match nearest {
+        [(_, symbol)] => symbol.kind == SymbolClass::Macro && symbol.conditional,
+        _ => false,
+    };
+    if !shim {
+        return one_symbol_or_ambiguous(nearest);
+    }
+    let functions = candidates
+        .iter()
+        .filter(|(_, s)| s.kind != SymbolClass::Macro)
+        .map(|(id, _)| *id)
+        .collect();
+    Resolution::Shim { macros: nearest.iter().map(|(id, _)| *id).collect(), functions }
 }
 
 /// The best candidates of a call, all equally near: resolved when they are one symbol

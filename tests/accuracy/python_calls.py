@@ -16,7 +16,9 @@ import sys
 def reference(tree):
     triples = set()
     for directory, _, files in os.walk(tree):
-        if "/." in directory or directory.startswith("."):
+        # Hidden directories, as kausal skips them (relative: the tree may lie in one).
+        relative_dir = os.path.relpath(directory, tree)
+        if any(part.startswith(".") and part != "." for part in relative_dir.split(os.sep)):
             continue
         for name in files:
             if not name.endswith(".py"):

@@ -14,6 +14,8 @@
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
+//! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
+//!   compiler's call graph (SQLite, LMDB, tree-sitter) and Python's `ast` (its stdlib).
 //! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
 //!   scratch prefix built against with pkg-config, miri, demo, the README program,
@@ -21,6 +23,7 @@
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
+mod accuracy;
 mod results;
 mod tidy;
 
@@ -55,7 +58,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
     Some(match task {
         "test" => (&["--filter", "--seed", "--iterations"], &["--valgrind"], 0),
         "check" => (&[], &["--fix"], 0),
-        "miri" | "header" | "ci" => (&[], &[], 0),
+        "miri" | "header" | "ci" | "accuracy" => (&[], &[], 0),
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &[], 2),
@@ -99,6 +102,7 @@ fn run_task(args: &[String]) -> Result {
         "header" => header(false),
         "bench" => bench(rest),
         "demo" => demo(rest),
+        "accuracy" => accuracy::accuracy(),
         "scale" => scale(rest),
         "ci" => ci(),
         "install" => install(rest),
@@ -109,7 +113,7 @@ fn run_task(args: &[String]) -> Result {
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
      | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [tree] \
-     | install --prefix P [--destdir D] | ci>"
+     | accuracy | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
 

@@ -6,6 +6,7 @@ mod c;
 mod cpp;
 mod go;
 mod javascript;
+mod preproc;
 mod python;
 mod rust;
 
@@ -160,6 +161,9 @@ pub struct Definition {
     pub owner: Option<String>,
     /// The definition this one is nested in (index into `ParsedFile::definitions`).
     pub parent: Option<usize>,
+    /// Inside an `#if`/`#ifdef` branch (C and C++ macros only): one configuration's
+    /// definition, often a shim standing in for a function of the same name elsewhere.
+    pub conditional: bool,
 }
 
 /// How a call names its callee.
@@ -265,7 +269,8 @@ enum Found {
 }
 
 /// Parses `source` as `lang`. A syntax error does not stop it: tree-sitter recovers, and
-/// what it could read is kept.
+/// what it could read is kept. C and C++ stretches the preprocessor split beyond the
+/// parser's recovery are read again in their first configuration (see `preproc`).
 pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
     let mut parser = Parser::new();
     if parser.set_language(&lang.grammar()).is_err() {
@@ -273,6 +278,10 @@ pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
     }
     let Some(tree) = parser.parse(source, None) else {
         return ParsedFile::default();
+    };
+    let conditional_lines = match lang {
+        Lang::C | Lang::Cpp => preproc::conditional_lines(source),
+        _ => Vec::new(),
     };
     let mut walk = Walk {
         lang,
@@ -282,8 +291,19 @@ pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
             ..ParsedFile::default()
         },
         scopes: Vec::new(),
+        conditional_lines,
+        skip_macros: false,
     };
-    walk.visit(tree.root_node());
+    let root = tree.root_node();
+    let spans = match lang {
+        Lang::C | Lang::Cpp if root.has_error() => preproc::broken_spans(root, source),
+        _ => Vec::new(),
+    };
+    if spans.is_empty() {
+        walk.visit(root);
+        return walk.file;
+    }
+    walk.read_with_breaks(root, &spans, &mut parser);
     walk.file
 }
 
@@ -301,6 +321,11 @@ struct Walk<'s> {
     source: &'s [u8],
     file: ParsedFile,
     scopes: Vec<Scope>,
+    /// Per line (0-based), whether it lies in a preprocessor conditional (C and C++).
+    conditional_lines: Vec<bool>,
+    /// Macro definitions are not read (a stretch parsed again in one configuration: its
+    /// macros were read, of every configuration, from the first parse).
+    skip_macros: bool,
 }
 
 impl Walk<'_> {
@@ -343,12 +368,19 @@ impl Walk<'_> {
             }
         };
         let line = node.start_position().row + 1;
+        let found = match found {
+            Found::Definition { kind: Kind::Macro, .. } if self.skip_macros => Found::Nothing,
+            found => found,
+        };
         match found {
             Found::Definition { kind, name, owner } => {
                 for (base, implements) in bases(self.lang, node, self.source) {
                     self.file.inherits.push(Inherit { ty: name.clone(), base, implements });
                 }
                 let index = self.define(node, kind, name.clone(), owner);
+                if kind == Kind::Macro {
+                    self.read_macro_body(node, index);
+                }
                 let owner = matches!(
                     kind,
                     Kind::Struct | Kind::Class | Kind::Trait | Kind::Interface | Kind::Enum
@@ -389,6 +421,87 @@ impl Walk<'_> {
         }
     }
 
+    /// Reads a C or C++ file whose parse broke in `spans`: what lies outside them as parsed;
+    /// inside them, macro definitions as parsed (every configuration's) and the rest parsed
+    /// again, stretch by stretch, in one configuration (`preproc::first_branches_of`), with
+    /// positions and the bytes of what is read the file's.
+    fn read_with_breaks(
+        &mut self,
+        root: Node<'_>,
+        spans: &[tree_sitter::Range],
+        parser: &mut Parser,
+    ) {
+        let within = |node: Node<'_>| {
+            spans.iter().any(|span| (span.start_byte..span.end_byte).contains(&node.start_byte()))
+        };
+        let mut cursor = root.walk();
+        for child in root.children(&mut cursor) {
+            if within(child) {
+                self.visit_macros(child);
+            } else {
+                self.visit(child);
+            }
+        }
+        let stretches = preproc::first_branches_of(self.source, spans);
+        self.skip_macros = true;
+        for span in spans {
+            let again = parser.set_included_ranges(&[*span]).ok();
+            let Some(again) = again.and_then(|()| parser.parse(&stretches, None)) else {
+                continue;
+            };
+            let again_root = again.root_node();
+            let mut cursor = again_root.walk();
+            for child in again_root.children(&mut cursor) {
+                self.visit(child);
+            }
+        }
+        self.skip_macros = false;
+    }
+
+    /// Visits the macro definitions under `node` (and nothing else).
+    fn visit_macros(&mut self, node: Node<'_>) {
+        let mut stack = vec![node];
+        // Bounded by the subtree's nodes: each is pushed once.
+        while let Some(at) = stack.pop() {
+            if matches!(at.kind(), "preproc_def" | "preproc_function_def") {
+                self.visit(at);
+                continue;
+            }
+            let mut cursor = at.walk();
+            let children: Vec<Node<'_>> = at.children(&mut cursor).collect();
+            stack.extend(children.into_iter().rev());
+        }
+    }
+
+    /// The calls and type uses written in a C or C++ macro's body
+    /// (`#define CHECK(x) check_fn(x, __LINE__)`): the grammar keeps the body as text, so
+    /// it is parsed on its own, as a function's body, and what it holds is the macro's.
+    fn read_macro_body(&mut self, node: Node<'_>, index: usize) {
+        let Some(value) = node.child_by_field_name("value") else { return };
+        let body = &self.source[value.byte_range()];
+        let mut wrapped = b"void m(void) {\n".to_vec();
+        wrapped.extend_from_slice(body);
+        wrapped.extend_from_slice(b"\n;}\n");
+        let inner = parse(self.lang, &wrapped);
+        // The body starts on the wrapper's second line.
+        let line = |inner_line: usize| value.start_position().row + inner_line.saturating_sub(1);
+        for call in inner.calls {
+            self.file.calls.push(Call { caller: Some(index), line: line(call.line), ..call });
+        }
+        let own = &self.file.definitions[index].name;
+        for reference in inner.references {
+            let seen = self
+                .file
+                .references
+                .iter()
+                .any(|r| r.from == Some(index) && r.name == reference.name);
+            if !seen && reference.name != *own {
+                let line = line(reference.line);
+                self.file.references.push(Reference { from: Some(index), line, ..reference });
+            }
+        }
+    }
+
     fn define(&mut self, node: Node<'_>, kind: Kind, name: String, owner: Option<String>) -> usize {
         let separator = self.lang.separator();
         let mut qualified: Vec<&str> =
@@ -415,6 +528,8 @@ impl Walk<'_> {
             signature: signature(&self.source[node.byte_range()]),
             owner,
             parent,
+            conditional: kind == Kind::Macro
+                && self.conditional_lines.get(node.start_position().row).copied().unwrap_or(false),
         };
         self.file.definitions.push(definition);
         self.file.definitions.len() - 1

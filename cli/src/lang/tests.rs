@@ -56,6 +56,23 @@ int main(void) {
     let helper = &file.definitions[3];
     assert_eq!((helper.line_start, helper.line_end), (6, 6));
     assert_eq!(helper.signature, "static int *helper(int n)");
+    // A macro's body is read for calls and types, continued lines and all.
+    let macros = parse(
+        Lang::C,
+        b"#define NODE(p) ((struct node *)lookup(p))\n#define LOG(x) \\\n    do { write_log(x); } while (0)\n",
+    );
+    let calls: Vec<_> = macros.calls.iter().map(|c| (c.caller, c.name.as_str(), c.line)).collect();
+    assert_eq!(calls, [(Some(0), "lookup", 1), (Some(1), "write_log", 3)]);
+    let uses: Vec<_> = macros.references.iter().map(|r| (r.from, r.name.as_str())).collect();
+    assert_eq!(uses, [(Some(0), "node")]);
+    // A macro in one branch of `#ifdef` is conditional; one under the include guard is not.
+    let shim = parse(
+        Lang::C,
+        b"#ifndef X_H\n#define X_H\n#define A 1\n#ifdef _WIN32\n#define getpid() GetCurrentProcessId()\n#endif\n#endif\n",
+    );
+    let conditional: Vec<_> =
+        shim.definitions.iter().map(|d| (d.name.as_str(), d.conditional)).collect();
+    assert_eq!(conditional, [("A", false), ("getpid", true)]);
     // An include guard is no macro; a value-less `#define` of another name is.
     let header = parse(Lang::C, b"#ifndef UTIL_H\n#define UTIL_H\n#define DEBUG\n#endif\n");
     assert_eq!(names(&header), [("macro", "DEBUG", None)]);
@@ -288,4 +305,57 @@ fn bases_are_read_as_the_syntax_states_them() {
     let rust =
         parse(Lang::Rust, b"trait Walk {}\nstruct Dog;\nimpl Walk for Dog {}\nimpl Dog {}\n");
     assert_eq!(inherits(&rust), [("Dog".into(), "Walk".into(), true)]);
+}
+
+/// An `if` chain split by `#else` (SQLite's style) breaks the parse of its function and of
+/// what follows; both are read again in one configuration, calls of every branch of the
+/// function's unbroken parts and macros of every configuration kept.
+#[test]
+fn a_function_split_by_the_preprocessor_is_read_whole() {
+    let source = br#"#ifdef FAST
+#define SPEED 2
+#else
+#define SPEED 1
+#endif
+static int step(int a) {
+  before(a);
+  if (a) {
+    one(a);
+#ifdef FAST
+  } else if (a > 1) {
+    two(a);
+  }
+#else
+  }
+#endif
+  else {
+    three(a);
+  }
+  return after(a);
+}
+int next(void) { return step(1); }
+"#;
+    let file = parse(Lang::C, source);
+    let mut defined = names(&file);
+    defined.sort_unstable();
+    assert_eq!(
+        defined,
+        [
+            ("function", "next", None),
+            ("function", "step", None),
+            ("macro", "SPEED", None),
+            ("macro", "SPEED", None)
+        ]
+    );
+    let mut step_calls: Vec<&str> = calls(&file)
+        .into_iter()
+        .filter(|(caller, _)| *caller == Some("step"))
+        .map(|(_, name)| name)
+        .collect();
+    step_calls.sort_unstable();
+    // `three` lies after the `#endif`: read in the first configuration, as `two` is.
+    assert_eq!(step_calls, ["after", "before", "one", "three", "two"]);
+    assert!(calls(&file).contains(&(Some("next"), "step")));
+    let step = file.definitions.iter().find(|d| d.name == "step").unwrap();
+    assert_eq!((step.line_start, step.line_end), (6, 21));
 }
