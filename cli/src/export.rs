@@ -229,3 +229,24 @@ pub fn census(db: &mut Db<'_>) -> Result<Census, Error> {
     })?;
     Ok(census)
 }
+
+/// What `status` reports of the store in `dir`: files, symbols by kind and language, edges
+/// by type, its bytes on disk, the index's state and when it was last indexed.
+pub fn status(db: &mut Db<'_>, dir: &std::path::Path) -> Result<serde_json::Value, Error> {
+    let filter = kausaldb::EdgeFilter::Only(kausaldb::EdgeType::CONTAINS);
+    let root_id = crate::indexer::root_id();
+    let files = crate::store::edges_of(db, root_id, kausaldb::Direction::Outgoing, filter)?.len();
+    let root = crate::store::metadata_of(db, root_id)?.unwrap_or_default();
+    let census = census(db)?;
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    let bytes: u64 = entries.filter_map(|entry| entry.metadata().ok()).map(|m| m.len()).sum();
+    Ok(serde_json::json!({
+        "files": files,
+        "symbols_by_kind": census.kinds,
+        "symbols_by_lang": census.langs,
+        "edges_by_type": census.edges,
+        "store_bytes": bytes,
+        "state": root["state"].as_str().unwrap_or("empty"),
+        "indexed_at": root["indexed_at"].as_u64(),
+    }))
+}

@@ -48,6 +48,25 @@ pub struct Summary {
     pub writes: u64,
 }
 
+impl Summary {
+    /// The summary as JSON, with the run's wall time.
+    pub fn to_json(&self, seconds: f64) -> serde_json::Value {
+        serde_json::json!({
+            "files": self.files,
+            "files_parsed": self.files_parsed,
+            "files_removed": self.files_removed,
+            "lines_parsed": self.lines_parsed,
+            "definitions": self.definitions,
+            "calls": self.calls,
+            "calls_ambiguous": self.calls_ambiguous,
+            "calls_external": self.calls_external,
+            "calls_unresolved": self.calls_unresolved,
+            "writes": self.writes,
+            "seconds": seconds,
+        })
+    }
+}
+
 /// A source file read from the tree.
 struct Source {
     path: String,
@@ -91,8 +110,9 @@ pub fn root_id() -> BlockId {
     BlockId::derive(graph::NS, b"root")
 }
 
-/// The source files under `root` (paths relative to it, `/`-separated, sorted).
-fn walk(root: &Path) -> Result<Vec<(String, Lang)>, Error> {
+/// The source files under `root` (paths relative to it, `/`-separated, sorted), walked the
+/// way git sees the tree (`.gitignore`, hidden files left out).
+pub fn source_files(root: &Path) -> Result<Vec<(String, Lang)>, Error> {
     let mut files = Vec::new();
     for entry in ignore::WalkBuilder::new(root).build() {
         let entry = entry.map_err(|error| Error::Io {
@@ -194,7 +214,7 @@ pub fn index(
     progress: Progress<'_>,
 ) -> Result<Summary, Error> {
     let sequence_before = db.stats().sequence_next;
-    let sources = read_all(root, walk(root)?)?;
+    let sources = read_all(root, source_files(root)?)?;
     let files = sources.len();
     let tree = Files::new(root, sources.iter().map(|source| (source.path.as_str(), source.lang)));
     let (changed, removed) = plan(db, sources)?;
@@ -248,6 +268,33 @@ pub fn index(
     db.put_block(root_id(), b"kausal:root", root_metadata("clean", files).as_bytes(), b"")?;
     summary.writes = db.stats().sequence_next - sequence_before;
     Ok(summary)
+}
+
+/// Indexes the tree at `root` into `store` (see `index`) and makes it durable: flushed to
+/// the tables when anything changed (a later open then replays no log), then synced.
+pub fn index_store(
+    store: &mut kausaldb::Store,
+    root: &Path,
+    progress: Progress<'_>,
+) -> Result<Summary, Error> {
+    let content_bytes_max = crate::store::config().content_bytes_max as usize;
+    store.with(|db| {
+        let summary = index(db, root, content_bytes_max, progress)?;
+        if summary.writes > 0 {
+            db.flush()?;
+        }
+        db.sync()?;
+        Ok(summary)
+    })
+}
+
+/// Marks the store so that the next index parses every file again (a full index): as a
+/// run that was interrupted does.
+pub fn mark_for_full_index(db: &mut Db<'_>) -> Result<(), Error> {
+    let files = edges_of(db, root_id(), Direction::Outgoing, EdgeFilter::Only(EdgeType::CONTAINS))?;
+    let metadata = root_metadata("indexing", files.len());
+    db.put_block(root_id(), b"kausal:root", metadata.as_bytes(), b"")?;
+    Ok(())
 }
 
 /// Removes what `file` held that does not survive: definitions not in `keep` (their callers

@@ -11,6 +11,7 @@ mod graph;
 mod imports;
 mod indexer;
 mod lang;
+mod mcp;
 mod query;
 mod store;
 
@@ -86,7 +87,48 @@ enum Command {
     },
     /// Files, symbols and edges in the store.
     Status,
+    /// Serve the code graph to coding agents over the Model Context Protocol (stdio).
+    #[command(long_about = MCP_HELP)]
+    Mcp {
+        /// The tree to index and watch (default: the store's tree, or the current
+        /// directory).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// What to do when files changed since the last index: re-index them before
+        /// answering, answer and say the index may be stale, or never look.
+        #[arg(long, value_enum, default_value = "reindex")]
+        stale: mcp::Stale,
+        /// Least milliseconds between two looks at the tree for changes.
+        #[arg(long, default_value_t = 1000)]
+        stale_check_ms: u64,
+    },
 }
+
+/// `kausal mcp --help`: what it serves and how a client registers it.
+const MCP_HELP: &str = "Serve the code graph to coding agents over the Model Context \
+Protocol, on stdin and stdout (one JSON-RPC message per line).
+
+Tools: index, find_symbol, get_symbol, callers, callees, impact, trace_path, context, status.
+Answers are compact JSON within a token budget (max_tokens, default 4000) and say
+\"truncated\": true when cut.
+
+The server holds the store while it runs: another kausal on the same store is refused with
+\"the store is in use by process PID\". Before answering it looks (at most once per
+--stale-check-ms) for files changed since its last index: by default it re-indexes them
+first (a stat of every source file, then the indexer on what changed).
+
+Register it with a client (Claude Code, Cursor, Zed and others read this shape):
+
+  {
+    \"mcpServers\": {
+      \"kausal\": {
+        \"command\": \"kausal\",
+        \"args\": [\"mcp\", \"--root\", \"/path/to/your/repo\"]
+      }
+    }
+  }
+
+or, with Claude Code: claude mcp add kausal -- kausal mcp --root /path/to/your/repo";
 
 /// A walk's arguments.
 #[derive(clap::Args, Debug)]
@@ -167,7 +209,35 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .map_err(|error| Error::Io { path: "stdout".into(), error })
         }
         Command::Status => status(&store::locate(cli.store.as_deref(), &current)?, cli.json),
+        Command::Mcp { root, stale, stale_check_ms } => {
+            let (store, root) = mcp_paths(cli.store.as_deref(), root, &current)?;
+            let stale_check = std::time::Duration::from_millis(stale_check_ms);
+            mcp::serve(mcp::Options { store, root, stale, stale_check })
+        }
     }
+}
+
+/// The store and tree `kausal mcp` serves: `--root` (or the tree around the nearest store,
+/// or the current directory) and `--store` (or `.kausal` at the tree's root).
+fn mcp_paths(
+    store: Option<&Path>,
+    root: Option<PathBuf>,
+    current: &Path,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let root = match root {
+        Some(root) => root,
+        None => match store::locate(store, current) {
+            Ok(found) if store.is_none() => {
+                found.parent().map_or(current.to_path_buf(), Path::to_path_buf)
+            }
+            _ => current.to_path_buf(),
+        },
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|error| Error::Io { path: root.display().to_string(), error })?;
+    let store = store.map_or_else(|| root.join(store::STORE_DIR), Path::to_path_buf);
+    Ok((store, root))
 }
 
 fn open_store(store: Option<&Path>, current: &Path) -> Result<kausaldb::Store, Error> {
@@ -181,7 +251,6 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
     let dir = store.map_or_else(|| root.join(store::STORE_DIR), Path::to_path_buf);
     let mut db = store::open(&dir)?;
     let started = Instant::now();
-    let content_bytes_max = store::config().content_bytes_max as usize;
     let bar = progress_bar();
     let report = |phase: &str, done: u64, total: u64| {
         if let Some(bar) = &bar {
@@ -190,35 +259,14 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
             bar.set_message(phase.to_string());
         }
     };
-    let summary = db.with(|db| {
-        let summary = indexer::index(db, &root, content_bytes_max, &report)?;
-        // To the tables: a later open then replays no log (a fresh index left megabytes).
-        if summary.writes > 0 {
-            db.flush()?;
-        }
-        db.sync()?;
-        Ok::<_, Error>(summary)
-    })?;
+    let summary = indexer::index_store(&mut db, &root, &report)?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let seconds = started.elapsed().as_secs_f64();
     db.close()?;
     if json {
-        let value = serde_json::json!({
-            "files": summary.files,
-            "files_parsed": summary.files_parsed,
-            "files_removed": summary.files_removed,
-            "lines_parsed": summary.lines_parsed,
-            "definitions": summary.definitions,
-            "calls": summary.calls,
-            "calls_ambiguous": summary.calls_ambiguous,
-            "calls_external": summary.calls_external,
-            "calls_unresolved": summary.calls_unresolved,
-            "writes": summary.writes,
-            "seconds": seconds,
-        });
-        println!("{value}");
+        println!("{}", summary.to_json(seconds));
     } else {
         let rate = summary.lines_parsed as f64 / seconds.max(1e-9);
         eprintln!(
@@ -395,50 +443,28 @@ fn edge_type_name(edge_type: EdgeType) -> &'static str {
     }
 }
 
-/// Bytes of the files in the store directory.
-fn store_bytes(dir: &Path) -> u64 {
-    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
-    entries.filter_map(|entry| entry.metadata().ok()).map(|metadata| metadata.len()).sum()
-}
-
 fn status(dir: &Path, json: bool) -> Result<(), Error> {
     let mut store = store::open(dir)?;
-    let (files, root, census) = store.with(|db| {
-        let filter = kausaldb::EdgeFilter::Only(EdgeType::CONTAINS);
-        let files = store::edges_of(db, indexer::root_id(), Direction::Outgoing, filter)?.len();
-        let root = store::metadata_of(db, indexer::root_id())?.unwrap_or_default();
-        Ok::<_, Error>((files, root, export::census(db)?))
-    })?;
+    let value = store.with(|db| export::status(db, dir))?;
     store.close()?;
-    let state = root["state"].as_str().unwrap_or("empty");
-    let indexed_at = root["indexed_at"].as_u64();
-    let bytes = store_bytes(dir);
     if json {
-        let value = serde_json::json!({
-            "files": files,
-            "symbols_by_kind": census.kinds,
-            "symbols_by_lang": census.langs,
-            "edges_by_type": census.edges,
-            "store_bytes": bytes,
-            "state": state,
-            "indexed_at": indexed_at,
-        });
         println!("{value}");
         return Ok(());
     }
-    let list = |map: &std::collections::BTreeMap<String, u64>| {
-        map.iter().map(|(name, count)| format!("{count} {name}")).collect::<Vec<_>>().join(", ")
+    let list = |map: &serde_json::Value| {
+        let entries = map.as_object().into_iter().flatten();
+        entries.map(|(name, count)| format!("{count} {name}")).collect::<Vec<_>>().join(", ")
     };
     println!(
-        "{files} files indexed; index {state}; store {:.1} MiB",
-        bytes as f64 / f64::from(1 << 20)
+        "{} files indexed; index {}; store {:.1} MiB",
+        value["files"],
+        value["state"].as_str().unwrap_or("empty"),
+        value["store_bytes"].as_u64().unwrap_or(0) as f64 / f64::from(1 << 20)
     );
-    println!("symbols: {}", list(&census.kinds));
-    println!("languages: {}", list(&census.langs));
-    let edges: Vec<_> =
-        census.edges.iter().map(|(name, count)| format!("{count} {name}")).collect();
-    println!("edges: {}", edges.join(", "));
-    if let Some(seconds) = indexed_at {
+    println!("symbols: {}", list(&value["symbols_by_kind"]));
+    println!("languages: {}", list(&value["symbols_by_lang"]));
+    println!("edges: {}", list(&value["edges_by_type"]));
+    if let Some(seconds) = value["indexed_at"].as_u64() {
         println!("last indexed {seconds} (seconds since 1970)");
     }
     Ok(())

@@ -2,7 +2,8 @@
 //!
 //! - `test [--filter X] [--seed N] [--iterations N] [--valgrind]`: every Rust test and the C
 //!   harness; a seed replays one randomised case, iterations sets how many seeds randomised
-//!   tests run, `--valgrind` adds the C programs under valgrind (always on in `ci`).
+//!   tests run, `--valgrind` adds the C programs under valgrind (always on in `ci`); and
+//!   tests/server, `kausal mcp` driven by the reference MCP client (the Python SDK).
 //! - `check [--fix]`: formatting, clippy (warnings are errors), the no_std build for
 //!   thumbv7em-none-eabihf with a link that has no allocator, and the tidy rules.
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
@@ -170,7 +171,29 @@ fn test(args: &[String]) -> Result {
         // valgrind takes most of a minute; the fast loop leaves it to `ci` and `--valgrind`.
         c_tests(&envs, args.iter().any(|arg| arg == "--valgrind"))?;
     }
+    if filter.is_none_or(|filter| "server mcp".contains(filter)) {
+        server_tests()?;
+    }
     Ok(())
+}
+
+/// The seed's tests/server: `kausal mcp` driven by the reference MCP client (the Python
+/// SDK, pinned in tests/server/requirements.txt, installed into target/server-venv) and by
+/// raw JSON-RPC lines. Runs the binary the workspace tests built.
+fn server_tests() -> Result {
+    let venv = root().join("target/server-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run("python3", &["-m", "venv", venv.to_str().ok_or("non-UTF-8 path")?], &[])?;
+    }
+    let python = python.to_str().ok_or("non-UTF-8 path")?;
+    let requirements = "tests/server/requirements.txt";
+    run(python, &["-m", "pip", "install", "-q", "-r", requirements], &[])?;
+    run("cargo", &["build", "-p", "kausaldb-cli"], &[])?;
+    let kausal = root().join("target/debug/kausal");
+    let kausal = kausal.to_str().ok_or("non-UTF-8 path")?;
+    run(python, &["tests/server/test_sdk.py", kausal], &[])?;
+    run(python, &["tests/server/test_raw.py", kausal], &[])
 }
 
 /// Every test of the workspace (unit, integration, model, fault, POSIX).
@@ -605,12 +628,17 @@ fn install_check() -> Result {
 fn set_up() -> Result<bool> {
     run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     run("rustup", &["component", "add", "clippy", "rustfmt"], &[])?;
-    let missing: Vec<&str> = ["gcc", "g++", "valgrind", "pkg-config"]
+    let works = |program: &str, args: &[&str]| {
+        Command::new(program).args(args).output().is_ok_and(|out| out.status.success())
+    };
+    let mut missing: Vec<&str> = ["gcc", "g++", "valgrind", "pkg-config"]
         .into_iter()
-        .filter(|tool| {
-            !Command::new(tool).arg("--version").output().is_ok_and(|out| out.status.success())
-        })
+        .filter(|tool| !works(tool, &["--version"]))
         .collect();
+    // tests/server makes a virtual environment for the MCP SDK.
+    if !works("python3", &["-c", "import ensurepip, venv"]) {
+        missing.extend(["python3", "python3-venv"]);
+    }
     if !missing.is_empty() {
         run("apt-get", &["update"], &[])?;
         let mut args = vec!["install", "-y", "--no-install-recommends"];
@@ -629,6 +657,7 @@ fn ci() -> Result {
     check(false)?;
     run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)])?;
     c_tests(&[], true)?;
+    server_tests()?;
     install_check()?;
     if nightly {
         miri()?;
