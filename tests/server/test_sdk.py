@@ -67,9 +67,11 @@ async def tools_answer_from_the_fixture(client, era):
     _, impact = await answer(client, "impact", {"symbol": "token", "depth": 1})
     check(sorted(r["name"] for r in impact["results"]) == ["parse", "tokenize"],
           f"{era}: impact of the type token")
-    _, bundle = await answer(client, "context", {"symbol": "tokenize", "max_tokens": 500})
+    result = await client.call_tool("context", {"symbol": "tokenize", "max_tokens": 250})
+    bundle = json.loads(result.content[0].text)
     check([site["caller"] for site in bundle["call_sites"]][:1] == ["parse"]
-          and bundle["tokens_estimated"] <= 500, f"{era}: context of tokenize within its budget")
+          and len(result.content[0].text) <= 250 * 4,
+          f"{era}: context of tokenize, its whole text within the token budget")
     _, status = await answer(client, "status")
     check(status["files"] == 5 and status["state"] == "clean", f"{era}: status", status)
     error, missing = await answer(client, "callers", {"symbol": "no_such_function"})

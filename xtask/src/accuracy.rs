@@ -3,7 +3,8 @@
 //! `tests/accuracy/c_calls.py`) on the SQLite amalgamation, LMDB and the tree-sitter
 //! runtime (sources the workspace's dependencies bring into the cargo registry), and
 //! Python's `ast` module (`tests/accuracy/python_calls.py`) on standard library packages.
-//! Each line printed is one tree's JSON result; stores go to target/accuracy/.
+//! Each line printed is one tree's JSON result; stores go to target/accuracy/. Also the
+//! MCP server's round trips on real trees (`bench mcp`).
 
 use crate::{root, run, Result};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,31 @@ pub fn accuracy() -> Result {
         let export = index_and_export(&tree, &scratch.join(format!("python-{package}")))?;
         let args = [script("python_calls.py"), path_text(&tree)?, path_text(&export)?];
         report(&format!("python {package}"), &args, &tree)?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench mcp`: `kausal mcp` round trips and answer sizes
+/// (`bench/mcp_round_trip.py`) on the SQLite amalgamation (copied out of the registry:
+/// the server indexes its tree in place) and on this repository.
+pub fn mcp_round_trip() -> Result {
+    run("cargo", &["build", "--release", "-p", "kausaldb-cli"], &[])?;
+    let metadata = output("cargo", &["metadata", "--format-version", "1"], &root())?;
+    let sqlite = crate_root(&metadata, "libsqlite3-sys")?.join("sqlite3");
+    let tree = root().join("target/mcp-bench/sqlite");
+    std::fs::create_dir_all(&tree).map_err(|e| format!("{}: {e}", tree.display()))?;
+    for file in ["sqlite3.c", "sqlite3.h"] {
+        std::fs::copy(sqlite.join(file), tree.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    }
+    let kausal = path_text(&root().join("target/release/kausal"))?;
+    let script = root().join("bench/mcp_round_trip.py").display().to_string();
+    let sqlite_symbols = ["sqlite3VdbeMemRelease", "sqlite3BtreeNext", "sqlite3ExprCode"];
+    let repository_symbols = ["Engine::open", "Memtable::put_block", "Wal::append"];
+    for (tree, symbols) in [(tree, sqlite_symbols), (root(), repository_symbols)] {
+        let mut args = vec![script.clone(), kausal.clone(), path_text(&tree)?, "5000".into()];
+        args.extend(symbols.iter().map(|symbol| (*symbol).to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        println!("{}", output("python3", &args, &root())?.trim());
     }
     Ok(())
 }

@@ -10,7 +10,8 @@
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
 //! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
 //!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md;
-//!   `report` rewrites RESULTS.md from the last run.
+//!   `report` rewrites RESULTS.md from the last run; `mcp` times `kausal mcp` round trips
+//!   from a client on the SQLite amalgamation and on this repository.
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
 //!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
@@ -501,6 +502,9 @@ fn bench(args: &[String]) -> Result {
     if args.first().is_some_and(|name| name == "report") {
         // Rewrites RESULTS.md from the last `bench peers` run without running it again.
         return results::write(&root());
+    }
+    if args.first().is_some_and(|name| name == "mcp") {
+        return accuracy::mcp_round_trip();
     }
     let mut cargo_args = vec!["bench", "-p", "kausaldb-bench"];
     if let Some(name) = args.first() {

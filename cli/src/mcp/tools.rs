@@ -362,7 +362,46 @@ pub fn trace_path(db: &mut Db<'_>, arguments: &Arguments<'_>) -> Result<Value, F
     Ok(json!({ "found": steps.is_some(), "path": steps, "truncated": truncated }))
 }
 
+/// Rounds of `context`'s fitting: each one shrinks the bundle's own budget by how far its
+/// JSON went over (keys and quoting the bundle's estimate leaves out: 10-30%).
+const CONTEXT_FIT_ROUNDS: usize = 4;
+
 pub fn context(db: &mut Db<'_>, arguments: &Arguments<'_>) -> Result<Value, Failure> {
-    let bundle = context::build(db, arguments.text("symbol")?, arguments.budget()?)?;
-    Ok(bundle.to_json())
+    let (symbol, budget) = (arguments.text("symbol")?, arguments.budget()?);
+    let mut inner = budget;
+    let mut answer = Value::Null;
+    for _ in 0..CONTEXT_FIT_ROUNDS {
+        let bundle = context::build(db, symbol, inner)?;
+        answer = bundle.to_json();
+        // The symbol as the other answers name it: what an agent needs, not every field.
+        let mut named = compact(&bundle.symbol);
+        named["signature"] = bundle.symbol.metadata["signature"].clone();
+        answer["symbol"] = named;
+        let tokens = answer.to_string().len() / BYTES_PER_TOKEN;
+        answer["tokens_estimated"] = tokens.into();
+        if tokens <= budget {
+            return Ok(answer);
+        }
+        answer["truncated"] = true.into();
+        inner = (inner.saturating_mul(budget) / tokens).saturating_sub(16).max(1);
+    }
+    // Still over: the farthest call sites, then callees, go first, then the source's end.
+    for key in ["call_sites", "callees"] {
+        while answer.to_string().len() / BYTES_PER_TOKEN > budget {
+            let Some(list) = answer[key].as_array_mut() else { break };
+            if list.pop().is_none() {
+                break;
+            }
+        }
+    }
+    let over = (answer.to_string().len() / BYTES_PER_TOKEN).saturating_sub(budget);
+    if let (true, Some(source)) = (over > 0, answer["source"].as_str()) {
+        let mut cut = source.len().saturating_sub(over.saturating_mul(BYTES_PER_TOKEN) + 64);
+        while !source.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        answer["source"] = source[..cut].into();
+    }
+    answer["tokens_estimated"] = (answer.to_string().len() / BYTES_PER_TOKEN).into();
+    Ok(answer)
 }
