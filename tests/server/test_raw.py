@@ -11,18 +11,8 @@ import subprocess
 import sys
 import tempfile
 
-KAUSAL = os.path.abspath(sys.argv[1])
-FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "c_small")
-checks = 0
+from harness import FIXTURE, KAUSAL, check, passed
 
-
-def check(condition, what, detail=None):
-    global checks
-    if not condition:
-        print(f"FAIL {what}: {detail}")
-        sys.exit(1)
-    checks += 1
-    print(f"ok   {what}")
 
 
 class Server:
@@ -135,7 +125,7 @@ def main():
         server.process.stdin.close()
         check(server.process.wait(timeout=30) == 0, "end of input: the server exits with 0")
         a_client_gone_mid_call_leaves_the_store_whole(tree)
-    print(f"test_raw: {checks} checks passed")
+    print(f"test_raw: {passed[0]} checks passed")
 
 
 main()

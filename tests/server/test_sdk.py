@@ -17,22 +17,11 @@ import subprocess
 import sys
 import tempfile
 
+from harness import FIXTURE, KAUSAL, check, passed
 from mcp import Client, StdioServerParameters
 
-KAUSAL = os.path.abspath(sys.argv[1])
-FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "c_small")
 TOOLS = {"index", "find_symbol", "get_symbol", "callers", "callees", "impact", "trace_path",
          "context", "status"}
-checks = 0
-
-
-def check(condition, what, detail=None):
-    global checks
-    if not condition:
-        print(f"FAIL {what}: {detail}")
-        sys.exit(1)
-    checks += 1
-    print(f"ok   {what}")
 
 
 async def answer(client, tool, arguments=None, **options):
@@ -128,7 +117,7 @@ async def main():
                     await index_reports_progress(client)
                     await an_edit_is_seen_by_the_next_answer(client, tree)
                     the_store_is_locked_for_another_kausal(tree)
-    print(f"test_sdk: {checks} checks passed")
+    print(f"test_sdk: {passed[0]} checks passed")
 
 
 asyncio.run(main())
