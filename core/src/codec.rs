@@ -1,10 +1,6 @@
-//! Byte-level encoding shared by every on-disk format (WAL, tables, manifest): the CRC32C,
-//! little-endian readers at fixed offsets, and checked narrowing of integers. A leaf: it
-//! imports nothing of the engine (`id::id_at` reads an id the same way).
-
-/// CRC32C (Castagnoli), slice-by-16 tables: every frame, page, footer and manifest.
-pub(crate) static CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
-    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
+//! Byte-level encoding shared by every on-disk format (WAL, tables, manifest) besides the
+//! CRC32C (`crc32c`): little-endian readers at fixed offsets, and checked narrowing of
+//! integers. A leaf: it imports nothing of the engine (`id::id_at` reads an id the same way).
 
 /// The little-endian u32 at `bytes[at..at + 4]`. Callers have checked the length (a record's
 /// fixed part, a header): the slicing asserts it.
@@ -50,6 +46,5 @@ mod tests {
         assert_eq!(u64_at(&bytes, 1), 0x0908_0706_0504_0302);
         assert_eq!(narrow_u32(7), 7);
         assert_eq!(narrow_usize(7), 7);
-        assert_eq!(CASTAGNOLI.checksum(b"123456789"), 0xE306_9283, "the CRC32C check value");
     }
 }

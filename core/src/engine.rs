@@ -873,12 +873,12 @@ mod tests {
 
     /// Bytes of a format-1 frame (no flags; a delete block is the id alone).
     fn format_1_frame(kind: RecordKind, sequence: u64, payload: &[u8]) -> std::vec::Vec<u8> {
-        use crate::codec::CASTAGNOLI;
+        use crate::crc32c;
         use crate::wal::format::FrameHeader;
         let mut padded = payload.to_vec();
         padded.resize(padded_bytes(payload.len()), 0);
         let header = FrameHeader {
-            payload_crc: CASTAGNOLI.checksum(&padded),
+            payload_crc: crc32c::checksum(&padded),
             payload_bytes: narrow_u32(payload.len()),
             kind,
             flags: 0,

@@ -9,7 +9,7 @@
 //! number (u64), newest first.
 
 use crate::codec::narrow_u32;
-use crate::codec::CASTAGNOLI;
+use crate::crc32c;
 use crate::error::{CorruptionKind, Error};
 use crate::table::format::{parse_table_name, table_name, TABLE_NAME_BYTES};
 use crate::vfs::{read_fully, Vfs, VfsError};
@@ -73,7 +73,7 @@ impl Manifest {
             let at = HEADER_BYTES + 8 * index;
             bytes[at..at + 8].copy_from_slice(&number.to_le_bytes());
         }
-        let crc = CASTAGNOLI.checksum(&bytes[16..len]);
+        let crc = crc32c::checksum(&bytes[16..len]);
         bytes[12..16].copy_from_slice(&crc.to_le_bytes());
         len
     }
@@ -96,7 +96,7 @@ impl Manifest {
         let valid = header[..8] == MAGIC
             && count <= TABLES_MAX_LIMIT
             && bytes.len() == header_bytes + 8 * count
-            && header[12..16] == CASTAGNOLI.checksum(&bytes[16..]).to_le_bytes();
+            && header[12..16] == crc32c::checksum(&bytes[16..]).to_le_bytes();
         if !valid {
             return Err(DAMAGED);
         }

@@ -6,7 +6,7 @@
 //!   (`// INVARIANT: ...`);
 //! - no library function in core/ or ffi/ is longer than `FUNCTION_LINES_MAX` lines, comments
 //!   included (clippy's `too_many_lines` counts code lines only);
-//! - `allow(unsafe_code)` appears only on the two module declarations lib.rs names;
+//! - `allow(unsafe_code)` appears only on the three module declarations lib.rs names;
 //! - no two core modules import each other, directly or through others.
 //!
 //! Test code is exempt from the core and length rules: `#[cfg(test)]` items (a test module's
@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 const LINE_COLUMNS_MAX: usize = 100;
 const FUNCTION_LINES_MAX: usize = 70;
 /// The only places `unsafe` may be allowed in the core: (file, the declaration it precedes).
-const UNSAFE_EXCEPTIONS: [(&str, &str); 2] =
-    [("core/src/lib.rs", "pub mod region;"), ("core/src/vfs/mod.rs", "pub mod posix;")];
+const UNSAFE_EXCEPTIONS: [(&str, &str); 3] = [
+    ("core/src/lib.rs", "pub mod region;"),
+    ("core/src/vfs/mod.rs", "pub mod posix;"),
+    ("core/src/crc32c.rs", "mod hardware {"),
+];
 
 /// One source file: its path from the root and its lines outside test code.
 struct Source {

@@ -9,7 +9,8 @@
 //! blocks (by id), then outgoing edges (by source, type, target), then incoming edges
 //! (by target, type, source).
 
-use crate::codec::{narrow_u32, u32_at, u64_at, CASTAGNOLI};
+use crate::codec::{narrow_u32, u32_at, u64_at};
+use crate::crc32c;
 use crate::edge::EdgeType;
 use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
@@ -179,14 +180,14 @@ pub(crate) fn seal_page(page: &mut [u8], section: Section, count: u32) {
     page[8] = section as u8;
     page[9..12].fill(0);
     page[12..16].copy_from_slice(&count.to_le_bytes());
-    let crc = CASTAGNOLI.checksum(&page[4..]);
+    let crc = crc32c::checksum(&page[4..]);
     page[..4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Checks a page read from disk; returns its section and record count.
 pub(crate) fn open_page(page: &[u8]) -> Option<(Section, u32)> {
     let opened = open_page_header(page)?;
-    (u32_at(page, 0) == CASTAGNOLI.checksum(&page[4..])).then_some(opened)
+    (u32_at(page, 0) == crc32c::checksum(&page[4..])).then_some(opened)
 }
 
 /// `open_page` without the CRC, for a page whose CRC was already checked (a verified
@@ -233,7 +234,7 @@ impl Footer {
     }
 
     fn checksum(bytes: &[u8; FOOTER_BYTES]) -> u32 {
-        let mut digest = CASTAGNOLI.digest();
+        let mut digest = crc32c::Digest::new();
         digest.update(&bytes[0..12]);
         digest.update(&bytes[16..]);
         digest.finalize()

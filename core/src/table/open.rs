@@ -7,7 +7,8 @@ use super::format::{
     INDEX_RESERVED_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
 };
 use super::{TableMeta, TablePool, DAMAGED, INDEX_PREFIX_BYTES};
-use crate::codec::{u32_at, CASTAGNOLI};
+use crate::codec::u32_at;
+use crate::crc32c;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::record::KEY_BYTES;
 use crate::vfs::{read_fully, FileHandle, Vfs};
@@ -38,7 +39,7 @@ fn read_pool_page<V: Vfs>(
     let mut header = [0u8; PAGE_HEADER_BYTES];
     read_exact(vfs, file, offset, &mut header)?;
     read_exact(vfs, file, offset + PAGE_HEADER_BYTES as u64, body)?;
-    let mut digest = CASTAGNOLI.digest();
+    let mut digest = crc32c::Digest::new();
     digest.update(&header[4..]);
     digest.update(body);
     let valid = u32_at(&header, 0) == digest.finalize()

@@ -9,7 +9,8 @@ use super::format::{
     TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
-use crate::codec::{narrow_u32, CASTAGNOLI};
+use crate::codec::narrow_u32;
+use crate::crc32c;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::ID_BYTES;
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
@@ -290,7 +291,7 @@ impl<'b> TableWriter<'b> {
         header[4..8].copy_from_slice(&len.to_le_bytes());
         header[8] = section as u8;
         header[12..16].copy_from_slice(&count.to_le_bytes());
-        let mut digest = CASTAGNOLI.digest();
+        let mut digest = crc32c::Digest::new();
         digest.update(&header[4..]);
         digest.update(body);
         header[..4].copy_from_slice(&digest.finalize().to_le_bytes());

@@ -22,7 +22,7 @@
 //! (files in a directory via libc).
 
 #[cfg(feature = "posix")]
-#[allow(unsafe_code)] // Exception 2 of 2 (see lib.rs): libc calls and memory maps.
+#[allow(unsafe_code)] // Exception 2 of 3 (see lib.rs): libc calls and memory maps.
 pub mod posix;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;

@@ -38,7 +38,8 @@
 //! one ends before it. Format 1 segments (no flags, no deleted-edge frames) are replayed by
 //! reading the tables, as format 1 engines did.
 
-use crate::codec::{narrow_u32, u32_at, u64_at, CASTAGNOLI};
+use crate::codec::{narrow_u32, u32_at, u64_at};
+use crate::crc32c;
 use crate::edge::{Edge, EdgeType};
 use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
@@ -125,7 +126,7 @@ impl SegmentHeader {
     }
 
     fn checksum(bytes: &[u8; SEGMENT_HEADER_BYTES]) -> u32 {
-        let mut digest = CASTAGNOLI.digest();
+        let mut digest = crc32c::Digest::new();
         digest.update(&bytes[0..12]);
         digest.update(&bytes[16..32]);
         digest.finalize()
@@ -168,7 +169,7 @@ impl FrameHeader {
         bytes[13] = self.flags;
         bytes[16..24].copy_from_slice(&self.sequence.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.synced_position.to_le_bytes());
-        let crc = CASTAGNOLI.checksum(&bytes[4..]);
+        let crc = crc32c::checksum(&bytes[4..]);
         bytes[0..4].copy_from_slice(&crc.to_le_bytes());
         bytes
     }
@@ -176,7 +177,7 @@ impl FrameHeader {
     /// The header if its checksum, reserved bytes and kind are valid.
     pub(crate) fn decode(bytes: &[u8]) -> Option<FrameHeader> {
         let bytes = bytes.get(..FRAME_HEADER_BYTES)?;
-        if u32_at(bytes, 0) != CASTAGNOLI.checksum(&bytes[4..]) || bytes[14..16] != [0, 0] {
+        if u32_at(bytes, 0) != crc32c::checksum(&bytes[4..]) || bytes[14..16] != [0, 0] {
             return None;
         }
         Some(FrameHeader {
@@ -427,7 +428,7 @@ mod tests {
 
     #[test]
     fn the_checksum_is_crc32c_as_documented() {
-        assert_eq!(CASTAGNOLI.checksum(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c::checksum(b"123456789"), 0xE306_9283);
     }
 
     #[test]

@@ -14,7 +14,8 @@
 pub(crate) mod format;
 pub(crate) mod recovery;
 
-use crate::codec::{narrow_u32, CASTAGNOLI};
+use crate::codec::narrow_u32;
+use crate::crc32c;
 use crate::error::Error;
 use crate::vfs::{FileHandle, Vfs, VfsError};
 use format::{
@@ -183,7 +184,7 @@ impl<'r> Wal<'r> {
         self.check_room(frame_bytes)?;
         assert!(frame_bytes <= self.buffer.len(), "config validation bounds every frame");
         self.guard_io(|wal| wal.make_room(vfs, frame_bytes))?;
-        let mut digest = CASTAGNOLI.digest();
+        let mut digest = crc32c::Digest::new();
         let mut at = self.buffered + FRAME_HEADER_BYTES;
         for part in parts {
             self.buffer[at..at + part.len()].copy_from_slice(part);

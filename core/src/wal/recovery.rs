@@ -21,7 +21,8 @@ use super::format::{
     FORMAT_VERSION, FRAME_ALIGN, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_NAME_BYTES,
 };
 use super::{LogTail, OpenSegment};
-use crate::codec::{narrow_u32, narrow_usize, CASTAGNOLI};
+use crate::codec::{narrow_u32, narrow_usize};
+use crate::crc32c;
 use crate::error::{CorruptionKind, Error, Resource};
 use crate::id::BlockId;
 use crate::vfs::{read_fully, FileHandle, Vfs, VfsError};
@@ -222,7 +223,7 @@ impl<'b> SegmentReader<'b> {
             return Ok(FrameRead::Invalid);
         };
         let padded_payload = &frame[FRAME_HEADER_BYTES..];
-        if CASTAGNOLI.checksum(padded_payload) != header.payload_crc {
+        if crc32c::checksum(padded_payload) != header.payload_crc {
             return Ok(FrameRead::Invalid);
         }
         Ok(FrameRead::Valid(header, &padded_payload[..header.payload_bytes as usize]))
