@@ -5,9 +5,11 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use kausaldb_bench::{bench_config, content_1k, id, StoreDir, METADATA};
+use kausaldb_core::query::{BlockFilter, ScanCursor};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
-    memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, SyncPolicy,
+    memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine,
+    SyncPolicy,
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -160,5 +162,35 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, put_buffered, put_durable, reads, replay);
+/// A whole scan of 40,000 blocks in the memtable, 64 ids per call, as the C API pages
+/// (`kausal_scan`): once a sort of the memtable per call, so quadratic.
+fn scan_memtable(c: &mut Criterion) {
+    let config = bench_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("scan-memtable");
+    let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+    let blocks = 40_000;
+    for n in 0..blocks {
+        engine.put_block(id(n), b"src/scan.rs", METADATA, b"x").expect("put");
+    }
+    let mut group = c.benchmark_group("scan");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(blocks));
+    group.bench_function("memtable_40k_pages_of_64", |b| {
+        b.iter(|| {
+            let mut cursor = ScanCursor::START;
+            let mut out = [BlockId::ZERO; 64];
+            let mut seen = 0;
+            while !cursor.done {
+                seen += engine.scan(&BlockFilter::ALL, &mut cursor, &mut out).expect("scan");
+            }
+            assert_eq!(seen as u64, blocks, "every block once");
+            seen
+        })
+    });
+    group.finish();
+    engine.abandon();
+}
+
+criterion_group!(benches, put_buffered, put_durable, reads, replay, scan_memtable);
 criterion_main!(benches);

@@ -575,9 +575,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Writes the ids of live blocks that pass `filter`, in id order after `cursor`, into
-    /// `out`; returns how many. Call again with the same cursor until `cursor.done`. Costs a
-    /// sort of the memtable's ids per call plus the records passed over, so pass a large
-    /// `out` to page through a big store. `BufferTooSmall` for an empty `out`.
+    /// `out`; returns how many. Call again with the same cursor until `cursor.done`. Costs
+    /// the records passed over, plus a sort of the memtable's ids when the memtable changed
+    /// since the last scan call (or an edge listing merged levels in between): paging
+    /// through a store costs about what it returns (40,000 memtable blocks, 64 per call:
+    /// 1.2 ms). `BufferTooSmall` for an empty `out`.
     pub fn scan(
         &mut self,
         filter: &BlockFilter<'_>,
@@ -973,5 +975,74 @@ mod tests {
         assert_eq!((stats.blocks_live, stats.edges_live), (2, 0), "{stats:?}");
         assert!(engine.find_block(a).unwrap().is_none());
         engine.close().unwrap();
+    }
+
+    /// Paging through a memtable sorts it once, not once per page (a C host pages 64 ids at
+    /// a time: 40,000 blocks took seconds); a write, or an edge listing that merges levels
+    /// through the same scratch, makes the next page sort again; every page is right.
+    #[test]
+    fn a_scan_of_the_memtable_sorts_it_once_until_it_changes() {
+        let config = Config {
+            memtable_entries_max: 256,
+            memtable_edges_max: 8,
+            memtable_arena_bytes_max: 8192,
+            source_uri_bytes_max: 16,
+            metadata_bytes_max: 32,
+            content_bytes_max: 64,
+            wal_segment_bytes_max: 32 << 10,
+            wal_segments_max: 4,
+            wal_buffer_bytes: 4096,
+            read_buffer_bytes: 4096,
+            files_max: 14,
+            tables_max: 4,
+            table_memory_bytes: 8192,
+            table_page_bytes: 512,
+            ..Config::DEFAULT
+        };
+        let sim =
+            SimConfig { files_max: 14, file_bytes_max: 64 << 10, pending_bytes_max: 64 << 10 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        // A block with an edge in a table and one in the memtable: listing its edges merges
+        // the two levels, through the sort scratch.
+        let hub = BlockId::from_u128(500);
+        engine.put_block(hub, b"u", b"{}", b"").unwrap();
+        engine.put_block(BlockId::from_u128(501), b"u", b"{}", b"").unwrap();
+        let edge = |target| Edge { source: hub, target, edge_type: EdgeType::CALLS };
+        engine.put_edge(edge(BlockId::from_u128(501))).unwrap();
+        engine.flush().unwrap();
+        // Written in an order unlike id order (fewer under Miri, which is slow).
+        let blocks: u128 = if cfg!(miri) { 50 } else { 200 };
+        for n in (0..blocks).rev() {
+            engine.put_block(BlockId::from_u128(n * 7 % blocks + 1), b"u", b"{}", b"").unwrap();
+        }
+        engine.put_edge(edge(BlockId::from_u128(1))).unwrap();
+        let page = |engine: &mut Engine<'_, _>, cursor: &mut ScanCursor| {
+            let mut out = [BlockId::ZERO; 10];
+            let written = engine.scan(&BlockFilter::ALL, cursor, &mut out).unwrap();
+            out[..written].to_vec()
+        };
+        let mut cursor = ScanCursor::START;
+        let mut seen = std::vec::Vec::new();
+        seen.extend(page(&mut engine, &mut cursor));
+        seen.extend(page(&mut engine, &mut cursor));
+        assert_eq!(engine.store.scan_sorts, 1, "two pages, one sort");
+        engine.put_block(BlockId::from_u128(1000), b"u", b"{}", b"").unwrap();
+        seen.extend(page(&mut engine, &mut cursor));
+        assert_eq!(engine.store.scan_sorts, 2, "a write changes the memtable: sorted again");
+        let mut edges = [Edge { source: hub, target: hub, edge_type: EdgeType::CALLS }; 4];
+        let listed = engine.edges(hub, Direction::Outgoing, EdgeFilter::All, &mut edges).unwrap();
+        assert_eq!(listed.total, 2, "one edge from the table, one from the memtable");
+        seen.extend(page(&mut engine, &mut cursor));
+        assert_eq!(engine.store.scan_sorts, 3, "the listing used the scratch: sorted again");
+        while !cursor.done {
+            seen.extend(page(&mut engine, &mut cursor));
+        }
+        assert_eq!(engine.store.scan_sorts, 3, "the rest of the pages: no more sorts");
+        let mut expected: std::vec::Vec<BlockId> = (1..=blocks).map(BlockId::from_u128).collect();
+        expected.extend([500, 501, 1000].map(BlockId::from_u128));
+        assert_eq!(seen, expected, "every block once, in id order");
     }
 }

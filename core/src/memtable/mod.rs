@@ -104,6 +104,8 @@ pub(crate) struct Memtable<'r> {
     arena: &'r mut [u8],
     arena_bytes_used: u32,
     edges: EdgeStore<'r>,
+    /// Counts changes: an order computed at one generation holds until the next change.
+    generation: u64,
 }
 
 /// Index of the first slot to probe for `hash` in a power-of-two table.
@@ -134,7 +136,13 @@ impl<'r> Memtable<'r> {
             arena: parts.arena,
             arena_bytes_used: 0,
             edges: EdgeStore::new(parts.edge_slots, parts.edges),
+            generation: 0,
         }
+    }
+
+    /// Changes so far (every put, delete, edge and reset makes one).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The slot holding `id`, or the empty slot where it would go.
@@ -263,6 +271,7 @@ impl<'r> Memtable<'r> {
 
     /// Stores a new version of a block (room checked). Its edge lists are untouched.
     pub(crate) fn put_block(&mut self, id: &BlockId, sequence: u64, parts: [&[u8]; 3]) {
+        self.generation += 1;
         let offset = self.arena_bytes_used as usize;
         let mut end = offset;
         for part in parts {
@@ -284,6 +293,7 @@ impl<'r> Memtable<'r> {
 
     /// Records the deletion of `id` (room checked). Its edges are tombstoned by the caller.
     pub(crate) fn delete_block(&mut self, id: &BlockId, sequence: u64) {
+        self.generation += 1;
         let entry_index = self.ensure_entry(id);
         let entry = &mut self.blocks[entry_index as usize];
         debug_assert!(sequence > entry.sequence);
@@ -316,6 +326,7 @@ impl<'r> Memtable<'r> {
     /// Stores `edge` as live or as a tombstone (room checked: entries for both endpoints and
     /// a record if it has none).
     pub(crate) fn set_edge(&mut self, edge: &Edge, live: bool) {
+        self.generation += 1;
         let source = self.ensure_entry(&edge.source);
         let target = self.ensure_entry(&edge.target);
         self.edges.set(self.blocks, EdgeEntry::new(source, target, edge.edge_type), !live);
@@ -459,6 +470,7 @@ impl<'r> Memtable<'r> {
 
     /// Empties the memtable (after its contents were flushed to a table).
     pub(crate) fn reset(&mut self) {
+        self.generation += 1;
         self.block_slots.fill(NIL);
         self.entries_used = 0;
         self.arena_bytes_used = 0;

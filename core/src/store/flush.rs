@@ -53,6 +53,8 @@ impl<'r> Store<'r> {
         writer: &mut TableWriter<'_>,
         keep_tombstones: bool,
     ) -> Result<(), Error> {
+        // The scratch is overwritten: a scan's order kept there is gone.
+        self.scan_order = None;
         let scratch = &mut *self.sort_scratch;
         for &index in self.memtable.sorted_blocks(scratch).iter() {
             let record = self.memtable.block_record(index);

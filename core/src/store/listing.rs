@@ -33,6 +33,8 @@ impl<'r> Store<'r> {
             return Ok(self.memtable.visit_live_edges(id, outgoing, filter, emit));
         }
         let tables = &self.tables[..self.tables_count];
+        // The scratch is overwritten: a scan's order kept there is gone.
+        self.scan_order = None;
         let memtable_edges = self.memtable.edges_of(id, outgoing, self.sort_scratch);
         let records_max: u64 = tables.iter().map(|table| table.edge_records).sum();
         let mut memtable_at = 0;

@@ -4,7 +4,7 @@
 //! between calls but the last id it was given (the query layer's `ScanCursor`).
 
 use super::merge::Merge;
-use super::Store;
+use super::{ScanOrder, Store};
 use crate::error::Error;
 use crate::id::BlockId;
 use crate::record::{block_key, BlockRecord};
@@ -29,7 +29,17 @@ impl Store<'_> {
             let buffer = self.merge_buffers.slot(index);
             merge.push(SectionCursor::start_after(vfs, &mut self.pool, table, &after, buffer)?);
         }
-        let sorted = self.memtable.sorted_blocks(self.sort_scratch);
+        let generation = self.memtable.generation();
+        let count = match self.scan_order {
+            Some(order) if order.generation == generation => order.count,
+            _ => {
+                self.scan_sorts += 1;
+                let count = self.memtable.sorted_blocks(self.sort_scratch).len();
+                self.scan_order = Some(ScanOrder { generation, count });
+                count
+            }
+        };
+        let sorted = &self.sort_scratch[..count];
         let mut memtable_at = sorted
             .partition_point(|&index| block_key(&self.memtable.block_record(index).id) <= after);
         let records_max: u64 =
