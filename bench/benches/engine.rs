@@ -192,5 +192,39 @@ fn scan_memtable(c: &mut Criterion) {
     engine.abandon();
 }
 
-criterion_group!(benches, put_buffered, put_durable, reads, replay, scan_memtable);
+/// Opening a store of 100 blocks with the benchmarks' region (its size printed): what an
+/// open costs a host that sizes its region for growth.
+fn open_small_store(c: &mut Criterion) {
+    let config = bench_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("open-small");
+    let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+    for n in 0..100 {
+        engine.put_block(id(n), b"src/open.rs", METADATA, b"x").expect("put");
+    }
+    engine.flush().expect("flush");
+    engine.close().expect("close");
+    eprintln!("open: region of {} MiB", region.len() >> 20);
+    let mut group = c.benchmark_group("open");
+    group.sample_size(20);
+    group.bench_function("store_of_100_blocks_large_region", |b| {
+        b.iter(|| {
+            let engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+            let live = engine.stats().blocks_live;
+            engine.abandon();
+            live
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    put_buffered,
+    put_durable,
+    reads,
+    replay,
+    scan_memtable,
+    open_small_store
+);
 criterion_main!(benches);

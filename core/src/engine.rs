@@ -1045,4 +1045,66 @@ mod tests {
         expected.extend([500, 501, 1000].map(BlockId::from_u128));
         assert_eq!(seen, expected, "every block once, in id order");
     }
+
+    /// The memtable's parts are carved as the host left its region (not cleared): whatever
+    /// the bytes, every write reads back, every edge lists, and a flush and more writes
+    /// leave it right. Patterns: zeros, ones, a byte pattern, and noise.
+    #[test]
+    fn the_engine_works_on_a_region_holding_any_bytes() {
+        let config = Config {
+            memtable_entries_max: 16,
+            memtable_edges_max: 16,
+            memtable_arena_bytes_max: 2048,
+            source_uri_bytes_max: 16,
+            metadata_bytes_max: 32,
+            content_bytes_max: 64,
+            wal_segment_bytes_max: 4096,
+            wal_segments_max: 8,
+            wal_buffer_bytes: 512,
+            read_buffer_bytes: 512,
+            files_max: 14,
+            tables_max: 4,
+            table_memory_bytes: 4096,
+            table_page_bytes: 256,
+            query_nodes_max: 16,
+            ..Config::DEFAULT
+        };
+        let sim = SimConfig { files_max: 14, file_bytes_max: 8192, pending_bytes_max: 4096 };
+        let mut noise = 0x9E37_79B9_7F4A_7C15u64;
+        // Under Miri (slow): the noise alone.
+        let patterns: &[Option<u8>] =
+            if cfg!(miri) { &[None] } else { &[Some(0x00), Some(0xFF), Some(0xA5), None] };
+        for &pattern in patterns {
+            let mut region = std::vec![0u8; memory_bytes_required(&config)];
+            for byte in &mut region {
+                noise = noise.rotate_left(7).wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5A;
+                *byte = pattern.unwrap_or(noise as u8);
+            }
+            let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+            let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+            let id = |n: u128| BlockId::from_u128(n + 1);
+            for round in 0..2u128 {
+                for n in 0..12 {
+                    engine.put_block(id(round * 12 + n), b"u", b"{}", b"x").unwrap();
+                }
+                for n in 1..12 {
+                    let (source, target) = (id(round * 12), id(round * 12 + n));
+                    engine.put_edge(Edge { source, target, edge_type: EdgeType::CALLS }).unwrap();
+                }
+                for n in 0..12 {
+                    assert!(
+                        engine.find_block(id(round * 12 + n)).unwrap().is_some(),
+                        "{pattern:?}"
+                    );
+                }
+                let mut out = [Edge::EMPTY; 16];
+                let hub = id(round * 12);
+                let count = engine.edges(hub, Direction::Outgoing, EdgeFilter::All, &mut out);
+                assert_eq!(count.unwrap().total, 11, "pattern {pattern:?}, round {round}");
+                engine.flush().unwrap();
+            }
+            assert_eq!(engine.stats().blocks_live, 24, "pattern {pattern:?}");
+        }
+    }
 }

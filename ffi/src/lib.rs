@@ -186,7 +186,7 @@ pub extern "C" fn kausal_status_message(status: i32) -> *const c_char {
     status::status_text(status).1.as_ptr().cast()
 }
 
-/// Writes the default configuration (a ~17.2 MiB region) into `out`.
+/// Writes the default configuration (a ~17.4 MiB region) into `out`.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_config_default(out: *mut kausal_config) -> kausal_status {
     // SAFETY: forwarded from the caller.

@@ -4,24 +4,39 @@
 //! the next flush. Records are only ever freed all at once, by `reset` after a flush.
 
 use super::{slot_of, BlockEntry, NIL};
+use crate::codec::narrow_u32;
 use crate::edge::EdgeType;
 
 /// One stored edge version. Endpoints are entry indices into the memtable's block entries.
+/// Every field is a plain integer (as `BlockEntry`'s): any bytes are an `EdgeEntry`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EdgeEntry {
     pub(crate) source: u32,
     pub(crate) target: u32,
     pub(crate) next_out: u32,
     pub(crate) next_in: u32,
+    /// The index slot naming this record (the sparse set's back link, as for blocks).
+    pub(crate) slot: u32,
     pub(crate) edge_type: EdgeType,
-    pub(crate) tombstone: bool,
+    /// 1 for a tombstone, 0 for a live edge.
+    tombstone: u8,
 }
 
 impl EdgeEntry {
-    pub(crate) const EMPTY: EdgeEntry = EdgeEntry::new(NIL, NIL, EdgeType::IMPORTS);
-
     pub(crate) const fn new(source: u32, target: u32, edge_type: EdgeType) -> EdgeEntry {
-        EdgeEntry { source, target, next_out: NIL, next_in: NIL, edge_type, tombstone: false }
+        EdgeEntry {
+            source,
+            target,
+            next_out: NIL,
+            next_in: NIL,
+            slot: NIL,
+            edge_type,
+            tombstone: 0,
+        }
+    }
+
+    pub(crate) fn tombstone(&self) -> bool {
+        self.tombstone != 0
     }
 
     fn same_key(&self, other: &EdgeEntry) -> bool {
@@ -68,7 +83,10 @@ impl<'r> EdgeStore<'r> {
         let mut slot = slot_of(key.hash64(), slot_count);
         for _ in 0..slot_count {
             let record = self.slots[slot];
-            if record == NIL {
+            // Full only if it names a record in use that names this slot back.
+            let full = record < self.records_used
+                && self.records[record as usize].slot == narrow_u32(slot);
+            if !full {
                 return (slot, None);
             }
             if self.records[record as usize].same_key(key) {
@@ -88,7 +106,7 @@ impl<'r> EdgeStore<'r> {
     pub(crate) fn set(&mut self, blocks: &mut [BlockEntry], key: EdgeEntry, tombstone: bool) {
         let (slot, existing) = self.probe(&key);
         if let Some(index) = existing {
-            self.records[index as usize].tombstone = tombstone;
+            self.records[index as usize].tombstone = u8::from(tombstone);
             return;
         }
         assert!(self.free() > 0, "edge store full: the caller checks room first");
@@ -100,7 +118,9 @@ impl<'r> EdgeStore<'r> {
         let target = &mut blocks[key.target as usize];
         let next_in = target.in_head;
         target.in_head = index;
-        self.records[index as usize] = EdgeEntry { next_out, next_in, tombstone, ..key };
+        let (slot_number, tombstone) = (narrow_u32(slot), u8::from(tombstone));
+        self.records[index as usize] =
+            EdgeEntry { next_out, next_in, slot: slot_number, tombstone, ..key };
         self.slots[slot] = index;
     }
 
@@ -154,7 +174,7 @@ impl<'r> EdgeStore<'r> {
 
     /// Forgets every record (after a flush).
     pub(crate) fn reset(&mut self) {
-        self.slots.fill(NIL);
+        // No record in use: every slot reads empty, no clearing.
         self.records_used = 0;
     }
 }

@@ -3,9 +3,12 @@
 //!
 //! - `block_slots` is an open-addressing (linear probing) index from id hash to an entry in
 //!   `blocks`; it has at least twice as many slots as entries, so probes stay short and an
-//!   empty slot always ends a probe. An entry is a live block, a tombstone (a delete that
-//!   must shadow older tables), or a stub (an id that only anchors edge lists: its block
-//!   lives in a table).
+//!   empty slot always ends a probe. A slot is full only if it names an entry in use that
+//!   names the slot back (a sparse set): so the index needs no clearing, neither at open
+//!   (the region's bytes may be anything) nor at reset (no entry is in use), and opening a
+//!   store costs what the store holds, not the memtable's capacity. An entry is a live
+//!   block, a tombstone (a delete that must shadow older tables), or a stub (an id that
+//!   only anchors edge lists: its block lives in a table).
 //! - Payloads (uri, metadata, content, contiguous) are appended to `arena`; a replaced
 //!   block's old payload stays until the next flush empties the memtable.
 //! - Edges live in `edges` (see `edges.rs`): one record per edge version, live or
@@ -29,14 +32,17 @@ pub(crate) const NIL: u32 = u32::MAX;
 const SMALL_DEGREE: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum EntryState {
-    Live,
-    Tombstone,
+    Live = 0,
+    Tombstone = 1,
     /// No version of the block here; the entry anchors edge lists only.
-    Stub,
+    Stub = 2,
 }
 
-/// One block version, tombstone or stub.
+/// One block version, tombstone or stub. Every field is a plain integer (the state too),
+/// so any bytes are a `BlockEntry`: the region is carved into entries without writing them
+/// (see `region`), and only entries in use are ever read.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BlockEntry {
     pub(crate) id: BlockId,
@@ -47,7 +53,10 @@ pub(crate) struct BlockEntry {
     pub(crate) content_bytes: u32,
     pub(crate) out_head: u32,
     pub(crate) in_head: u32,
-    pub(crate) state: EntryState,
+    /// The index slot naming this entry (the sparse set's back link).
+    pub(crate) slot: u32,
+    /// `EntryState` as a byte.
+    state: u8,
 }
 
 impl BlockEntry {
@@ -60,8 +69,21 @@ impl BlockEntry {
         content_bytes: 0,
         out_head: NIL,
         in_head: NIL,
-        state: EntryState::Stub,
+        slot: NIL,
+        state: EntryState::Stub as u8,
     };
+
+    pub(crate) fn state(&self) -> EntryState {
+        match self.state {
+            0 => EntryState::Live,
+            1 => EntryState::Tombstone,
+            _ => EntryState::Stub,
+        }
+    }
+
+    fn set_state(&mut self, state: EntryState) {
+        self.state = state as u8;
+    }
 }
 
 /// A borrowed, zero-copy view of a stored block. It borrows the engine, so the borrow
@@ -152,7 +174,10 @@ impl<'r> Memtable<'r> {
         // At most half the slots are full, so an empty one ends the probe within the bound.
         for _ in 0..slot_count {
             let entry = self.block_slots[slot];
-            if entry == NIL {
+            // Full only if it names an entry in use that names this slot back.
+            let full =
+                entry < self.entries_used && self.blocks[entry as usize].slot == narrow_u32(slot);
+            if !full {
                 return (slot, None);
             }
             if self.blocks[entry as usize].id == *id {
@@ -174,7 +199,7 @@ impl<'r> Memtable<'r> {
     /// the stub into a version; a flush clears them all.
     pub(crate) fn block_state(&self, id: &BlockId) -> Option<bool> {
         let entry = &self.blocks[self.entry_of(id)? as usize];
-        match entry.state {
+        match entry.state() {
             EntryState::Live | EntryState::Stub => Some(true),
             EntryState::Tombstone => Some(false),
         }
@@ -182,7 +207,7 @@ impl<'r> Memtable<'r> {
 
     /// The state of entry `entry`.
     pub(crate) fn state_at(&self, entry: u32) -> EntryState {
-        self.blocks[entry as usize].state
+        self.blocks[entry as usize].state()
     }
 
     /// The live block `id`, if the memtable holds it live.
@@ -194,7 +219,7 @@ impl<'r> Memtable<'r> {
     /// The block version in entry `entry`, if it is a live version (not a stub or tombstone).
     pub(crate) fn view_at(&self, entry: u32) -> Option<BlockView<'_>> {
         let entry = &self.blocks[entry as usize];
-        if entry.state != EntryState::Live {
+        if entry.state() != EntryState::Live {
             return None;
         }
         let record = self.record_of(entry);
@@ -216,7 +241,7 @@ impl<'r> Memtable<'r> {
         BlockRecord {
             id: entry.id,
             sequence: entry.sequence,
-            tombstone: entry.state == EntryState::Tombstone,
+            tombstone: entry.state() == EntryState::Tombstone,
             source_uri: &self.arena[start..uri_end],
             metadata_json: &self.arena[uri_end..metadata_end],
             content: &self.arena[metadata_end..content_end],
@@ -265,7 +290,8 @@ impl<'r> Memtable<'r> {
         let entry = self.entries_used;
         self.entries_used += 1;
         self.block_slots[slot] = entry;
-        self.blocks[entry as usize] = BlockEntry { id: *id, ..BlockEntry::EMPTY };
+        let slot = narrow_u32(slot);
+        self.blocks[entry as usize] = BlockEntry { id: *id, slot, ..BlockEntry::EMPTY };
         entry
     }
 
@@ -288,7 +314,7 @@ impl<'r> Memtable<'r> {
         entry.source_uri_bytes = narrow_u32(parts[0].len());
         entry.metadata_bytes = narrow_u32(parts[1].len());
         entry.content_bytes = narrow_u32(parts[2].len());
-        entry.state = EntryState::Live;
+        entry.set_state(EntryState::Live);
     }
 
     /// Records the deletion of `id` (room checked). Its edges are tombstoned by the caller.
@@ -298,7 +324,7 @@ impl<'r> Memtable<'r> {
         let entry = &mut self.blocks[entry_index as usize];
         debug_assert!(sequence > entry.sequence);
         entry.sequence = sequence;
-        entry.state = EntryState::Tombstone;
+        entry.set_state(EntryState::Tombstone);
         entry.source_uri_bytes = 0;
         entry.metadata_bytes = 0;
         entry.content_bytes = 0;
@@ -312,7 +338,7 @@ impl<'r> Memtable<'r> {
             return EdgeState::Unknown;
         };
         match self.edges.find(&EdgeEntry::new(source, target, edge.edge_type)) {
-            Some(index) if self.edges.record(index).tombstone => EdgeState::Tombstone,
+            Some(index) if self.edges.record(index).tombstone() => EdgeState::Tombstone,
             Some(_) => EdgeState::Live,
             None => EdgeState::Unknown,
         }
@@ -415,7 +441,7 @@ impl<'r> Memtable<'r> {
             key_id: *key_id,
             edge_type: record.edge_type,
             other: self.blocks[other as usize].id,
-            tombstone: record.tombstone,
+            tombstone: record.tombstone(),
         }
     }
 
@@ -425,14 +451,14 @@ impl<'r> Memtable<'r> {
         let (source, target) =
             (self.blocks[record.source as usize].id, self.blocks[record.target as usize].id);
         let (key_id, other) = if outgoing { (source, target) } else { (target, source) };
-        EdgeRecord { key_id, edge_type: record.edge_type, other, tombstone: record.tombstone }
+        EdgeRecord { key_id, edge_type: record.edge_type, other, tombstone: record.tombstone() }
     }
 
     /// Indices of the block entries that hold a version (not stubs), sorted by id.
     pub(crate) fn sorted_blocks<'s>(&self, scratch: &'s mut [u32]) -> &'s [u32] {
         let mut count = 0;
         for (index, entry) in self.blocks[..self.entries_used as usize].iter().enumerate() {
-            if entry.state != EntryState::Stub {
+            if entry.state() != EntryState::Stub {
                 scratch[count] = narrow_u32(index);
                 count += 1;
             }
@@ -471,7 +497,7 @@ impl<'r> Memtable<'r> {
     /// Empties the memtable (after its contents were flushed to a table).
     pub(crate) fn reset(&mut self) {
         self.generation += 1;
-        self.block_slots.fill(NIL);
+        // No entry in use: every slot reads empty (see the module's note), no clearing.
         self.entries_used = 0;
         self.arena_bytes_used = 0;
         self.edges.reset();

@@ -187,7 +187,7 @@ impl<'b> SegmentReader<'b> {
             while at < self.file_bytes {
                 let len = narrow_usize((self.file_bytes - at).min(step));
                 match self.window(vfs, at, len)? {
-                    Some(bytes) if bytes.iter().all(|&byte| byte == 0) => at += len as u64,
+                    Some(bytes) if all_zeros(bytes) => at += len as u64,
                     _ => return Ok(false),
                 }
             }
@@ -909,4 +909,12 @@ fn sync_kept_segments<V: Vfs>(
         }
     }
     Ok(last)
+}
+
+/// Whether `bytes` are all zero: ORed a page at a time, which the compiler vectorizes (a
+/// byte-by-byte test with an early exit does not), then tested. The zeros preallocated
+/// after a segment's last frame (up to 1 MiB, read three times at every open) were most of
+/// the time an open took.
+fn all_zeros(bytes: &[u8]) -> bool {
+    bytes.chunks(4096).all(|page| page.iter().fold(0u8, |any, &byte| any | byte) == 0)
 }
