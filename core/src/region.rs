@@ -1,5 +1,7 @@
-//! The one place the caller's region is carved into typed parts, and the only `unsafe` in
-//! the engine.
+//! The one place the caller's region is carved into typed parts (one of the three modules
+//! allowed `unsafe`, with `vfs::posix` and `crc32c`'s hardware path). The memtable's parts
+//! and the sort scratch are taken as the host's bytes are (`AnyBits`: no fill, so an open
+//! costs nothing per byte of capacity); the other typed parts are filled.
 //!
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
 //! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
