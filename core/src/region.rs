@@ -136,15 +136,25 @@ impl<'r> Carver<'r> {
         }
     }
 
-    /// Cuts the next part as bytes. The region is already initialised memory (`&mut [u8]`),
-    /// so byte parts need no fill: opening with a large arena costs nothing per byte.
-    fn take_bytes(&mut self, count: usize) -> &'r mut [u8] {
-        let bytes = round_up(count);
+    /// The bytes of the next part: `count` elements of `T`, rounded up to `PART_ALIGN`,
+    /// starting aligned for `T` (checked).
+    fn cut<T>(&mut self, count: usize) -> &'r mut [u8] {
+        assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0);
+        let bytes = round_up(count * size_of::<T>());
         let rest = core::mem::take(&mut self.rest);
         // memory_bytes_required() sized the region for exactly these parts.
         assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
         let (part, rest) = rest.split_at_mut(bytes);
         self.rest = rest;
+        // Every part starts at a PART_ALIGN boundary; `carve` aligned the region's start.
+        assert!(part.as_ptr() as usize % align_of::<T>() == 0);
+        part
+    }
+
+    /// Cuts the next part as bytes. The region is already initialised memory (`&mut [u8]`),
+    /// so byte parts need no fill: opening with a large arena costs nothing per byte.
+    fn take_bytes(&mut self, count: usize) -> &'r mut [u8] {
+        let part = self.cut::<u8>(count);
         self.push_guard();
         &mut part[..count]
     }
@@ -155,42 +165,26 @@ impl<'r> Carver<'r> {
     /// because any bytes are a valid `T` (`AnyBits`), and the memtable reads only elements
     /// it wrote (its indexes are sparse sets: see `memtable`).
     fn take_as_is<T: AnyBits>(&mut self, count: usize) -> &'r mut [T] {
-        assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0);
-        let bytes = round_up(count * size_of::<T>());
-        let rest = core::mem::take(&mut self.rest);
-        // memory_bytes_required() sized the region for exactly these parts.
-        assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
-        let (part, rest) = rest.split_at_mut(bytes);
-        self.rest = rest;
+        let part = self.cut::<T>(count);
         let pointer = part.as_mut_ptr().cast::<T>();
-        assert!(pointer as usize % align_of::<T>() == 0);
-        // SAFETY: `part` is an exclusive borrow of `bytes >= count * size_of::<T>()`
-        // initialised bytes (the region is a `&mut [u8]`) for 'r; the pointer is aligned
-        // for `T` (checked above, as in `take_initialised`); every bit pattern of those
-        // bytes is a valid `T` (`T: AnyBits`); `part` is consumed, so no other reference
-        // to the bytes exists for 'r.
+        // SAFETY: `part` is an exclusive borrow of at least `count * size_of::<T>()`
+        // initialised bytes (the region is a `&mut [u8]`) for 'r, aligned for `T` (checked
+        // in `cut`); every bit pattern of those bytes is a valid `T` (`T: AnyBits`); `part`
+        // is consumed, so no other reference to the bytes exists for 'r.
         let slice = unsafe { core::slice::from_raw_parts_mut(pointer, count) };
         self.push_guard();
         slice
     }
 
     fn take_initialised<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
-        assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0);
-        let bytes = round_up(count * size_of::<T>());
-        let rest = core::mem::take(&mut self.rest);
-        // memory_bytes_required() sized the region for exactly these parts.
-        assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
-        let (part, rest) = rest.split_at_mut(bytes);
-        self.rest = rest;
+        let part = self.cut::<T>(count);
         let pointer = part.as_mut_ptr().cast::<T>();
-        assert!(pointer as usize % align_of::<T>() == 0);
-        // SAFETY: `part` is an exclusive borrow of `bytes >= count * size_of::<T>()` bytes
-        // for 'r, so the pointer is valid for writes of `count` elements; it is aligned for
-        // `T` (checked above: every part starts at a PART_ALIGN boundary, and the region
-        // start was aligned in `carve`). Each element is written before the slice is formed,
-        // so the slice only ever holds initialised `T`s, and `T: Copy` has no drop glue to
-        // run on the overwritten bytes. `part` is consumed here, so no other reference to
-        // those bytes exists for 'r.
+        // SAFETY: `part` is an exclusive borrow of at least `count * size_of::<T>()` bytes
+        // for 'r, so the pointer is valid for writes of `count` elements, aligned for `T`
+        // (checked in `cut`). Each element is written before the slice is formed, so the
+        // slice only ever holds initialised `T`s, and `T: Copy` has no drop glue to run on
+        // the overwritten bytes. `part` is consumed here, so no other reference to those
+        // bytes exists for 'r.
         unsafe {
             for index in 0..count {
                 pointer.add(index).write(fill);
@@ -289,6 +283,8 @@ mod tests {
             tables_max: 4,
             table_memory_bytes: 1024,
             table_page_bytes: 256,
+            // Small, so Miri's byte-by-byte fills of the region stay quick.
+            query_nodes_max: 16,
             ..Config::DEFAULT
         }
     }
