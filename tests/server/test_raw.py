@@ -111,6 +111,28 @@ def a_client_gone_mid_call_leaves_the_store_whole(tree):
           "the store opens afterwards with the tree whole", status.stdout + status.stderr)
 
 
+def warn_mode_says_the_answer_may_be_stale(tree):
+    server = subprocess.Popen([KAUSAL, "mcp", "--root", tree, "--stale", "warn",
+                               "--stale-check-ms", "0"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def ask(raw):
+        server.stdin.write(raw + b"\n")
+        server.stdin.flush()
+        return json.loads(server.stdout.readline())
+
+    first = ask(call(1, "callers", {"symbol": "log_line", "depth": 1}))["result"]["structuredContent"]
+    check("stale" not in first, "warn: nothing changed, nothing said", first)
+    with open(os.path.join(tree, "src", "late.c"), "w") as late:
+        late.write("int log_line(const char *m);\nint late(void) { return log_line(\"l\"); }\n")
+    second = ask(call(2, "callers", {"symbol": "log_line", "depth": 1}))["result"]["structuredContent"]
+    check(second.get("stale", {}).get("files_changed") == 1
+          and all(r["name"] != "late" for r in second["results"]),
+          "warn: a file added since is reported, not indexed", second)
+    server.stdin.close()
+    server.wait(timeout=30)
+
+
 def main():
     with tempfile.TemporaryDirectory() as scratch:
         tree = os.path.join(scratch, "tree")
@@ -125,6 +147,7 @@ def main():
         server.process.stdin.close()
         check(server.process.wait(timeout=30) == 0, "end of input: the server exits with 0")
         a_client_gone_mid_call_leaves_the_store_whole(tree)
+        warn_mode_says_the_answer_may_be_stale(tree)
     print(f"test_raw: {passed[0]} checks passed")
 
 

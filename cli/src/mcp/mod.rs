@@ -213,8 +213,12 @@ impl<W: Write + Send> Server<W> {
                 self.fresh.record(&self.root)?;
                 Ok(None)
             }
-            // Never indexed by this server: what the store holds is all there is to say.
-            (usize::MAX, _) => Ok(None),
+            // Never indexed by this server: what the store holds is all there is to say, and
+            // the tree as it is now is what later looks compare with.
+            (usize::MAX, _) => {
+                self.fresh.record(&self.root)?;
+                Ok(None)
+            }
             (files, _) => Ok(Some(files)),
         }
     }
