@@ -94,7 +94,8 @@ impl<'r> EdgeStore<'r> {
             }
             slot = (slot + 1) & (slot_count - 1);
         }
-        unreachable!("full edge index") // INVARIANT: slots >= 2 * records, checked in new()
+        // A full slot names a distinct one of the records in use (the sparse set's back link).
+        unreachable!("full edge index") // INVARIANT: full slots <= records <= slots / 2 (new())
     }
 
     pub(crate) fn find(&self, key: &EdgeEntry) -> Option<u32> {

@@ -185,7 +185,8 @@ impl<'r> Memtable<'r> {
             }
             slot = (slot + 1) & (slot_count - 1);
         }
-        unreachable!("full block index") // INVARIANT: slots >= 2 * entries, checked in new()
+        // A full slot names a distinct one of the entries in use (the sparse set's back link).
+        unreachable!("full block index") // INVARIANT: full slots <= entries <= slots / 2 (new())
     }
 
     /// The entry of `id` (live, tombstone or stub).
