@@ -7,18 +7,45 @@ use tree_sitter::Node;
 /// attributes): real code stays far below it.
 const DECLARATOR_DEPTH_MAX: usize = 16;
 
-/// The identifier a declarator declares: through pointer, parenthesised, attributed and
-/// function declarators.
-fn declared_name(mut node: Node<'_>, source: &[u8]) -> Option<String> {
+/// The name a declarator declares, through pointer, parenthesised, attributed and function
+/// declarators, and (in C++) the type a qualified name puts it in (`Parser` in
+/// `Parser::parse`). C and C++ read declarators with this one walk.
+pub(super) fn declared(mut node: Node<'_>, source: &[u8]) -> Option<(String, Option<String>)> {
     for _ in 0..DECLARATOR_DEPTH_MAX {
         match node.kind() {
-            "identifier" | "type_identifier" | "field_identifier" => {
-                return Some(text(node, source))
+            "identifier" | "field_identifier" | "destructor_name" | "operator_name"
+            | "type_identifier" => return Some((text(node, source), None)),
+            "qualified_identifier" => {
+                let (name, _) = declared(node.child_by_field_name("name")?, source)?;
+                let scope = node.child_by_field_name("scope").map(|scope| text(scope, source));
+                let owner =
+                    scope.map(|scope| scope.rsplit("::").next().unwrap_or(&scope).to_string());
+                return Some((name, owner));
             }
             _ => node = node.child_by_field_name("declarator").or_else(|| node.named_child(0))?,
         }
     }
     None
+}
+
+/// A struct, union, enum (or C++ class) with a body and a name: a definition (without a
+/// body it only names the type). C++ reads its types with this.
+pub(super) fn type_with_body(node: Node<'_>, source: &[u8]) -> Found {
+    let kind = match node.kind() {
+        "class_specifier" => Kind::Class,
+        "struct_specifier" => Kind::Struct,
+        "union_specifier" => Kind::Union,
+        _ => Kind::Enum,
+    };
+    match (field_text(node, "name", source), node.child_by_field_name("body")) {
+        (Some(name), Some(_)) => Found::Definition { kind, name, owner: None },
+        _ => Found::Nothing,
+    }
+}
+
+/// The name a C declarator declares.
+fn declared_name(node: Node<'_>, source: &[u8]) -> Option<String> {
+    declared(node, source).map(|(name, _)| name)
 }
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
@@ -31,17 +58,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 name,
                 owner: None,
             }),
-        "struct_specifier" | "union_specifier" | "enum_specifier" => {
-            let kind = match node.kind() {
-                "struct_specifier" => Kind::Struct,
-                "union_specifier" => Kind::Union,
-                _ => Kind::Enum,
-            };
-            match (field_text(node, "name", source), node.child_by_field_name("body")) {
-                (Some(name), Some(_)) => Found::Definition { kind, name, owner: None },
-                _ => Found::Nothing,
-            }
-        }
+        "struct_specifier" | "union_specifier" | "enum_specifier" => type_with_body(node, source),
         "type_definition" => node
             .child_by_field_name("declarator")
             .and_then(|declarator| declared_name(declarator, source))

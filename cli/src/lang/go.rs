@@ -1,7 +1,7 @@
 //! Go: functions, methods (owned by their receiver's type), struct, interface and other
 //! type declarations; calls; imports.
 
-use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, named, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 /// The type a method's receiver names: `T` in `(t *T)` or `(t T[K])`.
@@ -15,9 +15,7 @@ fn receiver_type(node: Node<'_>, source: &[u8]) -> Option<String> {
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
     match node.kind() {
-        "function_declaration" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
-            Found::Definition { kind: Kind::Function, name, owner: None }
-        }),
+        "function_declaration" => named(node, Kind::Function, source),
         "method_declaration" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
             Found::Definition { kind: Kind::Method, name, owner: receiver_type(node, source) }
         }),
@@ -27,11 +25,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
                 Some("interface_type") => Kind::Interface,
                 _ => Kind::TypeAlias,
             };
-            field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
-                kind,
-                name,
-                owner: None,
-            })
+            named(node, kind, source)
         }
         "call_expression" => {
             let Some(function) = node.child_by_field_name("function") else {

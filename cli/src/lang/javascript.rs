@@ -2,7 +2,7 @@
 //! to a name), classes and their methods, TypeScript interfaces, type aliases and enums;
 //! calls and `new`; `import ... from`.
 
-use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, named, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
@@ -46,11 +46,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "type_identifier" => return Found::Reference { name: text(node, source) },
         _ => return Found::Nothing,
     };
-    field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
-        kind,
-        name,
-        owner: None,
-    })
+    named(node, kind, source)
 }
 
 fn call(node: Node<'_>, source: &[u8]) -> Found {

@@ -602,6 +602,16 @@ fn member_call(
     })
 }
 
+/// A definition of `kind` named by `node`'s `name` field, owned by no type (a method's
+/// owner comes from its enclosing scope); nothing if it has no name.
+fn named(node: Node<'_>, kind: Kind, source: &[u8]) -> Found {
+    field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
+        kind,
+        name,
+        owner: None,
+    })
+}
+
 /// The text of a node's field, if it has it.
 fn field_text(node: Node<'_>, field: &str, source: &[u8]) -> Option<String> {
     node.child_by_field_name(field).map(|child| text(child, source))

@@ -1,17 +1,13 @@
 //! Python: functions, methods and classes; calls; `import` (each module, with the name it
 //! binds) and `from ... import`.
 
-use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, named, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
     match node.kind() {
-        "function_definition" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
-            Found::Definition { kind: Kind::Function, name, owner: None }
-        }),
-        "class_definition" => field_text(node, "name", source).map_or(Found::Nothing, |name| {
-            Found::Definition { kind: Kind::Class, name, owner: None }
-        }),
+        "function_definition" => named(node, Kind::Function, source),
+        "class_definition" => named(node, Kind::Class, source),
         "call" => {
             let Some(function) = node.child_by_field_name("function") else {
                 return Found::Nothing;

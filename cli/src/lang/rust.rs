@@ -1,7 +1,7 @@
 //! Rust: functions and methods, structs, enums, unions, traits, type aliases, `macro_rules!`,
 //! modules; calls and macro invocations; `use` and `mod` items.
 
-use super::{call_of, field_text, member_call, text, CallKind, Found, Kind};
+use super::{call_of, field_text, member_call, named, text, CallKind, Found, Kind};
 use tree_sitter::Node;
 
 /// The name of an impl's type without generics or references: `Store` for `&mut Store<'r>`.
@@ -50,11 +50,7 @@ pub(super) fn classify(node: Node<'_>, source: &[u8]) -> Found {
         "type_identifier" => return Found::Reference { name: text(node, source) },
         _ => return Found::Nothing,
     };
-    field_text(node, "name", source).map_or(Found::Nothing, |name| Found::Definition {
-        kind,
-        name,
-        owner: None,
-    })
+    named(node, kind, source)
 }
 
 fn call(node: Node<'_>, source: &[u8]) -> Found {

@@ -190,6 +190,11 @@ int main() { text::Parser p; return text::run(); }
     );
     let qualifiers: Vec<_> = file.calls.iter().map(|c| c.qualifier.as_deref()).collect();
     assert_eq!(qualifiers, [None, None, Some("self"), Some("text")]);
+    // Macros as C reads them: a header's include guard is none; a macro's body is read.
+    let header =
+        parse(Lang::Cpp, b"#ifndef P_HPP\n#define P_HPP\n#define RUN() text::run()\n#endif\n");
+    assert_eq!(names(&header), [("macro", "RUN", None)]);
+    assert_eq!(calls(&header), [(Some("RUN"), "run")]);
 }
 
 #[test]
