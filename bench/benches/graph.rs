@@ -5,7 +5,9 @@
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kausaldb_bench::{code_graph_calls, content_for, graph_config, id, BenchRng, StoreDir};
+use kausaldb_bench::{
+    bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
+};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
     memory_bytes_required, Direction, Edge, EdgeFilter, EdgeType, Engine, NamedQuery, PathOutcome,
@@ -121,6 +123,53 @@ fn per_query_latency(
     );
 }
 
+/// Edge listings at a realistic config (`bench_config`: a 64 Ki-block memtable) with blocks
+/// of 1 KiB, so the graph spans several tables and the memtable (the count is printed).
+fn listings(c: &mut Criterion, engine: &mut Engine<'_, PosixVfs>, level: &str) {
+    let blocks = blocks();
+    let mut rng = BenchRng::new(5);
+    let starts: Vec<_> = (0..1024).map(|_| id(rng.below(blocks))).collect();
+    let mut group = c.benchmark_group(format!("graph_{level}"));
+    for (name, direction) in
+        [("edges_outgoing", Direction::Outgoing), ("edges_incoming", Direction::Incoming)]
+    {
+        let mut at = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                at = (at + 1) % starts.len();
+                let mut found = 0;
+                let filter = EdgeFilter::Only(EdgeType::CALLS);
+                engine.visit_edges(starts[at], direction, filter, |_| found += 1).expect("edges");
+                found
+            })
+        });
+    }
+    group.finish();
+}
+
+fn graph_realistic(c: &mut Criterion) {
+    let blocks = blocks();
+    let config = bench_config();
+    let mut region = vec![0u8; memory_bytes_required(&config)];
+    let dir = StoreDir::new("graph-realistic");
+    let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
+    for n in 0..blocks {
+        let mut content = content_1k();
+        content[..8].copy_from_slice(&n.to_le_bytes());
+        engine
+            .put_block(id(n), b"src/generated.rs", br#"{"kind":"function"}"#, &content)
+            .expect("put");
+    }
+    for (caller, callee) in code_graph_calls(blocks, OUT_DEGREE, 42) {
+        let edge = Edge { source: id(caller), target: id(callee), edge_type: EdgeType::CALLS };
+        engine.put_edge(edge).expect("put_edge");
+    }
+    engine.sync().expect("sync");
+    eprintln!("realistic: {} tables", engine.stats().tables_count);
+    listings(c, &mut engine, "realistic");
+    queries(c, &mut engine, "realistic");
+}
+
 fn graph(c: &mut Criterion) {
     let blocks = blocks();
     let config = graph_config(blocks, blocks * OUT_DEGREE);
@@ -132,5 +181,5 @@ fn graph(c: &mut Criterion) {
     queries(c, &mut engine, "tables");
 }
 
-criterion_group!(benches, graph);
+criterion_group!(benches, graph, graph_realistic);
 criterion_main!(benches);

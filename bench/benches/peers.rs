@@ -9,7 +9,9 @@
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use kausaldb_bench::peers::{open_peer, resident_bytes, Fjall, Id, LogSize, Peer, Sqlite, SYSTEMS};
+use kausaldb_bench::peers::{
+    open_peer, resident_bytes, Fjall, Id, Kausal, KausalHarnessBfs, LogSize, Peer, Sqlite, SYSTEMS,
+};
 use kausaldb_bench::{
     bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
     METADATA,
@@ -159,8 +161,18 @@ fn open_graph_peer(
 }
 
 fn load_graph(peer: &mut dyn Peer, blocks: u64, calls: &[(u64, u64)]) {
+    load_graph_with(peer, blocks, calls, content_for);
+}
+
+/// `load_graph` with each block's content from `content`.
+fn load_graph_with(
+    peer: &mut dyn Peer,
+    blocks: u64,
+    calls: &[(u64, u64)],
+    content: impl Fn(u64) -> Vec<u8>,
+) {
     for n in 0..blocks {
-        peer.put_block(&key(n), b"src/generated.rs", METADATA, &content_for(n));
+        peer.put_block(&key(n), b"src/generated.rs", METADATA, &content(n));
     }
     for &(caller, callee) in calls {
         peer.put_edge(&key(caller), &key(callee), CALLS);
@@ -273,6 +285,67 @@ fn graph(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// 1 KiB of content, distinct per block (its number in the first bytes).
+fn content_1k_of(n: u64) -> Vec<u8> {
+    let mut content = content_1k();
+    content[..8].copy_from_slice(&n.to_le_bytes());
+    content
+}
+
+/// The graph at a realistic config: blocks of 1 KiB (100 MiB for 100k), KausalDB with
+/// `bench_config` (a 64 Ki-block memtable, default compaction), so the graph spans several
+/// tables and the memtable, as a code graph larger than a host's memtable does. Also
+/// KausalDB with the benchmark's hash-set BFS over its edge listings, to compare with the
+/// native traversal. Writes how many tables the graph spans to `peers-graph-tables.tsv`.
+fn graph_tables(c: &mut Criterion) {
+    if !selected("graph_tables") {
+        return;
+    }
+    let blocks = env_count("KAUSAL_BENCH_GRAPH_BLOCKS", 100_000);
+    let calls = code_graph_calls(blocks, 5, 42);
+    let mut stores: Vec<(Box<dyn Peer>, StoreDir)> = Vec::new();
+    for system in SYSTEMS.iter().chain(["kausaldb_harness_bfs"].iter()) {
+        let dir = StoreDir::new(&format!("peers-graph-tables-{system}"));
+        let mut peer: Box<dyn Peer> = match *system {
+            "kausaldb" | "kausaldb_harness_bfs" => {
+                let mut kausal = Kausal::open(&dir, bench_config(), false);
+                load_graph_with(&mut kausal, blocks, &calls, content_1k_of);
+                let stats = kausal.engine().stats();
+                let region = memory_bytes_required(&bench_config());
+                eprintln!(
+                    "graph_tables/{system}: {} tables, {} edges in the memtable, region {} MiB",
+                    stats.tables_count,
+                    stats.memtable_edges_used,
+                    region >> 20
+                );
+                write_rows(
+                    "peers-graph-tables.tsv",
+                    &format!(
+                        "tables\tmemtable_edges\tregion_bytes\n{}\t{}\t{region}\n",
+                        stats.tables_count, stats.memtable_edges_used
+                    ),
+                );
+                if *system == "kausaldb" {
+                    Box::new(kausal)
+                } else {
+                    Box::new(KausalHarnessBfs(kausal))
+                }
+            }
+            _ => {
+                let mut peer = open_peer(system, &dir, bench_config(), false);
+                load_graph_with(peer.as_mut(), blocks, &calls, content_1k_of);
+                peer
+            }
+        };
+        peer.sync();
+        stores.push((peer, dir));
+    }
+    let mut rng = BenchRng::new(5);
+    let starts: Vec<Id> = (0..1024).map(|_| key(rng.below(blocks))).collect();
+    check_same_answers(&mut stores, &starts);
+    graph_reads(c, &mut stores, &starts, "_tables");
 }
 
 /// The edge lookups and traversals of the graph workload, in groups named with `suffix`.
@@ -488,5 +561,13 @@ fn open_after_crash(_c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, block_writes, block_reads, graph, ingest_batch, open_after_crash);
+criterion_group!(
+    benches,
+    block_writes,
+    block_reads,
+    graph,
+    graph_tables,
+    ingest_batch,
+    open_after_crash
+);
 criterion_main!(benches);

@@ -178,6 +178,31 @@ impl Peer for Kausal {
     }
 }
 
+/// KausalDB with the benchmark's own BFS (a `HashSet` and a queue over `visit_edges`), the
+/// way a host without the query engine would traverse: the native traversal must beat it.
+pub struct KausalHarnessBfs(pub Kausal);
+
+impl Peer for KausalHarnessBfs {
+    fn name(&self) -> &'static str {
+        "kausaldb_harness_bfs"
+    }
+    fn put_block(&mut self, id: &Id, uri: &[u8], metadata: &[u8], content: &[u8]) {
+        self.0.put_block(id, uri, metadata, content);
+    }
+    fn get_block(&mut self, id: &Id) -> Option<usize> {
+        self.0.get_block(id)
+    }
+    fn put_edge(&mut self, source: &Id, target: &Id, edge_type: u16) {
+        self.0.put_edge(source, target, edge_type);
+    }
+    fn neighbours(&mut self, id: &Id, outgoing: bool, edge_type: u16, visit: &mut dyn FnMut(Id)) {
+        self.0.neighbours(id, outgoing, edge_type, visit);
+    }
+    fn sync(&mut self) {
+        self.0.sync();
+    }
+}
+
 pub struct Sqlite {
     connection: rusqlite::Connection,
 }

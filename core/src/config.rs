@@ -80,11 +80,13 @@ pub struct Config {
     /// need one more is `MemtableFull { resource: Tables }`.
     pub tables_max: u32,
     /// Bytes of region for the open tables' bloom filters (`bloom_bits_per_key` bits per
-    /// block) and sparse indexes (64 bytes per page of `table_page_bytes`).
+    /// block or edge source, and per edge target) and sparse indexes (64 bytes per page of
+    /// `table_page_bytes`).
     pub table_memory_bytes: u32,
     /// Target size of a table page (one index entry each); edge lookups read one.
     pub table_page_bytes: u32,
-    /// Bloom filter bits per block in each table (about 1% false positives at 10).
+    /// Bloom filter bits per key in each table: per block (or edge source) and per edge
+    /// target (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
     /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
     /// region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes of

@@ -69,8 +69,8 @@ impl<'r> Store<'r> {
     }
 
     /// Adds one cursor per table on `id`'s edges in one direction to `merge`. The bloom filter
-    /// holds the sources of a table's edges: a miss skips the table for an outgoing listing
-    /// (an incoming one reads every table).
+    /// holds the sources and the targets of a table's edges: a miss skips the table (a
+    /// version-3 table's filter has no targets: an incoming listing reads it).
     fn open_edge_cursors<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -80,8 +80,13 @@ impl<'r> Store<'r> {
     ) -> Result<(), Error> {
         let section = if outgoing { Section::OutEdges } else { Section::InEdges };
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
-            let may_hold =
-                !outgoing || bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, id);
+            let filter = self.pool.bloom(table);
+            let may_hold = if outgoing {
+                bloom::may_contain(filter, table.bloom_hashes, id)
+            } else {
+                !table.bloom_has_incoming
+                    || bloom::may_contain_incoming(filter, table.bloom_hashes, id)
+            };
             let cursor = if may_hold {
                 let buffer = self.merge_buffers.slot(index);
                 EdgeCursor::seek(vfs, &mut self.pool, table, section, id, buffer)?

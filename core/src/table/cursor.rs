@@ -4,6 +4,7 @@
 
 use super::format::{open_page_header, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
 use super::lookup::{read_page, seek, view_checked_page};
+use super::search::lower_bound;
 use super::{TableMeta, TablePool, DAMAGED};
 use crate::codec::narrow_u32;
 use crate::error::Error;
@@ -208,15 +209,7 @@ fn copy_run(
     let key_at = |index: usize| id_at(records, index * EDGE_RECORD_BYTES);
     let count = count as usize;
     // Records are sorted by key, whose first 16 bytes are the key id.
-    let (mut low, mut high) = (0, count);
-    while low < high {
-        let middle = low + (high - low) / 2;
-        if key_at(middle) < *key_id {
-            low = middle + 1;
-        } else {
-            high = middle;
-        }
-    }
+    let low = lower_bound(count, key_id.to_u128(), |index| key_at(index).to_u128());
     let mut end = low;
     while end < count && key_at(end) == *key_id {
         end += 1;

@@ -15,11 +15,16 @@ use crate::edge::EdgeType;
 use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::table::search::lower_bound;
 
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
 /// 3: block pages end with a trailer of (id, offset) per record, so a lookup
 /// binary-searches the trailer alone and then reads one record.
-pub(crate) const TABLE_VERSION: u32 = 3;
+pub(crate) const TABLE_VERSION: u32 = 4;
+
+/// The oldest table version a reader accepts: version 3 differs only in that its bloom
+/// filter holds no incoming edges' targets (`Footer::bloom_has_incoming`).
+pub(crate) const TABLE_VERSION_OLDEST: u32 = 3;
 /// Bytes of the trailer per record of a block page: the id and a u32 offset.
 pub(crate) const TRAILER_BYTES_PER_RECORD: usize = ID_BYTES + 4;
 pub(crate) const PAGE_HEADER_BYTES: usize = 16;
@@ -76,22 +81,20 @@ impl Section {
 /// points outside the records. Callers decode the record and check its id.
 pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Option<usize>, ()> {
     let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD).ok_or(())?;
-    let entry_at = |index: u32| trailer + index as usize * TRAILER_BYTES_PER_RECORD;
+    let entry_at = |index: usize| trailer + index * TRAILER_BYTES_PER_RECORD;
     // Ids compare as bytes, that is as big-endian integers: one comparison, no memcmp call.
     let target = u128::from_be_bytes(id.0);
-    let (mut low, mut high) = (0u32, count);
-    while low < high {
-        let middle = low + (high - low) / 2;
-        match u128::from_be_bytes(id_at(body, entry_at(middle)).0).cmp(&target) {
-            core::cmp::Ordering::Less => low = middle + 1,
-            core::cmp::Ordering::Greater => high = middle,
-            core::cmp::Ordering::Equal => {
-                let offset = u32_at(body, entry_at(middle) + ID_BYTES) as usize;
-                return if offset + ID_BYTES <= trailer { Ok(Some(offset)) } else { Err(()) };
-            }
-        }
+    let id_of = |index: usize| u128::from_be_bytes(id_at(body, entry_at(index)).0);
+    let found = lower_bound(count as usize, target, id_of);
+    if found == count as usize || id_of(found) != target {
+        return Ok(None);
     }
-    Ok(None)
+    let offset = u32_at(body, entry_at(found) + ID_BYTES) as usize;
+    if offset + ID_BYTES <= trailer {
+        Ok(Some(offset))
+    } else {
+        Err(())
+    }
 }
 
 impl EdgeRecord {
@@ -211,15 +214,19 @@ pub(crate) struct Footer {
     pub(crate) block_records: u64,
     pub(crate) edge_records: u64,
     pub(crate) table_number: u64,
-    /// The distinct-id count the bloom filter was sized for (the largest per section).
+    /// The distinct-id count the bloom filter was sized for.
     pub(crate) bloom_keys: u64,
+    /// The bloom filter holds the incoming edges' targets (version 4 on).
+    pub(crate) bloom_has_incoming: bool,
 }
 
 impl Footer {
     pub(crate) fn encode(&self) -> [u8; FOOTER_BYTES] {
         let mut bytes = [0u8; FOOTER_BYTES];
         bytes[0..8].copy_from_slice(&TABLE_MAGIC);
-        bytes[8..12].copy_from_slice(&TABLE_VERSION.to_le_bytes());
+        // A footer says what its bloom filter holds by its version (3: no targets).
+        let version = if self.bloom_has_incoming { TABLE_VERSION } else { TABLE_VERSION_OLDEST };
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.index_offset.to_le_bytes());
         bytes[24..28].copy_from_slice(&self.index_page_bytes.to_le_bytes());
         bytes[28..32].copy_from_slice(&self.bloom_page_bytes.to_le_bytes());
@@ -241,8 +248,9 @@ impl Footer {
     }
 
     pub(crate) fn decode(bytes: &[u8; FOOTER_BYTES]) -> Option<Footer> {
+        let version = u32_at(bytes, 8);
         let valid = bytes[0..8] == TABLE_MAGIC
-            && u32_at(bytes, 8) == TABLE_VERSION
+            && (TABLE_VERSION_OLDEST..=TABLE_VERSION).contains(&version)
             && u32_at(bytes, 12) == Self::checksum(bytes);
         valid.then(|| Footer {
             index_offset: u64_at(bytes, 16),
@@ -253,6 +261,7 @@ impl Footer {
             edge_records: u64_at(bytes, 48),
             table_number: u64_at(bytes, 56),
             bloom_keys: u64_at(bytes, 64),
+            bloom_has_incoming: version >= 4,
         })
     }
 }
@@ -339,9 +348,14 @@ mod tests {
             edge_records: 6,
             table_number: 7,
             bloom_keys: 8,
+            bloom_has_incoming: true,
         };
         let encoded = footer.encode();
         assert_eq!(Footer::decode(&encoded), Some(footer));
+        // A version-3 table (its filter without targets) still opens, and says so.
+        let old = Footer { bloom_has_incoming: false, ..footer };
+        assert_eq!(u32_at(&old.encode(), 8), TABLE_VERSION_OLDEST);
+        assert_eq!(Footer::decode(&old.encode()), Some(old));
         for bit in 0..FOOTER_BYTES * 8 {
             let mut flipped = encoded;
             flipped[bit / 8] ^= 1 << (bit % 8);

@@ -14,6 +14,7 @@ pub(crate) mod cursor;
 pub(crate) mod format;
 pub(crate) mod lookup;
 pub(crate) mod open;
+pub(crate) mod search;
 #[cfg(test)]
 mod tests;
 pub(crate) mod writer;
@@ -47,6 +48,9 @@ pub(crate) struct TableMeta {
     /// Distinct ids the bloom filter holds (the largest per section): sums of these bound a
     /// compaction's output without compounding.
     pub(crate) bloom_keys: u64,
+    /// The bloom filter holds the targets of the incoming edges (tables of version 4 on): an
+    /// incoming listing may skip the table on a miss.
+    pub(crate) bloom_has_incoming: bool,
 }
 
 impl TableMeta {
@@ -66,6 +70,7 @@ impl TableMeta {
         block_records: 0,
         edge_records: 0,
         bloom_keys: 0,
+        bloom_has_incoming: false,
     };
 }
 

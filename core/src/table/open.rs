@@ -132,6 +132,7 @@ fn load_table<V: Vfs>(
         block_records: footer.block_records,
         edge_records: footer.edge_records,
         bloom_keys: footer.bloom_keys,
+        bloom_has_incoming: footer.bloom_has_incoming,
     };
     debug_assert_eq!(table.pool_bytes(), index_body + bloom_body + prefixes_bytes);
     pool.used += table.pool_bytes();
