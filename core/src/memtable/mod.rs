@@ -360,16 +360,16 @@ impl<'r> Memtable<'r> {
     }
 
     /// Indices of the memtable's edge records whose source (outgoing) or target (incoming)
-    /// is `id`, sorted by table key, in `scratch` (which holds every record).
+    /// is `id` (its entry is `entry`), sorted by table key, in `scratch` (which holds every
+    /// record).
     pub(crate) fn edges_of<'s>(
         &self,
+        entry: u32,
         id: &BlockId,
         outgoing: bool,
         scratch: &'s mut [u32],
     ) -> &'s [u32] {
-        let Some(entry) = self.entry_of(id) else {
-            return &[];
-        };
+        debug_assert!(self.blocks[entry as usize].id == *id);
         let count = self.edges.list(self.blocks, entry, outgoing, scratch);
         let sorted = &mut scratch[..count];
         if count <= SMALL_DEGREE {
@@ -391,22 +391,8 @@ impl<'r> Memtable<'r> {
         sorted
     }
 
-    /// Calls `emit` with each live edge record of `id` that passes `filter`, newest first,
-    /// until it returns false; returns how many were emitted.
-    pub(crate) fn visit_live_edges(
-        &self,
-        id: &BlockId,
-        outgoing: bool,
-        filter: &crate::edge::EdgeFilter<'_>,
-        emit: impl FnMut(&EdgeRecord) -> bool,
-    ) -> usize {
-        match self.entry_of(id) {
-            Some(entry) => self.visit_live_edges_at(entry, id, outgoing, filter, emit),
-            None => 0,
-        }
-    }
-
-    /// `visit_live_edges` for the block whose entry is `entry` (saves a probe).
+    /// Calls `emit` with each live edge record of `id` (whose entry is `entry`) that passes
+    /// `filter`, newest first, until it returns false; returns how many were emitted.
     pub(crate) fn visit_live_edges_at(
         &self,
         entry: u32,
@@ -582,8 +568,9 @@ mod tests {
         assert_eq!(memtable.edge_state(&to_table), EdgeState::Tombstone);
         assert_eq!(memtable.edges_used(), 2, "a tombstone reuses the record");
         let mut scratch = [0u32; 24];
+        let entry = memtable.entry_of(&id(1)).unwrap();
         let outgoing: std::vec::Vec<_> = memtable
-            .edges_of(&id(1), true, &mut scratch)
+            .edges_of(entry, &id(1), true, &mut scratch)
             .to_vec()
             .into_iter()
             .map(|index| memtable.edge_record(index, true))

@@ -348,10 +348,9 @@ impl Expansion<'_> {
         let id = node.id;
         let direction = self.direction;
         // Starts were checked live; every other node is the end of a live edge, so live.
-        // The memtable entry serves only a memtable-only store's listing (with tables, the
-        // merge finds the memtable's edges itself): a probe per node saved, a cache miss
-        // each in a large memtable.
-        let entry = if store.tables().is_empty() { store.memtable.entry_of(&id) } else { None };
+        // One memtable probe per node, handed down (the listing probed again before: a
+        // cache miss each in a large memtable).
+        let entry = store.memtable.entry_of(&id);
         store.visit_live_block_edges(
             vfs,
             &id,

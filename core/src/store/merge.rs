@@ -127,6 +127,11 @@ impl<C: MergeCursor> Merge<C> {
         &self.cursors
     }
 
+    /// Cursor `index`, to drive it alone.
+    pub(crate) fn cursor_mut(&mut self, index: usize) -> Option<&mut C> {
+        self.cursors.get_mut(index)
+    }
+
     /// The smallest current record over every cursor, with the index of the newest cursor
     /// holding its key; `None` when every cursor is exhausted.
     pub(crate) fn smallest<V: Vfs>(

@@ -50,8 +50,9 @@ impl<'r> Store<'r> {
         }
         let mut visible = 0usize;
         let mut self_edges = 0u64;
+        let entry = self.memtable.entry_of(id);
         for outgoing in [true, false] {
-            visible += self.merge_edges(vfs, id, outgoing, &EdgeFilter::All, |record| {
+            visible += self.merge_edges(vfs, id, entry, outgoing, &EdgeFilter::All, |record| {
                 if !outgoing && record.other == record.key_id {
                     self_edges += 1;
                 }
@@ -104,11 +105,12 @@ impl<'r> Store<'r> {
     ) -> Result<(), Error> {
         assert!(round.is_empty() && limit >= 1);
         let limit = limit.min(DELETE_ROUND_EDGES);
+        let entry = self.memtable.entry_of(id);
         for outgoing in [true, false] {
             if round.len() >= limit {
                 break;
             }
-            self.merge_edges(vfs, id, outgoing, &EdgeFilter::All, |record| {
+            self.merge_edges(vfs, id, entry, outgoing, &EdgeFilter::All, |record| {
                 let (source, target) = if outgoing {
                     (record.key_id, record.other)
                 } else {
