@@ -56,7 +56,7 @@
 /**
  * Most blocks a traversal may visit (`query_nodes_max`) and results it may return.
  */
-#define KAUSAL_RESULTS_MAX_LIMIT 10000
+#define KAUSAL_RESULTS_MAX_LIMIT (1 << 24)
 
 /**
  * Deepest traversal accepted.
@@ -1018,6 +1018,12 @@ typedef struct kausal_hit {
 } kausal_hit;
 
 /**
+ * Called by `kausal_traverse_visit` with its `context` and each hit in order; returns 0 to
+ * go on, anything else to stop.
+ */
+typedef int32_t (*kausal_hit_visit)(void*, const struct kausal_hit*);
+
+/**
  * Conditions for `kausal_scan`; every set condition must hold. Zero-initialise it (or pass
  * NULL) to accept every block. Byte strings are not NUL-terminated.
  */
@@ -1297,6 +1303,22 @@ enum kausal_status kausal_traverse(struct kausal_db *db,
                                    size_t out_capacity,
                                    size_t *out_count,
                                    uint32_t *out_truncated);
+
+/**
+ * `kausal_traverse` without an output array: hands each hit, in the same order, to
+ * `visit(context, hit)` until it returns non-zero, so a host streams a traversal of any size
+ * the config allows (`query_nodes_max`, up to KAUSAL_RESULTS_MAX_LIMIT: 72 to 80 bytes of
+ * region per node) past any buffer of its own. `*out_count` is the number of hits visited;
+ * `*out_truncated` is 1 if `results_max` or `query_nodes_max` stopped the traversal (not if
+ * `visit` did). The hit pointer is valid during the call only. The callback must not call
+ * into this `db`.
+ */
+enum kausal_status kausal_traverse_visit(struct kausal_db *db,
+                                         const struct kausal_traversal *traversal,
+                                         kausal_hit_visit visit,
+                                         void *context,
+                                         size_t *out_count,
+                                         uint32_t *out_truncated);
 
 /**
  * Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,

@@ -88,9 +88,9 @@ pub struct Config {
     /// Bloom filter bits per key in each table: per block (or edge source) and per edge
     /// target (about 1% false positives at 10).
     pub bloom_bits_per_key: u32,
-    /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`): bounds the
-    /// region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes of
-    /// index per node (0.74 MiB at the default 10,000).
+    /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`, 16 Mi): bounds
+    /// the region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes
+    /// of index per node (0.74 MiB at the default 10,000; about 69 MiB for 1,000,000).
     pub query_nodes_max: u32,
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.

@@ -24,8 +24,13 @@ pub const TABLES_MAX_LIMIT: usize = 64;
 pub const COMPACTION_FANIN: usize = 4;
 /// Deepest traversal accepted.
 pub const DEPTH_MAX_LIMIT: u32 = 100;
-/// Most results one traversal may ask for (also the largest `Config::query_nodes_max`).
-pub const RESULTS_MAX_LIMIT: u32 = 10_000;
+/// Most results one traversal may ask for (also the largest `Config::query_nodes_max`):
+/// 16 Mi nodes. Each node a config allows costs 72 to 80 bytes of region (two 32-byte node
+/// records and a u32 index slot at a load of 1/4 to 1/2), so a 1,000,000-node traversal
+/// needs about 69 MiB; a host streams the hits (`Engine::traverse_with`,
+/// `kausal_traverse_visit`) rather than holding them twice. It was 10,000: a depth-3 callers
+/// query from a hub of the Rust standard library's graph came back truncated.
+pub const RESULTS_MAX_LIMIT: u32 = 1 << 24;
 /// Most edge types an include or exclude filter of a query may list.
 pub const EDGE_TYPES_MAX: usize = 64;
 /// Most start ids one traversal accepts.

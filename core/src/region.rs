@@ -210,6 +210,9 @@ unsafe impl AnyBits for BlockEntry {}
 // SAFETY: `EdgeEntry` is five u32, an `EdgeType` (a u16) and a u8 (the tombstone flag,
 // read as `!= 0`): no invalid patterns.
 unsafe impl AnyBits for EdgeEntry {}
+// SAFETY: `QueryNode` is a `BlockId` ([u8; 16]), two u32, a u16, an `EdgeType` (a u16) and
+// a u8 (the direction, read as `!= 0`): no invalid patterns.
+unsafe impl AnyBits for QueryNode {}
 
 /// Cuts `region` into the parts `config` needs. The config must be valid.
 pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'r>, Error> {
@@ -244,9 +247,9 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         sort_scratch: carver.take_as_is(sizes[13] / size_of::<u32>()),
     };
     let query = QueryParts {
-        index: carver.take(sizes[14] / size_of::<u32>(), 0u32),
-        nodes: carver.take(config.query_nodes_max as usize, QueryNode::EMPTY),
-        pending: carver.take(config.query_nodes_max as usize, QueryNode::EMPTY),
+        index: carver.take_as_is(sizes[14] / size_of::<u32>()),
+        nodes: carver.take_as_is(config.query_nodes_max as usize),
+        pending: carver.take_as_is(config.query_nodes_max as usize),
         used: 0,
     };
     let parts = Parts {

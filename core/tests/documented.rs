@@ -37,7 +37,15 @@ fn the_documented_query_memory_is_the_real_one() {
     assert_eq!(stated, "0.74 MiB", "update README.md and config.rs with it");
     assert_states(
         "README.md",
-        "72 to 80 bytes per `query_nodes_max` (10,000 by default: 0.74 MiB)",
+        "72 to 80 bytes per `query_nodes_max` (10,000 by default: 0.74 MiB;",
     );
-    assert_states("core/src/config.rs", "(0.74 MiB at the default 10,000)");
+    assert_states("core/src/config.rs", "(0.74 MiB at the default 10,000;");
+    // And the million-node traversal a host may configure.
+    let million = Config { query_nodes_max: 1_000_000, ..Config::DEFAULT };
+    let bytes = memory_bytes_required(&million) - memory_bytes_required(&without);
+    let stated = format!("{:.0} MiB", bytes as f64 / MIB);
+    assert_eq!(stated, "69 MiB", "update README.md, config.rs and limits.rs with it");
+    assert_states("core/src/config.rs", &format!("about {stated} for 1,000,000)"));
+    assert_states("core/src/limits.rs", &format!("needs about {stated}"));
+    assert_states("README.md", &format!("1,000,000 nodes: {stated}"));
 }

@@ -19,6 +19,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 const UNIVERSE: u64 = 24;
 
+/// Hits a check collects: far more than `config().query_nodes_max` lets a query visit.
+const HITS_MAX: usize = 10_000;
+
 fn config() -> Config {
     Config { query_nodes_max: 64, ..harness::small_config() }
 }
@@ -169,7 +172,7 @@ fn check_bfs<V: Vfs>(
     model: &Model,
     query: &TraversalQuery<'_>,
 ) -> Result<(), String> {
-    let mut hits = vec![TraversalHit::EMPTY; RESULTS_MAX_LIMIT as usize];
+    let mut hits = vec![TraversalHit::EMPTY; HITS_MAX];
     let count = engine.traverse(query, &mut hits).map_err(|e| format!("traverse: {e:?}"))?;
     let hits = &hits[..count.written];
     if count.truncated {
@@ -224,7 +227,7 @@ fn check_dfs<V: Vfs>(
     model: &Model,
     query: &TraversalQuery<'_>,
 ) -> Result<(), String> {
-    let mut hits = vec![TraversalHit::EMPTY; RESULTS_MAX_LIMIT as usize];
+    let mut hits = vec![TraversalHit::EMPTY; HITS_MAX];
     let count = engine.traverse(query, &mut hits).map_err(|e| format!("traverse: {e:?}"))?;
     let mut expected = Vec::new();
     let mut visited = BTreeSet::new();
@@ -865,4 +868,96 @@ fn bounds_truncate_with_exact_hits_and_bad_arguments_are_refused() {
         Some(Error::QueryInvalid { field: "metadata_equals" })
     );
     assert_eq!(engine.find_blocks(&[head[0], BlockId::ZERO], |_, _| {}), Err(Error::IdZero));
+}
+
+/// A traversal larger than the old hard cap (10,000): a binary tree of 30,000 blocks, the
+/// whole tree from its root, streamed by `traverse_with` with no buffer of hits, each block
+/// once, breadth first, with its parent before it.
+#[test]
+fn a_traversal_past_the_old_cap_streams_every_block_to_the_host() {
+    const NODES: u128 = 30_000;
+    let config = Config {
+        memtable_entries_max: 32 << 10,
+        memtable_edges_max: 32 << 10,
+        memtable_arena_bytes_max: 1 << 20,
+        wal_segment_bytes_max: 1 << 20,
+        wal_segments_max: 8,
+        wal_buffer_bytes: 64 << 10,
+        read_buffer_bytes: 64 << 10,
+        content_bytes_max: 1024,
+        table_memory_bytes: 1 << 20,
+        query_nodes_max: 40_000,
+        ..Config::DEFAULT
+    };
+    let sim = kausaldb_core::vfs::sim::SimConfig {
+        files_max: 32,
+        file_bytes_max: 1 << 20,
+        pending_bytes_max: 1 << 20,
+    };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::with_sim(&bump, &config, &sim);
+    let vfs = SimVfs::new(memory.disk, sim, 1).unwrap();
+    let mut engine = Engine::open(config, memory.region, vfs).unwrap();
+    let id = |n: u128| BlockId::from_u128(n + 1);
+    for n in 0..NODES {
+        engine.put_block(id(n), b"t.rs", b"{}", b"fn").unwrap();
+        if n > 0 {
+            let edge = Edge { source: id((n - 1) / 2), target: id(n), edge_type: EdgeType::CALLS };
+            engine.put_edge(edge).unwrap();
+        }
+    }
+    let root = [id(0)];
+    let query = TraversalQuery {
+        depth_max: 20,
+        results_max: 40_000,
+        ..TraversalQuery::new(&root, Direction::Outgoing)
+    };
+    let mut depth_of: BTreeMap<BlockId, u32> = BTreeMap::new();
+    let mut last_depth = 0;
+    let count = engine
+        .traverse_with(&query, usize::MAX, |position, hit| {
+            assert_eq!(position, depth_of.len(), "positions in order");
+            assert!(hit.depth >= last_depth, "breadth first: {hit:?}");
+            last_depth = hit.depth;
+            if let Some(via) = hit.via {
+                assert_eq!(depth_of.get(&via.parent), Some(&(hit.depth - 1)), "{hit:?}");
+            }
+            assert!(depth_of.insert(hit.id, hit.depth).is_none(), "{hit:?} twice");
+        })
+        .unwrap();
+    assert_eq!((count.written, count.truncated), (NODES as usize, false));
+    assert_eq!(depth_of.len() as u128, NODES);
+    // The config's visited set, not a compile-time cap, bounds it.
+    let small = TraversalQuery { results_max: 12_345, ..query };
+    let count = engine.traverse_with(&small, usize::MAX, |_, _| {}).unwrap();
+    assert_eq!((count.written, count.truncated), (12_345, true));
+}
+
+/// The query parts are carved as the region's bytes were (no fill at open): whatever a
+/// host's region held, and whatever earlier queries left, every traversal sees an empty
+/// visited set.
+#[test]
+fn traversals_are_exact_in_a_region_full_of_old_bytes() {
+    let config = Config { query_nodes_max: 64, ..harness::small_config() };
+    for fill in [0x00u8, 0xFF, 0xA5, 0x01] {
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::new(&bump, &config);
+        memory.region.fill(fill);
+        let vfs = harness::sim_vfs(memory.disk, 5);
+        let mut engine = Engine::open(config, memory.region, vfs).unwrap();
+        star_and_chain(&mut engine, 10, 10);
+        let hub = [BlockId::from_u128(1000)];
+        let head = [BlockId::from_u128(1)];
+        let mut hits = [TraversalHit::EMPTY; 32];
+        // Alternate queries, so each starts over what the previous one left.
+        for round in 0..3 {
+            let star = engine.traverse(&TraversalQuery::new(&hub, Direction::Outgoing), &mut hits);
+            assert_eq!(star.unwrap().written, 11, "fill {fill:#x}, round {round}");
+            let chain =
+                engine.traverse(&TraversalQuery::new(&head, Direction::Outgoing), &mut hits);
+            assert_eq!(chain.unwrap().written, 10, "fill {fill:#x}, round {round}");
+            let ids: BTreeSet<BlockId> = hits[..10].iter().map(|hit| hit.id).collect();
+            assert_eq!(ids.len(), 10, "each block once");
+        }
+    }
 }

@@ -66,7 +66,7 @@ pub const KAUSAL_FILTER_TYPES_MAX: usize = 64;
 // cbindgen needs the literal; the core's limit is the truth.
 const _: () = assert!(KAUSAL_FILTER_TYPES_MAX == kausaldb_core::limits::EDGE_TYPES_MAX);
 /// Most blocks a traversal may visit (`query_nodes_max`) and results it may return.
-pub const KAUSAL_RESULTS_MAX_LIMIT: u32 = 10_000;
+pub const KAUSAL_RESULTS_MAX_LIMIT: u32 = 1 << 24;
 const _: () = assert!(KAUSAL_RESULTS_MAX_LIMIT == kausaldb_core::limits::RESULTS_MAX_LIMIT);
 /// Deepest traversal accepted.
 pub const KAUSAL_DEPTH_MAX_LIMIT: u32 = 100;

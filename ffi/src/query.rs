@@ -14,6 +14,7 @@ use crate::{
     array_bytes, bytes, engine, filter_of, id_of, output, reference, status_at, status_of, Outcome,
 };
 use crate::{kausal_db, KAUSAL_FILTER_TYPES_MAX};
+use core::ffi::c_void;
 use kausaldb_core::query::{DEPTH_DEFAULT, RESULTS_DEFAULT, STARTS_MAX};
 use kausaldb_core::{
     BlockFilter, BlockId, EdgeType, Engine, MetadataValue, PathOutcome, PathQuery, PathStep,
@@ -131,6 +132,60 @@ pub unsafe extern "C" fn kausal_traverse(
         let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
         // SAFETY: forwarded from the caller.
         unsafe { run_traversal(db, &query, out, out_capacity, out_count, out_truncated) }
+    })();
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
+}
+
+/// Called by `kausal_traverse_visit` with its `context` and each hit in order; returns 0 to
+/// go on, anything else to stop.
+#[allow(non_camel_case_types)]
+pub type kausal_hit_visit = Option<unsafe extern "C" fn(*mut c_void, *const kausal_hit) -> i32>;
+
+/// `kausal_traverse` without an output array: hands each hit, in the same order, to
+/// `visit(context, hit)` until it returns non-zero, so a host streams a traversal of any size
+/// the config allows (`query_nodes_max`, up to KAUSAL_RESULTS_MAX_LIMIT: 72 to 80 bytes of
+/// region per node) past any buffer of its own. `*out_count` is the number of hits visited;
+/// `*out_truncated` is 1 if `results_max` or `query_nodes_max` stopped the traversal (not if
+/// `visit` did). The hit pointer is valid during the call only. The callback must not call
+/// into this `db`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_traverse_visit(
+    db: *mut kausal_db,
+    traversal: *const kausal_traversal,
+    visit: kausal_hit_visit,
+    context: *mut c_void,
+    out_count: *mut usize,
+    out_truncated: *mut u32,
+) -> kausal_status {
+    let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
+    let mut starts = [BlockId::ZERO; STARTS_MAX];
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
+        // SAFETY: forwarded from the caller.
+        let engine = unsafe { engine(db)? };
+        let (Some(visit), false, false) = (visit, out_count.is_null(), out_truncated.is_null())
+        else {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
+        };
+        let (mut visited, mut stopped) = (0usize, false);
+        let count = engine.traverse_with(&query, usize::MAX, |_, hit| {
+            if stopped {
+                return;
+            }
+            let hit = kausal_hit::new(&hit.id, hit.depth, hit.via.as_ref());
+            // SAFETY: the host's callback, given its own context and a hit that lives
+            // through the call.
+            stopped = unsafe { visit(context, &hit) } != 0;
+            visited += 1;
+        })?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            out_count.write(visited);
+            out_truncated.write(u32::from(count.truncated));
+        }
+        Ok(())
     })();
     // SAFETY: forwarded from the caller; the call's borrows have ended.
     unsafe { status_at(db, result) }

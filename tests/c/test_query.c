@@ -148,6 +148,66 @@ static void test_traverse(kausal_db *db) {
     CHECK_STATUS(kausal_traversal_default(NULL), KAUSAL_ERROR_NULL_ARGUMENT);
 }
 
+/* What a streaming host collects: every hit, or the first `stop_after`. */
+struct stream {
+    kausal_hit hits[16];
+    size_t seen;
+    size_t stop_after;
+};
+
+static int32_t collect(void *context, const kausal_hit *hit) {
+    struct stream *stream = context;
+    if (stream->seen < 16) {
+        stream->hits[stream->seen] = *hit;
+    }
+    stream->seen++;
+    return stream->seen == stream->stop_after;
+}
+
+static void test_traverse_visit(kausal_db *db) {
+    kausal_traversal traversal;
+    kausal_hit hits[16];
+    kausal_id start = id_of("main");
+    struct stream stream;
+    size_t count = 0, buffered = 0;
+    uint32_t truncated = 7, buffered_truncated = 7;
+    CHECK_STATUS(kausal_traversal_default(&traversal), KAUSAL_OK);
+    traversal.starts = &start;
+    traversal.starts_len = 1;
+    /* The stream is the array kausal_traverse writes, hit for hit. */
+    memset(&stream, 0, sizeof stream);
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, collect, &stream, &count, &truncated),
+                 KAUSAL_OK);
+    CHECK_STATUS(kausal_traverse(db, &traversal, hits, 16, &buffered, &buffered_truncated),
+                 KAUSAL_OK);
+    CHECK(count == 5 && stream.seen == 5 && truncated == 0 && buffered == 5);
+    CHECK(memcmp(stream.hits, hits, 5 * sizeof hits[0]) == 0);
+    /* The callback stops the stream: two hits, and not a truncation. */
+    memset(&stream, 0, sizeof stream);
+    stream.stop_after = 2;
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, collect, &stream, &count, &truncated),
+                 KAUSAL_OK);
+    CHECK(count == 2 && stream.seen == 2 && truncated == 0);
+    /* results_max bounds it as it bounds an array. */
+    traversal.results_max = 3;
+    memset(&stream, 0, sizeof stream);
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, collect, &stream, &count, &truncated),
+                 KAUSAL_OK);
+    CHECK(count == 3 && truncated == 1);
+    count = 99;
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, NULL, &stream, &count, &truncated),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK(count == 99);
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, collect, &stream, NULL, &truncated),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_traverse_visit(db, &traversal, collect, &stream, &count, NULL),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_traverse_visit(db, NULL, collect, &stream, &count, &truncated),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_traverse_visit(NULL, &traversal, collect, &stream, &count, &truncated),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+}
+
 static void test_shortest_path(kausal_db *db) {
     kausal_hit steps[8];
     size_t count = 0;
@@ -253,6 +313,7 @@ static void test_scan_and_find_blocks(kausal_db *db) {
 static void run_all(kausal_db *db) {
     test_named_queries(db);
     test_traverse(db);
+    test_traverse_visit(db);
     test_shortest_path(db);
     test_scan_and_find_blocks(db);
 }

@@ -25,7 +25,9 @@ pub(crate) struct QueryNode {
     slot: u32,
     depth: u16,
     edge_type: EdgeType,
-    incoming: bool,
+    /// Reached over an incoming edge: non-zero (a byte, so any bytes are a node: the
+    /// region's node parts are carved as they are, `region::AnyBits`).
+    incoming: u8,
 }
 
 // Two records per node (visited list and DFS stack); the config documents 64 bytes.
@@ -38,7 +40,7 @@ impl QueryNode {
         slot: 0,
         depth: 0,
         edge_type: EdgeType::IMPORTS,
-        incoming: false,
+        incoming: 0,
     };
 
     fn root(id: BlockId) -> QueryNode {
@@ -46,16 +48,28 @@ impl QueryNode {
     }
 }
 
-/// The region parts queries use.
+/// The region parts queries use, all carved as the region's bytes were (no fill at open:
+/// a host that allows a million-node traversal pays 69 MiB of region, not 69 MiB of writes
+/// at every open).
 pub(crate) struct QueryParts<'r> {
-    /// Open addressing over `nodes`: 0 is empty, otherwise a node index + 1. A power of two,
-    /// at least twice `nodes.len()`, so a probe always ends.
+    /// Open addressing over `nodes`, a sparse set: slot `s` holds node `e - 1` if
+    /// `1 <= e <= used` and that node's `slot` is `s`; any other value is an empty slot (a
+    /// previous query's, or whatever bytes the region held). A power of two, at least twice
+    /// `nodes.len()`, so a probe always ends.
     pub(crate) index: &'r mut [u32],
+    /// Visited nodes `..used`, in visiting order (the BFS queue); later ones are stale.
     pub(crate) nodes: &'r mut [QueryNode],
     pub(crate) pending: &'r mut [QueryNode],
-    /// Nodes the previous query left in the index (cleared slot by slot, not wholesale, so a
-    /// small query costs what it visits rather than the size of the table).
+    /// Nodes the current (or last) query visited.
     pub(crate) used: usize,
+}
+
+impl QueryParts<'_> {
+    /// The node index slot `slot` holds, if it holds one of the current query's.
+    fn node_at(&self, slot: usize) -> Option<usize> {
+        let node = (self.index[slot] as usize).checked_sub(1)?;
+        (node < self.used && self.nodes[node].slot as usize == slot).then_some(node)
+    }
 }
 
 enum Insert {
@@ -77,10 +91,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
     pub(crate) fn begin(parts: &'q mut QueryParts<'r>, limit: usize) -> Traverser<'q, 'r> {
         assert!(parts.index.len().is_power_of_two());
         assert!(parts.index.len() >= 2 * parts.nodes.len());
-        for node in &parts.nodes[..parts.used] {
-            parts.index[node.slot as usize] = 0;
-        }
-        debug_assert!(parts.index.iter().all(|&slot| slot == 0));
+        // Emptying the visited set empties the index: no slot names a node below 0.
         parts.used = 0;
         let limit = limit.min(parts.nodes.len());
         Traverser { parts, limit, truncated: false }
@@ -91,10 +102,10 @@ impl<'q, 'r> Traverser<'q, 'r> {
         let mut slot = slot_of(id.hash64(), slots);
         // The index is at most half full, so an empty slot ends every probe.
         for _ in 0..slots {
-            match self.parts.index[slot] {
-                0 => return false,
-                entry if self.parts.nodes[entry as usize - 1].id == *id => return true,
-                _ => slot = (slot + 1) & (slots - 1),
+            match self.parts.node_at(slot) {
+                None => return false,
+                Some(node) if self.parts.nodes[node].id == *id => return true,
+                Some(_) => slot = (slot + 1) & (slots - 1),
             }
         }
         false
@@ -104,19 +115,17 @@ impl<'q, 'r> Traverser<'q, 'r> {
         let slots = self.parts.index.len();
         let mut slot = slot_of(node.id.hash64(), slots);
         for _ in 0..slots {
-            match self.parts.index[slot] {
-                0 => break,
-                entry if self.parts.nodes[entry as usize - 1].id == node.id => {
-                    return Insert::Present
-                }
-                _ => slot = (slot + 1) & (slots - 1),
+            match self.parts.node_at(slot) {
+                None => break,
+                Some(index) if self.parts.nodes[index].id == node.id => return Insert::Present,
+                Some(_) => slot = (slot + 1) & (slots - 1),
             }
         }
         if self.parts.used >= self.limit {
             self.truncated = true;
             return Insert::Full;
         }
-        debug_assert_eq!(self.parts.index[slot], 0);
+        debug_assert_eq!(self.parts.node_at(slot), None);
         let index = self.parts.used;
         node.slot = narrow_u32(slot);
         self.parts.nodes[index] = node;
@@ -167,7 +176,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
                     slot: 0,
                     depth: node.depth + 1,
                     edge_type,
-                    incoming,
+                    incoming: u8::from(incoming),
                 };
                 match self.insert(child) {
                     Insert::Added(index) if stop_at == Some(&neighbour) => found = Some(index),
@@ -284,7 +293,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
                 slot: 0,
                 depth: node.depth + 1,
                 edge_type,
-                incoming,
+                incoming: u8::from(incoming),
             };
             collected += 1;
         })?;
@@ -299,7 +308,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
 
     fn via(&self, node: &QueryNode) -> Option<Via> {
         let parent = self.parts.nodes.get(node.parent as usize)?;
-        let direction = if node.incoming { Direction::Incoming } else { Direction::Outgoing };
+        let direction = if node.incoming != 0 { Direction::Incoming } else { Direction::Outgoing };
         Some(Via { parent: parent.id, edge_type: node.edge_type, direction })
     }
 
