@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::graph::{self, NAMES};
 use crate::store::{edges_of, metadata_of};
-use kausaldb::core::{TraversalHit, TraversalQuery};
+use kausaldb::core::TraversalQuery;
 use kausaldb::{BlockId, Db, Direction, EdgeFilter, EdgeType};
 
 /// A symbol as the commands print it.
@@ -180,14 +180,17 @@ pub fn walk(
     limit: usize,
 ) -> Result<Walked, Error> {
     let starts = [start];
-    let mut hits = vec![TraversalHit::EMPTY; limit.saturating_add(1).min(10_000)];
+    // One more than the limit (the start is a hit), within what the store's config allows.
+    let results = limit.saturating_add(1).min(crate::store::QUERY_NODES_MAX as usize);
     let query = TraversalQuery {
         edge_filter: EdgeFilter::Include(types),
         depth_max: depth,
         ..TraversalQuery::new(&starts, direction)
     }
-    .with_results_for(hits.len());
-    let count = db.traverse(&query, &mut hits)?;
+    .with_results_for(results);
+    // Streamed: no buffer sized for the largest walk.
+    let mut hits = Vec::new();
+    let count = db.traverse_with(&query, results, |_, hit| hits.push(hit))?;
     let mut reached = Vec::new();
     for hit in &hits[..count.written] {
         if hit.depth == 0 {

@@ -5,15 +5,23 @@ use crate::error::Error;
 use kausaldb::{BlockId, Config, Db, Direction, Edge, EdgeFilter, Store};
 use std::path::{Path, PathBuf};
 
+/// Blocks one `callers`/`callees`/`impact` walk may visit: a hub of a large code base
+/// reaches hundreds of thousands within a few calls (the engine's default of 10,000
+/// truncated a depth-3 callers query from a hub of the Rust standard library). 72 to 80
+/// bytes of region each: 72 MiB, touched only as far as a walk goes.
+pub const QUERY_NODES_MAX: u32 = 1 << 20;
+
 /// The store directory's name at the root of an indexed tree.
 pub const STORE_DIR: &str = ".kausal";
 
 /// The config the tool opens stores with, sized for a code base of a million lines
 /// (about 100,000 definitions and 500,000 edges): a memtable of 64 Ki entries and 256 Ki
 /// edges, so an index of that size flushes a few dozen times; definitions up to 256 KiB of
-/// source (longer ones are cut, and say so); 64 MiB of region in all.
+/// source (longer ones are cut, and say so); traversals of up to `QUERY_NODES_MAX` blocks;
+/// about 140 MiB of region in all, of which a command touches what it uses.
 pub fn config() -> Config {
     Config {
+        query_nodes_max: QUERY_NODES_MAX,
         memtable_entries_max: 64 << 10,
         memtable_edges_max: 256 << 10,
         memtable_arena_bytes_max: 32 << 20,
