@@ -169,6 +169,47 @@
 #define KAUSAL_ERROR_DETAIL_SIZE_V1 416
 
 /**
+ * `kausal_event.kind`: the log replay of an open begins (not sent: a C host sets its hook
+ * after the open; the replay's counters are in `kausal_stats`).
+ */
+#define KAUSAL_EVENT_RECOVERY_START 1
+
+/**
+ * The log replay of an open ended: `bytes` replayed.
+ */
+#define KAUSAL_EVENT_RECOVERY_END 2
+
+/**
+ * A flush begins: `bytes` of in-memory payload.
+ */
+#define KAUSAL_EVENT_FLUSH_START 3
+
+/**
+ * A flush wrote its table: `bytes` of table file, `tables` in the store after it.
+ */
+#define KAUSAL_EVENT_FLUSH_END 4
+
+/**
+ * A compaction step begins: `tables` tables of `bytes` bytes are merged.
+ */
+#define KAUSAL_EVENT_COMPACTION_START 5
+
+/**
+ * A compaction step wrote its table: `bytes` of table file, `tables` after it.
+ */
+#define KAUSAL_EVENT_COMPACTION_END 6
+
+/**
+ * A write found the memory or the log full and waits for a flush (and compaction).
+ */
+#define KAUSAL_EVENT_WRITE_STALL_START 7
+
+/**
+ * The stalled write goes on; `duration_ns` is the stall.
+ */
+#define KAUSAL_EVENT_WRITE_STALL_END 8
+
+/**
  * Callback result: success.
  */
 #define KAUSAL_VFS_OK 0
@@ -335,9 +376,15 @@
 #define KAUSAL_EDGE_HOST_MAX 65535
 
 /**
- * `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
+ * `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
+ * built against it gets its 152 bytes and no more.
  */
 #define KAUSAL_STATS_SIZE_V1 152
+
+/**
+ * `sizeof(kausal_store_stats)` in this version (2: the write-stall counters).
+ */
+#define KAUSAL_STATS_SIZE_V2 176
 
 /**
  * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -946,7 +993,52 @@ typedef struct kausal_store_stats {
    * Bytes of damaged, once-synced log dropped at open (tolerant recovery).
    */
   uint64_t wal_corrupt_bytes_dropped;
+  /**
+   * Version 2 on. Writes since open that waited for a flush (and compaction) because the
+   * memory or the log was full.
+   */
+  uint64_t write_stalls;
+  /**
+   * Version 2 on. Their total time in nanoseconds of the event hook's clock (0 without).
+   */
+  uint64_t write_stall_ns_total;
+  /**
+   * Version 2 on. The longest of them, in nanoseconds of the event hook's clock.
+   */
+  uint64_t write_stall_ns_max;
 } kausal_store_stats;
+
+/**
+ * One event, as the hook receives it.
+ */
+typedef struct kausal_event {
+  /**
+   * `KAUSAL_EVENT_*`.
+   */
+  uint32_t kind;
+  /**
+   * Tables in the store after an end event; tables merged for a compaction's start.
+   */
+  uint32_t tables;
+  /**
+   * Bytes the step handled (see each kind; 0 for stalls).
+   */
+  uint64_t bytes;
+  /**
+   * For an end event, the clock callback's time since its start (0 without a clock).
+   */
+  uint64_t duration_ns;
+} kausal_event;
+
+/**
+ * Called with each event (and the hook's context). It must not call into the store.
+ */
+typedef void (*kausal_event_fn)(void*, const struct kausal_event*);
+
+/**
+ * The host's monotonic clock in nanoseconds (any origin), called with the hook's context.
+ */
+typedef uint64_t (*kausal_clock_fn)(void*);
 
 /**
  * A traversal. Get one from `kausal_traversal_default` (which sets `struct_size`), then set
@@ -1255,7 +1347,9 @@ enum kausal_status kausal_sync(struct kausal_db *db);
 
 /**
  * Writes the store's counters into `*out`, whose `struct_size` the caller sets to
- * `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's).
+ * `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's):
+ * as many bytes as it says, up to this version's size, with `struct_size` set to the bytes
+ * written (a version-1 caller gets version 1's fields).
  */
 enum kausal_status kausal_stats(struct kausal_db *db, struct kausal_store_stats *out);
 
@@ -1280,6 +1374,18 @@ enum kausal_status kausal_id_to_hex(const struct kausal_id *id, char *out, size_
  * an id names a block.
  */
 enum kausal_status kausal_id_from_hex(const char *text, size_t text_len, struct kausal_id *out_id);
+
+/**
+ * Sets (or, with `on_event` NULL, removes) the store's event hook: `on_event(context,
+ * event)` receives each flush, compaction and write stall as a start and an end event, in
+ * order, on the calling thread; `now_ns(context)` (may be NULL: durations are then 0) is
+ * the host's monotonic clock in nanoseconds, which also times `kausal_store_stats`'s
+ * `write_stall_ns_*`. Neither may call into `db`. Replaces any earlier hook.
+ */
+enum kausal_status kausal_set_event_hook(struct kausal_db *db,
+                                         kausal_event_fn on_event,
+                                         kausal_clock_fn now_ns,
+                                         void *context);
 
 /**
  * Writes the defaults into `*out`: `struct_size` set, outgoing, breadth first, every edge

@@ -32,6 +32,9 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Report the store's flushes, compactions, write stalls and recovery on stderr.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -157,6 +160,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    store::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let current = std::env::current_dir().map_err(|error| Error::Io { path: ".".into(), error })?;
     match cli.command {
         Command::Index { path } => index(cli.store.as_deref(), &path.unwrap_or(current), cli.json),
@@ -264,6 +268,20 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         bar.finish_and_clear();
     }
     let seconds = started.elapsed().as_secs_f64();
+    if store::VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        let stats = db.stats();
+        eprintln!(
+            "kausal: {} flushes, {} compactions, {} write stalls (longest {:.1} ms, {:.1} ms in \
+             all), {} tables, {:.1} MiB written to tables",
+            stats.flush_count,
+            stats.compaction_count,
+            stats.write_stalls,
+            stats.write_stall_ns_max as f64 / 1e6,
+            stats.write_stall_ns_total as f64 / 1e6,
+            stats.tables_count,
+            stats.table_bytes_written as f64 / (1024.0 * 1024.0),
+        );
+    }
     db.close()?;
     if json {
         println!("{}", summary.to_json(seconds));

@@ -2,8 +2,14 @@
 //! like git), the config it is opened with, and small helpers over the engine.
 
 use crate::error::Error;
-use kausaldb::{BlockId, Config, Db, Direction, Edge, EdgeFilter, Store};
+use kausaldb::Store;
+use kausaldb::{BlockId, Config, Db, Direction, Edge, EdgeFilter, Event, EventHook, EventKind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// `-v`: stores opened from here on report the engine's events on stderr.
+pub static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// Blocks one `callers`/`callees`/`impact` walk may visit: a hub of a large code base
 /// reaches hundreds of thousands within a few calls (the engine's default of 10,000
@@ -52,11 +58,66 @@ pub fn locate(store: Option<&Path>, from: &Path) -> Result<PathBuf, Error> {
         .ok_or_else(|| Error::NoStore { from: start.display().to_string() })
 }
 
-/// Opens (creating the directory if needed) the store at `dir`.
+/// Opens (creating the directory if needed) the store at `dir`; with `-v`, its events go
+/// to stderr.
 pub fn open(dir: &Path) -> Result<Store, Error> {
     std::fs::create_dir_all(dir)
         .map_err(|error| Error::Io { path: dir.display().to_string(), error })?;
+    if VERBOSE.load(Ordering::Relaxed) {
+        let hook = Box::new(StderrHook { epoch: Instant::now(), started_bytes: 0 });
+        return Ok(Store::open_observed(dir, config(), hook)?);
+    }
     Ok(Store::open_with(dir, config())?)
+}
+
+/// The engine's events as lines on stderr (`-v`): each step when it ends, with its size
+/// and time.
+struct StderrHook {
+    epoch: Instant,
+    /// The bytes of the last start event (its end reports what came out).
+    started_bytes: u64,
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+impl EventHook for StderrHook {
+    fn event(&mut self, event: &Event) {
+        let ms = event.duration_ns as f64 / 1e6;
+        let (bytes, tables, before) = (event.bytes, event.tables, self.started_bytes);
+        let line = match event.kind {
+            EventKind::RecoveryStart
+            | EventKind::FlushStart
+            | EventKind::CompactionStart
+            | EventKind::WriteStallStart => {
+                self.started_bytes = bytes;
+                return;
+            }
+            EventKind::RecoveryEnd => {
+                format!(
+                    "open: {:.1} MiB of log replayed in {ms:.1} ms, {tables} tables",
+                    mib(bytes)
+                )
+            }
+            EventKind::FlushEnd => format!(
+                "flush: {:.1} MiB in memory to a {:.1} MiB table in {ms:.1} ms, {tables} tables",
+                mib(before),
+                mib(bytes)
+            ),
+            EventKind::CompactionEnd => format!(
+                "compaction: {:.1} MiB of tables to {:.1} MiB in {ms:.1} ms, {tables} tables",
+                mib(before),
+                mib(bytes)
+            ),
+            EventKind::WriteStallEnd => format!("a write waited {ms:.1} ms for the flush"),
+        };
+        eprintln!("kausal: {line}");
+    }
+
+    fn now_ns(&mut self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
 }
 
 /// Every edge of `id` in `direction` that passes `filter`; none if `id` is not live.

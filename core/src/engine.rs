@@ -6,6 +6,7 @@ use crate::codec::{narrow_u32, narrow_usize};
 use crate::config::{Config, RecoveryMode, SyncPolicy};
 use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
+use crate::event::{EventHook, EventKind, Events};
 use crate::id::BlockId;
 use crate::manifest::Manifest;
 use crate::memtable::{BlockView, Memtable};
@@ -73,6 +74,13 @@ pub struct Stats {
     /// A write or sync failed in a way that leaves the disk state unknown; writes are
     /// refused until reopen.
     pub poisoned: bool,
+    /// Writes since open that found the memtable or the log full and waited for a flush
+    /// (and the compaction it triggers) before being applied.
+    pub write_stalls: u64,
+    /// Their total time, in nanoseconds of the event hook's clock (0 without one).
+    pub write_stall_ns_total: u64,
+    /// The longest of them, in nanoseconds of the event hook's clock (0 without one).
+    pub write_stall_ns_max: u64,
 }
 
 /// An open store. Single-threaded: the host serialises every call.
@@ -128,6 +136,8 @@ pub struct Engine<'r, V: Vfs> {
     compactions: u64,
     table_bytes_written: u64,
     recovery: RecoveryReport,
+    /// The host's event hook and the stalls it timed.
+    events: Events<'r>,
     /// `close` or `abandon` ran: dropping the engine has nothing left to do.
     closed: bool,
 }
@@ -224,7 +234,28 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn open_or_give_back(
         config: Config,
         region: &'r mut [u8],
+        vfs: V,
+    ) -> Result<Engine<'r, V>, (Error, V)> {
+        Engine::open_inner(config, region, vfs, None)
+    }
+
+    /// `open_or_give_back` with an event hook: `hook` receives the recovery of this open
+    /// and every later flush, compaction and write stall (see `event`), and its clock times
+    /// them (`Stats::write_stall_ns_max`).
+    pub fn open_observed(
+        config: Config,
+        region: &'r mut [u8],
+        vfs: V,
+        hook: &'r mut (dyn EventHook + Send),
+    ) -> Result<Engine<'r, V>, (Error, V)> {
+        Engine::open_inner(config, region, vfs, Some(hook))
+    }
+
+    fn open_inner(
+        config: Config,
+        region: &'r mut [u8],
         mut vfs: V,
+        hook: Option<&'r mut (dyn EventHook + Send)>,
     ) -> Result<Engine<'r, V>, (Error, V)> {
         let parts = match config.validate().and_then(|()| carve(&config, region)) {
             Ok(parts) => parts,
@@ -243,6 +274,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             segment_numbers: parts.segment_numbers,
             read: &mut *parts.read_buffer,
         };
+        let mut events = Events::new(hook);
+        let started = events.start(EventKind::RecoveryStart, 0, 0);
         let (manifest, tail, recovery) = match recover_store(&config, &mut vfs, &mut store, buffers)
         {
             Ok(recovered) => recovered,
@@ -251,6 +284,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
                 return Err((error, vfs));
             }
         };
+        let tables = narrow_u32(store.tables().len());
+        events.end(EventKind::RecoveryEnd, recovery.bytes_replayed, tables, started);
         let wal =
             Wal::new(parts.wal_buffer, config.wal_segment_bytes_max, config.wal_segments_max, tail);
         let next_sequence = recovery.sequence_next.max(manifest.checkpoint_sequence).max(1);
@@ -268,6 +303,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             compactions: 0,
             table_bytes_written: 0,
             recovery,
+            events,
             closed: false,
         };
         engine.check_invariants();
@@ -309,7 +345,12 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.store.room_for(&first).is_ok() && !wal_full {
             return Ok(first);
         }
-        self.flush()?;
+        let started = self.events.start(EventKind::WriteStallStart, 0, 0);
+        let flushed = self.flush();
+        let tables = narrow_u32(self.store.tables().len());
+        let stalled = self.events.end(EventKind::WriteStallEnd, 0, tables, started);
+        self.events.count_stall(stalled);
+        flushed?;
         let second = plan(&mut self.store, &mut self.vfs)?;
         self.store.room_for(&second).map_err(|resource| Error::MemtableFull { resource })?;
         Ok(second)
@@ -634,6 +675,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
         self.wal.sync(&mut self.vfs)?;
+        let payload = u64::from(self.store.memtable.arena_bytes_used());
+        let started = self.events.start(EventKind::FlushStart, payload, 0);
         let number = self.manifest.next_table_number;
         let table = self
             .store
@@ -662,6 +705,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.table_bytes_written += table.file_bytes;
         self.store.install(table);
         self.flushes += 1;
+        let tables = narrow_u32(self.store.tables().len());
+        self.events.end(EventKind::FlushEnd, table.file_bytes, tables, started);
         self.wal.checkpoint(&mut self.vfs)?;
         if self.config.compaction_auto {
             // Each step removes at least one table, so this ends within tables_max steps.
@@ -686,6 +731,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let Some((start, end)) = self.store.compaction_pick() else {
             return Ok(false);
         };
+        let inputs = &self.store.tables()[start..end];
+        let input_bytes = inputs.iter().map(|table| table.file_bytes).sum();
+        let started =
+            self.events.start(EventKind::CompactionStart, input_bytes, narrow_u32(end - start));
         let number = self.manifest.next_table_number;
         let merged = self
             .store
@@ -707,6 +756,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.table_bytes_written += merged.file_bytes;
         self.store.replace_tables(&mut self.vfs, start, end, merged);
         self.compactions += 1;
+        let tables = narrow_u32(self.store.tables().len());
+        self.events.end(EventKind::CompactionEnd, merged.file_bytes, tables, started);
         self.check_invariants();
         Ok(true)
     }
@@ -747,6 +798,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
             wal_torn_bytes_truncated: self.recovery.torn_bytes_truncated,
             wal_corrupt_bytes_dropped: self.recovery.corrupt_bytes_dropped,
             poisoned: self.wal.is_poisoned(),
+            write_stalls: self.events.write_stalls,
+            write_stall_ns_total: self.events.write_stall_ns_total,
+            write_stall_ns_max: self.events.write_stall_ns_max,
         }
     }
 
@@ -754,6 +808,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// to the store's files through it voids the durability contract.
     pub fn vfs_mut(&mut self) -> &mut V {
         &mut self.vfs
+    }
+
+    /// Sets (or, with `None`, removes) the event hook, as `open_observed` gives it.
+    pub fn set_event_hook(&mut self, hook: Option<&'r mut (dyn EventHook + Send)>) {
+        self.events.set_hook(hook);
     }
 
     /// The config the engine was opened with.

@@ -120,6 +120,7 @@ mod crc32c;
 pub mod edge;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod id;
 pub mod json;
 pub mod limits;
@@ -140,6 +141,7 @@ pub use config::{Config, RecoveryMode, SyncPolicy};
 pub use edge::{Direction, Edge, EdgeCount, EdgeFilter, EdgeType};
 pub use engine::{Engine, Stats};
 pub use error::{CorruptionKind, Error, Resource};
+pub use event::{Event, EventHook, EventKind};
 pub use id::BlockId;
 pub use memtable::BlockView;
 pub use query::{

@@ -182,3 +182,76 @@ fn a_flush_writes_each_byte_of_data_about_once_and_a_compaction_once_more() {
     eprintln!("compaction rewrote {ratio:.2}x the flushed bytes ({compacted} bytes)");
     assert!(ratio <= 1.05, "a compaction of unshadowed tables wrote {ratio:.2}x its input");
 }
+
+/// Records events; its clock advances 10 ns per reading.
+struct Recorder {
+    events: Vec<kausaldb_core::Event>,
+    clock_ns: u64,
+}
+
+impl kausaldb_core::EventHook for Recorder {
+    fn event(&mut self, event: &kausaldb_core::Event) {
+        self.events.push(*event);
+    }
+    fn now_ns(&mut self) -> u64 {
+        self.clock_ns += 10;
+        self.clock_ns
+    }
+}
+
+#[test]
+fn the_event_hook_sees_each_step_start_and_end_timed_by_the_host_clock() {
+    use kausaldb_core::EventKind::*;
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::with_sim(&bump, &config(), &SIM);
+    let config = Config { memtable_entries_max: 64, compaction_auto: true, ..config() };
+    let region = bump.alloc_slice_fill_copy(kausaldb_core::memory_bytes_required(&config), 0u8);
+    let vfs = SimVfs::new(memory.disk, SIM, 1).expect("sim");
+    let mut recorder = Recorder { events: Vec::new(), clock_ns: 0 };
+    let mut engine =
+        Engine::open_observed(config, region, vfs, &mut recorder).map_err(|(e, _)| e).unwrap();
+    // 64 entries: the 65th put stalls for a flush.
+    for n in 0..65 {
+        engine.put_block(id(n), b"src/a.rs", b"{}", &[b'x'; 200]).expect("put");
+    }
+    // Three more tables of about the same size: the fourth makes a run to compact.
+    for round in 1..=3 {
+        for n in round * 100..round * 100 + 60 {
+            engine.put_block(id(n), b"src/a.rs", b"{}", &[b'y'; 200]).expect("put");
+        }
+        engine.flush().expect("flush");
+    }
+    let stats = engine.stats();
+    drop(engine);
+    let kinds: Vec<_> = recorder.events.iter().map(|event| event.kind).collect();
+    // Open, the stalled write's flush, three flushes, then the compaction the fourth table
+    // of similar size triggers.
+    let expected = [
+        RecoveryStart,
+        RecoveryEnd,
+        WriteStallStart,
+        FlushStart,
+        FlushEnd,
+        WriteStallEnd,
+        FlushStart,
+        FlushEnd,
+        FlushStart,
+        FlushEnd,
+        FlushStart,
+        FlushEnd,
+        CompactionStart,
+        CompactionEnd,
+    ];
+    assert_eq!(kinds, expected);
+    let events = &recorder.events;
+    // Durations are clock readings apart: a flush end's includes nothing but its own step.
+    assert!(events.iter().filter(|e| matches!(e.kind, FlushEnd)).all(|e| e.duration_ns == 10));
+    assert_eq!(events[5].duration_ns, 30, "the stall spans its flush's start and end");
+    assert_eq!((events[3].bytes > 64 * 200, events[4].tables), (true, 1));
+    assert_eq!((events[12].tables, events[13].tables), (4, 1));
+    assert!(events[13].bytes > 0 && events[12].bytes > events[13].bytes / 2);
+    assert_eq!(
+        (stats.write_stalls, stats.write_stall_ns_max, stats.write_stall_ns_total),
+        (1, 30, 30)
+    );
+}

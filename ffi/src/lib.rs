@@ -15,12 +15,14 @@
 #![deny(missing_docs)]
 
 mod detail;
+mod events;
 mod host_vfs;
 mod query;
 mod status;
 mod types;
 
 pub use detail::*;
+pub use events::*;
 pub use host_vfs::*;
 pub use query::*;
 pub use status::kausal_status;
@@ -48,6 +50,8 @@ pub const KAUSAL_VERSION_PATCH: u32 = 0;
 pub struct kausal_db {
     magic: u64,
     engine: Engine<'static, AnyVfs>,
+    /// The event hook's state, in the region after the handle (`kausal_set_event_hook`).
+    hook: *mut events::HookSlot,
     /// The failure of the handle's last call (`None`: it succeeded), for `kausal_error`.
     last_error: Option<LastError>,
 }
@@ -219,7 +223,8 @@ pub unsafe extern "C" fn kausal_config_check(
 }
 
 fn handle_bytes_required(config: &Config) -> usize {
-    align_of::<kausal_db>() - 1 + size_of::<kausal_db>() + memory_bytes_required(config)
+    let hook = align_of::<events::HookSlot>() - 1 + size_of::<events::HookSlot>();
+    align_of::<kausal_db>() - 1 + size_of::<kausal_db>() + hook + memory_bytes_required(config)
 }
 
 /// Writes the bytes of region `kausal_open_*` needs for `config` into `*out_bytes`.
@@ -274,7 +279,11 @@ unsafe fn open_in(
     let vfs = vfs()?;
     let base = region.cast::<u8>();
     let handle_offset = base.align_offset(align_of::<kausal_db>());
-    let engine_offset = handle_offset + size_of::<kausal_db>();
+    let hook_start = handle_offset + size_of::<kausal_db>();
+    // SAFETY: `hook_start` is within the region (handle_bytes_required counts it).
+    let hook_offset =
+        hook_start + unsafe { base.add(hook_start) }.align_offset(align_of::<events::HookSlot>());
+    let engine_offset = hook_offset + size_of::<events::HookSlot>();
     // SAFETY: the caller gives `region_len` writable bytes that stay valid, and untouched by
     // the caller, until kausal_close. They may be uninitialised, so they are zeroed before a
     // slice is formed. The engine's part starts after the handle's, so the two never overlap.
@@ -290,8 +299,14 @@ unsafe fn open_in(
     // SAFETY: `handle_offset` aligns the pointer for kausal_db, and the handle's bytes lie
     // inside the region, before the engine's part.
     let handle = unsafe { base.add(handle_offset).cast::<kausal_db>() };
+    // SAFETY: `hook_offset` aligns the pointer for HookSlot, and its bytes lie inside the
+    // region between the handle's and the engine's.
+    let hook = unsafe { base.add(hook_offset).cast::<events::HookSlot>() };
     // SAFETY: as above; writing does not drop the zeroed bytes it replaces.
-    unsafe { handle.write(kausal_db { magic: HANDLE_MAGIC, engine, last_error: None }) };
+    unsafe {
+        hook.write(events::HookSlot::EMPTY);
+        handle.write(kausal_db { magic: HANDLE_MAGIC, engine, hook, last_error: None });
+    }
     // SAFETY: checked non-null above.
     unsafe { out_db.write(handle) };
     Ok(())
@@ -705,7 +720,9 @@ pub unsafe extern "C" fn kausal_sync(db: *mut kausal_db) -> kausal_status {
 }
 
 /// Writes the store's counters into `*out`, whose `struct_size` the caller sets to
-/// `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's).
+/// `sizeof(kausal_store_stats)` first (`KAUSAL_ERROR_STRUCT_SIZE` if smaller than version 1's):
+/// as many bytes as it says, up to this version's size, with `struct_size` set to the bytes
+/// written (a version-1 caller gets version 1's fields).
 #[no_mangle]
 pub unsafe extern "C" fn kausal_stats(
     db: *mut kausal_db,
@@ -713,12 +730,25 @@ pub unsafe extern "C" fn kausal_stats(
 ) -> kausal_status {
     let result = (|| {
         // SAFETY: forwarded from the caller.
-        let (engine, size) = unsafe { (engine(db)?, reference(out)?.struct_size) };
+        let engine = unsafe { engine(db)? };
+        if out.is_null() {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
+        }
+        // SAFETY: non-null; every version of the struct starts with `struct_size` (read
+        // alone: a version-1 struct is shorter than this version's).
+        let size = unsafe { ptr::addr_of!((*out).struct_size).read() };
         if size < KAUSAL_STATS_SIZE_V1 {
             return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { output(out, kausal_store_stats::from_core(&engine.stats())) }
+        let bytes = (size as usize).min(size_of::<kausal_store_stats>());
+        let mut stats = kausal_store_stats::from_core(&engine.stats());
+        stats.struct_size = u32::try_from(bytes).unwrap_or(KAUSAL_STATS_SIZE_V1);
+        // SAFETY: the caller's struct holds `size` bytes (the header's contract) and ours
+        // `bytes` or more; both are plain integers.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr::addr_of!(stats).cast::<u8>(), out.cast::<u8>(), bytes)
+        };
+        Ok(())
     })();
     // SAFETY: forwarded from the caller; the call's borrows have ended.
     unsafe { status_at(db, result) }

@@ -399,11 +399,21 @@ pub struct kausal_store_stats {
     pub wal_torn_bytes_truncated: u64,
     /// Bytes of damaged, once-synced log dropped at open (tolerant recovery).
     pub wal_corrupt_bytes_dropped: u64,
+    /// Version 2 on. Writes since open that waited for a flush (and compaction) because the
+    /// memory or the log was full.
+    pub write_stalls: u64,
+    /// Version 2 on. Their total time in nanoseconds of the event hook's clock (0 without).
+    pub write_stall_ns_total: u64,
+    /// Version 2 on. The longest of them, in nanoseconds of the event hook's clock.
+    pub write_stall_ns_max: u64,
 }
 
-/// `sizeof(kausal_store_stats)` in this version, the smallest `struct_size` accepted.
+/// `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
+/// built against it gets its 152 bytes and no more.
 pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
-const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V1 as usize);
+/// `sizeof(kausal_store_stats)` in this version (2: the write-stall counters).
+pub const KAUSAL_STATS_SIZE_V2: u32 = 176;
+const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V2 as usize);
 
 impl kausal_store_stats {
     pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
@@ -429,9 +439,12 @@ impl kausal_store_stats {
             wal_torn_bytes_truncated,
             wal_corrupt_bytes_dropped,
             poisoned,
+            write_stalls,
+            write_stall_ns_total,
+            write_stall_ns_max,
         } = *stats;
         kausal_store_stats {
-            struct_size: KAUSAL_STATS_SIZE_V1,
+            struct_size: KAUSAL_STATS_SIZE_V2,
             poisoned: u32::from(poisoned),
             blocks_live,
             edges_live,
@@ -451,6 +464,9 @@ impl kausal_store_stats {
             recovery_bytes_replayed,
             wal_torn_bytes_truncated,
             wal_corrupt_bytes_dropped,
+            write_stalls,
+            write_stall_ns_total,
+            write_stall_ns_max,
         }
     }
 }

@@ -38,19 +38,29 @@ use std::path::Path;
 
 pub use kausaldb_core as core;
 pub use kausaldb_core::{
-    BlockId, BlockView, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, Stats,
+    BlockId, BlockView, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, Event,
+    EventHook, EventKind, Stats,
 };
 
 /// The engine over the store directory, as `Store::with` lends it.
 pub type Db<'r> = Engine<'r, PosixVfs>;
 
-/// The region and the engine carved from it. `None` only inside `close`.
+/// The region, the event hook, and the engine carved from the one and calling the other.
+/// `None` only inside `close`.
 #[self_referencing]
 struct Owned {
     region: Box<[u8]>,
-    #[borrows(mut region)]
+    hook: Box<dyn EventHook + Send>,
+    #[borrows(mut region, mut hook)]
     #[not_covariant]
     engine: Option<Engine<'this, PosixVfs>>,
+}
+
+/// The hook of a store opened without one: it ignores every event.
+struct NoHook;
+
+impl EventHook for NoHook {
+    fn event(&mut self, _: &Event) {}
 }
 
 /// An open store that owns its memory and its directory handle. Dropping it closes the
@@ -75,13 +85,28 @@ impl Store {
     /// Opens the store in `directory` with `config`, allocating the region it needs
     /// (`memory_bytes_required(&config)` bytes) once.
     pub fn open_with(directory: impl AsRef<Path>, config: Config) -> Result<Store, Error> {
+        Store::open_observed(directory, config, Box::new(NoHook))
+    }
+
+    /// `open_with`, the engine calling `hook` with its recovery, flushes, compactions and
+    /// write stalls (`kausaldb_core::event`), timed by the hook's clock.
+    pub fn open_observed(
+        directory: impl AsRef<Path>,
+        config: Config,
+        hook: Box<dyn EventHook + Send>,
+    ) -> Result<Store, Error> {
         config.validate()?;
         let path = directory.as_ref().to_str().ok_or(Error::Io(VfsError::NameInvalid))?;
         let vfs = PosixVfs::open_dir(path)?;
         let region = vec![0u8; kausaldb_core::memory_bytes_required(&config)].into_boxed_slice();
         let owned = OwnedTryBuilder {
             region,
-            engine_builder: |region: &mut Box<[u8]>| Engine::open(config, region, vfs).map(Some),
+            hook,
+            engine_builder: |region: &mut Box<[u8]>, hook: &mut Box<dyn EventHook + Send>| {
+                Engine::open_observed(config, region, vfs, hook.as_mut())
+                    .map(Some)
+                    .map_err(|(error, _)| error)
+            },
         }
         .try_build()?;
         Ok(Store { owned })

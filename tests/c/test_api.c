@@ -330,6 +330,108 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     }
 }
 
+/* What the event hook saw, and a clock that advances 1000 ns per reading. */
+struct observed {
+    kausal_event events[256];
+    size_t count;
+    uint64_t clock_ns;
+};
+
+static void on_event(void *context, const kausal_event *event) {
+    struct observed *observed = context;
+    if (observed->count < 256) {
+        observed->events[observed->count] = *event;
+    }
+    observed->count++;
+}
+
+static uint64_t now_ns(void *context) {
+    struct observed *observed = context;
+    observed->clock_ns += 1000;
+    return observed->clock_ns;
+}
+
+/* Index of the first event of `kind` at or after `from`, or `count`. */
+static size_t find_event(const struct observed *observed, size_t from, uint32_t kind) {
+    size_t i;
+    for (i = from; i < observed->count && i < 256; i++) {
+        if (observed->events[i].kind == kind) {
+            return i;
+        }
+    }
+    return observed->count;
+}
+
+/* Writes past the 64-entry memtable: each time it fills, the write stalls for a flush; the
+ * hook sees stall start, flush start and end, stall end, in that order, timed by its clock;
+ * the stall counters say the same; a version-1 stats struct gets version 1's bytes only. */
+static void test_event_hook(void *region, size_t bytes) {
+    char directory[] = "/tmp/kausaldb-c-events-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    static struct observed observed;
+    uint32_t n;
+    size_t stall, flush_start, flush_end, stall_end;
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
+    CHECK_STATUS(kausal_set_event_hook(NULL, on_event, now_ns, &observed),
+                 KAUSAL_ERROR_NULL_ARGUMENT);
+    REQUIRE_OK(kausal_set_event_hook(db, on_event, now_ns, &observed));
+    for (n = 1; n <= 200; n++) {
+        kausal_id id = id_from(n);
+        REQUIRE_OK(kausal_put_block(db, &id, "a.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
+    }
+    stall = find_event(&observed, 0, KAUSAL_EVENT_WRITE_STALL_START);
+    flush_start = find_event(&observed, stall, KAUSAL_EVENT_FLUSH_START);
+    flush_end = find_event(&observed, flush_start, KAUSAL_EVENT_FLUSH_END);
+    stall_end = find_event(&observed, flush_end, KAUSAL_EVENT_WRITE_STALL_END);
+    CHECK(stall < flush_start && flush_start < flush_end && flush_end < stall_end);
+    CHECK(stall_end < observed.count);
+    CHECK(observed.events[flush_start].bytes > 0 && observed.events[flush_end].bytes > 0);
+    CHECK(observed.events[flush_end].tables >= 1 && observed.events[flush_end].duration_ns > 0);
+    CHECK(observed.events[stall_end].duration_ns >= observed.events[flush_end].duration_ns);
+    stats.struct_size = sizeof stats;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V2);
+    CHECK(stats.write_stalls >= 3 && stats.flush_count >= stats.write_stalls);
+    {
+        /* The counters are the hook's stall ends, summed and maxed. */
+        uint64_t total = 0, longest = 0, ends = 0;
+        size_t i;
+        for (i = 0; i < observed.count && i < 256; i++) {
+            if (observed.events[i].kind == KAUSAL_EVENT_WRITE_STALL_END) {
+                ends++;
+                total += observed.events[i].duration_ns;
+                if (observed.events[i].duration_ns > longest) {
+                    longest = observed.events[i].duration_ns;
+                }
+            }
+        }
+        CHECK(observed.count < 256 && ends == stats.write_stalls);
+        CHECK(stats.write_stall_ns_total == total && stats.write_stall_ns_max == longest);
+    }
+    /* A caller built against version 1: its 152 bytes, nothing after them. */
+    memset(&stats, 0xAB, sizeof stats);
+    stats.struct_size = KAUSAL_STATS_SIZE_V1;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V1 && stats.blocks_live == 200);
+    CHECK(stats.write_stalls == 0xABABABABABABABABull);
+    /* Removed: nothing more is seen. */
+    REQUIRE_OK(kausal_set_event_hook(db, NULL, NULL, NULL));
+    n = (uint32_t)observed.count;
+    REQUIRE_OK(kausal_flush(db));
+    CHECK(observed.count == n);
+    REQUIRE_OK(kausal_close(db));
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
+}
+
 int main(void) {
     char directory[] = "/tmp/kausaldb-c-api-XXXXXX";
     kausal_config config = small_config();
@@ -353,6 +455,7 @@ int main(void) {
     test_stats_and_close(db);
     test_corrupted_log(directory, region, bytes);
     test_flush_and_corrupted_table(region, bytes);
+    test_event_hook(region, bytes);
     free(region);
     snprintf(command, sizeof command, "rm -rf %s", directory);
     if (system(command) != 0) {

@@ -545,3 +545,32 @@ fn every_fixture_is_indexed_to_its_hand_checked_graph() {
         assert_fixture_graph(fixture);
     }
 }
+
+/// `-v` reports the store's events on stderr: the open's recovery, each flush with its
+/// sizes and time, and the totals; the JSON on stdout is unchanged.
+#[test]
+fn verbose_reports_recovery_flushes_and_totals_on_stderr() {
+    let tree = synthetic_tree("verbose", 20);
+    let output = Command::new(env!("CARGO_BIN_EXE_kausal"))
+        .args(["--json", "-v", "index"])
+        .current_dir(&tree.0)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(stdout["files"].as_u64(), Some(20));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.first().is_some_and(|line| line.starts_with("kausal: open: ")), "{stderr}");
+    let flush = lines.iter().find(|line| line.starts_with("kausal: flush: ")).expect(&stderr);
+    assert!(flush.contains(" MiB in memory to a ") && flush.contains(" ms, 1 tables"), "{flush}");
+    let totals = lines.last().expect("a totals line");
+    assert!(totals.starts_with("kausal: 1 flushes, 0 compactions, 0 write stalls"), "{totals}");
+    // Without -v, nothing of it.
+    let quiet = Command::new(env!("CARGO_BIN_EXE_kausal"))
+        .args(["--json", "index"])
+        .current_dir(&tree.0)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("kausal: "), "{quiet:?}");
+}
