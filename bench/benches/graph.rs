@@ -165,7 +165,15 @@ fn graph_realistic(c: &mut Criterion) {
         engine.put_edge(edge).expect("put_edge");
     }
     engine.sync().expect("sync");
-    eprintln!("realistic: {} tables", engine.stats().tables_count);
+    let stats = engine.stats();
+    eprintln!(
+        "realistic: {} tables after {} flushes and {} compactions; memtable {} entries, {} edges",
+        stats.tables_count,
+        stats.flush_count,
+        stats.compaction_count,
+        stats.memtable_entries_used,
+        stats.memtable_edges_used
+    );
     listings(c, &mut engine, "realistic");
     queries(c, &mut engine, "realistic");
 }
