@@ -382,9 +382,9 @@
 #define KAUSAL_STATS_SIZE_V1 152
 
 /**
- * `sizeof(kausal_store_stats)` in this version (2: the write-stall counters).
+ * `sizeof(kausal_store_stats)` in this version (2: the write-stall and I/O counters).
  */
-#define KAUSAL_STATS_SIZE_V2 176
+#define KAUSAL_STATS_SIZE_V2 192
 
 /**
  * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -1006,6 +1006,15 @@ typedef struct kausal_store_stats {
    * Version 2 on. The longest of them, in nanoseconds of the event hook's clock.
    */
   uint64_t write_stall_ns_max;
+  /**
+   * Version 2 on. Table data pages read or viewed since open (lookups, listings, scans,
+   * compaction).
+   */
+  uint64_t table_pages_read;
+  /**
+   * Version 2 on. Log segment syncs since open.
+   */
+  uint64_t wal_syncs;
 } kausal_store_stats;
 
 /**

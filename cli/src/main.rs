@@ -272,7 +272,7 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         let stats = db.stats();
         eprintln!(
             "kausal: {} flushes, {} compactions, {} write stalls (longest {:.1} ms, {:.1} ms in \
-             all), {} tables, {:.1} MiB written to tables",
+             all), {} tables, {:.1} MiB written to tables, {} table pages read, {} log syncs",
             stats.flush_count,
             stats.compaction_count,
             stats.write_stalls,
@@ -280,6 +280,8 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
             stats.write_stall_ns_total as f64 / 1e6,
             stats.tables_count,
             stats.table_bytes_written as f64 / (1024.0 * 1024.0),
+            stats.table_pages_read,
+            stats.wal_syncs,
         );
     }
     db.close()?;

@@ -81,6 +81,11 @@ pub struct Stats {
     pub write_stall_ns_total: u64,
     /// The longest of them, in nanoseconds of the event hook's clock (0 without one).
     pub write_stall_ns_max: u64,
+    /// Table data pages read or viewed since open: point reads, edge listings, scans and
+    /// compaction (a view of a memory-mapped page counts: it is the page the call touched).
+    pub table_pages_read: u64,
+    /// Log segment syncs since open (each an fsync).
+    pub wal_syncs: u64,
 }
 
 /// An open store. Single-threaded: the host serialises every call.
@@ -801,6 +806,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             write_stalls: self.events.write_stalls,
             write_stall_ns_total: self.events.write_stall_ns_total,
             write_stall_ns_max: self.events.write_stall_ns_max,
+            table_pages_read: self.store.pages_read(),
+            wal_syncs: self.wal.syncs(),
         }
     }
 

@@ -406,13 +406,18 @@ pub struct kausal_store_stats {
     pub write_stall_ns_total: u64,
     /// Version 2 on. The longest of them, in nanoseconds of the event hook's clock.
     pub write_stall_ns_max: u64,
+    /// Version 2 on. Table data pages read or viewed since open (lookups, listings, scans,
+    /// compaction).
+    pub table_pages_read: u64,
+    /// Version 2 on. Log segment syncs since open.
+    pub wal_syncs: u64,
 }
 
 /// `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
 /// built against it gets its 152 bytes and no more.
 pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
-/// `sizeof(kausal_store_stats)` in this version (2: the write-stall counters).
-pub const KAUSAL_STATS_SIZE_V2: u32 = 176;
+/// `sizeof(kausal_store_stats)` in this version (2: the write-stall and I/O counters).
+pub const KAUSAL_STATS_SIZE_V2: u32 = 192;
 const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V2 as usize);
 
 impl kausal_store_stats {
@@ -442,6 +447,8 @@ impl kausal_store_stats {
             write_stalls,
             write_stall_ns_total,
             write_stall_ns_max,
+            table_pages_read,
+            wal_syncs,
         } = *stats;
         kausal_store_stats {
             struct_size: KAUSAL_STATS_SIZE_V2,
@@ -467,6 +474,8 @@ impl kausal_store_stats {
             write_stalls,
             write_stall_ns_total,
             write_stall_ns_max,
+            table_pages_read,
+            wal_syncs,
         }
     }
 }

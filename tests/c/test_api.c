@@ -397,6 +397,8 @@ static void test_event_hook(void *region, size_t bytes) {
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
     CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V2);
+    CHECK(stats.wal_syncs >= stats.flush_count); /* each flush syncs the log first */
+    CHECK(stats.table_pages_read == 0);          /* only writes so far */
     CHECK(stats.write_stalls >= 3 && stats.flush_count >= stats.write_stalls);
     {
         /* The counters are the hook's stall ends, summed and maxed. */

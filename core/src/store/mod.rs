@@ -92,7 +92,7 @@ impl<'r> Store<'r> {
             memtable,
             tables: parts.tables,
             tables_count: 0,
-            pool: TablePool { bytes: parts.pool, used: 0 },
+            pool: TablePool { bytes: parts.pool, used: 0, pages_read: 0 },
             merge_buffers: MergeBuffers::new(parts.merge_buffers, merge_buffer_bytes),
             lookup_buffer: parts.lookup_buffer,
             sort_scratch: parts.sort_scratch,
@@ -143,5 +143,9 @@ impl<'r> Store<'r> {
 
     pub(crate) fn table_memory_used(&self) -> usize {
         self.pool.used
+    }
+
+    pub(crate) fn pages_read(&self) -> u64 {
+        self.pool.pages_read
     }
 }

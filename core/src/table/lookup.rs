@@ -27,6 +27,7 @@ pub(crate) fn view_checked_page<'v, V: Vfs>(
     let Some(page) = vfs.view_at(table.file, entry.offset, entry.len as usize)? else {
         return Ok(None);
     };
+    pool.pages_read += 1;
     if !pool.page_verified(table, index) {
         if open_page(page).is_none_or(|(section, _)| section != entry.section) {
             return Err(DAMAGED);
@@ -54,6 +55,7 @@ pub(crate) fn read_page<'b, V: Vfs>(
         None => {
             // Read bytes are a transfer, not memory this process checked: always checked.
             read_exact(vfs, table.file, entry.offset, page)?;
+            pool.pages_read += 1;
             open_page(page)
         }
     };

@@ -98,6 +98,8 @@ fn prefix_of(section: u8, key: &[u8]) -> u64 {
 pub(crate) struct TablePool<'r> {
     pub(crate) bytes: &'r mut [u8],
     pub(crate) used: usize,
+    /// Data pages read or viewed since open (`Stats::table_pages_read`).
+    pub(crate) pages_read: u64,
 }
 
 impl TablePool<'_> {

@@ -70,7 +70,7 @@ mod reading {
     /// file name.
     fn write_closed_table(vfs: &mut SimVfs<'_>) -> (u64, std::string::String) {
         let mut pool_bytes = std::vec![0u8; 64 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let written = build(vfs, &mut pool);
         vfs.close(written.file);
         let mut name = [0u8; TABLE_NAME_BYTES];
@@ -82,12 +82,12 @@ mod reading {
         let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
         let mut pool_bytes = std::vec![0u8; 64 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let written = build(&mut vfs, &mut pool);
         assert!(written.index_entries > 20, "small pages make many: {}", written.index_entries);
         vfs.close(written.file);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();
         assert_eq!((table.block_records, table.edge_records), (300, 1200));
         let mut buffer = std::vec![0u8; 512];
@@ -132,7 +132,7 @@ mod reading {
             for offset in (0..file_bytes as usize).step_by(step) {
                 assert!(vfs.corrupt(&name, offset, 0x20));
                 let mut pool_bytes = std::vec![0u8; 64 << 10];
-                let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+                let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
                 let mut buffer = std::vec![0u8; 512];
                 match open_table(&mut vfs, &mut pool, 7) {
                     Err(error) => assert_eq!(error, DAMAGED, "byte {offset}"),
@@ -165,7 +165,7 @@ mod reading {
         vfs.views = true;
         let (_, name) = write_closed_table(&mut vfs);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();
         assert!((0..table.index_entries).all(|index| !pool.page_verified(&table, index)));
         let mut buffer = std::vec![0u8; 512];
@@ -222,7 +222,7 @@ mod bloom_folding {
         let mut disk = std::vec![0u8; sim.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
         let mut pool_bytes = std::vec![0u8; 256 << 10];
-        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0 };
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let mut buffer = std::vec![0u8; 4096];
         let mut writer =
             TableWriter::begin(&mut vfs, &mut pool, 1, 8000, 10, &mut buffer, 4096).unwrap();

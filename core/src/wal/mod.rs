@@ -63,6 +63,8 @@ pub(crate) struct Wal<'r> {
     poisoned: bool,
     /// Log position at open: anything past it was appended by this engine.
     position_at_open: u64,
+    /// Segment syncs since open (each an fsync of a segment file).
+    syncs: u64,
 }
 
 /// Where recovery left the log, for the writer to continue from.
@@ -103,6 +105,7 @@ impl<'r> Wal<'r> {
             directory_dirty: false,
             poisoned: false,
             position_at_open: tail.position,
+            syncs: 0,
         }
     }
 
@@ -124,6 +127,11 @@ impl<'r> Wal<'r> {
 
     pub(crate) fn segments_count(&self) -> u32 {
         self.segments_count
+    }
+
+    /// Segment syncs since open.
+    pub(crate) fn syncs(&self) -> u64 {
+        self.syncs
     }
 
     /// `Err(WalFull)` if a frame of `frame_bytes` bytes needs a new segment and none may be
@@ -243,6 +251,7 @@ impl<'r> Wal<'r> {
             if self.segment_dirty {
                 vfs.sync(segment.file)?;
                 self.segment_dirty = false;
+                self.syncs += 1;
             }
             vfs.close(segment.file);
             self.segment = None;
@@ -302,6 +311,7 @@ impl<'r> Wal<'r> {
             if let (Some(segment), true) = (wal.segment, wal.segment_dirty) {
                 vfs.sync(segment.file)?;
                 wal.segment_dirty = false;
+                wal.syncs += 1;
             }
             if wal.directory_dirty {
                 vfs.sync_dir()?;
