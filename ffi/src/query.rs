@@ -125,13 +125,27 @@ pub unsafe extern "C" fn kausal_traverse(
     out_count: *mut usize,
     out_truncated: *mut u32,
 ) -> kausal_status {
+    let run = |query: &TraversalQuery<'_>| {
+        // SAFETY: forwarded from the caller.
+        unsafe { run_traversal(db, query, out, out_capacity, out_count, out_truncated) }
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { with_traversal(db, traversal, run) }
+}
+
+/// Decodes `traversal` (its filter's types and starts copied to the stack) and runs `run`
+/// on it; the call's status.
+unsafe fn with_traversal(
+    db: *mut kausal_db,
+    traversal: *const kausal_traversal,
+    run: impl FnOnce(&TraversalQuery<'_>) -> Outcome,
+) -> kausal_status {
     let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
     let mut starts = [BlockId::ZERO; STARTS_MAX];
     let result = (|| {
         // SAFETY: forwarded from the caller.
         let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
-        // SAFETY: forwarded from the caller.
-        unsafe { run_traversal(db, &query, out, out_capacity, out_count, out_truncated) }
+        run(&query)
     })();
     // SAFETY: forwarded from the caller; the call's borrows have ended.
     unsafe { status_at(db, result) }
@@ -158,11 +172,7 @@ pub unsafe extern "C" fn kausal_traverse_visit(
     out_count: *mut usize,
     out_truncated: *mut u32,
 ) -> kausal_status {
-    let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
-    let mut starts = [BlockId::ZERO; STARTS_MAX];
-    let result = (|| {
-        // SAFETY: forwarded from the caller.
-        let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
+    let visit_all = |query: &TraversalQuery<'_>| {
         // SAFETY: forwarded from the caller.
         let engine = unsafe { engine(db)? };
         let (Some(visit), false, false) = (visit, out_count.is_null(), out_truncated.is_null())
@@ -170,7 +180,7 @@ pub unsafe extern "C" fn kausal_traverse_visit(
             return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
         };
         let (mut visited, mut stopped) = (0usize, false);
-        let count = engine.traverse_with(&query, usize::MAX, |_, hit| {
+        let count = engine.traverse_with(query, usize::MAX, |_, hit| {
             if stopped {
                 return;
             }
@@ -186,9 +196,9 @@ pub unsafe extern "C" fn kausal_traverse_visit(
             out_truncated.write(u32::from(count.truncated));
         }
         Ok(())
-    })();
-    // SAFETY: forwarded from the caller; the call's borrows have ended.
-    unsafe { status_at(db, result) }
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { with_traversal(db, traversal, visit_all) }
 }
 
 /// Runs a named query (`KAUSAL_QUERY_CALLERS`, `_CALLEES`, `_REFERENCES`, `_IMPORTS`,
