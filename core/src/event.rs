@@ -2,8 +2,9 @@
 //! compaction) and the writes they stall, each as a start and an end with the bytes and
 //! tables involved and, if the host gives a clock, the time it took. The seed's "observable
 //! performance through structured logging", without a logger: no allocation, no formatting
-//! in the engine; the host decides what to print or count. A step that fails emits its
-//! start and no end.
+//! in the engine; the host decides what to print or count. A recovery, flush or compaction
+//! that fails emits its start and no end; a write stall always ends (counted and timed in
+//! `Stats`), whether its flush succeeded or the write then fails with the flush's error.
 
 /// What an event reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub enum EventKind {
     /// A write found the memtable or the log full and flushes (and compacts) before it is
     /// applied: the host's call waits for that work.
     WriteStallStart,
-    /// The stalled write goes on; `duration_ns` is the stall.
+    /// The stalled write goes on (or fails, if its flush did); `duration_ns` is the stall.
     WriteStallEnd,
 }
 

@@ -210,13 +210,13 @@ impl kausaldb_core::EventHook for Recorder {
 fn the_event_hook_sees_each_step_start_and_end_timed_by_the_host_clock() {
     use kausaldb_core::EventKind::*;
     let bump = bumpalo::Bump::new();
-    let memory = Memory::with_sim(&bump, &config(), &SIM);
     let config = Config { memtable_entries_max: 64, compaction_auto: true, ..config() };
-    let region = bump.alloc_slice_fill_copy(kausaldb_core::memory_bytes_required(&config), 0u8);
+    let memory = Memory::with_sim(&bump, &config, &SIM);
     let vfs = SimVfs::new(memory.disk, SIM, 1).expect("sim");
     let mut recorder = Recorder { events: Vec::new(), clock_ns: 0 };
-    let mut engine =
-        Engine::open_observed(config, region, vfs, &mut recorder).map_err(|(e, _)| e).unwrap();
+    let mut engine = Engine::open_observed(config, memory.region, vfs, &mut recorder)
+        .map_err(|(e, _)| e)
+        .unwrap();
     // 64 entries: the 65th put stalls for a flush.
     for n in 0..65 {
         engine.put_block(id(n), b"src/a.rs", b"{}", &[b'x'; 200]).expect("put");
