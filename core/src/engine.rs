@@ -181,12 +181,9 @@ fn recover_store<V: Vfs>(
     let RecoveryBuffers { list, segment_numbers, read } = buffers;
     let loaded = Manifest::load(vfs)?;
     let recorded = loaded.is_some();
-    let manifest = match loaded {
-        Some(manifest) => manifest,
-        None => {
-            Manifest::check_never_flushed(vfs, list)?;
-            Manifest::empty()
-        }
+    let (manifest, flush_began) = match loaded {
+        Some(manifest) => (manifest, false),
+        None => (Manifest::empty(), Manifest::check_never_flushed(vfs, list)?),
     };
     store.load(vfs, &manifest)?;
     let checkpoint = Checkpoint {
@@ -194,6 +191,7 @@ fn recover_store<V: Vfs>(
         sequence: manifest.checkpoint_sequence,
         recorded,
         durable_end: manifest.durable_end,
+        flush_began,
     };
     let payload_max = config.frame_bytes_max() - FRAME_HEADER_BYTES;
     let strict = config.recovery_mode == RecoveryMode::Strict;
@@ -692,6 +690,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             sequence: self.next_sequence,
             recorded: true,
             durable_end: self.manifest.durable_end,
+            flush_began: false,
         };
         let live = (self.store.blocks_live, self.store.edges_live);
         let next = self.manifest.with_flushed_table(number, checkpoint, live);

@@ -58,7 +58,7 @@ impl Manifest {
         }
     }
 
-    fn encode(&self, bytes: &mut [u8; MANIFEST_BYTES_MAX]) -> usize {
+    pub(crate) fn encode(&self, bytes: &mut [u8; MANIFEST_BYTES_MAX]) -> usize {
         let len = HEADER_BYTES + 8 * self.tables.len();
         bytes[..8].copy_from_slice(&MAGIC);
         bytes[8..12].copy_from_slice(&VERSION.to_le_bytes());
@@ -78,7 +78,7 @@ impl Manifest {
         len
     }
 
-    fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
         let version = bytes.get(8..12).ok_or(DAMAGED)?;
         let header_bytes =
             match u32::from_le_bytes([version[0], version[1], version[2], version[3]]) {
@@ -137,17 +137,22 @@ impl Manifest {
 
     /// With no manifest, the files must show a store that never named a table: no table but
     /// possibly the first (a first flush that crashed before its manifest). A later table
-    /// proves a manifest existed and was lost: `Corruption`, before anything is changed. (The
-    /// WAL's half, a log that starts after position 0, is recovery's check.)
-    pub(crate) fn check_never_flushed<V: Vfs>(vfs: &mut V, list: &mut [u8]) -> Result<(), Error> {
+    /// proves a manifest existed and was lost: `Corruption`, before anything is changed.
+    /// Returns whether the first table exists: then a flush began, and recovery checks that
+    /// the log it synced is still there. (The WAL's other half, a log that starts after
+    /// position 0, is recovery's check too.)
+    pub(crate) fn check_never_flushed<V: Vfs>(vfs: &mut V, list: &mut [u8]) -> Result<bool, Error> {
         let listed = vfs.list(list)?;
         let first = Manifest::empty().next_table_number;
+        let mut first_table = false;
         for name in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
-            if parse_table_name(name).is_some_and(|number| number > first) {
-                return Err(DAMAGED);
+            match parse_table_name(name) {
+                Some(number) if number > first => return Err(DAMAGED),
+                Some(_) => first_table = true,
+                None => {}
             }
         }
-        Ok(())
+        Ok(first_table)
     }
 
     /// Replaces `MANIFEST` atomically and durably.

@@ -60,6 +60,11 @@ pub(crate) struct Checkpoint {
     /// The log position the last clean close made durable (`Manifest::durable_end`): a log
     /// that ends before it lost synced frames. 0: nothing recorded.
     pub(crate) durable_end: u64,
+    /// No manifest, but the first table exists: a first flush began, and it synced the log
+    /// before writing the table, and removes no segment until a manifest names the table.
+    /// A log that then replays nothing proves the manifest and the log were lost:
+    /// `Corruption` in every mode (it opened an empty store, every write silently gone).
+    pub(crate) flush_began: bool,
 }
 
 /// What recovery did, for `Stats`.
@@ -272,6 +277,9 @@ pub(crate) fn recover<V: Vfs, T: ReplayTarget<V>>(
     let (replayed, read) =
         replay_segments(vfs, read, numbers, payload_max, target, &mut report, checkpoint)?;
     let ReplayedLog { mut position, mut end_offset, previous_end_offset, stop } = replayed;
+    if checkpoint.flush_began && position == 0 {
+        return Err(Error::Corruption { kind: CorruptionKind::Manifest });
+    }
     let mut kept = numbers.len();
     if stop.is_none() && position < checkpoint.durable_end {
         // The log ends cleanly, but before where the last clean close made it durable: its
