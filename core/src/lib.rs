@@ -121,6 +121,10 @@ pub mod edge;
 pub mod engine;
 pub mod error;
 pub mod event;
+// The fuzz targets' entry points into the decoders (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod id;
 pub mod json;
 pub mod limits;

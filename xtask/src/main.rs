@@ -8,6 +8,10 @@
 //!   thumbv7em-none-eabihf with a link that has no allocator, and the tidy rules.
 //! - `header`: regenerates include/kausaldb.h from ffi/ with the pinned cbindgen.
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
+//! - `fuzz [target...] [--seconds N] [--seeds]`: the coverage-guided fuzz targets in fuzz/
+//!   (cargo-fuzz, nightly), N seconds each (default 60); see xtask/src/fuzz.rs.
+//! - `coverage`: line and branch coverage of core/src from its tests and the fuzz corpora
+//!   (cargo-llvm-cov, nightly), with floors; see xtask/src/coverage.rs.
 //! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
 //!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md;
 //!   `report` rewrites RESULTS.md from the last run; `mcp` times `kausal mcp` round trips
@@ -20,12 +24,14 @@
 //!   compiler's call graph (SQLite, LMDB, tree-sitter) and Python's `ast` (its stdlib).
 //! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
-//!   scratch prefix built against with pkg-config, miri, demo, the README program,
-//!   benchmark build.
+//!   scratch prefix built against with pkg-config, miri, every fuzz target for 10 s, demo,
+//!   the README program, benchmark build.
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 mod accuracy;
+mod coverage;
+mod fuzz;
 mod results;
 mod tidy;
 
@@ -35,6 +41,8 @@ use std::time::Instant;
 
 const NO_STD_TARGET: &str = "thumbv7em-none-eabihf";
 const CI_ITERATIONS: &str = "1000";
+/// Seconds each fuzz target runs in CI: 7 targets, about 1.5 minutes with the build's 2.
+const CI_FUZZ_SECONDS: u32 = 10;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -60,10 +68,11 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
     Some(match task {
         "test" => (&["--filter", "--seed", "--iterations"], &["--valgrind"], 0),
         "check" => (&[], &["--fix"], 0),
-        "miri" | "header" | "ci" | "accuracy" => (&[], &[], 0),
+        "miri" | "header" | "ci" | "accuracy" | "coverage" => (&[], &[], 0),
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &[], 2),
+        "fuzz" => (&["--seconds"], &["--seeds"], fuzz::TARGETS.len()),
         _ => return None,
     })
 }
@@ -106,6 +115,8 @@ fn run_task(args: &[String]) -> Result {
         "demo" => demo(rest),
         "accuracy" => accuracy::accuracy(),
         "scale" => scale(rest),
+        "fuzz" => fuzz::fuzz(rest),
+        "coverage" => coverage::coverage(),
         "ci" => ci(),
         "install" => install(rest),
         _ => Err(usage()),
@@ -114,8 +125,9 @@ fn run_task(args: &[String]) -> Result {
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
-     | check [--fix] | header | miri | bench [name] | scale [blocks] [edges] | demo [tree] \
-     | accuracy | install --prefix P [--destdir D] | ci>"
+     | check [--fix] | header | miri | fuzz [target...] [--seconds N] [--seeds] | coverage \
+     | bench [name] | scale [blocks] [edges] | demo [tree] | accuracy \
+     | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
 
@@ -390,17 +402,22 @@ fn run_capturing(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<
 fn check(fix: bool) -> Result {
     // The bare-metal build needs its target; adding an installed one is a no-op.
     run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
+    // fuzz/ is a workspace of its own (nightly only): formatted here, built by `fuzz`.
+    let fuzz_manifest = root().join("fuzz/Cargo.toml");
+    let fuzz_manifest = fuzz_manifest.to_str().ok_or("non-UTF-8 path")?;
     if fix {
         run("cargo", &["fmt", "--all"], &[])?;
+        run("cargo", &["fmt", "--manifest-path", fuzz_manifest], &[])?;
     } else {
         run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+        run("cargo", &["fmt", "--manifest-path", fuzz_manifest, "--", "--check"], &[])?;
     }
     let clippy = [
         "clippy",
         "--workspace",
         "--all-targets",
         "--features",
-        "kausaldb-core/posix",
+        "kausaldb-core/posix,kausaldb-core/fuzzing",
         "--",
         "-D",
         "warnings",
@@ -675,9 +692,12 @@ fn ci() -> Result {
     install_check()?;
     if nightly {
         miri()?;
+        // Every fuzz target for a short fixed time from its seeds (long runs: `cargo xtask
+        // fuzz --seconds N`); the seeds and past findings also run in the tests above.
+        fuzz::fuzz(&["--seconds".to_string(), CI_FUZZ_SECONDS.to_string()])?;
     } else {
         // Only a machine without any nightly toolchain gets here; say so loudly.
-        eprintln!("xtask: WARNING: no nightly toolchain, Miri NOT run");
+        eprintln!("xtask: WARNING: no nightly toolchain, Miri and the fuzzers NOT run");
     }
     demo(&[])?;
     // The README's Rust program runs as a user would copy it (tidy keeps the two equal).

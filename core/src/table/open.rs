@@ -144,7 +144,7 @@ fn load_table<V: Vfs>(
 /// Every index entry must decode, lie before the index, follow the previous page, be in
 /// (section, key) order, and have its reserved bytes zero (the pool marks verified pages
 /// there): then no lookup can read outside the data area.
-fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
+pub(crate) fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
     let mut expected_offset = 0u64;
     let mut previous: Option<(Section, [u8; KEY_BYTES])> = None;
     for bytes in index.chunks_exact(INDEX_ENTRY_BYTES) {
