@@ -105,6 +105,48 @@ pub struct Faults {
     pub read_bitflip_ppm: u32,
     /// Total bytes all files may hold; a write past it fails with `NoSpace`.
     pub disk_bytes_max: Option<u64>,
+    /// Power is gone from the operation with this index on: it and every later one fail
+    /// with `Io` (a test then crashes the disk as it was just before it).
+    pub stop_at_op: Option<u64>,
+}
+
+/// What a crash does to one unsynced write.
+enum Treatment {
+    Drop,
+    Keep,
+    /// The first `keep` bytes land, then `garbage` (a byte the device wrote instead), if any.
+    Tear {
+        keep: usize,
+        garbage: Option<u8>,
+    },
+}
+
+/// Which unsynced writes and truncates a planned crash (`SimVfs::crash_as`) lets reach the
+/// disk; entries are numbered in call order, as `pending_write_bytes` counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashWrites {
+    /// The first `kept` entries land; the next, if `tear` says so and it is a write, lands
+    /// torn: its first `.0` bytes, then a garbage byte if `.1`. The rest are lost.
+    Prefix {
+        /// Entries that land whole.
+        kept: usize,
+        /// How the next entry tears, if it does.
+        tear: Option<(usize, bool)>,
+    },
+    /// Only this entry lands: the device reordered it before all the others.
+    Only(usize),
+    /// Every entry but this one lands.
+    AllBut(usize),
+}
+
+/// A power loss planned by a test: which writes land, and how many of the unsynced
+/// creates, removes and renames (a prefix, in call order) do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashPlan {
+    /// Which unsynced writes land.
+    pub writes: CrashWrites,
+    /// How many unsynced namespace changes land.
+    pub namespace_kept: usize,
 }
 
 struct SimFile<'m> {
@@ -231,7 +273,8 @@ impl<'m> SimVfs<'m> {
     fn begin_op(&mut self) -> Result<(), VfsError> {
         let index = self.ops_count;
         self.ops_count += 1;
-        let chosen = self.faults.fail_at_op == Some(index);
+        let chosen = self.faults.fail_at_op == Some(index)
+            || self.faults.stop_at_op.is_some_and(|stop| index >= stop);
         if chosen || (self.faults.fail_ppm > 0 && self.rng.chance_ppm(self.faults.fail_ppm)) {
             return Err(VfsError::Io { code: EIO });
         }
@@ -362,29 +405,97 @@ impl<'m> SimVfs<'m> {
     /// Simulates a power loss: unsynced writes kept, dropped or torn at random, a random
     /// prefix of unsynced namespace changes kept, every handle invalidated.
     pub fn crash(&mut self) {
-        let mut at = 0;
+        self.apply_pending(|rng, _, entry| match (entry.kind, rng.below(4)) {
+            (_, 0) => Treatment::Drop,
+            (PENDING_WRITE, 1) => {
+                let keep = rng.below_usize(entry.len);
+                let garbage = (rng.below(2) == 0 && keep < entry.len)
+                    .then(|| rng.next_u64().to_le_bytes()[0]);
+                Treatment::Tear { keep, garbage }
+            }
+            _ => Treatment::Keep,
+        });
+        let kept = self.rng.below_usize(self.namespace_log.len() + 1);
+        self.finish_crash(kept);
+    }
+
+    /// A power loss that treats the unsynced writes as `plan` says, for tests that try
+    /// every treatment at every operation instead of drawing one.
+    pub fn crash_as(&mut self, plan: CrashPlan) {
+        self.apply_pending(|_, index, entry| match plan.writes {
+            CrashWrites::Prefix { kept, .. } if index < kept => Treatment::Keep,
+            CrashWrites::Prefix { kept, tear: Some((keep, garbage)), .. }
+                if index == kept && entry.kind == PENDING_WRITE =>
+            {
+                Treatment::Tear { keep, garbage: garbage.then_some(0xA5) }
+            }
+            CrashWrites::Only(only) if index == only => Treatment::Keep,
+            CrashWrites::AllBut(dropped) if index != dropped => Treatment::Keep,
+            _ => Treatment::Drop,
+        });
+        self.finish_crash(plan.namespace_kept.min(self.namespace_log.len()));
+    }
+
+    /// Unsynced writes and truncates waiting in the pending log, in call order.
+    pub fn pending_writes_count(&self) -> usize {
+        let (mut at, mut count) = (0, 0);
+        while at < self.pending_log_used {
+            at = self.pending_entry_at(at).1;
+            count += 1;
+        }
+        count
+    }
+
+    /// The length of pending entry `index` if it is a write (`None` for a truncate).
+    pub fn pending_write_bytes(&self, index: usize) -> Option<usize> {
+        let (mut at, mut current) = (0, 0);
+        while at < self.pending_log_used {
+            let (entry, next) = self.pending_entry_at(at);
+            if current == index {
+                return (entry.kind == PENDING_WRITE).then_some(entry.len);
+            }
+            at = next;
+            current += 1;
+        }
+        None
+    }
+
+    /// Unsynced creates, removes and renames.
+    pub fn pending_namespace_count(&self) -> usize {
+        self.namespace_log.len()
+    }
+
+    /// Applies each pending entry to the durable images as `decide` says.
+    fn apply_pending(
+        &mut self,
+        mut decide: impl FnMut(&mut SimRng, usize, PendingEntry) -> Treatment,
+    ) {
+        let (mut at, mut index) = (0, 0);
         while at < self.pending_log_used {
             let (entry, next) = self.pending_entry_at(at);
             let data_at = at + PENDING_HEADER_BYTES;
-            match (entry.kind, self.rng.below(4)) {
-                (_, 0) => {}
-                (PENDING_WRITE, 1) => {
-                    let keep = self.rng.below_usize(entry.len);
+            match decide(&mut self.rng, index, entry) {
+                Treatment::Drop => {}
+                Treatment::Keep => self.apply_durable(entry, data_at, None),
+                Treatment::Tear { keep, garbage } => {
+                    let keep = keep.min(entry.len);
                     self.apply_durable(entry, data_at, Some(keep));
-                    if self.rng.below(2) == 0 && keep < entry.len {
-                        let garbage = self.rng.next_u64().to_le_bytes()[0];
+                    if let Some(garbage) = garbage.filter(|_| keep < entry.len) {
                         let target = &mut self.files[entry.file];
                         target.durable[entry.offset + keep] = garbage;
                         target.durable_bytes = target.durable_bytes.max(entry.offset + keep + 1);
                     }
                 }
-                _ => self.apply_durable(entry, data_at, None),
             }
             at = next;
+            index += 1;
         }
         self.pending_log_used = 0;
+    }
+
+    /// Keeps the first `kept` unsynced namespace changes and restarts.
+    fn finish_crash(&mut self, kept: usize) {
         let log = core::mem::take(&mut self.namespace_log);
-        let kept = self.rng.below_usize(log.len() + 1);
         for op in log.iter().take(kept) {
             match op {
                 NamespaceOp::Create { file, name } => {
