@@ -80,7 +80,9 @@ impl Section {
 /// `None` if the page does not hold the id. `Err` if the trailer does not fit or an offset
 /// points outside the records. Callers decode the record and check its id.
 pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Option<usize>, ()> {
-    let trailer = body.len().checked_sub(count as usize * TRAILER_BYTES_PER_RECORD).ok_or(())?;
+    // Checked: `count` is read from disk, and on a 32-bit target the product can overflow.
+    let trailer_bytes = (count as usize).checked_mul(TRAILER_BYTES_PER_RECORD).ok_or(())?;
+    let trailer = body.len().checked_sub(trailer_bytes).ok_or(())?;
     let entry_at = |index: usize| trailer + index * TRAILER_BYTES_PER_RECORD;
     // Ids compare as bytes, that is as big-endian integers: one comparison, no memcmp call.
     let target = u128::from_be_bytes(id.0);
@@ -90,7 +92,7 @@ pub(crate) fn search_records(body: &[u8], count: u32, id: &BlockId) -> Result<Op
         return Ok(None);
     }
     let offset = u32_at(body, entry_at(found) + ID_BYTES) as usize;
-    if offset + ID_BYTES <= trailer {
+    if offset.checked_add(ID_BYTES).is_some_and(|end| end <= trailer) {
         Ok(Some(offset))
     } else {
         Err(())
@@ -312,6 +314,22 @@ pub(crate) fn parse_table_name(name: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record count or offset read from disk that no page could hold is damage, not an
+    /// overflow: on a 32-bit target (thumbv7em) `count * 20` and `offset + 16` wrapped, and
+    /// with overflow checks on, panicked. A 64-bit host cannot wrap them: `cargo xtask miri`
+    /// runs this test for i686 too, where it failed before the arithmetic was checked.
+    #[test]
+    fn a_page_claiming_impossible_counts_or_offsets_is_damage() {
+        let mut body = [0u8; 64];
+        assert_eq!(search_records(&body, u32::MAX, &BlockId([1; 16])), Err(()));
+        // One trailer entry for id 1 whose record offset is u32::MAX.
+        body[44..60].copy_from_slice(&[1; 16]);
+        body[60..64].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(search_records(&body, 1, &BlockId([1; 16])), Err(()));
+        body[60..64].copy_from_slice(&8u32.to_le_bytes());
+        assert_eq!(search_records(&body, 1, &BlockId([1; 16])), Ok(Some(8)));
+    }
 
     #[test]
     fn records_round_trip() {
