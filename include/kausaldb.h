@@ -516,7 +516,8 @@ typedef enum kausal_status {
    */
   KAUSAL_ERROR_MEMTABLE_FULL = 13,
   /**
-   * Back-pressure: the write-ahead log has its maximum number of segments.
+   * The write-ahead log has its maximum number of segments. Not returned by this version
+   * (a write that finds the log full flushes first); the code stays reserved.
    */
   KAUSAL_ERROR_WAL_FULL = 14,
   /**

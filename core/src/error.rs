@@ -111,7 +111,10 @@ pub enum Error {
         /// What ran out.
         resource: Resource,
     },
-    /// Back-pressure: the WAL has `Config::wal_segments_max` full segments.
+    /// The WAL has `Config::wal_segments_max` full segments. Not returned by this version:
+    /// a write that finds the log full flushes the memtable first, which empties the log
+    /// (tests: `a_full_wal_flushes_instead_of_refusing`, and the every-variant test). Kept
+    /// so that hosts' exhaustive matches and the C status code stay stable.
     WalFull,
     /// An output buffer is too small; `needed` is the number of elements or bytes it needs.
     BufferTooSmall {

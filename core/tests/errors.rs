@@ -578,3 +578,192 @@ fn a_block_with_more_edges_than_the_memtable_holds_is_deleted_edges_first() {
     assert_eq!(engine.stats().edges_live, 0);
     engine.close().unwrap();
 }
+
+/// A backend that refuses the store's lock, as a backend does when another process holds
+/// it (the POSIX backend's real lock is tested across processes in kill.rs). Everything
+/// else goes to the simulation.
+struct LockedVfs<'m>(kausaldb_core::vfs::sim::SimVfs<'m>);
+
+impl kausaldb_core::Vfs for LockedVfs<'_> {
+    fn lock(&mut self) -> Result<(), kausaldb_core::VfsError> {
+        Err(kausaldb_core::VfsError::Locked { pid: 42 })
+    }
+    fn create(&mut self, name: &str) -> Result<kausaldb_core::FileHandle, kausaldb_core::VfsError> {
+        self.0.create(name)
+    }
+    fn open(&mut self, name: &str) -> Result<kausaldb_core::FileHandle, kausaldb_core::VfsError> {
+        self.0.open(name)
+    }
+    fn close(&mut self, file: kausaldb_core::FileHandle) {
+        self.0.close(file);
+    }
+    fn read_at(
+        &mut self,
+        file: kausaldb_core::FileHandle,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, kausaldb_core::VfsError> {
+        self.0.read_at(file, offset, buffer)
+    }
+    fn write_at(
+        &mut self,
+        file: kausaldb_core::FileHandle,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), kausaldb_core::VfsError> {
+        self.0.write_at(file, offset, data)
+    }
+    fn sync(&mut self, file: kausaldb_core::FileHandle) -> Result<(), kausaldb_core::VfsError> {
+        self.0.sync(file)
+    }
+    fn len(&mut self, file: kausaldb_core::FileHandle) -> Result<u64, kausaldb_core::VfsError> {
+        self.0.len(file)
+    }
+    fn truncate(
+        &mut self,
+        file: kausaldb_core::FileHandle,
+        len: u64,
+    ) -> Result<(), kausaldb_core::VfsError> {
+        self.0.truncate(file, len)
+    }
+    fn remove(&mut self, name: &str) -> Result<(), kausaldb_core::VfsError> {
+        self.0.remove(name)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), kausaldb_core::VfsError> {
+        self.0.rename(from, to)
+    }
+    fn sync_dir(&mut self) -> Result<(), kausaldb_core::VfsError> {
+        self.0.sync_dir()
+    }
+    fn list(&mut self, buffer: &mut [u8]) -> Result<usize, kausaldb_core::VfsError> {
+        self.0.list(buffer)
+    }
+}
+
+/// Which variant an error is. Exhaustive, with no wildcard: a new variant does not compile
+/// until this test produces it (or says why it cannot).
+fn variant(error: &Error) -> usize {
+    match error {
+        Error::ConfigInvalid { .. } => 0,
+        Error::RegionTooSmall { .. } => 1,
+        Error::IdZero => 2,
+        Error::IdHexInvalid => 3,
+        Error::SourceUriTooLong { .. } => 4,
+        Error::SourceUriNotUtf8 => 5,
+        Error::MetadataTooLong { .. } => 6,
+        Error::MetadataInvalid { .. } => 7,
+        Error::ContentTooLong { .. } => 8,
+        Error::EdgeTypeUnknown { .. } => 9,
+        Error::QueryInvalid { .. } => 10,
+        Error::NotFound => 11,
+        Error::MemtableFull { .. } => 12,
+        Error::WalFull => 13,
+        Error::BufferTooSmall { .. } => 14,
+        Error::Locked { .. } => 15,
+        Error::Io(_) => 16,
+        Error::Poisoned => 17,
+        Error::Corruption { .. } => 18,
+        Error::RecoveryCapacity { .. } => 19,
+    }
+}
+const VARIANTS: usize = 20;
+/// `WalFull` is never returned: a write that finds the log full flushes first, which empties
+/// it (`a_full_wal_flushes_instead_of_refusing`). It stays in the enum (and its C status
+/// stays reserved) so that a host's exhaustive match keeps compiling.
+const NEVER_RETURNED: [usize; 1] = [13];
+
+/// Every `Error` variant, produced through the public API, each by the call that should.
+#[test]
+fn every_error_variant_is_produced_by_the_call_that_should() {
+    let config = Config { compaction_auto: false, tables_max: 4, ..small_config() };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut produced: Vec<Error> = Vec::new();
+    let mut sim = harness::sim_vfs(memory.disk, 31);
+    let region = &mut *memory.region;
+    let bad = Config { memtable_entries_max: 0, ..config };
+    produced.extend(Engine::open(bad, &mut *region, &mut sim).err());
+    produced.extend(Engine::open(config, &mut region[..64], &mut sim).err());
+    produced.extend(BlockId::from_hex(b"not hex").err());
+    produced.extend(EdgeType::from_code(12).err());
+    let mut engine = Engine::open(config, &mut *region, &mut sim).unwrap();
+    let long = vec![b'x'; 600];
+    let writes = [
+        engine.put_block(BlockId::ZERO, b"a", META, b""),
+        engine.put_block(id(1), &long, META, b""),
+        engine.put_block(id(1), b"\xff", META, b""),
+        engine.put_block(id(1), b"a", &long, b""),
+        engine.put_block(id(1), b"a", b"[]", b""),
+        engine.put_block(id(1), b"a", META, &long),
+        engine.delete_block(id(1)),
+    ];
+    produced.extend(writes.into_iter().filter_map(Result::err));
+    engine.put_block(id(9), b"a", META, b"").unwrap();
+    let start = [id(9)];
+    let query = kausaldb_core::TraversalQuery {
+        results_max: 0,
+        ..kausaldb_core::TraversalQuery::new(&start, Direction::Outgoing)
+    };
+    produced.extend(engine.traverse(&query, &mut []).err());
+    let mut cursor = kausaldb_core::ScanCursor::START;
+    let all = kausaldb_core::BlockFilter::ALL;
+    produced.extend(engine.scan(&all, &mut cursor, &mut []).err());
+    // Full tables with compaction left to the host: back-pressure.
+    let full = loop {
+        engine.put_block(id(2), b"a", META, b"").unwrap();
+        if let Err(error) = engine.flush() {
+            break error;
+        }
+    };
+    produced.push(full);
+    engine.put_block(id(3), b"a", META, b"x").unwrap();
+    let armed = engine.vfs_mut().ops_count();
+    engine.vfs_mut().faults.fail_at_op = Some(armed);
+    produced.extend(engine.sync().err());
+    produced.extend(engine.put_block(id(4), b"a", META, b"").err());
+    engine.abandon();
+    sim.faults.fail_at_op = None;
+    sim.crash();
+    let other_disk = bump.alloc_slice_fill_copy(harness::SIM.memory_bytes_required(), 0u8);
+    let locked = LockedVfs(harness::sim_vfs(other_disk, 1));
+    produced.extend(Engine::open(config, &mut *region, locked).err());
+    // The log holds three blocks: a memtable of two cannot replay it.
+    let mut engine = Engine::open(config, &mut *region, &mut sim).unwrap();
+    for n in 5..8 {
+        engine.put_block(id(n), b"a", META, b"").unwrap();
+    }
+    engine.close().unwrap();
+    let small = Config { memtable_entries_max: 2, ..config };
+    produced.extend(Engine::open(small, &mut *region, &mut sim).err());
+    // Damage to a synced frame of a cleanly closed log: strict recovery refuses.
+    let segment = harness_segment_name(&mut sim);
+    assert!(sim.corrupt(&segment, 40, 0x01), "{segment} has a frame at byte 40");
+    let strict = Config { recovery_mode: kausaldb_core::RecoveryMode::Strict, ..config };
+    produced.extend(Engine::open(strict, &mut *region, &mut sim).err());
+    let mut seen = [false; VARIANTS];
+    for error in &produced {
+        seen[variant(error)] = true;
+    }
+    for (index, seen) in seen.iter().enumerate() {
+        let never = NEVER_RETURNED.contains(&index);
+        assert!(
+            *seen != never,
+            "variant {index}: produced {seen}, documented as never {never}: {produced:?}"
+        );
+    }
+}
+
+/// The name of the store's one WAL segment.
+fn harness_segment_name(sim: &mut kausaldb_core::vfs::sim::SimVfs<'_>) -> String {
+    use kausaldb_core::Vfs;
+    let mut buffer = vec![0u8; 4096];
+    let listed = sim.list(&mut buffer).unwrap();
+    let names: Vec<String> = buffer[..listed]
+        .split(|&byte| byte == 0)
+        .filter_map(|name| std::str::from_utf8(name).ok())
+        .filter(|name| name.starts_with("wal-"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    names[0].clone()
+}

@@ -36,7 +36,8 @@ pub enum kausal_status {
     KAUSAL_ERROR_NOT_FOUND = 12,
     /// Back-pressure: the in-memory table is full; nothing was written.
     KAUSAL_ERROR_MEMTABLE_FULL = 13,
-    /// Back-pressure: the write-ahead log has its maximum number of segments.
+    /// The write-ahead log has its maximum number of segments. Not returned by this version
+    /// (a write that finds the log full flushes first); the code stays reserved.
     KAUSAL_ERROR_WAL_FULL = 14,
     /// An output buffer is too small; the count it needs was written to the count output.
     KAUSAL_ERROR_BUFFER_TOO_SMALL = 15,
