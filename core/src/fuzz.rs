@@ -194,6 +194,54 @@ fn check_block_page(body: &[u8], count: u32) {
     }
 }
 
+/// Gives a whole table file valid checksums again after damage: the footer's, then (as far
+/// as the footer and index still describe them) the index, bloom and data pages'. The
+/// `recovery` target damages a table and seals it, so the table reader's checks behind the
+/// checksums (lengths, sections, order, offsets) meet the damage, not the CRC in front.
+pub fn seal_table(bytes: &mut [u8]) {
+    let Some(footer_at) = bytes.len().checked_sub(FOOTER_BYTES) else { return };
+    let Some(footer) = bytes.get_mut(footer_at..).and_then(|f| f.first_chunk_mut::<FOOTER_BYTES>())
+    else {
+        return;
+    };
+    let mut digest = crc32c::Digest::new();
+    digest.update(&footer[0..12]);
+    digest.update(&footer[16..]);
+    footer[12..16].copy_from_slice(&digest.finalize().to_le_bytes());
+    let Some(footer) = Footer::decode(footer) else { return };
+    let pages = [
+        (footer.index_offset, footer.index_page_bytes),
+        (footer.bloom_offset, footer.bloom_page_bytes),
+    ];
+    let index = page_range(bytes.len(), footer.index_offset, footer.index_page_bytes);
+    let mut data_pages = [(0u64, 0u32); 64];
+    let mut data_count = 0;
+    if let Some(index) = index {
+        let body = &bytes[index.start.saturating_add(PAGE_HEADER_BYTES).min(index.end)..index.end];
+        for entry in body.chunks_exact(INDEX_ENTRY_BYTES).take(data_pages.len()) {
+            if let Some(entry) = IndexEntry::decode(entry) {
+                data_pages[data_count] = (entry.offset, entry.len);
+                data_count += 1;
+            }
+        }
+    }
+    for (offset, len) in data_pages[..data_count].iter().chain(pages.iter()) {
+        if let Some(range) = page_range(bytes.len(), *offset, *len) {
+            let page = &mut bytes[range];
+            let crc = crc32c::checksum(&page[4..]);
+            page[..4].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+}
+
+/// The bytes of a page of `len` at `offset`, if it lies in a file of `file_len` and has a
+/// header.
+fn page_range(file_len: usize, offset: u64, len: u32) -> Option<core::ops::Range<usize>> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(len as usize)?;
+    (end <= file_len && len as usize >= PAGE_HEADER_BYTES).then_some(start..end)
+}
+
 /// Bytes as a manifest, its CRC made valid: whatever decodes encodes back to them.
 pub fn manifest(bytes: &[u8]) {
     let mut copy = [0u8; MANIFEST_BYTES_MAX];
