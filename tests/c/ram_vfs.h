@@ -27,12 +27,20 @@ struct ram_disk {
     long calls;   /* callbacks made so far (close excluded) */
     long fail_at; /* the callback with this index fails; -1: none */
     long failures;
+    int cut_armed; /* a power cut: from callback `cut_at` on, every one fails, storing nothing */
+    long cut_at;
     uint32_t lock_holder; /* the handle token holding the store; 0: none */
     uint32_t lock_tokens; /* tokens handed out so far */
 };
 
+/* 1: this callback fails (a write stores half its data: torn); 2: the power is cut, this
+ * and every later callback fails and stores nothing. */
 static int ram_fault(struct ram_disk *disk) {
     long call = disk->calls++;
+    if (disk->cut_armed && call >= disk->cut_at) {
+        disk->failures++;
+        return 2;
+    }
     if (call == disk->fail_at) {
         disk->failures++;
         return 1;
@@ -115,6 +123,9 @@ static int32_t ram_write(void *context, uint64_t index, uint64_t offset, const u
     struct ram_disk *disk = (struct ram_disk *)context;
     struct ram_file *file = &disk->files[index % RAM_FILES_MAX];
     int failing = ram_fault(disk);
+    if (failing == 2) {
+        return KAUSAL_VFS_IO;
+    }
     if (offset + len > RAM_FILE_BYTES) {
         return KAUSAL_VFS_NO_SPACE;
     }
@@ -257,6 +268,71 @@ static inline void ram_crash(struct ram_disk *disk) {
         memcpy(file->current, file->durable, file->durable_bytes);
         file->current_bytes = file->durable_bytes;
     }
+}
+
+/* Empties the disk for a new run, clearing only the bytes used (a memset of the whole
+ * disk, 32 MiB, per run is slow under valgrind). */
+static inline void ram_reset(struct ram_disk *disk) {
+    int i;
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        struct ram_file *file = &disk->files[i];
+        memset(file->current, 0, file->current_bytes);
+        memset(file->durable, 0, file->durable_bytes);
+        file->current_bytes = 0;
+        file->durable_bytes = 0;
+        file->name[0] = '\0';
+        file->durable_name[0] = '\0';
+    }
+    disk->calls = 0;
+    disk->fail_at = -1;
+    disk->failures = 0;
+    disk->cut_armed = 0;
+    disk->lock_holder = 0;
+}
+
+/* Whether file i holds data or a length no sync made durable. */
+static inline int ram_unsynced(const struct ram_file *file) {
+    return file->current_bytes != file->durable_bytes ||
+           memcmp(file->current, file->durable, file->current_bytes) != 0;
+}
+
+/* How a planned power loss treats the unsynced data (ram_crash_as). */
+enum ram_landing {
+    RAM_LOSE_ALL,   /* none of it lands (as ram_crash) */
+    RAM_LAND_ALL,   /* all of it lands */
+    RAM_LAND_ONE,   /* only file `which`'s lands: the device reordered it first */
+    RAM_TEAR_ONE    /* only file `which`'s, torn: the first half of what changed */
+};
+
+/* A power loss that lands the unsynced data as `landing` says, and the unsynced creates,
+ * removes and renames too if `names_land`. */
+static inline void ram_crash_as(struct ram_disk *disk, enum ram_landing landing, int which,
+                                int names_land) {
+    int i;
+    for (i = 0; i < RAM_FILES_MAX; i++) {
+        struct ram_file *file = &disk->files[i];
+        int lands = landing == RAM_LAND_ALL || (landing != RAM_LOSE_ALL && i == which);
+        if (lands && landing == RAM_TEAR_ONE && file->current_bytes > file->durable_bytes) {
+            size_t from = 0, to;
+            while (from < file->durable_bytes && file->current[from] == file->durable[from]) {
+                from++;
+            }
+            to = from + (file->current_bytes - from) / 2;
+            memcpy(file->durable + from, file->current + from, to - from);
+            file->durable_bytes = to > file->durable_bytes ? to : file->durable_bytes;
+        } else if (lands && landing != RAM_TEAR_ONE) {
+            if (file->current_bytes < file->durable_bytes) {
+                memset(file->durable + file->current_bytes, 0,
+                       file->durable_bytes - file->current_bytes);
+            }
+            memcpy(file->durable, file->current, file->current_bytes);
+            file->durable_bytes = file->current_bytes;
+        }
+        if (names_land) {
+            memcpy(file->durable_name, file->name, RAM_NAME_BYTES);
+        }
+    }
+    ram_crash(disk);
 }
 
 /* Block id n (1..255): zeros but the last byte. */
