@@ -20,7 +20,7 @@ use crate::store::DELETE_ROUND_EDGES;
 use crate::store::{Plan, Store};
 use crate::table::format::{table_name, TABLE_NAME_BYTES};
 use crate::table::DAMAGED;
-use crate::validate::{validate_block, validate_edge};
+use crate::validate::{validate_block, validate_edge, Rules};
 use crate::vfs::{Vfs, VfsError};
 use crate::wal::format::{
     delete_block_payload, delete_log_bytes, deleted_edge_entry, edge_payload, padded_bytes,
@@ -379,7 +379,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         content: &[u8],
     ) -> Result<u64, Error> {
         self.check_invariants();
-        validate_block(&self.config, &id, source_uri, metadata_json, content)?;
+        validate_block(Rules::Write, &self.config, &id, source_uri, metadata_json, content)?;
         let payload = source_uri.len() + metadata_json.len() + content.len();
         let frame = frame_bytes(PUT_BLOCK_FIXED_BYTES + payload);
         let plan =

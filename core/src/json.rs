@@ -24,13 +24,33 @@ enum State {
     AfterValue,
 }
 
-/// Checks that `bytes` is one JSON object with optional surrounding white space. On failure
-/// returns the offset of the first byte that cannot be accepted.
+/// Checks that `bytes` is one JSON object with optional surrounding white space, whose
+/// strings escape no unpaired UTF-16 surrogate (`"\udc00"` alone): RFC 8259 leaves what
+/// such a string means to each parser, I-JSON (RFC 7493) forbids it, and parsers such as
+/// serde_json refuse it, so metadata that every host reads the same may not hold one. On
+/// failure returns the offset of the first byte that cannot be accepted.
 pub fn validate_object(bytes: &[u8]) -> Result<(), usize> {
+    validate(bytes, Surrogates::Paired)
+}
+
+/// `validate_object` as before surrogates were checked: replay judges a logged record by
+/// the rules that admitted it, so a log from an earlier version still replays.
+pub(crate) fn validate_logged_object(bytes: &[u8]) -> Result<(), usize> {
+    validate(bytes, Surrogates::Any)
+}
+
+/// Whether `\u` escapes may name unpaired surrogates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Surrogates {
+    Any,
+    Paired,
+}
+
+fn validate(bytes: &[u8], surrogates: Surrogates) -> Result<(), usize> {
     if let Err(error) = core::str::from_utf8(bytes) {
         return Err(error.valid_up_to());
     }
-    let mut cursor = Cursor { bytes, position: 0 };
+    let mut cursor = Cursor { bytes, position: 0, surrogates };
     cursor.skip_white_space();
     if cursor.peek() != Some(b'{') {
         return Err(cursor.position);
@@ -88,6 +108,7 @@ impl ContainerStack {
 struct Cursor<'a> {
     bytes: &'a [u8],
     position: usize,
+    surrogates: Surrogates,
 }
 
 impl Cursor<'_> {
@@ -230,17 +251,43 @@ impl Cursor<'_> {
                 Ok(())
             }
             Some(b'u') => {
+                let escape_at = self.position - 1;
                 self.position += 1;
-                for _ in 0..4 {
-                    match self.peek() {
-                        Some(byte) if byte.is_ascii_hexdigit() => self.position += 1,
-                        _ => return Err(self.position),
-                    }
+                let unit = self.hex_unit()?;
+                if self.surrogates == Surrogates::Any {
+                    return Ok(());
                 }
-                Ok(())
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed at once by an escaped low one.
+                        let low_at = self.position;
+                        if self.bytes.get(low_at..low_at + 2) != Some(b"\\u") {
+                            return Err(low_at);
+                        }
+                        self.position += 2;
+                        match self.hex_unit()? {
+                            0xDC00..=0xDFFF => Ok(()),
+                            _ => Err(low_at),
+                        }
+                    }
+                    0xDC00..=0xDFFF => Err(escape_at),
+                    _ => Ok(()),
+                }
             }
             _ => Err(self.position),
         }
+    }
+
+    /// The four hex digits of a `\u` escape, as a UTF-16 code unit.
+    fn hex_unit(&mut self) -> Result<u32, usize> {
+        let mut unit = 0;
+        for _ in 0..4 {
+            let digit = self.peek().and_then(|byte| char::from(byte).to_digit(16));
+            let Some(digit) = digit else { return Err(self.position) };
+            unit = unit << 4 | digit;
+            self.position += 1;
+        }
+        Ok(unit)
     }
 
     fn digits(&mut self) -> Result<(), usize> {
@@ -283,7 +330,8 @@ impl Cursor<'_> {
 /// first member whose decoded key equals `key`), or `None` if there is none or `bytes` is
 /// not a well-formed object. Never panics, on any input; no recursion.
 pub fn member_value<'a>(bytes: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let mut cursor = Cursor { bytes, position: 0 };
+    // Looks up in metadata already admitted, by either rule.
+    let mut cursor = Cursor { bytes, position: 0, surrogates: Surrogates::Any };
     cursor.skip_white_space();
     cursor.consume(b'{').ok()?;
     cursor.skip_white_space();
@@ -442,6 +490,26 @@ mod tests {
         ];
         for (text, offset) in cases {
             assert_eq!(validate_object(text), Err(offset), "{:?}", core::str::from_utf8(text));
+        }
+    }
+
+    /// Unpaired surrogate escapes are refused where they start; pairs are accepted. (The
+    /// validator accepted `"\udff4"`, which serde_json refuses: found by the `json` fuzz
+    /// target.) Replay still accepts them, as the rules that logged them did.
+    #[test]
+    fn unpaired_surrogate_escapes_are_refused_and_pairs_accepted() {
+        let paired = br#"{"a":"\ud83d\ude00 \u00e9"}"#;
+        assert_eq!(validate_object(paired), Ok(()));
+        let cases: [(&[u8], usize); 5] = [
+            (br#"{"a":"\udff4"}"#, 6),
+            (br#"{"a":"\ud83d"}"#, 12),
+            (br#"{"a":"\ud83dx"}"#, 12),
+            (br#"{"a":"\ud83d\u0041"}"#, 12),
+            (br#"{"\udc00":1}"#, 2),
+        ];
+        for (text, offset) in cases {
+            assert_eq!(validate_object(text), Err(offset), "{:?}", core::str::from_utf8(text));
+            assert_eq!(super::validate_logged_object(text), Ok(()));
         }
     }
 

@@ -6,8 +6,18 @@ use crate::edge::Edge;
 use crate::error::Error;
 use crate::id::BlockId;
 
-/// Checks a block's fields against `config`; the same checks run on write and on replay.
+/// Which rules judge a block: a new write's, or a logged record's (which an earlier version
+/// may have admitted under looser metadata rules; see `json::validate_logged_object`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rules {
+    Write,
+    Replay,
+}
+
+/// Checks a block's fields against `config`; the same checks run on write and on replay,
+/// but for replay's metadata rule (`Rules`).
 pub(crate) fn validate_block(
+    rules: Rules,
     config: &Config,
     id: &BlockId,
     source_uri: &[u8],
@@ -38,7 +48,11 @@ pub(crate) fn validate_block(
             bytes_max: config.content_bytes_max,
         });
     }
-    crate::json::validate_object(metadata_json).map_err(|offset| Error::MetadataInvalid { offset })
+    let metadata = match rules {
+        Rules::Write => crate::json::validate_object(metadata_json),
+        Rules::Replay => crate::json::validate_logged_object(metadata_json),
+    };
+    metadata.map_err(|offset| Error::MetadataInvalid { offset })
 }
 
 /// Checks an edge's ends are valid ids (whether they exist is the store's question).

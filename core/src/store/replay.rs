@@ -7,7 +7,7 @@
 use super::{Plan, Store, DELETE_ROUND_EDGES};
 use crate::config::Config;
 use crate::error::{Error, Resource};
-use crate::validate::validate_block;
+use crate::validate::{validate_block, Rules};
 use crate::vfs::Vfs;
 use crate::wal::format::Record;
 use crate::wal::recovery::{ApplyError, ReplayTarget};
@@ -32,7 +32,7 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
         let store = &mut *self.store;
         match record {
             Record::PutBlock { id, source_uri, metadata_json, content, created } => {
-                validate_block(self.config, &id, source_uri, metadata_json, content)
+                validate_block(Rules::Replay, self.config, &id, source_uri, metadata_json, content)
                     .map_err(too_long_or_invalid)?;
                 let payload = source_uri.len() + metadata_json.len() + content.len();
                 let plan = match created {
