@@ -389,7 +389,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let parts: [&[u8]; 4] = [&fixed, source_uri, metadata_json, content];
         let flags = if plan.new_block { FLAG_CREATED } else { 0 };
         self.wal.append(&mut self.vfs, (RecordKind::PutBlock, flags), sequence, &parts)?;
-        self.store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
+        // The manifest bounds the counts far below overflow.
+        let parts = [source_uri, metadata_json, content];
+        self.store.apply_put_block(&plan, &id, sequence, parts).ok_or(DAMAGED)?;
         self.finish_write(sequence)
     }
 
@@ -475,7 +477,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let sequence = self.next_sequence;
         let payload = edge_payload(&edge);
         self.wal.append(&mut self.vfs, (RecordKind::PutEdge, 0), sequence, &[&payload])?;
-        self.store.apply_put_edge(&edge);
+        self.store.apply_put_edge(&edge).ok_or(DAMAGED)?;
         self.finish_write(sequence).map(Some)
     }
 

@@ -35,6 +35,11 @@ pub const RESULTS_MAX_LIMIT: u32 = 1 << 24;
 pub const EDGE_TYPES_MAX: usize = 64;
 /// Most start ids one traversal accepts.
 pub const STARTS_MAX: usize = 256;
+/// Most live blocks, and most live edges, a manifest may count: 2^48, which at the smallest
+/// table record (41 bytes) is 11 PB of tables. A larger count is damage, refused at open;
+/// without the bound a damaged count near 2^64 overflowed on the next write (found by the
+/// `recovery` fuzz target with a re-sealed manifest).
+pub const LIVE_COUNT_MAX: u64 = 1 << 48;
 
 const _: () = assert!((ENTRIES_MAX_LIMIT as u64) * 2 < u32::MAX as u64);
 const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);

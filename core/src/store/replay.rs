@@ -45,7 +45,9 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
                     None => store.plan_put_block(vfs, &id, payload).map_err(failed)?,
                 };
                 store.room_for(&plan).map_err(ApplyError::Capacity)?;
-                store.apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content]);
+                store
+                    .apply_put_block(&plan, &id, sequence, [source_uri, metadata_json, content])
+                    .ok_or(ApplyError::Invalid)?;
             }
             Record::DeletedEdges(deleted) => {
                 for edge in deleted.edges() {
@@ -72,7 +74,7 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
             // removed a live edge): applied without reading the tables, in either format.
             Record::PutEdge(edge) => {
                 store.room_for(&store.edge_plan(&edge)).map_err(ApplyError::Capacity)?;
-                store.apply_put_edge(&edge);
+                store.apply_put_edge(&edge).ok_or(ApplyError::Invalid)?;
             }
             Record::DeleteEdge(edge) => {
                 store.room_for(&store.edge_plan(&edge)).map_err(ApplyError::Capacity)?;

@@ -27,15 +27,19 @@ impl<'r> Store<'r> {
         })
     }
 
+    /// `None` (and nothing changed) if the live count would pass `LIVE_COUNT_MAX`: counts
+    /// that damage put there (a manifest refuses larger ones).
     pub(crate) fn apply_put_block(
         &mut self,
         plan: &Plan,
         id: &BlockId,
         sequence: u64,
         parts: [&[u8]; 3],
-    ) {
+    ) -> Option<()> {
+        let blocks_live = self.blocks_live.checked_add(u64::from(plan.new_block))?;
         self.memtable.put_block(id, sequence, parts);
-        self.blocks_live += u64::from(plan.new_block);
+        self.blocks_live = blocks_live;
+        Some(())
     }
 
     /// Plans a delete: `NotFound` unless visible; room for a tombstone (and a stub for the
@@ -178,9 +182,11 @@ impl<'r> Store<'r> {
         }
     }
 
-    pub(crate) fn apply_put_edge(&mut self, edge: &Edge) {
+    /// `None` (and nothing changed) if the live count would overflow, as `apply_put_block`.
+    pub(crate) fn apply_put_edge(&mut self, edge: &Edge) -> Option<()> {
+        self.edges_live = self.edges_live.checked_add(1)?;
         self.memtable.set_edge(edge, true);
-        self.edges_live += 1;
+        Some(())
     }
 
     /// Plans an edge delete: `NotFound` unless the edge is visible.
