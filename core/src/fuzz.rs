@@ -234,6 +234,40 @@ pub fn seal_table(bytes: &mut [u8]) {
     }
 }
 
+/// Gives a WAL segment valid checksums again after damage: its header's, then each frame's
+/// header and payload checksums, walking the frames as recovery does (by each header's
+/// payload length) until a zero header or the end. Recovery's checks behind the checksums
+/// (kinds, flags, sequences, delete groups, segment numbers) then meet the damage.
+pub fn seal_wal_segment(bytes: &mut [u8]) {
+    let Some(header) = bytes.first_chunk_mut::<SEGMENT_HEADER_BYTES>() else { return };
+    fix_segment_crc(header);
+    let mut at = SEGMENT_HEADER_BYTES;
+    while let Some(frame) = bytes.get(at..at.saturating_add(FRAME_HEADER_BYTES)) {
+        if frame.iter().all(|byte| *byte == 0) {
+            return;
+        }
+        let payload_bytes = u32::from_le_bytes([frame[8], frame[9], frame[10], frame[11]]);
+        let payload_at = at + FRAME_HEADER_BYTES;
+        let Some(end) = payload_at.checked_add(padded_bytes(payload_bytes as usize)) else {
+            return;
+        };
+        let Some(padded_payload) = bytes.get(payload_at..end) else { return };
+        let payload_crc = crc32c::checksum(padded_payload);
+        bytes[at + 4..at + 8].copy_from_slice(&payload_crc.to_le_bytes());
+        let header_crc = crc32c::checksum(&bytes[at + 4..payload_at]);
+        bytes[at..at + 4].copy_from_slice(&header_crc.to_le_bytes());
+        at = end;
+    }
+}
+
+/// Gives a manifest a valid checksum again after damage.
+pub fn seal_manifest(bytes: &mut [u8]) {
+    if bytes.len() >= 16 {
+        let crc = crc32c::checksum(&bytes[16..]);
+        bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
 /// The bytes of a page of `len` at `offset`, if it lies in a file of `file_len` and has a
 /// header.
 fn page_range(file_len: usize, offset: u64, len: u32) -> Option<core::ops::Range<usize>> {

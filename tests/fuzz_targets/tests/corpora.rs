@@ -30,7 +30,8 @@ fn replay(name: &str) {
     let files = inputs(name);
     assert!(!files.is_empty(), "{name}: no seeds in fuzz/seeds/{name}");
     for file in &files {
-        let bytes = std::fs::read(file).expect("a readable input");
+        // A running fuzzer may replace a local corpus file while this reads the directory.
+        let Ok(bytes) = std::fs::read(file) else { continue };
         if std::panic::catch_unwind(|| run(&bytes)).is_err() {
             panic!(
                 "{name} fails on {} (replay under the fuzzer: cargo +nightly fuzz run \
