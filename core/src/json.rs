@@ -513,6 +513,18 @@ mod tests {
         }
     }
 
+    /// Lookups that find nothing: an empty object, a literal that is no string, a pair
+    /// broken by a non-low surrogate.
+    #[test]
+    fn lookups_of_what_is_not_there_find_nothing() {
+        use super::{member_value, string_equals};
+        assert_eq!(member_value(b" { } ", b"a"), None);
+        assert_eq!(member_value(br#"{"a":1}"#, b"a"), Some(&b"1"[..]));
+        assert!(!string_equals(b"abc", b"abc"));
+        assert!(string_equals(br#""\ud83d\ude00""#, "\u{1f600}".as_bytes()));
+        assert!(!string_equals(br#""\ud83d\u0041""#, b"A"));
+    }
+
     #[test]
     fn nesting_deeper_than_the_limit_is_rejected_not_recursed() {
         let mut deep = [b'['; 10_000];

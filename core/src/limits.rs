@@ -33,6 +33,8 @@ pub const DEPTH_MAX_LIMIT: u32 = 100;
 pub const RESULTS_MAX_LIMIT: u32 = 1 << 24;
 /// Most edge types an include or exclude filter of a query may list.
 pub const EDGE_TYPES_MAX: usize = 64;
+/// Longest `BlockFilter::content_contains` needle accepted (bounds a scan's cost per block).
+pub const NEEDLE_BYTES_MAX: usize = 4096;
 /// Most start ids one traversal accepts.
 pub const STARTS_MAX: usize = 256;
 /// Most live blocks, and most live edges, a manifest may count: 2^48, which at the smallest

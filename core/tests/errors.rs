@@ -708,6 +708,25 @@ fn every_error_variant_is_produced_by_the_call_that_should() {
     let mut cursor = kausaldb_core::ScanCursor::START;
     let all = kausaldb_core::BlockFilter::ALL;
     produced.extend(engine.scan(&all, &mut cursor, &mut []).err());
+    // Every other refusal of a query argument, each by its own check.
+    let needle = vec![b'n'; kausaldb_core::limits::NEEDLE_BYTES_MAX + 1];
+    let long_needle = kausaldb_core::BlockFilter { content_contains: Some(&needle), ..all };
+    let refused = engine.scan(&long_needle, &mut cursor, &mut [BlockId::ZERO; 4]);
+    assert_eq!(refused, Err(Error::QueryInvalid { field: "content_contains" }));
+    let path = kausaldb_core::PathQuery {
+        from: id(9),
+        to: id(9),
+        direction: Direction::Outgoing,
+        edge_filter: EdgeFilter::All,
+        depth_max: kausaldb_core::limits::DEPTH_MAX_LIMIT + 1,
+    };
+    let mut steps = [kausaldb_core::PathStep::EMPTY; 4];
+    let too_deep = engine.shortest_path(&path, &mut steps).err();
+    assert_eq!(too_deep, Some(Error::QueryInvalid { field: "depth_max" }));
+    let from_zero = kausaldb_core::PathQuery { from: BlockId::ZERO, depth_max: 3, ..path };
+    assert_eq!(engine.shortest_path(&from_zero, &mut steps).err(), Some(Error::IdZero));
+    let to_zero = kausaldb_core::PathQuery { to: BlockId::ZERO, depth_max: 3, ..path };
+    assert_eq!(engine.shortest_path(&to_zero, &mut steps).err(), Some(Error::IdZero));
     // Full tables with compaction left to the host: back-pressure.
     let full = loop {
         engine.put_block(id(2), b"a", META, b"").unwrap();
@@ -743,6 +762,9 @@ fn every_error_variant_is_produced_by_the_call_that_should() {
     let mut seen = [false; VARIANTS];
     for error in &produced {
         seen[variant(error)] = true;
+        // Each says what happened in a sentence of its own, not its Debug form.
+        let text = error.to_string();
+        assert!(text.len() > 8 && !text.contains('{'), "{error:?} displays as {text:?}");
     }
     for (index, seen) in seen.iter().enumerate() {
         let never = NEVER_RETURNED.contains(&index);
@@ -766,4 +788,62 @@ fn harness_segment_name(sim: &mut kausaldb_core::vfs::sim::SimVfs<'_>) -> String
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     names[0].clone()
+}
+
+/// Every resource and every kind of damage names itself in a sentence (the host's log line
+/// is all an operator sees). The matches are exhaustive: a new variant must be listed.
+#[test]
+fn every_resource_and_damage_kind_displays_as_a_sentence() {
+    use kausaldb_core::CorruptionKind;
+    let resources = [
+        Resource::MemtableEntries,
+        Resource::MemtableEdges,
+        Resource::MemtableArenaBytes,
+        Resource::WalSegments,
+        Resource::TableMemory,
+        Resource::Tables,
+        Resource::RecordBytes,
+    ];
+    for resource in resources {
+        match resource {
+            Resource::MemtableEntries
+            | Resource::MemtableEdges
+            | Resource::MemtableArenaBytes
+            | Resource::WalSegments
+            | Resource::TableMemory
+            | Resource::Tables
+            | Resource::RecordBytes => {}
+        }
+        for error in [Error::MemtableFull { resource }, Error::RecoveryCapacity { resource }] {
+            let text = error.to_string();
+            assert!(text.len() > 24 && !text.contains('{'), "{error:?}: {text:?}");
+        }
+    }
+    let kinds = [
+        CorruptionKind::WalFrame,
+        CorruptionKind::WalSegmentHeader,
+        CorruptionKind::WalSegmentGap,
+        CorruptionKind::WalTail,
+        CorruptionKind::DirectoryListing,
+        CorruptionKind::Table,
+        CorruptionKind::Manifest,
+    ];
+    let mut texts = Vec::new();
+    for kind in kinds {
+        match kind {
+            CorruptionKind::WalFrame
+            | CorruptionKind::WalSegmentHeader
+            | CorruptionKind::WalSegmentGap
+            | CorruptionKind::WalTail
+            | CorruptionKind::DirectoryListing
+            | CorruptionKind::Table
+            | CorruptionKind::Manifest => {}
+        }
+        let text = Error::Corruption { kind }.to_string();
+        assert!(text.len() > 16 && !text.contains('{'), "{kind:?}: {text:?}");
+        texts.push(text);
+    }
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), kinds.len(), "two kinds of damage read the same: {texts:?}");
 }

@@ -117,7 +117,10 @@ fn bad_directories_and_names_are_errors() {
     assert!(matches!(PosixVfs::open_dir(file_path.to_str().unwrap()), Err(VfsError::Io { .. })));
     assert_eq!(PosixVfs::open_dir("").err(), Some(VfsError::NameInvalid));
     let mut vfs = PosixVfs::open_dir(dir.path()).unwrap();
-    assert_eq!(vfs.create("a/b").err(), Some(VfsError::NameInvalid));
+    let too_long = "n".repeat(200);
+    for name in ["a/b", "", ".", "..", "a\0b", too_long.as_str()] {
+        assert_eq!(vfs.create(name).err(), Some(VfsError::NameInvalid), "{name:?}");
+    }
     assert_eq!(vfs.open("missing").err(), Some(VfsError::NotFound));
     let file = vfs.create("x").unwrap();
     assert_eq!(vfs.create("x").err(), Some(VfsError::AlreadyExists));

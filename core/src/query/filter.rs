@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::json;
+use crate::limits::NEEDLE_BYTES_MAX;
 
 /// A value a top-level metadata member must equal.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -24,9 +25,6 @@ pub struct BlockFilter<'a> {
     /// The block's content contains these bytes (an empty needle matches every block).
     pub content_contains: Option<&'a [u8]>,
 }
-
-/// Longest `content_contains` needle accepted (bounds the cost per block).
-pub const NEEDLE_BYTES_MAX: usize = 4096;
 
 impl BlockFilter<'_> {
     /// Accepts every block.

@@ -781,6 +781,47 @@ mod tests {
         buffer[..len].to_vec()
     }
 
+    /// What the simulation refuses, as a real directory would: bad names, sizes it cannot
+    /// hold, stale handles, a name taken twice, a full directory; and what it does at its
+    /// own limits: a write larger than its pending log, a full log of unsynced namespace
+    /// changes (both made durable at once, as a kernel's write-back would).
+    #[test]
+    fn refusals_and_limits_behave_like_a_directory() {
+        let mut small = [0u8; 16];
+        assert_eq!(SimVfs::new(&mut small, CONFIG, 1).err(), Some(VfsError::NoSpace));
+        let too_many = SimConfig { files_max: SIM_FILES_MAX + 1, ..CONFIG };
+        let mut memory = std::vec![0u8; too_many.memory_bytes_required()];
+        assert_eq!(SimVfs::new(&mut memory, too_many, 1).err(), Some(VfsError::NoSpace));
+        let mut memory = std::vec![0u8; CONFIG.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut memory, CONFIG, 1).unwrap();
+        for name in ["", "a/b", "a\0b"] {
+            assert_eq!(vfs.create(name).err(), Some(VfsError::NameInvalid), "{name:?}");
+        }
+        let file = vfs.create("a").unwrap();
+        assert_eq!(vfs.create("a").err(), Some(VfsError::AlreadyExists));
+        assert_eq!(vfs.truncate(file, 257), Err(VfsError::NoSpace));
+        // Larger than the 512-byte pending log: written through, durable at once.
+        assert_eq!(vfs.write_at(file, 0, &[7u8; 200]), Ok(()));
+        assert!(!vfs.corrupt("missing", 0, 1) && !vfs.corrupt("a", 200, 1));
+        for name in ["b", "c", "d"] {
+            let other = vfs.create(name).unwrap();
+            vfs.close(other);
+        }
+        assert_eq!(vfs.create("e").err(), Some(VfsError::NoSpace), "four files at most");
+        vfs.crash();
+        assert_eq!(vfs.sync(file), Err(VfsError::HandleInvalid), "a handle from before");
+        // More renames than the namespace log holds: the oldest are made durable.
+        for round in 0..SIM_NAMESPACE_OPS_MAX + 2 {
+            let (from, to) = if round % 2 == 0 { ("a", "z") } else { ("z", "a") };
+            vfs.rename(from, to).unwrap();
+        }
+        vfs.crash();
+        // The last two renames were not synced: the file is under either name, its bytes
+        // whole (written through).
+        let name = if vfs.file_bytes("a").is_some() { "a" } else { "z" };
+        assert_eq!(read_all(&mut vfs, name), [7u8; 200]);
+    }
+
     #[test]
     fn synced_data_survives_every_crash() {
         for seed in 0..64 {
