@@ -9,10 +9,12 @@ use std::process::Command;
 
 use crate::{root, run, Result};
 
-/// The floors, in percent of core/src (the issue asks for 95 and 90; these are what the
-/// code meets today, so a change that loses coverage fails; raise them as tests land).
-const LINES_PERCENT_MIN: f64 = 96.0;
-const BRANCHES_PERCENT_MIN: f64 = 87.0;
+/// The floors, in percent of core/src, a little under what a fresh clone measures (on
+/// 2026-12-02: 97.25% of lines and 89.92% of branches from the committed corpora; 97.40% and
+/// 90.16% with a day's local corpora), since randomised tests draw new seeds each run. A
+/// change that loses coverage fails; raise them as tests land.
+const LINES_PERCENT_MIN: f64 = 97.0;
+const BRANCHES_PERCENT_MIN: f64 = 89.5;
 
 /// Everything but the engine's own code: the fuzz entry points are test code.
 const IGNORED: &str =

@@ -4,7 +4,8 @@
 //! (fuzz/corpus/TARGET, not committed). Prints the executions per target and appends them
 //! to target/fuzz-executions.log. A finding stops the run with the input's path and the
 //! command that replays it. `--seeds` rewrites the seed corpora from a fresh store (after a
-//! format change).
+//! format change); `--minimize` folds the local corpora into the committed minimized ones
+//! (fuzz/minimized/TARGET), which the normal tests replay.
 
 use std::process::Command;
 use std::time::Instant;
@@ -35,6 +36,10 @@ pub fn fuzz(args: &[String]) -> Result {
         Some(text) => text.parse().map_err(|_| format!("--seconds {text}: not a number"))?,
         None => 60,
     };
+    if args.iter().any(|arg| arg == "--minimize") {
+        set_up()?;
+        return minimize();
+    }
     if args.iter().any(|arg| arg == "--seeds") {
         let _ = std::fs::remove_dir_all(root().join("fuzz/seeds"));
         let example = ["run", "-q", "-p", "kausaldb-fuzz-targets", "--example", "seeds"];
@@ -60,13 +65,51 @@ pub fn fuzz(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Targets whose minimized corpora are committed (fuzz/minimized/): all but `json`, whose
+/// corpus is large (1,600 inputs) and whose module the unit tests and seeds already cover.
+const MINIMIZED: [&str; 6] =
+    ["decode_wal", "decode_table", "decode_manifest", "engine_ops", "recovery", "c_api"];
+
+/// `--minimize`: merges each target's committed minimized corpus into its local one, keeps
+/// the inputs that add coverage (`cargo fuzz cmin`), and commits-ready copies them back to
+/// fuzz/minimized/TARGET, which `cargo xtask test` replays and coverage counts.
+fn minimize() -> Result {
+    for target in MINIMIZED {
+        let corpus = root().join("fuzz/corpus").join(target);
+        let minimized = root().join("fuzz/minimized").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|error| format!("{target}: {error}"))?;
+        for entry in std::fs::read_dir(&minimized).into_iter().flatten().flatten() {
+            let _ = std::fs::copy(entry.path(), corpus.join(entry.file_name()));
+        }
+        let corpus_text = corpus.to_str().ok_or("non-UTF-8 path")?;
+        run(
+            "cargo",
+            &["+nightly", "fuzz", "cmin", "--fuzz-dir", "fuzz", target, corpus_text],
+            &[],
+        )?;
+        let _ = std::fs::remove_dir_all(&minimized);
+        std::fs::create_dir_all(&minimized).map_err(|error| format!("{target}: {error}"))?;
+        for entry in std::fs::read_dir(&corpus).map_err(|error| format!("{target}: {error}"))? {
+            let entry = entry.map_err(|error| format!("{target}: {error}"))?;
+            std::fs::copy(entry.path(), minimized.join(entry.file_name()))
+                .map_err(|error| format!("{target}: {error}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs one target for `seconds`; returns how many inputs it ran.
 fn run_target(target: &str, seconds: u64) -> Result<u64> {
     let corpus = format!("fuzz/corpus/{target}");
     let seeds = format!("fuzz/seeds/{target}");
+    let minimized = format!("fuzz/minimized/{target}");
     std::fs::create_dir_all(root().join(&corpus)).map_err(|error| format!("{corpus}: {error}"))?;
     let time = format!("-max_total_time={seconds}");
-    let args = ["+nightly", "fuzz", "run", "--fuzz-dir", "fuzz", target, &corpus, &seeds, "--"];
+    let mut args = vec!["+nightly", "fuzz", "run", "--fuzz-dir", "fuzz", target, &corpus, &seeds];
+    if root().join(&minimized).is_dir() {
+        args.push(&minimized);
+    }
+    args.push("--");
     // An input that runs 10 s is a finding too: the engine must never loop on bad bytes.
     let options = [time.as_str(), "-timeout=10", "-print_final_stats=1"];
     let args: Vec<&str> = args.into_iter().chain(options).collect();

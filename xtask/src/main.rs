@@ -72,7 +72,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &[], 2),
-        "fuzz" => (&["--seconds"], &["--seeds"], fuzz::TARGETS.len()),
+        "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
         _ => return None,
     })
 }
@@ -125,8 +125,9 @@ fn run_task(args: &[String]) -> Result {
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
-     | check [--fix] | header | miri | fuzz [target...] [--seconds N] [--seeds] | coverage \
-     | bench [name] | scale [blocks] [edges] | demo [tree] | accuracy \
+     | check [--fix] | header | miri | coverage \
+     | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
+     | scale [blocks] [edges] | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }

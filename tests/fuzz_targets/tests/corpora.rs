@@ -1,6 +1,8 @@
-//! Every fuzz target on its committed seeds (`fuzz/seeds/TARGET/`) and on every input that
-//! once found a bug (`fuzz/regressions/TARGET/`, named after the bug), on stable, in the
-//! normal suite: a finding, once fixed, is a regression test for good. With
+//! Every fuzz target on its committed seeds (`fuzz/seeds/TARGET/`), on every input that
+//! once found a bug (`fuzz/regressions/TARGET/`, named after the bug) and on its committed
+//! minimized corpus (`fuzz/minimized/TARGET/`: the inputs that reach every branch the
+//! fuzzer found, `cargo xtask fuzz --minimize`), on stable, in the normal suite: a finding,
+//! once fixed, is a regression test for good, and what the fuzzer explored stays explored. With
 //! `KAUSAL_FUZZ_CORPUS=1` (set by `cargo xtask coverage`) the local corpora the fuzzer grew
 //! (`fuzz/corpus/TARGET/`) are replayed too.
 
@@ -10,7 +12,11 @@ use kausaldb_fuzz_targets::TARGETS;
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut dirs = vec![fuzz.join("seeds").join(target), fuzz.join("regressions").join(target)];
+    let mut dirs = vec![
+        fuzz.join("seeds").join(target),
+        fuzz.join("regressions").join(target),
+        fuzz.join("minimized").join(target),
+    ];
     if std::env::var("KAUSAL_FUZZ_CORPUS").is_ok_and(|value| value == "1") {
         dirs.push(fuzz.join("corpus").join(target));
     }
