@@ -22,15 +22,8 @@ const IGNORED: &str =
 
 fn set_up() -> Result {
     run("rustup", &["+nightly", "component", "add", "llvm-tools-preview"], &[])?;
-    let installed = Command::new("cargo")
-        .args(["llvm-cov", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !installed {
-        // ~90 s on 2 cores, once.
-        run("cargo", &["install", "cargo-llvm-cov", "--locked"], &[])?;
-    }
-    Ok(())
+    // ~90 s on 2 cores, once.
+    crate::install_cargo_subcommand("llvm-cov", "cargo-llvm-cov")
 }
 
 pub fn coverage() -> Result {

@@ -18,14 +18,7 @@ pub const TARGETS: [&str; 7] =
 
 /// cargo-fuzz is a cargo subcommand from crates.io; installing takes ~40 s on 2 cores.
 fn set_up() -> Result {
-    let installed = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !installed {
-        run("cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
-    }
-    Ok(())
+    crate::install_cargo_subcommand("fuzz", "cargo-fuzz")
 }
 
 pub fn fuzz(args: &[String]) -> Result {

@@ -139,6 +139,18 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Installs the cargo subcommand `name` from crates.io (`package`) unless it runs already.
+fn install_cargo_subcommand(name: &str, package: &str) -> Result {
+    let installed = Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if installed {
+        return Ok(());
+    }
+    run("cargo", &["install", package, "--locked"], &[])
+}
+
 /// Runs a command from the workspace root; fails with the command line if it fails.
 fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result {
     eprintln!("xtask: $ {program} {}", args.join(" "));

@@ -6,25 +6,8 @@
 
 use std::path::Path;
 
-use kausaldb_core::vfs::sim::SimVfs;
-use kausaldb_core::{Engine, Vfs};
+use kausaldb_core::Engine;
 use kausaldb_fuzz_targets::harness::{self, perform, Generator, Memory};
-
-fn files_of(sim: &mut SimVfs<'_>) -> Vec<(String, Vec<u8>)> {
-    let mut names = vec![0u8; 4096];
-    let len = sim.list(&mut names).expect("list");
-    let mut files = Vec::new();
-    for name in names[..len].split(|byte| *byte == 0).filter(|name| !name.is_empty()) {
-        let name = String::from_utf8(name.to_vec()).expect("UTF-8 names");
-        let file = sim.open(&name).expect("open");
-        let mut bytes = vec![0u8; sim.len(file).expect("len") as usize];
-        sim.read_at(file, 0, &mut bytes).expect("read");
-        sim.close(file);
-        files.push((name, bytes));
-    }
-    files.sort();
-    files
-}
 
 fn store_files() -> Vec<(String, Vec<u8>)> {
     let config = harness::small_config();
@@ -40,7 +23,7 @@ fn store_files() -> Vec<(String, Vec<u8>)> {
         }
     }
     engine.close().expect("close");
-    files_of(&mut sim)
+    kausaldb_fuzz_targets::recovery::read_files(&mut sim)
 }
 
 fn write(target: &str, name: &str, bytes: &[u8]) {

@@ -55,7 +55,8 @@ fn build(seed: u64, count: usize) -> Image {
     Image { files, prefixes }
 }
 
-fn read_files(sim: &mut SimVfs<'_>) -> Vec<(String, Vec<u8>)> {
+/// Every file of a simulated store, by name, sorted.
+pub fn read_files(sim: &mut SimVfs<'_>) -> Vec<(String, Vec<u8>)> {
     let mut names = vec![0u8; 4096];
     let len = sim.list(&mut names).expect("list");
     let mut files = Vec::new();
