@@ -27,8 +27,8 @@ impl<'r> Store<'r> {
         })
     }
 
-    /// `None` (and nothing changed) if the live count would pass `LIVE_COUNT_MAX`: counts
-    /// that damage put there (a manifest refuses larger ones).
+    /// `None` (and nothing changed) if the live count would overflow: only damage could put
+    /// a count that high (a manifest counting more than `LIVE_COUNT_MAX` is refused).
     pub(crate) fn apply_put_block(
         &mut self,
         plan: &Plan,
