@@ -57,10 +57,13 @@ pub fn wal_segment(bytes: &[u8]) {
 }
 
 fn fix_segment_crc(header: &mut [u8; SEGMENT_HEADER_BYTES]) {
-    let mut digest = crc32c::Digest::new();
-    digest.update(&header[0..12]);
-    digest.update(&header[16..32]);
-    header[12..16].copy_from_slice(&digest.finalize().to_le_bytes());
+    let crc = SegmentHeader::checksum(header);
+    header[12..16].copy_from_slice(&crc.to_le_bytes());
+}
+
+fn fix_footer_crc(footer: &mut [u8; FOOTER_BYTES]) {
+    let crc = Footer::checksum(footer);
+    footer[12..16].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// A decoded record must be exactly what the write path would have framed.
@@ -102,10 +105,7 @@ fn check_record_encodes_back(record: &Record<'_>, payload: &[u8]) {
 pub fn table_parts(bytes: &[u8]) {
     if let Some((footer, _)) = bytes.split_first_chunk::<FOOTER_BYTES>() {
         let mut footer = *footer;
-        let mut digest = crc32c::Digest::new();
-        digest.update(&footer[0..12]);
-        digest.update(&footer[16..]);
-        footer[12..16].copy_from_slice(&digest.finalize().to_le_bytes());
+        fix_footer_crc(&mut footer);
         if let Some(decoded) = Footer::decode(&footer) {
             assert_eq!(decoded.encode(), footer, "a footer must round-trip");
         }
@@ -204,10 +204,7 @@ pub fn seal_table(bytes: &mut [u8]) {
     else {
         return;
     };
-    let mut digest = crc32c::Digest::new();
-    digest.update(&footer[0..12]);
-    digest.update(&footer[16..]);
-    footer[12..16].copy_from_slice(&digest.finalize().to_le_bytes());
+    fix_footer_crc(footer);
     let Some(footer) = Footer::decode(footer) else { return };
     let pages = [
         (footer.index_offset, footer.index_page_bytes),

@@ -242,7 +242,7 @@ impl Footer {
         bytes
     }
 
-    fn checksum(bytes: &[u8; FOOTER_BYTES]) -> u32 {
+    pub(crate) fn checksum(bytes: &[u8; FOOTER_BYTES]) -> u32 {
         let mut digest = crc32c::Digest::new();
         digest.update(&bytes[0..12]);
         digest.update(&bytes[16..]);

@@ -125,7 +125,7 @@ impl SegmentHeader {
         bytes
     }
 
-    fn checksum(bytes: &[u8; SEGMENT_HEADER_BYTES]) -> u32 {
+    pub(crate) fn checksum(bytes: &[u8; SEGMENT_HEADER_BYTES]) -> u32 {
         let mut digest = crc32c::Digest::new();
         digest.update(&bytes[0..12]);
         digest.update(&bytes[16..32]);
