@@ -32,6 +32,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define KAUSAL_POINTER_64 1
+#else
+#define KAUSAL_POINTER_32 1
+#endif
+
 
 /**
  * Library version, major part; `kausal_version()` returns the whole as text.
@@ -245,15 +251,33 @@
  */
 #define KAUSAL_VFS_LOCKED 6
 
+#if defined(KAUSAL_POINTER_64)
 /**
  * The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
  */
 #define KAUSAL_VFS_SIZE_V1 112
+#endif
 
+#if defined(KAUSAL_POINTER_32)
+/**
+ * The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
+ */
+#define KAUSAL_VFS_SIZE_V1 56
+#endif
+
+#if defined(KAUSAL_POINTER_64)
 /**
  * `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
  */
 #define KAUSAL_VFS_SIZE_V2 128
+#endif
+
+#if defined(KAUSAL_POINTER_32)
+/**
+ * `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
+ */
+#define KAUSAL_VFS_SIZE_V2 64
+#endif
 
 /**
  * `sync_policy`: every write is synced before it returns.
@@ -430,10 +454,19 @@
  */
 #define KAUSAL_QUERY_IMPACT 5
 
+#if defined(KAUSAL_POINTER_64)
 /**
  * `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
  */
 #define KAUSAL_TRAVERSAL_SIZE_V1 48
+#endif
+
+#if defined(KAUSAL_POINTER_32)
+/**
+ * `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
+ */
+#define KAUSAL_TRAVERSAL_SIZE_V1 32
+#endif
 
 /**
  * `kausal_block_filter.metadata_kind`: no metadata condition.
@@ -568,6 +601,11 @@ typedef enum kausal_status {
    * Another process has the store open (the store directory's lock is held).
    */
   KAUSAL_ERROR_LOCKED = 26,
+  /**
+   * The call needs a part this build of the library leaves out: `kausal_open_dir` in a
+   * build without the POSIX backend (bare-metal targets; use `kausal_open_vfs`).
+   */
+  KAUSAL_ERROR_UNSUPPORTED = 27,
 } kausal_status;
 
 /**

@@ -3,6 +3,7 @@
 
 use core::ffi::{c_char, c_void};
 use kausaldb_core::config::FILE_NAME_BYTES_MAX;
+#[cfg(feature = "posix")]
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{FileHandle, Vfs, VfsError};
 
@@ -84,9 +85,17 @@ pub struct kausal_vfs {
 }
 
 /// The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
+#[cfg(target_pointer_width = "64")]
 pub const KAUSAL_VFS_SIZE_V1: u32 = 112;
 /// `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
+#[cfg(target_pointer_width = "64")]
 pub const KAUSAL_VFS_SIZE_V2: u32 = 128;
+/// The smallest `struct_size` accepted: version 1, without `lock` and `unlock`.
+#[cfg(target_pointer_width = "32")]
+pub const KAUSAL_VFS_SIZE_V1: u32 = 56;
+/// `sizeof(kausal_vfs)` in this version (with `lock` and `unlock`).
+#[cfg(target_pointer_width = "32")]
+pub const KAUSAL_VFS_SIZE_V2: u32 = 64;
 const _: () = assert!(core::mem::size_of::<kausal_vfs>() == KAUSAL_VFS_SIZE_V2 as usize);
 
 impl kausal_vfs {
@@ -317,6 +326,7 @@ impl Vfs for HostVfs {
 // nothing worth an indirection, and this crate cannot allocate.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Backend {
+    #[cfg(feature = "posix")]
     Posix(PosixVfs),
     Host(HostVfs),
 }
@@ -336,17 +346,24 @@ pub(crate) struct StorageFailure {
     pub(crate) error: VfsError,
 }
 
+/// The names of the files a handle opened, by handle, oldest first.
+pub(crate) type NameTable =
+    heapless::Vec<(FileHandle, heapless::String<FILE_NAME_BYTES_MAX>), NAMED_FILES_MAX>;
+
 /// The storage a handle uses: its backend, and a record of the last call that failed
 /// (with the name of the file it was on).
 pub(crate) struct AnyVfs {
     backend: Backend,
-    names: heapless::Vec<(FileHandle, heapless::String<FILE_NAME_BYTES_MAX>), NAMED_FILES_MAX>,
+    /// In the region, beside the handle, not in it: 2.5 KiB moved by value through every
+    /// frame of an open measured 13.7 KiB of stack in `kausal_open_vfs` on a Cortex-M4.
+    names: &'static mut NameTable,
     failure: Option<StorageFailure>,
 }
 
 impl core::fmt::Debug for AnyVfs {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let backend = match self.backend {
+            #[cfg(feature = "posix")]
             Backend::Posix(_) => "posix",
             Backend::Host(_) => "host",
         };
@@ -355,8 +372,10 @@ impl core::fmt::Debug for AnyVfs {
 }
 
 impl AnyVfs {
-    pub(crate) fn new(backend: Backend) -> AnyVfs {
-        AnyVfs { backend, names: heapless::Vec::new(), failure: None }
+    /// The storage of `backend`, remembering names in `names` (emptied here).
+    pub(crate) fn new(backend: Backend, names: &'static mut NameTable) -> AnyVfs {
+        names.clear();
+        AnyVfs { backend, names, failure: None }
     }
 
     /// The last failed storage call since `forget_failure`, if any.
@@ -428,6 +447,7 @@ impl AnyVfs {
 macro_rules! delegate {
     ($self:ident, $vfs:ident => $call:expr) => {
         match &mut $self.backend {
+            #[cfg(feature = "posix")]
             Backend::Posix($vfs) => $call,
             Backend::Host($vfs) => $call,
         }
@@ -503,6 +523,7 @@ impl Vfs for AnyVfs {
         // Host callbacks have no views (the default); POSIX maps tables. The view borrows
         // the backend only, so the failure is recorded through the other fields.
         let result = match &mut self.backend {
+            #[cfg(feature = "posix")]
             Backend::Posix(vfs) => vfs.view_at(file, offset, len),
             Backend::Host(vfs) => vfs.view_at(file, offset, len),
         };

@@ -13,10 +13,18 @@
 #![cfg_attr(test, allow(clippy::cast_possible_truncation, clippy::too_many_lines))]
 #![allow(clippy::missing_safety_doc)]
 #![deny(missing_docs)]
+// The library itself needs only `core`: on a bare-metal target (no OS) it is `no_std` with no
+// allocator and brings its own panic handler; on every hosted target it links `std`, whose
+// panic handler (with `panic = "abort"`) a C program gets as before.
+#![cfg_attr(not(test), no_std)]
+#[cfg(all(not(test), not(target_os = "none")))]
+extern crate std;
 
 mod detail;
 mod events;
 mod host_vfs;
+#[cfg(all(target_os = "none", not(test)))]
+mod panic;
 mod query;
 mod status;
 mod types;
@@ -32,7 +40,8 @@ use core::ffi::{c_char, c_void, CStr};
 use core::mem::{align_of, size_of};
 use core::ptr;
 use detail::Failure;
-use host_vfs::{AnyVfs, Backend, HostVfs, StorageFailure};
+use host_vfs::{AnyVfs, Backend, HostVfs, NameTable, StorageFailure};
+#[cfg(feature = "posix")]
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{memory_bytes_required, BlockId, Config, EdgeFilter, EdgeType, Engine};
 use status::kausal_status::*;
@@ -222,9 +231,12 @@ pub unsafe extern "C" fn kausal_config_check(
     }
 }
 
+/// Bytes of region for the handle, the hook's state, the file names and the engine.
 fn handle_bytes_required(config: &Config) -> usize {
     let hook = align_of::<events::HookSlot>() - 1 + size_of::<events::HookSlot>();
-    align_of::<kausal_db>() - 1 + size_of::<kausal_db>() + hook + memory_bytes_required(config)
+    let names = align_of::<NameTable>() - 1 + size_of::<NameTable>();
+    let handle = align_of::<kausal_db>() - 1 + size_of::<kausal_db>();
+    handle + hook + names + memory_bytes_required(config)
 }
 
 /// Writes the bytes of region `kausal_open_*` needs for `config` into `*out_bytes`.
@@ -260,7 +272,7 @@ unsafe fn open_in(
     config: *const kausal_config,
     region: *mut c_void,
     region_len: usize,
-    vfs: impl FnOnce() -> Outcome<AnyVfs>,
+    vfs: impl FnOnce() -> Outcome<Backend>,
     out_db: *mut *mut kausal_db,
     storage: &mut Option<StorageFailure>,
 ) -> Outcome {
@@ -276,14 +288,16 @@ unsafe fn open_in(
         };
         return Err(error.into());
     }
-    let vfs = vfs()?;
+    let backend = vfs()?;
     let base = region.cast::<u8>();
     let handle_offset = base.align_offset(align_of::<kausal_db>());
     let hook_start = handle_offset + size_of::<kausal_db>();
-    // SAFETY: `hook_start` is within the region (handle_bytes_required counts it).
-    let hook_offset =
-        hook_start + unsafe { base.add(hook_start) }.align_offset(align_of::<events::HookSlot>());
-    let engine_offset = hook_offset + size_of::<events::HookSlot>();
+    // SAFETY: within the region (handle_bytes_required counts the handle and alignment).
+    let hook_offset = unsafe { aligned_offset::<events::HookSlot>(base, hook_start) };
+    let names_start = hook_offset + size_of::<events::HookSlot>();
+    // SAFETY: as above, for the hook's state.
+    let names_offset = unsafe { aligned_offset::<NameTable>(base, names_start) };
+    let engine_offset = names_offset + size_of::<NameTable>();
     // SAFETY: the caller gives `region_len` writable bytes that stay valid, and untouched by
     // the caller, until kausal_close. They may be uninitialised, so they are zeroed before a
     // slice is formed. The engine's part starts after the handle's, so the two never overlap.
@@ -291,6 +305,14 @@ unsafe fn open_in(
         ptr::write_bytes(base, 0, region_len);
         core::slice::from_raw_parts_mut(base.add(engine_offset), region_len - engine_offset)
     };
+    // SAFETY: `names_offset` aligns the pointer for NameTable, and its bytes lie inside the
+    // region between the hook's and the engine's; nothing else refers to them.
+    let names = unsafe {
+        let names = base.add(names_offset).cast::<NameTable>();
+        names.write(NameTable::new());
+        &mut *names
+    };
+    let vfs = AnyVfs::new(backend, names);
     let engine =
         Engine::open_or_give_back(config, engine_region, vfs).map_err(|(error, vfs)| {
             *storage = vfs.failure().cloned();
@@ -310,6 +332,15 @@ unsafe fn open_in(
     // SAFETY: checked non-null above.
     unsafe { out_db.write(handle) };
     Ok(())
+}
+
+/// The first offset from `start` at which `base + offset` is aligned for `T`.
+///
+/// # Safety
+/// `base + start` must lie within one allocation (the region).
+unsafe fn aligned_offset<T>(base: *mut u8, start: usize) -> usize {
+    // SAFETY: forwarded from the caller.
+    start + unsafe { base.add(start) }.align_offset(align_of::<T>())
 }
 
 /// The status of an open; on failure, its detail goes to `out_error` (if not NULL).
@@ -358,13 +389,25 @@ pub unsafe extern "C" fn kausal_open_dir(
         let path = unsafe { CStr::from_ptr(path) }
             .to_str()
             .map_err(|_| Failure::from(KAUSAL_ERROR_ARGUMENT_INVALID))?;
-        Ok(AnyVfs::new(Backend::Posix(PosixVfs::open_dir(path)?)))
+        posix_backend(path)
     };
     let mut storage = None;
     // SAFETY: forwarded from the caller.
     let result = unsafe { open_in(config, region, region_len, vfs, out_db, &mut storage) };
     // SAFETY: forwarded from the caller.
     unsafe { open_status(out_error, result, storage) }
+}
+
+/// The POSIX backend on directory `path`.
+#[cfg(feature = "posix")]
+fn posix_backend(path: &str) -> Result<Backend, Failure> {
+    Ok(Backend::Posix(PosixVfs::open_dir(path)?))
+}
+
+/// A build without the POSIX backend (bare metal) has no directories to open.
+#[cfg(not(feature = "posix"))]
+fn posix_backend(_path: &str) -> Result<Backend, Failure> {
+    Err(KAUSAL_ERROR_UNSUPPORTED.into())
 }
 
 /// The host's callbacks, as many bytes as its `struct_size` says (an older, shorter struct
@@ -409,7 +452,7 @@ pub unsafe extern "C" fn kausal_open_vfs(
         // SAFETY: forwarded from the caller.
         let callbacks = unsafe { host_callbacks(vfs) }?;
         let host = HostVfs::new(callbacks).ok_or(KAUSAL_ERROR_NULL_ARGUMENT)?;
-        Ok(AnyVfs::new(Backend::Host(host)))
+        Ok(Backend::Host(host))
     };
     let mut storage = None;
     // SAFETY: forwarded from the caller.

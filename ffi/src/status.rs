@@ -63,6 +63,9 @@ pub enum kausal_status {
     KAUSAL_ERROR_QUERY_INVALID = 25,
     /// Another process has the store open (the store directory's lock is held).
     KAUSAL_ERROR_LOCKED = 26,
+    /// The call needs a part this build of the library leaves out: `kausal_open_dir` in a
+    /// build without the POSIX backend (bare-metal targets; use `kausal_open_vfs`).
+    KAUSAL_ERROR_UNSUPPORTED = 27,
 }
 
 use kausal_status::*;
@@ -110,7 +113,7 @@ impl From<Error> for kausal_status {
 }
 
 /// Every status with its name and a one-line description, indexed by code.
-const STATUS_TEXT: [(&str, &str); 27] = [
+const STATUS_TEXT: [(&str, &str); 28] = [
     ("KAUSAL_OK\0", "success\0"),
     ("KAUSAL_ERROR_NULL_ARGUMENT\0", "a required pointer argument was NULL\0"),
     ("KAUSAL_ERROR_CONFIG_INVALID\0", "a config field is out of range\0"),
@@ -138,6 +141,7 @@ const STATUS_TEXT: [(&str, &str); 27] = [
     ("KAUSAL_ERROR_PATH_NOT_FOUND\0", "the store directory does not exist\0"),
     ("KAUSAL_ERROR_QUERY_INVALID\0", "a query argument is out of range\0"),
     ("KAUSAL_ERROR_LOCKED\0", "another process has the store open\0"),
+    ("KAUSAL_ERROR_UNSUPPORTED\0", "this build of the library leaves that call out\0"),
 ];
 
 const UNKNOWN: (&str, &str) = ("KAUSAL_STATUS_UNKNOWN\0", "unknown status code\0");
@@ -181,6 +185,7 @@ mod tests {
             KAUSAL_ERROR_PATH_NOT_FOUND,
             KAUSAL_ERROR_QUERY_INVALID,
             KAUSAL_ERROR_LOCKED,
+            KAUSAL_ERROR_UNSUPPORTED,
         ];
         assert_eq!(statuses.len(), STATUS_TEXT.len());
         for (index, status) in statuses.into_iter().enumerate() {

@@ -645,7 +645,11 @@ pub struct kausal_traversal {
 }
 
 /// `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
+#[cfg(target_pointer_width = "64")]
 pub const KAUSAL_TRAVERSAL_SIZE_V1: u32 = 48;
+/// `sizeof(kausal_traversal)` in this version, the smallest `struct_size` accepted.
+#[cfg(target_pointer_width = "32")]
+pub const KAUSAL_TRAVERSAL_SIZE_V1: u32 = 32;
 const _: () =
     assert!(core::mem::size_of::<kausal_traversal>() == KAUSAL_TRAVERSAL_SIZE_V1 as usize);
 

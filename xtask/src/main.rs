@@ -10,6 +10,10 @@
 //! - `miri`: the unit tests of the core (region carving included) under Miri.
 //! - `fuzz [target...] [--seconds N] [--seeds]`: the coverage-guided fuzz targets in fuzz/
 //!   (cargo-fuzz, nightly), N seconds each (default 60); see xtask/src/fuzz.rs.
+//! - `firmware [--first S] [--seeds N]`: the C firmware of examples/firmware on QEMU's
+//!   Cortex-M4 (mps2-an386) over N power-cut seeds from S; it reports its region, the stack
+//!   of every public call and the flash wear. `size`: the engine's code in that image,
+//!   checked against its budget. See xtask/src/firmware.rs.
 //! - `coverage`: line and branch coverage of core/src from its tests and the fuzz corpora
 //!   (cargo-llvm-cov, nightly), with floors; see xtask/src/coverage.rs.
 //! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
@@ -24,13 +28,14 @@
 //!   compiler's call graph (SQLite, LMDB, tree-sitter) and Python's `ast` (its stdlib).
 //! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
-//!   scratch prefix built against with pkg-config, miri, every fuzz target for 10 s, demo,
-//!   the README program, benchmark build.
+//!   scratch prefix built against with pkg-config, the firmware on QEMU, miri, every fuzz
+//!   target for 10 s, demo, the README program, benchmark build.
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
 mod accuracy;
 mod coverage;
+mod firmware;
 mod fuzz;
 mod results;
 mod tidy;
@@ -72,6 +77,8 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &[], 2),
+        "firmware" => (&["--first", "--seeds"], &[], 0),
+        "size" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
         _ => return None,
     })
@@ -117,6 +124,8 @@ fn run_task(args: &[String]) -> Result {
         "scale" => scale(rest),
         "fuzz" => fuzz::fuzz(rest),
         "coverage" => coverage::coverage(),
+        "firmware" => firmware::firmware(rest),
+        "size" => firmware::size(),
         "ci" => ci(),
         "install" => install(rest),
         _ => Err(usage()),
@@ -125,7 +134,7 @@ fn run_task(args: &[String]) -> Result {
 
 fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
-     | check [--fix] | header | miri | coverage \
+     | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
      | scale [blocks] [edges] | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
@@ -473,10 +482,13 @@ fn header(check_only: bool) -> Result {
 }
 
 /// Builds the core for a bare-metal target, then links a `no_main` binary that opens an
-/// engine on a static region: with no `#[global_allocator]` anywhere, any allocation in the
-/// core would fail to link.
+/// engine on a static region (with no `#[global_allocator]` anywhere, any allocation in the
+/// core would fail to link) and runs it on QEMU's Cortex-M4.
 fn no_std_build() -> Result {
     run("cargo", &["build", "-p", "kausaldb-core", "--target", NO_STD_TARGET], &[])?;
+    // The C library for firmware: no_std, no POSIX backend, no allocator.
+    let ffi = ["build", "-p", "kausaldb-ffi", "--target", NO_STD_TARGET, "--no-default-features"];
+    run("cargo", &ffi, &[])?;
     let manifest = root().join("tests/nostd/Cargo.toml");
     let manifest = manifest.to_str().ok_or("non-UTF-8 path")?;
     let target_dir = root().join("target/nostd");
@@ -491,7 +503,11 @@ fn no_std_build() -> Result {
         "--target-dir",
         target_dir,
     ];
-    run("cargo", &args, &[])
+    run("cargo", &args, &[])?;
+    // Runs it: it exits 0 only if the engine answered every read right after a crash.
+    firmware::install_tools()?;
+    let binary = root().join("target/nostd/thumbv7em-none-eabihf/release/kausaldb-nostd-check");
+    firmware::run_on_qemu(binary.to_str().ok_or("non-UTF-8 path")?, &[])
 }
 
 /// The project's own rules, checked over the source tree (see `tidy.rs`).
@@ -711,6 +727,7 @@ fn ci() -> Result {
     c_tests(&[], true)?;
     server_tests()?;
     install_check()?;
+    firmware::firmware(&[])?;
     if nightly {
         miri()?;
         // Every fuzz target for a short fixed time from its seeds (long runs: `cargo xtask
