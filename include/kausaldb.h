@@ -1251,7 +1251,7 @@ const char *kausal_status_name(int32_t status);
 const char *kausal_status_message(int32_t status);
 
 /**
- * Writes the default configuration (a ~17.4 MiB region) into `out`.
+ * Writes the default configuration (a ~17.5 MiB region) into `out`.
  */
 enum kausal_status kausal_config_default(struct kausal_config *out);
 

@@ -16,7 +16,6 @@ use crate::query::{
 };
 use crate::region::{carve, Guards};
 use crate::store::Replayer;
-use crate::store::DELETE_ROUND_EDGES;
 use crate::store::{Plan, Store};
 use crate::table::format::{table_name, TABLE_NAME_BYTES};
 use crate::table::DAMAGED;
@@ -130,7 +129,8 @@ pub struct Engine<'r, V: Vfs> {
     vfs: V,
     store: Store<'r>,
     wal: Wal<'r>,
-    manifest: Manifest,
+    /// In the region (see `Manifest::add_flushed_table`).
+    manifest: &'r mut Manifest,
     /// Where flushes assemble table pages (the recovery read buffer, free after open).
     table_buffer: &'r mut [u8],
     /// Visited set, node list and DFS stack of graph queries.
@@ -176,16 +176,13 @@ fn recover_store<V: Vfs>(
     config: &Config,
     vfs: &mut V,
     store: &mut Store<'_>,
+    manifest: &mut Manifest,
     buffers: RecoveryBuffers<'_>,
-) -> Result<(Manifest, LogTail, RecoveryReport), Error> {
+) -> Result<(LogTail, RecoveryReport), Error> {
     let RecoveryBuffers { list, segment_numbers, read } = buffers;
-    let loaded = Manifest::load(vfs)?;
-    let recorded = loaded.is_some();
-    let (manifest, flush_began) = match loaded {
-        Some(manifest) => (manifest, false),
-        None => (Manifest::empty(), Manifest::check_never_flushed(vfs, list)?),
-    };
-    store.load(vfs, &manifest)?;
+    let recorded = manifest.load_into(vfs)?;
+    let flush_began = !recorded && Manifest::check_never_flushed(vfs, list)?;
+    store.load(vfs, manifest)?;
     let checkpoint = Checkpoint {
         position: manifest.checkpoint_position,
         sequence: manifest.checkpoint_sequence,
@@ -198,23 +195,22 @@ fn recover_store<V: Vfs>(
     let mut replayer = Replayer { store, config };
     let buffers = RecoveryBuffers { list: &mut *list, segment_numbers, read };
     let (tail, recovery) = recover(vfs, buffers, strict, payload_max, &mut replayer, checkpoint)?;
-    let mut manifest = manifest;
     // Tolerant recovery accepted a log shorter than the last clean close recorded: the
-    // record moves down to the log's new end, so a later crash is not read as that loss again.
-    let recorded_end = (manifest.durable_end > tail.position)
-        .then(|| Manifest { durable_end: tail.position, ..manifest.clone() });
-    let stored = recorded_end.map_or(Ok(()), |next| {
-        next.store(vfs)?;
-        manifest = next;
+    // record moves down to the log's new end, so a later crash is not read as that loss
+    // again. (If storing it fails, the open fails: the manifest in memory is dropped.)
+    let stored = if manifest.durable_end > tail.position {
+        manifest.durable_end = tail.position;
+        manifest.store(vfs)
+    } else {
         Ok(())
-    });
+    };
     if let Err(error) = stored.and_then(|()| manifest.remove_orphans(vfs, list)) {
         if let Some(segment) = tail.segment {
             vfs.close(segment.file);
         }
         return Err(error);
     }
-    Ok((manifest, tail, recovery))
+    Ok((tail, recovery))
 }
 
 /// Bytes of a frame with a payload of `payload_bytes`.
@@ -279,8 +275,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         };
         let mut events = Events::new(hook);
         let started = events.start(EventKind::RecoveryStart, 0, 0);
-        let (manifest, tail, recovery) = match recover_store(&config, &mut vfs, &mut store, buffers)
-        {
+        let manifest = parts.manifest;
+        let recovered = recover_store(&config, &mut vfs, &mut store, manifest, buffers);
+        let (tail, recovery) = match recovered {
             Ok(recovered) => recovered,
             Err(error) => {
                 store.close(&mut vfs);
@@ -434,16 +431,21 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let per_frame = self.config.deleted_edges_per_frame();
         let mut logged = false;
         let wal = &mut self.wal;
-        let removed =
-            self.store.remove_edges_of(&mut self.vfs, id, plan, per_frame, |vfs, round| {
-                let mut entries = [0u8; DELETED_EDGE_BYTES * DELETE_ROUND_EDGES];
+        let removed = self.store.remove_edges_of(
+            &mut self.vfs,
+            id,
+            plan,
+            per_frame,
+            |vfs, round, entries| {
+                let entries = entries.get_mut(..round.len() * DELETED_EDGE_BYTES).ok_or(DAMAGED)?;
                 for (entry, edge) in entries.chunks_exact_mut(DELETED_EDGE_BYTES).zip(round) {
                     entry.copy_from_slice(&deleted_edge_entry(id, edge));
                 }
                 logged = true;
-                let parts: [&[u8]; 2] = [&id.0, &entries[..round.len() * DELETED_EDGE_BYTES]];
+                let parts: [&[u8]; 2] = [&id.0, entries];
                 wal.append(vfs, (RecordKind::DeletedEdges, 0), sequence, &parts)
-            });
+            },
+        );
         let finished = removed.and_then(|removed| {
             logged = true;
             // At most the planned edges, which the memtable's u32 limit bounds.
@@ -616,8 +618,23 @@ impl<'r, V: Vfs> Engine<'r, V> {
         query: &PathQuery<'_>,
         out: &mut [PathStep],
     ) -> Result<PathOutcome, Error> {
+        self.shortest_path_with(query, out.len(), |step, path_step| out[step] = path_step)
+    }
+
+    /// `shortest_path` without an output array: hands step `i` of the path (`i <
+    /// capacity`, from the last step back to the first) to `emit(i, step)`, so a host
+    /// writes them where it keeps them (the C API into the caller's array: a stack copy of
+    /// the longest path was 3.6 KiB). `BufferTooSmall` if the path has more steps than
+    /// `capacity`.
+    pub fn shortest_path_with(
+        &mut self,
+        query: &PathQuery<'_>,
+        capacity: usize,
+        emit: impl FnMut(usize, PathStep),
+    ) -> Result<PathOutcome, Error> {
         self.check_invariants();
-        query::shortest_path(&mut self.store, &mut self.vfs, &mut self.query, query, out)
+        let (store, vfs, parts) = (&mut self.store, &mut self.vfs, &mut self.query);
+        query::shortest_path(store, vfs, parts, query, capacity, emit)
     }
 
     /// Writes the ids of live blocks that pass `filter`, in id order after `cursor`, into
@@ -695,19 +712,19 @@ impl<'r, V: Vfs> Engine<'r, V> {
             flush_began: false,
         };
         let live = (self.store.blocks_live, self.store.edges_live);
-        let next = self.manifest.with_flushed_table(number, checkpoint, live);
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard(&mut self.vfs, &table);
             self.forget_table(number);
             return Err(Error::Io(error));
         }
-        if let Err(error) = next.store(&mut self.vfs) {
-            // The manifest on disk is the old or the new one: only a reopen can tell.
+        self.manifest.add_flushed_table(number, checkpoint, live);
+        if let Err(error) = self.manifest.store(&mut self.vfs) {
+            // The manifest on disk is the old or the new one: only a reopen can tell (the
+            // poisoned engine stores no manifest again, so the one in memory stays unused).
             self.store.discard(&mut self.vfs, &table);
             self.wal.poison();
             return Err(error);
         }
-        self.manifest = next;
         self.table_bytes_written += table.file_bytes;
         self.store.install(table);
         self.flushes += 1;
@@ -751,14 +768,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
             self.forget_table(number);
             return Err(Error::Io(error));
         }
-        let next = self.manifest.with_merged_tables(start, end, number);
-        if let Err(error) = next.store(&mut self.vfs) {
-            // The manifest on disk is the old or the new one: only a reopen can tell.
+        self.manifest.merge_tables(start, end, number);
+        if let Err(error) = self.manifest.store(&mut self.vfs) {
+            // The manifest on disk is the old or the new one: only a reopen can tell (as in
+            // `flush`).
             self.store.discard(&mut self.vfs, &merged);
             self.wal.poison();
             return Err(error);
         }
-        self.manifest = next;
         self.table_bytes_written += merged.file_bytes;
         self.store.replace_tables(&mut self.vfs, start, end, merged);
         self.compactions += 1;
@@ -869,10 +886,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.manifest.durable_end == durable_end {
             return Ok(());
         }
-        let next = Manifest { durable_end, ..self.manifest.clone() };
-        next.store(&mut self.vfs)?;
-        self.manifest = next;
-        Ok(())
+        let before = self.manifest.durable_end;
+        self.manifest.durable_end = durable_end;
+        self.manifest.store(&mut self.vfs).inspect_err(|_| self.manifest.durable_end = before)
     }
 
     /// Abandons the engine without syncing: buffered writes are lost, as if the process died

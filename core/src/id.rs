@@ -9,7 +9,10 @@ pub const ID_BYTES: usize = 16;
 pub const ID_HEX_BYTES: usize = 32;
 
 /// The identity of a context block. All-zero is invalid and rejected by every write.
+/// Laid out as its 16 bytes (`repr(transparent)`), so the C API reads a caller's array of
+/// ids in place.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
 pub struct BlockId(pub [u8; ID_BYTES]);
 
 impl BlockId {

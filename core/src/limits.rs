@@ -49,6 +49,7 @@ const _: () = assert!(COMPACTION_FANIN >= 2 && COMPACTION_FANIN <= TABLES_MAX_LI
 // Depths are stored in 16 bits in the region's node records.
 const _: () = assert!(DEPTH_MAX_LIMIT <= u16::MAX as u32);
 
-/// Edges a delete removes per round (a stack array of them; rounds repeat until no visible
-/// edge is left), and the most one deleted-edges WAL frame holds.
+/// The most edges a delete removes per round (rounds repeat until no visible edge is
+/// left), and so the most one deleted-edges WAL frame it writes holds; the round lives in
+/// the region (`Config::deleted_edges_per_frame` edges, fewer when frames are small).
 pub(crate) const DELETE_ROUND_EDGES: usize = 64;

@@ -79,7 +79,18 @@ impl Manifest {
         len
     }
 
+    /// The manifest `bytes` encode (tests and the fuzz entry points; the engine decodes into
+    /// the region's manifest with `decode_into`).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Manifest, Error> {
+        let mut manifest = Manifest::empty();
+        manifest.decode_into(bytes)?;
+        Ok(manifest)
+    }
+
+    /// Becomes the manifest `bytes` encode; on `Corruption` it holds no table.
+    pub(crate) fn decode_into(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.tables.clear();
         let version = bytes.get(8..12).ok_or(DAMAGED)?;
         let header_bytes =
             match u32::from_le_bytes([version[0], version[1], version[2], version[3]]) {
@@ -103,39 +114,45 @@ impl Manifest {
         if !valid {
             return Err(DAMAGED);
         }
-        let mut manifest = Manifest {
-            checkpoint_position: word(16),
-            checkpoint_sequence: word(24),
-            next_table_number: word(32),
-            blocks_live: word(40),
-            edges_live: word(48),
-            durable_end: if header_bytes == HEADER_BYTES { word(60) } else { 0 },
-            tables: heapless::Vec::new(),
-        };
+        self.checkpoint_position = word(16);
+        self.checkpoint_sequence = word(24);
+        self.next_table_number = word(32);
+        self.blocks_live = word(40);
+        self.edges_live = word(48);
+        self.durable_end = if header_bytes == HEADER_BYTES { word(60) } else { 0 };
         for chunk in bytes[header_bytes..].chunks_exact(8) {
             let mut value = [0u8; 8];
             value.copy_from_slice(chunk);
             let number = u64::from_le_bytes(value);
-            if number >= manifest.next_table_number || manifest.tables.push(number).is_err() {
+            if number >= self.next_table_number || self.tables.push(number).is_err() {
+                self.tables.clear();
                 return Err(DAMAGED);
             }
         }
-        Ok(manifest)
+        Ok(())
     }
 
-    /// The manifest on disk; `None` if there is none (a store that never flushed, or one that
-    /// lost it: `check_never_flushed` tells them apart).
+    /// The manifest on disk; `None` if there is none (tests: the engine uses `load_into`).
+    #[cfg(test)]
     pub(crate) fn load<V: Vfs>(vfs: &mut V) -> Result<Option<Manifest>, Error> {
+        let mut manifest = Manifest::empty();
+        Ok(manifest.load_into(vfs)?.then_some(manifest))
+    }
+
+    /// Becomes the manifest on disk; false (and unchanged) if there is none (a store that
+    /// never flushed, or one that lost it: `check_never_flushed` tells them apart).
+    pub(crate) fn load_into<V: Vfs>(&mut self, vfs: &mut V) -> Result<bool, Error> {
         let file = match vfs.open(MANIFEST_NAME) {
             Ok(file) => file,
-            Err(VfsError::NotFound) => return Ok(None),
+            Err(VfsError::NotFound) => return Ok(false),
             Err(error) => return Err(Error::Io(error)),
         };
         let mut bytes = [0u8; MANIFEST_BYTES_MAX + 1];
         let read = read_fully(vfs, file, 0, &mut bytes);
         vfs.close(file);
         let read = read?;
-        Manifest::decode(bytes.get(..read).ok_or(DAMAGED)?).map(Some)
+        self.decode_into(bytes.get(..read).ok_or(DAMAGED)?)?;
+        Ok(true)
     }
 
     /// With no manifest, the files must show a store that never named a table: no table but
@@ -177,45 +194,37 @@ impl Manifest {
 }
 
 impl Manifest {
-    /// The manifest after a flush wrote table `number` with everything logged before
-    /// `checkpoint`: the table is the newest, the WAL before the checkpoint is no longer needed,
-    /// and the store holds `live` (blocks, edges). The caller checked the table count is below
-    /// `tables_max` (at most `TABLES_MAX_LIMIT`).
-    pub(crate) fn with_flushed_table(
-        &self,
+    /// Becomes the manifest after a flush wrote table `number` with everything logged before
+    /// `checkpoint`: the table is the newest, the WAL before the checkpoint is no longer
+    /// needed, and the store holds `live` (blocks, edges). The caller checked the table count
+    /// is below `tables_max` (at most `TABLES_MAX_LIMIT`). In place: the engine's manifest
+    /// lives in the region, and copies of it (64 table numbers) were most of a firmware's
+    /// stack at open, flush, compaction and close.
+    pub(crate) fn add_flushed_table(
+        &mut self,
         number: u64,
         checkpoint: Checkpoint,
         live: (u64, u64),
-    ) -> Manifest {
-        let mut next = self.clone();
-        let inserted = next.tables.insert(0, number);
+    ) {
+        let inserted = self.tables.insert(0, number);
         debug_assert!(inserted.is_ok(), "a flush needs a free table slot");
-        next.next_table_number = number + 1;
-        next.checkpoint_position = checkpoint.position;
-        next.checkpoint_sequence = checkpoint.sequence;
-        (next.blocks_live, next.edges_live) = live;
-        next
+        self.next_table_number = number + 1;
+        self.checkpoint_position = checkpoint.position;
+        self.checkpoint_sequence = checkpoint.sequence;
+        (self.blocks_live, self.edges_live) = live;
     }
 
-    /// The manifest after compaction merged tables `start..end` (newest first) into table
-    /// `number`, which takes their place.
-    pub(crate) fn with_merged_tables(&self, start: usize, end: usize, number: u64) -> Manifest {
+    /// Becomes the manifest after compaction merged tables `start..end` (newest first) into
+    /// table `number`, which takes their place.
+    pub(crate) fn merge_tables(&mut self, start: usize, end: usize, number: u64) {
         debug_assert!(start < end && end <= self.tables.len());
-        let mut next = self.clone();
-        next.tables.clear();
-        for (index, &table) in self.tables.iter().enumerate() {
-            let kept = match index {
-                _ if index == start => Some(number),
-                _ if index < start || index >= end => Some(table),
-                _ => None,
-            };
-            // No more tables than before, so within capacity.
-            if let Some(table) = kept {
-                let _ = next.tables.push(table);
-            }
+        if let Some(first) = self.tables.get_mut(start) {
+            *first = number;
         }
-        next.next_table_number = number + 1;
-        next
+        for _ in start + 1..end.min(self.tables.len()) {
+            self.tables.remove(start + 1);
+        }
+        self.next_table_number = number + 1;
     }
 
     /// Removes what a crashed flush or compaction left behind: table files the manifest does

@@ -6,8 +6,11 @@
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
 //! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
 //! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
-//! indexes), one merge buffer per table, the lookup buffer, the sort scratch, and for
-//! queries the visited index, the visited nodes and the DFS stack. Every part
+//! indexes), one merge buffer per table, the lookup buffer, the sort scratch, one edge
+//! cursor and one section cursor per table (a merge's state, off the stack), a delete's
+//! round of edges and the bytes it is logged from, and for
+//! queries the visited index, the visited nodes, the candidate windows and the
+//! depth-first frames; last, the engine's manifest. Every part
 //! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
 //! first part and follows every part; `Guards::check` verifies them on every public call,
 //! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
@@ -15,12 +18,17 @@
 //! `memory_bytes_required` walks the same list, so the two cannot disagree.
 
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::error::Error;
 use crate::limits::FILE_NAME_BYTES_MAX;
+use crate::manifest::Manifest;
 use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts};
-use crate::query::{QueryNode, QueryParts};
+
+use crate::query::{frames_count, Frame, QueryNode, QueryParts};
 use crate::store::StoreParts;
+use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
+use crate::wal::format::DELETED_EDGE_BYTES;
 use core::mem::{align_of, size_of};
 
 /// Alignment of every part (the largest alignment of any part's element type).
@@ -29,13 +37,18 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 17;
+const PARTS: usize = 23;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<u64>() <= PART_ALIGN);
 const _: () = assert!(align_of::<TableMeta>() <= PART_ALIGN);
 const _: () = assert!(align_of::<QueryNode>() <= PART_ALIGN);
+const _: () = assert!(align_of::<EdgeCursor>() <= PART_ALIGN);
+const _: () = assert!(align_of::<SectionCursor>() <= PART_ALIGN);
+const _: () = assert!(align_of::<Edge>() <= PART_ALIGN);
+const _: () = assert!(align_of::<Frame>() <= PART_ALIGN);
+const _: () = assert!(align_of::<Manifest>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 // The README's memory section states these sizes.
 const _: () = assert!(size_of::<BlockEntry>() == 56);
@@ -64,9 +77,15 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.tables_max as usize * config.merge_buffer_bytes(),
         config.read_buffer_bytes as usize,
         config.memtable_entries_max.max(config.memtable_edges_max) as usize * size_of::<u32>(),
+        config.tables_max as usize * size_of::<EdgeCursor>(),
+        config.tables_max as usize * size_of::<SectionCursor>(),
+        config.deleted_edges_per_frame() * size_of::<Edge>(),
+        config.deleted_edges_per_frame() * DELETED_EDGE_BYTES,
         slot_count(config.query_nodes_max) * size_of::<u32>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
+        frames_count(config.query_nodes_max) * size_of::<Frame>(),
+        size_of::<Manifest>(),
     ]
 }
 
@@ -94,6 +113,7 @@ pub(crate) struct Parts<'r> {
     pub(crate) segment_numbers: &'r mut [u64],
     pub(crate) store: StoreParts<'r>,
     pub(crate) query: QueryParts<'r>,
+    pub(crate) manifest: &'r mut Manifest,
     pub(crate) guards: Guards<'r>,
 }
 
@@ -176,6 +196,23 @@ impl<'r> Carver<'r> {
         slice
     }
 
+    /// Cuts the next part as the engine's manifest, empty.
+    fn take_manifest(&mut self) -> &'r mut Manifest {
+        let part = self.cut::<Manifest>(1);
+        let pointer = part.as_mut_ptr().cast::<Manifest>();
+        // SAFETY: `part` is an exclusive borrow of at least `size_of::<Manifest>()` bytes for
+        // 'r, aligned for it (checked in `cut`); the value is written before the reference is
+        // formed, and the bytes it replaces need no drop. `part` is consumed here, so no
+        // other reference to them exists for 'r. The manifest is never dropped (nor is the
+        // region), which leaks nothing: it holds integers and a heapless Vec of u64.
+        let manifest = unsafe {
+            pointer.write(Manifest::empty());
+            &mut *pointer
+        };
+        self.push_guard();
+        manifest
+    }
+
     fn take_initialised<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
         let part = self.cut::<T>(count);
         let pointer = part.as_mut_ptr().cast::<T>();
@@ -245,13 +282,19 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         lookup_buffer: carver.take_bytes(sizes[12]),
         // Written before it is read, by every sort.
         sort_scratch: carver.take_as_is(sizes[13] / size_of::<u32>()),
+        edge_cursors: carver.take(config.tables_max as usize, EdgeCursor::EMPTY),
+        section_cursors: carver.take(config.tables_max as usize, SectionCursor::EMPTY),
+        delete_round: carver.take(config.deleted_edges_per_frame(), Edge::EMPTY),
+        delete_scratch: carver.take_bytes(sizes[17]),
     };
     let query = QueryParts {
-        index: carver.take_as_is(sizes[14] / size_of::<u32>()),
+        index: carver.take_as_is(sizes[18] / size_of::<u32>()),
         nodes: carver.take_as_is(config.query_nodes_max as usize),
         pending: carver.take_as_is(config.query_nodes_max as usize),
+        frames: carver.take(frames_count(config.query_nodes_max), Frame::EMPTY),
         used: 0,
     };
+    let manifest = carver.take_manifest();
     let parts = Parts {
         memtable,
         wal_buffer,
@@ -260,6 +303,7 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         segment_numbers,
         store,
         query,
+        manifest,
         guards: carver.guards,
     };
     parts.guards.check();

@@ -331,10 +331,6 @@ pub(crate) enum Backend {
     Host(HostVfs),
 }
 
-/// Files whose names are remembered by handle, for the detail of a failed call on them;
-/// a failure on a file beyond these names no file (`kausal_error_detail::file` is empty).
-const NAMED_FILES_MAX: usize = 32;
-
 /// The last storage call that failed: what `kausal_error_detail` reports beside the
 /// engine's error (which carries only the storage error itself).
 #[derive(Clone, Debug)]
@@ -346,17 +342,27 @@ pub(crate) struct StorageFailure {
     pub(crate) error: VfsError,
 }
 
-/// The names of the files a handle opened, by handle, oldest first.
-pub(crate) type NameTable =
-    heapless::Vec<(FileHandle, heapless::String<FILE_NAME_BYTES_MAX>), NAMED_FILES_MAX>;
+/// The name of one open file, for the detail of a failed call on it.
+#[derive(Clone, Debug)]
+pub(crate) struct NamedFile {
+    file: Option<FileHandle>,
+    name: heapless::String<FILE_NAME_BYTES_MAX>,
+}
+
+impl NamedFile {
+    pub(crate) const EMPTY: NamedFile = NamedFile { file: None, name: heapless::String::new() };
+}
 
 /// The storage a handle uses: its backend, and a record of the last call that failed
 /// (with the name of the file it was on).
 pub(crate) struct AnyVfs {
     backend: Backend,
-    /// In the region, beside the handle, not in it: 2.5 KiB moved by value through every
-    /// frame of an open measured 13.7 KiB of stack in `kausal_open_vfs` on a Cortex-M4.
-    names: &'static mut NameTable,
+    /// One slot per file the store may hold (`files_max`), in the region beside the handle:
+    /// a fixed table of 32 inside the handle was 2.5 KiB moved through every frame of an
+    /// open (13.7 KiB of `kausal_open_vfs`'s stack on a Cortex-M4) and too few for stores
+    /// with more files. Used as a ring, so a name always goes in (the oldest goes out).
+    names: &'static mut [NamedFile],
+    names_next: usize,
     failure: Option<StorageFailure>,
 }
 
@@ -372,10 +378,12 @@ impl core::fmt::Debug for AnyVfs {
 }
 
 impl AnyVfs {
-    /// The storage of `backend`, remembering names in `names` (emptied here).
-    pub(crate) fn new(backend: Backend, names: &'static mut NameTable) -> AnyVfs {
-        names.clear();
-        AnyVfs { backend, names, failure: None }
+    /// The storage of `backend`, remembering names in `names` (at least one slot; emptied
+    /// here).
+    pub(crate) fn new(backend: Backend, names: &'static mut [NamedFile]) -> AnyVfs {
+        assert!(!names.is_empty(), "a name table has a slot");
+        names.fill(NamedFile::EMPTY);
+        AnyVfs { backend, names, names_next: 0, failure: None }
     }
 
     /// The last failed storage call since `forget_failure`, if any.
@@ -388,8 +396,14 @@ impl AnyVfs {
     }
 
     fn name_of(&self, file: FileHandle) -> heapless::String<FILE_NAME_BYTES_MAX> {
-        let named = self.names.iter().find(|(handle, _)| *handle == file);
-        named.map(|(_, name)| name.clone()).unwrap_or_default()
+        let named = self.names.iter().find(|named| named.file == Some(file));
+        named.map(|named| named.name.clone()).unwrap_or_default()
+    }
+
+    fn forget(&mut self, file: FileHandle) {
+        for named in self.names.iter_mut().filter(|named| named.file == Some(file)) {
+            *named = NamedFile::EMPTY;
+        }
     }
 
     /// Records a failure of `operation` on the file `name`.
@@ -435,10 +449,10 @@ impl AnyVfs {
         if let (Ok(file), Ok(name)) =
             (&result, heapless::String::<FILE_NAME_BYTES_MAX>::try_from(name))
         {
-            if self.names.is_full() {
-                self.names.remove(0);
-            }
-            let _ = self.names.push((*file, name));
+            self.forget(*file);
+            let slot = self.names_next % self.names.len();
+            self.names[slot] = NamedFile { file: Some(*file), name };
+            self.names_next = slot + 1;
         }
         result
     }
@@ -466,7 +480,7 @@ impl Vfs for AnyVfs {
         self.remember(name, result)
     }
     fn close(&mut self, file: FileHandle) {
-        self.names.retain(|(handle, _)| *handle != file);
+        self.forget(file);
         delegate!(self, vfs => vfs.close(file))
     }
     fn read_at(
@@ -528,8 +542,8 @@ impl Vfs for AnyVfs {
             Backend::Host(vfs) => vfs.view_at(file, offset, len),
         };
         if let Err(error) = &result {
-            let named = self.names.iter().find(|(handle, _)| *handle == file);
-            let name = named.map(|(_, name)| name.clone()).unwrap_or_default();
+            let named = self.names.iter().find(|named| named.file == Some(file));
+            let name = named.map(|named| named.name.clone()).unwrap_or_default();
             self.failure = Some(StorageFailure { operation: "view\0", file: name, error: *error });
         }
         result

@@ -40,7 +40,7 @@ use core::ffi::{c_char, c_void, CStr};
 use core::mem::{align_of, size_of};
 use core::ptr;
 use detail::Failure;
-use host_vfs::{AnyVfs, Backend, HostVfs, NameTable, StorageFailure};
+use host_vfs::{AnyVfs, Backend, HostVfs, NamedFile, StorageFailure};
 #[cfg(feature = "posix")]
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{memory_bytes_required, BlockId, Config, EdgeFilter, EdgeType, Engine};
@@ -199,7 +199,7 @@ pub extern "C" fn kausal_status_message(status: i32) -> *const c_char {
     status::status_text(status).1.as_ptr().cast()
 }
 
-/// Writes the default configuration (a ~17.4 MiB region) into `out`.
+/// Writes the default configuration (a ~17.5 MiB region) into `out`.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_config_default(out: *mut kausal_config) -> kausal_status {
     // SAFETY: forwarded from the caller.
@@ -234,7 +234,7 @@ pub unsafe extern "C" fn kausal_config_check(
 /// Bytes of region for the handle, the hook's state, the file names and the engine.
 fn handle_bytes_required(config: &Config) -> usize {
     let hook = align_of::<events::HookSlot>() - 1 + size_of::<events::HookSlot>();
-    let names = align_of::<NameTable>() - 1 + size_of::<NameTable>();
+    let names = align_of::<NamedFile>() - 1 + config.files_max as usize * size_of::<NamedFile>();
     let handle = align_of::<kausal_db>() - 1 + size_of::<kausal_db>();
     handle + hook + names + memory_bytes_required(config)
 }
@@ -296,8 +296,10 @@ unsafe fn open_in(
     let hook_offset = unsafe { aligned_offset::<events::HookSlot>(base, hook_start) };
     let names_start = hook_offset + size_of::<events::HookSlot>();
     // SAFETY: as above, for the hook's state.
-    let names_offset = unsafe { aligned_offset::<NameTable>(base, names_start) };
-    let engine_offset = names_offset + size_of::<NameTable>();
+    let names_offset = unsafe { aligned_offset::<NamedFile>(base, names_start) };
+    // Valid configs have files_max >= 4 (segments + tables + 2).
+    let names_count = config.files_max as usize;
+    let engine_offset = names_offset + names_count * size_of::<NamedFile>();
     // SAFETY: the caller gives `region_len` writable bytes that stay valid, and untouched by
     // the caller, until kausal_close. They may be uninitialised, so they are zeroed before a
     // slice is formed. The engine's part starts after the handle's, so the two never overlap.
@@ -305,13 +307,9 @@ unsafe fn open_in(
         ptr::write_bytes(base, 0, region_len);
         core::slice::from_raw_parts_mut(base.add(engine_offset), region_len - engine_offset)
     };
-    // SAFETY: `names_offset` aligns the pointer for NameTable, and its bytes lie inside the
-    // region between the hook's and the engine's; nothing else refers to them.
-    let names = unsafe {
-        let names = base.add(names_offset).cast::<NameTable>();
-        names.write(NameTable::new());
-        &mut *names
-    };
+    // SAFETY: `names_offset` aligns the pointer for NamedFile, and the `names_count` slots
+    // lie inside the region between the hook's and the engine's; nothing else refers to them.
+    let names = unsafe { empty_names(base.add(names_offset).cast(), names_count) };
     let vfs = AnyVfs::new(backend, names);
     let engine =
         Engine::open_or_give_back(config, engine_region, vfs).map_err(|(error, vfs)| {
@@ -332,6 +330,22 @@ unsafe fn open_in(
     // SAFETY: checked non-null above.
     unsafe { out_db.write(handle) };
     Ok(())
+}
+
+/// `count` empty name slots at `names`.
+///
+/// # Safety
+/// `names` must be aligned for `NamedFile` and valid for writes of `count` of them for the
+/// handle's life, with no other reference to those bytes.
+unsafe fn empty_names(names: *mut NamedFile, count: usize) -> &'static mut [NamedFile] {
+    // SAFETY: per the contract; each slot is written before the slice is formed, and the
+    // bytes it replaces need no drop.
+    unsafe {
+        for index in 0..count {
+            names.add(index).write(NamedFile::EMPTY);
+        }
+        core::slice::from_raw_parts_mut(names, count)
+    }
 }
 
 /// The first offset from `start` at which `base + offset` is aligned for `T`.

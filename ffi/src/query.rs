@@ -71,11 +71,14 @@ unsafe fn run_traversal(
     Ok(())
 }
 
+// The starts are read in place as BlockIds: the two types must stay the same bytes.
+const _: () = assert!(size_of::<kausal_id>() == size_of::<BlockId>());
+const _: () = assert!(core::mem::align_of::<kausal_id>() == core::mem::align_of::<BlockId>());
+
 /// The core query a C traversal describes; `types` holds the filter's edge types.
 unsafe fn traversal_of<'a>(
     traversal: *const kausal_traversal,
     types: &'a mut [EdgeType; KAUSAL_FILTER_TYPES_MAX],
-    starts: &'a mut [BlockId; STARTS_MAX],
 ) -> Outcome<TraversalQuery<'a>> {
     // SAFETY: forwarded from the caller.
     let traversal = unsafe { reference(traversal)? };
@@ -89,16 +92,20 @@ unsafe fn traversal_of<'a>(
     let raw = unsafe {
         array_bytes(traversal.starts.cast(), traversal.starts_len, size_of::<kausal_id>())?
     };
-    for (slot, id) in starts.iter_mut().zip(raw.chunks_exact(16)) {
-        slot.0.copy_from_slice(id);
-    }
+    // SAFETY: `raw` is the caller's `starts_len` ids, valid for the call; a kausal_id
+    // (repr(C), one [u8; 16]) and a BlockId (repr(transparent) over [u8; 16]) have the same
+    // size, alignment (1) and bytes, so the array is one of BlockIds. Read in place: a copy
+    // of up to STARTS_MAX ids was 4 KiB of every traversal's stack.
+    let starts = unsafe {
+        core::slice::from_raw_parts(raw.as_ptr().cast::<BlockId>(), traversal.starts_len)
+    };
     let order = match traversal.order {
         KAUSAL_ORDER_BREADTH_FIRST => TraversalOrder::BreadthFirst,
         KAUSAL_ORDER_DEPTH_FIRST => TraversalOrder::DepthFirst,
         _ => return Err(KAUSAL_ERROR_ARGUMENT_INVALID.into()),
     };
     Ok(TraversalQuery {
-        starts: &starts[..traversal.starts_len],
+        starts,
         direction: types::direction_of(traversal.direction)?,
         // SAFETY: forwarded from the caller.
         edge_filter: unsafe { filter_of(traversal.filter, types)? },
@@ -133,7 +140,8 @@ pub unsafe extern "C" fn kausal_traverse(
     unsafe { with_traversal(db, traversal, run) }
 }
 
-/// Decodes `traversal` (its filter's types and starts copied to the stack) and runs `run`
+/// Decodes `traversal` (its filter's types copied to the stack, its starts read in place)
+/// and runs `run`
 /// on it; the call's status.
 unsafe fn with_traversal(
     db: *mut kausal_db,
@@ -141,10 +149,9 @@ unsafe fn with_traversal(
     run: impl FnOnce(&TraversalQuery<'_>) -> Outcome,
 ) -> kausal_status {
     let mut types = [EdgeType::CALLS; KAUSAL_FILTER_TYPES_MAX];
-    let mut starts = [BlockId::ZERO; STARTS_MAX];
     let result = (|| {
         // SAFETY: forwarded from the caller.
-        let query = unsafe { traversal_of(traversal, &mut types, &mut starts)? };
+        let query = unsafe { traversal_of(traversal, &mut types)? };
         run(&query)
     })();
     // SAFETY: forwarded from the caller; the call's borrows have ended.
@@ -260,25 +267,27 @@ pub unsafe extern "C" fn kausal_shortest_path(
         }
         let direction = types::direction_of(direction)?;
         let query = PathQuery { from, to, direction, edge_filter, depth_max };
-        // A path has at most DEPTH_MAX_LIMIT + 1 steps: a stack buffer holds any of them.
-        let mut steps = [PathStep::EMPTY; kausaldb_core::query::DEPTH_MAX_LIMIT as usize + 1];
-        let (count, truncated) = match engine.shortest_path(&query, &mut steps)? {
+        let write = |index: usize, step: PathStep| {
+            // A path has at most RESULTS_MAX_LIMIT steps, so its index fits.
+            let depth = u32::try_from(index).unwrap_or(u32::MAX);
+            let hit = kausal_hit::new(&step.id, depth, step.via.as_ref());
+            // SAFETY: the core emits `index < out_capacity` (it refuses longer paths), and
+            // `out_steps` holds that many hits (non-null when the capacity is not zero).
+            unsafe { out_steps.add(index).write(hit) };
+        };
+        let found = match engine.shortest_path_with(&query, out_capacity, write) {
+            Err(kausaldb_core::Error::BufferTooSmall { needed }) => {
+                // SAFETY: checked non-null above.
+                unsafe { out_steps_count.write(needed) };
+                return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
+            }
+            found => found?,
+        };
+        let (count, truncated) = match found {
             PathOutcome::Found { steps } => (steps, false),
             PathOutcome::NoPath => (0, false),
             PathOutcome::Truncated => (0, true),
         };
-        if count > out_capacity {
-            // SAFETY: checked non-null above.
-            unsafe { out_steps_count.write(count) };
-            return Err(KAUSAL_ERROR_BUFFER_TOO_SMALL.into());
-        }
-        for (index, step) in steps[..count].iter().enumerate() {
-            // A path has at most RESULTS_MAX_LIMIT steps, so its index fits.
-            let depth = u32::try_from(index).unwrap_or(u32::MAX);
-            let hit = kausal_hit::new(&step.id, depth, step.via.as_ref());
-            // SAFETY: `index < count <= out_capacity` hits, non-null (checked above).
-            unsafe { out_steps.add(index).write(hit) };
-        }
         // SAFETY: checked non-null above.
         unsafe {
             out_steps_count.write(count);

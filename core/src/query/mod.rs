@@ -13,7 +13,7 @@ mod traverse;
 
 pub use filter::{BlockFilter, MetadataValue};
 pub use traverse::PathQuery;
-pub(crate) use traverse::{shortest_path, traverse, QueryNode, QueryParts};
+pub(crate) use traverse::{frames_count, shortest_path, traverse, Frame, QueryNode, QueryParts};
 
 use crate::codec::narrow_u32;
 use crate::edge::{Direction, EdgeFilter, EdgeType};

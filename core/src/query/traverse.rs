@@ -60,8 +60,17 @@ pub(crate) struct QueryParts<'r> {
     /// Visited nodes `..used`, in visiting order (the BFS queue); later ones are stale.
     pub(crate) nodes: &'r mut [QueryNode],
     pub(crate) pending: &'r mut [QueryNode],
+    /// A depth-first path's frames (`frames_count`: one per depth it can reach, at most
+    /// one per node); on the stack they were 2 KiB of every traversal, whatever the config.
+    pub(crate) frames: &'r mut [Frame],
     /// Nodes the current (or last) query visited.
     pub(crate) used: usize,
+}
+
+/// Frames a depth-first traversal needs for `query_nodes_max`: a path holds each node once
+/// and is at most `DEPTH_MAX_LIMIT` edges long.
+pub(crate) fn frames_count(query_nodes_max: u32) -> usize {
+    query_nodes_max.min(super::DEPTH_MAX_LIMIT) as usize + 1
 }
 
 impl QueryParts<'_> {
@@ -214,8 +223,24 @@ impl<'q, 'r> Traverser<'q, 'r> {
         // One window of candidates per depth that can be expanded (depths 0..depth_max).
         let windows = (query.depth_max as usize).min(self.parts.pending.len()).max(1);
         let width = self.parts.pending.len() / windows;
-        let mut frames: heapless::Vec<Frame, { super::DEPTH_MAX_LIMIT as usize }> =
-            heapless::Vec::new();
+        let storage = core::mem::take(&mut self.parts.frames);
+        let mut frames = Frames { frames: &mut *storage, len: 0 };
+        let walked =
+            self.walk_depth_first(store, vfs, query, starts, (windows, width), &mut frames);
+        self.parts.frames = storage;
+        walked
+    }
+
+    /// `depth_first` with its frames, `windows` of `width` candidates each.
+    fn walk_depth_first<V: Vfs>(
+        &mut self,
+        store: &mut Store<'_>,
+        vfs: &mut V,
+        query: &Expansion<'_>,
+        starts: &[BlockId],
+        (windows, width): (usize, usize),
+        frames: &mut Frames<'_>,
+    ) -> Result<(), Error> {
         for start in starts {
             match self.insert(QueryNode::root(*start)) {
                 Insert::Added(index) => {
@@ -320,7 +345,7 @@ impl<'q, 'r> Traverser<'q, 'r> {
 
 /// One depth of a depth-first path: a visited node and its window of next candidates.
 #[derive(Clone, Copy, Debug)]
-struct Frame {
+pub(crate) struct Frame {
     /// The node's index in the visited list.
     node: u32,
     /// Listing position at which the next refill resumes.
@@ -332,8 +357,42 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(node: u32) -> Frame {
+    pub(crate) const EMPTY: Frame = Frame::new(0);
+
+    const fn new(node: u32) -> Frame {
         Frame { node, resume: 0, listed_all: false, window_count: 0, window_at: 0 }
+    }
+}
+
+/// The path of a depth-first walk, over the region's frames.
+struct Frames<'f> {
+    frames: &'f mut [Frame],
+    len: usize,
+}
+
+impl Frames<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn last(&self) -> Option<&Frame> {
+        self.frames[..self.len].last()
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Frame> {
+        self.frames[..self.len].last_mut()
+    }
+
+    /// Adds a frame; `Err` when the path is as deep as there are frames.
+    fn push(&mut self, frame: Frame) -> Result<(), Frame> {
+        let slot = self.frames.get_mut(self.len).ok_or(frame)?;
+        *slot = frame;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
     }
 }
 
@@ -450,7 +509,8 @@ pub(crate) fn shortest_path<V: Vfs>(
     vfs: &mut V,
     parts: &mut QueryParts<'_>,
     query: &PathQuery<'_>,
-    out: &mut [PathStep],
+    capacity: usize,
+    mut emit: impl FnMut(usize, PathStep),
 ) -> Result<PathOutcome, Error> {
     if query.from.is_zero() || query.to.is_zero() {
         return Err(Error::IdZero);
@@ -471,15 +531,16 @@ pub(crate) fn shortest_path<V: Vfs>(
         return Ok(if traverser.truncated { PathOutcome::Truncated } else { PathOutcome::NoPath });
     };
     let steps = usize::from(traverser.parts.nodes[found as usize].depth) + 1;
-    if out.len() < steps {
+    if capacity < steps {
         return Err(Error::BufferTooSmall { needed: steps });
     }
+    // From the target back to the start, each step at its place.
     let mut index = found as usize;
     for step in (0..steps).rev() {
         let node = traverser.parts.nodes[index];
-        out[step] = PathStep { id: node.id, via: traverser.via(&node) };
+        debug_assert!(step > 0 || node.id == query.from);
+        emit(step, PathStep { id: node.id, via: traverser.via(&node) });
         index = node.parent as usize;
     }
-    debug_assert_eq!(out[0].id, query.from);
     Ok(PathOutcome::Found { steps })
 }

@@ -76,7 +76,7 @@ impl<'r> Store<'r> {
         drop_tombstones: bool,
     ) -> Result<(), Error> {
         let tables = &self.tables[start..end];
-        let mut merge = Merge::new();
+        let mut merge = Merge::new(&mut *self.section_cursors);
         for (slot, table) in tables.iter().enumerate() {
             let buffer = self.merge_buffers.slot(slot);
             merge.push(SectionCursor::start(vfs, &mut self.pool, table, section, buffer)?);

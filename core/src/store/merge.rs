@@ -4,7 +4,6 @@
 //! table index; a caller that merges the memtable in lets it beat every table).
 
 use crate::error::Error;
-use crate::limits::TABLES_MAX_LIMIT;
 use crate::record::{EdgeRecord, KEY_BYTES};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::{TableMeta, TablePool};
@@ -106,30 +105,35 @@ impl MergeCursor for SectionCursor {
 }
 
 /// One cursor per table of a run, newest first: cursor `i` reads `tables[i]` through merge
-/// buffer slot `i`.
-pub(crate) struct Merge<C> {
-    cursors: heapless::Vec<C, TABLES_MAX_LIMIT>,
+/// buffer slot `i`. The cursors live in the region, one per table the config allows (a
+/// merge once held `TABLES_MAX_LIMIT` of them on the stack: 2.4 KiB in every edge listing,
+/// whatever `tables_max` was).
+pub(crate) struct Merge<'c, C> {
+    cursors: &'c mut [C],
+    len: usize,
 }
 
-impl<C: MergeCursor> Merge<C> {
-    pub(crate) fn new() -> Merge<C> {
-        Merge { cursors: heapless::Vec::new() }
+impl<'c, C: MergeCursor> Merge<'c, C> {
+    /// An empty merge over `storage`, room for one cursor per table.
+    pub(crate) fn new(storage: &'c mut [C]) -> Merge<'c, C> {
+        Merge { cursors: storage, len: 0 }
     }
 
-    /// Adds the cursor of the next (older) table. At most `TABLES_MAX_LIMIT` tables exist
-    /// (`Config::validate`), so the list never fills.
+    /// Adds the cursor of the next (older) table. The storage holds `tables_max` cursors and
+    /// no more tables than that are ever open (`Store::load`, `Store::flush`).
     pub(crate) fn push(&mut self, cursor: C) {
-        let pushed = self.cursors.push(cursor);
-        debug_assert!(pushed.is_ok(), "more tables than TABLES_MAX_LIMIT");
+        assert!(self.len < self.cursors.len(), "more tables than tables_max cursors");
+        self.cursors[self.len] = cursor;
+        self.len += 1;
     }
 
     pub(crate) fn cursors(&self) -> &[C] {
-        &self.cursors
+        &self.cursors[..self.len]
     }
 
     /// Cursor `index`, to drive it alone.
     pub(crate) fn cursor_mut(&mut self, index: usize) -> Option<&mut C> {
-        self.cursors.get_mut(index)
+        self.cursors[..self.len].get_mut(index)
     }
 
     /// The smallest current record over every cursor, with the index of the newest cursor
@@ -141,9 +145,9 @@ impl<C: MergeCursor> Merge<C> {
         tables: &[TableMeta],
         buffers: &mut MergeBuffers<'_>,
     ) -> Result<Option<(usize, C::Head)>, Error> {
-        debug_assert!(self.cursors.len() <= tables.len().min(buffers.slots()));
+        debug_assert!(self.len <= tables.len().min(buffers.slots()));
         let mut best: Option<(usize, C::Head)> = None;
-        for (index, cursor) in self.cursors.iter_mut().enumerate() {
+        for (index, cursor) in self.cursors[..self.len].iter_mut().enumerate() {
             if let Some(head) = cursor.head(vfs, pool, &tables[index], buffers.slot(index))? {
                 // Ties keep the newer table's version, which was found first.
                 if best.is_none_or(|(_, best)| C::key_of(&head) < C::key_of(&best)) {
@@ -164,7 +168,7 @@ impl<C: MergeCursor> Merge<C> {
         buffers: &mut MergeBuffers<'_>,
         key: &[u8; KEY_BYTES],
     ) -> Result<(), Error> {
-        for (index, cursor) in self.cursors.iter_mut().enumerate() {
+        for (index, cursor) in self.cursors[..self.len].iter_mut().enumerate() {
             if let Some(head) = cursor.head(vfs, pool, &tables[index], buffers.slot(index))? {
                 if C::key_of(&head) == *key {
                     cursor.advance(&head);

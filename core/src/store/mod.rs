@@ -18,17 +18,18 @@ mod visibility;
 mod writes;
 
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::error::{Error, Resource};
 use crate::limits::TABLES_MAX_LIMIT;
 use crate::manifest::Manifest;
 use crate::memtable::Memtable;
+use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::open;
 use crate::table::{TableMeta, TablePool};
 use crate::vfs::Vfs;
+use crate::wal::format::DELETED_EDGE_BYTES;
 use merge::MergeBuffers;
 pub(crate) use replay::Replayer;
-
-pub(crate) use crate::limits::DELETE_ROUND_EDGES;
 
 /// The parts of the region the levels own.
 pub(crate) struct StoreParts<'r> {
@@ -37,6 +38,10 @@ pub(crate) struct StoreParts<'r> {
     pub(crate) merge_buffers: &'r mut [u8],
     pub(crate) lookup_buffer: &'r mut [u8],
     pub(crate) sort_scratch: &'r mut [u32],
+    pub(crate) edge_cursors: &'r mut [EdgeCursor],
+    pub(crate) section_cursors: &'r mut [SectionCursor],
+    pub(crate) delete_round: &'r mut [Edge],
+    pub(crate) delete_scratch: &'r mut [u8],
 }
 
 pub(crate) struct Store<'r> {
@@ -47,6 +52,14 @@ pub(crate) struct Store<'r> {
     merge_buffers: MergeBuffers<'r>,
     lookup_buffer: &'r mut [u8],
     sort_scratch: &'r mut [u32],
+    /// The cursors of an edge listing's merge, one per table (`tables_max`).
+    edge_cursors: &'r mut [EdgeCursor],
+    /// The cursors of a scan's or a compaction's merge, one per table.
+    section_cursors: &'r mut [SectionCursor],
+    /// The edges of one round of a delete (`Config::deleted_edges_per_frame`), and the
+    /// bytes its log frame is encoded in.
+    delete_round: &'r mut [Edge],
+    delete_scratch: &'r mut [u8],
     /// What `sort_scratch` holds when a scan left it there: the memtable's blocks in id
     /// order, as of a memtable generation, and how many. A scan that finds it current goes
     /// on from it instead of sorting again (paging through a memtable 64 ids at a time was
@@ -88,6 +101,10 @@ impl<'r> Store<'r> {
         let merge_buffer_bytes = config.merge_buffer_bytes();
         assert!(parts.merge_buffers.len() >= parts.tables.len() * merge_buffer_bytes);
         assert!(parts.tables.len() <= TABLES_MAX_LIMIT);
+        assert!(parts.edge_cursors.len() == parts.tables.len());
+        assert!(parts.section_cursors.len() == parts.tables.len());
+        assert!(!parts.delete_round.is_empty());
+        assert!(parts.delete_scratch.len() >= parts.delete_round.len() * DELETED_EDGE_BYTES);
         Store {
             memtable,
             tables: parts.tables,
@@ -96,6 +113,10 @@ impl<'r> Store<'r> {
             merge_buffers: MergeBuffers::new(parts.merge_buffers, merge_buffer_bytes),
             lookup_buffer: parts.lookup_buffer,
             sort_scratch: parts.sort_scratch,
+            edge_cursors: parts.edge_cursors,
+            section_cursors: parts.section_cursors,
+            delete_round: parts.delete_round,
+            delete_scratch: parts.delete_scratch,
             scan_order: None,
             scan_sorts: 0,
             blocks_live: 0,

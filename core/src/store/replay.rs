@@ -4,7 +4,7 @@
 //! Format-2 records carry what the write did (a put's "created", a delete's removed
 //! edges), so replay reads no table and a damaged table page cannot stop an open.
 
-use super::{Plan, Store, DELETE_ROUND_EDGES};
+use super::{Plan, Store};
 use crate::config::Config;
 use crate::error::{Error, Resource};
 use crate::validate::{validate_block, Rules};
@@ -66,7 +66,7 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
                 let plan = store.plan_delete_block(vfs, &id).map_err(failed)?;
                 store.room_for(&plan).map_err(ApplyError::Capacity)?;
                 let removed = store
-                    .remove_edges_of(vfs, &id, &plan, DELETE_ROUND_EDGES, |_, _| Ok(()))
+                    .remove_edges_of(vfs, &id, &plan, usize::MAX, |_, _, _| Ok(()))
                     .map_err(ApplyError::Failed)?;
                 store.finish_delete_block(&id, sequence, removed).ok_or(ApplyError::Invalid)?;
             }

@@ -24,7 +24,7 @@ impl Store<'_> {
     ) -> Result<bool, Error> {
         let after = block_key(after);
         let tables = &self.tables[..self.tables_count];
-        let mut merge = Merge::new();
+        let mut merge = Merge::new(&mut *self.section_cursors);
         for (index, table) in tables.iter().enumerate() {
             let buffer = self.merge_buffers.slot(index);
             merge.push(SectionCursor::start_after(vfs, &mut self.pool, table, &after, buffer)?);

@@ -47,6 +47,17 @@ pub(crate) struct EdgeCursor {
 }
 
 impl EdgeCursor {
+    /// What the region's cursor slots hold before a merge writes them.
+    pub(crate) const EMPTY: EdgeCursor = EdgeCursor {
+        key_id: BlockId::ZERO,
+        section: Section::OutEdges,
+        page: 0,
+        record: 0,
+        count: 0,
+        done: true,
+        run_ends: false,
+    };
+
     /// A cursor with nothing to yield (the table cannot hold `key_id`).
     pub(crate) fn exhausted(section: Section, key_id: &BlockId) -> EdgeCursor {
         EdgeCursor {
@@ -250,6 +261,10 @@ pub(crate) struct SectionCursor {
 }
 
 impl SectionCursor {
+    /// What the region's cursor slots hold before a merge writes them.
+    pub(crate) const EMPTY: SectionCursor =
+        SectionCursor { section: Section::Blocks, page: 0, at: 0, remaining: 0, done: true };
+
     pub(crate) fn start<V: Vfs>(
         vfs: &mut V,
         pool: &mut TablePool<'_>,
