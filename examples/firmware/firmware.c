@@ -7,8 +7,11 @@
  * the flash bytes programmed per byte stored. Then, for every seed, it formats the chip,
  * cuts the power at a callback chosen by the seed, lands the torn write the seed chooses,
  * reboots, and checks that the store holds exactly the state after some prefix of the
- * workload that includes every synced operation; traverses the graph; writes once more,
- * closes, reopens and reads that write back. Any failure prints its seed and fails the run. */
+ * workload that includes every synced operation; checks traversals (breadth and depth
+ * first), a callers query, a shortest path, a scan, a batch read and the stats against that
+ * state; deletes an edge; writes once more, closes, reopens and reads that write back. Any
+ * failure prints its seed and fails the run, as does any call that used more than its
+ * stack budget. */
 #include "board.h"
 #include "flash_vfs.h"
 #include "kausaldb.h"
@@ -105,12 +108,14 @@ static size_t format_block(int i, char *uri, char *metadata, char *content) {
 
 enum call { OPEN, PUT_BLOCK_CALL, PUT_EDGE_CALL, DELETE_CALL, SYNC_CALL, FLUSH_CALL,
             COMPACT_CALL, FIND_CALL, EDGES_CALL, TRAVERSE_CALL, QUERY_CALL, PATH_CALL,
-            SCAN_CALL, DELETE_EDGE_CALL, CLOSE_CALL, CALLS };
+            SCAN_CALL, DELETE_EDGE_CALL, VISIT_CALL, FIND_BLOCKS_CALL, STATS_CALL,
+            LAST_ERROR_CALL, CLOSE_CALL, CALLS };
 static const char *const call_names[CALLS] = {
     "kausal_open_vfs", "kausal_put_block", "kausal_put_edge", "kausal_delete_block",
     "kausal_sync", "kausal_flush", "kausal_compact_step", "kausal_find_block",
     "kausal_edges", "kausal_traverse", "kausal_query", "kausal_shortest_path",
-    "kausal_scan", "kausal_delete_edge", "kausal_close"};
+    "kausal_scan", "kausal_delete_edge", "kausal_traverse_visit", "kausal_find_blocks",
+    "kausal_stats", "kausal_last_error", "kausal_close"};
 static uint32_t stack_used[CALLS];
 extern uint32_t __stack_limit;
 #define PAINT 0x5AFEC0DEu
@@ -368,6 +373,60 @@ static int check_other_calls(kausal_db *db, const struct state *state) {
     return 0;
 }
 
+static int32_t count_hit(void *context, const kausal_hit *hit) {
+    (void)hit;
+    (*(uint32_t *)context)++;
+    return 0;
+}
+
+/* The calls left: a depth-first walk streamed to a callback agrees with the model, a batch
+ * read finds every live block, the stats count them, and the last error is the success of
+ * the call before it. */
+static int check_remaining_calls(kausal_db *db, const struct state *state) {
+    kausal_traversal traversal;
+    size_t count = 0, found = 0, needed = 0;
+    uint32_t truncated = 0, visited = 0, live = 0;
+    for (int i = 0; i < BLOCKS; i++) {
+        live += state->block[i];
+    }
+    if (state->block[TRAVERSAL_ROOT]) {
+        kausal_traversal_default(&traversal);
+        traversal.direction = KAUSAL_DIRECTION_INCOMING;
+        traversal.starts = &ids[TRAVERSAL_ROOT];
+        traversal.starts_len = 1;
+        traversal.results_max = 16;
+        traversal.order = KAUSAL_ORDER_DEPTH_FIRST;
+        if (MEASURED(VISIT_CALL, kausal_traverse_visit(db, &traversal, count_hit, &visited,
+                                                       &count, &truncated)) != KAUSAL_OK ||
+            visited != expected_callers(state) + 1 || count != visited) {
+            return -1;
+        }
+    }
+    static kausal_block_view views[BLOCKS];
+    static uint8_t bytes[BLOCKS * 160];
+    if (MEASURED(FIND_BLOCKS_CALL, kausal_find_blocks(db, ids, BLOCKS, views, bytes,
+                                                      sizeof bytes, &found, &needed)) !=
+            KAUSAL_OK ||
+        found != live) {
+        return -1;
+    }
+    kausal_store_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.struct_size = sizeof stats;
+    if (MEASURED(STATS_CALL, kausal_stats(db, &stats)) != KAUSAL_OK ||
+        stats.blocks_live != live) {
+        return -1;
+    }
+    kausal_error_detail detail;
+    memset(&detail, 0, sizeof detail);
+    detail.struct_size = sizeof detail;
+    if (MEASURED(LAST_ERROR_CALL, kausal_last_error(db, &detail)) != KAUSAL_OK ||
+        detail.status != KAUSAL_OK) {
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- One power cut */
 
 static uint32_t next_random(uint32_t *state) {
@@ -431,6 +490,9 @@ static void run_seed(uint32_t seed, uint32_t calls_total) {
     }
     if (check_traversal(db, &seen) != 0) {
         fail(seed, "the callers of fn_1 are not the live chains to it");
+    }
+    if (check_remaining_calls(db, &seen) != 0) {
+        fail(seed, "a streamed walk, batch read, the stats or the last error disagree");
     }
     if (check_other_calls(db, &seen) != 0) {
         fail(seed, "a query, path, scan or edge delete disagrees with the model");

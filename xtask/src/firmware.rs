@@ -12,7 +12,7 @@ use crate::{flag_value, root, run, Result, NO_STD_TARGET};
 use std::process::Command;
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (115,688 bytes measured with the 15 calls the firmware
+/// as issue 18 sets it: not met yet (117,822 bytes measured with the 19 calls the firmware
 /// makes; README.md, "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up, a ratchet that fails
