@@ -1,6 +1,7 @@
 //! CRC32C (Castagnoli) of every frame, page, footer and manifest: the CPU's own `crc32`
 //! instruction where it has one (SSE4.2 on x86-64: detected once with `cpuid`, or known at
-//! compile time from the target features), the `crc` crate's slice-by-16 tables elsewhere
+//! compile time from the target features; ARMv8's CRC32C instructions on aarch64 targets
+//! built with the `crc` feature), the `crc` crate's slice-by-16 tables elsewhere
 //! (or its one-row table with the `small-crc-table` feature). All compute the same
 //! function; the tests check each against a bit-by-bit reference and the standard check
 //! value on every length and alignment.
@@ -130,8 +131,42 @@ mod hardware {
     }
 }
 
-/// No instruction on this architecture: `available` says so, and digests use the tables.
-#[cfg(not(target_arch = "x86_64"))]
+/// The ARMv8 path: the CRC32C instructions, where the target enables them at compile time
+/// (`target_feature = "crc"`: Apple's aarch64 targets by default, Linux with
+/// `-C target-feature=+crc`; a `no_std` core cannot ask the OS at run time).
+#[cfg(all(target_arch = "aarch64", target_feature = "crc"))]
+#[allow(unsafe_code)] // Exception 3 of 3 (see lib.rs): the CRC instruction.
+mod hardware {
+    use core::arch::aarch64::{__crc32cb, __crc32cd};
+
+    pub(super) fn available() -> bool {
+        true
+    }
+
+    pub(super) fn update(state: u32, bytes: &[u8]) -> u32 {
+        // SAFETY: `update_crc` needs the CRC instructions, and this module is compiled only
+        // for targets that enable them (its cfg), so every CPU this build runs on has them.
+        unsafe { update_crc(state, bytes) }
+    }
+
+    /// `state` advanced over `bytes`, eight bytes per instruction.
+    #[target_feature(enable = "crc")]
+    fn update_crc(mut state: u32, bytes: &[u8]) -> u32 {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(word);
+            state = __crc32cd(state, u64::from_le_bytes(le));
+        }
+        for &byte in words.remainder() {
+            state = __crc32cb(state, byte);
+        }
+        state
+    }
+}
+
+/// No instruction on this target: `available` says so, and digests use the tables.
+#[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "crc"))))]
 mod hardware {
     pub(super) fn available() -> bool {
         false
@@ -145,7 +180,7 @@ mod hardware {
 
 /// `state` advanced over `bytes` one bit at a time (the reflected CRC32C polynomial): the
 /// definition, for the targets without the instruction and for the tests.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[cfg_attr(any(target_arch = "x86_64", target_feature = "crc"), allow(dead_code))]
 fn update_bitwise(mut state: u32, bytes: &[u8]) -> u32 {
     for &byte in bytes {
         state ^= u32::from(byte);

@@ -6,7 +6,8 @@
 //! workspace Cargo.toml), then compile and link the firmware with gcc-arm-none-eabi and
 //! newlib-nano (for memcpy and strcmp). `firmware` runs it on QEMU's `mps2-an386`, which
 //! reports its region, stack per call, wear and power cuts through semihosting; `size` reads
-//! the linker's map and sums what the library put in the image.
+//! the linker's map and sums what the library put in the image. `crc_on_aarch64` (in CI)
+//! checks the ARMv8 CRC32C instruction path under `qemu-aarch64`.
 
 use crate::{flag_value, root, run, Result, NO_STD_TARGET};
 use std::process::Command;
@@ -183,18 +184,47 @@ fn library_bytes(map: &str) -> (u64, u64) {
     (text, rodata)
 }
 
-/// Installs the cross compiler, newlib and QEMU with apt unless they run already.
-pub(crate) fn install_tools() -> Result {
+/// The CRC tests on an ARMv8 CPU with the CRC32C instructions (aarch64 Linux under
+/// `qemu-aarch64`, built with `+crc`), so the instruction path is checked against the
+/// bit-by-bit reference and both table sizes as the x86-64 one is.
+pub(crate) fn crc_on_aarch64() -> Result {
+    apt_install_missing(&[
+        ("aarch64-linux-gnu-gcc", &["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"]),
+        ("qemu-aarch64", &["qemu-user"]),
+    ])?;
+    run("rustup", &["target", "add", "aarch64-unknown-linux-gnu"], &[])?;
+    let runner = "qemu-aarch64 -L /usr/aarch64-linux-gnu";
+    let envs = [
+        ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc"),
+        ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", runner),
+        ("RUSTFLAGS", "-C target-feature=+crc"),
+    ];
+    let args = [
+        "test",
+        "-q",
+        "-p",
+        "kausaldb-core",
+        "--lib",
+        "--target",
+        "aarch64-unknown-linux-gnu",
+        "--target-dir",
+        "target/aarch64-crc",
+        "--",
+        "crc32c",
+    ];
+    run("cargo", &args, &envs)
+}
+
+/// Installs with apt the packages of every program in `needed` that does not run.
+fn apt_install_missing(needed: &[(&str, &[&'static str])]) -> Result {
     let works = |program: &str| {
         Command::new(program).arg("--version").output().is_ok_and(|out| out.status.success())
     };
-    let mut missing = Vec::new();
-    if !works("arm-none-eabi-gcc") {
-        missing.extend(["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]);
-    }
-    if !works("qemu-system-arm") {
-        missing.push("qemu-system-arm");
-    }
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(program, _)| !works(program))
+        .flat_map(|(_, packages)| packages.iter().copied())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -202,6 +232,14 @@ pub(crate) fn install_tools() -> Result {
     let mut args = vec!["install", "-y", "--no-install-recommends"];
     args.extend(missing);
     run("apt-get", &args, &[])
+}
+
+/// Installs the cross compiler, newlib and QEMU with apt unless they run already.
+pub(crate) fn install_tools() -> Result {
+    apt_install_missing(&[
+        ("arm-none-eabi-gcc", &["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]),
+        ("qemu-system-arm", &["qemu-system-arm"]),
+    ])
 }
 
 #[cfg(test)]

@@ -28,8 +28,9 @@
 //!   compiler's call graph (SQLite, LMDB, tree-sitter) and Python's `ast` (its stdlib).
 //! - `install --prefix P [--destdir D]`: the C library, header and `kausaldb.pc` under `D/P`.
 //! - `ci`: exactly what CI runs: set-up, check, test with 1,000 seeds, an install into a
-//!   scratch prefix built against with pkg-config, the firmware on QEMU, miri, every fuzz
-//!   target for 10 s, demo, the README program, benchmark build.
+//!   scratch prefix built against with pkg-config, the firmware on QEMU, the CRC tests on
+//!   aarch64 (qemu-aarch64), miri, every fuzz target for 10 s, demo, the README program,
+//!   benchmark build.
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
@@ -728,6 +729,7 @@ fn ci() -> Result {
     server_tests()?;
     install_check()?;
     firmware::firmware(&[])?;
+    firmware::crc_on_aarch64()?;
     if nightly {
         miri()?;
         // Every fuzz target for a short fixed time from its seeds (long runs: `cargo xtask
