@@ -135,6 +135,7 @@ pub mod query;
 mod record;
 #[allow(unsafe_code)] // Exception 1 of 3: the region carving.
 pub mod region;
+mod sort;
 mod store;
 mod table;
 mod validate;

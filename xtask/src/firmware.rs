@@ -2,23 +2,24 @@
 //! emulated Cortex-M4, and the engine's code size there.
 //!
 //! Both build `libkausaldb.a` for thumbv7em-none-eabihf without the POSIX backend and with
-//! the small CRC table, in the `size` profile (opt "z", fat LTO, one codegen unit: see the
-//! workspace Cargo.toml), then compile and link the firmware with gcc-arm-none-eabi and
-//! newlib-nano (for memcpy and strcmp). `firmware` runs it on QEMU's `mps2-an386`, which
-//! reports its region, stack per call, wear and power cuts through semihosting; `size` reads
-//! the linker's map and sums what the library put in the image. `crc_on_aarch64` (in CI)
-//! checks the ARMv8 CRC32C instruction path under `qemu-aarch64`.
+//! `small-code` (the small CRC table and a heapsort), in the `size` profile (opt "z", fat
+//! LTO, one codegen unit: see the workspace Cargo.toml), then compile and link the firmware
+//! with gcc-arm-none-eabi and newlib-nano (for memcpy and strcmp). `firmware` runs it on
+//! QEMU's `mps2-an386`, which reports its region, stack per call, wear and power cuts
+//! through semihosting; `size` reads the linker's map and sums what the library put in the
+//! image. `crc_on_aarch64` (in CI) checks the ARMv8 CRC32C instruction path under
+//! `qemu-aarch64`.
 
 use crate::{flag_value, root, run, Result, NO_STD_TARGET};
 use std::process::Command;
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (117,822 bytes measured with the 19 calls the firmware
+/// as issue 18 sets it: not met yet (106,454 bytes measured with the 19 calls the firmware
 /// makes; README.md, "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
-/// The ceiling the build is held to meanwhile: today's size rounded up, a ratchet that fails
-/// on growth and comes down with each reduction.
-const ENGINE_TEXT_CEILING_BYTES: u64 = 116 << 10;
+/// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
+/// ratchet that fails on growth and comes down with each reduction.
+const ENGINE_TEXT_CEILING_BYTES: u64 = 108 << 10;
 /// Power-cut seeds a default run checks (CI runs this many: about 10 s under QEMU).
 const SEEDS_DEFAULT: u32 = 2000;
 
@@ -38,7 +39,7 @@ fn build() -> Result<std::path::PathBuf> {
         "size",
         "--no-default-features",
         "--features",
-        "small-crc-table",
+        "small-code",
     ];
     run("cargo", &library_args, &[])?;
     let out = root().join("target/firmware");

@@ -388,12 +388,12 @@ impl<'r> Memtable<'r> {
                 *slot = (record.edge_type.code(), record.other, index);
             }
             let keyed = &mut keyed[..count];
-            keyed.sort_unstable();
+            crate::sort::sort(keyed);
             for (slot, &(_, _, index)) in sorted.iter_mut().zip(keyed.iter()) {
                 *slot = index;
             }
         } else {
-            sorted.sort_unstable_by_key(|&index| self.edge_record(index, outgoing).key());
+            crate::sort::sort_by_key(sorted, |&index| self.edge_record(index, outgoing).key());
         }
         sorted
     }
@@ -458,7 +458,7 @@ impl<'r> Memtable<'r> {
             }
         }
         let sorted = &mut scratch[..count];
-        sorted.sort_unstable_by_key(|&index| self.blocks[index as usize].id);
+        crate::sort::sort_by_key(sorted, |&index| self.blocks[index as usize].id);
         sorted
     }
 
@@ -474,7 +474,7 @@ impl<'r> Memtable<'r> {
         for (index, slot) in sorted.iter_mut().enumerate() {
             *slot = narrow_u32(index);
         }
-        sorted.sort_unstable_by_key(|&index| {
+        crate::sort::sort_by_key(sorted, |&index| {
             let record = self.edges.record(index);
             let (source, target) =
                 (self.blocks[record.source as usize].id, self.blocks[record.target as usize].id);

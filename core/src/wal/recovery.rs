@@ -255,7 +255,7 @@ fn collect_segments<'n, V: Vfs>(
         count += 1;
     }
     let numbers = &mut numbers[..count];
-    numbers.sort_unstable();
+    crate::sort::sort(numbers);
     Ok(numbers)
 }
 
