@@ -476,14 +476,14 @@ const OVERFLOW_DIGITS: [&[u8]; 4] = [
 ];
 const OVERFLOW_DIGITS_COUNT: i64 = 309;
 
-/// Whether a number the grammar accepted rounds to a finite double. Decided on the decimal
-/// digits, exactly: parsing to f64 pulled 17 KiB of float code into the firmware image.
-fn rounds_to_a_finite_double(number: &[u8]) -> bool {
+/// A number the grammar accepted as decimal digits and a magnitude: its value is
+/// 0.d1d2... x 10^magnitude, where d1 is the first non-zero digit of the returned mantissa
+/// text (sign, integer and fraction digits, point; `significant_digits` walks them).
+pub(crate) fn decimal_of(number: &[u8]) -> (&[u8], i64) {
     let (mantissa, exponent) = match number.iter().position(|&b| b == b'e' || b == b'E') {
         Some(at) => (&number[..at], exponent_of(&number[at + 1..])),
         None => (number, 0),
     };
-    let mut digits = mantissa.iter().filter(|b| b.is_ascii_digit()).skip_while(|&&b| b == b'0');
     let integer_digits = mantissa.iter().take_while(|&&b| b != b'.').filter(|b| b.is_ascii_digit());
     let integer_significant = integer_digits.skip_while(|&&b| b == b'0').count() as i64;
     let leading_fraction_zeros = if integer_significant == 0 {
@@ -492,8 +492,19 @@ fn rounds_to_a_finite_double(number: &[u8]) -> bool {
     } else {
         0
     };
-    // The value is 0.d1d2... x 10^magnitude, d1 the first non-zero digit.
-    let magnitude = integer_significant - leading_fraction_zeros + exponent;
+    (mantissa, integer_significant - leading_fraction_zeros + exponent)
+}
+
+/// The digits of a mantissa from its first non-zero one (none for a zero).
+pub(crate) fn significant_digits(mantissa: &[u8]) -> impl Iterator<Item = &u8> {
+    mantissa.iter().filter(|b| b.is_ascii_digit()).skip_while(|&&b| b == b'0')
+}
+
+/// Whether a number the grammar accepted rounds to a finite double. Decided on the decimal
+/// digits, exactly: parsing to f64 pulled 17 KiB of float code into the firmware image.
+pub(crate) fn rounds_to_a_finite_double(number: &[u8]) -> bool {
+    let (mantissa, magnitude) = decimal_of(number);
+    let mut digits = significant_digits(mantissa);
     let mut limit = OVERFLOW_DIGITS.iter().flat_map(|chunk| chunk.iter());
     match magnitude.cmp(&OVERFLOW_DIGITS_COUNT) {
         core::cmp::Ordering::Less => true,

@@ -357,6 +357,19 @@ static int check_other_calls(kausal_db *db, const struct state *state) {
     if (status != KAUSAL_OK || count != live) {
         return -1;
     }
+    /* A metadata number filter: "line": 12 (written as 12) matches 12.0, only fn_12. */
+    kausal_block_filter filter;
+    memset(&filter, 0, sizeof filter);
+    filter.metadata_kind = KAUSAL_METADATA_NUMBER;
+    filter.metadata_key = "line";
+    filter.metadata_key_len = 4;
+    filter.metadata_number = 12.0;
+    memset(&cursor, 0, sizeof cursor);
+    status = MEASURED(SCAN_CALL, kausal_scan(db, &filter, &cursor, scanned, BLOCKS, &count));
+    if (status != KAUSAL_OK || count != state->block[12] ||
+        (count == 1 && memcmp(&scanned[0], &ids[12], sizeof(kausal_id)) != 0)) {
+        return -1;
+    }
     for (int i = 1; i < BLOCKS; i++) {
         if (state->block[i] && state->edge[i]) {
             kausal_edge edge = {ids[i], ids[parent_of(i)], KAUSAL_EDGE_CALLS};

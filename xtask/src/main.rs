@@ -487,9 +487,10 @@ fn header(check_only: bool) -> Result {
 /// core would fail to link) and runs it on QEMU's Cortex-M4.
 fn no_std_build() -> Result {
     run("cargo", &["build", "-p", "kausaldb-core", "--target", NO_STD_TARGET], &[])?;
-    // The C library for firmware: no_std, no POSIX backend, no allocator; and with the
-    // smaller code paths too (`small-code`).
-    let ffi = ["build", "-p", "kausaldb-ffi", "--target", NO_STD_TARGET, "--no-default-features"];
+    // The C library for firmware (the static library: bare metal has no cdylib): no_std, no
+    // POSIX backend, no allocator; and with the smaller code paths too (`small-code`).
+    let ffi = ["rustc", "-p", "kausaldb-ffi", "--target", NO_STD_TARGET, "--no-default-features"];
+    let ffi: Vec<&str> = ffi.into_iter().chain(["--crate-type", "staticlib"]).collect();
     run("cargo", &ffi, &[])?;
     let small: Vec<&str> = ffi.into_iter().chain(["--features", "small-code"]).collect();
     run("cargo", &small, &[])?;

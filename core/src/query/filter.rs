@@ -71,13 +71,23 @@ fn value_equals(raw: &[u8], value: &MetadataValue<'_>) -> bool {
         MetadataValue::String(text) => json::string_equals(raw, text),
         MetadataValue::Bool(true) => raw == b"true",
         MetadataValue::Bool(false) => raw == b"false",
-        MetadataValue::Number(number) => {
-            // JSON's number grammar is a subset of what `f64::from_str` accepts, and `raw`
-            // was validated as a number, so only a string or literal fails to parse here.
-            let parsed = core::str::from_utf8(raw).ok().and_then(|text| text.parse::<f64>().ok());
-            parsed == Some(*number)
-        }
+        MetadataValue::Number(number) => number_equals(raw, *number),
     }
+}
+
+/// Whether `raw` is a number that parses to `number`. JSON's number grammar is a subset of
+/// what `f64::from_str` accepts, and `raw` was validated as a number, so only a string or
+/// literal fails to parse here.
+#[cfg(not(feature = "small-code"))]
+fn number_equals(raw: &[u8], number: f64) -> bool {
+    let parsed = core::str::from_utf8(raw).ok().and_then(|text| text.parse::<f64>().ok());
+    parsed == Some(number)
+}
+
+/// `small-code`: the same answer from the digits, without the float parser (17 KiB).
+#[cfg(feature = "small-code")]
+fn number_equals(raw: &[u8], number: f64) -> bool {
+    super::number::denotes(raw, number)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

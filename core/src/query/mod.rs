@@ -9,6 +9,8 @@
 //! what was returned up to that point is still exact.
 
 mod filter;
+#[cfg(any(test, feature = "small-code"))]
+mod number;
 mod traverse;
 
 pub use filter::{BlockFilter, MetadataValue};
