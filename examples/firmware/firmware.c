@@ -559,6 +559,7 @@ static uint32_t run_reference(void) {
     print_line("storage calls: ", calls, "");
     print_line("bytes stored (payload + 34 per edge): ", stored, "");
     print_line("flash bytes programmed: ", (uint32_t)chip.bytes_programmed, "");
+    print_line("of which written again in place: ", (uint32_t)chip.bytes_reprogrammed, "");
     print_line("write amplification x100: ", (uint32_t)(chip.bytes_programmed * 100 / stored),
                "");
     return calls;

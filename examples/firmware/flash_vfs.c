@@ -119,6 +119,10 @@ static int32_t flash_write(void *context, uint64_t index, uint64_t offset, const
         memset(file->current + file->programmed_bytes, 0, from - file->programmed_bytes);
         chip->bytes_programmed += from - file->programmed_bytes;
     }
+    if (from < file->programmed_bytes) {
+        uint32_t below = file->programmed_bytes - from;
+        chip->bytes_reprogrammed += below < len ? below : len;
+    }
     memcpy(file->current + from, data, len);
     chip->bytes_programmed += len;
     if (from + len > file->programmed_bytes) {

@@ -43,6 +43,7 @@ struct flash_chip {
     uint32_t last_write_end;
     uint64_t bytes_programmed; /* every byte written to the chip (wear) */
     uint64_t bytes_erased;     /* bytes of erase blocks freed by removes and truncates */
+    uint64_t bytes_reprogrammed; /* bytes written again below a file's high-water mark */
 };
 
 /* The callbacks on `chip`. */
