@@ -14,12 +14,12 @@ use crate::{flag_value, root, run, Result, NO_STD_TARGET};
 use std::process::Command;
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (101,734 bytes measured with the 19 calls the firmware
+/// as issue 18 sets it: not met yet (85,756 bytes measured with the 19 calls the firmware
 /// makes; README.md, "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
 /// ratchet that fails on growth and comes down with each reduction.
-const ENGINE_TEXT_CEILING_BYTES: u64 = 104 << 10;
+const ENGINE_TEXT_CEILING_BYTES: u64 = 88 << 10;
 /// Power-cut seeds a default run checks (CI runs this many: about 10 s under QEMU).
 const SEEDS_DEFAULT: u32 = 2000;
 

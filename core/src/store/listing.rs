@@ -31,12 +31,19 @@ impl<'r> Store<'r> {
         // never nest, the callers holding the store for the whole of one.
         let cursors = core::mem::take(&mut self.edge_cursors);
         let mut merge = Merge::new(&mut *cursors);
+        // `small-code`: every caller's closure goes through one `dyn FnMut`, so the merge is
+        // compiled once, not once per caller (an indirect call per record instead).
+        #[cfg(feature = "small-code")]
+        let mut emit = emit;
+        #[cfg(feature = "small-code")]
+        let emit: &mut dyn FnMut(&EdgeRecord) -> bool = &mut emit;
         let listed = self.merge_edges_with(vfs, (id, entry), outgoing, filter, emit, &mut merge);
         self.edge_cursors = cursors;
         listed
     }
 
     /// `merge_edges` with its cursors.
+    #[cfg_attr(feature = "small-code", inline(never))]
     fn merge_edges_with<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -197,6 +204,24 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         id: &BlockId,
         entry: Option<u32>,
+        direction: Direction,
+        filter: &EdgeFilter<'_>,
+        visit: impl FnMut(Edge),
+    ) -> Result<usize, Error> {
+        // `small-code`: one compiled listing for every caller, as in `merge_edges`.
+        #[cfg(feature = "small-code")]
+        let mut visit = visit;
+        #[cfg(feature = "small-code")]
+        let visit: &mut dyn FnMut(Edge) = &mut visit;
+        self.visit_live_block_edges_with(vfs, (id, entry), direction, filter, visit)
+    }
+
+    /// `visit_live_block_edges` with its visitor.
+    #[cfg_attr(feature = "small-code", inline(never))]
+    fn visit_live_block_edges_with<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        (id, entry): (&BlockId, Option<u32>),
         direction: Direction,
         filter: &EdgeFilter<'_>,
         mut visit: impl FnMut(Edge),
