@@ -18,6 +18,9 @@
 
 #include <string.h>
 
+/* Blocks one traversal may visit: the config's query_nodes_max, and every walk's cap. */
+#define QUERY_NODES 16
+
 /* The smallest-region configuration (README.md lists its parts). */
 static kausal_config small_config(void) {
     kausal_config config;
@@ -36,7 +39,7 @@ static kausal_config small_config(void) {
     config.tables_max = 4;
     config.table_memory_bytes = 1024;
     config.table_page_bytes = 256;
-    config.query_nodes_max = 16;
+    config.query_nodes_max = QUERY_NODES;
     return config;
 }
 
@@ -242,7 +245,10 @@ static int observe(kausal_db *db, struct state *state) {
         if (status == KAUSAL_OK &&
             (view.content_len != strlen(content) ||
              memcmp(view.content, content, view.content_len) != 0 ||
-             view.metadata_json_len != strlen(metadata))) {
+             view.metadata_json_len != strlen(metadata) ||
+             memcmp(view.metadata_json, metadata, view.metadata_json_len) != 0 ||
+             view.source_uri_len != strlen(uri) ||
+             memcmp(view.source_uri, uri, view.source_uri_len) != 0)) {
             return -1;
         }
         state->edge[i] = 0;
@@ -306,7 +312,7 @@ static int check_traversal(kausal_db *db, const struct state *state) {
     traversal.direction = KAUSAL_DIRECTION_INCOMING;
     traversal.starts = &ids[TRAVERSAL_ROOT];
     traversal.starts_len = 1;
-    traversal.results_max = 16;
+    traversal.results_max = QUERY_NODES;
     kausal_status status = MEASURED(
         TRAVERSE_CALL, kausal_traverse(db, &traversal, hits, BLOCKS, &count, &truncated));
     /* The start is a result too. */
@@ -323,7 +329,7 @@ static int check_other_calls(kausal_db *db, const struct state *state) {
     if (state->block[TRAVERSAL_ROOT]) {
         kausal_status status = MEASURED(QUERY_CALL, kausal_query(db, KAUSAL_QUERY_CALLERS,
                                                                  &ids[TRAVERSAL_ROOT], 10, hits,
-                                                                 16, &count, &truncated));
+                                                                 QUERY_NODES, &count, &truncated));
         if (status != KAUSAL_OK || count != expected_callers(state) + 1) {
             return -1;
         }
@@ -407,7 +413,7 @@ static int check_remaining_calls(kausal_db *db, const struct state *state) {
         traversal.direction = KAUSAL_DIRECTION_INCOMING;
         traversal.starts = &ids[TRAVERSAL_ROOT];
         traversal.starts_len = 1;
-        traversal.results_max = 16;
+        traversal.results_max = QUERY_NODES;
         traversal.order = KAUSAL_ORDER_DEPTH_FIRST;
         if (MEASURED(VISIT_CALL, kausal_traverse_visit(db, &traversal, count_hit, &visited,
                                                        &count, &truncated)) != KAUSAL_OK ||

@@ -10,8 +10,7 @@
 //! image. `crc_on_aarch64` (in CI) checks the ARMv8 CRC32C instruction path under
 //! `qemu-aarch64`.
 
-use crate::{flag_value, root, run, Result, NO_STD_TARGET};
-use std::process::Command;
+use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
 /// as issue 18 sets it: not met yet (85,756 bytes measured with the 19 calls the firmware
@@ -218,21 +217,12 @@ pub(crate) fn crc_on_aarch64() -> Result {
 
 /// Installs with apt the packages of every program in `needed` that does not run.
 fn apt_install_missing(needed: &[(&str, &[&'static str])]) -> Result {
-    let works = |program: &str| {
-        Command::new(program).arg("--version").output().is_ok_and(|out| out.status.success())
-    };
     let missing: Vec<&str> = needed
         .iter()
-        .filter(|(program, _)| !works(program))
+        .filter(|(program, _)| !runs(program, &["--version"]))
         .flat_map(|(_, packages)| packages.iter().copied())
         .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    run("apt-get", &["update"], &[])?;
-    let mut args = vec!["install", "-y", "--no-install-recommends"];
-    args.extend(missing);
-    run("apt-get", &args, &[])
+    apt_install(&missing)
 }
 
 /// Installs the cross compiler, newlib and QEMU with apt unless they run already.

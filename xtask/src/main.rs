@@ -701,28 +701,36 @@ fn install_check() -> Result {
 fn set_up() -> Result<bool> {
     run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     run("rustup", &["component", "add", "clippy", "rustfmt"], &[])?;
-    let works = |program: &str, args: &[&str]| {
-        Command::new(program).args(args).output().is_ok_and(|out| out.status.success())
-    };
     let mut missing: Vec<&str> = ["gcc", "g++", "valgrind", "pkg-config"]
         .into_iter()
-        .filter(|tool| !works(tool, &["--version"]))
+        .filter(|tool| !runs(tool, &["--version"]))
         .collect();
     // tests/server makes a virtual environment for the MCP SDK.
-    if !works("python3", &["-c", "import ensurepip, venv"]) {
+    if !runs("python3", &["-c", "import ensurepip, venv"]) {
         missing.extend(["python3", "python3-venv"]);
     }
-    if !missing.is_empty() {
-        run("apt-get", &["update"], &[])?;
-        let mut args = vec!["install", "-y", "--no-install-recommends"];
-        args.extend(missing.iter().copied());
-        run("apt-get", &args, &[])?;
-    }
+    apt_install(&missing)?;
     let nightly = Command::new("rustup")
         .args(["run", "nightly", "rustc", "--version"])
         .output()
         .is_ok_and(|output| output.status.success());
     Ok(nightly)
+}
+
+/// Whether `program args` starts and succeeds.
+fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program).args(args).output().is_ok_and(|out| out.status.success())
+}
+
+/// Installs Debian's `packages` with apt (none: nothing to do).
+fn apt_install(packages: &[&str]) -> Result {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    run("apt-get", &["update"], &[])?;
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(packages.iter().copied());
+    run("apt-get", &args, &[])
 }
 
 fn ci() -> Result {

@@ -63,22 +63,8 @@ pub(crate) fn denotes(raw: &[u8], number: f64) -> bool {
 
 /// The decimal value `0.digits x 10^magnitude` (non-zero) against `k x 2^j` (`k` odd).
 fn compare(mantissa: &[u8], magnitude: i64, k: u64, j: i64) -> Ordering {
-    let mut big = Big::from(k);
-    let shift = if j >= 0 {
-        big.shift_left(j as usize);
-        0
-    } else {
-        for _ in 0..-j {
-            big.multiply(5);
-        }
-        j
-    };
     let mut chunks = [0u32; CHUNKS];
-    let mut count = 0;
-    while !big.is_zero() && count < CHUNKS {
-        chunks[count] = big.divide(CHUNK);
-        count += 1;
-    }
+    let (count, shift) = expand(k, j, &mut chunks);
     let top = chunks[..count].last().copied().unwrap_or(0);
     let top_digits = (1..=9).find(|&n| top < 10u32.pow(n)).unwrap_or(9) as i64;
     let bound_magnitude = top_digits + 9 * (count as i64 - 1) + shift;
@@ -110,6 +96,27 @@ fn compare(mantissa: &[u8], magnitude: i64, k: u64, j: i64) -> Ordering {
             }
         }
     }
+}
+
+/// The decimal expansion of `k x 2^j` as nine-digit chunks (least significant first) in
+/// `chunks`, times 10^shift: returns (chunks used, shift).
+fn expand(k: u64, j: i64, chunks: &mut [u32; CHUNKS]) -> (usize, i64) {
+    let mut big = Big::from(k);
+    let shift = if j >= 0 {
+        big.shift_left(j as usize);
+        0
+    } else {
+        for _ in 0..-j {
+            big.multiply(5);
+        }
+        j
+    };
+    let mut count = 0;
+    while !big.is_zero() && count < CHUNKS {
+        chunks[count] = big.divide(CHUNK);
+        count += 1;
+    }
+    (count, shift)
 }
 
 /// The decimal digits of nine-digit chunks (least significant first), most significant
@@ -211,23 +218,14 @@ mod tests {
             (fraction | 1 << 52, exponent_bits as i64 - 1075)
         };
         let (k, j) = (2 * m + 1, e - 1);
-        let mut big = Big::from(k);
-        if j >= 0 {
-            big.shift_left(j as usize);
-        } else {
-            for _ in 0..-j {
-                big.multiply(5);
-            }
-        }
-        let mut chunks = Vec::new();
-        while !big.is_zero() {
-            chunks.push(big.divide(CHUNK));
-        }
+        let mut chunks = [0u32; CHUNKS];
+        let (count, shift) = expand(k, j, &mut chunks);
+        let chunks = &chunks[..count];
         let mut digits = format!("{}", chunks.last().unwrap());
         for chunk in chunks.iter().rev().skip(1) {
             digits.push_str(&format!("{chunk:09}"));
         }
-        format!("{digits}e{}", j.min(0))
+        format!("{digits}e{shift}")
     }
 
     /// The exact comparison gives the standard parser's answer: for the shortest text of
