@@ -1,5 +1,6 @@
 //! The engine's error type: one enum, every variant says when it happens.
 
+use crate::sentence::Sentence;
 use crate::vfs::VfsError;
 
 /// Which memtable resource a write would have exceeded.
@@ -154,9 +155,10 @@ impl From<VfsError> for Error {
     }
 }
 
-impl core::fmt::Display for Resource {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl Resource {
+    /// What ran out, with the config field that sets it.
+    pub fn text(self) -> &'static str {
+        match self {
             Resource::MemtableEntries => "memtable entries (Config::memtable_entries_max)",
             Resource::MemtableEdges => "memtable edge records (Config::memtable_edges_max)",
             Resource::MemtableArenaBytes => {
@@ -166,13 +168,20 @@ impl core::fmt::Display for Resource {
             Resource::TableMemory => "table memory (Config::table_memory_bytes)",
             Resource::Tables => "tables (Config::tables_max)",
             Resource::RecordBytes => "record size (the uri, metadata or content limit)",
-        })
+        }
     }
 }
 
-impl core::fmt::Display for CorruptionKind {
+impl core::fmt::Display for Resource {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+        f.write_str(self.text())
+    }
+}
+
+impl CorruptionKind {
+    /// What was found damaged.
+    pub fn text(self) -> &'static str {
+        match self {
             CorruptionKind::WalFrame => "a synced WAL frame is damaged",
             CorruptionKind::WalSegmentHeader => "a WAL segment header is damaged",
             CorruptionKind::WalSegmentGap => "the WAL segments do not join up (one is missing)",
@@ -184,50 +193,123 @@ impl core::fmt::Display for CorruptionKind {
             CorruptionKind::Manifest => {
                 "the manifest is damaged, missing, or names a missing table"
             }
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// `0x` and the four lowercase hex digits of `code`, as `{code:#06x}` writes it.
+fn hex_code(code: u16) -> [u8; 6] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = *b"0x0000";
+    for (index, byte) in text.iter_mut().skip(2).enumerate() {
+        *byte = DIGITS[usize::from((code >> (12 - 4 * index)) & 0xf)];
+    }
+    text
+}
+
+impl Error {
+    /// Says the error as one sentence, with its details, into `out`: what a host logs or
+    /// shows a user (`Display` writes the same sentence).
+    pub fn describe(&self, out: &mut dyn Sentence) {
+        match *self {
+            Error::NotFound => out.text("no such block or edge"),
+            Error::MemtableFull { resource } => {
+                out.text("the memtable is full: ");
+                out.text(resource.text());
+            }
+            Error::WalFull => out.text("the WAL has no free segment (Config::wal_segments_max)"),
+            Error::BufferTooSmall { needed } => {
+                out.text("the output buffer needs ");
+                out.number(needed as u64);
+            }
+            Error::Locked { pid: 0 } => out.text("another process has the store open"),
+            Error::Locked { pid } => {
+                out.text("the store is in use by process ");
+                out.number(u64::from(pid));
+            }
+            Error::Io(error) => {
+                out.text("storage failed: ");
+                error.describe(out);
+            }
+            Error::Poisoned => out.text(
+                "an earlier WAL write or sync failed; reopen the store to see what is durable",
+            ),
+            Error::Corruption { kind } => {
+                out.text("the store is damaged: ");
+                out.text(kind.text());
+            }
+            Error::RecoveryCapacity { resource } => {
+                out.text("replaying the WAL needs more than this config allows: ");
+                out.text(resource.text());
+            }
+            _ => self.describe_argument(out),
+        }
+    }
+
+    /// `describe` for the errors that reject a caller's argument.
+    fn describe_argument(&self, out: &mut dyn Sentence) {
+        let limit = |out: &mut dyn Sentence, what: &str, bytes: usize, bytes_max: u32| {
+            out.text(what);
+            out.number(bytes as u64);
+            out.text(" bytes; at most ");
+            out.number(u64::from(bytes_max));
+            out.text(" are accepted");
+        };
+        match *self {
+            Error::ConfigInvalid { field } => {
+                out.text("config field ");
+                out.text(field);
+                out.text(" is out of range");
+            }
+            Error::RegionTooSmall { bytes_required, bytes_given } => {
+                out.text("the region has ");
+                out.number(bytes_given as u64);
+                out.text(" bytes; this config needs ");
+                out.number(bytes_required as u64);
+            }
+            Error::IdZero => out.text("the all-zero block id is not a valid id"),
+            Error::IdHexInvalid => out.text("the text is not a 32-digit hex block id"),
+            Error::SourceUriTooLong { bytes, bytes_max } => {
+                limit(out, "the source uri has ", bytes, bytes_max);
+            }
+            Error::SourceUriNotUtf8 => out.text("the source uri is not valid UTF-8"),
+            Error::MetadataTooLong { bytes, bytes_max } => {
+                limit(out, "the metadata has ", bytes, bytes_max);
+            }
+            Error::MetadataInvalid { offset } => {
+                out.text("the metadata is not one JSON object (at byte ");
+                out.number(offset as u64);
+                out.text(")");
+            }
+            Error::ContentTooLong { bytes, bytes_max } => {
+                limit(out, "the content has ", bytes, bytes_max);
+            }
+            Error::EdgeTypeUnknown { code } => {
+                out.text("edge type ");
+                // The digits are ASCII; the fallback cannot happen.
+                out.text(core::str::from_utf8(&hex_code(code)).unwrap_or("0x????"));
+                out.text(" is not known");
+            }
+            Error::QueryInvalid { field } => {
+                out.text("query argument ");
+                out.text(field);
+                out.text(" is out of range");
+            }
+            _ => debug_assert!(false, "describe_argument of {self:?}"),
+        }
     }
 }
 
 /// One sentence per error, with its details: what a host logs or shows a user.
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Error::ConfigInvalid { field } => write!(f, "config field {field} is out of range"),
-            Error::RegionTooSmall { bytes_required, bytes_given } => {
-                write!(f, "the region has {bytes_given} bytes; this config needs {bytes_required}")
-            }
-            Error::IdZero => f.write_str("the all-zero block id is not a valid id"),
-            Error::IdHexInvalid => f.write_str("the text is not a 32-digit hex block id"),
-            Error::SourceUriTooLong { bytes, bytes_max } => {
-                write!(f, "the source uri has {bytes} bytes; at most {bytes_max} are accepted")
-            }
-            Error::SourceUriNotUtf8 => f.write_str("the source uri is not valid UTF-8"),
-            Error::MetadataTooLong { bytes, bytes_max } => {
-                write!(f, "the metadata has {bytes} bytes; at most {bytes_max} are accepted")
-            }
-            Error::MetadataInvalid { offset } => {
-                write!(f, "the metadata is not one JSON object (at byte {offset})")
-            }
-            Error::ContentTooLong { bytes, bytes_max } => {
-                write!(f, "the content has {bytes} bytes; at most {bytes_max} are accepted")
-            }
-            Error::EdgeTypeUnknown { code } => write!(f, "edge type {code:#06x} is not known"),
-            Error::QueryInvalid { field } => write!(f, "query argument {field} is out of range"),
-            Error::NotFound => f.write_str("no such block or edge"),
-            Error::MemtableFull { resource } => write!(f, "the memtable is full: {resource}"),
-            Error::WalFull => f.write_str("the WAL has no free segment (Config::wal_segments_max)"),
-            Error::BufferTooSmall { needed } => write!(f, "the output buffer needs {needed}"),
-            Error::Locked { pid: 0 } => f.write_str("another process has the store open"),
-            Error::Locked { pid } => write!(f, "the store is in use by process {pid}"),
-            Error::Io(error) => write!(f, "storage failed: {error}"),
-            Error::Poisoned => f.write_str(
-                "an earlier WAL write or sync failed; reopen the store to see what is durable",
-            ),
-            Error::Corruption { kind } => write!(f, "the store is damaged: {kind}"),
-            Error::RecoveryCapacity { resource } => {
-                write!(f, "replaying the WAL needs more than this config allows: {resource}")
-            }
-        }
+        crate::sentence::display_with(f, |out| self.describe(out))
     }
 }
 

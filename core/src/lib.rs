@@ -135,6 +135,7 @@ pub mod query;
 mod record;
 #[allow(unsafe_code)] // Exception 1 of 3: the region carving.
 pub mod region;
+mod sentence;
 mod sort;
 mod store;
 mod table;
@@ -154,4 +155,5 @@ pub use query::{
     TraversalCount, TraversalHit, TraversalOrder, TraversalQuery, Via,
 };
 pub use region::memory_bytes_required;
+pub use sentence::Sentence;
 pub use vfs::{FileHandle, Vfs, VfsError};

@@ -533,9 +533,36 @@ fn errors_display_as_sentences_and_work_with_question_mark() {
         ),
         (Error::Locked { pid: 42 }, "the store is in use by process 42"),
         (Error::MetadataInvalid { offset: 3 }, "the metadata is not one JSON object (at byte 3)"),
+        (
+            Error::RegionTooSmall { bytes_required: 16_384, bytes_given: 0 },
+            "the region has 0 bytes; this config needs 16384",
+        ),
+        (
+            Error::ContentTooLong { bytes: usize::MAX, bytes_max: u32::MAX },
+            &format!("the content has {} bytes; at most 4294967295 are accepted", usize::MAX),
+        ),
+        (Error::EdgeTypeUnknown { code: 0x0a0f }, "edge type 0x0a0f is not known"),
+        (Error::EdgeTypeUnknown { code: 0xffff }, "edge type 0xffff is not known"),
+        (Error::BufferTooSmall { needed: 10 }, "the output buffer needs 10"),
+        (
+            Error::Io(kausaldb_core::VfsError::Io { code: -5 }),
+            "storage failed: I/O error (code -5)",
+        ),
+        (
+            Error::Io(kausaldb_core::VfsError::Io { code: i32::MIN }),
+            "storage failed: I/O error (code -2147483648)",
+        ),
+        (
+            Error::Io(kausaldb_core::VfsError::BufferTooSmall { needed: 9 }),
+            "storage failed: the listing needs a buffer of 9 bytes",
+        ),
+        (
+            Error::RecoveryCapacity { resource: Resource::Tables },
+            "replaying the WAL needs more than this config allows: tables (Config::tables_max)",
+        ),
     ];
     for (error, text) in samples {
-        assert_eq!(error.to_string(), text);
+        assert_eq!(error.to_string(), *text);
     }
 }
 

@@ -5,8 +5,7 @@
 use crate::host_vfs::StorageFailure;
 use crate::status::{kausal_status, status_text};
 use core::ffi::c_char;
-use core::fmt::Write;
-use kausaldb_core::{CorruptionKind, Error, Resource, VfsError};
+use kausaldb_core::{CorruptionKind, Error, Resource, Sentence, VfsError};
 
 /// No resource (the error is not a capacity error).
 pub const KAUSAL_RESOURCE_NONE: u32 = 0;
@@ -128,8 +127,8 @@ struct TextBuffer<'a> {
     len: usize,
 }
 
-impl Write for TextBuffer<'_> {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+impl Sentence for TextBuffer<'_> {
+    fn text(&mut self, text: &str) {
         for &byte in text.as_bytes() {
             if self.len + 1 >= self.bytes.len() {
                 break;
@@ -138,7 +137,22 @@ impl Write for TextBuffer<'_> {
             self.bytes[self.len] = byte as c_char;
             self.len += 1;
         }
-        Ok(())
+    }
+
+    /// Decimal digits by hand: `core::fmt` would add 3 KiB of code to a firmware image.
+    fn number(&mut self, mut value: u64) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        // ASCII digits: the fallback cannot happen.
+        self.text(core::str::from_utf8(&digits[start..]).unwrap_or("?"));
     }
 }
 
@@ -170,7 +184,7 @@ fn corruption_code(kind: CorruptionKind) -> u32 {
 fn fill_from_error(detail: &mut kausal_error_detail, error: &Error) {
     match *error {
         Error::ConfigInvalid { field } | Error::QueryInvalid { field } => {
-            let _ = TextBuffer { bytes: &mut detail.field, len: 0 }.write_str(field);
+            TextBuffer { bytes: &mut detail.field, len: 0 }.text(field);
         }
         Error::RegionTooSmall { bytes_required, bytes_given } => {
             (detail.value, detail.limit) = (bytes_given as u64, bytes_required as u64);
@@ -216,21 +230,50 @@ pub(crate) fn detail_of(
         fill_from_error(&mut detail, error);
     }
     let mut message = TextBuffer { bytes: &mut detail.message, len: 0 };
-    let _ = match &failure.error {
-        Some(error) => write!(message, "{error}"),
-        None => message.write_str(status_text(failure.status as i32).1.trim_end_matches('\0')),
-    };
+    match &failure.error {
+        Some(error) => error.describe(&mut message),
+        None => message.text(status_text(failure.status as i32).1.trim_end_matches('\0')),
+    }
     if let Some(storage) = storage.filter(|_| failure.status != kausal_status::KAUSAL_OK) {
         detail.operation = storage.operation.as_ptr().cast();
         if let VfsError::Io { code } = storage.error {
             detail.os_error = code;
         }
-        let _ = TextBuffer { bytes: &mut detail.file, len: 0 }.write_str(&storage.file);
-        let operation = storage.operation.trim_end_matches('\0');
-        let _ = match storage.file.is_empty() {
-            true => write!(message, " (during {operation})"),
-            false => write!(message, " (during {operation} of {})", storage.file),
-        };
+        TextBuffer { bytes: &mut detail.file, len: 0 }.text(&storage.file);
+        message.text(" (during ");
+        message.text(storage.operation.trim_end_matches('\0'));
+        if !storage.file.is_empty() {
+            message.text(" of ");
+            message.text(&storage.file);
+        }
+        message.text(")");
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The C message is the error's `Display` sentence, numbers included, written without
+    /// `core::fmt`.
+    #[test]
+    fn the_message_is_the_display_sentence() {
+        let errors = [
+            Error::RegionTooSmall { bytes_required: usize::MAX, bytes_given: 0 },
+            Error::ContentTooLong { bytes: 4097, bytes_max: 4096 },
+            Error::MetadataInvalid { offset: 10 },
+            Error::EdgeTypeUnknown { code: 0x7f01 },
+            Error::Io(VfsError::Io { code: -1 }),
+            Error::Locked { pid: 1_000_000_007 },
+            Error::Corruption { kind: CorruptionKind::Table },
+        ];
+        for error in errors {
+            let detail = detail_of(&Failure::from(error), None);
+            let length = detail.message.iter().position(|&byte| byte == 0).unwrap();
+            let message: Vec<u8> =
+                detail.message[..length].iter().map(|&byte| byte as u8).collect();
+            assert_eq!(String::from_utf8(message).unwrap(), error.to_string());
+        }
+    }
 }

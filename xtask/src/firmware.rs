@@ -13,12 +13,12 @@
 use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (85,756 bytes measured with the 19 calls the firmware
+/// as issue 18 sets it: not met yet (83,912 bytes measured with the 19 calls the firmware
 /// makes; README.md, "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
 /// ratchet that fails on growth and comes down with each reduction.
-const ENGINE_TEXT_CEILING_BYTES: u64 = 88 << 10;
+const ENGINE_TEXT_CEILING_BYTES: u64 = 84 << 10;
 /// Power-cut seeds a default run checks (CI runs this many: about 10 s under QEMU).
 const SEEDS_DEFAULT: u32 = 2000;
 
@@ -225,8 +225,10 @@ fn apt_install_missing(needed: &[(&str, &[&'static str])]) -> Result {
     apt_install(&missing)
 }
 
-/// Installs the cross compiler, newlib and QEMU with apt unless they run already.
+/// Installs the bare-metal Rust target, and the cross compiler, newlib and QEMU with apt
+/// unless they run already.
 pub(crate) fn install_tools() -> Result {
+    run("rustup", &["target", "add", NO_STD_TARGET], &[])?;
     apt_install_missing(&[
         ("arm-none-eabi-gcc", &["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"]),
         ("qemu-system-arm", &["qemu-system-arm"]),

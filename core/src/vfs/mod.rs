@@ -58,21 +58,40 @@ pub enum VfsError {
     },
 }
 
+impl VfsError {
+    /// Says the error as one phrase into `out` (`Display` writes the same).
+    pub fn describe(&self, out: &mut dyn crate::sentence::Sentence) {
+        match *self {
+            VfsError::NotFound => out.text("no such file or directory"),
+            VfsError::AlreadyExists => out.text("the file already exists"),
+            VfsError::NoSpace => out.text("the storage is full"),
+            VfsError::NameInvalid => out.text("the file name is invalid"),
+            VfsError::BufferTooSmall { needed } => {
+                out.text("the listing needs a buffer of ");
+                out.number(needed as u64);
+                out.text(" bytes");
+            }
+            VfsError::HandleInvalid => out.text("the file handle is closed or stale"),
+            VfsError::Io { code } => {
+                out.text("I/O error (code ");
+                if code < 0 {
+                    out.text("-");
+                }
+                out.number(u64::from(code.unsigned_abs()));
+                out.text(")");
+            }
+            VfsError::Locked { pid: 0 } => out.text("the store is locked by another holder"),
+            VfsError::Locked { pid } => {
+                out.text("the store is locked by process ");
+                out.number(u64::from(pid));
+            }
+        }
+    }
+}
+
 impl core::fmt::Display for VfsError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            VfsError::NotFound => f.write_str("no such file or directory"),
-            VfsError::AlreadyExists => f.write_str("the file already exists"),
-            VfsError::NoSpace => f.write_str("the storage is full"),
-            VfsError::NameInvalid => f.write_str("the file name is invalid"),
-            VfsError::BufferTooSmall { needed } => {
-                write!(f, "the listing needs a buffer of {needed} bytes")
-            }
-            VfsError::HandleInvalid => f.write_str("the file handle is closed or stale"),
-            VfsError::Io { code } => write!(f, "I/O error (code {code})"),
-            VfsError::Locked { pid: 0 } => f.write_str("the store is locked by another holder"),
-            VfsError::Locked { pid } => write!(f, "the store is locked by process {pid}"),
-        }
+        crate::sentence::display_with(f, |out| self.describe(out))
     }
 }
 
