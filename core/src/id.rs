@@ -50,15 +50,11 @@ impl BlockId {
     /// assert!(!id.is_zero());
     /// ```
     pub fn derive(namespace: &[u8], name: &[u8]) -> BlockId {
-        let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
-        hasher.update(b"kausal.id.v1");
         // A namespace longer than u32::MAX bytes is impossible in practice; saturating keeps
         // the function total.
-        let namespace_len = u32::try_from(namespace.len()).unwrap_or(u32::MAX);
-        hasher.update(&namespace_len.to_le_bytes());
-        hasher.update(namespace);
-        hasher.update(name);
-        let value = hasher.digest128();
+        let namespace_len = u32::try_from(namespace.len()).unwrap_or(u32::MAX).to_le_bytes();
+        let parts: [&[u8]; 4] = [b"kausal.id.v1", &namespace_len, namespace, name];
+        let value = hash128(&parts);
         let id = BlockId::from_u128(if value == 0 { 1 } else { value });
         debug_assert!(!id.is_zero());
         id
@@ -127,6 +123,22 @@ pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
     let mut id = [0u8; ID_BYTES];
     id.copy_from_slice(&bytes[at..at + ID_BYTES]);
     BlockId(id)
+}
+
+/// XXH3-128 of `parts` joined: `xxhash-rust`'s streaming hasher, or under `small-code`
+/// the engine's own compact one (the same value, a third of the code).
+#[cfg(not(feature = "small-code"))]
+fn hash128(parts: &[&[u8]]) -> u128 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.digest128()
+}
+
+#[cfg(feature = "small-code")]
+fn hash128(parts: &[&[u8]]) -> u128 {
+    crate::xxh3::hash128(&crate::xxh3::Parts::new(parts))
 }
 
 #[cfg(test)]

@@ -142,6 +142,8 @@ mod table;
 mod validate;
 pub mod vfs;
 mod wal;
+#[cfg(any(test, feature = "small-code"))]
+mod xxh3;
 
 pub use config::{Config, RecoveryMode, SyncPolicy};
 pub use edge::{Direction, Edge, EdgeCount, EdgeFilter, EdgeType};

@@ -232,12 +232,18 @@ fn server_tests() -> Result {
     run(python, &["tests/server/test_raw.py", kausal], &[])
 }
 
-/// Every test of the workspace (unit, integration, model, fault, POSIX).
+/// Every test of the workspace (unit, integration, model, fault, POSIX), then the core's
+/// again with `small-code` (its heapsort, exact number filter, single edge listing and
+/// compact XXH3 are what the firmware runs; about 100 s more).
 fn run_tests(filter: Option<&str>, envs: &[(&str, &str)]) -> Result {
     let mut cargo_args = vec!["test", "--workspace", "--exclude", "xtask"];
     cargo_args.extend(["--features", "kausaldb-core/posix", "--", "--test-threads", "2"]);
     cargo_args.extend(filter);
-    run("cargo", &cargo_args, envs)
+    run("cargo", &cargo_args, envs)?;
+    let mut small_code = vec!["test", "-p", "kausaldb-core", "--features", "posix,small-code"];
+    small_code.extend(["--", "--test-threads", "2"]);
+    small_code.extend(filter);
+    run("cargo", &small_code, envs)
 }
 
 /// Flags every C test and example is compiled with.
@@ -446,6 +452,11 @@ fn check(fix: bool) -> Result {
         "warnings",
     ];
     run("cargo", &clippy, &[])?;
+    // The core's `small-code` paths are other code: linted too.
+    let small_code = ["--features", "posix,small-code", "--", "-D", "warnings"];
+    let clippy_small: Vec<&str> =
+        ["clippy", "-p", "kausaldb-core", "--all-targets"].into_iter().chain(small_code).collect();
+    run("cargo", &clippy_small, &[])?;
     no_std_build()?;
     header(!fix)?;
     // The rules' own tests (xtask is not part of `cargo xtask test`'s workspace run).
