@@ -105,7 +105,8 @@
 #define KAUSAL_RESOURCE_TABLE_MEMORY 5
 
 /**
- * `tables_max` tables exist; `kausal_compact_step` must merge some first.
+ * Too few of `tables_max` table slots are free for a flush (it writes a table for its blocks
+ * and one for its edges); `kausal_compact_step` must merge some first.
  */
 #define KAUSAL_RESOURCE_TABLES 6
 
@@ -191,7 +192,8 @@
 #define KAUSAL_EVENT_FLUSH_START 3
 
 /**
- * A flush wrote its table: `bytes` of table file, `tables` in the store after it.
+ * A flush wrote its tables (blocks and edges apart): `bytes` of table files, `tables` in the
+ * store after it.
  */
 #define KAUSAL_EVENT_FLUSH_END 4
 
@@ -670,7 +672,9 @@ typedef struct kausal_config {
    */
   uint32_t files_max;
   /**
-   * Sorted tables that may exist at once. Default: 16.
+   * Sorted tables that may exist at once (a flush writes one for its blocks and one for its
+   * edges).
+   * Default: 16.
    */
   uint32_t tables_max;
   /**

@@ -101,7 +101,7 @@ impl EventHook for StderrHook {
                 )
             }
             EventKind::FlushEnd => format!(
-                "flush: {:.1} MiB in memory to a {:.1} MiB table in {ms:.1} ms, {tables} tables",
+                "flush: {:.1} MiB in memory to {:.1} MiB of tables in {ms:.1} ms, {tables} tables",
                 mib(before),
                 mib(bytes)
             ),

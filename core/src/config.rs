@@ -76,8 +76,9 @@ pub struct Config {
     pub read_buffer_bytes: u32,
     /// Files the store directory may hold (bounds the listing buffer).
     pub files_max: u32,
-    /// Sorted tables that may exist at once (at most `TABLES_MAX_LIMIT`); a flush that would
-    /// need one more is `MemtableFull { resource: Tables }`.
+    /// Sorted tables that may exist at once (at most `TABLES_MAX_LIMIT`); a flush writes one
+    /// for its blocks and one for its edges, and one that finds too few slots free is
+    /// `MemtableFull { resource: Tables }` (or, with `compaction_auto`, compacts first).
     pub tables_max: u32,
     /// Bytes of region for the open tables' bloom filters (`bloom_bits_per_key` bits per
     /// block or edge source, and per edge target) and sparse indexes (64 bytes per page of

@@ -8,6 +8,7 @@ use crate::edge::{Direction, Edge, EdgeCount, EdgeFilter};
 use crate::error::{Error, Resource};
 use crate::event::{EventHook, EventKind, Events};
 use crate::id::BlockId;
+use crate::limits::FLUSH_TABLES_MAX;
 use crate::manifest::Manifest;
 use crate::memtable::{BlockView, Memtable};
 use crate::query::{
@@ -16,7 +17,7 @@ use crate::query::{
 };
 use crate::region::{carve, Guards};
 use crate::store::Replayer;
-use crate::store::{Plan, Store};
+use crate::store::{gather_run, Flushed, Plan, Store};
 use crate::table::format::{table_name, TABLE_NAME_BYTES};
 use crate::table::DAMAGED;
 use crate::validate::{validate_block, validate_edge, Rules};
@@ -129,7 +130,7 @@ pub struct Engine<'r, V: Vfs> {
     vfs: V,
     store: Store<'r>,
     wal: Wal<'r>,
-    /// In the region (see `Manifest::add_flushed_table`).
+    /// In the region (see `Manifest::add_flushed_tables`).
     manifest: &'r mut Manifest,
     /// Where flushes assemble table pages (the recovery read buffer, free after open).
     table_buffer: &'r mut [u8],
@@ -680,56 +681,30 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.wal.sync(&mut self.vfs)
     }
 
-    /// Writes the memtable to a new sorted table and empties it (also done automatically
-    /// when a write finds the memtable or the WAL full). Crash-safe at every step: the table
-    /// is synced, then named in a new manifest (atomic replace), then the WAL it covers is
-    /// removed. `MemtableFull { resource: Tables }` when `Config::tables_max` tables exist.
+    /// Writes the memtable to new sorted tables (its edges and its blocks, each kind in a
+    /// table of its own) and empties it (also done automatically when a write finds the
+    /// memtable or the WAL full). Crash-safe at every step: the tables are synced, then named
+    /// in a new manifest (atomic replace), then the WAL they cover is removed.
+    /// `MemtableFull { resource: Tables }` when too few of `Config::tables_max` table slots
+    /// are free (and compaction is not automatic).
     pub fn flush(&mut self) -> Result<(), Error> {
         self.check_invariants();
         self.writable()?;
         if self.store.memtable.is_empty() {
             return Ok(());
         }
-        if self.store.tables_full() && self.config.compaction_auto {
-            self.compact_step()?;
-        }
+        self.compact_until_flush_fits()?;
         if self.store.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
         self.wal.sync(&mut self.vfs)?;
         let payload = u64::from(self.store.memtable.arena_bytes_used());
         let started = self.events.start(EventKind::FlushStart, payload, 0);
-        let number = self.manifest.next_table_number;
-        let table = self
-            .store
-            .write_table(&mut self.vfs, number, self.table_buffer)
-            .inspect_err(|_| self.forget_table(number))?;
-        let checkpoint = Checkpoint {
-            position: self.wal.position(),
-            sequence: self.next_sequence,
-            recorded: true,
-            durable_end: self.manifest.durable_end,
-            flush_began: false,
-        };
-        let live = (self.store.blocks_live, self.store.edges_live);
-        if let Err(error) = self.vfs.sync_dir() {
-            self.store.discard(&mut self.vfs, &table);
-            self.forget_table(number);
-            return Err(Error::Io(error));
-        }
-        self.manifest.add_flushed_table(number, checkpoint, live);
-        if let Err(error) = self.manifest.store(&mut self.vfs) {
-            // The manifest on disk is the old or the new one: only a reopen can tell (the
-            // poisoned engine stores no manifest again, so the one in memory stays unused).
-            self.store.discard(&mut self.vfs, &table);
-            self.wal.poison();
-            return Err(error);
-        }
-        self.table_bytes_written += table.file_bytes;
-        self.store.install(table);
+        let flushed = self.install_flush()?;
         self.flushes += 1;
+        let bytes = flushed.tables().iter().map(|table| table.file_bytes).sum();
         let tables = narrow_u32(self.store.tables().len());
-        self.events.end(EventKind::FlushEnd, table.file_bytes, tables, started);
+        self.events.end(EventKind::FlushEnd, bytes, tables, started);
         self.wal.checkpoint(&mut self.vfs)?;
         if self.config.compaction_auto {
             // Each step removes at least one table, so this ends within tables_max steps.
@@ -743,17 +718,79 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(())
     }
 
-    /// One size-tiered compaction step: merges the newest run of similar-sized tables (or
-    /// every table, when no further flush would fit) into one, streaming through fixed
-    /// buffers. Crash-safe: the merged table is synced, then named in a new manifest, then
-    /// the inputs are removed. Returns false when there is nothing to merge. With
-    /// `Config::compaction_auto` flushes call this themselves.
+    /// With `Config::compaction_auto`, compacts until a flush's tables fit.
+    fn compact_until_flush_fits(&mut self) -> Result<(), Error> {
+        if self.config.compaction_auto {
+            // Each step removes at least one table, so this ends within tables_max steps.
+            for _ in 0..self.config.tables_max {
+                if !self.store.tables_full() || !self.compact_step()? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the memtable's tables, names them in a new manifest and installs them.
+    fn install_flush(&mut self) -> Result<Flushed, Error> {
+        let number = self.manifest.next_table_number;
+        let flushed = self
+            .store
+            .write_tables(&mut self.vfs, number, self.table_buffer)
+            .inspect_err(|_| self.forget_flush_tables(number))?;
+        let checkpoint = Checkpoint {
+            position: self.wal.position(),
+            sequence: self.next_sequence,
+            recorded: true,
+            durable_end: self.manifest.durable_end,
+            flush_began: false,
+        };
+        let live = (self.store.blocks_live, self.store.edges_live);
+        if let Err(error) = self.vfs.sync_dir() {
+            self.store.discard_flushed(&mut self.vfs, &flushed);
+            self.forget_flush_tables(number);
+            return Err(Error::Io(error));
+        }
+        let mut numbers = [0u64; FLUSH_TABLES_MAX];
+        for (slot, table) in numbers.iter_mut().zip(flushed.tables()) {
+            *slot = table.number;
+        }
+        self.manifest.add_flushed_tables(&numbers[..flushed.count], checkpoint, live);
+        if let Err(error) = self.manifest.store(&mut self.vfs) {
+            // The manifest on disk is the old or the new one: only a reopen can tell (the
+            // poisoned engine stores no manifest again, so the one in memory stays unused).
+            self.store.discard_flushed(&mut self.vfs, &flushed);
+            self.wal.poison();
+            return Err(error);
+        }
+        self.table_bytes_written +=
+            flushed.tables().iter().map(|table| table.file_bytes).sum::<u64>();
+        self.store.install(&flushed);
+        Ok(flushed)
+    }
+
+    /// `forget_table` for every number a flush from `number` may have used.
+    fn forget_flush_tables(&mut self, number: u64) {
+        for number in number..number + FLUSH_TABLES_MAX as u64 {
+            self.forget_table(number);
+        }
+    }
+
+    /// One size-tiered compaction step: merges the newest run of similar-sized tables of one
+    /// kind (or every table of a kind, when no further flush would fit) into one, streaming
+    /// through fixed buffers. Crash-safe: the merged table is synced, then named in a new
+    /// manifest, then the inputs are removed. Returns false when there is nothing to merge.
+    /// With `Config::compaction_auto` flushes call this themselves.
     pub fn compact_step(&mut self) -> Result<bool, Error> {
         self.check_invariants();
         self.writable()?;
-        let Some((start, end)) = self.store.compaction_pick() else {
+        let Some(run) = self.store.compaction_pick() else {
             return Ok(false);
         };
+        // The run's members are made adjacent in the tables and in the manifest alike.
+        let (start, end) = self.store.gather(run);
+        let listed = gather_run(&mut self.manifest.tables[..], run);
+        debug_assert_eq!(listed, (start, end));
         let inputs = &self.store.tables()[start..end];
         let input_bytes = inputs.iter().map(|table| table.file_bytes).sum();
         let started =

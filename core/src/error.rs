@@ -17,7 +17,8 @@ pub enum Resource {
     WalSegments,
     /// `Config::table_memory_bytes` (blooms and indexes of open tables) is in use.
     TableMemory,
-    /// `Config::tables_max` tables exist; compaction must merge some first.
+    /// Too few of `Config::tables_max` table slots are free for a flush (it writes a table
+    /// for its blocks and one for its edges); compaction must merge some first.
     Tables,
     /// A logged record is longer than this config's uri, metadata or content limits allow
     /// (recovery only: the store was written with larger limits).

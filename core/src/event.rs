@@ -15,7 +15,8 @@ pub enum EventKind {
     RecoveryEnd,
     /// A flush begins: `bytes` of memtable payload (block contents, uris, metadata).
     FlushStart,
-    /// A flush wrote its table: `bytes` of table file; `tables` in the store after it.
+    /// A flush wrote its tables (blocks and edges apart): `bytes` of table files; `tables`
+    /// in the store after it.
     FlushEnd,
     /// A compaction step begins: `tables` tables of `bytes` bytes are merged.
     CompactionStart,

@@ -22,6 +22,11 @@ pub const FILE_NAME_BYTES_MAX: usize = 64;
 pub const TABLES_MAX_LIMIT: usize = 64;
 /// Tables of similar size merged by one size-tiered compaction step.
 pub const COMPACTION_FANIN: usize = 4;
+/// Tables one flush writes: blocks and edges go to separate tables, so that compaction
+/// merges edges (35-byte records) without rewriting the blocks beside them, and an edge
+/// listing or a block lookup reads only tables of its kind. A flush needs this many free
+/// table slots (`Config::tables_max` is at least `COMPACTION_FANIN`).
+pub const FLUSH_TABLES_MAX: usize = 2;
 /// Deepest traversal accepted.
 pub const DEPTH_MAX_LIMIT: u32 = 100;
 /// Most results one traversal may ask for (also the largest `Config::query_nodes_max`):
@@ -46,6 +51,8 @@ pub const LIVE_COUNT_MAX: u64 = 1 << 48;
 const _: () = assert!((ENTRIES_MAX_LIMIT as u64) * 2 < u32::MAX as u64);
 const _: () = assert!(CONTENT_BYTES_MAX_LIMIT < ARENA_BYTES_MAX_LIMIT);
 const _: () = assert!(COMPACTION_FANIN >= 2 && COMPACTION_FANIN <= TABLES_MAX_LIMIT);
+// A store at its table limit can always merge: one kind has at least two tables.
+const _: () = assert!(COMPACTION_FANIN > FLUSH_TABLES_MAX);
 // Depths are stored in 16 bits in the region's node records.
 const _: () = assert!(DEPTH_MAX_LIMIT <= u16::MAX as u32);
 

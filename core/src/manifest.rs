@@ -156,18 +156,20 @@ impl Manifest {
     }
 
     /// With no manifest, the files must show a store that never named a table: no table but
-    /// possibly the first (a first flush that crashed before its manifest). A later table
-    /// proves a manifest existed and was lost: `Corruption`, before anything is changed.
-    /// Returns whether the first table exists: then a flush began, and recovery checks that
-    /// the log it synced is still there. (The WAL's other half, a log that starts after
-    /// position 0, is recovery's check too.)
+    /// possibly the first flush's (one that crashed before its manifest: a block table and
+    /// an edge table, numbered from the first). A later table proves a manifest existed and
+    /// was lost: `Corruption`, before anything is changed. Returns whether a first flush's
+    /// table exists: then a flush began, and recovery checks that the log it synced is still
+    /// there. (The WAL's other half, a log that starts after position 0, is recovery's check
+    /// too: it also catches a lost manifest that named only the first flush's tables.)
     pub(crate) fn check_never_flushed<V: Vfs>(vfs: &mut V, list: &mut [u8]) -> Result<bool, Error> {
         let listed = vfs.list(list)?;
         let first = Manifest::empty().next_table_number;
+        let first_flush_last = first + crate::limits::FLUSH_TABLES_MAX as u64 - 1;
         let mut first_table = false;
         for name in list.get(..listed).unwrap_or(&[]).split(|&byte| byte == 0) {
             match parse_table_name(name) {
-                Some(number) if number > first => return Err(DAMAGED),
+                Some(number) if number > first_flush_last => return Err(DAMAGED),
                 Some(_) => first_table = true,
                 None => {}
             }
@@ -194,21 +196,24 @@ impl Manifest {
 }
 
 impl Manifest {
-    /// Becomes the manifest after a flush wrote table `number` with everything logged before
-    /// `checkpoint`: the table is the newest, the WAL before the checkpoint is no longer
-    /// needed, and the store holds `live` (blocks, edges). The caller checked the table count
-    /// is below `tables_max` (at most `TABLES_MAX_LIMIT`). In place: the engine's manifest
-    /// lives in the region, and copies of it (64 table numbers) were most of a firmware's
-    /// stack at open, flush, compaction and close.
-    pub(crate) fn add_flushed_table(
+    /// Becomes the manifest after a flush wrote `numbers` (the first the newest) with
+    /// everything logged before `checkpoint`: the tables are the newest, the WAL before the
+    /// checkpoint is no longer needed, and the store holds `live` (blocks, edges). The
+    /// caller checked there are slots for them below `tables_max` (at most
+    /// `TABLES_MAX_LIMIT`). In place: the engine's manifest lives in the region, and copies of
+    /// it (64 table numbers) were most of a firmware's stack at open, flush, compaction and
+    /// close.
+    pub(crate) fn add_flushed_tables(
         &mut self,
-        number: u64,
+        numbers: &[u64],
         checkpoint: Checkpoint,
         live: (u64, u64),
     ) {
-        let inserted = self.tables.insert(0, number);
-        debug_assert!(inserted.is_ok(), "a flush needs a free table slot");
-        self.next_table_number = number + 1;
+        for &number in numbers.iter().rev() {
+            let inserted = self.tables.insert(0, number);
+            debug_assert!(inserted.is_ok(), "a flush needs free table slots");
+            self.next_table_number = self.next_table_number.max(number + 1);
+        }
         self.checkpoint_position = checkpoint.position;
         self.checkpoint_sequence = checkpoint.sequence;
         (self.blocks_live, self.edges_live) = live;

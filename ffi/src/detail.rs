@@ -19,7 +19,8 @@ pub const KAUSAL_RESOURCE_MEMTABLE_ARENA_BYTES: u32 = 3;
 pub const KAUSAL_RESOURCE_WAL_SEGMENTS: u32 = 4;
 /// `table_memory_bytes` (blooms and indexes of open tables) is in use.
 pub const KAUSAL_RESOURCE_TABLE_MEMORY: u32 = 5;
-/// `tables_max` tables exist; `kausal_compact_step` must merge some first.
+/// Too few of `tables_max` table slots are free for a flush (it writes a table for its blocks
+/// and one for its edges); `kausal_compact_step` must merge some first.
 pub const KAUSAL_RESOURCE_TABLES: u32 = 6;
 /// A logged record is longer than this config's limits (the store was written with larger).
 pub const KAUSAL_RESOURCE_RECORD_BYTES: u32 = 7;

@@ -15,7 +15,8 @@ pub const KAUSAL_EVENT_RECOVERY_START: u32 = 1;
 pub const KAUSAL_EVENT_RECOVERY_END: u32 = 2;
 /// A flush begins: `bytes` of in-memory payload.
 pub const KAUSAL_EVENT_FLUSH_START: u32 = 3;
-/// A flush wrote its table: `bytes` of table file, `tables` in the store after it.
+/// A flush wrote its tables (blocks and edges apart): `bytes` of table files, `tables` in the
+/// store after it.
 pub const KAUSAL_EVENT_FLUSH_END: u32 = 4;
 /// A compaction step begins: `tables` tables of `bytes` bytes are merged.
 pub const KAUSAL_EVENT_COMPACTION_START: u32 = 5;

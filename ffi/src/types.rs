@@ -68,7 +68,9 @@ pub struct kausal_config {
     pub read_buffer_bytes: u32,
     /// Files the store directory may hold. Default: 128.
     pub files_max: u32,
-    /// Sorted tables that may exist at once. Default: 16.
+    /// Sorted tables that may exist at once (a flush writes one for its blocks and one for its
+    /// edges).
+    /// Default: 16.
     pub tables_max: u32,
     /// Bytes of region for the tables' bloom filters and indexes. Default: 4194304.
     pub table_memory_bytes: u32,

@@ -563,7 +563,7 @@ fn verbose_reports_recovery_flushes_and_totals_on_stderr() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(lines.first().is_some_and(|line| line.starts_with("kausal: open: ")), "{stderr}");
     let flush = lines.iter().find(|line| line.starts_with("kausal: flush: ")).expect(&stderr);
-    assert!(flush.contains(" MiB in memory to a ") && flush.contains(" ms, 1 tables"), "{flush}");
+    assert!(flush.contains(" MiB in memory to ") && flush.contains(" ms, 2 tables"), "{flush}");
     let totals = lines.last().expect("a totals line");
     assert!(totals.starts_with("kausal: 1 flushes, 0 compactions, 0 write stalls"), "{totals}");
     // Without -v, nothing of it.

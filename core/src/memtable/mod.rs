@@ -448,6 +448,22 @@ impl<'r> Memtable<'r> {
         EdgeRecord { key_id, edge_type: record.edge_type, other, tombstone: record.tombstone() }
     }
 
+    /// Whether a flush has a block record to write: a version, or a tombstone when
+    /// `tombstones` are kept.
+    pub(crate) fn has_block_records(&self, tombstones: bool) -> bool {
+        self.blocks[..self.entries_used as usize].iter().any(|entry| match entry.state() {
+            EntryState::Live => true,
+            EntryState::Tombstone => tombstones,
+            EntryState::Stub => false,
+        })
+    }
+
+    /// Whether a flush has an edge record to write (a tombstone only if `tombstones` are
+    /// kept).
+    pub(crate) fn has_edge_records(&self, tombstones: bool) -> bool {
+        (0..self.edges.used()).any(|index| tombstones || !self.edges.record(index).tombstone())
+    }
+
     /// Indices of the block entries that hold a version (not stubs), sorted by id.
     pub(crate) fn sorted_blocks<'s>(&self, scratch: &'s mut [u32]) -> &'s [u32] {
         let mut count = 0;

@@ -1,10 +1,19 @@
-//! Size-tiered compaction: merges a run of adjacent tables of similar size into one, in a
+//! Size-tiered compaction: merges a run of tables of one kind and similar size into one, in a
 //! streaming way (one page per input in its merge buffer, one output page in the
 //! table buffer). Why size-tiered: the host is single-threaded and often small; a tier
 //! merge rewrites each byte about log_fanin(data / memtable) times and needs no per-level
-//! size targets, and only adjacent tables are merged, so "newer wins" stays a matter of
-//! table order. Shadowed versions are dropped; tombstones are dropped only when the run
-//! includes the oldest table, so no older table can still hold their key.
+//! size targets. Flushes write blocks and edges to separate tables, and a run holds one
+//! kind: edges (35-byte records) are merged without rewriting the blocks (about 30 times
+//! their bytes in a code graph), and the edge tables stay few.
+//!
+//! Order: a key lives only in tables of its kind, so "newer wins" needs the tables newest
+//! first *among those of a kind*; a table of the other kind may sit anywhere between. A run
+//! is the newest `COMPACTION_FANIN` tables holding its kind with none of that kind between
+//! them (no mixed table either, unless the run is adjacent); before the merge the run is
+//! gathered next to its newest member, the tables of the other kind between its members
+//! moved behind it in their order (`gather_run`), which changes no kind's order. Shadowed
+//! versions are dropped; tombstones only when no older table holds the run's kinds, so none
+//! can still hold their key.
 
 use super::merge::Merge;
 use super::Store;
@@ -20,24 +29,95 @@ use crate::vfs::Vfs;
 /// How much larger the largest table of a run may be than its smallest.
 const TIER_SIZE_RATIO: u64 = 4;
 
-impl<'r> Store<'r> {
-    /// The run of tables (`start..end`, newest first) the next step should merge: the
-    /// newest run of `COMPACTION_FANIN` adjacent tables of similar size, or every table
-    /// when no further flush would fit.
-    pub(crate) fn compaction_pick(&self) -> Option<(usize, usize)> {
-        let tables = &self.tables[..self.tables_count];
-        for start in 0..tables.len().saturating_sub(COMPACTION_FANIN - 1) {
-            let run = &tables[start..start + COMPACTION_FANIN];
-            let smallest = run.iter().map(|table| table.file_bytes).min().unwrap_or(0);
-            let largest = run.iter().map(|table| table.file_bytes).max().unwrap_or(0);
-            if largest <= smallest.saturating_mul(TIER_SIZE_RATIO) {
-                return Some((start, start + COMPACTION_FANIN));
-            }
+/// A run of tables to merge, as a mask of their positions (newest first: bit 0 is
+/// position 0); `TABLES_MAX_LIMIT` is 64.
+pub(crate) type Run = u64;
+const _: () = assert!(crate::limits::TABLES_MAX_LIMIT <= Run::BITS as usize);
+
+/// Moves the members of `run` next to its newest member, keeping their order, and the
+/// other items between them behind, in theirs; returns the members' range. Applied to the
+/// engine's tables and to the manifest's list alike, so both keep the same order.
+pub(crate) fn gather_run<T>(items: &mut [T], run: Run) -> (usize, usize) {
+    assert!(run != 0 && (Run::BITS - run.leading_zeros()) as usize <= items.len());
+    let first = run.trailing_zeros() as usize;
+    let last = (Run::BITS - 1 - run.leading_zeros()) as usize;
+    let mut end = first;
+    for position in first..=last {
+        if run & (1 << position) != 0 {
+            items[end..=position].rotate_right(1);
+            end += 1;
         }
-        (self.tables_full() && tables.len() >= 2).then_some((0, tables.len()))
+    }
+    debug_assert_eq!(end - first, run.count_ones() as usize);
+    (first, end)
+}
+
+/// The newest run of `COMPACTION_FANIN` tables holding blocks (or edges) of similar size,
+/// none of that kind between them; a run with a mixed table must be adjacent.
+fn tiered_run(tables: &[TableMeta], blocks: bool) -> Option<Run> {
+    let holds = |table: &TableMeta| if blocks { table.holds_blocks() } else { table.holds_edges() };
+    let mut window = [0usize; COMPACTION_FANIN];
+    let mut seen = 0;
+    for (position, _) in tables.iter().enumerate().filter(|(_, table)| holds(table)) {
+        window.copy_within(1.., 0);
+        window[COMPACTION_FANIN - 1] = position;
+        seen += 1;
+        if seen < COMPACTION_FANIN {
+            continue;
+        }
+        let run = window.map(|position| &tables[position]);
+        let smallest = run.iter().map(|table| table.file_bytes).min().unwrap_or(0);
+        let largest = run.iter().map(|table| table.file_bytes).max().unwrap_or(0);
+        let adjacent = window[COMPACTION_FANIN - 1] - window[0] + 1 == COMPACTION_FANIN;
+        let mixed = run.iter().any(|table| table.is_mixed());
+        if largest <= smallest.saturating_mul(TIER_SIZE_RATIO) && (adjacent || !mixed) {
+            return Some(window.iter().fold(0, |mask, &position| mask | 1 << position));
+        }
+    }
+    None
+}
+
+/// When no further flush would fit: every table of the kind more tables hold, or, with a
+/// mixed table among them, every table.
+fn full_run(tables: &[TableMeta]) -> Option<Run> {
+    if tables.len() < 2 {
+        return None;
+    }
+    let every: Run = if tables.len() == 64 { Run::MAX } else { (1 << tables.len()) - 1 };
+    if tables.iter().any(TableMeta::is_mixed) {
+        return Some(every);
+    }
+    let blocks = tables.iter().filter(|table| table.holds_blocks()).count();
+    let edges = tables.len() - blocks;
+    let kind_run: Run = tables
+        .iter()
+        .enumerate()
+        .filter(|(_, table)| table.holds_blocks() == (blocks >= edges))
+        .fold(0, |mask, (position, _)| mask | 1 << position);
+    Some(if kind_run.count_ones() >= 2 { kind_run } else { every })
+}
+
+impl<'r> Store<'r> {
+    /// The run of tables the next step should merge: the newest tiered run of edge tables,
+    /// else of block tables, or, when no further flush would fit, `full_run`.
+    pub(crate) fn compaction_pick(&self) -> Option<Run> {
+        let tables = &self.tables[..self.tables_count];
+        tiered_run(tables, false).or_else(|| tiered_run(tables, true)).or_else(|| {
+            if self.tables_full() {
+                full_run(tables)
+            } else {
+                None
+            }
+        })
     }
 
-    /// Merges tables `start..end` into new table `number` (synced). Inputs are unchanged.
+    /// Gathers `run` (see `gather_run`); returns its range.
+    pub(crate) fn gather(&mut self, run: Run) -> (usize, usize) {
+        gather_run(&mut self.tables[..self.tables_count], run)
+    }
+
+    /// Merges tables `start..end` (a gathered run) into new table `number` (synced). Inputs
+    /// are unchanged.
     pub(crate) fn merge_tables<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -47,7 +127,12 @@ impl<'r> Store<'r> {
         buffer: &mut [u8],
     ) -> Result<TableMeta, Error> {
         assert!(start < end && end <= self.tables_count);
-        let drop_tombstones = end == self.tables_count;
+        let inputs = &self.tables[start..end];
+        let (blocks, edges) =
+            (inputs.iter().any(TableMeta::holds_blocks), inputs.iter().any(TableMeta::holds_edges));
+        let drop_tombstones = self.tables[end..self.tables_count]
+            .iter()
+            .all(|older| !(blocks && older.holds_blocks() || edges && older.holds_edges()));
         // A section's distinct ids in the output are at most the sum over the inputs, so the
         // sum of the inputs' counts bounds the output's (the writer folds to the real count).
         let keys: u64 = self.tables[start..end].iter().map(|table| table.bloom_keys).sum();
@@ -155,4 +240,68 @@ fn copy_record<V: Vfs>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// A table of `bytes` holding blocks (`b`), edges (`e`) or both (`m`).
+    fn table(kind: char, bytes: u64) -> TableMeta {
+        let (block_records, edge_records) = match kind {
+            'b' => (1, 0),
+            'e' => (0, 1),
+            _ => (1, 1),
+        };
+        TableMeta { file_bytes: bytes, block_records, edge_records, ..TableMeta::EMPTY }
+    }
+
+    fn tables(kinds: &str) -> Vec<TableMeta> {
+        kinds.chars().map(|kind| table(kind, 100)).collect()
+    }
+
+    #[test]
+    fn a_run_is_gathered_next_to_its_newest_member_and_every_order_kept() {
+        let mut items = ['a', 'B', 'c', 'D', 'e', 'F', 'g'];
+        // Members B, D, F (positions 1, 3, 5).
+        assert_eq!(gather_run(&mut items, 0b10_1010), (1, 4));
+        assert_eq!(items, ['a', 'B', 'D', 'F', 'c', 'e', 'g']);
+        let mut adjacent = [1, 2, 3, 4];
+        assert_eq!(gather_run(&mut adjacent, 0b1111), (0, 4));
+        assert_eq!(adjacent, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_tiered_run_takes_the_newest_four_of_a_kind_across_the_other_kind() {
+        let interleaved = tables("bebebebe");
+        assert_eq!(tiered_run(&interleaved, false), Some(0b1010_1010));
+        assert_eq!(tiered_run(&interleaved, true), Some(0b0101_0101));
+        // Three edge tables only: no edge run.
+        assert_eq!(tiered_run(&tables("bebebeb"), false), None);
+        // Sizes apart by more than the tier ratio: no run.
+        let mut uneven = interleaved;
+        uneven[7].file_bytes = 100 * TIER_SIZE_RATIO + 1;
+        assert_eq!(tiered_run(&uneven, false), None);
+    }
+
+    #[test]
+    fn a_run_with_a_mixed_table_must_be_adjacent() {
+        // The mixed table holds edges and blocks: the block tables between its edge-run
+        // partners would change order with its blocks, so no edge run skips over them.
+        assert_eq!(tiered_run(&tables("ebmee"), false), None);
+        assert_eq!(tiered_run(&tables("eebme"), false), None);
+        assert_eq!(tiered_run(&tables("emeeb"), false), Some(0b1111));
+        // The newest four are not adjacent; the next four are.
+        assert_eq!(tiered_run(&tables("ebemee"), false), Some(0b11_1100));
+    }
+
+    #[test]
+    fn a_full_store_merges_every_table_of_the_kind_more_tables_hold() {
+        assert_eq!(full_run(&tables("bebbe")), Some(0b0_1101));
+        assert_eq!(full_run(&tables("eebbe")), Some(0b1_0011));
+        // A mixed table anywhere: every table, adjacent.
+        assert_eq!(full_run(&tables("bmbe")), Some(0b1111));
+        assert_eq!(full_run(&tables("b")), None);
+    }
 }

@@ -3,30 +3,90 @@
 
 use super::Store;
 use crate::error::{Error, Resource};
+use crate::limits::FLUSH_TABLES_MAX;
 use crate::table::format::Section;
 use crate::table::writer::TableWriter;
 use crate::table::TableMeta;
 use crate::vfs::Vfs;
 
+/// What a flush wrote: `count` tables, the block table first (if any).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flushed {
+    pub(crate) tables: [TableMeta; FLUSH_TABLES_MAX],
+    pub(crate) count: usize,
+}
+
+impl Flushed {
+    pub(crate) fn tables(&self) -> &[TableMeta] {
+        &self.tables[..self.count]
+    }
+}
+
 impl<'r> Store<'r> {
-    /// Writes the memtable as table `number` (synced). Tombstones are left out when there is
-    /// no older table for them to shadow. The memtable is unchanged; on error the partial
-    /// file is removed.
-    pub(crate) fn write_table<V: Vfs>(
+    /// Writes the memtable as tables numbered from `number` (synced): its blocks, if any,
+    /// then its edges, if any, each kind in a table of its own (none if the memtable holds
+    /// nothing to write). Tombstones of a kind are left out when no older table holds that
+    /// kind for them to shadow. The memtable is unchanged; on error the tables written are
+    /// closed and their pool bytes freed (the caller removes their files).
+    pub(crate) fn write_tables<V: Vfs>(
         &mut self,
         vfs: &mut V,
         number: u64,
         buffer: &mut [u8],
-    ) -> Result<TableMeta, Error> {
+    ) -> Result<Flushed, Error> {
         if self.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
-        let keep_tombstones = self.tables_count > 0;
-        // The bloom filter holds block ids and the key ids of both edge sections.
-        let keys =
-            u64::from(self.memtable.entries_used()) + 2 * u64::from(self.memtable.edges_used());
+        let tables = &self.tables[..self.tables_count];
+        let keep_edge_tombstones = tables.iter().any(TableMeta::holds_edges);
+        let keep_block_tombstones = tables.iter().any(TableMeta::holds_blocks);
+        let mut flushed = Flushed { tables: [TableMeta::EMPTY; FLUSH_TABLES_MAX], count: 0 };
+        let kinds = [
+            (self.memtable.has_block_records(keep_block_tombstones), true, keep_block_tombstones),
+            (self.memtable.has_edge_records(keep_edge_tombstones), false, keep_edge_tombstones),
+        ];
+        for (needed, blocks, keep_tombstones) in kinds {
+            if !needed {
+                continue;
+            }
+            let number = number + flushed.count as u64;
+            match self.write_table(vfs, number, blocks, keep_tombstones, &mut *buffer) {
+                Ok(table) => {
+                    flushed.tables[flushed.count] = table;
+                    flushed.count += 1;
+                }
+                Err(error) => {
+                    if let Some(first) = flushed.tables().first() {
+                        let first = *first;
+                        self.discard(vfs, &first);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        Ok(flushed)
+    }
+
+    /// Writes the memtable's blocks (or its edges) as table `number` (synced).
+    fn write_table<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        number: u64,
+        blocks: bool,
+        keep_tombstones: bool,
+        buffer: &mut [u8],
+    ) -> Result<TableMeta, Error> {
+        // The bloom filter holds the block ids, or the key ids of both edge sections.
+        let keys = match blocks {
+            true => u64::from(self.memtable.entries_used()),
+            false => 2 * u64::from(self.memtable.edges_used()),
+        };
         let mut writer = self.begin_table(vfs, number, keys, buffer)?;
-        if let Err(error) = self.write_records(vfs, &mut writer, keep_tombstones) {
+        let written = match blocks {
+            true => self.write_blocks(vfs, &mut writer, keep_tombstones),
+            false => self.write_edges(vfs, &mut writer, keep_tombstones),
+        };
+        if let Err(error) = written {
             writer.abandon(vfs, &mut self.pool);
             return Err(error);
         }
@@ -47,7 +107,7 @@ impl<'r> Store<'r> {
         TableWriter::begin(vfs, &mut self.pool, number, keys, bits_per_key, buffer, page_bytes)
     }
 
-    fn write_records<V: Vfs>(
+    fn write_blocks<V: Vfs>(
         &mut self,
         vfs: &mut V,
         writer: &mut TableWriter<'_>,
@@ -62,6 +122,16 @@ impl<'r> Store<'r> {
                 writer.add_block(vfs, &mut self.pool, &record)?;
             }
         }
+        Ok(())
+    }
+
+    fn write_edges<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        writer: &mut TableWriter<'_>,
+        keep_tombstones: bool,
+    ) -> Result<(), Error> {
+        self.scan_order = None;
         for (outgoing, section) in [(true, Section::OutEdges), (false, Section::InEdges)] {
             let scratch = &mut *self.sort_scratch;
             for &index in self.memtable.sorted_edges(scratch, outgoing).iter() {
@@ -74,18 +144,27 @@ impl<'r> Store<'r> {
         Ok(())
     }
 
-    /// Makes `table` the newest level and empties the memtable (after the manifest names it).
-    pub(crate) fn install(&mut self, table: TableMeta) {
-        assert!(!self.tables_full());
-        self.tables.copy_within(0..self.tables_count, 1);
-        self.tables[0] = table;
-        self.tables_count += 1;
+    /// Makes the `flushed` tables the newest (in their order) and empties the memtable
+    /// (after the manifest names them).
+    pub(crate) fn install(&mut self, flushed: &Flushed) {
+        let count = flushed.count;
+        assert!(self.tables_count + count <= self.tables.len());
+        self.tables.copy_within(0..self.tables_count, count);
+        self.tables[..count].copy_from_slice(flushed.tables());
+        self.tables_count += count;
         self.memtable.reset();
     }
 
-    /// Forgets a table written but not installed (its pool bytes are the newest).
+    /// Forgets tables written but not installed (their pool bytes are the newest).
     pub(crate) fn discard<V: Vfs>(&mut self, vfs: &mut V, table: &TableMeta) {
         vfs.close(table.file);
         self.pool.used = table.pool_offset;
+    }
+
+    /// `discard` for every table of a flush.
+    pub(crate) fn discard_flushed<V: Vfs>(&mut self, vfs: &mut V, flushed: &Flushed) {
+        for table in flushed.tables().iter().rev() {
+            self.discard(vfs, table);
+        }
     }
 }

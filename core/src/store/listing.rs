@@ -152,12 +152,14 @@ impl<'r> Store<'r> {
         let section = if outgoing { Section::OutEdges } else { Section::InEdges };
         for (index, table) in self.tables[..self.tables_count].iter().enumerate() {
             let filter = self.pool.bloom(table);
-            let may_hold = if outgoing {
-                bloom::may_contain(filter, table.bloom_hashes, id)
-            } else {
-                !table.bloom_has_incoming
-                    || bloom::may_contain_incoming(filter, table.bloom_hashes, id)
-            };
+            // A block table's filter holds block ids: it is not asked.
+            let may_hold = table.holds_edges()
+                && if outgoing {
+                    bloom::may_contain(filter, table.bloom_hashes, id)
+                } else {
+                    !table.bloom_has_incoming
+                        || bloom::may_contain_incoming(filter, table.bloom_hashes, id)
+                };
             let cursor = if may_hold {
                 let buffer = self.merge_buffers.slot(index);
                 EdgeCursor::seek(vfs, &mut self.pool, table, section, id, buffer)?

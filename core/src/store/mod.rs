@@ -29,6 +29,9 @@ use crate::table::{TableMeta, TablePool};
 use crate::vfs::Vfs;
 use crate::wal::format::DELETED_EDGE_BYTES;
 use merge::MergeBuffers;
+
+pub(crate) use compaction::gather_run;
+pub(crate) use flush::Flushed;
 pub(crate) use replay::Replayer;
 
 /// The parts of the region the levels own.
@@ -158,8 +161,16 @@ impl<'r> Store<'r> {
         self.memtable.room_for(plan.entries, plan.payload_bytes, plan.edge_records)
     }
 
+    /// Tables a flush of the memtable would write now: one per kind it holds records of
+    /// (at most `FLUSH_TABLES_MAX`; tombstones counted, though a flush may drop them).
+    pub(crate) fn flush_tables_needed(&self) -> usize {
+        usize::from(self.memtable.has_block_records(true))
+            + usize::from(self.memtable.has_edge_records(true))
+    }
+
+    /// Whether a flush would not find a free table slot for each table it writes.
     pub(crate) fn tables_full(&self) -> bool {
-        self.tables_count >= self.tables.len()
+        self.tables_count + self.flush_tables_needed() > self.tables.len()
     }
 
     pub(crate) fn table_memory_used(&self) -> usize {

@@ -79,7 +79,9 @@ impl<'r> Store<'r> {
         }
         let wanted = crate::record::edge_key(&edge.source, edge.edge_type, &edge.target);
         for table in &self.tables[..self.tables_count] {
-            if !bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, &edge.source) {
+            if !table.holds_edges()
+                || !bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, &edge.source)
+            {
                 continue;
             }
             let buffer = &mut *self.lookup_buffer;

@@ -54,6 +54,23 @@ pub(crate) struct TableMeta {
 }
 
 impl TableMeta {
+    /// Whether the table may hold block records. A flush writes blocks and edges to
+    /// separate tables; a table that holds both (written before that, or by a merge that
+    /// included one) or neither (empty) counts as holding both.
+    pub(crate) fn holds_blocks(&self) -> bool {
+        self.block_records > 0 || self.edge_records == 0
+    }
+
+    /// Whether the table may hold edge records (see `holds_blocks`).
+    pub(crate) fn holds_edges(&self) -> bool {
+        self.edge_records > 0 || self.block_records == 0
+    }
+
+    /// Whether the table holds (or counts as holding) both kinds.
+    pub(crate) fn is_mixed(&self) -> bool {
+        self.holds_blocks() && self.holds_edges()
+    }
+
     /// Bytes this table holds in the pool: bloom, index entries, search prefixes.
     pub(crate) fn pool_bytes(&self) -> usize {
         self.bloom_bytes + self.index_entries * (INDEX_ENTRY_BYTES + INDEX_PREFIX_BYTES)
