@@ -408,9 +408,14 @@
 #define KAUSAL_STATS_SIZE_V1 152
 
 /**
- * `sizeof(kausal_store_stats)` in this version (2: the write-stall and I/O counters).
+ * `sizeof(kausal_store_stats)` of version 2 (the write-stall and I/O counters).
  */
 #define KAUSAL_STATS_SIZE_V2 192
+
+/**
+ * `sizeof(kausal_store_stats)` in this version (3: `tables_with_edges`).
+ */
+#define KAUSAL_STATS_SIZE_V3 200
 
 /**
  * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -1058,6 +1063,11 @@ typedef struct kausal_store_stats {
    * Version 2 on. Log segment syncs since open.
    */
   uint64_t wal_syncs;
+  /**
+   * Version 3 on. Of `tables_count`, the tables that hold edges: the most an edge listing
+   * reads (a flush writes blocks and edges to separate tables).
+   */
+  uint64_t tables_with_edges;
 } kausal_store_stats;
 
 /**

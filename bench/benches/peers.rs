@@ -315,16 +315,19 @@ fn graph_tables(c: &mut Criterion) {
                 let stats = kausal.engine().stats();
                 let region = memory_bytes_required(&bench_config());
                 eprintln!(
-                    "graph_tables/{system}: {} tables, {} edges in the memtable, region {} MiB",
+                    "graph_tables/{system}: {} tables ({} with edges), {} edges in the memtable, \
+                     region {} MiB",
                     stats.tables_count,
+                    stats.tables_with_edges,
                     stats.memtable_edges_used,
                     region >> 20
                 );
                 write_rows(
                     "peers-graph-tables.tsv",
                     &format!(
-                        "tables\tmemtable_edges\tregion_bytes\n{}\t{}\t{region}\n",
-                        stats.tables_count, stats.memtable_edges_used
+                        "tables\ttables_with_edges\tmemtable_edges\tregion_bytes\n\
+                         {}\t{}\t{}\t{region}\n",
+                        stats.tables_count, stats.tables_with_edges, stats.memtable_edges_used
                     ),
                 );
                 if *system == "kausaldb" {

@@ -272,13 +272,15 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
         let stats = db.stats();
         eprintln!(
             "kausal: {} flushes, {} compactions, {} write stalls (longest {:.1} ms, {:.1} ms in \
-             all), {} tables, {:.1} MiB written to tables, {} table pages read, {} log syncs",
+             all), {} tables ({} with edges), {:.1} MiB written to tables, {} table pages read, \
+             {} log syncs",
             stats.flush_count,
             stats.compaction_count,
             stats.write_stalls,
             stats.write_stall_ns_max as f64 / 1e6,
             stats.write_stall_ns_total as f64 / 1e6,
             stats.tables_count,
+            stats.tables_with_edges,
             stats.table_bytes_written as f64 / (1024.0 * 1024.0),
             stats.table_pages_read,
             stats.wal_syncs,

@@ -46,6 +46,9 @@ pub struct Stats {
     pub memtable_arena_bytes_used: u32,
     /// Sorted tables, of `Config::tables_max`.
     pub tables_count: u32,
+    /// Of them, the tables that hold edges: the most an edge listing reads (block tables
+    /// hold none; filters turn a listing away from most edge tables).
+    pub tables_with_edges: u32,
     /// Table memory (blooms and indexes) in use, of `Config::table_memory_bytes`.
     pub table_memory_bytes_used: u64,
     /// Memtable flushes since open.
@@ -845,6 +848,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
             memtable_edges_used: memtable.edges_used(),
             memtable_arena_bytes_used: memtable.arena_bytes_used(),
             tables_count: narrow_u32(self.store.tables().len()),
+            tables_with_edges: narrow_u32(
+                self.store.tables().iter().filter(|table| table.holds_edges()).count(),
+            ),
             table_memory_bytes_used: self.store.table_memory_used() as u64,
             flush_count: self.flushes,
             compaction_count: self.compactions,

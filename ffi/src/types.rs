@@ -413,14 +413,19 @@ pub struct kausal_store_stats {
     pub table_pages_read: u64,
     /// Version 2 on. Log segment syncs since open.
     pub wal_syncs: u64,
+    /// Version 3 on. Of `tables_count`, the tables that hold edges: the most an edge listing
+    /// reads (a flush writes blocks and edges to separate tables).
+    pub tables_with_edges: u64,
 }
 
 /// `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
 /// built against it gets its 152 bytes and no more.
 pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
-/// `sizeof(kausal_store_stats)` in this version (2: the write-stall and I/O counters).
+/// `sizeof(kausal_store_stats)` of version 2 (the write-stall and I/O counters).
 pub const KAUSAL_STATS_SIZE_V2: u32 = 192;
-const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V2 as usize);
+/// `sizeof(kausal_store_stats)` in this version (3: `tables_with_edges`).
+pub const KAUSAL_STATS_SIZE_V3: u32 = 200;
+const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V3 as usize);
 
 impl kausal_store_stats {
     pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
@@ -433,6 +438,7 @@ impl kausal_store_stats {
             memtable_edges_used,
             memtable_arena_bytes_used,
             tables_count,
+            tables_with_edges,
             table_memory_bytes_used,
             flush_count,
             compaction_count,
@@ -453,7 +459,7 @@ impl kausal_store_stats {
             wal_syncs,
         } = *stats;
         kausal_store_stats {
-            struct_size: KAUSAL_STATS_SIZE_V2,
+            struct_size: KAUSAL_STATS_SIZE_V3,
             poisoned: u32::from(poisoned),
             blocks_live,
             edges_live,
@@ -461,6 +467,7 @@ impl kausal_store_stats {
             memtable_edges_used: memtable_edges_used.into(),
             memtable_arena_bytes_used: memtable_arena_bytes_used.into(),
             tables_count: tables_count.into(),
+            tables_with_edges: tables_with_edges.into(),
             table_memory_bytes_used,
             flush_count,
             compaction_count,

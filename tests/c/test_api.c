@@ -396,7 +396,8 @@ static void test_event_hook(void *region, size_t bytes) {
     CHECK(observed.events[stall_end].duration_ns >= observed.events[flush_end].duration_ns);
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
-    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V2);
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V3);
+    CHECK(stats.tables_with_edges <= stats.tables_count);
     CHECK(stats.wal_syncs >= stats.flush_count); /* each flush syncs the log first */
     CHECK(stats.table_pages_read == 0);          /* only writes so far */
     CHECK(stats.write_stalls >= 3 && stats.flush_count >= stats.write_stalls);
@@ -416,6 +417,12 @@ static void test_event_hook(void *region, size_t bytes) {
         CHECK(observed.count < 256 && ends == stats.write_stalls);
         CHECK(stats.write_stall_ns_total == total && stats.write_stall_ns_max == longest);
     }
+    /* A caller built against version 2: its 192 bytes, nothing after them. */
+    memset(&stats, 0xAB, sizeof stats);
+    stats.struct_size = KAUSAL_STATS_SIZE_V2;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V2 && stats.wal_syncs >= stats.flush_count);
+    CHECK(stats.tables_with_edges == 0xABABABABABABABABull);
     /* A caller built against version 1: its 152 bytes, nothing after them. */
     memset(&stats, 0xAB, sizeof stats);
     stats.struct_size = KAUSAL_STATS_SIZE_V1;

@@ -260,11 +260,11 @@ fn tables_note(criterion: &Path) -> String {
     let fields: Vec<&str> =
         text.lines().nth(1).map(|line| line.split('\t').collect()).unwrap_or_default();
     match fields[..] {
-        [tables, memtable_edges, region] => {
+        [tables, with_edges, memtable_edges, region] => {
             let mib = region.parse::<f64>().unwrap_or(0.0) / 1048576.0;
             format!(
-                " (this run: KausalDB's graph in {tables} tables, {memtable_edges} edge \
-                 records in its memtable, a {mib:.0} MiB region)"
+                " (this run: KausalDB's edges in {with_edges} of its {tables} tables, \
+                 {memtable_edges} edge records in its memtable, a {mib:.0} MiB region)"
             )
         }
         _ => String::new(),
