@@ -302,9 +302,15 @@
 #define KAUSAL_RECOVERY_STRICT 1
 
 /**
- * `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
+ * `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
+ * `struct_size` accepted, and what `kausal_config_default` writes.
  */
 #define KAUSAL_CONFIG_SIZE_V1 80
+
+/**
+ * `sizeof(kausal_config)` of version 2 (`region_initialized`), this version.
+ */
+#define KAUSAL_CONFIG_SIZE_V2 84
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -712,6 +718,14 @@ typedef struct kausal_config {
    * 80 bytes of region each. Default: 10000.
    */
   uint32_t query_nodes_max;
+  /**
+   * 0: the open zeroes the whole region first (its bytes may be uninitialised memory),
+   * a time proportional to the region. 1: the caller promises every byte of the region
+   * was written before (`calloc`, static storage, a `memset`, an earlier store; any
+   * values), so the open touches only what the store needs. Version 2 of the struct.
+   * Default: 0.
+   */
+  uint32_t region_initialized;
 } kausal_config;
 
 /**
@@ -1265,9 +1279,19 @@ const char *kausal_status_name(int32_t status);
 const char *kausal_status_message(int32_t status);
 
 /**
- * Writes the default configuration (a ~17.5 MiB region) into `out`.
+ * Writes the default configuration (a ~17.5 MiB region) into `out`: the fields of
+ * version 1 only (`KAUSAL_CONFIG_SIZE_V1` bytes, `struct_size` set to that), so a program
+ * built with an older header is never written past its struct. For every field this
+ * header knows, use `kausal_config_init(&config, sizeof config)`.
  */
 enum kausal_status kausal_config_default(struct kausal_config *out);
+
+/**
+ * Writes the default configuration into `out`, a struct of `struct_size` bytes (pass
+ * `sizeof(kausal_config)`): every field of the newest version that fits, `struct_size`
+ * set to that version's size. Below `KAUSAL_CONFIG_SIZE_V1`: `KAUSAL_ERROR_STRUCT_SIZE`.
+ */
+enum kausal_status kausal_config_init(struct kausal_config *out, uint32_t struct_size);
 
 /**
  * Checks a configuration. On `KAUSAL_ERROR_CONFIG_INVALID`, `*out_field` (if not NULL)
@@ -1284,10 +1308,11 @@ enum kausal_status kausal_memory_required(const struct kausal_config *config, si
  * Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
  * files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
  * ignored) holds the handle and every byte the engine uses; it must stay valid and
- * untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery
- * found. If the open fails and `out_error` is not NULL (its `struct_size` set), the
- * detail of the failure is written there: which file, which storage call and `errno`,
- * which config field, which kind of damage.
+ * untouched until `kausal_close`. It is zeroed first unless `config->region_initialized`
+ * is 1 (then an open costs what the store holds, not the region's size). Replays the
+ * log; see `kausal_stats` for what recovery found. If the open fails and `out_error` is
+ * not NULL (its `struct_size` set), the detail of the failure is written there: which
+ * file, which storage call and `errno`, which config field, which kind of damage.
  */
 enum kausal_status kausal_open_dir(const struct kausal_config *config,
                                    void *region,

@@ -191,7 +191,7 @@ int main(void) {
     vfs.list = flash_list;
 
     /* A firmware-sized store: 256 blocks, 1,024 edges, 256 KiB of payload. */
-    check(kausal_config_default(&config), "config");
+    check(kausal_config_init(&config, sizeof config), "config");
     config.memtable_entries_max = 256;
     config.memtable_edges_max = 1024;
     config.memtable_arena_bytes_max = 256u * 1024u;

@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     void *region;
 
     printf("KausalDB %s\n", kausal_version());
-    CHECK(kausal_config_default(&config));
+    CHECK(kausal_config_init(&config, sizeof config));
     CHECK(kausal_memory_required(&config, &region_len));
     region = malloc(region_len);
     if (region == NULL) {

@@ -12,7 +12,7 @@ int main(int argc, char **argv) {
     kausal_db *db = NULL;
     kausal_error_detail error = {.struct_size = sizeof(kausal_error_detail)};
     void *region;
-    kausal_config_default(&config); /* then adjust any limit */
+    kausal_config_init(&config, sizeof config); /* then adjust any limit */
     kausal_memory_required(&config, &bytes);
     region = malloc(bytes); /* or a static array on firmware */
     if (region == NULL) {

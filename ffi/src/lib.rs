@@ -199,11 +199,52 @@ pub extern "C" fn kausal_status_message(status: i32) -> *const c_char {
     status::status_text(status).1.as_ptr().cast()
 }
 
-/// Writes the default configuration (a ~17.5 MiB region) into `out`.
+/// Writes the default configuration (a ~17.5 MiB region) into `out`: the fields of
+/// version 1 only (`KAUSAL_CONFIG_SIZE_V1` bytes, `struct_size` set to that), so a program
+/// built with an older header is never written past its struct. For every field this
+/// header knows, use `kausal_config_init(&config, sizeof config)`.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_config_default(out: *mut kausal_config) -> kausal_status {
     // SAFETY: forwarded from the caller.
-    status_of(unsafe { output(out, kausal_config::from_core(&Config::DEFAULT)) })
+    status_of(unsafe { write_config(out, KAUSAL_CONFIG_SIZE_V1) })
+}
+
+/// Writes the default configuration into `out`, a struct of `struct_size` bytes (pass
+/// `sizeof(kausal_config)`): every field of the newest version that fits, `struct_size`
+/// set to that version's size. Below `KAUSAL_CONFIG_SIZE_V1`: `KAUSAL_ERROR_STRUCT_SIZE`.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_config_init(
+    out: *mut kausal_config,
+    struct_size: u32,
+) -> kausal_status {
+    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V2 {
+        KAUSAL_CONFIG_SIZE_V2
+    } else if struct_size >= KAUSAL_CONFIG_SIZE_V1 {
+        KAUSAL_CONFIG_SIZE_V1
+    } else {
+        return KAUSAL_ERROR_STRUCT_SIZE;
+    };
+    // SAFETY: forwarded from the caller.
+    status_of(unsafe { write_config(out, size) })
+}
+
+/// Writes the first `size` bytes of the default config (a version's size) into `out`.
+unsafe fn write_config(out: *mut kausal_config, size: u32) -> Outcome {
+    if out.is_null() {
+        return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
+    }
+    let config = kausal_config { struct_size: size, ..kausal_config::from_core(&Config::DEFAULT) };
+    debug_assert!(size as usize <= size_of::<kausal_config>());
+    // SAFETY: non-null, and the caller's struct holds at least `size` bytes (the version it
+    // was built with); the source is a whole struct.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            ptr::addr_of!(config).cast::<u8>(),
+            out.cast::<u8>(),
+            size as usize,
+        );
+    };
+    Ok(())
 }
 
 /// Checks a configuration. On `KAUSAL_ERROR_CONFIG_INVALID`, `*out_field` (if not NULL)
@@ -214,7 +255,7 @@ pub unsafe extern "C" fn kausal_config_check(
     out_field: *mut *const c_char,
 ) -> kausal_status {
     // SAFETY: forwarded from the caller.
-    let config = match unsafe { reference(config) } {
+    let config = match unsafe { kausal_config::read(config) } {
         Ok(config) => config,
         Err(failure) => return failure.status,
     };
@@ -222,7 +263,7 @@ pub unsafe extern "C" fn kausal_config_check(
         Ok(_) => KAUSAL_OK,
         Err(status) => {
             if status == KAUSAL_ERROR_CONFIG_INVALID && !out_field.is_null() {
-                let field = types::invalid_field(config);
+                let field = types::invalid_field(&config);
                 // SAFETY: non-null out-pointer from the caller.
                 unsafe { out_field.write(field.as_ptr().cast()) };
             }
@@ -247,7 +288,7 @@ pub unsafe extern "C" fn kausal_memory_required(
 ) -> kausal_status {
     status_of((|| {
         // SAFETY: forwarded from the caller.
-        let config = unsafe { reference(config) }?.to_core()?;
+        let config = unsafe { kausal_config::read(config) }?.to_core()?;
         // SAFETY: forwarded from the caller.
         unsafe { output(out_bytes, handle_bytes_required(&config)) }
     })())
@@ -277,7 +318,9 @@ unsafe fn open_in(
     storage: &mut Option<StorageFailure>,
 ) -> Outcome {
     // SAFETY: forwarded from the caller.
-    let config = unsafe { reference(config) }?.to_core()?;
+    let caller_config = unsafe { kausal_config::read(config) }?;
+    let region_initialized = caller_config.region_initialized == 1;
+    let config = caller_config.to_core()?;
     if region.is_null() || out_db.is_null() {
         return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
@@ -301,10 +344,14 @@ unsafe fn open_in(
     let names_count = config.files_max as usize;
     let engine_offset = names_offset + names_count * size_of::<NamedFile>();
     // SAFETY: the caller gives `region_len` writable bytes that stay valid, and untouched by
-    // the caller, until kausal_close. They may be uninitialised, so they are zeroed before a
-    // slice is formed. The engine's part starts after the handle's, so the two never overlap.
+    // the caller, until kausal_close. Unless the caller set `region_initialized` (its promise
+    // that every byte was written before), they may be uninitialised, so they are zeroed
+    // before a slice is formed; the engine reads any bytes without trusting them. The
+    // engine's part starts after the handle's, so the two never overlap.
     let engine_region = unsafe {
-        ptr::write_bytes(base, 0, region_len);
+        if !region_initialized {
+            ptr::write_bytes(base, 0, region_len);
+        }
         core::slice::from_raw_parts_mut(base.add(engine_offset), region_len - engine_offset)
     };
     // SAFETY: `names_offset` aligns the pointer for NamedFile, and the `names_count` slots
@@ -378,10 +425,11 @@ unsafe fn open_status(
 /// Opens (creating if needed) the store in directory `path` (NUL-terminated), with POSIX
 /// files. `region` (at least `kausal_memory_required` bytes, any alignment, contents
 /// ignored) holds the handle and every byte the engine uses; it must stay valid and
-/// untouched until `kausal_close`. Replays the log; see `kausal_stats` for what recovery
-/// found. If the open fails and `out_error` is not NULL (its `struct_size` set), the
-/// detail of the failure is written there: which file, which storage call and `errno`,
-/// which config field, which kind of damage.
+/// untouched until `kausal_close`. It is zeroed first unless `config->region_initialized`
+/// is 1 (then an open costs what the store holds, not the region's size). Replays the
+/// log; see `kausal_stats` for what recovery found. If the open fails and `out_error` is
+/// not NULL (its `struct_size` set), the detail of the failure is written there: which
+/// file, which storage call and `errno`, which config field, which kind of damage.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_open_dir(
     config: *const kausal_config,

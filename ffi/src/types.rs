@@ -88,16 +88,28 @@ pub struct kausal_config {
     /// Blocks one traversal or path query may visit (1..=KAUSAL_RESULTS_MAX_LIMIT); 72 to
     /// 80 bytes of region each. Default: 10000.
     pub query_nodes_max: u32,
+    /// 0: the open zeroes the whole region first (its bytes may be uninitialised memory),
+    /// a time proportional to the region. 1: the caller promises every byte of the region
+    /// was written before (`calloc`, static storage, a `memset`, an earlier store; any
+    /// values), so the open touches only what the store needs. Version 2 of the struct.
+    /// Default: 0.
+    pub region_initialized: u32,
 }
 
-/// `sizeof(kausal_config)` in this version, the smallest `struct_size` accepted.
+/// `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
+/// `struct_size` accepted, and what `kausal_config_default` writes.
 pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
-const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V1 as usize);
+/// `sizeof(kausal_config)` of version 2 (`region_initialized`), this version.
+pub const KAUSAL_CONFIG_SIZE_V2: u32 = 84;
+const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V2 as usize);
+const _: () = assert!(
+    core::mem::offset_of!(kausal_config, region_initialized) == KAUSAL_CONFIG_SIZE_V1 as usize
+);
 
 impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
-            struct_size: KAUSAL_CONFIG_SIZE_V1,
+            struct_size: KAUSAL_CONFIG_SIZE_V2,
             memtable_entries_max: config.memtable_entries_max,
             memtable_edges_max: config.memtable_edges_max,
             memtable_arena_bytes_max: config.memtable_arena_bytes_max,
@@ -123,13 +135,46 @@ impl kausal_config {
                 RecoveryMode::Strict => KAUSAL_RECOVERY_STRICT,
             },
             query_nodes_max: config.query_nodes_max,
+            region_initialized: 0,
         }
+    }
+
+    /// The caller's config, as many bytes as its `struct_size` says: fields of a later
+    /// version than the caller's read as 0.
+    ///
+    /// # Safety
+    /// `config` is NULL or points to a `kausal_config` of at least `struct_size` bytes.
+    pub(crate) unsafe fn read(config: *const kausal_config) -> crate::Outcome<kausal_config> {
+        if config.is_null() {
+            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
+        }
+        // SAFETY: non-null; every version of the struct starts with `struct_size`.
+        let size = unsafe { core::ptr::addr_of!((*config).struct_size).read() };
+        if size < KAUSAL_CONFIG_SIZE_V1 {
+            return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
+        }
+        let mut copy = kausal_config { region_initialized: 0, ..Self::from_core(&Config::DEFAULT) };
+        let bytes = (size as usize).min(core::mem::size_of::<kausal_config>());
+        // SAFETY: the caller's struct holds `size` bytes (the header's contract) and ours at
+        // least `bytes`; every field is a u32, valid for any bits.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                config.cast::<u8>(),
+                core::ptr::addr_of_mut!(copy).cast::<u8>(),
+                bytes,
+            );
+        };
+        Ok(copy)
     }
 
     /// The core config, validated.
     pub(crate) fn to_core(self) -> crate::Outcome<Config> {
         if self.struct_size < KAUSAL_CONFIG_SIZE_V1 {
             return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
+        }
+        if self.region_initialized > 1 {
+            let field = "region_initialized";
+            return Err(kausaldb_core::Error::ConfigInvalid { field }.into());
         }
         let known_policy =
             matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
@@ -232,6 +277,9 @@ const _: () = assert!(names_match(&FIELD_NAMES_C, &Config::FIELD_NAMES));
 /// The NUL-terminated name of the first invalid field of `config` (for
 /// `kausal_config_check`).
 pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
+    if config.region_initialized > 1 {
+        return "region_initialized\0";
+    }
     let core_field = match (config.sync_policy, config.recovery_mode) {
         (
             KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT,
@@ -529,6 +577,27 @@ mod tests {
         let policy = kausal_config { sync_policy: 7, ..config };
         let error = kausaldb_core::Error::ConfigInvalid { field: "sync_policy" };
         assert_eq!(policy.to_core(), Err(error.into()));
+        let region = kausal_config { region_initialized: 2, ..config };
+        let error = kausaldb_core::Error::ConfigInvalid { field: "region_initialized" };
+        assert_eq!(region.to_core(), Err(error.into()));
+        assert_eq!(invalid_field(&region), "region_initialized\0");
+    }
+
+    /// A version-1 caller's struct is read for its 80 bytes only: the field after them
+    /// reads as 0 whatever lies there.
+    #[test]
+    fn a_version_1_config_is_read_for_its_own_bytes() {
+        let mut config = kausal_config::from_core(&Config::DEFAULT);
+        config.region_initialized = 1;
+        let read = |config: &kausal_config| {
+            // SAFETY: a whole struct, of at least the size it states.
+            unsafe { kausal_config::read(config) }.map(|copy| copy.region_initialized)
+        };
+        assert_eq!(read(&config), Ok(1));
+        config.struct_size = KAUSAL_CONFIG_SIZE_V1;
+        assert_eq!(read(&config), Ok(0));
+        config.struct_size = KAUSAL_CONFIG_SIZE_V1 - 4;
+        assert_eq!(read(&config).map_err(|failure| failure.status), Err(KAUSAL_ERROR_STRUCT_SIZE));
     }
     /// The header states each config field's default ("Default: N." in its comment), and
     /// the number is the one `kausal_config_default` writes.
@@ -558,6 +627,7 @@ mod tests {
             sync_policy,
             recovery_mode,
             query_nodes_max,
+            region_initialized,
         } = kausal_config::from_core(&Config::DEFAULT);
         let fields = [
             ("memtable_entries_max", memtable_entries_max),
@@ -579,6 +649,7 @@ mod tests {
             ("sync_policy", sync_policy),
             ("recovery_mode", recovery_mode),
             ("query_nodes_max", query_nodes_max),
+            ("region_initialized", region_initialized),
         ];
         let mut comment_start = 0;
         for (name, value) in fields {

@@ -7,7 +7,7 @@
 
 static inline kausal_config small_config(void) {
     kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
     config.memtable_entries_max = 64;
     config.memtable_edges_max = 64;
     config.memtable_arena_bytes_max = 256 * 1024;

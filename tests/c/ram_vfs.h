@@ -346,7 +346,7 @@ static kausal_id ram_id(uint8_t n) {
 /* A small config for stores on a RAM disk: a few KiB segments, 1 KiB table pages. */
 static kausal_config ram_config(void) {
     kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
     config.memtable_entries_max = 256;
     config.memtable_edges_max = 256;
     config.memtable_arena_bytes_max = 1u << 20;

@@ -60,6 +60,85 @@ static void test_config_and_memory(void) {
     CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_STRUCT_SIZE);
 }
 
+/* Config versions: kausal_config_default writes version 1's bytes only (a program built
+ * with an older header is never written past its struct), kausal_config_init the newest
+ * that fits the size it is given. */
+static void test_config_versions(void) {
+    kausal_config config;
+    const char *field = NULL;
+    memset(&config, 0xEE, sizeof config);
+    REQUIRE_OK(kausal_config_default(&config));
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V1 && config.region_initialized == 0xEEEEEEEEu);
+    memset(&config, 0xEE, sizeof config);
+    REQUIRE_OK(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V1));
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V1 && config.region_initialized == 0xEEEEEEEEu);
+    /* A version-1 struct is read for its own bytes: what lies after them is not a field. */
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
+    CHECK(config.struct_size == sizeof config && config.region_initialized == 0);
+    REQUIRE_OK(kausal_config_init(&config, sizeof config + 16));
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V2);
+    CHECK_STATUS(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V1 - 4), KAUSAL_ERROR_STRUCT_SIZE);
+    CHECK_STATUS(kausal_config_init(NULL, sizeof config), KAUSAL_ERROR_NULL_ARGUMENT);
+    config.region_initialized = 2;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, "region_initialized") == 0);
+}
+
+/* Bytes of `region` still holding `pattern`. */
+static size_t bytes_holding(const unsigned char *region, size_t bytes, unsigned char pattern) {
+    size_t count = 0, at;
+    for (at = 0; at < bytes; at++) {
+        count += region[at] == pattern;
+    }
+    return count;
+}
+
+/* Opens a store of one block in a region filled with `pattern`, writes, reads back and
+ * closes; returns how many of the region's bytes still hold the pattern. */
+static size_t open_in_pattern(uint32_t region_initialized, unsigned char pattern) {
+    char directory[] = "/tmp/kausaldb-c-region-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_id a = id_from(1);
+    kausal_block_view view;
+    kausal_db *db = NULL;
+    size_t bytes = 0, kept;
+    unsigned char *region;
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    config.region_initialized = region_initialized;
+    REQUIRE_OK(kausal_memory_required(&config, &bytes));
+    region = malloc(bytes);
+    if (region == NULL) {
+        exit(2);
+    }
+    memset(region, pattern, bytes);
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
+    REQUIRE_OK(kausal_put_block(db, &a, "a.c", 3, "{}", 2, (const uint8_t *)"int a;", 6, NULL));
+    REQUIRE_OK(kausal_find_block(db, &a, &view));
+    CHECK(view.content_len == 6 && memcmp(view.content, "int a;", 6) == 0);
+    REQUIRE_OK(kausal_close(db));
+    kept = bytes_holding(region, bytes, pattern);
+    free(region);
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    CHECK(system(command) == 0);
+    return kept;
+}
+
+/* With region_initialized the open costs what the store needs: a one-block store leaves
+ * most of its region's pages untouched. Without it the whole region is zeroed first. */
+static void test_region_initialized(void) {
+    kausal_config config = small_config();
+    size_t bytes = 0, kept;
+    REQUIRE_OK(kausal_memory_required(&config, &bytes));
+    kept = open_in_pattern(1, 0xA5);
+    CHECK(kept > bytes / 10 * 9);
+    kept = open_in_pattern(0, 0xA5);
+    CHECK(kept < bytes / 100);
+}
+
 static void test_open_errors(const char *directory) {
     kausal_config config = small_config();
     kausal_db *db = (kausal_db *)&config; /* a sentinel that must not be overwritten */
@@ -453,6 +532,8 @@ int main(void) {
     }
     test_version_and_status_text();
     test_config_and_memory();
+    test_config_versions();
+    test_region_initialized();
     test_ids();
     test_open_errors(directory);
     REQUIRE_OK(kausal_memory_required(&config, &bytes));

@@ -35,7 +35,7 @@ static size_t content_of(uint64_t n, char *buffer, size_t len) {
 
 static kausal_config crash_config(void) {
     kausal_config config;
-    REQUIRE_OK(kausal_config_default(&config));
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
     config.memtable_entries_max = 1 << 16;
     config.memtable_edges_max = 1024;
     config.memtable_arena_bytes_max = 32u << 20;
