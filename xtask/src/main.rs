@@ -21,7 +21,7 @@
 //!   `report` rewrites RESULTS.md from the last run; `mcp` times `kausal mcp` round trips
 //!   from a client on the SQLite amalgamation and on this repository.
 //! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
-//!   (default 1,000,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
+//!   (default 300,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
