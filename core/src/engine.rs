@@ -689,7 +689,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// memtable or the WAL full). Crash-safe at every step: the tables are synced, then named
     /// in a new manifest (atomic replace), then the WAL they cover is removed.
     /// `MemtableFull { resource: Tables }` when too few of `Config::tables_max` table slots
-    /// are free (and compaction is not automatic).
+    /// are free (and compaction is not automatic); `MemtableFull { resource: TableMemory }`
+    /// when its tables' filters and indexes do not fit `Config::table_memory_bytes`.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.check_invariants();
         self.writable()?;
@@ -710,14 +711,25 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.events.end(EventKind::FlushEnd, bytes, tables, started);
         self.wal.checkpoint(&mut self.vfs)?;
         if self.config.compaction_auto {
-            // Each step removes at least one table, so this ends within tables_max steps.
-            for _ in 0..self.config.tables_max {
-                if !self.compact_step()? {
-                    break;
-                }
-            }
+            self.compact_after_flush()?;
         }
         self.check_invariants();
+        Ok(())
+    }
+
+    /// The compaction steps a flush runs with `Config::compaction_auto`. A step whose output
+    /// does not fit the table memory is put off, not the write's error: the flush is done
+    /// and the memtable has room. A later flush tries again; once the table slots are full,
+    /// `compact_until_flush_fits` must merge, and then its error refuses the write.
+    fn compact_after_flush(&mut self) -> Result<(), Error> {
+        // Each step removes at least one table, so this ends within tables_max steps.
+        for _ in 0..self.config.tables_max {
+            match self.compact_step() {
+                Ok(true) => {}
+                Ok(false) | Err(Error::MemtableFull { resource: Resource::TableMemory }) => break,
+                Err(error) => return Err(error),
+            }
+        }
         Ok(())
     }
 

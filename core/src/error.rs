@@ -15,7 +15,10 @@ pub enum Resource {
     MemtableArenaBytes,
     /// `Config::wal_segments_max` WAL segments exist.
     WalSegments,
-    /// `Config::table_memory_bytes` (blooms and indexes of open tables) is in use.
+    /// `Config::table_memory_bytes` (blooms and indexes of open tables) has no room for the
+    /// filter and index of a table a flush must write, or of the output of a merge that
+    /// must run to free a table slot. (A merge a flush only chooses to run is put off when
+    /// it does not fit: the write goes on.)
     TableMemory,
     /// Too few of `Config::tables_max` table slots are free for a flush (it writes a table
     /// for its blocks and one for its edges); compaction must merge some first.

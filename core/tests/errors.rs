@@ -185,6 +185,57 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
     assert_eq!(engine.find_block(id(2)).unwrap().unwrap().source_uri, b"b");
 }
 
+/// A compaction step that cannot reserve table memory for its output is put off, not made
+/// the write's error: the flush before it succeeded, and the memtable has room again. A
+/// write is refused for table memory only when its own flush's table does not fit, and then
+/// it changes nothing. (The scale run met the first case: with 10 MiB of table memory and
+/// every flush's table still fitting, a write was refused each time a merge did not fit.)
+#[test]
+fn a_merge_without_table_memory_waits_and_only_a_flush_that_cannot_fit_refuses_a_write() {
+    let config = Config {
+        memtable_entries_max: 8,
+        memtable_edges_max: 8,
+        table_memory_bytes: 3 << 10,
+        ..small_config()
+    };
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::new(&bump, &config);
+    let mut sim = harness::sim_vfs(memory.disk, 5);
+    let mut engine = Engine::open(config, &mut *memory.region, &mut sim).unwrap();
+    let table_memory = Error::MemtableFull { resource: Resource::TableMemory };
+    let mut refused_at = None;
+    for n in 1..=2_000u32 {
+        let (id, content) = (id(u128::from(n)), [n as u8; 100]);
+        match engine.put_block(id, b"a.rs", META, &content) {
+            Ok(_) => {}
+            Err(error) => {
+                assert_eq!(error, table_memory);
+                refused_at = Some(n);
+                break;
+            }
+        }
+    }
+    let refused_at = refused_at.expect("the table memory never filled");
+    let before = engine.stats();
+    // Refused because the memtable's own table does not fit: it is full, not flushed.
+    assert_eq!(before.memtable_entries_used, config.memtable_entries_max, "{before:?}");
+    assert!(before.tables_count >= 4, "merges were put off, so tables gathered: {before:?}");
+    let next = id(u128::from(refused_at));
+    assert_eq!(engine.put_block(next, b"a.rs", META, b"x"), Err(table_memory));
+    assert_eq!(engine.flush(), Err(table_memory));
+    let after = engine.stats();
+    assert_eq!(
+        (after.blocks_live, after.tables_count, after.table_memory_bytes_used),
+        (before.blocks_live, before.tables_count, before.table_memory_bytes_used),
+        "a refused write changed the store"
+    );
+    for n in 1..refused_at {
+        let found = engine.find_block(id(u128::from(n))).unwrap().map(|view| view.content[0]);
+        assert_eq!(found, Some(n as u8), "block {n}");
+    }
+    assert_eq!(engine.find_block(next).unwrap(), None);
+}
+
 #[test]
 fn a_full_wal_flushes_instead_of_refusing() {
     let config = Config {
