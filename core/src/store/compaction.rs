@@ -83,7 +83,8 @@ fn full_run(tables: &[TableMeta]) -> Option<Run> {
     if tables.len() < 2 {
         return None;
     }
-    let every: Run = if tables.len() == 64 { Run::MAX } else { (1 << tables.len()) - 1 };
+    // Every position in use: the low `tables.len()` bits (2..=TABLES_MAX_LIMIT of them).
+    let every: Run = Run::MAX >> (Run::BITS as usize - tables.len());
     if tables.iter().any(TableMeta::is_mixed) {
         return Some(every);
     }
