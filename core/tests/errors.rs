@@ -188,8 +188,8 @@ fn a_full_memtable_flushes_and_full_tables_are_back_pressure_that_changes_nothin
 /// A compaction step that cannot reserve table memory for its output is put off, not made
 /// the write's error: the flush before it succeeded, and the memtable has room again. A
 /// write is refused for table memory only when its own flush's table does not fit, and then
-/// it changes nothing. (The scale run met the first case: with 10 MiB of table memory and
-/// every flush's table still fitting, a write was refused each time a merge did not fit.)
+/// it changes nothing. (A million-block scale run stopped at such a refusal with room left
+/// for the flushes of 100,000 more blocks' edges.)
 #[test]
 fn a_merge_without_table_memory_waits_and_only_a_flush_that_cannot_fit_refuses_a_write() {
     let config = Config {
