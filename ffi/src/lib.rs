@@ -475,23 +475,40 @@ fn posix_backend(_path: &str) -> Result<Backend, Failure> {
 /// The host's callbacks, as many bytes as its `struct_size` says (an older, shorter struct
 /// leaves the newer callbacks NULL instead of being read past its end).
 unsafe fn host_callbacks(vfs: *const kausal_vfs) -> Outcome<kausal_vfs> {
-    if vfs.is_null() {
+    // SAFETY: forwarded from the caller; the callbacks are fn pointers, a pointer and a u32,
+    // valid for any bits a correct caller wrote.
+    unsafe { read_versioned(vfs, KAUSAL_VFS_SIZE_V1, kausal_vfs::EMPTY) }
+}
+
+/// A caller's versioned struct (its first field is `struct_size`, a u32, in every version):
+/// `KAUSAL_ERROR_NULL_ARGUMENT` for NULL, `KAUSAL_ERROR_STRUCT_SIZE` below `size_min`, else
+/// its `struct_size` bytes over `base`, which keeps the fields of versions newer than the
+/// caller's, so an older, shorter struct is never read past its end.
+///
+/// # Safety
+/// `caller` is NULL or valid for reads of the `struct_size` bytes it states, and every
+/// field of `T` is valid for any bits a correct caller wrote there.
+pub(crate) unsafe fn read_versioned<T: Copy>(
+    caller: *const T,
+    size_min: u32,
+    base: T,
+) -> Outcome<T> {
+    if caller.is_null() {
         return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
-    // SAFETY: non-null; every version of the struct starts with `struct_size`.
-    let size = unsafe { ptr::addr_of!((*vfs).struct_size).read() };
-    if size < KAUSAL_VFS_SIZE_V1 {
+    // SAFETY: non-null, and every version of the struct starts with its u32 `struct_size`.
+    let size = unsafe { caller.cast::<u32>().read_unaligned() };
+    if size < size_min {
         return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
     }
-    let mut callbacks = kausal_vfs::EMPTY;
-    let bytes = (size as usize).min(size_of::<kausal_vfs>());
-    // SAFETY: the caller's struct holds `size` bytes (the header's contract), and ours at
-    // least `bytes`; both are plain data (fn pointers, a pointer, a u32) valid for any bits
-    // a correct caller wrote.
+    let mut copy = base;
+    let bytes = (size as usize).min(size_of::<T>());
+    // SAFETY: the caller's struct holds `size` bytes (the header's contract) and ours at
+    // least `bytes`; the fields take any bits (the contract above).
     unsafe {
-        ptr::copy_nonoverlapping(vfs.cast::<u8>(), ptr::addr_of_mut!(callbacks).cast::<u8>(), bytes)
+        ptr::copy_nonoverlapping(caller.cast::<u8>(), ptr::addr_of_mut!(copy).cast::<u8>(), bytes)
     };
-    Ok(callbacks)
+    Ok(copy)
 }
 
 /// Opens (creating if needed) the store kept by the host's storage callbacks `vfs`

@@ -140,31 +140,14 @@ impl kausal_config {
     }
 
     /// The caller's config, as many bytes as its `struct_size` says: fields of a later
-    /// version than the caller's read as 0.
+    /// version than the caller's read as their defaults (`region_initialized` as 0).
     ///
     /// # Safety
     /// `config` is NULL or points to a `kausal_config` of at least `struct_size` bytes.
     pub(crate) unsafe fn read(config: *const kausal_config) -> crate::Outcome<kausal_config> {
-        if config.is_null() {
-            return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
-        }
-        // SAFETY: non-null; every version of the struct starts with `struct_size`.
-        let size = unsafe { core::ptr::addr_of!((*config).struct_size).read() };
-        if size < KAUSAL_CONFIG_SIZE_V1 {
-            return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
-        }
-        let mut copy = kausal_config { region_initialized: 0, ..Self::from_core(&Config::DEFAULT) };
-        let bytes = (size as usize).min(core::mem::size_of::<kausal_config>());
-        // SAFETY: the caller's struct holds `size` bytes (the header's contract) and ours at
-        // least `bytes`; every field is a u32, valid for any bits.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                config.cast::<u8>(),
-                core::ptr::addr_of_mut!(copy).cast::<u8>(),
-                bytes,
-            );
-        };
-        Ok(copy)
+        let defaults = Self::from_core(&Config::DEFAULT);
+        // SAFETY: forwarded from the caller; every field is a u32, valid for any bits.
+        unsafe { crate::read_versioned(config, KAUSAL_CONFIG_SIZE_V1, defaults) }
     }
 
     /// The core config, validated.
