@@ -961,3 +961,90 @@ fn traversals_are_exact_in_a_region_full_of_old_bytes() {
         }
     }
 }
+
+/// The listing of a block whose edges lie in tables and in the memtable merges them in key
+/// order (type, then the other end's id), the newest level's version of a key winning: a
+/// delete hides an older level's edge, a put of an edge an older level holds lists it once.
+/// One table and the memtable is the listing's two-way path; two or three tables the
+/// general merge. Tables of 256-byte pages, so a block's run of edges spans pages.
+#[test]
+fn a_listing_merges_the_tables_edges_with_the_memtables_in_key_order() {
+    let test = "a_listing_merges_the_tables_edges_with_the_memtables_in_key_order";
+    let config = Config { compaction_auto: false, ..harness::small_config() };
+    for_each_seed(test, 300, |seed| {
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::new(&bump, &config);
+        let vfs = harness::sim_vfs(memory.disk, seed);
+        let mut engine =
+            Engine::open(config, memory.region, vfs).map_err(|error| format!("open: {error:?}"))?;
+        let mut generator = Generator::new(seed, UNIVERSE);
+        let hub = BlockId::from_u128(1);
+        for id in generator.all_ids() {
+            engine.put_block(id, b"src/a.rs", b"{}", b"x").map_err(|e| format!("{e:?}"))?;
+        }
+        // Edges of the hub, both directions, into 1 to 3 tables, then the memtable: puts and
+        // deletes over the same keys and new ones.
+        let tables = 1 + seed % 3;
+        let mut expected: BTreeSet<Edge> = BTreeSet::new();
+        for round in 0..=tables {
+            hub_edges(&mut engine, &mut generator, hub, round > 0, &mut expected)?;
+            if round < tables {
+                engine.flush().map_err(|error| format!("flush: {error:?}"))?;
+            }
+        }
+        let stats = engine.stats();
+        if u64::from(stats.tables_with_edges) != tables || stats.memtable_edges_used == 0 {
+            return Err(format!("not {tables} edge tables and the memtable: {stats:?}"));
+        }
+        for direction in [Direction::Outgoing, Direction::Incoming] {
+            let outgoing = direction == Direction::Outgoing;
+            let key = |edge: &Edge| {
+                (edge.edge_type.code(), if outgoing { edge.target } else { edge.source })
+            };
+            let mut want: Vec<_> = expected
+                .iter()
+                .filter(|edge| if outgoing { edge.source == hub } else { edge.target == hub })
+                .map(key)
+                .collect();
+            want.sort();
+            let mut out = [Edge::EMPTY; 128];
+            let count = engine
+                .edges(hub, direction, EdgeFilter::All, &mut out)
+                .map_err(|error| format!("edges: {error:?}"))?;
+            let listed: Vec<_> = out[..count.written].iter().map(key).collect();
+            if listed != want {
+                return Err(format!("{direction:?}: listed {listed:?}, expected {want:?}"));
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Puts 24 random edges from or to `hub` (a third of them deletes of edges in `expected`
+/// when `deletes`), keeping `expected` the edges that should be live.
+fn hub_edges<V: Vfs>(
+    engine: &mut Engine<'_, V>,
+    generator: &mut Generator,
+    hub: BlockId,
+    deletes: bool,
+    expected: &mut BTreeSet<Edge>,
+) -> Result<(), String> {
+    for _ in 0..24 {
+        let mut edge = generator.edge();
+        if generator.rng.below(2) == 0 {
+            edge.source = hub;
+        } else {
+            edge.target = hub;
+        }
+        if deletes && !expected.is_empty() && generator.rng.below(3) == 0 {
+            let at = generator.rng.below(expected.len() as u64) as usize;
+            let edge = *expected.iter().nth(at).ok_or("in range")?;
+            engine.delete_edge(edge).map_err(|e| format!("delete {edge:?}: {e:?}"))?;
+            expected.remove(&edge);
+        } else {
+            engine.put_edge(edge).map_err(|e| format!("put {edge:?}: {e:?}"))?;
+            expected.insert(edge);
+        }
+    }
+    Ok(())
+}

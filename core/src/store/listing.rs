@@ -1,7 +1,7 @@
 //! Edge listings: the visible edges of one block, merged across the memtable and the tables
 //! (the memtable alone when it is the only level that can hold them).
 
-use super::merge::Merge;
+use super::merge::{listing_order, Merge};
 use super::Store;
 use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::Error;
@@ -30,6 +30,7 @@ impl<'r> Store<'r> {
         // The cursors are the region's (taken for the listing, given back after): listings
         // never nest, the callers holding the store for the whole of one.
         let cursors = core::mem::take(&mut self.edge_cursors);
+        let scratch = core::mem::take(&mut self.sort_scratch);
         let mut merge = Merge::new(&mut *cursors);
         // `small-code`: every caller's closure goes through one `dyn FnMut`, so the merge is
         // compiled once, not once per caller (an indirect call per record instead).
@@ -37,8 +38,14 @@ impl<'r> Store<'r> {
         let mut emit = emit;
         #[cfg(feature = "small-code")]
         let emit: &mut dyn FnMut(&EdgeRecord) -> bool = &mut emit;
-        let listed = self.merge_edges_with(vfs, (id, entry), outgoing, filter, emit, &mut merge);
-        self.edge_cursors = cursors;
+        let listed = self.merge_edges_with(
+            vfs,
+            (id, entry, outgoing),
+            filter,
+            emit,
+            (&mut merge, &mut *scratch),
+        );
+        (self.edge_cursors, self.sort_scratch) = (cursors, scratch);
         listed
     }
 
@@ -47,11 +54,10 @@ impl<'r> Store<'r> {
     fn merge_edges_with<V: Vfs>(
         &mut self,
         vfs: &mut V,
-        (id, entry): (&BlockId, Option<u32>),
-        outgoing: bool,
+        (id, entry, outgoing): (&BlockId, Option<u32>, bool),
         filter: &EdgeFilter<'_>,
         mut emit: impl FnMut(&EdgeRecord) -> bool,
-        merge: &mut Merge<'_, EdgeCursor>,
+        (merge, scratch): (&mut Merge<'_, EdgeCursor>, &mut [u32]),
     ) -> Result<usize, Error> {
         self.open_edge_cursors(vfs, id, outgoing, merge)?;
         let live = merge.cursors().iter().filter(|cursor| !cursor.is_done()).count();
@@ -65,12 +71,19 @@ impl<'r> Store<'r> {
             Some(entry) => {
                 // The scratch is overwritten: a scan's order kept there is gone.
                 self.scan_order = None;
-                self.memtable.edges_of(entry, id, outgoing, self.sort_scratch)
+                self.memtable.edges_of(entry, id, outgoing, scratch)
             }
             None => &[],
         };
-        if memtable_edges.is_empty() && live == 1 {
-            return self.stream_single_table(vfs, merge, filter, emit);
+        if live == 1 {
+            return self.merge_single_table(
+                vfs,
+                merge,
+                (id, outgoing),
+                memtable_edges,
+                filter,
+                emit,
+            );
         }
         let tables = &self.tables[..self.tables_count];
         let records_max: u64 = tables.iter().map(|table| table.edge_records).sum();
@@ -85,13 +98,17 @@ impl<'r> Store<'r> {
                 merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?;
             // The memtable is the newest level: its version wins a tie.
             let best = match (memtable_head, table_head) {
-                (Some(memtable), Some((_, table))) if table.key() < memtable.key() => table,
+                (Some(memtable), Some((_, table)))
+                    if listing_order(&table) < listing_order(&memtable) =>
+                {
+                    table
+                }
                 (Some(memtable), _) => memtable,
                 (None, Some((_, table))) => table,
                 (None, None) => return Ok(emitted),
             };
-            let key = best.key();
-            if memtable_head.is_some_and(|head| head.key() == key) {
+            let key = listing_order(&best);
+            if memtable_head.is_some_and(|head| listing_order(&head) == key) {
                 memtable_at += 1;
             }
             merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
@@ -105,14 +122,18 @@ impl<'r> Store<'r> {
         Err(DAMAGED)
     }
 
-    /// `merge_edges` when one table alone can hold `id`'s edges in this direction (the
-    /// memtable has none, every other table's filter turned the listing away): its records
-    /// in order, with no merge, since a table holds one version of each key. Most listings
-    /// of a graph spread over tables are this case (outgoing edges written together).
-    fn stream_single_table<V: Vfs>(
+    /// `merge_edges` when one table alone can hold `id`'s edges in this direction (every
+    /// other table's filter turned the listing away): a two-way merge of its records with the
+    /// memtable's (`memtable_edges`, sorted, possibly none), since a table holds one version
+    /// of each key. Most listings of a graph spread over tables are this case: the general
+    /// merge's rounds over every cursor made an incoming listing 2.7x slower (measured:
+    /// 1.30 µs against 0.48 µs, 100,000 blocks, the graph in one table and the memtable).
+    fn merge_single_table<V: Vfs>(
         &mut self,
         vfs: &mut V,
         merge: &mut Merge<'_, EdgeCursor>,
+        (id, outgoing): (&BlockId, bool),
+        memtable_edges: &[u32],
         filter: &EdgeFilter<'_>,
         mut emit: impl FnMut(&EdgeRecord) -> bool,
     ) -> Result<usize, Error> {
@@ -122,16 +143,36 @@ impl<'r> Store<'r> {
         let table = &self.tables[index];
         let buffer = self.merge_buffers.slot(index);
         let cursor = merge.cursor_mut(index).ok_or(DAMAGED)?;
-        let mut emitted = 0;
-        // Each round consumes a record; the table holds `edge_records` of them.
-        for _ in 0..=table.edge_records {
-            let Some(record) = cursor.current(vfs, &mut self.pool, table, buffer)? else {
-                return Ok(emitted);
+        let memtable = &self.memtable;
+        let memtable_at = |at: usize| {
+            memtable_edges.get(at).map(|&record| memtable.edge_record_of(id, record, outgoing))
+        };
+        let (mut at, mut emitted) = (0, 0);
+        let mut memtable_head = memtable_at(at);
+        let mut table_head = cursor.current(vfs, &mut self.pool, table, buffer)?;
+        // Each round consumes a record of the table (which holds `edge_records`), of the
+        // memtable, or of both.
+        for _ in 0..=(table.edge_records + memtable_edges.len() as u64) {
+            let order = match (&memtable_head, &table_head) {
+                (Some(newer), Some(older)) => listing_order(newer).cmp(&listing_order(older)),
+                (Some(_), None) => core::cmp::Ordering::Less,
+                (None, Some(_)) => core::cmp::Ordering::Greater,
+                (None, None) => return Ok(emitted),
             };
-            cursor.advance();
-            if !record.tombstone && filter.accepts(record.edge_type) {
+            // The memtable is the newer level: its version of an equal key wins.
+            let best = if order.is_gt() { table_head } else { memtable_head };
+            let best = best.ok_or(DAMAGED)?;
+            if order.is_le() {
+                at += 1;
+                memtable_head = memtable_at(at);
+            }
+            if order.is_ge() {
+                cursor.advance();
+                table_head = cursor.current(vfs, &mut self.pool, table, buffer)?;
+            }
+            if !best.tombstone && filter.accepts(best.edge_type) {
                 emitted += 1;
-                if !emit(&record) {
+                if !emit(&best) {
                     return Ok(emitted);
                 }
             }

@@ -43,6 +43,8 @@ impl<'r> MergeBuffers<'r> {
 pub(crate) trait MergeCursor: Copy {
     /// What the cursor yields for its current record.
     type Head: Copy;
+    /// What orders the records the cursors yield (of equal keys, the newest wins).
+    type Key: Copy + Ord;
 
     fn head<V: Vfs>(
         &mut self,
@@ -52,13 +54,16 @@ pub(crate) trait MergeCursor: Copy {
         buffer: &mut [u8],
     ) -> Result<Option<Self::Head>, Error>;
 
-    fn key_of(head: &Self::Head) -> [u8; KEY_BYTES];
+    fn key_of(head: &Self::Head) -> Self::Key;
 
     fn advance(&mut self, head: &Self::Head);
 }
 
+/// An edge cursor walks one key id's records (an edge listing), so its records are ordered
+/// by the rest of their key, compared as integers: `listing_order`.
 impl MergeCursor for EdgeCursor {
     type Head = EdgeRecord;
+    type Key = (u16, u128);
 
     fn head<V: Vfs>(
         &mut self,
@@ -70,8 +75,8 @@ impl MergeCursor for EdgeCursor {
         self.current(vfs, pool, table, buffer)
     }
 
-    fn key_of(head: &EdgeRecord) -> [u8; KEY_BYTES] {
-        head.key()
+    fn key_of(head: &EdgeRecord) -> (u16, u128) {
+        listing_order(head)
     }
 
     fn advance(&mut self, _: &EdgeRecord) {
@@ -84,6 +89,7 @@ pub(crate) type SectionHead = (usize, usize, [u8; KEY_BYTES]);
 
 impl MergeCursor for SectionCursor {
     type Head = SectionHead;
+    type Key = [u8; KEY_BYTES];
 
     fn head<V: Vfs>(
         &mut self,
@@ -166,7 +172,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         pool: &mut TablePool<'_>,
         tables: &[TableMeta],
         buffers: &mut MergeBuffers<'_>,
-        key: &[u8; KEY_BYTES],
+        key: &C::Key,
     ) -> Result<(), Error> {
         for (index, cursor) in self.cursors[..self.len].iter_mut().enumerate() {
             if let Some(head) = cursor.head(vfs, pool, &tables[index], buffers.slot(index))? {
@@ -177,4 +183,11 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         }
         Ok(())
     }
+}
+
+/// The order of one edge listing's records, which share their key id: the rest of their
+/// table key, the type (big-endian in the key) then the other id, as integers. Building and
+/// comparing 34-byte keys instead took a third of an incoming listing's time.
+pub(crate) fn listing_order(record: &EdgeRecord) -> (u16, u128) {
+    (record.edge_type.code(), record.other.to_u128())
 }
