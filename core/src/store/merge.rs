@@ -137,7 +137,8 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         &self.cursors[..self.len]
     }
 
-    /// Cursor `index`, to drive it alone.
+    /// Cursor `index`, to drive it alone (the listing's two-way merge).
+    #[cfg(not(feature = "small-code"))]
     pub(crate) fn cursor_mut(&mut self, index: usize) -> Option<&mut C> {
         self.cursors[..self.len].get_mut(index)
     }
