@@ -20,8 +20,9 @@
 //!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md;
 //!   `report` rewrites RESULTS.md from the last run; `mcp` times `kausal mcp` round trips
 //!   from a client on the SQLite amalgamation and on this repository.
-//! - `scale [blocks] [edges_per_block]`: a store far larger than its 16 MiB region
-//!   (default 300,000 blocks of 1 KiB and 5 edges each), checked before and after a crash.
+//! - `scale [blocks] [edges_per_block] [--host-compaction]`: a store far larger than its
+//!   16 MiB region (default 300,000 blocks of 1 KiB and 5 edges each), checked before and
+//!   after a crash; with `--host-compaction` the host runs compaction between its writes.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
@@ -77,7 +78,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "miri" | "header" | "ci" | "accuracy" | "coverage" => (&[], &[], 0),
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
-        "scale" => (&[], &[], 2),
+        "scale" => (&[], &["--host-compaction"], 2),
         "firmware" => (&["--first", "--seeds"], &[], 0),
         "size" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
@@ -137,7 +138,7 @@ fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
      | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
-     | scale [blocks] [edges] | demo [tree] | accuracy \
+     | scale [blocks] [edges] [--host-compaction] | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
@@ -775,4 +776,57 @@ fn ci() -> Result {
     let readme = ["run", "-q", "-p", "kausaldb-core", "--features", "posix", "--example", "readme"];
     run("cargo", &readme, &[])?;
     run("cargo", &["bench", "-p", "kausaldb-bench", "--no-run"], &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `cargo xtask` commands in `text`: the lines of its code blocks that start with
+    /// one (up to a `#` comment), and its inline code spans that hold one.
+    fn documented_commands(text: &str) -> Vec<String> {
+        let (mut commands, mut prose, mut in_block) = (Vec::new(), String::new(), false);
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_block = !in_block;
+            } else if in_block {
+                let command = line.split('#').next().unwrap_or_default();
+                if command.starts_with("cargo xtask ") {
+                    commands.push(command.to_string());
+                }
+            } else {
+                prose.push_str(line);
+                prose.push('\n');
+            }
+        }
+        let spans = prose.split('`').skip(1).step_by(2);
+        commands.extend(
+            spans
+                .filter_map(|span| span.find("cargo xtask").map(|at| &span[at..]))
+                .map(String::from),
+        );
+        commands
+    }
+
+    /// Every command the README shows is one `cargo xtask` takes (placeholders such as
+    /// `[--fix]` or `[target...]` read as the flag or argument they stand for):
+    /// `scale --host-compaction` was documented and refused.
+    #[test]
+    fn every_xtask_command_the_readme_shows_is_accepted() {
+        let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+        let commands = documented_commands(&readme);
+        assert!(commands.len() >= 20, "found only {commands:?}");
+        for command in commands {
+            let words: Vec<String> = command
+                .split_whitespace()
+                .skip(2)
+                .map(|word| word.trim_matches(['[', ']']).trim_end_matches("...").to_string())
+                .filter(|word| !word.is_empty())
+                .collect();
+            let Some((task, rest)) = words.split_first() else { continue };
+            if let Err(message) = check_arguments(task, rest) {
+                panic!("README's `{command}`: {message}");
+            }
+        }
+    }
 }
