@@ -16,6 +16,18 @@ pub(crate) fn sort_by_key<T, K: Ord>(items: &mut [T], mut key: impl FnMut(&T) ->
     heapsort_by(items, |a, b| key(a) < key(b));
 }
 
+/// Sorts `items` by `order`, ascending.
+#[cfg(not(feature = "small-code"))]
+pub(crate) fn sort_by<T>(items: &mut [T], order: impl FnMut(&T, &T) -> core::cmp::Ordering) {
+    items.sort_unstable_by(order);
+}
+
+/// Sorts `items` by `order`, ascending.
+#[cfg(feature = "small-code")]
+pub(crate) fn sort_by<T>(items: &mut [T], mut order: impl FnMut(&T, &T) -> core::cmp::Ordering) {
+    heapsort_by(items, |a, b| order(a, b).is_lt());
+}
+
 /// Sorts `items` ascending.
 #[cfg(not(feature = "small-code"))]
 pub(crate) fn sort<T: Ord>(items: &mut [T]) {
