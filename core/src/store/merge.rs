@@ -4,7 +4,7 @@
 //! table index; a caller that merges the memtable in lets it beat every table).
 
 use crate::error::Error;
-use crate::record::{EdgeRecord, KEY_BYTES};
+use crate::record::{EdgeRecord, SortKey};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::{TableMeta, TablePool};
 use crate::vfs::Vfs;
@@ -85,11 +85,11 @@ impl MergeCursor for EdgeCursor {
 }
 
 /// A section cursor's current record: its byte range in the cursor's buffer, and its key.
-pub(crate) type SectionHead = (usize, usize, [u8; KEY_BYTES]);
+pub(crate) type SectionHead = (usize, usize, SortKey);
 
 impl MergeCursor for SectionCursor {
     type Head = SectionHead;
-    type Key = [u8; KEY_BYTES];
+    type Key = SortKey;
 
     fn head<V: Vfs>(
         &mut self,
@@ -101,7 +101,7 @@ impl MergeCursor for SectionCursor {
         self.current(vfs, pool, table, buffer)
     }
 
-    fn key_of(head: &SectionHead) -> [u8; KEY_BYTES] {
+    fn key_of(head: &SectionHead) -> SortKey {
         head.2
     }
 

@@ -7,7 +7,7 @@ use super::merge::Merge;
 use super::{ScanOrder, Store};
 use crate::error::Error;
 use crate::id::BlockId;
-use crate::record::{block_key, BlockRecord};
+use crate::record::{BlockRecord, SortKey};
 use crate::table::cursor::SectionCursor;
 use crate::table::DAMAGED;
 use crate::vfs::Vfs;
@@ -22,12 +22,11 @@ impl Store<'_> {
         after: &BlockId,
         mut visit: impl FnMut(&BlockRecord<'_>) -> bool,
     ) -> Result<bool, Error> {
-        let after = block_key(after);
         let tables = &self.tables[..self.tables_count];
         let mut merge = Merge::new(&mut *self.section_cursors);
         for (index, table) in tables.iter().enumerate() {
             let buffer = self.merge_buffers.slot(index);
-            merge.push(SectionCursor::start_after(vfs, &mut self.pool, table, &after, buffer)?);
+            merge.push(SectionCursor::start_after(vfs, &mut self.pool, table, after, buffer)?);
         }
         let generation = self.memtable.generation();
         let count = match self.scan_order {
@@ -40,8 +39,8 @@ impl Store<'_> {
             }
         };
         let sorted = &self.sort_scratch[..count];
-        let mut memtable_at = sorted
-            .partition_point(|&index| block_key(&self.memtable.block_record(index).id) <= after);
+        let mut memtable_at =
+            sorted.partition_point(|&index| self.memtable.block_record(index).id <= *after);
         let records_max: u64 =
             tables.iter().map(|table| table.block_records).sum::<u64>() + sorted.len() as u64;
         // Every round consumes at least one record from some level.
@@ -52,10 +51,11 @@ impl Store<'_> {
             // The memtable is the newest level: its version decides a tie.
             let (key, go_on) = match (memtable_head, table_head) {
                 (Some(memtable), table)
-                    if table.is_none_or(|(_, (_, _, key))| block_key(&memtable.id) <= key) =>
+                    if table
+                        .is_none_or(|(_, (_, _, key))| SortKey::of_block(&memtable.id) <= key) =>
                 {
                     memtable_at += 1;
-                    (block_key(&memtable.id), memtable.tombstone || visit(&memtable))
+                    (SortKey::of_block(&memtable.id), memtable.tombstone || visit(&memtable))
                 }
                 (_, Some((slot, (start, end, key)))) => {
                     let bytes = self.merge_buffers.slot_bytes(slot).get(start..end);

@@ -10,7 +10,7 @@ use crate::codec::narrow_u32;
 use crate::error::Error;
 use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
-use crate::record::{block_key, BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::record::{block_key, BlockRecord, EdgeRecord, SortKey, KEY_BYTES};
 use crate::vfs::Vfs;
 
 /// Reads page `page` into `buffer` if it belongs to `section`; returns its record
@@ -281,16 +281,16 @@ impl SectionCursor {
         Ok(cursor)
     }
 
-    /// A cursor on the first record of the block section whose key is greater than `key`
+    /// A cursor on the first record of the block section whose id is greater than `after`
     /// (for a resumable scan; the records before it in its page are skipped).
     pub(crate) fn start_after<V: Vfs>(
         vfs: &mut V,
         pool: &mut TablePool<'_>,
         table: &TableMeta,
-        key: &[u8; KEY_BYTES],
+        after: &BlockId,
         buffer: &mut [u8],
     ) -> Result<SectionCursor, Error> {
-        let Some(page) = seek(pool, table, Section::Blocks, key) else {
+        let Some(page) = seek(pool, table, Section::Blocks, &block_key(after)) else {
             // Every block record is after `key` (or there are none).
             return SectionCursor::start(vfs, pool, table, Section::Blocks, buffer);
         };
@@ -299,7 +299,7 @@ impl SectionCursor {
         cursor.load(vfs, pool, table, page, buffer)?;
         // Records in a page are sorted, so the skip ends within this page or the next.
         while let Some((_, end, current)) = cursor.current(vfs, pool, table, buffer)? {
-            if current > *key {
+            if current > SortKey::of_block(after) {
                 break;
             }
             cursor.advance(end);
@@ -329,7 +329,7 @@ impl SectionCursor {
         pool: &mut TablePool<'_>,
         table: &TableMeta,
         buffer: &mut [u8],
-    ) -> Result<Option<(usize, usize, [u8; KEY_BYTES])>, Error> {
+    ) -> Result<Option<(usize, usize, SortKey)>, Error> {
         for _ in 0..=table.index_entries {
             if self.done {
                 return Ok(None);
@@ -339,9 +339,12 @@ impl SectionCursor {
                 let (len, key) = match self.section {
                     Section::Blocks => {
                         let (record, len) = BlockRecord::decode(bytes).ok_or(DAMAGED)?;
-                        (len, block_key(&record.id))
+                        (len, SortKey::of_block(&record.id))
                     }
-                    _ => (EDGE_RECORD_BYTES, EdgeRecord::decode(bytes).ok_or(DAMAGED)?.key()),
+                    _ => {
+                        let record = EdgeRecord::decode(bytes).ok_or(DAMAGED)?;
+                        (EDGE_RECORD_BYTES, SortKey::of_edge(&record))
+                    }
                 };
                 return Ok(Some((self.at, self.at + len, key)));
             }
