@@ -29,6 +29,7 @@ pub(crate) use edges::{EdgeEntry, EdgeStore};
 /// Marks an empty slot or the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 /// Degree up to which a block's memtable edges are sorted through a stack array.
+#[cfg_attr(feature = "small-code", allow(dead_code))]
 const SMALL_DEGREE: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,6 +380,9 @@ impl<'r> Memtable<'r> {
         debug_assert!(self.blocks[entry as usize].id == *id);
         let count = self.edges.list(self.blocks, entry, outgoing, scratch);
         let sorted = &mut scratch[..count];
+        // `small-code`: one sort for every degree, without the stack array (1.5 KiB of
+        // stack and a sort instance of its own).
+        #[cfg(not(feature = "small-code"))]
         if count <= SMALL_DEGREE {
             // The common case: sort (type, other id, index) triples on the stack, so each
             // record's other endpoint is looked up once, not once per comparison.
@@ -392,9 +396,9 @@ impl<'r> Memtable<'r> {
             for (slot, &(_, _, index)) in sorted.iter_mut().zip(keyed.iter()) {
                 *slot = index;
             }
-        } else {
-            crate::sort::sort_by(sorted, |&a, &b| self.edge_order(a, b, outgoing));
+            return sorted;
         }
+        crate::sort::sort_by(sorted, |&a, &b| self.edge_order(a, b, outgoing));
         sorted
     }
 

@@ -269,6 +269,8 @@ impl<'r> Store<'r> {
         filter: &EdgeFilter<'_>,
         mut visit: impl FnMut(Edge),
     ) -> Result<usize, Error> {
+        // `small-code`: the merge below lists a memtable-only store too (no table cursor).
+        #[cfg(not(feature = "small-code"))]
         if let (0, Some(entry)) = (self.tables_count, entry) {
             return Ok(self.visit_memtable_edges(entry, id, direction, filter, visit));
         }
@@ -306,6 +308,7 @@ impl<'r> Store<'r> {
     /// `visit_edges` when the memtable is the only level: its lists, no merge. It repeats
     /// the direction handling of `visit_edges` on purpose: sharing it through a `dyn FnMut`
     /// made the degree-10 listing 60% slower (measured 140 ns -> 222 ns).
+    #[cfg(not(feature = "small-code"))]
     fn visit_memtable_edges(
         &self,
         entry: u32,

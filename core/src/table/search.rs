@@ -26,7 +26,10 @@ fn top(id: u128) -> u64 {
 pub(crate) fn lower_bound(count: usize, target: u128, id_at: impl Fn(usize) -> u128) -> usize {
     // Invariant: ids below `low` are < target; ids from `high` on are >= target.
     let (mut low, mut high) = (0usize, count);
-    if count >= INTERPOLATION_RANGE_MIN {
+    // `small-code`: binary search alone. The guesses' 128-bit division links a 32-bit
+    // target's division routine (1,058 bytes of code with the guesses), and small targets
+    // have small pages: the firmware's 256-byte pages hold 7 edge records.
+    if cfg!(not(feature = "small-code")) && count >= INTERPOLATION_RANGE_MIN {
         let (first, last) = (id_at(0), id_at(count - 1));
         if target <= first {
             return 0;
