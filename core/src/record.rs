@@ -43,10 +43,11 @@ impl EdgeRecord {
 
 /// A record's sort key as integers: the 34-byte key's key id, type and other id, each read
 /// big-endian, so it orders exactly as the bytes do (a block record's key is its id and
-/// zeros). Compaction's merge compares keys several times per record; comparing 34 bytes
-/// took a `memcmp` call each time (5% of `cargo xtask scale`'s profile, half of it merges;
-/// compaction steps took 35% less time without). With `small-code` it is the bytes: 128-bit
-/// comparisons cost a 32-bit target more code than they save.
+/// zeros). Every merge (compaction, scans, edge listings) compares keys several times per
+/// record; comparing 34 bytes took a `memcmp` call each time (5% of `cargo xtask scale`'s
+/// profile, half of it merges; compaction steps took 35% less time without, and building
+/// and comparing byte keys was a third of an incoming listing). With `small-code` it is the
+/// bytes: 128-bit comparisons cost a 32-bit target more code than they save.
 #[cfg(not(feature = "small-code"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct SortKey {

@@ -1,13 +1,13 @@
 //! Edge listings: the visible edges of one block, merged across the memtable and the tables
 //! (the memtable alone when it is the only level that can hold them).
 
-use super::merge::{listing_order, Merge};
+use super::merge::Merge;
 use super::Store;
 use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::Error;
 use crate::id::BlockId;
 use crate::memtable::EntryState;
-use crate::record::EdgeRecord;
+use crate::record::{EdgeRecord, SortKey};
 use crate::table::cursor::EdgeCursor;
 use crate::table::format::Section;
 use crate::table::{bloom, DAMAGED};
@@ -99,7 +99,7 @@ impl<'r> Store<'r> {
             // The memtable is the newest level: its version wins a tie.
             let best = match (memtable_head, table_head) {
                 (Some(memtable), Some((_, table)))
-                    if listing_order(&table) < listing_order(&memtable) =>
+                    if SortKey::of_edge(&table) < SortKey::of_edge(&memtable) =>
                 {
                     table
                 }
@@ -107,8 +107,8 @@ impl<'r> Store<'r> {
                 (None, Some((_, table))) => table,
                 (None, None) => return Ok(emitted),
             };
-            let key = listing_order(&best);
-            if memtable_head.is_some_and(|head| listing_order(&head) == key) {
+            let key = SortKey::of_edge(&best);
+            if memtable_head.is_some_and(|head| SortKey::of_edge(&head) == key) {
                 memtable_at += 1;
             }
             merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
@@ -154,7 +154,7 @@ impl<'r> Store<'r> {
         // memtable, or of both.
         for _ in 0..=(table.edge_records + memtable_edges.len() as u64) {
             let order = match (&memtable_head, &table_head) {
-                (Some(newer), Some(older)) => listing_order(newer).cmp(&listing_order(older)),
+                (Some(newer), Some(older)) => SortKey::of_edge(newer).cmp(&SortKey::of_edge(older)),
                 (Some(_), None) => core::cmp::Ordering::Less,
                 (None, Some(_)) => core::cmp::Ordering::Greater,
                 (None, None) => return Ok(emitted),

@@ -59,11 +59,9 @@ pub(crate) trait MergeCursor: Copy {
     fn advance(&mut self, head: &Self::Head);
 }
 
-/// An edge cursor walks one key id's records (an edge listing), so its records are ordered
-/// by the rest of their key, compared as integers: `listing_order`.
 impl MergeCursor for EdgeCursor {
     type Head = EdgeRecord;
-    type Key = (u16, u128);
+    type Key = SortKey;
 
     fn head<V: Vfs>(
         &mut self,
@@ -75,8 +73,8 @@ impl MergeCursor for EdgeCursor {
         self.current(vfs, pool, table, buffer)
     }
 
-    fn key_of(head: &EdgeRecord) -> (u16, u128) {
-        listing_order(head)
+    fn key_of(head: &EdgeRecord) -> SortKey {
+        SortKey::of_edge(head)
     }
 
     fn advance(&mut self, _: &EdgeRecord) {
@@ -184,11 +182,4 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         }
         Ok(())
     }
-}
-
-/// The order of one edge listing's records, which share their key id: the rest of their
-/// table key, the type (big-endian in the key) then the other id, as integers. Building and
-/// comparing 34-byte keys instead took a third of an incoming listing's time.
-pub(crate) fn listing_order(record: &EdgeRecord) -> (u16, u128) {
-    (record.edge_type.code(), record.other.to_u128())
 }
