@@ -43,8 +43,6 @@ impl<'r> MergeBuffers<'r> {
 pub(crate) trait MergeCursor: Copy {
     /// What the cursor yields for its current record.
     type Head: Copy;
-    /// What orders the records the cursors yield (of equal keys, the newest wins).
-    type Key: Copy + Ord;
 
     fn head<V: Vfs>(
         &mut self,
@@ -54,14 +52,14 @@ pub(crate) trait MergeCursor: Copy {
         buffer: &mut [u8],
     ) -> Result<Option<Self::Head>, Error>;
 
-    fn key_of(head: &Self::Head) -> Self::Key;
+    /// The head's sort key (of equal keys, the newest table's version wins).
+    fn key_of(head: &Self::Head) -> SortKey;
 
     fn advance(&mut self, head: &Self::Head);
 }
 
 impl MergeCursor for EdgeCursor {
     type Head = EdgeRecord;
-    type Key = SortKey;
 
     fn head<V: Vfs>(
         &mut self,
@@ -87,7 +85,6 @@ pub(crate) type SectionHead = (usize, usize, SortKey);
 
 impl MergeCursor for SectionCursor {
     type Head = SectionHead;
-    type Key = SortKey;
 
     fn head<V: Vfs>(
         &mut self,
@@ -171,7 +168,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         pool: &mut TablePool<'_>,
         tables: &[TableMeta],
         buffers: &mut MergeBuffers<'_>,
-        key: &C::Key,
+        key: &SortKey,
     ) -> Result<(), Error> {
         for (index, cursor) in self.cursors[..self.len].iter_mut().enumerate() {
             if let Some(head) = cursor.head(vfs, pool, &tables[index], buffers.slot(index))? {
