@@ -308,9 +308,14 @@
 #define KAUSAL_CONFIG_SIZE_V1 80
 
 /**
- * `sizeof(kausal_config)` of version 2 (`region_initialized`), this version.
+ * `sizeof(kausal_config)` of version 2 (`region_initialized`).
  */
 #define KAUSAL_CONFIG_SIZE_V2 84
+
+/**
+ * `sizeof(kausal_config)` of version 3 (`flush_auto`), this version.
+ */
+#define KAUSAL_CONFIG_SIZE_V3 88
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -419,9 +424,14 @@
 #define KAUSAL_STATS_SIZE_V2 192
 
 /**
- * `sizeof(kausal_store_stats)` in this version (3: `tables_with_edges`).
+ * `sizeof(kausal_store_stats)` of version 3 (`tables_with_edges`).
  */
 #define KAUSAL_STATS_SIZE_V3 200
+
+/**
+ * `sizeof(kausal_store_stats)` in this version (4: `flush_pending`).
+ */
+#define KAUSAL_STATS_SIZE_V4 208
 
 /**
  * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -726,6 +736,13 @@ typedef struct kausal_config {
    * Default: 0.
    */
   uint32_t region_initialized;
+  /**
+   * 1: a write that finds the memtable full flushes it; 0: it freezes it and writes on into
+   * a second memtable (the region holds both), and the host writes the frozen one out with
+   * kausal_flush_step (a library built with `small-code`, as the firmware's, requires 1).
+   * Version 3 of the struct. Default: 1.
+   */
+  uint32_t flush_auto;
 } kausal_config;
 
 /**
@@ -1082,6 +1099,11 @@ typedef struct kausal_store_stats {
    * reads (a flush writes blocks and edges to separate tables).
    */
   uint64_t tables_with_edges;
+  /**
+   * Version 4 on. 1 if a memtable is frozen, waiting for `kausal_flush_step`
+   * (`flush_auto` 0).
+   */
+  uint64_t flush_pending;
 } kausal_store_stats;
 
 /**
@@ -1413,10 +1435,19 @@ enum kausal_status kausal_edges(struct kausal_db *db,
 
 /**
  * Writes the in-memory table to a new sorted table on disk and empties it (done
- * automatically when it fills). `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of
- * tables exists. Invalidates earlier block views.
+ * automatically when it fills); a frozen one (`flush_auto` 0) first.
+ * `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of tables exists. Invalidates
+ * earlier block views.
  */
 enum kausal_status kausal_flush(struct kausal_db *db);
+
+/**
+ * With `flush_auto` 0: writes the frozen memtable, if there is one, to sorted tables while
+ * the other keeps taking writes (call it when the host has time, or when
+ * `kausal_store_stats.flush_pending` is 1). `*out_flushed` (may be NULL) is 1 if it wrote
+ * one, 0 if none was frozen. Errors as `kausal_flush`. Invalidates earlier block views.
+ */
+enum kausal_status kausal_flush_step(struct kausal_db *db, uint32_t *out_flushed);
 
 /**
  * One compaction step: merges the newest run of similar-sized tables into one (streaming,

@@ -96,6 +96,13 @@ pub struct Config {
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.
     pub compaction_auto: bool,
+    /// Flush a full memtable inside the write that found it full (the default). Off, that
+    /// write freezes it instead, in O(1), and goes on into a second memtable of the same
+    /// size (the region holds both); the host writes the frozen one to tables with
+    /// `Engine::flush_step` when it likes. Only a write that finds both full (or the WAL
+    /// full) flushes the frozen one itself: back-pressure, counted as a write stall.
+    /// Builds with the `small-code` feature (firmware) require it on.
+    pub flush_auto: bool,
     /// When writes become durable.
     pub sync_policy: SyncPolicy,
     /// What recovery does with damage before the WAL tail.
@@ -124,6 +131,7 @@ impl Config {
         bloom_bits_per_key: 10,
         query_nodes_max: 10_000,
         compaction_auto: true,
+        flush_auto: true,
         sync_policy: SyncPolicy::Explicit,
         recovery_mode: RecoveryMode::Tolerant,
     };
@@ -186,7 +194,7 @@ impl Config {
 impl Config {
     /// Every field's name, in declaration order: the names `Error::ConfigInvalid` reports,
     /// and the list the C API's field names are checked against (at compile time).
-    pub const FIELD_NAMES: [&'static str; 19] = [
+    pub const FIELD_NAMES: [&'static str; 20] = [
         "memtable_entries_max",
         "memtable_edges_max",
         "memtable_arena_bytes_max",
@@ -204,6 +212,7 @@ impl Config {
         "bloom_bits_per_key",
         "query_nodes_max",
         "compaction_auto",
+        "flush_auto",
         "sync_policy",
         "recovery_mode",
     ];
@@ -230,6 +239,7 @@ const _: () = {
         bloom_bits_per_key: _,
         query_nodes_max: _,
         compaction_auto: _,
+        flush_auto: _,
         sync_policy: _,
         recovery_mode: _,
     } = Config::DEFAULT;
@@ -245,7 +255,7 @@ type ConfigCheck = (fn(&Config) -> bool, &'static str);
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
 /// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
-const CONFIG_CHECKS: [ConfigCheck; 21] = [
+const CONFIG_CHECKS: [ConfigCheck; 22] = [
     (
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
@@ -328,6 +338,8 @@ const CONFIG_CHECKS: [ConfigCheck; 21] = [
         },
         "files_max",
     ),
+    // `small-code` builds have no frozen memtable (see `Store::flushing_frozen`).
+    (|c: &Config| c.flush_auto || !cfg!(feature = "small-code"), "flush_auto"),
 ];
 
 impl Default for Config {

@@ -17,7 +17,7 @@ use crate::query::{
 };
 use crate::region::{carve, Guards};
 use crate::store::Replayer;
-use crate::store::{gather_run, Flushed, Plan, Store};
+use crate::store::{gather_run, Flushed, FrozenAt, Plan, Store};
 use crate::table::format::{table_name, TABLE_NAME_BYTES};
 use crate::table::DAMAGED;
 use crate::validate::{validate_block, validate_edge, Rules};
@@ -89,6 +89,8 @@ pub struct Stats {
     pub table_pages_read: u64,
     /// Log segment syncs since open (each an fsync).
     pub wal_syncs: u64,
+    /// A memtable is frozen, waiting for `Engine::flush_step` (`Config::flush_auto` off).
+    pub flush_pending: bool,
 }
 
 /// An open store. Single-threaded: the host serialises every call.
@@ -271,7 +273,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
             };
             return Err((error, vfs));
         }
-        let mut store = Store::new(Memtable::new(parts.memtable), parts.store, &config);
+        let frozen = (parts.frozen, parts.frozen_at);
+        let mut store = Store::new(Memtable::new(parts.memtable), frozen, parts.store, &config);
         let buffers = RecoveryBuffers {
             list: parts.list_buffer,
             segment_numbers: parts.segment_numbers,
@@ -319,10 +322,13 @@ impl<'r, V: Vfs> Engine<'r, V> {
     fn check_invariants(&self) {
         if cfg!(debug_assertions) {
             self.guards.check();
-            let memtable = &self.store.memtable;
-            assert!(memtable.entries_used() <= self.config.memtable_entries_max);
-            assert!(memtable.edges_used() <= self.config.memtable_edges_max);
-            assert!(memtable.arena_bytes_used() <= self.config.memtable_arena_bytes_max);
+            for memtable in [&self.store.memtable, &*self.store.frozen] {
+                assert!(memtable.entries_used() <= self.config.memtable_entries_max);
+                assert!(memtable.edges_used() <= self.config.memtable_edges_max);
+                assert!(memtable.arena_bytes_used() <= self.config.memtable_arena_bytes_max);
+            }
+            assert_eq!(self.store.flushing_frozen(), self.store.frozen_at.is_some());
+            assert!(!(self.config.flush_auto && self.store.flushing_frozen()));
             assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
         }
@@ -349,15 +355,51 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.store.room_for(&first).is_ok() && !wal_full {
             return Ok(first);
         }
-        let started = self.events.start(EventKind::WriteStallStart, 0, 0);
-        let flushed = self.flush();
-        let tables = narrow_u32(self.store.tables().len());
-        let stalled = self.events.end(EventKind::WriteStallEnd, 0, tables, started);
-        self.events.count_stall(stalled);
-        flushed?;
+        if !self.flush_auto() && !wal_full && !self.store.flushing_frozen() {
+            // The other memtable takes the writes: no flush, no stall.
+            self.freeze();
+        } else {
+            let started = self.events.start(EventKind::WriteStallStart, 0, 0);
+            let made = self.make_room(wal_full);
+            let tables = narrow_u32(self.store.tables().len());
+            let stalled = self.events.end(EventKind::WriteStallEnd, 0, tables, started);
+            self.events.count_stall(stalled);
+            made?;
+        }
         let second = plan(&mut self.store, &mut self.vfs)?;
         self.store.room_for(&second).map_err(|resource| Error::MemtableFull { resource })?;
         Ok(second)
+    }
+
+    /// A write's back-pressure: with `Config::flush_auto` (or a full log, which only a
+    /// checkpoint empties) the memtables are flushed; without it, the frozen memtable is
+    /// flushed and the memtable frozen in its place.
+    fn make_room(&mut self, wal_full: bool) -> Result<(), Error> {
+        if self.flush_auto() || wal_full {
+            return self.flush();
+        }
+        self.flush_step()?;
+        self.freeze();
+        Ok(())
+    }
+
+    /// `Config::flush_auto`, which `small-code` builds require (see `Store::flushing_frozen`).
+    fn flush_auto(&self) -> bool {
+        self.config.flush_auto || cfg!(feature = "small-code")
+    }
+
+    /// Freezes the memtable (the frozen one is empty) where the log stands now; nothing if it
+    /// holds nothing.
+    fn freeze(&mut self) {
+        if self.store.memtable.is_empty() {
+            return;
+        }
+        self.store.freeze(FrozenAt {
+            position: self.wal.position(),
+            sequence: self.next_sequence,
+            segment: self.wal.current_segment(),
+            live: (self.store.blocks_live, self.store.edges_live),
+        });
     }
 
     /// Syncs after a write when the policy says so.
@@ -686,34 +728,63 @@ impl<'r, V: Vfs> Engine<'r, V> {
 
     /// Writes the memtable to new sorted tables (its edges and its blocks, each kind in a
     /// table of its own) and empties it (also done automatically when a write finds the
-    /// memtable or the WAL full). Crash-safe at every step: the tables are synced, then named
-    /// in a new manifest (atomic replace), then the WAL they cover is removed.
+    /// memtable or the WAL full); a frozen memtable (see `Config::flush_auto`) is written
+    /// first. Crash-safe at every step: the tables are synced, then named in a new manifest
+    /// (atomic replace), then the WAL they cover is removed.
     /// `MemtableFull { resource: Tables }` when too few of `Config::tables_max` table slots
     /// are free (and compaction is not automatic); `MemtableFull { resource: TableMemory }`
     /// when its tables' filters and indexes do not fit `Config::table_memory_bytes`.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.check_invariants();
         self.writable()?;
-        if self.store.memtable.is_empty() {
-            return Ok(());
+        if self.store.flushing_frozen() {
+            self.flush_next()?;
         }
+        if !self.store.memtable.is_empty() {
+            self.flush_next()?;
+        }
+        self.check_invariants();
+        Ok(())
+    }
+
+    /// Without `Config::flush_auto`: writes the frozen memtable to tables, as `flush` does,
+    /// while the memtable keeps its writes; the host calls it when it has time (say, after
+    /// a write batch, or when `Stats::flush_pending` says a memtable is frozen). Returns
+    /// whether there was one to write. Its errors are `flush`'s.
+    pub fn flush_step(&mut self) -> Result<bool, Error> {
+        self.check_invariants();
+        self.writable()?;
+        if !self.store.flushing_frozen() {
+            return Ok(false);
+        }
+        self.flush_next()?;
+        self.check_invariants();
+        Ok(true)
+    }
+
+    /// Writes the next flushed memtable (the frozen one if it holds anything) to tables,
+    /// checkpoints the log it covers, and compacts after it with `compaction_auto`.
+    fn flush_next(&mut self) -> Result<(), Error> {
         self.compact_until_flush_fits()?;
         if self.store.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
         self.wal.sync(&mut self.vfs)?;
-        let payload = u64::from(self.store.memtable.arena_bytes_used());
+        let payload = u64::from(self.store.next_flushed().arena_bytes_used());
         let started = self.events.start(EventKind::FlushStart, payload, 0);
-        let flushed = self.install_flush()?;
+        let frozen_at = (*self.store.frozen_at).filter(|_| self.store.flushing_frozen());
+        let flushed = self.install_flush(frozen_at)?;
         self.flushes += 1;
         let bytes = flushed.tables().iter().map(|table| table.file_bytes).sum();
         let tables = narrow_u32(self.store.tables().len());
         self.events.end(EventKind::FlushEnd, bytes, tables, started);
-        self.wal.checkpoint(&mut self.vfs)?;
+        match frozen_at {
+            Some(at) => self.wal.checkpoint_before(&mut self.vfs, at.segment)?,
+            None => self.wal.checkpoint(&mut self.vfs)?,
+        }
         if self.config.compaction_auto {
             self.compact_after_flush()?;
         }
-        self.check_invariants();
         Ok(())
     }
 
@@ -746,21 +817,30 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(())
     }
 
-    /// Writes the memtable's tables, names them in a new manifest and installs them.
-    fn install_flush(&mut self) -> Result<Flushed, Error> {
+    /// Writes the next flushed memtable's tables, names them in a new manifest and installs
+    /// them. The checkpoint is where the log stood at the freeze (`frozen_at`, for the
+    /// frozen memtable) or stands now, with the live counts as of then.
+    fn install_flush(&mut self, frozen_at: Option<FrozenAt>) -> Result<Flushed, Error> {
         let number = self.manifest.next_table_number;
         let flushed = self
             .store
             .write_tables(&mut self.vfs, number, self.table_buffer)
             .inspect_err(|_| self.forget_flush_tables(number))?;
-        let checkpoint = Checkpoint {
+        let now = FrozenAt {
             position: self.wal.position(),
             sequence: self.next_sequence,
+            segment: self.wal.current_segment(),
+            live: (self.store.blocks_live, self.store.edges_live),
+        };
+        let at = frozen_at.unwrap_or(now);
+        let checkpoint = Checkpoint {
+            position: at.position,
+            sequence: at.sequence,
             recorded: true,
             durable_end: self.manifest.durable_end,
             flush_began: false,
         };
-        let live = (self.store.blocks_live, self.store.edges_live);
+        let live = at.live;
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard_flushed(&mut self.vfs, &flushed);
             self.forget_flush_tables(number);
@@ -881,6 +961,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             write_stall_ns_max: self.events.write_stall_ns_max,
             table_pages_read: self.store.pages_read(),
             wal_syncs: self.wal.syncs(),
+            flush_pending: self.store.flushing_frozen(),
         }
     }
 
@@ -914,7 +995,18 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// `close`'s work, run once (by `close` or by `drop`).
     fn close_files(&mut self) -> Result<(), Error> {
         self.closed = true;
-        let mut result = self.wal.sync(&mut self.vfs);
+        // A frozen memtable is written out if the tables have room, so the log a clean close
+        // leaves holds at most one memtable's writes (any config with this memtable reopens
+        // it). If they have none (the host compacts), it stays in the synced log, and a
+        // reopen without `flush_auto` freezes it again.
+        let flushed = match self.store.flushing_frozen() && !self.wal.is_poisoned() {
+            true => match self.flush_next() {
+                Err(Error::MemtableFull { .. }) => Ok(()),
+                flushed => flushed,
+            },
+            false => Ok(()),
+        };
+        let mut result = flushed.and_then(|()| self.wal.sync(&mut self.vfs));
         if result.is_ok() && self.wal.appended_since_open() {
             // The marker is framed after the sync, so its synced position covers every
             // earlier frame. Best effort: a full log closes without one.
@@ -1244,5 +1336,120 @@ mod tests {
             }
             assert_eq!(engine.stats().blocks_live, 24, "pattern {pattern:?}");
         }
+    }
+
+    /// A config without `flush_auto`: a memtable of 16 edge records, frozen when full.
+    #[cfg(not(feature = "small-code"))]
+    fn frozen_config() -> Config {
+        Config {
+            memtable_entries_max: 48,
+            memtable_edges_max: 16,
+            memtable_arena_bytes_max: 4096,
+            source_uri_bytes_max: 16,
+            metadata_bytes_max: 32,
+            content_bytes_max: 64,
+            wal_segment_bytes_max: 4096,
+            wal_segments_max: 16,
+            wal_buffer_bytes: 1024,
+            read_buffer_bytes: 1024,
+            files_max: 30,
+            tables_max: 8,
+            table_memory_bytes: 16 << 10,
+            table_page_bytes: 256,
+            flush_auto: false,
+            ..Config::DEFAULT
+        }
+    }
+
+    /// Without `flush_auto`, a write that finds the memtable full freezes it and goes on
+    /// without a flush or a stall; `flush_step` writes the frozen one out; a write that finds
+    /// both full flushes the frozen one itself (one stall). Reads see all three levels.
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn a_full_memtable_is_frozen_and_the_host_flushes_it() {
+        let config = frozen_config();
+        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let ids: std::vec::Vec<BlockId> = (1..=40).map(BlockId::from_u128).collect();
+        for id in &ids {
+            engine.put_block(*id, b"u", b"{}", b"").unwrap();
+        }
+        let edge = |n: usize| Edge { source: ids[0], target: ids[n], edge_type: EdgeType::CALLS };
+        for n in 1..=16 {
+            engine.put_edge(edge(n)).unwrap();
+        }
+        assert!(!engine.stats().flush_pending);
+        // The 17th edge finds the memtable full: frozen, no flush, no stall.
+        engine.put_edge(edge(17)).unwrap();
+        let stats = engine.stats();
+        assert!(stats.flush_pending, "{stats:?}");
+        assert_eq!((stats.flush_count, stats.write_stalls, stats.memtable_edges_used), (0, 0, 1));
+        // Reads see the frozen memtable under the new one.
+        let mut out = [Edge::EMPTY; 40];
+        let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!(listed.total, 17);
+        assert!(engine.find_block(ids[39]).unwrap().is_some());
+        assert!(engine.flush_step().unwrap(), "a frozen memtable to write");
+        assert!(!engine.flush_step().unwrap(), "nothing left to write");
+        let stats = engine.stats();
+        assert!(!stats.flush_pending && stats.flush_count == 1, "{stats:?}");
+        // Fill the memtable, freeze it, fill the next: the write after that stalls once.
+        for n in 18..=39 {
+            engine.put_edge(Edge { source: ids[1], ..edge(n) }).unwrap();
+        }
+        assert!(engine.stats().flush_pending);
+        for source in &ids[2..=16] {
+            engine.put_edge(Edge { source: *source, ..edge(1) }).unwrap();
+        }
+        let stats = engine.stats();
+        assert_eq!((stats.flush_count, stats.write_stalls), (2, 1), "{stats:?}");
+        assert_eq!(stats.edges_live, 17 + 22 + 15);
+        let listed = engine.edges(ids[1], Direction::Incoming, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!(listed.total, 16, "ids[0] and ids[2..=16]");
+        engine.close().unwrap();
+    }
+
+    /// A replayed delete lands whole in one memtable, as the live one did: replay freezes
+    /// before its group of frames, not between them, though its first frames would fit.
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn a_replayed_delete_is_never_split_between_two_memtables() {
+        let config = frozen_config();
+        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let ids: std::vec::Vec<BlockId> = (1..=20).map(BlockId::from_u128).collect();
+        let edge = |source: usize, target: usize| Edge {
+            source: ids[source],
+            target: ids[target],
+            edge_type: EdgeType::CALLS,
+        };
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        for id in &ids {
+            engine.put_block(*id, b"u", b"{}", b"").unwrap();
+        }
+        for n in 1..=6 {
+            engine.put_edge(edge(0, n)).unwrap();
+        }
+        engine.flush().unwrap();
+        // 12 of the 16 records; the delete of ids[0] plans 6 more: it freezes them first.
+        for n in 7..=18 {
+            engine.put_edge(edge(n, n + 1)).unwrap();
+        }
+        engine.delete_block(ids[0]).unwrap();
+        let live = (engine.store.frozen.edges_used(), engine.store.memtable.edges_used());
+        assert_eq!(live, (12, 6), "frozen before the delete, its 6 tombstones after");
+        engine.sync().unwrap();
+        engine.abandon();
+        vfs.crash();
+        let engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let replayed = (engine.store.frozen.edges_used(), engine.store.memtable.edges_used());
+        assert_eq!(replayed, live, "replay froze where the live engine did");
+        assert_eq!(engine.stats().edges_live, 12);
+        engine.close().unwrap();
     }
 }

@@ -4,13 +4,15 @@
 //! costs nothing per byte of capacity); the other typed parts are filled.
 //!
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
-//! block entries, edge index slots, edge records, payload arena, WAL buffer, read buffer,
+//! block entries, edge index slots, edge records, payload arena, the same five for the
+//! frozen memtable (of no capacity with `Config::flush_auto`), WAL buffer, read buffer,
 //! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
 //! indexes), one merge buffer per table, the lookup buffer, the sort scratch, one edge
 //! cursor and one section cursor per table (a merge's state, off the stack), a delete's
 //! round of edges and the bytes it is logged from, and for
 //! queries the visited index, the visited nodes, the candidate windows and the
-//! depth-first frames; last, the engine's manifest. Every part
+//! depth-first frames; last, the frozen memtable's struct, where it froze, and the engine's
+//! manifest. Every part
 //! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
 //! first part and follows every part; `Guards::check` verifies them on every public call,
 //! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
@@ -22,10 +24,10 @@ use crate::edge::Edge;
 use crate::error::Error;
 use crate::limits::FILE_NAME_BYTES_MAX;
 use crate::manifest::Manifest;
-use crate::memtable::{BlockEntry, EdgeEntry, MemtableParts};
+use crate::memtable::{BlockEntry, EdgeEntry, Memtable, MemtableParts};
 
 use crate::query::{frames_count, Frame, QueryNode, QueryParts};
-use crate::store::StoreParts;
+use crate::store::{FrozenAt, StoreParts};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
 use crate::wal::format::DELETED_EDGE_BYTES;
@@ -37,7 +39,7 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 23;
+const PARTS: usize = 30;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
@@ -49,6 +51,8 @@ const _: () = assert!(align_of::<SectionCursor>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Edge>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Frame>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Manifest>() <= PART_ALIGN);
+const _: () = assert!(align_of::<Memtable<'_>>() <= PART_ALIGN);
+const _: () = assert!(align_of::<Option<FrozenAt>>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 // The README's memory section states these sizes.
 const _: () = assert!(size_of::<BlockEntry>() == 56);
@@ -60,14 +64,41 @@ pub(crate) fn slot_count(entries: u32) -> usize {
     (entries as usize * 2).next_power_of_two()
 }
 
+/// The capacity of the second, frozen memtable: the memtable's without `flush_auto`, else
+/// none (entries, edges, arena bytes).
+pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
+    match config.flush_auto {
+        true => (0, 0, 0),
+        false => (
+            config.memtable_entries_max,
+            config.memtable_edges_max,
+            config.memtable_arena_bytes_max,
+        ),
+    }
+}
+
+/// Elements of the sort scratch: a memtable's entries or edges, whichever is more, for each
+/// memtable (a listing sorts a block's edges in both).
+fn sort_scratch_count(config: &Config) -> usize {
+    let (frozen_entries, frozen_edges, _) = frozen_capacity(config);
+    let memtable = config.memtable_entries_max.max(config.memtable_edges_max) as usize;
+    memtable + frozen_entries.max(frozen_edges) as usize
+}
+
 /// Bytes for each part, in carving order.
 fn part_bytes(config: &Config) -> [usize; PARTS] {
+    let (frozen_entries, frozen_edges, frozen_arena_bytes) = frozen_capacity(config);
     [
         slot_count(config.memtable_entries_max) * size_of::<u32>(),
         config.memtable_entries_max as usize * size_of::<BlockEntry>(),
         slot_count(config.memtable_edges_max) * size_of::<u32>(),
         config.memtable_edges_max as usize * size_of::<EdgeEntry>(),
         config.memtable_arena_bytes_max as usize,
+        slot_count(frozen_entries) * size_of::<u32>(),
+        frozen_entries as usize * size_of::<BlockEntry>(),
+        slot_count(frozen_edges) * size_of::<u32>(),
+        frozen_edges as usize * size_of::<EdgeEntry>(),
+        frozen_arena_bytes as usize,
         config.wal_buffer_bytes as usize,
         config.read_buffer_bytes as usize,
         list_buffer_bytes(config),
@@ -76,7 +107,7 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.table_memory_bytes as usize,
         config.tables_max as usize * config.merge_buffer_bytes(),
         config.read_buffer_bytes as usize,
-        config.memtable_entries_max.max(config.memtable_edges_max) as usize * size_of::<u32>(),
+        sort_scratch_count(config) * size_of::<u32>(),
         config.tables_max as usize * size_of::<EdgeCursor>(),
         config.tables_max as usize * size_of::<SectionCursor>(),
         config.deleted_edges_per_frame() * size_of::<Edge>(),
@@ -85,6 +116,8 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         frames_count(config.query_nodes_max) * size_of::<Frame>(),
+        size_of::<Memtable<'_>>(),
+        size_of::<Option<FrozenAt>>(),
         size_of::<Manifest>(),
     ]
 }
@@ -107,6 +140,9 @@ pub fn memory_bytes_required(config: &Config) -> usize {
 /// Every part of the region, typed.
 pub(crate) struct Parts<'r> {
     pub(crate) memtable: MemtableParts<'r>,
+    /// The frozen memtable (of no capacity with `Config::flush_auto`), and where it froze.
+    pub(crate) frozen: &'r mut Memtable<'r>,
+    pub(crate) frozen_at: &'r mut Option<FrozenAt>,
     pub(crate) wal_buffer: &'r mut [u8],
     pub(crate) read_buffer: &'r mut [u8],
     pub(crate) list_buffer: &'r mut [u8],
@@ -196,21 +232,24 @@ impl<'r> Carver<'r> {
         slice
     }
 
-    /// Cuts the next part as the engine's manifest, empty.
-    fn take_manifest(&mut self) -> &'r mut Manifest {
-        let part = self.cut::<Manifest>(1);
-        let pointer = part.as_mut_ptr().cast::<Manifest>();
-        // SAFETY: `part` is an exclusive borrow of at least `size_of::<Manifest>()` bytes for
-        // 'r, aligned for it (checked in `cut`); the value is written before the reference is
+    /// Cuts the next part as one `value` (the engine's manifest; the frozen memtable's
+    /// struct): state that would otherwise sit in the engine, whose every move in `open`
+    /// costs its size again on the stack.
+    fn take_value<T>(&mut self, value: T) -> &'r mut T {
+        let part = self.cut::<T>(1);
+        let pointer = part.as_mut_ptr().cast::<T>();
+        // SAFETY: `part` is an exclusive borrow of at least `size_of::<T>()` bytes for 'r,
+        // aligned for `T` (checked in `cut`); the value is written before the reference is
         // formed, and the bytes it replaces need no drop. `part` is consumed here, so no
-        // other reference to them exists for 'r. The manifest is never dropped (nor is the
-        // region), which leaks nothing: it holds integers and a heapless Vec of u64.
-        let manifest = unsafe {
-            pointer.write(Manifest::empty());
+        // other reference to them exists for 'r. The value is never dropped (nor is the
+        // region): the types placed here own nothing (integers, a heapless Vec of u64, and
+        // borrows of other parts of the region), so that leaks nothing.
+        let value = unsafe {
+            pointer.write(value);
             &mut *pointer
         };
         self.push_guard();
-        manifest
+        value
     }
 
     fn take_initialised<T: Copy>(&mut self, count: usize, fill: T) -> &'r mut [T] {
@@ -271,32 +310,44 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         edges: carver.take_as_is(config.memtable_edges_max as usize),
         arena: carver.take_bytes(sizes[4]),
     };
-    let wal_buffer = carver.take_bytes(sizes[5]);
-    let read_buffer = carver.take_bytes(sizes[6]);
-    let list_buffer = carver.take_bytes(sizes[7]);
+    let (frozen_entries, frozen_edges, _) = frozen_capacity(config);
+    let frozen = MemtableParts {
+        block_slots: carver.take_as_is(sizes[5] / size_of::<u32>()),
+        blocks: carver.take_as_is(frozen_entries as usize),
+        edge_slots: carver.take_as_is(sizes[7] / size_of::<u32>()),
+        edges: carver.take_as_is(frozen_edges as usize),
+        arena: carver.take_bytes(sizes[9]),
+    };
+    let wal_buffer = carver.take_bytes(sizes[10]);
+    let read_buffer = carver.take_bytes(sizes[11]);
+    let list_buffer = carver.take_bytes(sizes[12]);
     let segment_numbers = carver.take(config.wal_segments_max as usize, 0u64);
     let store = StoreParts {
         tables: carver.take(config.tables_max as usize, TableMeta::EMPTY),
-        pool: carver.take_bytes(sizes[10]),
-        merge_buffers: carver.take_bytes(sizes[11]),
-        lookup_buffer: carver.take_bytes(sizes[12]),
+        pool: carver.take_bytes(sizes[15]),
+        merge_buffers: carver.take_bytes(sizes[16]),
+        lookup_buffer: carver.take_bytes(sizes[17]),
         // Written before it is read, by every sort.
-        sort_scratch: carver.take_as_is(sizes[13] / size_of::<u32>()),
+        sort_scratch: carver.take_as_is(sizes[18] / size_of::<u32>()),
         edge_cursors: carver.take(config.tables_max as usize, EdgeCursor::EMPTY),
         section_cursors: carver.take(config.tables_max as usize, SectionCursor::EMPTY),
         delete_round: carver.take(config.deleted_edges_per_frame(), Edge::EMPTY),
-        delete_scratch: carver.take_bytes(sizes[17]),
+        delete_scratch: carver.take_bytes(sizes[22]),
     };
     let query = QueryParts {
-        index: carver.take_as_is(sizes[18] / size_of::<u32>()),
+        index: carver.take_as_is(sizes[23] / size_of::<u32>()),
         nodes: carver.take_as_is(config.query_nodes_max as usize),
         pending: carver.take_as_is(config.query_nodes_max as usize),
         frames: carver.take(frames_count(config.query_nodes_max), Frame::EMPTY),
         used: 0,
     };
-    let manifest = carver.take_manifest();
+    let frozen = carver.take_value(Memtable::new(frozen));
+    let frozen_at = carver.take_value(None);
+    let manifest = carver.take_value(Manifest::empty());
     let parts = Parts {
         memtable,
+        frozen,
+        frozen_at,
         wal_buffer,
         read_buffer,
         list_buffer,

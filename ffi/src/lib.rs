@@ -217,7 +217,9 @@ pub unsafe extern "C" fn kausal_config_init(
     out: *mut kausal_config,
     struct_size: u32,
 ) -> kausal_status {
-    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V2 {
+    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V3 {
+        KAUSAL_CONFIG_SIZE_V3
+    } else if struct_size >= KAUSAL_CONFIG_SIZE_V2 {
         KAUSAL_CONFIG_SIZE_V2
     } else if struct_size >= KAUSAL_CONFIG_SIZE_V1 {
         KAUSAL_CONFIG_SIZE_V1
@@ -309,6 +311,9 @@ unsafe fn error_output(out_error: *mut kausal_error_detail) -> Outcome {
 
 /// Opens a store on `vfs` in `region`; the handle is placed at the region's start. A
 /// failure leaves the storage call that failed during the open, if any, in `storage`.
+// `small-code` (the firmware: one caller) inlines it: a frame of its own added 220 bytes to
+// the open's stack, past the firmware's 4 KiB budget once the engine held a frozen memtable.
+#[cfg_attr(feature = "small-code", inline(always))]
 unsafe fn open_in(
     config: *const kausal_config,
     region: *mut c_void,
@@ -801,13 +806,32 @@ pub unsafe extern "C" fn kausal_edges(
 }
 
 /// Writes the in-memory table to a new sorted table on disk and empties it (done
-/// automatically when it fills). `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of
-/// tables exists. Invalidates earlier block views.
+/// automatically when it fills); a frozen one (`flush_auto` 0) first.
+/// `KAUSAL_ERROR_MEMTABLE_FULL` when the maximum number of tables exists. Invalidates
+/// earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
     // SAFETY: forwarded from the caller.
     // SAFETY: forwarded from the caller.
     let result = unsafe { engine(db) }.and_then(|engine| engine.flush().map_err(Failure::from));
+    // SAFETY: forwarded from the caller; the call's borrows have ended.
+    unsafe { status_at(db, result) }
+}
+
+/// With `flush_auto` 0: writes the frozen memtable, if there is one, to sorted tables while
+/// the other keeps taking writes (call it when the host has time, or when
+/// `kausal_store_stats.flush_pending` is 1). `*out_flushed` (may be NULL) is 1 if it wrote
+/// one, 0 if none was frozen. Errors as `kausal_flush`. Invalidates earlier block views.
+#[no_mangle]
+pub unsafe extern "C" fn kausal_flush_step(
+    db: *mut kausal_db,
+    out_flushed: *mut u32,
+) -> kausal_status {
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let flushed = unsafe { engine(db) }?.flush_step()?;
+        optional_output(out_flushed, u32::from(flushed))
+    })();
     // SAFETY: forwarded from the caller; the call's borrows have ended.
     unsafe { status_at(db, result) }
 }

@@ -94,14 +94,23 @@ pub struct kausal_config {
     /// values), so the open touches only what the store needs. Version 2 of the struct.
     /// Default: 0.
     pub region_initialized: u32,
+    /// 1: a write that finds the memtable full flushes it; 0: it freezes it and writes on into
+    /// a second memtable (the region holds both), and the host writes the frozen one out with
+    /// kausal_flush_step (a library built with `small-code`, as the firmware's, requires 1).
+    /// Version 3 of the struct. Default: 1.
+    pub flush_auto: u32,
 }
 
 /// `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
 /// `struct_size` accepted, and what `kausal_config_default` writes.
 pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
-/// `sizeof(kausal_config)` of version 2 (`region_initialized`), this version.
+/// `sizeof(kausal_config)` of version 2 (`region_initialized`).
 pub const KAUSAL_CONFIG_SIZE_V2: u32 = 84;
-const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V2 as usize);
+/// `sizeof(kausal_config)` of version 3 (`flush_auto`), this version.
+pub const KAUSAL_CONFIG_SIZE_V3: u32 = 88;
+const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V3 as usize);
+const _: () =
+    assert!(core::mem::offset_of!(kausal_config, flush_auto) == KAUSAL_CONFIG_SIZE_V2 as usize);
 const _: () = assert!(
     core::mem::offset_of!(kausal_config, region_initialized) == KAUSAL_CONFIG_SIZE_V1 as usize
 );
@@ -109,7 +118,7 @@ const _: () = assert!(
 impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
-            struct_size: KAUSAL_CONFIG_SIZE_V2,
+            struct_size: KAUSAL_CONFIG_SIZE_V3,
             memtable_entries_max: config.memtable_entries_max,
             memtable_edges_max: config.memtable_edges_max,
             memtable_arena_bytes_max: config.memtable_arena_bytes_max,
@@ -136,6 +145,7 @@ impl kausal_config {
             },
             query_nodes_max: config.query_nodes_max,
             region_initialized: 0,
+            flush_auto: u32::from(config.flush_auto),
         }
     }
 
@@ -158,6 +168,9 @@ impl kausal_config {
         if self.region_initialized > 1 {
             let field = "region_initialized";
             return Err(kausaldb_core::Error::ConfigInvalid { field }.into());
+        }
+        if self.flush_auto > 1 {
+            return Err(kausaldb_core::Error::ConfigInvalid { field: "flush_auto" }.into());
         }
         let known_policy =
             matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
@@ -202,6 +215,7 @@ impl kausal_config {
             bloom_bits_per_key: self.bloom_bits_per_key,
             query_nodes_max: self.query_nodes_max,
             compaction_auto: self.compaction_auto != 0,
+            flush_auto: self.flush_auto != 0,
             sync_policy,
             recovery_mode,
         }
@@ -227,6 +241,7 @@ const FIELD_NAMES_C: [&str; Config::FIELD_NAMES.len()] = [
     "bloom_bits_per_key\0",
     "query_nodes_max\0",
     "compaction_auto\0",
+    "flush_auto\0",
     "sync_policy\0",
     "recovery_mode\0",
 ];
@@ -262,6 +277,9 @@ const _: () = assert!(names_match(&FIELD_NAMES_C, &Config::FIELD_NAMES));
 pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
     if config.region_initialized > 1 {
         return "region_initialized\0";
+    }
+    if config.flush_auto > 1 {
+        return "flush_auto\0";
     }
     let core_field = match (config.sync_policy, config.recovery_mode) {
         (
@@ -447,6 +465,9 @@ pub struct kausal_store_stats {
     /// Version 3 on. Of `tables_count`, the tables that hold edges: the most an edge listing
     /// reads (a flush writes blocks and edges to separate tables).
     pub tables_with_edges: u64,
+    /// Version 4 on. 1 if a memtable is frozen, waiting for `kausal_flush_step`
+    /// (`flush_auto` 0).
+    pub flush_pending: u64,
 }
 
 /// `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
@@ -454,9 +475,11 @@ pub struct kausal_store_stats {
 pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
 /// `sizeof(kausal_store_stats)` of version 2 (the write-stall and I/O counters).
 pub const KAUSAL_STATS_SIZE_V2: u32 = 192;
-/// `sizeof(kausal_store_stats)` in this version (3: `tables_with_edges`).
+/// `sizeof(kausal_store_stats)` of version 3 (`tables_with_edges`).
 pub const KAUSAL_STATS_SIZE_V3: u32 = 200;
-const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V3 as usize);
+/// `sizeof(kausal_store_stats)` in this version (4: `flush_pending`).
+pub const KAUSAL_STATS_SIZE_V4: u32 = 208;
+const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V4 as usize);
 
 impl kausal_store_stats {
     pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
@@ -488,9 +511,11 @@ impl kausal_store_stats {
             write_stall_ns_max,
             table_pages_read,
             wal_syncs,
+            flush_pending,
         } = *stats;
         kausal_store_stats {
-            struct_size: KAUSAL_STATS_SIZE_V3,
+            struct_size: KAUSAL_STATS_SIZE_V4,
+            flush_pending: u64::from(flush_pending),
             poisoned: u32::from(poisoned),
             blocks_live,
             edges_live,
@@ -611,6 +636,7 @@ mod tests {
             recovery_mode,
             query_nodes_max,
             region_initialized,
+            flush_auto,
         } = kausal_config::from_core(&Config::DEFAULT);
         let fields = [
             ("memtable_entries_max", memtable_entries_max),
@@ -633,6 +659,7 @@ mod tests {
             ("recovery_mode", recovery_mode),
             ("query_nodes_max", query_nodes_max),
             ("region_initialized", region_initialized),
+            ("flush_auto", flush_auto),
         ];
         let mut comment_start = 0;
         for (name, value) in fields {

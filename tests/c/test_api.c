@@ -87,12 +87,20 @@ static void test_config_versions(void) {
     REQUIRE_OK(kausal_config_init(&config, sizeof config));
     CHECK(config.struct_size == sizeof config && config.region_initialized == 0);
     REQUIRE_OK(kausal_config_init(&config, sizeof config + 16));
-    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V2);
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V3);
     CHECK_STATUS(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V1 - 4), KAUSAL_ERROR_STRUCT_SIZE);
     CHECK_STATUS(kausal_config_init(NULL, sizeof config), KAUSAL_ERROR_NULL_ARGUMENT);
     config.region_initialized = 2;
     CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
     CHECK(field != NULL && strcmp(field, "region_initialized") == 0);
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
+    CHECK(config.flush_auto == 1);
+    config.flush_auto = 2;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, "flush_auto") == 0);
+    /* A version-2 struct is read for its own bytes: flush_auto takes its default. */
+    config.struct_size = KAUSAL_CONFIG_SIZE_V2;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
 }
 
 /* Bytes of `region` still holding `pattern`. The library leaves some bytes it wrote
@@ -424,6 +432,63 @@ static void test_flush_and_corrupted_table(void *region, size_t bytes) {
     }
 }
 
+/* With flush_auto 0 a full memtable is frozen and the writes go on; kausal_flush_step writes
+ * the frozen one out (once), and every block and edge reads back throughout. */
+static void test_flush_step(void *region, size_t bytes) {
+    char directory[] = "/tmp/kausaldb-c-flush-step-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    kausal_edge edges[64];
+    size_t written = 0;
+    uint32_t flushed = 7, n;
+    kausal_id hub = id_from(100);
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    config.flush_auto = 0;
+    config.memtable_entries_max = 16;
+    config.memtable_edges_max = 16;
+    config.memtable_arena_bytes_max = 64 * 1024; /* two memtables in the region */
+    REQUIRE_OK(kausal_memory_required(&config, &written));
+    CHECK(written <= bytes);
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
+    CHECK_STATUS(kausal_flush_step(NULL, &flushed), KAUSAL_ERROR_NULL_ARGUMENT);
+    CHECK_STATUS(kausal_flush_step(db, &flushed), KAUSAL_OK);
+    CHECK(flushed == 0); /* nothing frozen */
+    REQUIRE_OK(kausal_put_block(db, &hub, "h.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
+    stats.struct_size = sizeof stats;
+    for (n = 1; n <= 60; n++) {
+        kausal_id target = id_from((uint8_t)n);
+        kausal_edge edge;
+        REQUIRE_OK(kausal_put_block(db, &target, "a.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
+        edge.source = hub;
+        edge.target = target;
+        edge.edge_type = KAUSAL_EDGE_CALLS;
+        REQUIRE_OK(kausal_put_edge(db, &edge, NULL));
+        REQUIRE_OK(kausal_stats(db, &stats));
+        if (stats.flush_pending) {
+            break;
+        }
+    }
+    CHECK(stats.flush_pending == 1 && stats.flush_count == 0 && stats.write_stalls == 0);
+    REQUIRE_OK(kausal_edges(db, &hub, KAUSAL_DIRECTION_OUTGOING, NULL, edges, 64, &written));
+    CHECK(written == n); /* the frozen memtable's edges and the new one's */
+    CHECK_STATUS(kausal_flush_step(db, &flushed), KAUSAL_OK);
+    CHECK(flushed == 1);
+    CHECK_STATUS(kausal_flush_step(db, NULL), KAUSAL_OK);
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.flush_pending == 0 && stats.flush_count == 1 && stats.tables_count >= 1);
+    REQUIRE_OK(kausal_edges(db, &hub, KAUSAL_DIRECTION_OUTGOING, NULL, edges, 64, &written));
+    CHECK(written == n);
+    REQUIRE_OK(kausal_close(db));
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
+}
+
 /* What the event hook saw, and a clock that advances 1000 ns per reading. */
 struct observed {
     kausal_event events[256];
@@ -490,7 +555,7 @@ static void test_event_hook(void *region, size_t bytes) {
     CHECK(observed.events[stall_end].duration_ns >= observed.events[flush_end].duration_ns);
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
-    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V3);
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V4 && stats.flush_pending == 0);
     CHECK(stats.tables_with_edges <= stats.tables_count);
     CHECK(stats.wal_syncs >= stats.flush_count); /* each flush syncs the log first */
     CHECK(stats.table_pages_read == 0);          /* only writes so far */
@@ -560,6 +625,7 @@ int main(void) {
     test_stats_and_close(db);
     test_corrupted_log(directory, region, bytes);
     test_flush_and_corrupted_table(region, bytes);
+    test_flush_step(region, bytes);
     test_event_hook(region, bytes);
     free(region);
     snprintf(command, sizeof command, "rm -rf %s", directory);

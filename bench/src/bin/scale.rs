@@ -3,10 +3,12 @@
 //! whose whole region is 16 MiB, then checks sampled reads against what was written,
 //! "crashes" (drops the engine without closing), reopens, and checks again.
 //!
-//! `cargo xtask scale [blocks] [edges_per_block] [--host-compaction]` (default 300,000 and
-//! 5; with `--host-compaction` the host runs the compaction steps between its writes, so
-//! writes stall only for flushes: 1.5M edges took 21 ms at most, each step up to 0.95 s of
-//! the host's time between writes, against 565 to 628 ms stalls inline). A million blocks
+//! `cargo xtask scale [blocks] [edges_per_block] [--host-compaction] [--host-flush]` (default
+//! 300,000 and 5; with `--host-compaction` the host runs the compaction steps between its
+//! writes, so writes stall only for flushes; with `--host-flush` too a full memtable is
+//! frozen and the host writes it out between its writes (`Config::flush_auto` off, two
+//! memtables of half the size in the same region), so writes stall only when the host
+//! falls behind; README "Write stalls" has the figures). A million blocks
 //! with five calls each to uniformly random blocks do not fit a 16 MiB region: the edge
 //! tables' filters (each holds every source and target it has, ~1.25 bytes per id at 10
 //! bits, up to twice that with a filter's power-of-two size) filled 11.5 MiB of table
@@ -89,11 +91,16 @@ fn check(
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let host_compaction = args.iter().any(|arg| arg == "--host-compaction");
+    let host_flush = args.iter().any(|arg| arg == "--host-flush");
     let mut numbers = args.iter().filter_map(|text| text.parse::<u64>().ok());
     let blocks: u64 = numbers.next().unwrap_or(300_000);
     let per_block: u64 = numbers.next().unwrap_or(5);
-    // With the host compacting, writes stall for flushes only (`Config::compaction_auto`).
-    let config = Config { compaction_auto: !host_compaction, ..scale_config() };
+    // With the host compacting, writes stall for flushes only (`Config::compaction_auto`);
+    // with the host flushing too, for neither, unless it falls behind (`Config::flush_auto`).
+    let config = match host_flush {
+        true => host_flush_config(Config { compaction_auto: !host_compaction, ..scale_config() }),
+        false => Config { compaction_auto: !host_compaction, ..scale_config() },
+    };
     let region_bytes = memory_bytes_required(&config);
     assert!(region_bytes <= 16 << 20, "region {region_bytes} > 16 MiB");
     let mut region = vec![0u8; region_bytes];
@@ -106,20 +113,14 @@ fn main() -> Result<(), Error> {
     let mut clock = Clock(Instant::now());
     let mut engine = Engine::open_observed(config, &mut region, dir.vfs(), &mut clock)
         .map_err(|(error, _)| error)?;
-    let mut host = HostCompaction { enabled: host_compaction, steps: 0, ns_max: 0, ns_total: 0 };
+    let mut host =
+        HostSteps { compaction: host_compaction, flush: host_flush, ..HostSteps::default() };
     let user_bytes = ingest_blocks(&mut engine, blocks, &mut host)?;
     ingest_edges(&mut engine, blocks, per_block, &mut host)?;
     engine.sync()?;
     let stats = engine.stats();
     report(&stats, user_bytes);
-    if host_compaction {
-        println!(
-            "host compaction (between writes): {} steps, longest {:.1} ms, {:.1} s in all",
-            host.steps,
-            host.ns_max as f64 / 1e6,
-            host.ns_total as f64 / 1e9
-        );
-    }
+    host.report();
     let started = Instant::now();
     let checked = check(&mut engine, blocks, per_block)?;
     println!(
@@ -144,41 +145,79 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// `--host-compaction`: the host runs compaction steps between its writes (every
-/// `HOST_CHECK_WRITES` writes, once the store holds `HOST_COMPACT_TABLES` tables), so a
-/// write stalls only for its flush; the steps are timed apart from the writes.
-struct HostCompaction {
-    enabled: bool,
-    steps: u64,
-    ns_max: u64,
-    ns_total: u64,
+/// The scale config without `flush_auto`: the same region, two memtables of half the size.
+fn host_flush_config(config: Config) -> Config {
+    Config {
+        flush_auto: false,
+        memtable_entries_max: config.memtable_entries_max / 2,
+        memtable_edges_max: config.memtable_edges_max / 2,
+        memtable_arena_bytes_max: config.memtable_arena_bytes_max / 2,
+        ..config
+    }
+}
+
+/// The host's own steps between its writes (every `HOST_CHECK_WRITES` writes), timed apart
+/// from the writes: `--host-flush` writes out a frozen memtable, `--host-compaction` runs
+/// compaction steps once the store holds `HOST_COMPACT_TABLES` tables. A write then stalls
+/// only for what the host left undone.
+#[derive(Default)]
+struct HostSteps {
+    compaction: bool,
+    flush: bool,
+    /// Compaction steps: how many, the longest, all (ns).
+    steps: (u64, u64, u64),
+    /// Flush steps, likewise.
+    flushes: (u64, u64, u64),
 }
 
 const HOST_CHECK_WRITES: u64 = 1024;
 const HOST_COMPACT_TABLES: u32 = 16;
 
-impl HostCompaction {
-    /// Compacts until no tiered run is left, if the store holds enough tables.
+/// Adds a step of `ns` to (count, longest, total).
+fn count_step(steps: &mut (u64, u64, u64), ns: u64) {
+    *steps = (steps.0 + 1, steps.1.max(ns), steps.2 + ns);
+}
+
+impl HostSteps {
+    /// Writes out a frozen memtable, then compacts until no tiered run is left (if the
+    /// store holds enough tables).
     fn between_writes(
         &mut self,
         engine: &mut Engine<'_, PosixVfs>,
         written: u64,
     ) -> Result<(), Error> {
-        if !self.enabled
-            || !written.is_multiple_of(HOST_CHECK_WRITES)
-            || engine.stats().tables_count < HOST_COMPACT_TABLES
-        {
+        if !written.is_multiple_of(HOST_CHECK_WRITES) {
+            return Ok(());
+        }
+        if self.flush && engine.stats().flush_pending {
+            let started = Instant::now();
+            engine.flush_step()?;
+            count_step(&mut self.flushes, started.elapsed().as_nanos() as u64);
+        }
+        if !self.compaction || engine.stats().tables_count < HOST_COMPACT_TABLES {
             return Ok(());
         }
         loop {
             let started = Instant::now();
             let merged = engine.compact_step()?;
-            let ns = started.elapsed().as_nanos() as u64;
             if !merged {
                 return Ok(());
             }
-            (self.steps, self.ns_max, self.ns_total) =
-                (self.steps + 1, self.ns_max.max(ns), self.ns_total + ns);
+            count_step(&mut self.steps, started.elapsed().as_nanos() as u64);
+        }
+    }
+
+    fn report(&self) {
+        let kinds =
+            [("flush", self.flush, self.flushes), ("compaction", self.compaction, self.steps)];
+        for (kind, enabled, (count, ns_max, ns_total)) in kinds {
+            if enabled {
+                println!(
+                    "host {kind} (between writes): {count} steps, longest {:.1} ms, {:.1} s in all",
+                    ns_max as f64 / 1e6,
+                    ns_total as f64 / 1e9
+                );
+            }
         }
     }
 }
@@ -187,7 +226,7 @@ impl HostCompaction {
 fn ingest_blocks(
     engine: &mut Engine<'_, PosixVfs>,
     blocks: u64,
-    host: &mut HostCompaction,
+    host: &mut HostSteps,
 ) -> Result<u64, Error> {
     let base = content_1k();
     let started = Instant::now();
@@ -205,7 +244,7 @@ fn ingest_edges(
     engine: &mut Engine<'_, PosixVfs>,
     blocks: u64,
     per_block: u64,
-    host: &mut HostCompaction,
+    host: &mut HostSteps,
 ) -> Result<(), Error> {
     let started = Instant::now();
     for n in 0..blocks {

@@ -69,6 +69,10 @@ impl<'r> EdgeStore<'r> {
         self.records_used
     }
 
+    pub(crate) fn capacity(&self) -> usize {
+        self.records.len()
+    }
+
     pub(crate) fn free(&self) -> usize {
         self.records.len() - self.records_used as usize
     }

@@ -535,6 +535,12 @@ impl<'r> Memtable<'r> {
         self.edges.reset();
     }
 
+    /// The sort scratch a sort of this memtable's blocks or edges may need: its entries or
+    /// its edge records, whichever are more.
+    pub(crate) fn capacity(&self) -> usize {
+        self.blocks.len().max(self.edges.capacity())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries_used == 0
     }

@@ -1,5 +1,6 @@
-//! Flushing: the memtable written as a new sorted table, installed as the newest level once
-//! the manifest names it (or discarded if that fails).
+//! Flushing: a memtable written as new sorted tables, installed as the newest tables once
+//! the manifest names them (or discarded if that fails). The frozen memtable, if it holds
+//! anything, goes first: it is the older level (`Store::next_flushed`).
 
 use super::Store;
 use crate::error::{Error, Resource};
@@ -23,7 +24,8 @@ impl Flushed {
 }
 
 impl<'r> Store<'r> {
-    /// Writes the memtable as tables numbered from `number` (synced): its blocks, if any,
+    /// Writes the next flushed memtable (the frozen one if it holds anything, else the
+    /// memtable) as tables numbered from `number` (synced): its blocks, if any,
     /// then its edges, if any, each kind in a table of its own (none if the memtable holds
     /// nothing to write). Tombstones of a kind are left out when no older table holds that
     /// kind for them to shadow. The memtable is unchanged; on error the tables written are
@@ -41,9 +43,10 @@ impl<'r> Store<'r> {
         let keep_edge_tombstones = tables.iter().any(TableMeta::holds_edges);
         let keep_block_tombstones = tables.iter().any(TableMeta::holds_blocks);
         let mut flushed = Flushed { tables: [TableMeta::EMPTY; FLUSH_TABLES_MAX], count: 0 };
+        let memtable = self.next_flushed();
         let kinds = [
-            (self.memtable.has_block_records(keep_block_tombstones), true, keep_block_tombstones),
-            (self.memtable.has_edge_records(keep_edge_tombstones), false, keep_edge_tombstones),
+            (memtable.has_block_records(keep_block_tombstones), true, keep_block_tombstones),
+            (memtable.has_edge_records(keep_edge_tombstones), false, keep_edge_tombstones),
         ];
         for (needed, blocks, keep_tombstones) in kinds {
             if !needed {
@@ -67,7 +70,7 @@ impl<'r> Store<'r> {
         Ok(flushed)
     }
 
-    /// Writes the memtable's blocks (or its edges) as table `number` (synced).
+    /// Writes the next flushed memtable's blocks (or its edges) as table `number` (synced).
     fn write_table<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -77,9 +80,10 @@ impl<'r> Store<'r> {
         buffer: &mut [u8],
     ) -> Result<TableMeta, Error> {
         // The bloom filter holds the block ids, or the key ids of both edge sections.
+        let memtable = self.next_flushed();
         let keys = match blocks {
-            true => u64::from(self.memtable.entries_used()),
-            false => 2 * u64::from(self.memtable.edges_used()),
+            true => u64::from(memtable.entries_used()),
+            false => 2 * u64::from(memtable.edges_used()),
         };
         let mut writer = self.begin_table(vfs, number, keys, buffer)?;
         let written = match blocks {
@@ -115,9 +119,11 @@ impl<'r> Store<'r> {
     ) -> Result<(), Error> {
         // The scratch is overwritten: a scan's order kept there is gone.
         self.scan_order = None;
+        let frozen = self.flushing_frozen();
         let scratch = &mut *self.sort_scratch;
-        for &index in self.memtable.sorted_blocks(scratch).iter() {
-            let record = self.memtable.block_record(index);
+        let memtable = if frozen { &*self.frozen } else { &self.memtable };
+        for &index in memtable.sorted_blocks(scratch).iter() {
+            let record = memtable.block_record(index);
             if keep_tombstones || !record.tombstone {
                 writer.add_block(vfs, &mut self.pool, &record)?;
             }
@@ -132,10 +138,11 @@ impl<'r> Store<'r> {
         keep_tombstones: bool,
     ) -> Result<(), Error> {
         self.scan_order = None;
+        let memtable = if self.flushing_frozen() { &*self.frozen } else { &self.memtable };
         for (outgoing, section) in [(true, Section::OutEdges), (false, Section::InEdges)] {
             let scratch = &mut *self.sort_scratch;
-            for &index in self.memtable.sorted_edges(scratch, outgoing).iter() {
-                let record = self.memtable.edge_record(index, outgoing);
+            for &index in memtable.sorted_edges(scratch, outgoing).iter() {
+                let record = memtable.edge_record(index, outgoing);
                 if keep_tombstones || !record.tombstone {
                     writer.add_edge(vfs, &mut self.pool, section, &record)?;
                 }
@@ -144,15 +151,22 @@ impl<'r> Store<'r> {
         Ok(())
     }
 
-    /// Makes the `flushed` tables the newest (in their order) and empties the memtable
-    /// (after the manifest names them).
+    /// Makes the `flushed` tables the newest (in their order) and empties the memtable they
+    /// were written from (after the manifest names them).
     pub(crate) fn install(&mut self, flushed: &Flushed) {
         let count = flushed.count;
         assert!(self.tables_count + count <= self.tables.len());
         self.tables.copy_within(0..self.tables_count, count);
         self.tables[..count].copy_from_slice(flushed.tables());
         self.tables_count += count;
-        self.memtable.reset();
+        if self.flushing_frozen() {
+            self.frozen.reset();
+            *self.frozen_at = None;
+            // The scratch's order counted the frozen memtable's blocks.
+            self.scan_order = None;
+        } else {
+            self.memtable.reset();
+        }
     }
 
     /// Forgets tables written but not installed (their pool bytes are the newest).

@@ -6,7 +6,7 @@ use super::Store;
 use crate::edge::{Direction, Edge, EdgeFilter};
 use crate::error::Error;
 use crate::id::BlockId;
-use crate::memtable::EntryState;
+use crate::memtable::{EntryState, Memtable};
 use crate::record::{EdgeRecord, SortKey};
 use crate::table::cursor::EdgeCursor;
 use crate::table::format::Section;
@@ -56,28 +56,31 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         (id, entry, outgoing): (&BlockId, Option<u32>, bool),
         filter: &EdgeFilter<'_>,
-        mut emit: impl FnMut(&EdgeRecord) -> bool,
+        emit: impl FnMut(&EdgeRecord) -> bool,
         (merge, scratch): (&mut Merge<'_, EdgeCursor>, &mut [u32]),
     ) -> Result<usize, Error> {
         self.open_edge_cursors(vfs, id, outgoing, merge)?;
         let live = merge.cursors().iter().filter(|cursor| !cursor.is_done()).count();
-        if live == 0 {
+        let frozen_entry = self.frozen_entry(id);
+        if live == 0 && frozen_entry.is_none() {
             // No table can hold edges of `id`: the memtable alone answers, with no merge.
             return Ok(entry.map_or(0, |entry| {
                 self.memtable.visit_live_edges_at(entry, id, outgoing, filter, emit)
             }));
         }
+        if entry.is_some() || frozen_entry.is_some() {
+            // The scratch is overwritten: a scan's order kept there is gone.
+            self.scan_order = None;
+        }
+        // The frozen memtable's part of the scratch first (none without one).
+        let (frozen_scratch, scratch) = scratch.split_at_mut(self.frozen_scratch_len());
         let memtable_edges = match entry {
-            Some(entry) => {
-                // The scratch is overwritten: a scan's order kept there is gone.
-                self.scan_order = None;
-                self.memtable.edges_of(entry, id, outgoing, scratch)
-            }
+            Some(entry) => self.memtable.edges_of(entry, id, outgoing, scratch),
             None => &[],
         };
         // `small-code`: the general merge below answers this case too, in less code.
         #[cfg(not(feature = "small-code"))]
-        if live == 1 {
+        if live == 1 && frozen_entry.is_none() {
             return self.merge_single_table(
                 vfs,
                 merge,
@@ -86,31 +89,57 @@ impl<'r> Store<'r> {
                 emit,
             );
         }
+        let frozen_edges = match frozen_entry {
+            Some(entry) => self.frozen.edges_of(entry, id, outgoing, frozen_scratch),
+            None => &[],
+        };
+        self.merge_levels(vfs, (id, outgoing), [memtable_edges, frozen_edges], filter, emit, merge)
+    }
+
+    /// The general listing: the memtable's and the frozen memtable's records of `id`
+    /// (`sorted`: each memtable's, in key order) merged with every table cursor in `merge`.
+    fn merge_levels<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        (id, outgoing): (&BlockId, bool),
+        [memtable_edges, frozen_edges]: [&[u32]; 2],
+        filter: &EdgeFilter<'_>,
+        mut emit: impl FnMut(&EdgeRecord) -> bool,
+        merge: &mut Merge<'_, EdgeCursor>,
+    ) -> Result<usize, Error> {
         let tables = &self.tables[..self.tables_count];
         let records_max: u64 = tables.iter().map(|table| table.edge_records).sum();
-        let (mut memtable_at, mut emitted) = (0, 0);
+        let memtables_max = (memtable_edges.len() + frozen_edges.len()) as u64;
+        let (mut memtable_at, mut frozen_at, mut emitted) = (0, 0, 0);
+        let head = |memtable: &Memtable<'_>, edges: &[u32], at: usize| {
+            edges.get(at).map(|&index| memtable.edge_record_of(id, index, outgoing))
+        };
         // Every round consumes at least one record from some level.
-        for _ in 0..=(records_max + memtable_edges.len() as u64) {
-            let memtable_head = memtable_edges
-                .get(memtable_at)
-                .map(|&index| self.memtable.edge_record_of(id, index, outgoing));
+        for _ in 0..=(records_max + memtables_max) {
+            let memtable_head = head(&self.memtable, memtable_edges, memtable_at);
+            // `small-code` has no frozen memtable: `None`, and the code for it compiles away.
+            let frozen_head = match cfg!(feature = "small-code") {
+                true => None,
+                false => head(self.frozen, frozen_edges, frozen_at),
+            };
             let table_head =
                 merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?;
-            // The memtable is the newest level: its version wins a tie.
-            let best = match (memtable_head, table_head) {
-                (Some(memtable), Some((_, table)))
-                    if SortKey::of_edge(&table) < SortKey::of_edge(&memtable) =>
-                {
-                    table
+            // The smallest key wins; of equal keys the newest level's version: the memtable,
+            // then the frozen memtable, then the tables.
+            let mut best = table_head.map(|(_, table)| table);
+            for newer in [frozen_head, memtable_head].into_iter().flatten() {
+                if best.is_none_or(|best| SortKey::of_edge(&newer) <= SortKey::of_edge(&best)) {
+                    best = Some(newer);
                 }
-                (Some(memtable), _) => memtable,
-                (None, Some((_, table))) => table,
-                (None, None) => return Ok(emitted),
+            }
+            let Some(best) = best else {
+                return Ok(emitted);
             };
             let key = SortKey::of_edge(&best);
-            if memtable_head.is_some_and(|head| SortKey::of_edge(&head) == key) {
-                memtable_at += 1;
-            }
+            let at_key =
+                |head: Option<EdgeRecord>| head.is_some_and(|h| SortKey::of_edge(&h) == key);
+            memtable_at += usize::from(at_key(memtable_head));
+            frozen_at += usize::from(at_key(frozen_head));
             merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
             if !best.tombstone && filter.accepts(best.edge_type) {
                 emitted += 1;
@@ -226,9 +255,10 @@ impl<'r> Store<'r> {
             Some(EntryState::Live | EntryState::Stub) => {}
             Some(EntryState::Tombstone) => return Err(Error::NotFound),
             None => {
-                // Only the tables know the block. A live edge proves it live (deleting a
-                // block tombstones its edges), so list first and look the block up only
-                // when nothing was listed: that saves a table read on the common path.
+                // Only the frozen memtable or the tables know the block. A live edge proves
+                // it live (deleting a block tombstones its edges), so list first and look the
+                // block up only when nothing was listed: that saves a table read on the
+                // common path.
                 let count = self.visit_live_block_edges(vfs, id, None, direction, filter, visit)?;
                 if count == 0 && !self.block_visible(vfs, id)? {
                     return Err(Error::NotFound);
@@ -271,7 +301,7 @@ impl<'r> Store<'r> {
     ) -> Result<usize, Error> {
         // `small-code`: the merge below lists a memtable-only store too (no table cursor).
         #[cfg(not(feature = "small-code"))]
-        if let (0, Some(entry)) = (self.tables_count, entry) {
+        if let (0, Some(entry), false) = (self.tables_count, entry, self.flushing_frozen()) {
             return Ok(self.visit_memtable_edges(entry, id, direction, filter, visit));
         }
         let mut count = 0;

@@ -1,4 +1,6 @@
-//! The levels of the store: the memtable (newest) over the sorted tables (newest first).
+//! The levels of the store: the memtable (newest), the frozen memtable (without
+//! `Config::flush_auto`: a full memtable waiting for the host's `flush_step`), and the
+//! sorted tables (newest first).
 //! Everything that must look at both lives here, one concern a file: `visibility` (is a
 //! block or edge live, and its version), `listing` (merged edge listings), `writes` (plan and
 //! apply of the four writes), `flush` (memtable to table), `compaction` (tables merged),
@@ -48,7 +50,15 @@ pub(crate) struct StoreParts<'r> {
 }
 
 pub(crate) struct Store<'r> {
+    /// The memtable writes go to (the newest level).
     pub(crate) memtable: Memtable<'r>,
+    /// Without `Config::flush_auto`: a full memtable, frozen until `flush_step` writes it
+    /// out, the level between `memtable` and the tables. Empty (and of no capacity with
+    /// `flush_auto`) otherwise.
+    /// (Both held in the region, not here: see `region`.)
+    pub(crate) frozen: &'r mut Memtable<'r>,
+    /// Where the log stood when `frozen` was frozen: what its flush's checkpoint records.
+    pub(crate) frozen_at: &'r mut Option<FrozenAt>,
     tables: &'r mut [TableMeta],
     tables_count: usize,
     pool: TablePool<'r>,
@@ -78,11 +88,25 @@ pub(crate) struct Store<'r> {
     table_page_bytes: usize,
 }
 
-/// The memtable's blocks in id order, left in the sort scratch by a scan.
+/// The memtable's blocks in id order, left in the sort scratch by a scan (after the frozen
+/// memtable's, `frozen_count` of them, which cannot change while it is frozen).
 #[derive(Clone, Copy, Debug)]
 struct ScanOrder {
     generation: u64,
     count: usize,
+    frozen_count: usize,
+}
+
+/// The log and the live counts as of a freeze: the frozen memtable holds every write before
+/// `position` (sequences before `sequence`) since the last checkpoint, and none after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FrozenAt {
+    pub(crate) position: u64,
+    pub(crate) sequence: u64,
+    /// The log segment holding `position`: every one before it is older than the freeze.
+    pub(crate) segment: u64,
+    /// `blocks_live` and `edges_live` then.
+    pub(crate) live: (u64, u64),
 }
 
 /// The room a write needs in the memtable, and what planning learned.
@@ -100,7 +124,12 @@ pub(crate) struct Plan {
 }
 
 impl<'r> Store<'r> {
-    pub(crate) fn new(memtable: Memtable<'r>, parts: StoreParts<'r>, config: &Config) -> Store<'r> {
+    pub(crate) fn new(
+        memtable: Memtable<'r>,
+        (frozen, frozen_at): (&'r mut Memtable<'r>, &'r mut Option<FrozenAt>),
+        parts: StoreParts<'r>,
+        config: &Config,
+    ) -> Store<'r> {
         let merge_buffer_bytes = config.merge_buffer_bytes();
         assert!(parts.merge_buffers.len() >= parts.tables.len() * merge_buffer_bytes);
         assert!(parts.tables.len() <= TABLES_MAX_LIMIT);
@@ -110,6 +139,8 @@ impl<'r> Store<'r> {
         assert!(parts.delete_scratch.len() >= parts.delete_round.len() * DELETED_EDGE_BYTES);
         Store {
             memtable,
+            frozen,
+            frozen_at,
             tables: parts.tables,
             tables_count: 0,
             pool: TablePool { bytes: parts.pool, used: 0, pages_read: 0 },
@@ -161,11 +192,56 @@ impl<'r> Store<'r> {
         self.memtable.room_for(plan.entries, plan.payload_bytes, plan.edge_records)
     }
 
-    /// Tables a flush of the memtable would write now: one per kind it holds records of
+    /// Whether a memtable is frozen (it holds anything): the next flush writes it, the older
+    /// level, first, and reads look at it after the memtable. Every path that reads the
+    /// frozen memtable asks this first: `small-code` builds have none (`Config::flush_auto`
+    /// is required there), so there it is false and those paths compile away (3 KiB of
+    /// code, and 400 bytes of the open's stack, on the firmware).
+    pub(crate) fn flushing_frozen(&self) -> bool {
+        !cfg!(feature = "small-code") && !self.frozen.is_empty()
+    }
+
+    /// The memtable the next flush writes (see `flushing_frozen`).
+    pub(crate) fn next_flushed(&self) -> &Memtable<'r> {
+        if self.flushing_frozen() {
+            &*self.frozen
+        } else {
+            &self.memtable
+        }
+    }
+
+    /// Tables the next flush would write now: one per kind its memtable holds records of
     /// (at most `FLUSH_TABLES_MAX`; tombstones counted, though a flush may drop them).
     pub(crate) fn flush_tables_needed(&self) -> usize {
-        usize::from(self.memtable.has_block_records(true))
-            + usize::from(self.memtable.has_edge_records(true))
+        let memtable = self.next_flushed();
+        usize::from(memtable.has_block_records(true)) + usize::from(memtable.has_edge_records(true))
+    }
+
+    /// Freezes the memtable (the frozen one must be empty): it becomes the level below, and
+    /// the other, empty, takes the writes. O(1): the two swap their parts.
+    pub(crate) fn freeze(&mut self, at: FrozenAt) {
+        assert!(self.frozen.is_empty() && self.frozen_at.is_none(), "one frozen memtable");
+        core::mem::swap(&mut self.memtable, &mut *self.frozen);
+        *self.frozen_at = Some(at);
+        // The scratch's order was the memtable's as of a generation the swap makes ambiguous.
+        self.scan_order = None;
+    }
+
+    /// Elements of the sort scratch before the memtable's part: the frozen memtable's (none
+    /// in `small-code`, or with `Config::flush_auto`).
+    pub(crate) fn frozen_scratch_len(&self) -> usize {
+        match cfg!(feature = "small-code") {
+            true => 0,
+            false => self.frozen.capacity(),
+        }
+    }
+
+    /// The frozen memtable's entry for `id`, if it holds anything.
+    pub(crate) fn frozen_entry(&self, id: &crate::id::BlockId) -> Option<u32> {
+        if !self.flushing_frozen() {
+            return None;
+        }
+        self.frozen.entry_of(id)
     }
 
     /// Whether a flush would not find a free table slot for each table it writes.

@@ -4,13 +4,14 @@
 //! Format-2 records carry what the write did (a put's "created", a delete's removed
 //! edges), so replay reads no table and a damaged table page cannot stop an open.
 
-use super::{Plan, Store};
+use super::{FrozenAt, Plan, Store};
 use crate::config::Config;
 use crate::error::{Error, Resource};
+use crate::id::BlockId;
 use crate::validate::{validate_block, Rules};
 use crate::vfs::Vfs;
 use crate::wal::format::Record;
-use crate::wal::recovery::{ApplyError, ReplayTarget};
+use crate::wal::recovery::{ApplyError, LogPlace, ReplayTarget};
 
 /// Applies replayed records with the same planning as live writes.
 pub(crate) struct Replayer<'a, 'r> {
@@ -25,10 +26,39 @@ fn failed(error: Error) -> ApplyError {
     }
 }
 
-impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
+impl Replayer<'_, '_> {
+    /// `Config::flush_auto`, which `small-code` builds require (see `Store::flushing_frozen`).
+    fn flush_auto(&self) -> bool {
+        self.config.flush_auto || cfg!(feature = "small-code")
+    }
+
+    /// Without `Config::flush_auto`, a write that does not fit the memtable froze it when it
+    /// was made (the live engine plans the same room): it freezes it here too, once, at the
+    /// write's place in the log. Anything else that does not fit is a capacity error.
+    fn freeze_for(
+        &mut self,
+        (sequence, place): (u64, LogPlace),
+        resource: Resource,
+    ) -> Result<(), ApplyError> {
+        let flush_auto = self.flush_auto();
+        let store = &mut *self.store;
+        if flush_auto || store.flushing_frozen() || store.memtable.is_empty() {
+            return Err(ApplyError::Capacity(resource));
+        }
+        let live = (store.blocks_live, store.edges_live);
+        let at = FrozenAt { position: place.position, sequence, segment: place.segment, live };
+        store.freeze(at);
+        Ok(())
+    }
+
     /// Format 2 records say what the write did, so applying them reads no table; format 1
     /// puts and deletes read the tables to find out, as their live writes did.
-    fn apply(&mut self, vfs: &mut V, sequence: u64, record: Record<'_>) -> Result<(), ApplyError> {
+    fn apply_record<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        sequence: u64,
+        record: Record<'_>,
+    ) -> Result<(), ApplyError> {
         let store = &mut *self.store;
         match record {
             Record::PutBlock { id, source_uri, metadata_json, content, created } => {
@@ -84,6 +114,50 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
             Record::CloseMarker => return Err(ApplyError::Invalid),
         }
         Ok(())
+    }
+}
+
+impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
+    fn apply(
+        &mut self,
+        vfs: &mut V,
+        (sequence, place): (u64, LogPlace),
+        record: Record<'_>,
+    ) -> Result<(), ApplyError> {
+        // A record that does not fit changed nothing: room is checked before applying (a
+        // delete's frames, which tombstone edge by edge, had theirs reserved first).
+        match self.apply_record(vfs, sequence, record) {
+            Err(ApplyError::Capacity(resource)) => {
+                self.freeze_for((sequence, place), resource)?;
+                self.apply_record(vfs, sequence, record)
+            }
+            applied => applied,
+        }
+    }
+
+    /// The room the live delete planned, less its generous count: a tombstone for `id` and
+    /// for each removed edge, and a stub for each edge's other end (so replay freezes no
+    /// earlier than the live write did, and the memtable after a freeze holds no more).
+    fn reserve_delete(
+        &mut self,
+        (sequence, place): (u64, LogPlace),
+        id: &BlockId,
+        edges: u32,
+    ) -> Result<(), ApplyError> {
+        if self.flush_auto() {
+            // Nothing can freeze: each frame's room is checked as it is applied.
+            return Ok(());
+        }
+        let store = &*self.store;
+        let plan = Plan {
+            entries: store.memtable.new_entries(&[*id]).saturating_add(edges),
+            edge_records: edges as usize,
+            ..Plan::default()
+        };
+        match store.room_for(&plan) {
+            Ok(()) => Ok(()),
+            Err(resource) => self.freeze_for((sequence, place), resource),
+        }
     }
 }
 

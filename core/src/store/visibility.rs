@@ -1,5 +1,6 @@
 //! Visibility: whether a block or an edge is live, decided by the newest level that knows it
-//! (the memtable, then the tables newest first), and the live version of a block.
+//! (the memtable, the frozen memtable, then the tables newest first), and the live version
+//! of a block.
 
 use super::Store;
 use crate::edge::Edge;
@@ -21,6 +22,11 @@ impl<'r> Store<'r> {
     ) -> Result<bool, Error> {
         if let Some(live) = self.memtable.block_state(id) {
             return Ok(live);
+        }
+        if self.flushing_frozen() {
+            if let Some(live) = self.frozen.block_state(id) {
+                return Ok(live);
+            }
         }
         for table in &self.tables[..self.tables_count] {
             if let Some(record) =
@@ -44,6 +50,13 @@ impl<'r> Store<'r> {
         if let Some(entry) = self.memtable.entry_of(id) {
             match self.memtable.state_at(entry) {
                 EntryState::Live => return Ok(self.memtable.view_at(entry)),
+                EntryState::Tombstone => return Ok(None),
+                EntryState::Stub => {}
+            }
+        }
+        if let Some(entry) = self.frozen_entry(id) {
+            match self.frozen.state_at(entry) {
+                EntryState::Live => return Ok(self.frozen.view_at(entry)),
                 EntryState::Tombstone => return Ok(None),
                 EntryState::Stub => {}
             }
@@ -72,10 +85,13 @@ impl<'r> Store<'r> {
 
     /// Whether `edge` is live: the newest level that knows it decides.
     pub(crate) fn edge_visible<V: Vfs>(&mut self, vfs: &mut V, edge: &Edge) -> Result<bool, Error> {
-        match self.memtable.edge_state(edge) {
-            EdgeState::Live => return Ok(true),
-            EdgeState::Tombstone => return Ok(false),
-            EdgeState::Unknown => {}
+        let frozen = self.flushing_frozen().then(|| self.frozen.edge_state(edge));
+        match (self.memtable.edge_state(edge), frozen) {
+            (EdgeState::Live, _) | (EdgeState::Unknown, Some(EdgeState::Live)) => return Ok(true),
+            (EdgeState::Tombstone, _) | (EdgeState::Unknown, Some(EdgeState::Tombstone)) => {
+                return Ok(false)
+            }
+            _ => {}
         }
         let wanted = crate::record::edge_key(&edge.source, edge.edge_type, &edge.target);
         for table in &self.tables[..self.tables_count] {

@@ -33,6 +33,8 @@ pub(crate) const WAL_PREALLOCATE_BYTES: u64 = 1 << 20;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OpenSegment {
     pub(crate) file: FileHandle,
+    /// Its number (not always the last one created: recovery may have removed later ones).
+    pub(crate) number: u64,
     /// Bytes of the file already written (the buffer continues from here).
     pub(crate) written_bytes: u64,
     /// The file's length: `written_bytes` plus zeros preallocated after them.
@@ -273,7 +275,7 @@ impl<'r> Wal<'r> {
         };
         self.buffer[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
         self.buffered = SEGMENT_HEADER_BYTES;
-        self.segment = Some(OpenSegment { file, written_bytes: 0, file_bytes: 0 });
+        self.segment = Some(OpenSegment { file, number, written_bytes: 0, file_bytes: 0 });
         Ok(())
     }
 
@@ -346,6 +348,47 @@ impl<'r> Wal<'r> {
         self.segments_count = 0;
         self.segment_dirty = false;
         self.directory_dirty = false;
+        Ok(())
+    }
+
+    /// The segment holding the current position (the open one, or the next to be created):
+    /// every segment before it lies wholly before the position.
+    pub(crate) fn current_segment(&self) -> u64 {
+        match self.segment {
+            Some(segment) => segment.number,
+            None => self.next_segment_number,
+        }
+    }
+
+    /// After a flush of the frozen memtable: removes the segments before `segment` (the one
+    /// that held the log's position at the freeze), whose frames the tables now hold. The
+    /// rest of the log stays, open segment and all.
+    pub(crate) fn checkpoint_before<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        segment: u64,
+    ) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        debug_assert!(segment <= self.current_segment());
+        let mut name = [0u8; SEGMENT_NAME_BYTES];
+        let mut removed = 0u32;
+        self.guard_io(|wal| {
+            for number in wal.first_segment_number..segment {
+                match vfs.remove(segment_name(number, &mut name)) {
+                    Ok(()) => removed += 1,
+                    Err(VfsError::NotFound) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            if removed == 0 {
+                return Ok(());
+            }
+            vfs.sync_dir()
+        })?;
+        self.first_segment_number = self.first_segment_number.max(segment);
+        self.segments_count = self.segments_count.saturating_sub(removed);
         Ok(())
     }
 

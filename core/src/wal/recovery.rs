@@ -41,9 +41,32 @@ pub(crate) enum ApplyError {
     Failed(Error),
 }
 
+/// Where a write's first frame lies in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LogPlace {
+    pub(crate) position: u64,
+    /// The number of the segment holding it.
+    pub(crate) segment: u64,
+}
+
 /// Receives replayed records in log order (with the storage, to read tables).
 pub(crate) trait ReplayTarget<V: Vfs> {
-    fn apply(&mut self, vfs: &mut V, sequence: u64, record: Record<'_>) -> Result<(), ApplyError>;
+    /// Applies the record of write `sequence`, whose first frame is at `place`.
+    fn apply(
+        &mut self,
+        vfs: &mut V,
+        write: (u64, LogPlace),
+        record: Record<'_>,
+    ) -> Result<(), ApplyError>;
+
+    /// Before the frames of a delete of `id` that removes `edges` edges are applied: makes
+    /// room for all of them at once (a write is never split between two memtables).
+    fn reserve_delete(
+        &mut self,
+        write: (u64, LogPlace),
+        id: &BlockId,
+        edges: u32,
+    ) -> Result<(), ApplyError>;
 }
 
 /// What the tables already hold: every frame before `position` (sequences before
@@ -515,10 +538,18 @@ struct Group {
 struct FrameAt {
     offset: u64,
     position: u64,
+    /// The segment's number.
+    segment: u64,
     /// The segment's format version.
     version: u32,
     /// Past the checkpoint: applied, not only checked.
     apply: bool,
+}
+
+impl FrameAt {
+    fn place(&self) -> LogPlace {
+        LogPlace { position: self.position, segment: self.segment }
+    }
 }
 
 /// `replay_segment` on an open reader: checks the header, then replays frames until the
@@ -532,7 +563,7 @@ fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
     report: &mut RecoveryReport,
     checkpoint: Checkpoint,
 ) -> Result<SegmentReplay, Error> {
-    let SegmentAt { index, mut position, .. } = segment;
+    let SegmentAt { index, mut position, number } = segment;
     let header = reader.header(vfs)?;
     let lost_manifest = !checkpoint.recorded && header.is_some_and(|h| h.start_position > 0);
     if index == 0 && lost_manifest {
@@ -558,6 +589,7 @@ fn replay_open_segment<V: Vfs, T: ReplayTarget<V>>(
         let at = FrameAt {
             offset,
             position,
+            segment: number,
             version: header.version,
             apply: position >= checkpoint.position,
         };
@@ -664,10 +696,8 @@ fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
     }
     let applied = match (record, group.as_mut()) {
         (Record::DeletedEdges(deleted), None) => {
-            let edges = deleted.count() as u64;
-            let (offset, position) = (at.offset, at.position);
-            let (id, sequence) = (deleted.id, header.sequence);
-            *group = Some(Group { id, sequence, offset, position, edges });
+            let (id, sequence, edges) = (deleted.id, header.sequence, deleted.count() as u64);
+            *group = Some(Group { id, sequence, offset: at.offset, position: at.position, edges });
             return Ok(accepted);
         }
         (Record::DeletedEdges(deleted), Some(open)) => {
@@ -691,7 +721,9 @@ fn replay_frame<V: Vfs, T: ReplayTarget<V>>(
         // Any other frame inside a group breaks it.
         (_, Some(_)) => return Ok(FrameStep::Rejected { unreadable: false }),
         (Record::CloseMarker, None) => Ok(header.sequence),
-        (record, None) => target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1),
+        (record, None) => {
+            target.apply(vfs, (header.sequence, at.place()), record).map(|()| header.sequence + 1)
+        }
     };
     match applied {
         Ok(sequence_next) => {
@@ -745,6 +777,11 @@ fn apply_delete<V: Vfs, T: ReplayTarget<V>>(
         return Ok(None);
     }
     let mut offset = group.map_or(at.offset, |group| group.offset);
+    let position = group.map_or(at.position, |group| group.position);
+    let place = LogPlace { position, segment: at.segment };
+    if let Err(error) = target.reserve_delete((header.sequence, place), &id, edges) {
+        return Ok(Some(Err(error)));
+    }
     // Each frame advances the offset by at least FRAME_HEADER_BYTES, up to the delete's.
     while offset < at.offset {
         let flaky = Error::Io(VfsError::Io { code: 5 });
@@ -755,7 +792,7 @@ fn apply_delete<V: Vfs, T: ReplayTarget<V>>(
         else {
             return Err(flaky);
         };
-        if let Err(error) = target.apply(vfs, frame.sequence, record) {
+        if let Err(error) = target.apply(vfs, (frame.sequence, place), record) {
             return Ok(Some(Err(error)));
         }
         offset += frame.frame_bytes() as u64;
@@ -763,7 +800,7 @@ fn apply_delete<V: Vfs, T: ReplayTarget<V>>(
         report.bytes_replayed += frame.frame_bytes() as u64;
     }
     let record = Record::DeleteBlock { id, edges_removed: Some(edges) };
-    Ok(Some(target.apply(vfs, header.sequence, record).map(|()| header.sequence + 1)))
+    Ok(Some(target.apply(vfs, (header.sequence, place), record).map(|()| header.sequence + 1)))
 }
 
 /// Scans everything after `stop` for a valid frame whose synced position lies past the stop:
@@ -886,7 +923,8 @@ fn sync_kept_segments<V: Vfs>(
                     .is_some_and(|header| header.version == FORMAT_VERSION);
                 match read {
                     Ok(SEGMENT_HEADER_BYTES) if current => {
-                        last = Some(OpenSegment { file, written_bytes: end_offset, file_bytes });
+                        let written_bytes = end_offset;
+                        last = Some(OpenSegment { file, number, written_bytes, file_bytes });
                     }
                     Ok(_) => vfs.close(file),
                     Err(error) => {

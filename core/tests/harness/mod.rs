@@ -4,8 +4,8 @@
 
 use kausaldb_core::vfs::sim::{SimConfig, SimRng, SimVfs};
 use kausaldb_core::{
-    memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
-    Resource, Vfs,
+    memory_bytes_required, BlockFilter, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType,
+    Engine, Error, Resource, Vfs,
 };
 
 /// Back-pressure when every table slot is taken and compaction is the host's to call
@@ -274,6 +274,7 @@ pub fn check_matches<V: Vfs>(
             stats.sequence_next, model.sequence_next
         ));
     }
+    check_scan(engine, model)?;
     let mut buffer = vec![Edge::EMPTY; model.edges.len() + 1];
     for id in universe {
         let found = engine.find_block(*id).map_err(|error| format!("find {id:?}: {error:?}"))?;
@@ -314,6 +315,28 @@ pub fn check_matches<V: Vfs>(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// A scan of the whole store, in pages of 5 ids, lists exactly the model's blocks in id order.
+fn check_scan<V: Vfs>(engine: &mut Engine<'_, V>, model: &Model) -> Result<(), String> {
+    let mut cursor = kausaldb_core::ScanCursor::START;
+    let mut scanned = Vec::new();
+    // Each page but the last returns at least one id.
+    for _ in 0..=model.blocks.len() {
+        if cursor.done {
+            break;
+        }
+        let mut page = [BlockId::ZERO; 5];
+        let written = engine
+            .scan(&BlockFilter::ALL, &mut cursor, &mut page)
+            .map_err(|error| format!("scan: {error:?}"))?;
+        scanned.extend_from_slice(&page[..written]);
+    }
+    let expected: Vec<BlockId> = model.blocks.keys().copied().collect();
+    if !cursor.done || scanned != expected {
+        return Err(format!("scan: engine {scanned:?}, model {expected:?}"));
     }
     Ok(())
 }
