@@ -262,6 +262,8 @@ enum Target {
     Put,
     Sync,
     Flush,
+    /// `flush_step` of a frozen memtable (`Config::flush_auto` off).
+    FlushStep,
     Compact,
     Open,
 }
@@ -278,6 +280,12 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         if target == Target::Put { SyncPolicy::EveryWrite } else { SyncPolicy::Explicit };
     let config =
         Config { sync_policy, compaction_auto: target != Target::Compact, ..small_config() };
+    // A memtable a few blocks fill, frozen when full.
+    let config = match target {
+        Target::FlushStep => Config { flush_auto: false, memtable_arena_bytes_max: 1536, ..config },
+        _ => config,
+    };
+    let flushes = matches!(target, Target::Flush | Target::FlushStep);
     for fail_at in 0..10_000u64 {
         let bump = bumpalo::Bump::new();
         let memory = Memory::new(&bump, &config);
@@ -301,6 +309,16 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         for _ in 0..20 {
             let op = generator.write();
+            if let Outcome::Applied(_) = perform(&mut engine, &op) {
+                model.apply(&config, &op);
+            }
+        }
+        // Writes until a memtable is frozen (a few blocks fill one).
+        for _ in 0..200 {
+            if target != Target::FlushStep || engine.stats().flush_pending {
+                break;
+            }
+            let op = generator.block();
             if let Outcome::Applied(_) = perform(&mut engine, &op) {
                 model.apply(&config, &op);
             }
@@ -332,7 +350,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         let synced = if sync_policy == SyncPolicy::EveryWrite { model.clone() } else { model };
         let (result, armed) = match target {
-            Target::Put | Target::Sync | Target::Flush | Target::Compact => {
+            Target::Put | Target::Sync | Target::Flush | Target::FlushStep | Target::Compact => {
                 let armed = engine.vfs_mut().ops_count() + fail_at;
                 engine.vfs_mut().faults.fail_at_op = Some(armed);
                 let result = if target == Target::Put {
@@ -354,6 +372,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     engine.sync()
                 } else if target == Target::Flush {
                     engine.flush()
+                } else if target == Target::FlushStep {
+                    engine.flush_step().map(|flushed| assert!(flushed, "a frozen memtable"))
                 } else {
                     engine.compact_step().map(|merged| assert!(merged, "four tables to merge"))
                 };
@@ -362,18 +382,20 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     // A flush that fails before its manifest is written changes nothing and
                     // leaves the engine usable; any failure that leaves the disk unknown
                     // poisons it.
-                    if !matches!(target, Target::Flush | Target::Compact) {
+                    if !flushes && target != Target::Compact {
                         assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
                     }
                     if engine.stats().poisoned {
                         let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
                         assert_eq!(later, Err(Error::Poisoned));
                         assert_eq!(engine.sync(), Err(Error::Poisoned));
-                    } else if matches!(target, Target::Flush | Target::Compact) {
+                    } else if flushes || target == Target::Compact {
                         // A transient fault on healthy storage: the next attempt succeeds.
                         engine.vfs_mut().faults.fail_at_op = None;
                         let retried = match target {
                             Target::Flush => engine.flush(),
+                            // Written now, or before a failure in the compaction after it.
+                            Target::FlushStep => engine.flush_step().map(|_| ()),
                             _ => engine.compact_step().map(|merged| assert!(merged)),
                         };
                         assert_eq!(
@@ -381,6 +403,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                             Ok(()),
                             "{target:?} retried after a fault at {fail_at}"
                         );
+                        assert!(!engine.stats().flush_pending, "{target:?} at {fail_at}");
                     }
                 }
                 // Whatever failed, closing releases every handle (close's own result may be
@@ -411,7 +434,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
             .unwrap_or_else(|error| panic!("{target:?} with a fault at op {fail_at}: {error}"));
         // Put (syncing every write), sync and flush make the writes before them durable;
         // compaction and open do not touch the log.
-        if result.is_ok() && matches!(target, Target::Put | Target::Sync | Target::Flush) {
+        if result.is_ok() && (flushes || matches!(target, Target::Put | Target::Sync)) {
             assert_eq!(kept, since_sync.len(), "a successful {target:?} lost synced writes");
         }
         if !hit {
@@ -449,6 +472,13 @@ fn io_errors_injected_on_each_operation_of_sync() {
 fn io_errors_injected_on_each_operation_of_flush() {
     let (_, most) = inject_over_shapes(Target::Flush);
     assert!(most >= 10, "a flush writes, syncs, renames and removes: {most}");
+}
+
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn io_errors_injected_on_each_operation_of_a_hosts_flush_of_a_frozen_memtable() {
+    let (_, most) = inject_over_shapes(Target::FlushStep);
+    assert!(most >= 10, "a flush step writes, syncs, renames and removes: {most}");
 }
 
 #[test]

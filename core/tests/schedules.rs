@@ -1,14 +1,14 @@
-//! Crash schedules, exhaustively for small stores (the littlefs way, not only at random):
-//! for every multi-step operation — sync, flush and compaction (each of which replaces the
-//! manifest), close, and open's recovery — power is cut before each of its storage
-//! operations in turn, and at each cut every treatment of the unsynced writes is tried: all
-//! lost, each prefix landing (all of them included), each prefix followed by the next write
-//! torn at each byte class (first byte, one byte, half, all but the last; with and without a
-//! garbage byte after), each write landing alone (the device reordered it before the
-//! others), each write lost alone, and each prefix of the unsynced creates, removes and
-//! renames. After each the store must reopen with nothing dropped as damage, to the last
-//! sync plus a prefix of the writes after it — all of them once the operation had completed
-//! and it makes them durable — and take a durable write.
+//! Crash schedules, exhaustively for small stores (the littlefs way, not only at random): for every
+//! multi-step operation — sync, flush, a host's flush of a frozen memtable and compaction (each of
+//! which replaces the manifest), close, and open's recovery — power is cut before each of its
+//! storage operations in turn, and at each cut every treatment of the unsynced writes is tried: all
+//! lost, each prefix landing (all of them included), each prefix followed by the next write torn at
+//! each byte class (first byte, one byte, half, all but the last; with and without a garbage byte
+//! after), each write landing alone (the device reordered it before the others), each write lost
+//! alone, and each prefix of the unsynced creates, removes and renames. After each the store must
+//! reopen with nothing dropped as damage, to the last sync plus a prefix of the writes after it —
+//! all of them once the operation had completed and it makes them durable — and take a durable
+//! write.
 // Test code: runs on 64-bit hosts only, and a test reads top to bottom as one scenario.
 #![allow(clippy::cast_possible_truncation, clippy::too_many_lines)]
 
@@ -22,6 +22,8 @@ use kausaldb_core::{BlockId, Config, Engine, SyncPolicy};
 enum Operation {
     Sync,
     Flush,
+    /// `flush_step` of a frozen memtable, with writes in the memtable above it.
+    FlushStep,
     Compact,
     Close,
     Open,
@@ -45,10 +47,17 @@ fn shapes() -> std::ops::Range<u64> {
 }
 
 fn config(operation: Operation) -> Config {
-    Config {
+    let config = Config {
         sync_policy: SyncPolicy::Explicit,
         compaction_auto: operation != Operation::Compact,
         ..small_config()
+    };
+    match operation {
+        // A memtable a few blocks fill, frozen when full.
+        Operation::FlushStep => {
+            Config { flush_auto: false, memtable_arena_bytes_max: 1536, ..config }
+        }
+        _ => config,
     }
 }
 
@@ -69,6 +78,16 @@ fn prepare(
     };
     for _ in 0..10 {
         apply(engine, generator.write(), &mut model);
+    }
+    if operation == Operation::FlushStep {
+        // Writes until a memtable is frozen (a few blocks fill one).
+        for _ in 0..200 {
+            if engine.stats().flush_pending {
+                break;
+            }
+            apply(engine, generator.block(), &mut model);
+        }
+        assert!(engine.stats().flush_pending, "{:?}", engine.stats());
     }
     if operation == Operation::Compact {
         // Four tables of similar size, after the one holding the history, to merge.
@@ -134,6 +153,7 @@ fn run(
         let result = match operation {
             Operation::Sync => engine.sync(),
             Operation::Flush => engine.flush(),
+            Operation::FlushStep => engine.flush_step().map(|flushed| assert!(flushed)),
             Operation::Compact => engine.compact_step().map(|merged| assert!(merged)),
             _ => Ok(()),
         };
@@ -161,7 +181,11 @@ fn run(
         return Err(format!("a crash alone made recovery drop bytes: {:?}", engine.stats()));
     }
     let kept = check_prefix(&mut engine, &config, &synced, &since_sync, &universe)?;
-    let durable = matches!(operation, Operation::Sync | Operation::Flush | Operation::Close);
+    // A flush step syncs the log before it writes the frozen memtable's tables.
+    let durable = matches!(
+        operation,
+        Operation::Sync | Operation::Flush | Operation::FlushStep | Operation::Close
+    );
     if completed && durable && kept != since_sync.len() {
         return Err(format!("{operation:?} completed, yet {kept} of {} writes", since_sync.len()));
     }
@@ -269,6 +293,13 @@ fn a_power_cut_anywhere_in_a_sync_treats_its_writes_every_way_and_loses_no_synce
 #[test]
 fn a_power_cut_anywhere_in_a_flush_and_its_manifest_replacement_keeps_a_prefix() {
     let (cuts, crashes) = every_cut_every_plan(Operation::Flush);
+    assert!(cuts >= 6 && crashes > cuts, "{cuts} cuts, {crashes} crashes");
+}
+
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn a_power_cut_anywhere_in_a_hosts_flush_of_a_frozen_memtable_keeps_a_prefix() {
+    let (cuts, crashes) = every_cut_every_plan(Operation::FlushStep);
     assert!(cuts >= 6 && crashes > cuts, "{cuts} cuts, {crashes} crashes");
 }
 

@@ -1,7 +1,7 @@
-//! The engine on an operation sequence decoded from the input (writes, syncs, flushes,
-//! compaction steps, reads, crashes of three kinds, injected I/O failures), on the
-//! simulation backend, checked against the test suite's model: after every reopen the store
-//! must equal the model as of the last sync plus a prefix of the later writes.
+//! The engine on an operation sequence decoded from the input (writes, syncs, flushes, a host's
+//! flushes of a frozen memtable, compaction steps, reads, crashes of three kinds, injected I/O
+//! failures), on the simulation backend, checked against the test suite's model: after every reopen
+//! the store must equal the model as of the last sync plus a prefix of the later writes.
 use crate::harness::{self, check_matches, check_prefix, perform, Memory, Model, Op, Outcome};
 use crate::Choices;
 use kausaldb_core::vfs::sim::{SimConfig, SimVfs};
@@ -60,6 +60,11 @@ fn write(choices: &mut Choices<'_>, kind: u8) -> Op {
 /// Open, replay the checks, then run operations until a crash or the end of the input.
 fn run_store(choices: &mut Choices<'_>, seed: u64) -> Result<(), String> {
     let config = Config { tables_max: 6, ..harness::small_config() };
+    // A quarter of the inputs freeze full memtables (a small one) for the host to flush.
+    let config = match seed % 4 {
+        0 => Config { flush_auto: false, memtable_arena_bytes_max: 4096, ..config },
+        _ => config,
+    };
     let bump = bumpalo::Bump::new();
     let memory = Memory::with_sim(&bump, &config, &SIM);
     let mut sim = SimVfs::new(memory.disk, SIM, seed).map_err(|e| format!("{e:?}"))?;
@@ -151,6 +156,16 @@ fn steps(
                 }
                 Err(error) if failed(error) => return Ok(Some(0)),
                 Err(error) => return Err(format!("sync: {error:?}")),
+            },
+            24 if !config.flush_auto && choices.below(2) == 0 => match engine.flush_step() {
+                Ok(false) => {}
+                // It syncs the log first, as a flush does.
+                Ok(true) => {
+                    *synced = model.clone();
+                    since_sync.clear();
+                }
+                Err(error) if failed(error) || error == harness::TABLES_FULL => return Ok(Some(0)),
+                Err(error) => return Err(format!("flush_step: {error:?}")),
             },
             24 => match engine.flush() {
                 Ok(()) => {
