@@ -119,6 +119,35 @@ fn a_buffered_put_costs_no_storage_operation() {
     assert_eq!(ops, 0, "buffered puts reached the disk: {ops} storage operations");
 }
 
+/// Without `flush_auto` the write that finds the memtable full freezes it and reaches no
+/// storage at all; with it, the same write flushes (tables, syncs, a manifest).
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn a_write_that_finds_the_memtable_full_freezes_it_without_a_storage_operation() {
+    for flush_auto in [false, true] {
+        let config = Config { memtable_entries_max: 32, flush_auto, ..config() };
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::with_sim(&bump, &config, &SIM);
+        let vfs = SimVfs::new(memory.disk, SIM, 1).expect("sim");
+        let mut engine = Engine::open(config, memory.region, vfs).expect("open");
+        // The first put creates the log's first segment; 32 puts fill the memtable's entries
+        // and about 9 KiB of the 16 KiB WAL buffer.
+        for n in 0..32 {
+            engine.put_block(id(n), b"src/a.rs", b"{}", &[b'x'; 200]).expect("put");
+        }
+        let ops = ops_of(&mut engine, |engine| {
+            engine.put_block(id(32), b"src/a.rs", b"{}", &[b'x'; 200]).expect("put");
+        });
+        let stats = engine.stats();
+        if flush_auto {
+            assert!(ops >= 5 && stats.flush_count == 1, "a flush: {ops} operations, {stats:?}");
+        } else {
+            assert_eq!(ops, 0, "the freeze reached the disk: {stats:?}");
+            assert!(stats.flush_pending && stats.flush_count == 0 && stats.write_stalls == 0);
+        }
+    }
+}
+
 #[test]
 fn a_point_read_from_tables_reads_at_most_one_page() {
     let bump = bumpalo::Bump::new();
