@@ -313,9 +313,9 @@
 #define KAUSAL_CONFIG_SIZE_V2 84
 
 /**
- * `sizeof(kausal_config)` of version 3 (`flush_auto`), this version.
+ * `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`), this version.
  */
-#define KAUSAL_CONFIG_SIZE_V3 88
+#define KAUSAL_CONFIG_SIZE_V3 92
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -743,6 +743,11 @@ typedef struct kausal_config {
    * Version 3 of the struct. Default: 1.
    */
   uint32_t flush_auto;
+  /**
+   * Bytes of table records one kausal_flush_step writes at most (at least 1). Version 3
+   * of the struct. Default: 262144.
+   */
+  uint32_t flush_step_bytes;
 } kausal_config;
 
 /**

@@ -103,6 +103,10 @@ pub struct Config {
     /// full) flushes the frozen one itself: back-pressure, counted as a write stall.
     /// Builds with the `small-code` feature (firmware) require it on.
     pub flush_auto: bool,
+    /// Bytes of table records one `Engine::flush_step` writes at most (at least 1; a step
+    /// writes at least one record): the bound on a host's step, about a millisecond per
+    /// 256 KiB (the default).
+    pub flush_step_bytes: u32,
     /// When writes become durable.
     pub sync_policy: SyncPolicy,
     /// What recovery does with damage before the WAL tail.
@@ -132,6 +136,7 @@ impl Config {
         query_nodes_max: 10_000,
         compaction_auto: true,
         flush_auto: true,
+        flush_step_bytes: 256 << 10,
         sync_policy: SyncPolicy::Explicit,
         recovery_mode: RecoveryMode::Tolerant,
     };
@@ -194,7 +199,7 @@ impl Config {
 impl Config {
     /// Every field's name, in declaration order: the names `Error::ConfigInvalid` reports,
     /// and the list the C API's field names are checked against (at compile time).
-    pub const FIELD_NAMES: [&'static str; 20] = [
+    pub const FIELD_NAMES: [&'static str; 21] = [
         "memtable_entries_max",
         "memtable_edges_max",
         "memtable_arena_bytes_max",
@@ -213,6 +218,7 @@ impl Config {
         "query_nodes_max",
         "compaction_auto",
         "flush_auto",
+        "flush_step_bytes",
         "sync_policy",
         "recovery_mode",
     ];
@@ -240,6 +246,7 @@ const _: () = {
         query_nodes_max: _,
         compaction_auto: _,
         flush_auto: _,
+        flush_step_bytes: _,
         sync_policy: _,
         recovery_mode: _,
     } = Config::DEFAULT;
@@ -255,7 +262,7 @@ type ConfigCheck = (fn(&Config) -> bool, &'static str);
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
 /// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
-const CONFIG_CHECKS: [ConfigCheck; 22] = [
+const CONFIG_CHECKS: [ConfigCheck; 23] = [
     (
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
@@ -340,6 +347,7 @@ const CONFIG_CHECKS: [ConfigCheck; 22] = [
     ),
     // `small-code` builds have no frozen memtable (see `Store::flushing_frozen`).
     (|c: &Config| c.flush_auto || !cfg!(feature = "small-code"), "flush_auto"),
+    (|c: &Config| c.flush_step_bytes >= 1, "flush_step_bytes"),
 ];
 
 impl Default for Config {

@@ -378,7 +378,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.flush_auto() || wal_full {
             return self.flush();
         }
-        self.flush_step()?;
+        if self.store.flushing_frozen() {
+            self.flush_frozen(usize::MAX)?;
+        }
         self.freeze();
         Ok(())
     }
@@ -747,41 +749,104 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(())
     }
 
-    /// Without `Config::flush_auto`: writes the frozen memtable to tables, as `flush` does,
-    /// while the memtable keeps its writes; the host calls it when it has time (say, after
-    /// a write batch, or when `Stats::flush_pending` says a memtable is frozen). Returns
-    /// whether there was one to write. Its errors are `flush`'s.
+    /// Without `Config::flush_auto`: one step of writing the frozen memtable to tables, as
+    /// `flush` does, while the memtable keeps taking writes: at most `flush_step_bytes` of
+    /// records (plus the sort a pass over the memtable begins with, and the index and filter
+    /// a table ends with). The last step installs the tables and removes the log they
+    /// cover. The host calls it while `Stats::flush_pending` says a memtable is frozen (say,
+    /// between write batches); the first step of a flush syncs the log, so every write
+    /// before it is then durable. Returns whether there was a frozen memtable to work on.
+    /// A write that finds both memtables full, `flush`, `compact_step` and `close` finish a
+    /// flush in steps at once. Its errors are `flush`'s; after one, the next step starts the
+    /// flush over.
     pub fn flush_step(&mut self) -> Result<bool, Error> {
         self.check_invariants();
         self.writable()?;
         if !self.store.flushing_frozen() {
             return Ok(false);
         }
-        self.flush_next()?;
+        self.flush_frozen(self.config.flush_step_bytes as usize)?;
         self.check_invariants();
         Ok(true)
     }
 
-    /// Writes the next flushed memtable (the frozen one if it holds anything) to tables,
-    /// checkpoints the log it covers, and compacts after it with `compaction_auto`.
+    /// Writes the next flushed memtable (the frozen one if it holds anything, its steps not
+    /// yet taken all at once) to tables, checkpoints the log it covers, and compacts after it
+    /// with `compaction_auto`.
     fn flush_next(&mut self) -> Result<(), Error> {
+        if self.store.flushing_frozen() {
+            return self.flush_frozen(usize::MAX);
+        }
+        self.begin_flush()?;
+        let payload = u64::from(self.store.memtable.arena_bytes_used());
+        let started = self.events.start(EventKind::FlushStart, payload, 0);
+        let number = self.manifest.next_table_number;
+        let flushed = self
+            .store
+            .write_tables(&mut self.vfs, number, self.table_buffer)
+            .inspect_err(|_| self.forget_flush_tables(number))?;
+        self.install_flush(&flushed, self.log_now())?;
+        self.finish_flush(&flushed, started)?;
+        self.wal.checkpoint(&mut self.vfs)?;
+        self.compact_after_flush_if_auto()
+    }
+
+    /// Up to `budget` bytes more of the frozen memtable's tables (`flush_step_bytes` for a
+    /// host's `flush_step`); once all are written, they are installed and the log before the
+    /// freeze checkpointed. The first step compacts if it must and syncs the log.
+    fn flush_frozen(&mut self, budget: usize) -> Result<(), Error> {
+        let mut began = 0;
+        if !self.store.frozen_flush_started() {
+            self.begin_flush()?;
+            let payload = u64::from(self.store.frozen.arena_bytes_used());
+            began = self.events.start(EventKind::FlushStart, payload, 0);
+        }
+        let number = self.manifest.next_table_number;
+        let buffer = &mut self.table_buffer;
+        let step = self
+            .store
+            .flush_frozen_step(&mut self.vfs, (number, began), buffer, budget)
+            .inspect_err(|_| self.forget_flush_tables(number))?;
+        let Some((flushed, began)) = step else {
+            return Ok(());
+        };
+        let frozen_at = (*self.store.frozen_at).ok_or(DAMAGED)?;
+        self.install_flush(&flushed, frozen_at)?;
+        self.finish_flush(&flushed, began)?;
+        self.wal.checkpoint_before(&mut self.vfs, frozen_at.segment)?;
+        self.compact_after_flush_if_auto()
+    }
+
+    /// Before a flush writes anything: compaction until its tables fit (`compaction_auto`),
+    /// a free table slot for each, and the log synced.
+    fn begin_flush(&mut self) -> Result<(), Error> {
         self.compact_until_flush_fits()?;
         if self.store.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
         }
-        self.wal.sync(&mut self.vfs)?;
-        let payload = u64::from(self.store.next_flushed().arena_bytes_used());
-        let started = self.events.start(EventKind::FlushStart, payload, 0);
-        let frozen_at = (*self.store.frozen_at).filter(|_| self.store.flushing_frozen());
-        let flushed = self.install_flush(frozen_at)?;
+        self.wal.sync(&mut self.vfs)
+    }
+
+    /// After a flush's tables are installed: its count and its end event.
+    fn finish_flush(&mut self, flushed: &Flushed, started: u64) -> Result<(), Error> {
         self.flushes += 1;
         let bytes = flushed.tables().iter().map(|table| table.file_bytes).sum();
         let tables = narrow_u32(self.store.tables().len());
         self.events.end(EventKind::FlushEnd, bytes, tables, started);
-        match frozen_at {
-            Some(at) => self.wal.checkpoint_before(&mut self.vfs, at.segment)?,
-            None => self.wal.checkpoint(&mut self.vfs)?,
+        Ok(())
+    }
+
+    /// Where the log stands now, with the live counts: a flush of the memtable's checkpoint.
+    fn log_now(&self) -> FrozenAt {
+        FrozenAt {
+            position: self.wal.position(),
+            sequence: self.next_sequence,
+            segment: self.wal.current_segment(),
+            live: (self.store.blocks_live, self.store.edges_live),
         }
+    }
+
+    fn compact_after_flush_if_auto(&mut self) -> Result<(), Error> {
         if self.config.compaction_auto {
             self.compact_after_flush()?;
         }
@@ -817,22 +882,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(())
     }
 
-    /// Writes the next flushed memtable's tables, names them in a new manifest and installs
-    /// them. The checkpoint is where the log stood at the freeze (`frozen_at`, for the
-    /// frozen memtable) or stands now, with the live counts as of then.
-    fn install_flush(&mut self, frozen_at: Option<FrozenAt>) -> Result<Flushed, Error> {
-        let number = self.manifest.next_table_number;
-        let flushed = self
-            .store
-            .write_tables(&mut self.vfs, number, self.table_buffer)
-            .inspect_err(|_| self.forget_flush_tables(number))?;
-        let now = FrozenAt {
-            position: self.wal.position(),
-            sequence: self.next_sequence,
-            segment: self.wal.current_segment(),
-            live: (self.store.blocks_live, self.store.edges_live),
-        };
-        let at = frozen_at.unwrap_or(now);
+    /// Names a flush's synced tables in a new manifest, with the checkpoint `at` (where the
+    /// log stood at the freeze, for the frozen memtable, or stands now) and the live counts
+    /// as of then, and installs them; on failure they are discarded.
+    fn install_flush(&mut self, flushed: &Flushed, at: FrozenAt) -> Result<(), Error> {
         let checkpoint = Checkpoint {
             position: at.position,
             sequence: at.sequence,
@@ -840,28 +893,29 @@ impl<'r, V: Vfs> Engine<'r, V> {
             durable_end: self.manifest.durable_end,
             flush_began: false,
         };
-        let live = at.live;
         if let Err(error) = self.vfs.sync_dir() {
-            self.store.discard_flushed(&mut self.vfs, &flushed);
-            self.forget_flush_tables(number);
+            self.store.discard_flushed(&mut self.vfs, flushed);
+            for table in flushed.tables() {
+                self.forget_table(table.number);
+            }
             return Err(Error::Io(error));
         }
         let mut numbers = [0u64; FLUSH_TABLES_MAX];
         for (slot, table) in numbers.iter_mut().zip(flushed.tables()) {
             *slot = table.number;
         }
-        self.manifest.add_flushed_tables(&numbers[..flushed.count], checkpoint, live);
+        self.manifest.add_flushed_tables(&numbers[..flushed.count], checkpoint, at.live);
         if let Err(error) = self.manifest.store(&mut self.vfs) {
             // The manifest on disk is the old or the new one: only a reopen can tell (the
             // poisoned engine stores no manifest again, so the one in memory stays unused).
-            self.store.discard_flushed(&mut self.vfs, &flushed);
+            self.store.discard_flushed(&mut self.vfs, flushed);
             self.wal.poison();
             return Err(error);
         }
         self.table_bytes_written +=
             flushed.tables().iter().map(|table| table.file_bytes).sum::<u64>();
-        self.store.install(&flushed);
-        Ok(flushed)
+        self.store.install(flushed);
+        Ok(())
     }
 
     /// `forget_table` for every number a flush from `number` may have used.
@@ -879,6 +933,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
     pub fn compact_step(&mut self) -> Result<bool, Error> {
         self.check_invariants();
         self.writable()?;
+        if self.store.frozen_flush_started() {
+            // Its tables' filters and indexes sit last in the pool, where a merge would
+            // build its own: the flush in steps ends first.
+            self.flush_frozen(usize::MAX)?;
+        }
         let Some(run) = self.store.compaction_pick() else {
             return Ok(false);
         };
@@ -1020,9 +1079,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if result.is_ok() {
             result = self.record_durable_end();
         }
+        self.close_handles();
+        result
+    }
+
+    /// Closes every file handle: the log's, the tables', and a flush's between steps.
+    fn close_handles(&mut self) {
+        self.store.abandon_frozen_flush_between_steps(&mut self.vfs, &mut self.table_buffer);
         self.wal.close(&mut self.vfs);
         self.store.close(&mut self.vfs);
-        result
     }
 
     /// At a clean close, after the final sync: the manifest records how far the log is
@@ -1042,8 +1107,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// here (handles are closed). For crash tests.
     pub fn abandon(mut self) {
         self.closed = true;
-        self.wal.close(&mut self.vfs);
-        self.store.close(&mut self.vfs);
+        self.close_handles();
     }
 }
 
@@ -1409,6 +1473,65 @@ mod tests {
         assert_eq!(stats.edges_live, 17 + 22 + 15);
         let listed = engine.edges(ids[1], Direction::Incoming, EdgeFilter::All, &mut out).unwrap();
         assert_eq!(listed.total, 16, "ids[0] and ids[2..=16]");
+        engine.close().unwrap();
+    }
+
+    /// `flush_step` writes at most `flush_step_bytes` of records a call (a record at least):
+    /// many calls for a memtable, with writes and reads between them that see every level,
+    /// the tables installed only after the last; `compact_step` finishes a flush in steps
+    /// before it merges.
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn a_frozen_memtable_is_flushed_in_bounded_steps_with_writes_and_reads_between() {
+        let config = Config { flush_step_bytes: 100, ..frozen_config() };
+        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
+        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
+        let mut region = std::vec![0u8; memory_bytes_required(&config)];
+        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let ids: std::vec::Vec<BlockId> = (1..=60).map(BlockId::from_u128).collect();
+        for id in &ids[..40] {
+            engine.put_block(*id, b"u", b"{}", b"").unwrap();
+        }
+        let edge = |n: usize| Edge { source: ids[0], target: ids[n], edge_type: EdgeType::CALLS };
+        for n in 1..=17 {
+            engine.put_edge(edge(n)).unwrap();
+        }
+        assert!(engine.stats().flush_pending);
+        let mut out = [Edge::EMPTY; 40];
+        let mut steps = 0;
+        while engine.stats().flush_pending {
+            assert!(engine.flush_step().unwrap());
+            steps += 1;
+            assert!(steps <= 100, "a step writes at least one record");
+            // Between steps: a write, and reads of the frozen memtable and the new one.
+            engine.put_block(ids[40 + (steps - 1) % 20], b"u", b"{}", b"").unwrap();
+            let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out);
+            assert_eq!(listed.unwrap().total, 17);
+            assert!(engine.find_block(ids[20]).unwrap().is_some());
+            let tables = engine.stats().tables_count;
+            assert!(tables == 0 || !engine.stats().flush_pending, "installed only at the end");
+        }
+        // 40 blocks and 17 edges of two sections, 100 bytes a step: many steps.
+        assert!(steps >= 10, "{steps} steps");
+        let stats = engine.stats();
+        assert_eq!((stats.flush_count, stats.tables_count), (1, 2), "{stats:?}");
+        // A flush in steps, finished by a compaction step before it merges.
+        for n in 18..=39 {
+            engine.put_edge(edge(n)).unwrap();
+        }
+        assert!(engine.stats().flush_pending);
+        assert!(engine.flush_step().unwrap());
+        assert!(engine.stats().flush_pending, "one step of 100 bytes does not finish it");
+        engine.compact_step().unwrap();
+        assert!(!engine.stats().flush_pending);
+        let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!(listed.total, 39);
+        engine.close().unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
+        assert_eq!(listed.total, 39);
+        assert_eq!(engine.stats().blocks_live, 40 + steps.min(20) as u64);
         engine.close().unwrap();
     }
 

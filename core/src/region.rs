@@ -9,10 +9,11 @@
 //! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
 //! indexes), one merge buffer per table, the lookup buffer, the sort scratch, one edge
 //! cursor and one section cursor per table (a merge's state, off the stack), a delete's
-//! round of edges and the bytes it is logged from, and for
+//! round of edges and the bytes it is logged from, the order a flush of the frozen memtable
+//! in steps writes in (none with `flush_auto`), and for
 //! queries the visited index, the visited nodes, the candidate windows and the
-//! depth-first frames; last, the frozen memtable's struct, where it froze, and the engine's
-//! manifest. Every part
+//! depth-first frames; last, the frozen memtable's struct, where it froze, a slot for its
+//! flush between steps (without `flush_auto`), and the engine's manifest. Every part
 //! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
 //! first part and follows every part; `Guards::check` verifies them on every public call,
 //! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
@@ -27,7 +28,7 @@ use crate::manifest::Manifest;
 use crate::memtable::{BlockEntry, EdgeEntry, Memtable, MemtableParts};
 
 use crate::query::{frames_count, Frame, QueryNode, QueryParts};
-use crate::store::{FrozenAt, StoreParts};
+use crate::store::{FrozenAt, FrozenSteps, StoreParts};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
 use crate::wal::format::DELETED_EDGE_BYTES;
@@ -39,7 +40,7 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 30;
+const PARTS: usize = 32;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
@@ -53,6 +54,7 @@ const _: () = assert!(align_of::<Frame>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Manifest>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Memtable<'_>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Option<FrozenAt>>() <= PART_ALIGN);
+const _: () = assert!(align_of::<FrozenSteps<'_>>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 // The README's memory section states these sizes.
 const _: () = assert!(size_of::<BlockEntry>() == 56);
@@ -67,7 +69,8 @@ pub(crate) fn slot_count(entries: u32) -> usize {
 /// The capacity of the second, frozen memtable: the memtable's without `flush_auto`, else
 /// none (entries, edges, arena bytes).
 pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
-    match config.flush_auto {
+    // `small-code` has no frozen memtable (its config requires `flush_auto`).
+    match config.flush_auto || cfg!(feature = "small-code") {
         true => (0, 0, 0),
         false => (
             config.memtable_entries_max,
@@ -75,6 +78,11 @@ pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
             config.memtable_arena_bytes_max,
         ),
     }
+}
+
+/// Slots for a flush of the frozen memtable between steps: one if there is a frozen memtable.
+fn frozen_flush_slots(config: &Config) -> usize {
+    usize::from(frozen_capacity(config) != (0, 0, 0))
 }
 
 /// Elements of the sort scratch: a memtable's entries or edges, whichever is more, for each
@@ -112,12 +120,14 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.tables_max as usize * size_of::<SectionCursor>(),
         config.deleted_edges_per_frame() * size_of::<Edge>(),
         config.deleted_edges_per_frame() * DELETED_EDGE_BYTES,
+        frozen_entries.max(frozen_edges) as usize * size_of::<u32>(),
         slot_count(config.query_nodes_max) * size_of::<u32>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         frames_count(config.query_nodes_max) * size_of::<Frame>(),
         size_of::<Memtable<'_>>(),
         size_of::<Option<FrozenAt>>(),
+        frozen_flush_slots(config) * size_of::<FrozenSteps<'_>>(),
         size_of::<Manifest>(),
     ]
 }
@@ -153,9 +163,15 @@ pub(crate) struct Parts<'r> {
     pub(crate) guards: Guards<'r>,
 }
 
+/// Guard words the region holds: one before the first part and one after each, in debug
+/// builds; none in release builds, where `Guards` then has no room either (it lives in the
+/// engine, and every copy of the engine in `open` carried 33 empty slots: 264 bytes of a
+/// firmware's stack).
+const GUARD_SLOTS: usize = if GUARD_BYTES > 0 { PARTS + 1 } else { 0 };
+
 /// The guard words (debug builds; empty in release builds).
 pub(crate) struct Guards<'r> {
-    words: heapless::Vec<&'r mut [u64], { PARTS + 1 }>,
+    words: heapless::Vec<&'r mut [u64], GUARD_SLOTS>,
 }
 
 impl Guards<'_> {
@@ -186,7 +202,8 @@ impl<'r> Carver<'r> {
     fn push_guard(&mut self) {
         if GUARD_BYTES > 0 {
             let guard = self.take_initialised(1, GUARD_WORD);
-            // Capacity is PARTS + 1 and carve() takes PARTS parts plus one leading guard.
+            // Capacity is GUARD_SLOTS (PARTS + 1 here) and carve() takes PARTS parts plus one
+            // leading guard.
             let pushed = self.guards.words.push(guard);
             debug_assert!(pushed.is_ok());
         }
@@ -230,6 +247,38 @@ impl<'r> Carver<'r> {
         let slice = unsafe { core::slice::from_raw_parts_mut(pointer, count) };
         self.push_guard();
         slice
+    }
+
+    /// Cuts a memtable's five parts (`sizes` in bytes: block slots, entries, edge slots,
+    /// edge records, arena), taken as the bytes are: its indexes are sparse sets that read
+    /// only what the memtable wrote (see `memtable`).
+    fn take_memtable(&mut self, sizes: &[usize], entries: u32, edges: u32) -> MemtableParts<'r> {
+        MemtableParts {
+            block_slots: self.take_as_is(sizes[0] / size_of::<u32>()),
+            blocks: self.take_as_is(entries as usize),
+            edge_slots: self.take_as_is(sizes[2] / size_of::<u32>()),
+            edges: self.take_as_is(edges as usize),
+            arena: self.take_bytes(sizes[4]),
+        }
+    }
+
+    /// Cuts the next part as a slice of `value` alone, or of nothing (no bytes) for `None`.
+    fn take_slot<T>(&mut self, value: Option<T>) -> &'r mut [T] {
+        let count = usize::from(value.is_some());
+        let part = self.cut::<T>(count);
+        let pointer = part.as_mut_ptr().cast::<T>();
+        // SAFETY: as `take_value`: `part` is an exclusive borrow of at least
+        // `count * size_of::<T>()` bytes for 'r, aligned for `T` (checked in `cut`); the value
+        // is written before the slice is formed, and the bytes written over need no drop.
+        // `part` is consumed here. Nothing placed here is ever dropped, as in `take_value`.
+        let slot = unsafe {
+            if let Some(value) = value {
+                pointer.write(value);
+            }
+            core::slice::from_raw_parts_mut(pointer, count)
+        };
+        self.push_guard();
+        slot
     }
 
     /// Cuts the next part as one `value` (the engine's manifest; the frozen memtable's
@@ -301,28 +350,15 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let mut carver = Carver { rest: region, guards: Guards { words: heapless::Vec::new() } };
     carver.push_guard();
     let sizes = part_bytes(config);
-    // The memtable's parts are taken as the bytes are: its indexes are sparse sets that
-    // read only what the memtable wrote (see `memtable`).
-    let memtable = MemtableParts {
-        block_slots: carver.take_as_is(sizes[0] / size_of::<u32>()),
-        blocks: carver.take_as_is(config.memtable_entries_max as usize),
-        edge_slots: carver.take_as_is(sizes[2] / size_of::<u32>()),
-        edges: carver.take_as_is(config.memtable_edges_max as usize),
-        arena: carver.take_bytes(sizes[4]),
-    };
+    let (entries, edges) = (config.memtable_entries_max, config.memtable_edges_max);
+    let memtable = carver.take_memtable(&sizes[..5], entries, edges);
     let (frozen_entries, frozen_edges, _) = frozen_capacity(config);
-    let frozen = MemtableParts {
-        block_slots: carver.take_as_is(sizes[5] / size_of::<u32>()),
-        blocks: carver.take_as_is(frozen_entries as usize),
-        edge_slots: carver.take_as_is(sizes[7] / size_of::<u32>()),
-        edges: carver.take_as_is(frozen_edges as usize),
-        arena: carver.take_bytes(sizes[9]),
-    };
+    let frozen = carver.take_memtable(&sizes[5..10], frozen_entries, frozen_edges);
     let wal_buffer = carver.take_bytes(sizes[10]);
     let read_buffer = carver.take_bytes(sizes[11]);
     let list_buffer = carver.take_bytes(sizes[12]);
     let segment_numbers = carver.take(config.wal_segments_max as usize, 0u64);
-    let store = StoreParts {
+    let mut store = StoreParts {
         tables: carver.take(config.tables_max as usize, TableMeta::EMPTY),
         pool: carver.take_bytes(sizes[15]),
         merge_buffers: carver.take_bytes(sizes[16]),
@@ -333,9 +369,12 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         section_cursors: carver.take(config.tables_max as usize, SectionCursor::EMPTY),
         delete_round: carver.take(config.deleted_edges_per_frame(), Edge::EMPTY),
         delete_scratch: carver.take_bytes(sizes[22]),
+        frozen_steps: &mut [],
     };
+    // Written before it is read, by each pass's sort.
+    let flush_order = carver.take_as_is(sizes[23] / size_of::<u32>());
     let query = QueryParts {
-        index: carver.take_as_is(sizes[23] / size_of::<u32>()),
+        index: carver.take_as_is(sizes[24] / size_of::<u32>()),
         nodes: carver.take_as_is(config.query_nodes_max as usize),
         pending: carver.take_as_is(config.query_nodes_max as usize),
         frames: carver.take(frames_count(config.query_nodes_max), Frame::EMPTY),
@@ -343,6 +382,8 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     };
     let frozen = carver.take_value(Memtable::new(frozen));
     let frozen_at = carver.take_value(None);
+    let steps = (frozen_flush_slots(config) > 0).then(|| FrozenSteps::new(flush_order));
+    store.frozen_steps = carver.take_slot(steps);
     let manifest = carver.take_value(Manifest::empty());
     let parts = Parts {
         memtable,

@@ -262,7 +262,7 @@ enum Target {
     Put,
     Sync,
     Flush,
-    /// `flush_step` of a frozen memtable (`Config::flush_auto` off).
+    /// `flush_step` until a frozen memtable is written out (`Config::flush_auto` off).
     FlushStep,
     Compact,
     Open,
@@ -280,9 +280,14 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         if target == Target::Put { SyncPolicy::EveryWrite } else { SyncPolicy::Explicit };
     let config =
         Config { sync_policy, compaction_auto: target != Target::Compact, ..small_config() };
-    // A memtable a few blocks fill, frozen when full.
+    // A memtable a few blocks fill, frozen when full, flushed in steps of 300 bytes.
     let config = match target {
-        Target::FlushStep => Config { flush_auto: false, memtable_arena_bytes_max: 1536, ..config },
+        Target::FlushStep => Config {
+            flush_auto: false,
+            memtable_arena_bytes_max: 1536,
+            flush_step_bytes: 300,
+            ..config
+        },
         _ => config,
     };
     let flushes = matches!(target, Target::Flush | Target::FlushStep);
@@ -373,7 +378,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                 } else if target == Target::Flush {
                     engine.flush()
                 } else if target == Target::FlushStep {
-                    engine.flush_step().map(|flushed| assert!(flushed, "a frozen memtable"))
+                    harness::flush_in_steps(&mut engine)
                 } else {
                     engine.compact_step().map(|merged| assert!(merged, "four tables to merge"))
                 };
@@ -395,7 +400,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                         let retried = match target {
                             Target::Flush => engine.flush(),
                             // Written now, or before a failure in the compaction after it.
-                            Target::FlushStep => engine.flush_step().map(|_| ()),
+                            Target::FlushStep if !engine.stats().flush_pending => Ok(()),
+                            Target::FlushStep => harness::flush_in_steps(&mut engine),
                             _ => engine.compact_step().map(|merged| assert!(merged)),
                         };
                         assert_eq!(

@@ -22,7 +22,8 @@ use kausaldb_core::{BlockId, Config, Engine, SyncPolicy};
 enum Operation {
     Sync,
     Flush,
-    /// `flush_step` of a frozen memtable, with writes in the memtable above it.
+    /// `flush_step` until a frozen memtable is written out (several steps), with writes in
+    /// the memtable above it.
     FlushStep,
     Compact,
     Close,
@@ -53,10 +54,13 @@ fn config(operation: Operation) -> Config {
         ..small_config()
     };
     match operation {
-        // A memtable a few blocks fill, frozen when full.
-        Operation::FlushStep => {
-            Config { flush_auto: false, memtable_arena_bytes_max: 1536, ..config }
-        }
+        // A memtable a few blocks fill, frozen when full, flushed in steps of 300 bytes.
+        Operation::FlushStep => Config {
+            flush_auto: false,
+            memtable_arena_bytes_max: 1536,
+            flush_step_bytes: 300,
+            ..config
+        },
         _ => config,
     }
 }
@@ -153,7 +157,7 @@ fn run(
         let result = match operation {
             Operation::Sync => engine.sync(),
             Operation::Flush => engine.flush(),
-            Operation::FlushStep => engine.flush_step().map(|flushed| assert!(flushed)),
+            Operation::FlushStep => harness::flush_in_steps(&mut engine),
             Operation::Compact => engine.compact_step().map(|merged| assert!(merged)),
             _ => Ok(()),
         };

@@ -99,6 +99,9 @@ pub struct kausal_config {
     /// kausal_flush_step (a library built with `small-code`, as the firmware's, requires 1).
     /// Version 3 of the struct. Default: 1.
     pub flush_auto: u32,
+    /// Bytes of table records one kausal_flush_step writes at most (at least 1). Version 3
+    /// of the struct. Default: 262144.
+    pub flush_step_bytes: u32,
 }
 
 /// `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
@@ -106,8 +109,8 @@ pub struct kausal_config {
 pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
 /// `sizeof(kausal_config)` of version 2 (`region_initialized`).
 pub const KAUSAL_CONFIG_SIZE_V2: u32 = 84;
-/// `sizeof(kausal_config)` of version 3 (`flush_auto`), this version.
-pub const KAUSAL_CONFIG_SIZE_V3: u32 = 88;
+/// `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`), this version.
+pub const KAUSAL_CONFIG_SIZE_V3: u32 = 92;
 const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V3 as usize);
 const _: () =
     assert!(core::mem::offset_of!(kausal_config, flush_auto) == KAUSAL_CONFIG_SIZE_V2 as usize);
@@ -146,6 +149,7 @@ impl kausal_config {
             query_nodes_max: config.query_nodes_max,
             region_initialized: 0,
             flush_auto: u32::from(config.flush_auto),
+            flush_step_bytes: config.flush_step_bytes,
         }
     }
 
@@ -216,6 +220,7 @@ impl kausal_config {
             query_nodes_max: self.query_nodes_max,
             compaction_auto: self.compaction_auto != 0,
             flush_auto: self.flush_auto != 0,
+            flush_step_bytes: self.flush_step_bytes,
             sync_policy,
             recovery_mode,
         }
@@ -242,6 +247,7 @@ const FIELD_NAMES_C: [&str; Config::FIELD_NAMES.len()] = [
     "query_nodes_max\0",
     "compaction_auto\0",
     "flush_auto\0",
+    "flush_step_bytes\0",
     "sync_policy\0",
     "recovery_mode\0",
 ];
@@ -637,6 +643,7 @@ mod tests {
             query_nodes_max,
             region_initialized,
             flush_auto,
+            flush_step_bytes,
         } = kausal_config::from_core(&Config::DEFAULT);
         let fields = [
             ("memtable_entries_max", memtable_entries_max),
@@ -660,6 +667,7 @@ mod tests {
             ("query_nodes_max", query_nodes_max),
             ("region_initialized", region_initialized),
             ("flush_auto", flush_auto),
+            ("flush_step_bytes", flush_step_bytes),
         ];
         let mut comment_start = 0;
         for (name, value) in fields {

@@ -160,6 +160,7 @@ impl<'r> Store<'r> {
         self.tables[..count].copy_from_slice(flushed.tables());
         self.tables_count += count;
         if self.flushing_frozen() {
+            debug_assert!(!self.frozen_flush_started(), "a flush in steps installs when done");
             self.frozen.reset();
             *self.frozen_at = None;
             // The scratch's order counted the frozen memtable's blocks.

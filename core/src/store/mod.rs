@@ -12,6 +12,7 @@
 
 mod compaction;
 mod flush;
+mod frozen;
 mod listing;
 mod merge;
 mod replay;
@@ -34,6 +35,7 @@ use merge::MergeBuffers;
 
 pub(crate) use compaction::gather_run;
 pub(crate) use flush::Flushed;
+pub(crate) use frozen::FrozenSteps;
 pub(crate) use replay::Replayer;
 
 /// The parts of the region the levels own.
@@ -47,6 +49,7 @@ pub(crate) struct StoreParts<'r> {
     pub(crate) section_cursors: &'r mut [SectionCursor],
     pub(crate) delete_round: &'r mut [Edge],
     pub(crate) delete_scratch: &'r mut [u8],
+    pub(crate) frozen_steps: &'r mut [FrozenSteps<'r>],
 }
 
 pub(crate) struct Store<'r> {
@@ -59,6 +62,8 @@ pub(crate) struct Store<'r> {
     pub(crate) frozen: &'r mut Memtable<'r>,
     /// Where the log stood when `frozen` was frozen: what its flush's checkpoint records.
     pub(crate) frozen_at: &'r mut Option<FrozenAt>,
+    /// What its flush keeps between two `flush_step` calls (one, or none with `flush_auto`).
+    frozen_steps: &'r mut [FrozenSteps<'r>],
     tables: &'r mut [TableMeta],
     tables_count: usize,
     pool: TablePool<'r>,
@@ -141,6 +146,7 @@ impl<'r> Store<'r> {
             memtable,
             frozen,
             frozen_at,
+            frozen_steps: parts.frozen_steps,
             tables: parts.tables,
             tables_count: 0,
             pool: TablePool { bytes: parts.pool, used: 0, pages_read: 0 },

@@ -55,6 +55,21 @@ impl<'b> TableWriter<'b> {
         buffer: &'b mut [u8],
         page_bytes_target: usize,
     ) -> Result<TableWriter<'b>, Error> {
+        let mut buffer = buffer;
+        let keys = (block_keys, bits_per_key);
+        Self::begin_in(vfs, pool, number, keys, &mut buffer, page_bytes_target)
+    }
+
+    /// `begin`, taking `buffer` only if it succeeds (a flush in steps lends the engine's
+    /// table buffer to its writer, and must have it back whatever happens).
+    pub(crate) fn begin_in<V: Vfs>(
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        number: u64,
+        (block_keys, bits_per_key): (u64, u32),
+        buffer: &mut &'b mut [u8],
+        page_bytes_target: usize,
+    ) -> Result<TableWriter<'b>, Error> {
         assert!(
             buffer.len() >= PAGE_HEADER_BYTES + EDGE_RECORD_BYTES
                 && page_bytes_target <= buffer.len()
@@ -80,7 +95,7 @@ impl<'b> TableWriter<'b> {
         Ok(TableWriter {
             file,
             number,
-            buffer,
+            buffer: core::mem::take(buffer),
             page_bytes_target,
             page_start: 0,
             buffered: 0,
@@ -379,9 +394,32 @@ impl<'b> TableWriter<'b> {
     /// Gives up on the table: closes and removes its file, frees its pool bytes. Errors are
     /// ignored: an orphan file is removed at the next open.
     pub(crate) fn abandon<V: Vfs>(self, vfs: &mut V, pool: &mut TablePool<'_>) {
+        self.abandon_into_buffer(vfs, pool);
+    }
+
+    /// `abandon`, handing the buffer back (a flush in steps keeps the writer between calls
+    /// and gives the buffer back when it ends).
+    pub(crate) fn abandon_into_buffer<V: Vfs>(
+        self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+    ) -> &'b mut [u8] {
         vfs.close(self.file);
         let mut name = [0u8; TABLE_NAME_BYTES];
         let _ = vfs.remove(table_name(self.number, &mut name));
         pool.used = self.meta.pool_offset;
+        self.buffer
+    }
+
+    /// `finish`, handing the buffer back (as `abandon_into_buffer`).
+    pub(crate) fn finish_into_buffer<V: Vfs>(
+        mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+    ) -> (Result<TableMeta, Error>, &'b mut [u8]) {
+        match self.write_tail(vfs, pool) {
+            Ok(table) => (Ok(table), self.buffer),
+            Err(error) => (Err(error), self.abandon_into_buffer(vfs, pool)),
+        }
     }
 }

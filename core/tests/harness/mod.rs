@@ -374,3 +374,17 @@ pub fn sim_vfs(disk: &mut [u8], seed: u64) -> SimVfs<'_> {
     sim.views = seed % 2 == 1;
     sim
 }
+
+/// Calls `flush_step` until no memtable is frozen (the host's loop); the first error ends
+/// it.
+pub fn flush_in_steps<V: Vfs>(engine: &mut Engine<'_, V>) -> Result<(), Error> {
+    assert!(engine.stats().flush_pending, "a frozen memtable to write");
+    // A step writes at least one record of the frozen memtable.
+    for _ in 0..100_000 {
+        if !engine.stats().flush_pending {
+            return Ok(());
+        }
+        engine.flush_step()?;
+    }
+    panic!("flush_step never finished: {:?}", engine.stats());
+}
