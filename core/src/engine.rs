@@ -328,6 +328,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
                 assert!(memtable.arena_bytes_used() <= self.config.memtable_arena_bytes_max);
             }
             assert_eq!(self.store.flushing_frozen(), self.store.frozen_at.is_some());
+            // The table buffer is lent only to a flush in steps (to the table it has open:
+            // between its tables it has none).
+            assert!(!self.table_buffer.is_empty() || self.store.frozen_flush_started());
             assert!(!(self.config.flush_auto && self.store.flushing_frozen()));
             assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
@@ -786,7 +789,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             .write_tables(&mut self.vfs, number, self.table_buffer)
             .inspect_err(|_| self.forget_flush_tables(number))?;
         self.install_flush(&flushed, self.log_now())?;
-        self.finish_flush(&flushed, started)?;
+        self.finish_flush(&flushed, started);
         self.wal.checkpoint(&mut self.vfs)?;
         self.compact_after_flush_if_auto()
     }
@@ -812,7 +815,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         };
         let frozen_at = (*self.store.frozen_at).ok_or(DAMAGED)?;
         self.install_flush(&flushed, frozen_at)?;
-        self.finish_flush(&flushed, began)?;
+        self.finish_flush(&flushed, began);
         self.wal.checkpoint_before(&mut self.vfs, frozen_at.segment)?;
         self.compact_after_flush_if_auto()
     }
@@ -828,12 +831,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// After a flush's tables are installed: its count and its end event.
-    fn finish_flush(&mut self, flushed: &Flushed, started: u64) -> Result<(), Error> {
+    fn finish_flush(&mut self, flushed: &Flushed, started: u64) {
         self.flushes += 1;
         let bytes = flushed.tables().iter().map(|table| table.file_bytes).sum();
         let tables = narrow_u32(self.store.tables().len());
         self.events.end(EventKind::FlushEnd, bytes, tables, started);
-        Ok(())
     }
 
     /// Where the log stands now, with the live counts: a flush of the memtable's checkpoint.

@@ -211,7 +211,7 @@ impl<'r> Store<'r> {
         TableWriter::begin_in(vfs, &mut self.pool, number, (keys, bits), buffer, page_bytes)
     }
 
-    /// Sorts the frozen memtable's records for the pass into `flush_order`.
+    /// Sorts the frozen memtable's records for the pass into the region's order part.
     fn sort_frozen_pass(&mut self, flush: &mut FrozenFlush<'r>) {
         let Some(steps) = self.frozen_steps.first_mut() else {
             // No place to sort into (`flush_auto`): the pass writes nothing; unreachable, as
