@@ -399,12 +399,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if self.store.memtable.is_empty() {
             return;
         }
-        self.store.freeze(FrozenAt {
-            position: self.wal.position(),
-            sequence: self.next_sequence,
-            segment: self.wal.current_segment(),
-            live: (self.store.blocks_live, self.store.edges_live),
-        });
+        self.store.freeze(self.log_now());
     }
 
     /// Syncs after a write when the policy says so.
@@ -838,7 +833,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.events.end(EventKind::FlushEnd, bytes, tables, started);
     }
 
-    /// Where the log stands now, with the live counts: a flush of the memtable's checkpoint.
+    /// Where the log stands now, with the live counts: a freeze's place, and a flush of the
+    /// memtable's checkpoint.
     fn log_now(&self) -> FrozenAt {
         FrozenAt {
             position: self.wal.position(),
@@ -1404,6 +1400,18 @@ mod tests {
         }
     }
 
+    /// The simulated disk of the frozen-memtable tests.
+    #[cfg(not(feature = "small-code"))]
+    const FROZEN_SIM: SimConfig =
+        SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
+
+    /// A disk for `FROZEN_SIM` and a region for `config`.
+    #[cfg(not(feature = "small-code"))]
+    fn frozen_memory(config: &Config) -> (std::vec::Vec<u8>, std::vec::Vec<u8>) {
+        let disk = std::vec![0u8; FROZEN_SIM.memory_bytes_required()];
+        (disk, std::vec![0u8; memory_bytes_required(config)])
+    }
+
     /// A config without `flush_auto`: a memtable of 16 edge records, frozen when full.
     #[cfg(not(feature = "small-code"))]
     fn frozen_config() -> Config {
@@ -1434,10 +1442,8 @@ mod tests {
     #[cfg(not(feature = "small-code"))]
     fn a_full_memtable_is_frozen_and_the_host_flushes_it() {
         let config = frozen_config();
-        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
-        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-        let mut region = std::vec![0u8; memory_bytes_required(&config)];
-        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
         let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
         let ids: std::vec::Vec<BlockId> = (1..=40).map(BlockId::from_u128).collect();
         for id in &ids {
@@ -1486,10 +1492,8 @@ mod tests {
     #[cfg(not(feature = "small-code"))]
     fn a_frozen_memtable_is_flushed_in_bounded_steps_with_writes_and_reads_between() {
         let config = Config { flush_step_bytes: 100, ..frozen_config() };
-        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
-        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-        let mut region = std::vec![0u8; memory_bytes_required(&config)];
-        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
         let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
         let ids: std::vec::Vec<BlockId> = (1..=60).map(BlockId::from_u128).collect();
         for id in &ids[..40] {
@@ -1543,10 +1547,8 @@ mod tests {
     #[cfg(not(feature = "small-code"))]
     fn a_replayed_delete_is_never_split_between_two_memtables() {
         let config = frozen_config();
-        let sim = SimConfig { files_max: 30, file_bytes_max: 16 << 10, pending_bytes_max: 8192 };
-        let mut disk = std::vec![0u8; sim.memory_bytes_required()];
-        let mut region = std::vec![0u8; memory_bytes_required(&config)];
-        let mut vfs = SimVfs::new(&mut disk, sim, 1).unwrap();
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
         let ids: std::vec::Vec<BlockId> = (1..=20).map(BlockId::from_u128).collect();
         let edge = |source: usize, target: usize| Edge {
             source: ids[source],
