@@ -2,7 +2,8 @@
 //! `EdgeCursor` walks one key id's edges (for merged listings), `SectionCursor` walks a whole
 //! section (for compaction and the filtered scan).
 
-use super::format::{open_page_header, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
+use super::buckets::EdgeBuckets;
+use super::format::{open_page_header, IndexEntry, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
 use super::lookup::{read_page, seek, view_checked_page};
 use super::search::lower_bound;
 use super::{TableMeta, TablePool, DAMAGED};
@@ -146,7 +147,7 @@ impl EdgeCursor {
         let Some(bytes) = view_checked_page(vfs, pool, table, page, &entry)? else {
             return Ok(false);
         };
-        let (count, run_ends) = copy_run(bytes, self.section, &self.key_id, buffer)?;
+        let (count, run_ends) = copy_run(bytes, &entry, &self.key_id, buffer)?;
         (self.page, self.record, self.count, self.run_ends) = (page, 0, count, run_ends);
         Ok(true)
     }
@@ -203,24 +204,40 @@ impl EdgeCursor {
     }
 }
 
-/// In a checked edge page: copies the records whose key id is `key_id` to `out` (after a
-/// header's worth of bytes, where `record_at` reads), found by binary search. Returns how
-/// many, and whether a later key id follows them in this page.
+/// In a checked edge page (`entry` its index entry): copies the records whose key id is
+/// `key_id` to `out` (after a header's worth of bytes, where `record_at` reads), found
+/// through the page's bucket directory or by a search. Returns how many, and whether a later
+/// key id follows them in this page.
 fn copy_run(
     page: &[u8],
-    expected: Section,
+    entry: &IndexEntry,
     key_id: &BlockId,
     out: &mut [u8],
 ) -> Result<(u32, bool), Error> {
+    let directory_bytes = EdgeBuckets::directory_bytes(entry.buckets.bits);
+    let directory_at = page.len().checked_sub(directory_bytes).ok_or(DAMAGED)?;
+    // The directory's place depends only on the index entry (in memory), not on the header:
+    // the CPU loads the two together instead of one after the other.
+    let directory = page.get(directory_at..).ok_or(DAMAGED)?;
     let (section, count) = open_page_header(page).ok_or(DAMAGED)?;
-    let records = page.get(PAGE_HEADER_BYTES..).ok_or(DAMAGED)?;
-    if section != expected || records.len() < count as usize * EDGE_RECORD_BYTES {
+    let records = page.get(PAGE_HEADER_BYTES..directory_at).ok_or(DAMAGED)?;
+    if section != entry.section || records.len() < count as usize * EDGE_RECORD_BYTES {
         return Err(DAMAGED);
     }
     let key_at = |index: usize| id_at(records, index * EDGE_RECORD_BYTES);
     let count = count as usize;
     // Records are sorted by key, whose first 16 bytes are the key id.
-    let low = lower_bound(count, key_id.to_u128(), |index| key_at(index).to_u128());
+    let target = key_id.to_u128();
+    let low = if entry.buckets.bits == 0 {
+        lower_bound(count, target, |index| key_at(index).to_u128())
+    } else {
+        let first = u128::from_be_bytes(*entry.first_key.first_chunk().ok_or(DAMAGED)?);
+        let key_id = |index: usize| key_at(index).to_u128();
+        entry
+            .buckets
+            .lower_bound((first, target), count, key_id, directory)
+            .map_err(|()| DAMAGED)?
+    };
     let mut end = low;
     while end < count && key_at(end) == *key_id {
         end += 1;

@@ -15,12 +15,17 @@ use crate::edge::EdgeType;
 use crate::id::id_at;
 use crate::id::{BlockId, ID_BYTES};
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
+use crate::table::buckets::EdgeBuckets;
 use crate::table::search::lower_bound;
 
 pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
 /// 3: block pages end with a trailer of (id, offset) per record, so a lookup
-/// binary-searches the trailer alone and then reads one record.
-pub(crate) const TABLE_VERSION: u32 = 4;
+/// binary-searches the trailer alone and then reads one record. 4: the bloom filter holds
+/// the incoming edges' targets. 5: edge pages may end with a bucket directory
+/// (`EdgeBuckets`), which their index entries describe.
+pub(crate) const TABLE_VERSION: u32 = 5;
+/// The version whose bloom filter first held the incoming edges' targets.
+pub(crate) const TABLE_VERSION_INCOMING_BLOOM: u32 = 4;
 
 /// The oldest table version a reader accepts: version 3 differs only in that its bloom
 /// filter holds no incoming edges' targets (`Footer::bloom_has_incoming`).
@@ -33,24 +38,28 @@ pub(crate) const FOOTER_BYTES: usize = 72;
 pub(crate) const BLOCK_RECORD_FIXED_BYTES: usize = ID_BYTES + 8 + 1 + 12;
 /// An edge record: key id, edge type (big-endian, so keys sort as bytes), other id, flags.
 pub(crate) const EDGE_RECORD_BYTES: usize = 2 * ID_BYTES + 2 + 1;
-/// An index entry: offset u64, length u32, section u8, 3 zero bytes, key (34 bytes),
-/// 6 zero bytes.
+/// An index entry: offset u64, length u32, section u8, a zero byte, the page's bucket
+/// directory (bits u8, shift u8; version 5), key (34 bytes), 6 zero bytes.
 pub(crate) const INDEX_ENTRY_BYTES: usize = 56;
 /// Where an index entry holds its section byte and its first key.
 pub(crate) const INDEX_SECTION_AT: usize = 12;
 pub(crate) const INDEX_KEY_AT: usize = 16;
-/// The zero bytes after the section byte. On disk they are zero (a reader rejects others);
-/// the table pool's copy of the index uses the first as the mark `INDEX_VERIFIED`: this
-/// entry's page had its CRC checked in this process.
+/// The zero byte after the section byte. On disk it is zero (a reader rejects others); the
+/// table pool's copy of the index uses it as the mark `INDEX_VERIFIED`: this entry's page had
+/// its CRC checked in this process.
 pub(crate) const INDEX_RESERVED_AT: usize = 13;
-pub(crate) const INDEX_RESERVED_BYTES: usize = 3;
+pub(crate) const INDEX_RESERVED_BYTES: usize = 1;
 pub(crate) const INDEX_VERIFIED: u8 = 1;
+/// Where an index entry describes its page's bucket directory: bits, then shift (zero
+/// before version 5, and for pages without one).
+pub(crate) const INDEX_BUCKETS_AT: usize = 14;
 
 pub(crate) const FLAG_TOMBSTONE: u8 = 1;
 
 const _: () = assert!(INDEX_KEY_AT + KEY_BYTES <= INDEX_ENTRY_BYTES);
 const _: () = assert!(INDEX_SECTION_AT < INDEX_RESERVED_AT);
-const _: () = assert!(INDEX_RESERVED_AT + INDEX_RESERVED_BYTES <= INDEX_KEY_AT);
+const _: () = assert!(INDEX_RESERVED_AT + INDEX_RESERVED_BYTES <= INDEX_BUCKETS_AT);
+const _: () = assert!(INDEX_BUCKETS_AT + 2 <= INDEX_KEY_AT);
 
 /// The sections of a table, in file order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -218,17 +227,16 @@ pub(crate) struct Footer {
     pub(crate) table_number: u64,
     /// The distinct-id count the bloom filter was sized for.
     pub(crate) bloom_keys: u64,
-    /// The bloom filter holds the incoming edges' targets (version 4 on).
-    pub(crate) bloom_has_incoming: bool,
+    /// `TABLE_VERSION_OLDEST..=TABLE_VERSION`: what the bloom filter holds and whether edge
+    /// pages may have bucket directories.
+    pub(crate) version: u32,
 }
 
 impl Footer {
     pub(crate) fn encode(&self) -> [u8; FOOTER_BYTES] {
         let mut bytes = [0u8; FOOTER_BYTES];
         bytes[0..8].copy_from_slice(&TABLE_MAGIC);
-        // A footer says what its bloom filter holds by its version (3: no targets).
-        let version = if self.bloom_has_incoming { TABLE_VERSION } else { TABLE_VERSION_OLDEST };
-        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        bytes[8..12].copy_from_slice(&self.version.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.index_offset.to_le_bytes());
         bytes[24..28].copy_from_slice(&self.index_page_bytes.to_le_bytes());
         bytes[28..32].copy_from_slice(&self.bloom_page_bytes.to_le_bytes());
@@ -263,8 +271,18 @@ impl Footer {
             edge_records: u64_at(bytes, 48),
             table_number: u64_at(bytes, 56),
             bloom_keys: u64_at(bytes, 64),
-            bloom_has_incoming: version >= 4,
+            version,
         })
+    }
+
+    /// The bloom filter holds the incoming edges' targets (version 4 on).
+    pub(crate) fn bloom_has_incoming(&self) -> bool {
+        self.version >= TABLE_VERSION_INCOMING_BLOOM
+    }
+
+    /// Edge pages may end with a bucket directory (version 5 on).
+    pub(crate) fn edge_buckets_allowed(&self) -> bool {
+        self.version >= TABLE_VERSION
     }
 }
 
@@ -275,6 +293,8 @@ pub(crate) struct IndexEntry {
     pub(crate) len: u32,
     pub(crate) section: Section,
     pub(crate) first_key: [u8; KEY_BYTES],
+    /// The page's bucket directory (edge pages of version 5; `EdgeBuckets::NONE` otherwise).
+    pub(crate) buckets: EdgeBuckets,
 }
 
 impl IndexEntry {
@@ -283,6 +303,8 @@ impl IndexEntry {
         bytes[0..8].copy_from_slice(&self.offset.to_le_bytes());
         bytes[8..12].copy_from_slice(&self.len.to_le_bytes());
         bytes[INDEX_SECTION_AT] = self.section as u8;
+        bytes[INDEX_BUCKETS_AT] = self.buckets.bits;
+        bytes[INDEX_BUCKETS_AT + 1] = self.buckets.shift;
         bytes[INDEX_KEY_AT..INDEX_KEY_AT + KEY_BYTES].copy_from_slice(&self.first_key);
         bytes
     }
@@ -296,6 +318,10 @@ impl IndexEntry {
             len: u32_at(bytes, 8),
             section: Section::from_byte(bytes[INDEX_SECTION_AT])?,
             first_key,
+            buckets: EdgeBuckets {
+                bits: bytes[INDEX_BUCKETS_AT],
+                shift: bytes[INDEX_BUCKETS_AT + 1],
+            },
         })
     }
 }
@@ -366,14 +392,19 @@ mod tests {
             edge_records: 6,
             table_number: 7,
             bloom_keys: 8,
-            bloom_has_incoming: true,
+            version: TABLE_VERSION,
         };
         let encoded = footer.encode();
         assert_eq!(Footer::decode(&encoded), Some(footer));
-        // A version-3 table (its filter without targets) still opens, and says so.
-        let old = Footer { bloom_has_incoming: false, ..footer };
-        assert_eq!(u32_at(&old.encode(), 8), TABLE_VERSION_OLDEST);
-        assert_eq!(Footer::decode(&old.encode()), Some(old));
+        // Tables of every older version still open, and say what they hold.
+        for version in TABLE_VERSION_OLDEST..TABLE_VERSION {
+            let old = Footer { version, ..footer };
+            let decoded = Footer::decode(&old.encode()).unwrap();
+            assert_eq!(decoded, old);
+            assert_eq!(decoded.bloom_has_incoming(), version >= 4);
+            assert!(!decoded.edge_buckets_allowed());
+        }
+        assert_eq!(Footer::decode(&Footer { version: TABLE_VERSION + 1, ..footer }.encode()), None);
         for bit in 0..FOOTER_BYTES * 8 {
             let mut flipped = encoded;
             flipped[bit / 8] ^= 1 << (bit % 8);

@@ -10,6 +10,7 @@
 //! (`TablePool::page_verified`), so a reopen costs the metadata, not the data.
 
 pub(crate) mod bloom;
+pub(crate) mod buckets;
 pub(crate) mod cursor;
 pub(crate) mod format;
 pub(crate) mod lookup;

@@ -120,7 +120,7 @@ fn load_table<V: Vfs>(
     if entries as usize != index_body / INDEX_ENTRY_BYTES || !bloom_ok {
         return Err(DAMAGED);
     }
-    check_index(index_area, footer.index_offset)?;
+    check_index(index_area, footer.index_offset, footer.edge_buckets_allowed())?;
     let table = TableMeta {
         number,
         file,
@@ -132,7 +132,7 @@ fn load_table<V: Vfs>(
         block_records: footer.block_records,
         edge_records: footer.edge_records,
         bloom_keys: footer.bloom_keys,
-        bloom_has_incoming: footer.bloom_has_incoming,
+        bloom_has_incoming: footer.bloom_has_incoming(),
     };
     debug_assert_eq!(table.pool_bytes(), index_body + bloom_body + prefixes_bytes);
     pool.used += table.pool_bytes();
@@ -142,9 +142,10 @@ fn load_table<V: Vfs>(
 }
 
 /// Every index entry must decode, lie before the index, follow the previous page, be in
-/// (section, key) order, and have its reserved bytes zero (the pool marks verified pages
-/// there): then no lookup can read outside the data area.
-pub(crate) fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
+/// (section, key) order, have its reserved byte zero (the pool marks verified pages there)
+/// and describe a bucket directory only where the table's version (`buckets_allowed`) and
+/// the page allow one: then no lookup can read outside the data area.
+pub(crate) fn check_index(index: &[u8], data_end: u64, buckets_allowed: bool) -> Result<(), Error> {
     let mut expected_offset = 0u64;
     let mut previous: Option<(Section, [u8; KEY_BYTES])> = None;
     for bytes in index.chunks_exact(INDEX_ENTRY_BYTES) {
@@ -154,6 +155,11 @@ pub(crate) fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
         let valid = entry.offset == expected_offset
             && reserved.iter().all(|byte| *byte == 0)
             && entry.len as usize > PAGE_HEADER_BYTES
+            && entry.buckets.valid_for(
+                entry.section != Section::Blocks,
+                entry.len as usize,
+                buckets_allowed,
+            )
             && matches!(entry.section, Section::Blocks | Section::OutEdges | Section::InEdges)
             && ordered;
         if !valid {
@@ -172,19 +178,41 @@ pub(crate) fn check_index(index: &[u8], data_end: u64) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::record::KEY_BYTES;
+    use crate::table::buckets::EdgeBuckets;
 
     /// The bytes after an index entry's section byte are zero on disk: the pool marks
     /// checked pages there, so a table that claimed a mark would skip its CRCs.
     #[test]
     fn an_index_entry_with_a_nonzero_reserved_byte_is_damage() {
-        let entry =
-            IndexEntry { offset: 0, len: 64, section: Section::Blocks, first_key: [0; KEY_BYTES] };
+        let entry = IndexEntry {
+            offset: 0,
+            len: 64,
+            section: Section::Blocks,
+            first_key: [0; KEY_BYTES],
+            buckets: EdgeBuckets::NONE,
+        };
         let mut bytes = entry.encode();
-        assert_eq!(check_index(&bytes, 64), Ok(()));
+        assert_eq!(check_index(&bytes, 64, true), Ok(()));
         for at in INDEX_RESERVED_AT..INDEX_RESERVED_AT + INDEX_RESERVED_BYTES {
             bytes[at] = crate::table::format::INDEX_VERIFIED;
-            assert_eq!(check_index(&bytes, 64), Err(DAMAGED), "byte {at}");
+            assert_eq!(check_index(&bytes, 64, true), Err(DAMAGED), "byte {at}");
             bytes[at] = 0;
         }
+    }
+
+    /// A bucket directory is described only for an edge page of a version-5 table, and must
+    /// fit in its page: otherwise a listing would read the wrong bytes as record indexes.
+    #[test]
+    fn an_index_entry_describes_a_bucket_directory_only_where_one_may_be() {
+        let buckets = EdgeBuckets { bits: 2, shift: 100 };
+        let entry = |section, len| {
+            IndexEntry { offset: 0, len, section, first_key: [0; KEY_BYTES], buckets }.encode()
+        };
+        assert_eq!(check_index(&entry(Section::OutEdges, 64), 64, true), Ok(()));
+        assert_eq!(check_index(&entry(Section::InEdges, 64), 64, true), Ok(()));
+        assert_eq!(check_index(&entry(Section::OutEdges, 64), 64, false), Err(DAMAGED));
+        assert_eq!(check_index(&entry(Section::Blocks, 64), 64, true), Err(DAMAGED));
+        // Header (16) and directory (8) take the whole page.
+        assert_eq!(check_index(&entry(Section::OutEdges, 24), 24, true), Err(DAMAGED));
     }
 }

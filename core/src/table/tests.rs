@@ -20,11 +20,16 @@ mod reading {
         BlockId::from_u128(value)
     }
 
+    /// Table pages of the tests: 256 bytes (7 edge records, no bucket directory) and 2 KiB
+    /// (58 edge records and a directory of 16 buckets).
+    const PAGE_SIZES: [usize; 2] = [256, 2048];
+
     /// Writes a table of 300 blocks and, for each block n, edges n -> n+1 and n -> n+2 in
-    /// both sections; small pages force many of them.
-    fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>) -> TableMeta {
-        let mut buffer = std::vec![0u8; 512];
-        let mut writer = TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, 256).unwrap();
+    /// both sections, in pages of `page_bytes`; small pages force many of them.
+    fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>, page_bytes: usize) -> TableMeta {
+        let mut buffer = std::vec![0u8; 2 * page_bytes];
+        let mut writer =
+            TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, page_bytes).unwrap();
         for n in 1..=300u128 {
             let content = std::format!("content {n}");
             let record = BlockRecord {
@@ -63,15 +68,43 @@ mod reading {
         writer.finish(vfs, pool).unwrap()
     }
 
+    /// The other ends of block `n`'s edges in `section`, as `build` wrote them.
+    fn expected_others(section: Section, n: u128) -> std::vec::Vec<u128> {
+        match section {
+            Section::OutEdges if n <= 300 => std::vec![n + 1, n + 2],
+            Section::InEdges => {
+                (n.saturating_sub(2)..n).filter(|m| (1..=300).contains(m)).collect()
+            }
+            _ => std::vec![],
+        }
+    }
+
+    /// The other ends of block `n`'s edges in `section`, listed through an edge cursor.
+    fn list(
+        vfs: &mut SimVfs<'_>,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        (section, n): (Section, u128),
+        buffer: &mut [u8],
+    ) -> Result<std::vec::Vec<u128>, crate::error::Error> {
+        let mut cursor = EdgeCursor::seek(vfs, pool, table, section, &id(n), buffer)?;
+        let mut others = std::vec::Vec::new();
+        while let Some(record) = cursor.current(vfs, pool, table, buffer)? {
+            others.push(record.other.to_u128());
+            cursor.advance();
+        }
+        Ok(others)
+    }
+
     const SIM: SimConfig =
         SimConfig { files_max: 4, file_bytes_max: 256 << 10, pending_bytes_max: 64 << 10 };
 
     /// Writes `build`'s table 7 (its pool is dropped) and closes it; returns its size and
     /// file name.
-    fn write_closed_table(vfs: &mut SimVfs<'_>) -> (u64, std::string::String) {
+    fn write_closed_table(vfs: &mut SimVfs<'_>, page_bytes: usize) -> (u64, std::string::String) {
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
-        let written = build(vfs, &mut pool);
+        let written = build(vfs, &mut pool, page_bytes);
         vfs.close(written.file);
         let mut name = [0u8; TABLE_NAME_BYTES];
         (written.file_bytes, std::string::String::from(table_name(7, &mut name)))
@@ -79,18 +112,30 @@ mod reading {
 
     #[test]
     fn written_tables_answer_lookups_and_edge_ranges_after_reopen() {
+        for (page_bytes, views) in PAGE_SIZES.into_iter().flat_map(|p| [(p, false), (p, true)]) {
+            std::println!("pages of {page_bytes} bytes, views {views}");
+            answer_lookups_and_edge_ranges_after_reopen(page_bytes, views);
+        }
+    }
+
+    fn answer_lookups_and_edge_ranges_after_reopen(page_bytes: usize, views: bool) {
         let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
+        vfs.views = views;
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
-        let written = build(&mut vfs, &mut pool);
+        let written = build(&mut vfs, &mut pool, page_bytes);
         assert!(written.index_entries > 20, "small pages make many: {}", written.index_entries);
+        let directories = (0..written.index_entries)
+            .filter(|index| pool.index_entry(&written, *index).unwrap().buckets.bits > 0)
+            .count();
+        assert_eq!(directories > 0, page_bytes > 256, "{directories} pages with a directory");
         vfs.close(written.file);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();
         assert_eq!((table.block_records, table.edge_records), (300, 1200));
-        let mut buffer = std::vec![0u8; 512];
+        let mut buffer = std::vec![0u8; 2 * page_bytes];
         for n in 1..=300u128 {
             let record =
                 find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer).unwrap().unwrap();
@@ -99,44 +144,41 @@ mod reading {
         assert_eq!(find_block(&mut vfs, &mut pool, &table, &id(301), &mut buffer).unwrap(), None);
         for n in [1u128, 2, 150, 299, 300, 301, 302] {
             for section in [Section::OutEdges, Section::InEdges] {
-                let mut cursor =
-                    EdgeCursor::seek(&mut vfs, &mut pool, &table, section, &id(n), &mut buffer)
-                        .unwrap();
-                let mut others = std::vec::Vec::new();
-                while let Some(record) =
-                    cursor.current(&mut vfs, &mut pool, &table, &mut buffer).unwrap()
-                {
-                    others.push(record.other.to_u128());
-                    cursor.advance();
-                }
-                let expected: std::vec::Vec<u128> = match section {
-                    Section::OutEdges if n <= 300 => std::vec![n + 1, n + 2],
-                    Section::InEdges => {
-                        (n.saturating_sub(2)..n).filter(|m| (1..=300).contains(m)).collect()
-                    }
-                    _ => std::vec![],
-                };
-                assert_eq!(others, expected, "{section:?} of {n}");
+                let others = list(&mut vfs, &mut pool, &table, (section, n), &mut buffer);
+                assert_eq!(others, Ok(expected_others(section, n)), "{section:?} of {n}");
             }
         }
     }
 
     #[test]
     fn any_damaged_byte_is_corruption_or_a_correct_answer() {
-        for views in [false, true] {
+        for (page_bytes, views) in PAGE_SIZES.into_iter().flat_map(|p| [(p, false), (p, true)]) {
+            std::println!("pages of {page_bytes} bytes, views {views}");
             let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
             let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
             vfs.views = views;
-            let (file_bytes, name) = write_closed_table(&mut vfs);
+            let (file_bytes, name) = write_closed_table(&mut vfs, page_bytes);
             let step = if cfg!(miri) { 997 } else { 7 };
             for offset in (0..file_bytes as usize).step_by(step) {
                 assert!(vfs.corrupt(&name, offset, 0x20));
                 let mut pool_bytes = std::vec![0u8; 64 << 10];
                 let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
-                let mut buffer = std::vec![0u8; 512];
+                let mut buffer = std::vec![0u8; 2 * page_bytes];
                 match open_table(&mut vfs, &mut pool, 7) {
                     Err(error) => assert_eq!(error, DAMAGED, "byte {offset}"),
                     Ok(table) => {
+                        for n in (1..=302u128).step_by(11) {
+                            for section in [Section::OutEdges, Section::InEdges] {
+                                match list(&mut vfs, &mut pool, &table, (section, n), &mut buffer) {
+                                    Err(error) => assert_eq!(error, DAMAGED, "byte {offset}"),
+                                    Ok(others) => assert_eq!(
+                                        others,
+                                        expected_others(section, n),
+                                        "byte {offset}: {section:?} of {n}"
+                                    ),
+                                }
+                            }
+                        }
                         for n in (1..=300u128).step_by(13) {
                             match find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer) {
                                 Err(error) => assert_eq!(error, DAMAGED),
@@ -163,7 +205,7 @@ mod reading {
         let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
         let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
         vfs.views = true;
-        let (_, name) = write_closed_table(&mut vfs);
+        let (_, name) = write_closed_table(&mut vfs, 256);
         let mut pool_bytes = std::vec![0u8; 64 << 10];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
         let table = open_table(&mut vfs, &mut pool, 7).unwrap();

@@ -3,16 +3,17 @@
 //! and an fsync.
 
 use super::bloom;
+use super::buckets::EdgeBuckets;
 use super::format::{
     seal_page, table_name, Footer, IndexEntry, Section, BLOCK_RECORD_FIXED_BYTES,
     EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
-    TRAILER_BYTES_PER_RECORD,
+    TABLE_VERSION, TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::codec::narrow_u32;
 use crate::crc32c;
 use crate::error::{CorruptionKind, Error, Resource};
-use crate::id::ID_BYTES;
+use crate::id::{id_at, ID_BYTES};
 use crate::record::{BlockRecord, EdgeRecord, KEY_BYTES};
 use crate::vfs::{FileHandle, Vfs};
 
@@ -41,6 +42,8 @@ pub(crate) struct TableWriter<'b> {
     distinct_keys: [u64; 3],
     last_id: Option<(Section, crate::id::BlockId)>,
     bits_per_key: u32,
+    /// The bucket bits of this writer's edge pages (0: they have no directory).
+    bucket_bits: u8,
 }
 
 impl<'b> TableWriter<'b> {
@@ -108,6 +111,9 @@ impl<'b> TableWriter<'b> {
             distinct_keys: [0; 3],
             last_id: None,
             bits_per_key,
+            bucket_bits: EdgeBuckets::bits_for(
+                page_bytes_target.saturating_sub(PAGE_HEADER_BYTES) / EDGE_RECORD_BYTES,
+            ),
         })
     }
 
@@ -127,10 +133,12 @@ impl<'b> TableWriter<'b> {
             "table records out of order"
         );
         self.last_key = Some((section, key));
-        // Block pages end with a u32 offset per record (since format version 2).
+        // Block pages end with an (id, offset) per record (since format version 3), edge
+        // pages with their bucket directory (version 5).
+        let directory_bytes = EdgeBuckets::directory_bytes(self.bucket_bits);
         let trailer = |records: u32| match section {
             Section::Blocks => records as usize * TRAILER_BYTES_PER_RECORD,
-            _ => 0,
+            _ => directory_bytes,
         };
         let with_record = self.buffered - self.page_start + len + trailer(self.records_in_page + 1);
         let alone = PAGE_HEADER_BYTES + len + trailer(1);
@@ -260,6 +268,23 @@ impl<'b> TableWriter<'b> {
         Ok(())
     }
 
+    /// Appends the bucket directory of an edge page (room was kept by `prepare`), if this
+    /// writer's pages have one; returns its description for the index entry.
+    fn append_bucket_directory(&mut self) -> EdgeBuckets {
+        if self.bucket_bits == 0 {
+            return EdgeBuckets::NONE;
+        }
+        let records_start = self.page_start + PAGE_HEADER_BYTES;
+        let directory_end = self.buffered + EdgeBuckets::directory_bytes(self.bucket_bits);
+        let (records, directory) =
+            self.buffer[records_start..directory_end].split_at_mut(self.buffered - records_start);
+        let key_id = |index: usize| id_at(records, index * EDGE_RECORD_BYTES).to_u128();
+        let count = self.records_in_page as usize;
+        let buckets = EdgeBuckets::write(self.bucket_bits, count, key_id, directory);
+        self.buffered = directory_end;
+        buckets
+    }
+
     /// Seals the open page (trailer, header, CRC) and appends its index entry to the
     /// pool; the page waits in the buffer for `write_sealed_pages`.
     fn seal_data_page(&mut self, pool: &mut TablePool<'_>) -> Result<(), Error> {
@@ -268,9 +293,12 @@ impl<'b> TableWriter<'b> {
         if pool.bytes.len() - pool.used < INDEX_ENTRY_BYTES + prefixes_bytes {
             return Err(Error::MemtableFull { resource: Resource::TableMemory });
         }
-        if self.section == Section::Blocks {
+        let buckets = if self.section == Section::Blocks {
             self.append_record_trailer()?;
-        }
+            EdgeBuckets::NONE
+        } else {
+            self.append_bucket_directory()
+        };
         let page = &mut self.buffer[self.page_start..self.buffered];
         seal_page(page, self.section, self.records_in_page);
         let entry = IndexEntry {
@@ -278,6 +306,7 @@ impl<'b> TableWriter<'b> {
             len: narrow_u32(page.len()),
             section: self.section,
             first_key: self.first_key,
+            buckets,
         };
         pool.bytes[pool.used..pool.used + INDEX_ENTRY_BYTES].copy_from_slice(&entry.encode());
         pool.used += INDEX_ENTRY_BYTES;
@@ -377,7 +406,7 @@ impl<'b> TableWriter<'b> {
             edge_records: meta.edge_records,
             table_number: self.number,
             bloom_keys: meta.bloom_keys,
-            bloom_has_incoming: meta.bloom_has_incoming,
+            version: TABLE_VERSION,
         };
         vfs.write_at(self.file, self.file_offset, &footer.encode())?;
         self.file_offset += FOOTER_BYTES as u64;
