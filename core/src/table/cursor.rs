@@ -90,7 +90,7 @@ impl EdgeCursor {
         start[..ID_BYTES].copy_from_slice(&key_id.0);
         // The first record of key_id may begin in the page before the one whose first key
         // is the smallest >= start, so start from the last page <= start (or the first).
-        let page = seek(pool, table, section, &start).or_else(|| first_page(pool, table, section));
+        let page = seek(pool, table, section, &start).or_else(|| first_page(table, section));
         let mut cursor = EdgeCursor {
             key_id: *key_id,
             section,
@@ -248,21 +248,10 @@ fn copy_run(
     Ok((narrow_u32(end - low), end < count))
 }
 
-/// The first page of `section`: a binary search, since index entries are in
-/// (section, key) order (a linear scan here once cost two thirds of edge ingest).
-fn first_page(pool: &TablePool<'_>, table: &TableMeta, section: Section) -> Option<usize> {
-    let (mut low, mut high) = (0usize, table.index_entries);
-    // Invariant: entries below `low` are of an earlier section, from `high` on of this one
-    // or a later one.
-    while low < high {
-        let middle = low + (high - low) / 2;
-        if pool.index_entry(table, middle)?.section < section {
-            low = middle + 1;
-        } else {
-            high = middle;
-        }
-    }
-    (pool.index_entry(table, low)?.section == section).then_some(low)
+/// The first page of `section`, if it has any.
+fn first_page(table: &TableMeta, section: Section) -> Option<usize> {
+    let pages = table.section_pages(section);
+    (!pages.is_empty()).then_some(pages.start)
 }
 
 /// A cursor over every record of one section of a table, for compaction's merge. It keeps
@@ -289,7 +278,7 @@ impl SectionCursor {
         section: Section,
         buffer: &mut [u8],
     ) -> Result<SectionCursor, Error> {
-        let first = first_page(pool, table, section);
+        let first = first_page(table, section);
         let mut cursor =
             SectionCursor { section, page: 0, at: 0, remaining: 0, done: first.is_none() };
         if let Some(first) = first {

@@ -52,6 +52,10 @@ pub(crate) struct TableMeta {
     /// The bloom filter holds the targets of the incoming edges (tables of version 4 on): an
     /// incoming listing may skip the table on a miss.
     pub(crate) bloom_has_incoming: bool,
+    /// The index of the first page of the outgoing and of the incoming edge section
+    /// (`index_entries` when there is none after it): a lookup searches its section's pages
+    /// only (`section_pages`).
+    pub(crate) edge_sections_at: [usize; 2],
 }
 
 impl TableMeta {
@@ -72,6 +76,17 @@ impl TableMeta {
         self.holds_blocks() && self.holds_edges()
     }
 
+    /// The index range of `section`'s pages (empty if it has none).
+    pub(crate) fn section_pages(&self, section: Section) -> core::ops::Range<usize> {
+        let [out_edges, in_edges] = self.edge_sections_at;
+        match section {
+            Section::Blocks => 0..out_edges,
+            Section::OutEdges => out_edges..in_edges,
+            Section::InEdges => in_edges..self.index_entries,
+            Section::Index | Section::Bloom => 0..0,
+        }
+    }
+
     /// Bytes this table holds in the pool: bloom, index entries, search prefixes.
     pub(crate) fn pool_bytes(&self) -> usize {
         self.bloom_bytes + self.index_entries * (INDEX_ENTRY_BYTES + INDEX_PREFIX_BYTES)
@@ -89,6 +104,7 @@ impl TableMeta {
         edge_records: 0,
         bloom_keys: 0,
         bloom_has_incoming: false,
+        edge_sections_at: [0; 2],
     };
 }
 
@@ -186,16 +202,25 @@ impl TablePool<'_> {
     }
 
     /// Writes the search prefixes of `table`'s index after it (the pool bytes are
-    /// reserved by the caller: `TableMeta::pool_bytes`).
-    pub(crate) fn build_prefixes(&mut self, table: &TableMeta) {
+    /// reserved by the caller: `TableMeta::pool_bytes`), and notes where its edge sections
+    /// start (entries are in section order: checked at open, written so).
+    pub(crate) fn build_prefixes(&mut self, table: &mut TableMeta) {
         let prefixes = Self::prefixes_start(table);
+        let mut sections_at = [table.index_entries; 2];
         for index in 0..table.index_entries {
             let start = Self::entry_start(table, index);
             let entry = &self.bytes[start..start + INDEX_ENTRY_BYTES];
-            let prefix = prefix_of(entry[INDEX_SECTION_AT], &entry[INDEX_KEY_AT..]);
+            let section = entry[INDEX_SECTION_AT];
+            for (at, edges) in sections_at.iter_mut().zip([Section::OutEdges, Section::InEdges]) {
+                if section >= edges as u8 {
+                    *at = (*at).min(index);
+                }
+            }
+            let prefix = prefix_of(section, &entry[INDEX_KEY_AT..]);
             let at = prefixes + index * INDEX_PREFIX_BYTES;
             self.bytes[at..at + INDEX_PREFIX_BYTES].copy_from_slice(&prefix.to_be_bytes());
         }
+        table.edge_sections_at = sections_at;
     }
 
     fn prefixes_start(table: &TableMeta) -> usize {

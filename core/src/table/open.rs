@@ -70,18 +70,25 @@ pub(crate) fn open_table<V: Vfs>(
     result
 }
 
-fn load_table<V: Vfs>(
-    vfs: &mut V,
-    pool: &mut TablePool<'_>,
-    number: u64,
-    file: FileHandle,
-) -> Result<TableMeta, Error> {
+/// The footer of table `number` (open as `file`), checked, and the file's length.
+fn read_footer<V: Vfs>(vfs: &mut V, file: FileHandle, number: u64) -> Result<(Footer, u64), Error> {
     let file_bytes = vfs.len(file)?;
     let footer_offset = file_bytes.checked_sub(FOOTER_BYTES as u64).ok_or(DAMAGED)?;
     let mut footer = [0u8; FOOTER_BYTES];
     read_exact(vfs, file, footer_offset, &mut footer)?;
     let footer =
         Footer::decode(&footer).filter(|footer| footer.table_number == number).ok_or(DAMAGED)?;
+    Ok((footer, file_bytes))
+}
+
+fn load_table<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut TablePool<'_>,
+    number: u64,
+    file: FileHandle,
+) -> Result<TableMeta, Error> {
+    let (footer, file_bytes) = read_footer(vfs, file, number)?;
+    let footer_offset = file_bytes - FOOTER_BYTES as u64;
     let index_body =
         (footer.index_page_bytes as usize).checked_sub(PAGE_HEADER_BYTES).ok_or(DAMAGED)?;
     let bloom_body =
@@ -121,7 +128,7 @@ fn load_table<V: Vfs>(
         return Err(DAMAGED);
     }
     check_index(index_area, footer.index_offset, footer.edge_buckets_allowed())?;
-    let table = TableMeta {
+    let mut table = TableMeta {
         number,
         file,
         file_bytes,
@@ -133,10 +140,11 @@ fn load_table<V: Vfs>(
         edge_records: footer.edge_records,
         bloom_keys: footer.bloom_keys,
         bloom_has_incoming: footer.bloom_has_incoming(),
+        ..TableMeta::EMPTY
     };
     debug_assert_eq!(table.pool_bytes(), index_body + bloom_body + prefixes_bytes);
     pool.used += table.pool_bytes();
-    pool.build_prefixes(&table);
+    pool.build_prefixes(&mut table);
     // Pages are not read here: each one's CRC is checked when it is first read.
     Ok(table)
 }

@@ -380,13 +380,13 @@ impl<'b> TableWriter<'b> {
         }
         self.write_sealed_pages(vfs)?;
         self.shrink_filter(pool);
-        let meta = self.meta;
+        let mut meta = self.meta;
         // Every seal kept room for the prefixes.
         let prefixes_bytes = meta.index_entries * INDEX_PREFIX_BYTES;
         assert!(pool.bytes.len() - pool.used >= prefixes_bytes);
         pool.used += prefixes_bytes;
         debug_assert_eq!(pool.used, meta.pool_offset + meta.pool_bytes());
-        pool.build_prefixes(&meta);
+        pool.build_prefixes(&mut meta);
         let index_start = meta.pool_offset + meta.bloom_bytes;
         let index_offset = self.file_offset;
         let index_body =
