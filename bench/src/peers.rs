@@ -158,11 +158,15 @@ impl Peer for Kausal {
     fn neighbours(&mut self, id: &Id, outgoing: bool, edge_type: u16, visit: &mut dyn FnMut(Id)) {
         let direction = if outgoing { Direction::Outgoing } else { Direction::Incoming };
         let filter = EdgeFilter::Only(EdgeType::from_code(edge_type).expect("edge type"));
-        self.engine
-            .visit_edges(BlockId(*id), direction, filter, |edge| {
-                visit(if outgoing { edge.target.0 } else { edge.source.0 })
-            })
-            .expect("edges");
+        // One closure per direction: choosing the end inside one closure compiled to a
+        // 16-byte load indexed by the direction from the edge just stored in 8-byte halves, a
+        // stalled store-to-load forward for every edge (perf: a third of a cached listing).
+        let listed = if outgoing {
+            self.engine.visit_edges(BlockId(*id), direction, filter, |edge| visit(edge.target.0))
+        } else {
+            self.engine.visit_edges(BlockId(*id), direction, filter, |edge| visit(edge.source.0))
+        };
+        listed.expect("edges");
     }
     fn bfs(&mut self, start: &Id, outgoing: bool, edge_type: u16, depth: u32) -> usize {
         assert_eq!(edge_type, EdgeType::CALLS.code(), "the named queries follow calls");

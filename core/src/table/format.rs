@@ -116,6 +116,7 @@ impl EdgeRecord {
         bytes
     }
 
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     pub(crate) fn decode(bytes: &[u8]) -> Option<EdgeRecord> {
         let bytes = bytes.get(..EDGE_RECORD_BYTES)?;
         let code = u16::from_be_bytes([bytes[ID_BYTES], bytes[ID_BYTES + 1]]);

@@ -86,10 +86,14 @@ pub(crate) fn seek(
     let prefix_at = |index: usize| {
         pool.index_prefix_at(table, pages.start + index).map_or(u128::MAX, |p| u128::from(p) << 64)
     };
-    let above = pages.start + lower_bound(pages.len(), u128::from(target) << 64 | 1, prefix_at);
-    let last = above.checked_sub(1).filter(|&index| index >= pages.start)?;
-    if pool.index_prefix_at(table, last)? != target {
-        return Some(last);
+    // `small-code`: the binary search below alone (less code; small tables have few pages).
+    let mut above = pages.end;
+    if cfg!(not(feature = "small-code")) {
+        above = pages.start + lower_bound(pages.len(), u128::from(target) << 64 | 1, prefix_at);
+        let last = above.checked_sub(1).filter(|&index| index >= pages.start)?;
+        if pool.index_prefix_at(table, last)? != target {
+            return Some(last);
+        }
     }
     let (mut low, mut high) = (pages.start, above);
     // Invariant: entries below `low` are <= the key, entries from `high` on are above it.
