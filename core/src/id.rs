@@ -119,6 +119,7 @@ impl core::fmt::Debug for BlockId {
 
 /// The block id at `bytes[at..at + 16]`, as every format stores it. Callers have checked the
 /// length (a record's fixed part): the slicing asserts it.
+#[cfg_attr(not(feature = "small-code"), inline)]
 pub(crate) fn id_at(bytes: &[u8], at: usize) -> BlockId {
     let mut id = [0u8; ID_BYTES];
     id.copy_from_slice(&bytes[at..at + ID_BYTES]);

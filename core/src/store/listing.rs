@@ -172,6 +172,9 @@ impl<'r> Store<'r> {
         let table = &self.tables[index];
         let buffer = self.merge_buffers.slot(index);
         let cursor = merge.cursor_mut(index).ok_or(DAMAGED)?;
+        if memtable_edges.is_empty() {
+            return emit_table_run(vfs, &mut self.pool, (table, cursor, buffer), id, filter, emit);
+        }
         let memtable = &self.memtable;
         let memtable_at = |at: usize| {
             memtable_edges.get(at).map(|&record| memtable.edge_record_of(id, record, outgoing))
@@ -379,4 +382,41 @@ impl<'r> Store<'r> {
         }
         count
     }
+}
+
+/// The listing of `id` from one table's cursor alone (no level above holds a record of
+/// `id`: the common case of a graph larger than the memtable): the loaded records are
+/// decoded from the buffer in place, page after page, with no merge and no record passed
+/// through memory (each was, and read back in other widths, stalling the CPU's store
+/// forwarding: a quarter of a cached listing).
+#[cfg(not(feature = "small-code"))]
+fn emit_table_run<V: Vfs>(
+    vfs: &mut V,
+    pool: &mut crate::table::TablePool<'_>,
+    (table, cursor, buffer): (&crate::table::TableMeta, &mut EdgeCursor, &mut [u8]),
+    id: &BlockId,
+    filter: &EdgeFilter<'_>,
+    mut emit: impl FnMut(&EdgeRecord) -> bool,
+) -> Result<usize, Error> {
+    let mut emitted = 0;
+    // Each round takes one loaded page; the index bounds how many there are.
+    for _ in 0..=table.index_entries {
+        let records = cursor.take_loaded(buffer)?;
+        for bytes in records.chunks_exact(crate::table::format::EDGE_RECORD_BYTES) {
+            let record = EdgeRecord::decode(bytes).ok_or(DAMAGED)?;
+            if record.key_id != *id {
+                return Ok(emitted);
+            }
+            if !record.tombstone && filter.accepts(record.edge_type) {
+                emitted += 1;
+                if !emit(&record) {
+                    return Ok(emitted);
+                }
+            }
+        }
+        if !cursor.load_next(vfs, pool, table, buffer)? {
+            return Ok(emitted);
+        }
+    }
+    Err(DAMAGED)
 }

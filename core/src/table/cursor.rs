@@ -152,6 +152,38 @@ impl EdgeCursor {
         Ok(true)
     }
 
+    /// The loaded records from the cursor on (`EDGE_RECORD_BYTES` each: the key id's, and
+    /// after them, in a page read whole, later keys'), and the cursor moved past them.
+    #[cfg(not(feature = "small-code"))]
+    pub(crate) fn take_loaded<'b>(&mut self, buffer: &'b [u8]) -> Result<&'b [u8], Error> {
+        if self.done || self.record >= self.count {
+            return Ok(&[]);
+        }
+        let start = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
+        let end = PAGE_HEADER_BYTES + self.count as usize * EDGE_RECORD_BYTES;
+        self.record = self.count;
+        buffer.get(start..end).ok_or(DAMAGED)
+    }
+
+    /// Loads the next page into `buffer` if the key id's records may go on there, having
+    /// taken every loaded one (`take_loaded`); false when the cursor is done.
+    #[cfg(not(feature = "small-code"))]
+    pub(crate) fn load_next<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<bool, Error> {
+        debug_assert!(self.record >= self.count, "records are left in the loaded page");
+        if self.done || self.run_ends {
+            self.done = true;
+            return Ok(false);
+        }
+        self.load(vfs, pool, table, self.page + 1, buffer)?;
+        Ok(!self.done)
+    }
+
     fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
         let at = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
         buffer.get(at..).and_then(EdgeRecord::decode).ok_or(DAMAGED)

@@ -137,6 +137,7 @@ pub(crate) struct TablePool<'r> {
 }
 
 impl TablePool<'_> {
+    #[cfg_attr(not(feature = "small-code"), inline)]
     pub(crate) fn bloom<'p>(&'p self, table: &TableMeta) -> &'p [u8] {
         &self.bytes[table.pool_offset..table.pool_offset + table.bloom_bytes]
     }
@@ -192,6 +193,7 @@ impl TablePool<'_> {
     }
 
     /// Entry `index`'s search prefix (`index_prefix`), `None` past the last entry.
+    #[cfg_attr(not(feature = "small-code"), inline)]
     pub(crate) fn index_prefix_at(&self, table: &TableMeta, index: usize) -> Option<u64> {
         if index >= table.index_entries {
             return None;
@@ -227,6 +229,7 @@ impl TablePool<'_> {
         table.pool_offset + table.bloom_bytes + table.index_entries * INDEX_ENTRY_BYTES
     }
 
+    #[cfg_attr(not(feature = "small-code"), inline)]
     pub(crate) fn index_entry(&self, table: &TableMeta, index: usize) -> Option<IndexEntry> {
         if index >= table.index_entries {
             return None;
