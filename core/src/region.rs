@@ -66,6 +66,11 @@ pub(crate) fn slot_count(entries: u32) -> usize {
     (entries as usize * 2).next_power_of_two()
 }
 
+/// A memtable's block index: its slots, then one back link per entry (see `memtable`).
+fn block_index_bytes(entries: u32) -> usize {
+    (slot_count(entries) + entries as usize) * size_of::<u32>()
+}
+
 /// The capacity of the second, frozen memtable: the memtable's without `flush_auto`, else
 /// none (entries, edges, arena bytes).
 pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
@@ -97,12 +102,12 @@ fn sort_scratch_count(config: &Config) -> usize {
 fn part_bytes(config: &Config) -> [usize; PARTS] {
     let (frozen_entries, frozen_edges, frozen_arena_bytes) = frozen_capacity(config);
     [
-        slot_count(config.memtable_entries_max) * size_of::<u32>(),
+        block_index_bytes(config.memtable_entries_max),
         config.memtable_entries_max as usize * size_of::<BlockEntry>(),
         slot_count(config.memtable_edges_max) * size_of::<u32>(),
         config.memtable_edges_max as usize * size_of::<EdgeEntry>(),
         config.memtable_arena_bytes_max as usize,
-        slot_count(frozen_entries) * size_of::<u32>(),
+        block_index_bytes(frozen_entries),
         frozen_entries as usize * size_of::<BlockEntry>(),
         slot_count(frozen_edges) * size_of::<u32>(),
         frozen_edges as usize * size_of::<EdgeEntry>(),
@@ -249,12 +254,15 @@ impl<'r> Carver<'r> {
         slice
     }
 
-    /// Cuts a memtable's five parts (`sizes` in bytes: block slots, entries, edge slots,
-    /// edge records, arena), taken as the bytes are: its indexes are sparse sets that read
-    /// only what the memtable wrote (see `memtable`).
+    /// Cuts a memtable's five parts (`sizes` in bytes: block index (slots and back links),
+    /// entries, edge slots, edge records, arena), taken as the bytes are: its indexes are
+    /// sparse sets that read only what the memtable wrote (see `memtable`).
     fn take_memtable(&mut self, sizes: &[usize], entries: u32, edges: u32) -> MemtableParts<'r> {
+        let index = self.take_as_is::<u32>(sizes[0] / size_of::<u32>());
+        let (block_slots, entry_slots) = index.split_at_mut(slot_count(entries));
         MemtableParts {
-            block_slots: self.take_as_is(sizes[0] / size_of::<u32>()),
+            block_slots,
+            entry_slots,
             blocks: self.take_as_is(entries as usize),
             edge_slots: self.take_as_is(sizes[2] / size_of::<u32>()),
             edges: self.take_as_is(edges as usize),
@@ -442,6 +450,8 @@ mod tests {
             assert_eq!(parts.memtable.blocks.len(), 4);
             assert_eq!(parts.memtable.block_slots.len(), 8);
             assert!(parts.memtable.block_slots.iter().all(|&slot| slot == 0xA5A5_A5A5));
+            assert_eq!(parts.memtable.entry_slots.len(), 4);
+            parts.memtable.entry_slots[3] = 0;
             parts.memtable.blocks[3] = BlockEntry::EMPTY;
             parts.memtable.edge_slots[parts.memtable.edge_slots.len() - 1] = 0;
             parts.store.sort_scratch[parts.store.sort_scratch.len() - 1] = 0;

@@ -6,7 +6,12 @@
 //!   empty slot always ends a probe. A slot is full only if it names an entry in use that
 //!   names the slot back (a sparse set): so the index needs no clearing, neither at open
 //!   (the region's bytes may be anything) nor at reset (no entry is in use), and opening a
-//!   store costs what the store holds, not the memtable's capacity. An entry is a live
+//!   store costs what the store holds, not the memtable's capacity. The back links are an
+//!   array of their own (`entry_slots`, 4 bytes an entry, not a field of the 56-byte
+//!   entries), and a slot holds some bits of its id's hash beside the entry number (a tag):
+//!   a probe for an id the memtable does not hold (most probes of a traversal over tables)
+//!   reads two small arrays and no entry, where it read an entry for every full slot it
+//!   passed (the memtable probe was a quarter of a 3-hop traversal's time). An entry is a live
 //!   block, a tombstone (a delete that must shadow older tables), or a stub (an id that
 //!   only anchors edge lists: its block lives in a table).
 //! - Payloads (uri, metadata, content, contiguous) are appended to `arena`; a replaced
@@ -54,8 +59,6 @@ pub(crate) struct BlockEntry {
     pub(crate) content_bytes: u32,
     pub(crate) out_head: u32,
     pub(crate) in_head: u32,
-    /// The index slot naming this entry (the sparse set's back link).
-    pub(crate) slot: u32,
     /// `EntryState` as a byte.
     state: u8,
 }
@@ -70,7 +73,6 @@ impl BlockEntry {
         content_bytes: 0,
         out_head: NIL,
         in_head: NIL,
-        slot: NIL,
         state: EntryState::Stub as u8,
     };
 
@@ -114,6 +116,8 @@ impl<'a> BlockView<'a> {
 /// The parts of the region the memtable owns.
 pub(crate) struct MemtableParts<'r> {
     pub(crate) block_slots: &'r mut [u32],
+    /// Per entry, the slot naming it (the sparse set's back link).
+    pub(crate) entry_slots: &'r mut [u32],
     pub(crate) blocks: &'r mut [BlockEntry],
     pub(crate) edge_slots: &'r mut [u32],
     pub(crate) edges: &'r mut [EdgeEntry],
@@ -121,7 +125,10 @@ pub(crate) struct MemtableParts<'r> {
 }
 
 pub(crate) struct Memtable<'r> {
+    /// Per slot: an entry number in the low `entry_bits` bits, a tag (hash bits) above.
     block_slots: &'r mut [u32],
+    entry_slots: &'r mut [u32],
+    entry_bits: u32,
     blocks: &'r mut [BlockEntry],
     entries_used: u32,
     arena: &'r mut [u8],
@@ -145,6 +152,14 @@ pub(crate) fn slot_of(hash: u64, slot_count: usize) -> usize {
     hash.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
+/// Bits of a slot that hold an entry number, for a memtable of `entries` entries: the rest
+/// hold a tag. Entries are at most `ENTRIES_MAX_LIMIT` (2^26), so a tag has 6 bits or more.
+fn entry_bits(entries: usize) -> u32 {
+    usize::BITS - entries.saturating_sub(1).leading_zeros()
+}
+
+const _: () = assert!(crate::limits::ENTRIES_MAX_LIMIT <= 1 << 26);
+
 /// What the memtable says about one edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EdgeState {
@@ -158,9 +173,12 @@ impl<'r> Memtable<'r> {
     pub(crate) fn new(parts: MemtableParts<'r>) -> Memtable<'r> {
         assert!(parts.block_slots.len().is_power_of_two());
         assert!(parts.block_slots.len() >= 2 * parts.blocks.len());
+        assert_eq!(parts.entry_slots.len(), parts.blocks.len());
         assert!(u32::try_from(parts.arena.len()).is_ok());
         Memtable {
+            entry_bits: entry_bits(parts.blocks.len()),
             block_slots: parts.block_slots,
+            entry_slots: parts.entry_slots,
             blocks: parts.blocks,
             entries_used: 0,
             arena: parts.arena,
@@ -178,23 +196,38 @@ impl<'r> Memtable<'r> {
     /// The slot holding `id`, or the empty slot where it would go.
     fn probe(&self, id: &BlockId) -> (usize, Option<u32>) {
         let slot_count = self.block_slots.len();
-        let mut slot = slot_of(id.hash64(), slot_count);
+        let hash = id.hash64();
+        let mut slot = slot_of(hash, slot_count);
+        let (tag, entry_mask) = (self.tag_of(hash), self.entry_mask());
         // At most half the slots are full, so an empty one ends the probe within the bound.
         for _ in 0..slot_count {
-            let entry = self.block_slots[slot];
+            let value = self.block_slots[slot];
+            let entry = value & entry_mask;
             // Full only if it names an entry in use that names this slot back.
             let full =
-                entry < self.entries_used && self.blocks[entry as usize].slot == narrow_u32(slot);
+                entry < self.entries_used && self.entry_slots[entry as usize] == narrow_u32(slot);
             if !full {
                 return (slot, None);
             }
-            if self.blocks[entry as usize].id == *id {
+            if value & !entry_mask == tag && self.blocks[entry as usize].id == *id {
                 return (slot, Some(entry));
             }
             slot = (slot + 1) & (slot_count - 1);
         }
         // A full slot names a distinct one of the entries in use (the sparse set's back link).
         unreachable!("full block index") // INVARIANT: full slots <= entries <= slots / 2 (new())
+    }
+
+    /// The bits of a slot that hold an entry number.
+    fn entry_mask(&self) -> u32 {
+        u32::MAX.checked_shr(32 - self.entry_bits).unwrap_or(0)
+    }
+
+    /// The tag of an id whose hash is `hash`, in a slot's bits above the entry number: the
+    /// hash's low bits (the slot number comes from its high bits).
+    #[expect(clippy::cast_possible_truncation, reason = "the tag is the hash's low bits")]
+    fn tag_of(&self, hash: u64) -> u32 {
+        (hash as u32).checked_shl(self.entry_bits).unwrap_or(0)
     }
 
     /// The entry of `id` (live, tombstone or stub).
@@ -298,9 +331,9 @@ impl<'r> Memtable<'r> {
         assert!((self.entries_used as usize) < self.blocks.len(), "caller checks room first");
         let entry = self.entries_used;
         self.entries_used += 1;
-        self.block_slots[slot] = entry;
-        let slot = narrow_u32(slot);
-        self.blocks[entry as usize] = BlockEntry { id: *id, slot, ..BlockEntry::EMPTY };
+        self.block_slots[slot] = entry | self.tag_of(id.hash64());
+        self.entry_slots[entry as usize] = narrow_u32(slot);
+        self.blocks[entry as usize] = BlockEntry { id: *id, ..BlockEntry::EMPTY };
         entry
     }
 
