@@ -219,7 +219,9 @@ impl EdgeCursor {
         self.current_after_load(vfs, pool, table, buffer)
     }
 
-    /// The record at the cursor in the loaded page, if it still belongs to the key id.
+    /// The record at the cursor in the loaded page, if it still belongs to the key id. It
+    /// decodes as `record_at` does rather than calling it: the call made the `small-code`
+    /// firmware's code 132 bytes larger.
     #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn record_of_key(&mut self, buffer: &[u8]) -> Result<Option<EdgeRecord>, Error> {
         let at = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
