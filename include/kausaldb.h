@@ -313,9 +313,14 @@
 #define KAUSAL_CONFIG_SIZE_V2 84
 
 /**
- * `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`), this version.
+ * `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`).
  */
 #define KAUSAL_CONFIG_SIZE_V3 92
+
+/**
+ * `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`), this version.
+ */
+#define KAUSAL_CONFIG_SIZE_V4 96
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -429,9 +434,14 @@
 #define KAUSAL_STATS_SIZE_V3 200
 
 /**
- * `sizeof(kausal_store_stats)` in this version (4: `flush_pending`).
+ * `sizeof(kausal_store_stats)` of version 4 (`flush_pending`).
  */
 #define KAUSAL_STATS_SIZE_V4 208
+
+/**
+ * `sizeof(kausal_store_stats)` in this version (5: `compaction_pending`).
+ */
+#define KAUSAL_STATS_SIZE_V5 216
 
 /**
  * `kausal_traversal.order`: breadth first (shortest depths, nearer blocks first).
@@ -748,6 +758,12 @@ typedef struct kausal_config {
    * of the struct. Default: 262144.
    */
   uint32_t flush_step_bytes;
+  /**
+   * Bytes of table records one kausal_compact_step merges at most when the host compacts
+   * (`compaction_auto` 0; at least 1), its place kept between calls. Version 4 of the
+   * struct. Default: 1048576.
+   */
+  uint32_t compaction_step_bytes;
 } kausal_config;
 
 /**
@@ -1109,6 +1125,11 @@ typedef struct kausal_store_stats {
    * (`flush_auto` 0).
    */
   uint64_t flush_pending;
+  /**
+   * Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
+   * (`compaction_auto` 0); a flush finishes it first.
+   */
+  uint64_t compaction_pending;
 } kausal_store_stats;
 
 /**
@@ -1456,10 +1477,12 @@ enum kausal_status kausal_flush_step(struct kausal_db *db, uint32_t *out_flushed
 
 /**
  * One compaction step: merges the newest run of similar-sized tables into one (streaming,
- * crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
- * nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged table's bloom filter and
- * index do not fit in `table_memory_bytes` beside the tables kept (raise it). Invalidates
- * earlier block views.
+ * crash-safe); with `compaction_auto` 0, at most `compaction_step_bytes` of records a call,
+ * the merge's place kept between calls (`kausal_store_stats.compaction_pending` is 1) and
+ * the merged table installed by the last. `*out_merged` (may be NULL) is 1 if it took a
+ * step, 0 if there was nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged
+ * table's bloom filter and index do not fit in `table_memory_bytes` beside the tables kept
+ * (raise it). Invalidates earlier block views.
  */
 enum kausal_status kausal_compact_step(struct kausal_db *db, uint32_t *out_merged);
 

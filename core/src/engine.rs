@@ -91,6 +91,10 @@ pub struct Stats {
     pub wal_syncs: u64,
     /// A memtable is frozen, waiting for `Engine::flush_step` (`Config::flush_auto` off).
     pub flush_pending: bool,
+    /// A compaction is between steps, waiting for `Engine::compact_step`
+    /// (`Config::compaction_auto` off): it holds the table buffer, so a flush finishes it
+    /// first.
+    pub compaction_pending: bool,
 }
 
 /// An open store. Single-threaded: the host serialises every call.
@@ -328,9 +332,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
                 assert!(memtable.arena_bytes_used() <= self.config.memtable_arena_bytes_max);
             }
             assert_eq!(self.store.flushing_frozen(), self.store.frozen_at.is_some());
-            // The table buffer is lent only to a flush in steps (to the table it has open:
-            // between its tables it has none).
-            assert!(!self.table_buffer.is_empty() || self.store.frozen_flush_started());
+            // The table buffer is lent only to a flush or a compaction in steps (to the table
+            // it has open: between its tables a flush has none); never to both.
+            let between = self.store.compaction_between_steps().is_some();
+            assert!(!(between && self.store.frozen_flush_started()));
+            assert!(!self.table_buffer.is_empty() || self.store.frozen_flush_started() || between);
             assert!(!(self.config.flush_auto && self.store.flushing_frozen()));
             assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
@@ -763,6 +769,13 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if !self.store.flushing_frozen() {
             return Ok(false);
         }
+        if self.store.compaction_between_steps().is_some() {
+            // The flush begins once the merge ends (one writer of tables at a time): this
+            // step is one of the merge's, as bounded.
+            self.merge_step(self.config.compaction_step_bytes as usize)?;
+            self.check_invariants();
+            return Ok(true);
+        }
         self.flush_frozen(self.config.flush_step_bytes as usize)?;
         self.check_invariants();
         Ok(true)
@@ -818,6 +831,10 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// Before a flush writes anything: compaction until its tables fit (`compaction_auto`),
     /// a free table slot for each, and the log synced.
     fn begin_flush(&mut self) -> Result<(), Error> {
+        // One writer of tables at a time: a compaction between steps ends first.
+        if self.store.compaction_between_steps().is_some() {
+            self.merge_step(usize::MAX)?;
+        }
         self.compact_until_flush_fits()?;
         if self.store.tables_full() {
             return Err(Error::MemtableFull { resource: Resource::Tables });
@@ -925,9 +942,15 @@ impl<'r, V: Vfs> Engine<'r, V> {
 
     /// One size-tiered compaction step: merges the newest run of similar-sized tables of one
     /// kind (or every table of a kind, when no further flush would fit) into one, streaming
-    /// through fixed buffers. Crash-safe: the merged table is synced, then named in a new
-    /// manifest, then the inputs are removed. Returns false when there is nothing to merge.
-    /// With `Config::compaction_auto` flushes call this themselves.
+    /// through fixed buffers. With `Config::compaction_auto` (flushes call this themselves)
+    /// a step is a whole merge; without, a step merges at most `compaction_step_bytes` of
+    /// records and keeps its place in the region for the next, and the last step installs
+    /// the table. Reads between steps see the inputs; a flush (or a write that must flush)
+    /// finishes the merge first, and a `flush_step` then takes a step of it. Crash-safe: the
+    /// merged table is synced, then named in a new manifest, then the inputs are removed (a
+    /// crash or a close between steps leaves the inputs, and the merge starts over). Returns
+    /// false when there is nothing to merge. After an error the next step starts the merge
+    /// over.
     pub fn compact_step(&mut self) -> Result<bool, Error> {
         self.check_invariants();
         self.writable()?;
@@ -936,22 +959,51 @@ impl<'r, V: Vfs> Engine<'r, V> {
             // build its own: the flush in steps ends first.
             self.flush_frozen(usize::MAX)?;
         }
-        let Some(run) = self.store.compaction_pick() else {
-            return Ok(false);
+        let merged = self.merge_step(self.config.compaction_step_bytes as usize)?;
+        self.check_invariants();
+        Ok(merged)
+    }
+
+    /// Up to `budget` bytes of records more of the compaction between steps, or of a new one
+    /// (the next run picked and gathered); false if there is nothing to merge.
+    fn merge_step(&mut self, budget: usize) -> Result<bool, Error> {
+        let (run, number, began) = match self.store.compaction_between_steps() {
+            Some(between) => between,
+            None => {
+                let Some(run) = self.store.compaction_pick() else {
+                    return Ok(false);
+                };
+                // The run's members are made adjacent in the tables and in the manifest alike.
+                let (start, end) = self.store.gather(run);
+                let listed = gather_run(&mut self.manifest.tables[..], run);
+                debug_assert_eq!(listed, (start, end));
+                let inputs = &self.store.tables()[start..end];
+                let bytes = inputs.iter().map(|table| table.file_bytes).sum();
+                let count = narrow_u32(end - start);
+                let began = self.events.start(EventKind::CompactionStart, bytes, count);
+                ((start, end), self.manifest.next_table_number, began)
+            }
         };
-        // The run's members are made adjacent in the tables and in the manifest alike.
-        let (start, end) = self.store.gather(run);
-        let listed = gather_run(&mut self.manifest.tables[..], run);
-        debug_assert_eq!(listed, (start, end));
-        let inputs = &self.store.tables()[start..end];
-        let input_bytes = inputs.iter().map(|table| table.file_bytes).sum();
-        let started =
-            self.events.start(EventKind::CompactionStart, input_bytes, narrow_u32(end - start));
-        let number = self.manifest.next_table_number;
-        let merged = self
+        let buffer = &mut self.table_buffer;
+        let step = self
             .store
-            .merge_tables(&mut self.vfs, start, end, number, self.table_buffer)
+            .merge_step(&mut self.vfs, (run, number, began), buffer, budget)
             .inspect_err(|_| self.forget_table(number))?;
+        if let Some(merged) = step {
+            self.install_merge(run, number, merged, began)?;
+        }
+        Ok(true)
+    }
+
+    /// Names a merged table in a new manifest in place of its inputs `start..end`, then
+    /// removes them; on failure it is discarded.
+    fn install_merge(
+        &mut self,
+        (start, end): (usize, usize),
+        number: u64,
+        merged: crate::table::TableMeta,
+        began: u64,
+    ) -> Result<(), Error> {
         if let Err(error) = self.vfs.sync_dir() {
             self.store.discard(&mut self.vfs, &merged);
             self.forget_table(number);
@@ -969,9 +1021,8 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.store.replace_tables(&mut self.vfs, start, end, merged);
         self.compactions += 1;
         let tables = narrow_u32(self.store.tables().len());
-        self.events.end(EventKind::CompactionEnd, merged.file_bytes, tables, started);
-        self.check_invariants();
-        Ok(true)
+        self.events.end(EventKind::CompactionEnd, merged.file_bytes, tables, began);
+        Ok(())
     }
 
     /// After a flush or compaction failed before any manifest named its table `number`:
@@ -1019,6 +1070,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             table_pages_read: self.store.pages_read(),
             wal_syncs: self.wal.syncs(),
             flush_pending: self.store.flushing_frozen(),
+            compaction_pending: self.store.compaction_between_steps().is_some(),
         }
     }
 
@@ -1052,6 +1104,9 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// `close`'s work, run once (by `close` or by `drop`).
     fn close_files(&mut self) -> Result<(), Error> {
         self.closed = true;
+        // A compaction between steps is given up, its table removed: its inputs hold all it
+        // merged, and a close should not wait for the rest of it.
+        self.store.abandon_compaction_between_steps(&mut self.vfs, &mut self.table_buffer);
         // A frozen memtable is written out if the tables have room, so the log a clean close
         // leaves holds at most one memtable's writes (any config with this memtable reopens
         // it). If they have none (the host compacts), it stays in the synced log, and a
@@ -1084,6 +1139,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// Closes every file handle: the log's, the tables', and a flush's between steps.
     fn close_handles(&mut self) {
         self.store.abandon_frozen_flush_between_steps(&mut self.vfs, &mut self.table_buffer);
+        self.store.abandon_compaction_between_steps(&mut self.vfs, &mut self.table_buffer);
         self.wal.close(&mut self.vfs);
         self.store.close(&mut self.vfs);
     }
@@ -1538,6 +1594,123 @@ mod tests {
         let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
         assert_eq!(listed.total, 39);
         assert_eq!(engine.stats().blocks_live, 40 + steps.min(20) as u64);
+        engine.close().unwrap();
+    }
+
+    /// Eight tables (four flushes of blocks and edges, a delete among them) in a store whose
+    /// host compacts in steps of `step_bytes`: the store, the ids, the expected edge count.
+    #[cfg(not(feature = "small-code"))]
+    fn compaction_steps_store(step_bytes: u32) -> (Config, std::vec::Vec<BlockId>) {
+        let config = Config {
+            flush_auto: true,
+            compaction_auto: false,
+            compaction_step_bytes: step_bytes,
+            tables_max: 12,
+            ..frozen_config()
+        };
+        (config, (1..=60).map(BlockId::from_u128).collect())
+    }
+
+    /// Writes four rounds of five blocks and three edges from `ids[0]`, each flushed; round
+    /// 2 deletes a block of round 0 (a tombstone the merge drops: no older table).
+    #[cfg(not(feature = "small-code"))]
+    fn write_four_flushed_rounds<V: Vfs>(engine: &mut Engine<'_, V>, ids: &[BlockId]) {
+        for round in 0..4 {
+            for id in &ids[round * 5..round * 5 + 5] {
+                engine.put_block(*id, b"u", b"{}", b"content").unwrap();
+            }
+            for n in 1..=3 {
+                let edge =
+                    Edge { source: ids[0], target: ids[round * 5 + n], edge_type: EdgeType::CALLS };
+                engine.put_edge(edge).unwrap();
+            }
+            if round == 2 {
+                engine.delete_block(ids[4]).unwrap();
+            }
+            engine.flush().unwrap();
+        }
+        assert_eq!(engine.stats().tables_count, 8);
+    }
+
+    /// What the store written by `write_four_flushed_rounds` answers, checked: blocks 0..20
+    /// live but the deleted one (which had no edges), ids[0]'s 12 edges, one into ids[16].
+    #[cfg(not(feature = "small-code"))]
+    fn check_four_rounds<V: Vfs>(engine: &mut Engine<'_, V>, ids: &[BlockId]) {
+        for (n, id) in ids[..20].iter().enumerate() {
+            assert_eq!(engine.find_block(*id).unwrap().is_some(), n != 4, "block {n}");
+        }
+        let mut out = [Edge::EMPTY; 16];
+        let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out);
+        assert_eq!(listed.unwrap().total, 12);
+        let listed = engine.edges(ids[16], Direction::Incoming, EdgeFilter::All, &mut out);
+        assert_eq!(listed.unwrap().total, 1);
+    }
+
+    /// Without `compaction_auto` a step merges at most `compaction_step_bytes` of records (a
+    /// record at least), its place kept in the region between calls: reads between steps
+    /// see the inputs, writes go on, the table is installed by the last step and holds the
+    /// bytes a merge in one call writes; a flush finishes a merge between steps first, and a
+    /// close gives one up (the reopened store holds the same, and merges again).
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn a_compaction_by_the_host_is_merged_in_bounded_steps_with_writes_and_reads_between() {
+        let (config, ids) = compaction_steps_store(1 << 20);
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        write_four_flushed_rounds(&mut engine, &ids);
+        assert!(engine.compact_step().unwrap() && !engine.stats().compaction_pending);
+        let one_call = engine.stats();
+        engine.close().unwrap();
+
+        let (config, ids) = compaction_steps_store(100);
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        write_four_flushed_rounds(&mut engine, &ids);
+        let mut steps = 0;
+        while engine.compact_step().unwrap() {
+            steps += 1;
+            assert!(steps <= 100, "a step merges at least one record");
+            let stats = engine.stats();
+            if !stats.compaction_pending {
+                break;
+            }
+            assert_eq!((stats.tables_count, stats.compaction_count), (8, 0), "{stats:?}");
+            check_four_rounds(&mut engine, &ids);
+            engine.put_block(ids[40 + steps % 10], b"u", b"{}", b"").unwrap();
+        }
+        // The edge run: 4 tables of 3 edges in two sections, 24 records of 35 bytes, three a
+        // step (105 bytes >= 100): 8 steps, and a 9th finds the last section ended and
+        // installs the table.
+        assert_eq!(steps, 9);
+        let stats = engine.stats();
+        assert_eq!((stats.tables_count, stats.compaction_count), (5, 1), "{stats:?}");
+        assert_eq!(stats.table_bytes_written, one_call.table_bytes_written);
+        check_four_rounds(&mut engine, &ids);
+        // The block run, between its steps a flush: it finishes the merge first.
+        assert!(engine.compact_step().unwrap() && engine.stats().compaction_pending);
+        engine.flush().unwrap();
+        let stats = engine.stats();
+        assert!(!stats.compaction_pending && stats.compaction_count == 2, "{stats:?}");
+        check_four_rounds(&mut engine, &ids);
+        // A merge between steps at a close is given up; the reopened store merges again.
+        for id in &ids[50..] {
+            engine.put_block(*id, b"u", b"{}", b"").unwrap();
+            engine.flush().unwrap();
+            if engine.compact_step().unwrap() {
+                break;
+            }
+        }
+        assert!(engine.stats().compaction_pending, "{:?}", engine.stats());
+        let tables = engine.stats().tables_count;
+        engine.close().unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        assert_eq!(engine.stats().tables_count, tables);
+        check_four_rounds(&mut engine, &ids);
+        while engine.compact_step().unwrap() {}
+        assert!(engine.stats().tables_count < tables);
+        check_four_rounds(&mut engine, &ids);
         engine.close().unwrap();
     }
 

@@ -28,7 +28,7 @@ use crate::manifest::Manifest;
 use crate::memtable::{BlockEntry, EdgeEntry, Memtable, MemtableParts};
 
 use crate::query::{frames_count, Frame, QueryNode, QueryParts};
-use crate::store::{FrozenAt, FrozenSteps, StoreParts};
+use crate::store::{CompactionSteps, FrozenAt, FrozenSteps, StoreParts};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
 use crate::wal::format::DELETED_EDGE_BYTES;
@@ -40,7 +40,7 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 32;
+const PARTS: usize = 34;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
@@ -55,6 +55,7 @@ const _: () = assert!(align_of::<Manifest>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Memtable<'_>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Option<FrozenAt>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<FrozenSteps<'_>>() <= PART_ALIGN);
+const _: () = assert!(align_of::<CompactionSteps<'_>>() <= PART_ALIGN);
 const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
 // The README's memory section states these sizes: an entry is 56 bytes where a u64 aligns
 // to 8 (64-bit hosts, Cortex-M), 52 where it aligns to 4 (i686).
@@ -89,6 +90,12 @@ pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
 /// Slots for a flush of the frozen memtable between steps: one if there is a frozen memtable.
 fn frozen_flush_slots(config: &Config) -> usize {
     usize::from(frozen_capacity(config) != (0, 0, 0))
+}
+
+/// Slots for a compaction between steps: one when the host compacts (`compaction_auto`
+/// off), else none; none in `small-code`, whose compactions run in one call.
+fn compaction_step_slots(config: &Config) -> usize {
+    usize::from(!config.compaction_auto && !cfg!(feature = "small-code"))
 }
 
 /// Elements of the sort scratch: a memtable's entries or edges, whichever is more, for each
@@ -134,6 +141,8 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         size_of::<Memtable<'_>>(),
         size_of::<Option<FrozenAt>>(),
         frozen_flush_slots(config) * size_of::<FrozenSteps<'_>>(),
+        compaction_step_slots(config) * config.tables_max as usize * size_of::<SectionCursor>(),
+        compaction_step_slots(config) * size_of::<CompactionSteps<'_>>(),
         size_of::<Manifest>(),
     ]
 }
@@ -379,6 +388,7 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         delete_round: carver.take(config.deleted_edges_per_frame(), Edge::EMPTY),
         delete_scratch: carver.take_bytes(sizes[22]),
         frozen_steps: &mut [],
+        compaction_steps: &mut [],
     };
     // Written before it is read, by each pass's sort.
     let flush_order = carver.take_as_is(sizes[23] / size_of::<u32>());
@@ -393,6 +403,9 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let frozen_at = carver.take_value(None);
     let steps = (frozen_flush_slots(config) > 0).then(|| FrozenSteps::new(flush_order));
     store.frozen_steps = carver.take_slot(steps);
+    let slots = compaction_step_slots(config);
+    let cursors = carver.take(slots * config.tables_max as usize, SectionCursor::EMPTY);
+    store.compaction_steps = carver.take_slot((slots > 0).then(|| CompactionSteps::new(cursors)));
     let manifest = carver.take_value(Manifest::empty());
     let parts = Parts {
         memtable,

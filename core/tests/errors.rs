@@ -265,6 +265,9 @@ enum Target {
     /// `flush_step` until a frozen memtable is written out (`Config::flush_auto` off).
     FlushStep,
     Compact,
+    /// `compact_step` until the merge is installed, a few records a step
+    /// (`Config::compaction_step_bytes`).
+    CompactSteps,
     Open,
 }
 
@@ -278,8 +281,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
     // write, sync, and sometimes roll a segment.
     let sync_policy =
         if target == Target::Put { SyncPolicy::EveryWrite } else { SyncPolicy::Explicit };
-    let config =
-        Config { sync_policy, compaction_auto: target != Target::Compact, ..small_config() };
+    let compacts = matches!(target, Target::Compact | Target::CompactSteps);
+    let config = Config { sync_policy, compaction_auto: !compacts, ..small_config() };
     // A memtable a few blocks fill, frozen when full, flushed in steps of 300 bytes.
     let config = match target {
         Target::FlushStep => Config {
@@ -288,6 +291,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
             flush_step_bytes: 300,
             ..config
         },
+        Target::CompactSteps => Config { compaction_step_bytes: 300, ..config },
         _ => config,
     };
     let flushes = matches!(target, Target::Flush | Target::FlushStep);
@@ -328,7 +332,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                 model.apply(&config, &op);
             }
         }
-        if target == Target::Compact {
+        if compacts {
             // Four tables of similar size (after one holding the writes so far) to merge.
             engine.flush().unwrap();
             for _ in 0..4 {
@@ -355,7 +359,12 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         let synced = if sync_policy == SyncPolicy::EveryWrite { model.clone() } else { model };
         let (result, armed) = match target {
-            Target::Put | Target::Sync | Target::Flush | Target::FlushStep | Target::Compact => {
+            Target::Put
+            | Target::Sync
+            | Target::Flush
+            | Target::FlushStep
+            | Target::Compact
+            | Target::CompactSteps => {
                 let armed = engine.vfs_mut().ops_count() + fail_at;
                 engine.vfs_mut().faults.fail_at_op = Some(armed);
                 let result = if target == Target::Put {
@@ -379,6 +388,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     engine.flush()
                 } else if target == Target::FlushStep {
                     harness::flush_in_steps(&mut engine)
+                } else if target == Target::CompactSteps {
+                    harness::compact_in_steps(&mut engine)
                 } else {
                     engine.compact_step().map(|merged| assert!(merged, "four tables to merge"))
                 };
@@ -387,14 +398,14 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     // A flush that fails before its manifest is written changes nothing and
                     // leaves the engine usable; any failure that leaves the disk unknown
                     // poisons it.
-                    if !flushes && target != Target::Compact {
+                    if !flushes && !compacts {
                         assert!(engine.stats().poisoned, "{target:?} at {fail_at}: not poisoned");
                     }
                     if engine.stats().poisoned {
                         let later = engine.put_block(BlockId::from_u128(1), b"x", META, b"");
                         assert_eq!(later, Err(Error::Poisoned));
                         assert_eq!(engine.sync(), Err(Error::Poisoned));
-                    } else if flushes || target == Target::Compact {
+                    } else if flushes || compacts {
                         // A transient fault on healthy storage: the next attempt succeeds.
                         engine.vfs_mut().faults.fail_at_op = None;
                         let retried = match target {
@@ -402,6 +413,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                             // Written now, or before a failure in the compaction after it.
                             Target::FlushStep if !engine.stats().flush_pending => Ok(()),
                             Target::FlushStep => harness::flush_in_steps(&mut engine),
+                            // A failed step gave its merge up: it starts over.
+                            Target::CompactSteps => harness::compact_in_steps(&mut engine),
                             _ => engine.compact_step().map(|merged| assert!(merged)),
                         };
                         assert_eq!(
@@ -491,6 +504,13 @@ fn io_errors_injected_on_each_operation_of_a_hosts_flush_of_a_frozen_memtable() 
 fn io_errors_injected_on_each_operation_of_compaction() {
     let (_, most) = inject_over_shapes(Target::Compact);
     assert!(most >= 10, "a compaction reads, writes, syncs, renames and removes: {most}");
+}
+
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn io_errors_injected_on_each_operation_of_a_compaction_in_steps() {
+    let (_, most) = inject_over_shapes(Target::CompactSteps);
+    assert!(most >= 10, "compaction steps read, write, sync, rename and remove: {most}");
 }
 
 #[test]

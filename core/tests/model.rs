@@ -45,6 +45,10 @@ struct Coverage {
     restarts_between_steps: u64,
     /// Restarts that found a memtable frozen: the log held two memtables' writes.
     restarts_with_frozen: u64,
+    /// Compaction steps that left a merge unfinished (`compaction_auto` off), and restarts
+    /// that found one between steps.
+    compaction_steps: u64,
+    restarts_between_compaction_steps: u64,
 }
 
 fn run_case(
@@ -117,6 +121,7 @@ fn run_case(
             if choice < 18 {
                 // The host's own compaction step (auto mode also runs it after flushes).
                 engine.compact_step().map_err(|error| format!("compact_step: {error:?}"))?;
+                coverage.compaction_steps += u64::from(engine.stats().compaction_pending);
                 continue;
             }
             if choice < 21 && !config.flush_auto {
@@ -168,6 +173,7 @@ fn run_case(
         coverage.flushes += engine.stats().flush_count;
         coverage.compactions += engine.stats().compaction_count;
         coverage.restarts_with_frozen += u64::from(engine.stats().flush_pending);
+        coverage.restarts_between_compaction_steps += u64::from(engine.stats().compaction_pending);
         let unfinished = between_steps == Some(engine.stats().flush_count);
         coverage.restarts_between_steps += u64::from(unfinished && engine.stats().flush_pending);
         between_steps = None;
@@ -219,6 +225,8 @@ fn model_a_frozen_memtable_flushed_by_the_host_with_crashes() {
             memtable_edges_max: 16,
             memtable_arena_bytes_max: 4 << 10,
             flush_step_bytes: if seed % 4 < 2 { 200 } else { 256 << 10 },
+            // The host's compactions (odd seeds) in steps of a few records on half of them.
+            compaction_step_bytes: if seed % 8 < 4 { 150 } else { 1 << 20 },
             ..harness::small_config()
         };
         run_case(seed, config, 120, &mut coverage)
@@ -227,6 +235,34 @@ fn model_a_frozen_memtable_flushed_by_the_host_with_crashes() {
     if many {
         assert!(coverage.flush_steps > 0 && coverage.restarts_with_frozen > 0, "{coverage:?}");
         assert!(coverage.restarts_between_steps > 0, "{coverage:?}");
+        assert!(coverage.restarts_losing_writes > 0, "{coverage:?}");
+    }
+}
+
+/// Without `compaction_auto` the host compacts with `compact_step`, each step merging a few
+/// records: the same model holds with reads, writes, flushes (which finish a merge between
+/// steps first), crashes and clean closes (which give one up) between the steps.
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn model_a_compaction_by_the_host_in_steps_with_crashes() {
+    let mut coverage = Coverage::default();
+    let test = "model_a_compaction_by_the_host_in_steps_with_crashes";
+    let seeds = harness::seeds(test, 64);
+    let many = seeds.end - seeds.start >= 32;
+    for_each_seed_in(seeds, test, |seed| {
+        let config = Config {
+            compaction_auto: false,
+            memtable_edges_max: 16,
+            memtable_arena_bytes_max: 4 << 10,
+            compaction_step_bytes: [40, 150, 600][(seed % 3) as usize],
+            ..harness::small_config()
+        };
+        run_case(seed, config, 120, &mut coverage)
+    });
+    eprintln!("{coverage:?}");
+    if many {
+        assert!(coverage.compactions > 0 && coverage.compaction_steps > 0, "{coverage:?}");
+        assert!(coverage.restarts_between_compaction_steps > 0, "{coverage:?}");
         assert!(coverage.restarts_losing_writes > 0, "{coverage:?}");
     }
 }

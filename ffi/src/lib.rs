@@ -217,7 +217,9 @@ pub unsafe extern "C" fn kausal_config_init(
     out: *mut kausal_config,
     struct_size: u32,
 ) -> kausal_status {
-    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V3 {
+    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V4 {
+        KAUSAL_CONFIG_SIZE_V4
+    } else if struct_size >= KAUSAL_CONFIG_SIZE_V3 {
         KAUSAL_CONFIG_SIZE_V3
     } else if struct_size >= KAUSAL_CONFIG_SIZE_V2 {
         KAUSAL_CONFIG_SIZE_V2
@@ -837,10 +839,12 @@ pub unsafe extern "C" fn kausal_flush_step(
 }
 
 /// One compaction step: merges the newest run of similar-sized tables into one (streaming,
-/// crash-safe). `*out_merged` (may be NULL) is 1 if tables were merged, 0 if there was
-/// nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged table's bloom filter and
-/// index do not fit in `table_memory_bytes` beside the tables kept (raise it). Invalidates
-/// earlier block views.
+/// crash-safe); with `compaction_auto` 0, at most `compaction_step_bytes` of records a call,
+/// the merge's place kept between calls (`kausal_store_stats.compaction_pending` is 1) and
+/// the merged table installed by the last. `*out_merged` (may be NULL) is 1 if it took a
+/// step, 0 if there was nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged
+/// table's bloom filter and index do not fit in `table_memory_bytes` beside the tables kept
+/// (raise it). Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_compact_step(
     db: *mut kausal_db,

@@ -102,6 +102,10 @@ pub struct kausal_config {
     /// Bytes of table records one kausal_flush_step writes at most (at least 1). Version 3
     /// of the struct. Default: 262144.
     pub flush_step_bytes: u32,
+    /// Bytes of table records one kausal_compact_step merges at most when the host compacts
+    /// (`compaction_auto` 0; at least 1), its place kept between calls. Version 4 of the
+    /// struct. Default: 1048576.
+    pub compaction_step_bytes: u32,
 }
 
 /// `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
@@ -109,9 +113,14 @@ pub struct kausal_config {
 pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
 /// `sizeof(kausal_config)` of version 2 (`region_initialized`).
 pub const KAUSAL_CONFIG_SIZE_V2: u32 = 84;
-/// `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`), this version.
+/// `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`).
 pub const KAUSAL_CONFIG_SIZE_V3: u32 = 92;
-const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V3 as usize);
+/// `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`), this version.
+pub const KAUSAL_CONFIG_SIZE_V4: u32 = 96;
+const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V4 as usize);
+const _: () = assert!(
+    core::mem::offset_of!(kausal_config, compaction_step_bytes) == KAUSAL_CONFIG_SIZE_V3 as usize
+);
 const _: () =
     assert!(core::mem::offset_of!(kausal_config, flush_auto) == KAUSAL_CONFIG_SIZE_V2 as usize);
 const _: () = assert!(
@@ -121,7 +130,7 @@ const _: () = assert!(
 impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
-            struct_size: KAUSAL_CONFIG_SIZE_V3,
+            struct_size: KAUSAL_CONFIG_SIZE_V4,
             memtable_entries_max: config.memtable_entries_max,
             memtable_edges_max: config.memtable_edges_max,
             memtable_arena_bytes_max: config.memtable_arena_bytes_max,
@@ -150,6 +159,7 @@ impl kausal_config {
             region_initialized: 0,
             flush_auto: u32::from(config.flush_auto),
             flush_step_bytes: config.flush_step_bytes,
+            compaction_step_bytes: config.compaction_step_bytes,
         }
     }
 
@@ -221,6 +231,7 @@ impl kausal_config {
             compaction_auto: self.compaction_auto != 0,
             flush_auto: self.flush_auto != 0,
             flush_step_bytes: self.flush_step_bytes,
+            compaction_step_bytes: self.compaction_step_bytes,
             sync_policy,
             recovery_mode,
         }
@@ -248,6 +259,7 @@ const FIELD_NAMES_C: [&str; Config::FIELD_NAMES.len()] = [
     "compaction_auto\0",
     "flush_auto\0",
     "flush_step_bytes\0",
+    "compaction_step_bytes\0",
     "sync_policy\0",
     "recovery_mode\0",
 ];
@@ -474,6 +486,9 @@ pub struct kausal_store_stats {
     /// Version 4 on. 1 if a memtable is frozen, waiting for `kausal_flush_step`
     /// (`flush_auto` 0).
     pub flush_pending: u64,
+    /// Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
+    /// (`compaction_auto` 0); a flush finishes it first.
+    pub compaction_pending: u64,
 }
 
 /// `sizeof(kausal_store_stats)` of version 1, the smallest `struct_size` accepted: a caller
@@ -483,9 +498,11 @@ pub const KAUSAL_STATS_SIZE_V1: u32 = 152;
 pub const KAUSAL_STATS_SIZE_V2: u32 = 192;
 /// `sizeof(kausal_store_stats)` of version 3 (`tables_with_edges`).
 pub const KAUSAL_STATS_SIZE_V3: u32 = 200;
-/// `sizeof(kausal_store_stats)` in this version (4: `flush_pending`).
+/// `sizeof(kausal_store_stats)` of version 4 (`flush_pending`).
 pub const KAUSAL_STATS_SIZE_V4: u32 = 208;
-const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V4 as usize);
+/// `sizeof(kausal_store_stats)` in this version (5: `compaction_pending`).
+pub const KAUSAL_STATS_SIZE_V5: u32 = 216;
+const _: () = assert!(core::mem::size_of::<kausal_store_stats>() == KAUSAL_STATS_SIZE_V5 as usize);
 
 impl kausal_store_stats {
     pub(crate) fn from_core(stats: &Stats) -> kausal_store_stats {
@@ -518,10 +535,12 @@ impl kausal_store_stats {
             table_pages_read,
             wal_syncs,
             flush_pending,
+            compaction_pending,
         } = *stats;
         kausal_store_stats {
-            struct_size: KAUSAL_STATS_SIZE_V4,
+            struct_size: KAUSAL_STATS_SIZE_V5,
             flush_pending: u64::from(flush_pending),
+            compaction_pending: u64::from(compaction_pending),
             poisoned: u32::from(poisoned),
             blocks_live,
             edges_live,
@@ -644,6 +663,7 @@ mod tests {
             region_initialized,
             flush_auto,
             flush_step_bytes,
+            compaction_step_bytes,
         } = kausal_config::from_core(&Config::DEFAULT);
         let fields = [
             ("memtable_entries_max", memtable_entries_max),
@@ -668,6 +688,7 @@ mod tests {
             ("region_initialized", region_initialized),
             ("flush_auto", flush_auto),
             ("flush_step_bytes", flush_step_bytes),
+            ("compaction_step_bytes", compaction_step_bytes),
         ];
         let mut comment_start = 0;
         for (name, value) in fields {

@@ -87,6 +87,8 @@ static void test_config_versions(void) {
     REQUIRE_OK(kausal_config_init(&config, sizeof config));
     CHECK(config.struct_size == sizeof config && config.region_initialized == 0);
     REQUIRE_OK(kausal_config_init(&config, sizeof config + 16));
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V4 && config.compaction_step_bytes == 1048576);
+    REQUIRE_OK(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V3 + 2));
     CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V3);
     CHECK_STATUS(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V1 - 4), KAUSAL_ERROR_STRUCT_SIZE);
     CHECK_STATUS(kausal_config_init(NULL, sizeof config), KAUSAL_ERROR_NULL_ARGUMENT);
@@ -100,6 +102,13 @@ static void test_config_versions(void) {
     CHECK(field != NULL && strcmp(field, "flush_auto") == 0);
     /* A version-2 struct is read for its own bytes: flush_auto takes its default. */
     config.struct_size = KAUSAL_CONFIG_SIZE_V2;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
+    config.compaction_step_bytes = 0;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, "compaction_step_bytes") == 0);
+    /* A version-3 struct is read for its own bytes: compaction_step_bytes takes its default. */
+    config.struct_size = KAUSAL_CONFIG_SIZE_V3;
     CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
 }
 
@@ -497,6 +506,65 @@ static void test_flush_step(void *region, size_t bytes) {
     }
 }
 
+/* With compaction_auto 0 the host compacts: kausal_compact_step merges at most
+ * compaction_step_bytes of records a call, compaction_pending says a merge is between steps,
+ * reads between steps see the inputs, and the last step installs the merged table. */
+static void test_compaction_steps(void *region, size_t bytes) {
+    char directory[] = "/tmp/kausaldb-c-compact-step-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    kausal_block_view view;
+    uint32_t merged = 7, n, steps;
+    size_t required = 0;
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    config.compaction_auto = 0;
+    config.compaction_step_bytes = 64;
+    config.memtable_entries_max = 16; /* room in the region for the merge's place */
+    REQUIRE_OK(kausal_memory_required(&config, &required));
+    CHECK(required <= bytes);
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
+    /* Four flushes of four blocks: four block tables of a size. */
+    for (n = 0; n < 16; n++) {
+        kausal_id id = id_from((uint8_t)(n + 1));
+        REQUIRE_OK(kausal_put_block(db, &id, "a.c", 3, "{}", 2, (const uint8_t *)"xyz", 3, NULL));
+        if (n % 4 == 3) {
+            REQUIRE_OK(kausal_flush(db));
+        }
+    }
+    stats.struct_size = sizeof stats;
+    REQUIRE_OK(kausal_stats(db, &stats));
+    CHECK(stats.tables_count == 4 && stats.compaction_pending == 0);
+    for (steps = 0; steps < 1000; steps++) {
+        kausal_id first = id_from(1);
+        CHECK_STATUS(kausal_compact_step(db, &merged), KAUSAL_OK);
+        CHECK(merged == 1);
+        REQUIRE_OK(kausal_stats(db, &stats));
+        if (stats.compaction_pending == 0) {
+            break;
+        }
+        CHECK(stats.tables_count == 4 && stats.compaction_count == 0); /* installed at the end */
+        CHECK_STATUS(kausal_find_block(db, &first, &view), KAUSAL_OK);
+    }
+    /* 16 records of more than 32 bytes, at most two a step: at least 8 steps. */
+    CHECK(steps >= 8 && stats.tables_count == 1 && stats.compaction_count == 1);
+    CHECK_STATUS(kausal_compact_step(db, &merged), KAUSAL_OK);
+    CHECK(merged == 0);
+    for (n = 0; n < 16; n++) {
+        kausal_id id = id_from((uint8_t)(n + 1));
+        CHECK_STATUS(kausal_find_block(db, &id, &view), KAUSAL_OK);
+        CHECK(view.content_len == 3 && memcmp(view.content, "xyz", 3) == 0);
+    }
+    REQUIRE_OK(kausal_close(db));
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
+}
+
 /* What the event hook saw, and a clock that advances 1000 ns per reading. */
 struct observed {
     kausal_event events[256];
@@ -563,7 +631,8 @@ static void test_event_hook(void *region, size_t bytes) {
     CHECK(observed.events[stall_end].duration_ns >= observed.events[flush_end].duration_ns);
     stats.struct_size = sizeof stats;
     REQUIRE_OK(kausal_stats(db, &stats));
-    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V4 && stats.flush_pending == 0);
+    CHECK(stats.struct_size == KAUSAL_STATS_SIZE_V5 && stats.flush_pending == 0);
+    CHECK(stats.compaction_pending == 0);
     CHECK(stats.tables_with_edges <= stats.tables_count);
     CHECK(stats.wal_syncs >= stats.flush_count); /* each flush syncs the log first */
     CHECK(stats.table_pages_read == 0);          /* only writes so far */
@@ -634,6 +703,7 @@ int main(void) {
     test_corrupted_log(directory, region, bytes);
     test_flush_and_corrupted_table(region, bytes);
     test_flush_step(region, bytes);
+    test_compaction_steps(region, bytes);
     test_event_hook(region, bytes);
     free(region);
     snprintf(command, sizeof command, "rm -rf %s", directory);

@@ -98,6 +98,41 @@ fn full_run(tables: &[TableMeta]) -> Option<Run> {
     Some(if kind_run.count_ones() >= 2 { kind_run } else { every })
 }
 
+/// What a compaction in steps keeps between `compact_step` calls, in the region (none with
+/// `compaction_auto`, whose merges run in one call).
+pub(crate) struct CompactionSteps<'r> {
+    /// The merge between two steps, if one is.
+    merge: Option<RunMerge<'r>>,
+    /// Its cursors, one per table the config allows (a scan between two steps uses the
+    /// store's own).
+    cursors: &'r mut [SectionCursor],
+}
+
+impl<'r> CompactionSteps<'r> {
+    pub(crate) fn new(cursors: &'r mut [SectionCursor]) -> CompactionSteps<'r> {
+        CompactionSteps { merge: None, cursors }
+    }
+}
+
+/// A merge of a run of tables into one, between two steps or within one call.
+struct RunMerge<'r> {
+    /// The output table's writer (it holds the engine's table buffer).
+    writer: TableWriter<'r>,
+    /// The run: tables `run.0..run.1` (gathered); the output table's number.
+    run: (usize, usize),
+    number: u64,
+    /// The section being merged; `None` once all three are.
+    section: Option<Section>,
+    /// Whether `section`'s cursors were started (a later step reloads their pages).
+    cursors_started: bool,
+    drop_tombstones: bool,
+    /// Records taken so far, and the inputs' count of them: taking more is damage.
+    records_taken: u64,
+    records_total: u64,
+    /// When it began (its first step), by the event hook's clock.
+    began: u64,
+}
+
 impl<'r> Store<'r> {
     /// The run of tables the next step should merge: the newest tiered run of edge tables,
     /// else of block tables, or, when no further flush would fit, `full_run`.
@@ -117,16 +152,98 @@ impl<'r> Store<'r> {
         gather_run(&mut self.tables[..self.tables_count], run)
     }
 
-    /// Merges tables `start..end` (a gathered run) into new table `number` (synced). Inputs
-    /// are unchanged.
-    pub(crate) fn merge_tables<V: Vfs>(
+    /// The run a compaction between steps merges, its output table's number and when it
+    /// began; `None` if no compaction is between steps.
+    pub(crate) fn compaction_between_steps(&self) -> Option<((usize, usize), u64, u64)> {
+        // `small-code` has no place for one (see `region::compaction_step_slots`): its code
+        // for merges in steps compiles away.
+        if cfg!(feature = "small-code") {
+            return None;
+        }
+        let merge = self.compaction_steps.first()?.merge.as_ref()?;
+        Some((merge.run, merge.number, merge.began))
+    }
+
+    /// Merges up to `budget` bytes more of the records of tables `run` (gathered) into new
+    /// table `number`, through `buffer` (the engine's table buffer, lent to the writer until
+    /// the merge ends). `Some` with the synced table once it is written (the inputs are
+    /// unchanged); `None` while there is more, the merge kept for the next step (without a
+    /// place to keep it, `compaction_auto`, the merge runs to its end in this call). On error
+    /// the table is closed and removed, its pool bytes freed and the buffer given back; the
+    /// next step starts over.
+    pub(crate) fn merge_step<V: Vfs>(
         &mut self,
         vfs: &mut V,
-        start: usize,
-        end: usize,
-        number: u64,
-        buffer: &mut [u8],
-    ) -> Result<TableMeta, Error> {
+        (run, number, began): ((usize, usize), u64, u64),
+        buffer: &mut &'r mut [u8],
+        budget: usize,
+    ) -> Result<Option<TableMeta>, Error> {
+        let mut merge = match self.steps_slot().and_then(|steps| steps.merge.take()) {
+            Some(merge) => merge,
+            None => self.begin_merge(vfs, run, (number, began), buffer)?,
+        };
+        debug_assert!(merge.run == run && merge.number == number);
+        let budget = if self.steps_slot().is_none() { usize::MAX } else { budget };
+        let written = self.merge_sections(vfs, &mut merge, budget).and_then(|done| {
+            if !done && !cfg!(feature = "small-code") {
+                merge.writer.sync_written(vfs)?;
+            }
+            Ok(done)
+        });
+        match (written, self.steps_slot()) {
+            (Ok(true), _) => {
+                let (table, given_back) = merge.writer.finish_into_buffer(vfs, &mut self.pool);
+                *buffer = given_back;
+                table.map(Some)
+            }
+            (Ok(false), Some(steps)) => {
+                steps.merge = Some(merge);
+                Ok(None)
+            }
+            // Unfinished with no place to keep it: unreachable (its budget has no end).
+            (Ok(false), None) => {
+                *buffer = merge.writer.abandon_into_buffer(vfs, &mut self.pool);
+                Err(DAMAGED)
+            }
+            (Err(error), _) => {
+                *buffer = merge.writer.abandon_into_buffer(vfs, &mut self.pool);
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a compaction between steps, if one is (a close): its table is closed and
+    /// removed, its pool bytes freed, the buffer given back. Its inputs hold all it merged.
+    pub(crate) fn abandon_compaction_between_steps<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        buffer: &mut &'r mut [u8],
+    ) {
+        if let Some(merge) = self.steps_slot().and_then(|steps| steps.merge.take()) {
+            *buffer = merge.writer.abandon_into_buffer(vfs, &mut self.pool);
+        }
+    }
+
+    /// The place a compaction keeps between steps: none with `compaction_auto`, nor in
+    /// `small-code` (whose code for merges in steps then compiles away: 1.2 KiB on Thumb).
+    fn steps_slot(&mut self) -> Option<&mut CompactionSteps<'r>> {
+        if cfg!(feature = "small-code") {
+            return None;
+        }
+        self.compaction_steps.first_mut()
+    }
+
+    /// A merge of tables `run` (gathered) into new table `number`, before its first step:
+    /// the table created, its filter sized for the inputs' keys (the distinct ids of a
+    /// section in the output are at most the sum over the inputs; the writer folds the filter
+    /// to the real count).
+    fn begin_merge<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        (start, end): (usize, usize),
+        (number, began): (u64, u64),
+        buffer: &mut &'r mut [u8],
+    ) -> Result<RunMerge<'r>, Error> {
         assert!(start < end && end <= self.tables_count);
         let inputs = &self.tables[start..end];
         let (blocks, edges) =
@@ -134,53 +251,102 @@ impl<'r> Store<'r> {
         let drop_tombstones = self.tables[end..self.tables_count]
             .iter()
             .all(|older| !(blocks && older.holds_blocks() || edges && older.holds_edges()));
-        // A section's distinct ids in the output are at most the sum over the inputs, so the
-        // sum of the inputs' counts bounds the output's (the writer folds to the real count).
-        let keys: u64 = self.tables[start..end].iter().map(|table| table.bloom_keys).sum();
-        let mut writer = self.begin_table(vfs, number, keys, buffer)?;
-        for section in [Section::Blocks, Section::OutEdges, Section::InEdges] {
-            if let Err(error) =
-                self.merge_section(vfs, &mut writer, start, end, section, drop_tombstones)
-            {
-                writer.abandon(vfs, &mut self.pool);
-                return Err(error);
-            }
-        }
-        // On error finish() abandons the table: file closed and removed, pool bytes freed.
-        writer.finish(vfs, &mut self.pool)
+        let keys: u64 = inputs.iter().map(|table| table.bloom_keys).sum();
+        let records_total = inputs.iter().map(|table| table.block_records + 2 * table.edge_records);
+        let records_total = records_total.sum();
+        let (bits, page_bytes) = (self.bloom_bits_per_key, self.table_page_bytes);
+        let writer =
+            TableWriter::begin_in(vfs, &mut self.pool, number, (keys, bits), buffer, page_bytes)?;
+        Ok(RunMerge {
+            writer,
+            run: (start, end),
+            number,
+            section: Some(Section::Blocks),
+            cursors_started: false,
+            drop_tombstones,
+            records_taken: 0,
+            records_total,
+            began,
+        })
     }
 
-    /// Streams every record of `section` in tables `start..end` into `writer`, newest version
-    /// of each key only.
-    fn merge_section<V: Vfs>(
+    /// Merges `merge`'s sections until all three are written (true) or `budget` bytes of
+    /// records are taken (at least one record).
+    fn merge_sections<V: Vfs>(
         &mut self,
         vfs: &mut V,
-        writer: &mut TableWriter<'_>,
-        start: usize,
-        end: usize,
-        section: Section,
-        drop_tombstones: bool,
-    ) -> Result<(), Error> {
-        let tables = &self.tables[start..end];
-        let mut merge = Merge::new(&mut *self.section_cursors);
-        for (slot, table) in tables.iter().enumerate() {
-            let buffer = self.merge_buffers.slot(slot);
-            merge.push(SectionCursor::start(vfs, &mut self.pool, table, section, buffer)?);
-        }
-        let total: u64 =
-            tables.iter().map(|table| table.block_records + 2 * table.edge_records).sum();
-        // Every round consumes at least one record.
-        for _ in 0..=total {
-            let Some((slot, (from, to, key))) =
-                merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?
-            else {
-                return Ok(());
+        merge: &mut RunMerge<'r>,
+        budget: usize,
+    ) -> Result<bool, Error> {
+        let mut taken = 0usize;
+        while let Some(section) = merge.section {
+            if taken >= budget {
+                return Ok(false);
+            }
+            let (ended, bytes) = self.merge_records(vfs, merge, section, budget - taken)?;
+            taken += bytes;
+            if !ended {
+                return Ok(false);
+            }
+            merge.section = match section {
+                Section::Blocks => Some(Section::OutEdges),
+                Section::OutEdges => Some(Section::InEdges),
+                _ => None,
             };
-            let record = self.merge_buffers.slot_bytes(slot).get(from..to).ok_or(DAMAGED)?;
-            copy_record(vfs, &mut self.pool, writer, section, record, drop_tombstones)?;
-            merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            merge.cursors_started = false;
         }
-        Err(DAMAGED)
+        Ok(true)
+    }
+
+    /// Streams `section`'s records of the run into the writer in key order, the newest
+    /// version of each key only, until the section ends (true) or `budget` bytes of records
+    /// are taken (at least one). Returns whether it ended and the bytes taken.
+    fn merge_records<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        merge: &mut RunMerge<'r>,
+        section: Section,
+        budget: usize,
+    ) -> Result<(bool, usize), Error> {
+        let tables = &self.tables[merge.run.0..merge.run.1];
+        // Between steps the cursors wait in the compaction's own slots (a scan uses the
+        // store's); their pages are read again, as a read may have used the merge buffers.
+        let cursors = match self.compaction_steps.first_mut() {
+            Some(steps) if !cfg!(feature = "small-code") => &mut *steps.cursors,
+            _ => &mut *self.section_cursors,
+        };
+        let cursors = cursors.get_mut(..tables.len()).ok_or(DAMAGED)?;
+        for (slot, (cursor, table)) in cursors.iter_mut().zip(tables).enumerate() {
+            let buffer = self.merge_buffers.slot(slot);
+            // (Never in `small-code`, whose merges run in one call: a section's cursors are
+            // started and end within it.)
+            if merge.cursors_started && !cfg!(feature = "small-code") {
+                cursor.reload(vfs, &mut self.pool, table, buffer)?;
+            } else {
+                *cursor = SectionCursor::start(vfs, &mut self.pool, table, section, buffer)?;
+            }
+        }
+        merge.cursors_started = true;
+        let mut cursors = Merge::resume(cursors);
+        let mut taken = 0;
+        while taken < budget {
+            let Some((slot, (from, to, key))) =
+                cursors.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?
+            else {
+                return Ok((true, taken));
+            };
+            // More records than the inputs hold: a cursor that does not end.
+            merge.records_taken += 1;
+            if merge.records_taken > merge.records_total {
+                return Err(DAMAGED);
+            }
+            let record = self.merge_buffers.slot_bytes(slot).get(from..to).ok_or(DAMAGED)?;
+            let drop = merge.drop_tombstones;
+            copy_record(vfs, &mut self.pool, &mut merge.writer, section, record, drop)?;
+            cursors.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            taken += to - from;
+        }
+        Ok((false, taken))
     }
 
     /// Puts `merged` in place of tables `start..end`: closes and removes their files and

@@ -120,6 +120,13 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         Merge { cursors: storage, len: 0 }
     }
 
+    /// A merge over cursors already started, one per table of the run (a compaction's,
+    /// kept between its steps).
+    pub(crate) fn resume(cursors: &'c mut [C]) -> Merge<'c, C> {
+        let len = cursors.len();
+        Merge { cursors, len }
+    }
+
     /// Adds the cursor of the next (older) table. The storage holds `tables_max` cursors and
     /// no more tables than that are ever open (`Store::load`, `Store::flush`).
     pub(crate) fn push(&mut self, cursor: C) {

@@ -33,7 +33,7 @@ use crate::vfs::Vfs;
 use crate::wal::format::DELETED_EDGE_BYTES;
 use merge::MergeBuffers;
 
-pub(crate) use compaction::gather_run;
+pub(crate) use compaction::{gather_run, CompactionSteps};
 pub(crate) use flush::Flushed;
 pub(crate) use frozen::FrozenSteps;
 pub(crate) use replay::Replayer;
@@ -50,6 +50,7 @@ pub(crate) struct StoreParts<'r> {
     pub(crate) delete_round: &'r mut [Edge],
     pub(crate) delete_scratch: &'r mut [u8],
     pub(crate) frozen_steps: &'r mut [FrozenSteps<'r>],
+    pub(crate) compaction_steps: &'r mut [CompactionSteps<'r>],
 }
 
 pub(crate) struct Store<'r> {
@@ -64,6 +65,9 @@ pub(crate) struct Store<'r> {
     pub(crate) frozen_at: &'r mut Option<FrozenAt>,
     /// What its flush keeps between two `flush_step` calls (one, or none with `flush_auto`).
     frozen_steps: &'r mut [FrozenSteps<'r>],
+    /// What a compaction keeps between two `compact_step` calls (one, or none with
+    /// `compaction_auto`).
+    compaction_steps: &'r mut [CompactionSteps<'r>],
     tables: &'r mut [TableMeta],
     tables_count: usize,
     pool: TablePool<'r>,
@@ -147,6 +151,7 @@ impl<'r> Store<'r> {
             frozen,
             frozen_at,
             frozen_steps: parts.frozen_steps,
+            compaction_steps: parts.compaction_steps,
             tables: parts.tables,
             tables_count: 0,
             pool: TablePool { bytes: parts.pool, used: 0, pages_read: 0 },

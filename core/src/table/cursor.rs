@@ -391,6 +391,28 @@ impl SectionCursor {
         Ok(())
     }
 
+    /// Reads its page into `buffer` again, its place in the page kept (a compaction's
+    /// cursor between two steps, whose buffer a read may have used meanwhile).
+    pub(crate) fn reload<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
+        if self.done {
+            return Ok(());
+        }
+        let (at, remaining) = (self.at, self.remaining);
+        self.load(vfs, pool, table, self.page, buffer)?;
+        // The same checked page as before: a place beyond it is damage.
+        if self.done || remaining > self.remaining || at > buffer.len() {
+            return Err(DAMAGED);
+        }
+        (self.at, self.remaining) = (at, remaining);
+        Ok(())
+    }
+
     /// The current record's byte range in `buffer` and its key, loading pages as needed.
     pub(crate) fn current<V: Vfs>(
         &mut self,

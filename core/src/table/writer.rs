@@ -429,6 +429,12 @@ impl<'b> TableWriter<'b> {
         Ok(table)
     }
 
+    /// Syncs the pages written so far (a compaction between steps: its last step's sync
+    /// then has a step's pages left to write back, not the whole table's).
+    pub(crate) fn sync_written<V: Vfs>(&self, vfs: &mut V) -> Result<(), Error> {
+        Ok(vfs.sync(self.file)?)
+    }
+
     /// Gives up on the table: closes and removes its file, frees its pool bytes. Errors are
     /// ignored: an orphan file is removed at the next open.
     pub(crate) fn abandon<V: Vfs>(self, vfs: &mut V, pool: &mut TablePool<'_>) {

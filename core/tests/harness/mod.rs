@@ -375,6 +375,19 @@ pub fn sim_vfs(disk: &mut [u8], seed: u64) -> SimVfs<'_> {
     sim
 }
 
+/// `compact_step` until a merge is installed (`Config::compaction_auto` off): the first step
+/// must find a run to merge; a step merges at least one record.
+pub fn compact_in_steps<V: Vfs>(engine: &mut Engine<'_, V>) -> Result<(), Error> {
+    assert!(engine.compact_step()?, "a run of tables to merge");
+    for _ in 0..100_000 {
+        if !engine.stats().compaction_pending {
+            return Ok(());
+        }
+        engine.compact_step()?;
+    }
+    panic!("compact_step never finished a merge: {:?}", engine.stats());
+}
+
 /// Calls `flush_step` until no memtable is frozen (the host's loop); the first error ends
 /// it.
 pub fn flush_in_steps<V: Vfs>(engine: &mut Engine<'_, V>) -> Result<(), Error> {
