@@ -169,6 +169,9 @@ struct HostSteps {
     /// Flush steps, likewise, and each one's time (ns) for the median.
     flushes: (u64, u64, u64),
     flush_ns: Vec<u64>,
+    /// Each compaction step's time (ns), and of those the steps that installed a merge.
+    compaction_ns: Vec<u64>,
+    install_ns: Vec<u64>,
 }
 
 /// Every 1,024 writes, a host flushing its frozen memtables fell behind while loading 1 KiB
@@ -211,19 +214,32 @@ impl HostSteps {
             if !merged {
                 return Ok(());
             }
-            count_step(&mut self.steps, started.elapsed().as_nanos() as u64);
+            let ns = started.elapsed().as_nanos() as u64;
+            count_step(&mut self.steps, ns);
+            self.compaction_ns.push(ns);
+            if !engine.stats().compaction_pending {
+                self.install_ns.push(ns);
+            }
         }
     }
 
     fn report(&mut self) {
-        if !self.flush_ns.is_empty() {
-            self.flush_ns.sort_unstable();
+        let steps = [
+            ("flush steps", &mut self.flush_ns),
+            ("compaction steps", &mut self.compaction_ns),
+            ("compaction steps that installed a merge", &mut self.install_ns),
+        ];
+        for (kind, times) in steps {
+            if times.is_empty() {
+                continue;
+            }
+            times.sort_unstable();
             let at = |fraction: f64| {
-                let index = ((self.flush_ns.len() - 1) as f64 * fraction) as usize;
-                self.flush_ns[index] as f64 / 1e6
+                let index = ((times.len() - 1) as f64 * fraction) as usize;
+                times[index] as f64 / 1e6
             };
             println!(
-                "host flush steps: median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+                "host {kind}: median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
                 at(0.5),
                 at(0.9),
                 at(0.99)
