@@ -1646,6 +1646,44 @@ mod tests {
         assert_eq!(listed.unwrap().total, 1);
     }
 
+    /// A merge sizes its filter for the union of its inputs' keys, not their sum: four edge
+    /// tables over the same 40 ids (80 filter keys each: sources and tagged targets) reserve
+    /// a filter for about 80 keys, where the sum (320) reserved four times as much.
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn a_merge_of_tables_sharing_their_ids_reserves_a_filter_for_their_union() {
+        use crate::table::bloom::filter_bytes;
+        let (config, ids) = compaction_steps_store(100);
+        let config = Config { memtable_entries_max: 64, memtable_edges_max: 64, ..config };
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        for id in &ids[..40] {
+            engine.put_block(*id, b"u", b"{}", b"").unwrap();
+        }
+        engine.flush().unwrap();
+        let types = [EdgeType::CALLS, EdgeType::IMPORTS, EdgeType::REFERENCES, EdgeType::CONTAINS];
+        for edge_type in types {
+            for n in 0..40 {
+                let edge = Edge { source: ids[n], target: ids[(n + 1) % 40], edge_type };
+                engine.put_edge(edge).unwrap();
+            }
+            engine.flush().unwrap();
+        }
+        let before = engine.stats().table_memory_bytes_used;
+        assert!(engine.compact_step().unwrap() && engine.stats().compaction_pending);
+        let reserved = engine.stats().table_memory_bytes_used - before;
+        // The filter, and an index entry (64 bytes) per page sealed in the first step.
+        let union_bytes = filter_bytes(80 + 80 / 8, config.bloom_bits_per_key) as u64;
+        assert!(reserved <= union_bytes + 2 * 64, "{reserved} bytes reserved");
+        assert!(filter_bytes(4 * 80, config.bloom_bits_per_key) as u64 > union_bytes + 2 * 64);
+        while engine.compact_step().unwrap() {}
+        let mut out = [Edge::EMPTY; 8];
+        let listed = engine.edges(ids[3], Direction::Outgoing, EdgeFilter::All, &mut out);
+        assert_eq!(listed.unwrap().total, 4);
+        engine.close().unwrap();
+    }
+
     /// Without `compaction_auto` a step merges at most `compaction_step_bytes` of records (a
     /// record at least), its place kept in the region between calls: reads between steps
     /// see the inputs, writes go on, the table is installed by the last step and holds the

@@ -172,6 +172,9 @@ struct HostSteps {
     /// Each compaction step's time (ns), and of those the steps that installed a merge.
     compaction_ns: Vec<u64>,
     install_ns: Vec<u64>,
+    /// The most table memory seen after a compaction step (a merge between steps holds its
+    /// inputs' filters and indexes and its own).
+    table_memory_peak: u64,
 }
 
 /// Every 1,024 writes, a host flushing its frozen memtables fell behind while loading 1 KiB
@@ -217,7 +220,9 @@ impl HostSteps {
             let ns = started.elapsed().as_nanos() as u64;
             count_step(&mut self.steps, ns);
             self.compaction_ns.push(ns);
-            if !engine.stats().compaction_pending {
+            let stats = engine.stats();
+            self.table_memory_peak = self.table_memory_peak.max(stats.table_memory_bytes_used);
+            if !stats.compaction_pending {
                 self.install_ns.push(ns);
             }
         }
@@ -243,6 +248,12 @@ impl HostSteps {
                 at(0.5),
                 at(0.9),
                 at(0.99)
+            );
+        }
+        if self.compaction {
+            println!(
+                "table memory, most seen between compaction steps: {} KiB",
+                self.table_memory_peak >> 10
             );
         }
         let kinds =

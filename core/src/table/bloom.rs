@@ -103,9 +103,122 @@ pub(crate) fn may_contain_incoming(filter: &[u8], hashes: u32, id: &BlockId) -> 
     may_contain_key(filter, hashes, incoming_key_of(id))
 }
 
+/// Clear bits the union must keep for `union_keys` to estimate from them: fewer, and the
+/// union is too full to tell.
+const UNION_CLEAR_BITS_MIN: u64 = 64;
+
+/// An estimate of the distinct keys in the union of `filters` (built with `hashes` hash
+/// functions each; power-of-two sizes, as every table's): the filters folded to the smallest
+/// one's size and OR-ed (a folded filter is exactly the filter of its keys at that size, so
+/// the result is the union's), then the keys read back from the share of bits still clear,
+/// about e^(-hashes * keys / bits). `None` if a filter is empty or the union is too full.
+/// Why: a merge's filter is sized before its keys are known, and the sum of its inputs'
+/// counts an id once per input holding it: inputs sharing their ids (versions of the same
+/// blocks, edge tables over the same functions) reserved up to once per input the filter
+/// their merge keeps.
+pub(crate) fn union_keys<'f>(
+    filters: impl Iterator<Item = &'f [u8]> + Clone,
+    hashes: u32,
+) -> Option<u64> {
+    let bytes = filters.clone().map(<[u8]>::len).min()?;
+    if bytes < 8 || !bytes.is_power_of_two() || hashes == 0 {
+        return None;
+    }
+    let mut set_bits = 0u64;
+    for word in (0..bytes).step_by(8) {
+        let mut union = 0u64;
+        for filter in filters.clone() {
+            // Every byte of `filter` whose position modulo `bytes` is in this word.
+            for chunk in (word..filter.len()).step_by(bytes) {
+                let eight: [u8; 8] = filter.get(chunk..chunk + 8)?.try_into().ok()?;
+                union |= u64::from_le_bytes(eight);
+            }
+        }
+        set_bits += u64::from(union.count_ones());
+    }
+    let bits = bytes as u64 * 8;
+    let clear = bits - set_bits;
+    if clear < UNION_CLEAR_BITS_MIN {
+        return None;
+    }
+    // keys = bits / hashes * ln(bits / clear), with ln x = log2 x * ln 2 (16-bit fractions).
+    let log2_ratio = log2_fixed(bits) - log2_fixed(clear);
+    let scaled = u128::from(bits) * u128::from(log2_ratio) * LN_2_FIXED;
+    u64::try_from(scaled >> 32).ok().map(|keys| keys / u64::from(hashes))
+}
+
+/// ln 2 with 16 fractional bits.
+const LN_2_FIXED: u128 = 45_426;
+
+/// log2 of `value` (> 0) with 16 fractional bits: the integer part from the leading zeros,
+/// the fraction bit by bit by squaring the mantissa.
+fn log2_fixed(value: u64) -> u64 {
+    debug_assert!(value > 0);
+    let whole = 63 - u64::from(value.leading_zeros());
+    // The mantissa in [1, 2) with 62 fractional bits.
+    let mut mantissa = match whole {
+        0..=62 => u128::from(value) << (62 - whole),
+        _ => u128::from(value) >> (whole - 62),
+    };
+    let mut fraction = 0u64;
+    for bit in (0..16).rev() {
+        mantissa = (mantissa * mantissa) >> 62;
+        if mantissa >= 2 << 62 {
+            mantissa >>= 1;
+            fraction |= 1 << bit;
+        }
+    }
+    whole << 16 | fraction
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log2_fixed_is_within_a_fraction_step_of_the_real_log() {
+        for value in (1..5000u64).chain([1 << 20, (1 << 33) + 12_345, u64::MAX]) {
+            let expected = (value as f64).log2();
+            let got = log2_fixed(value) as f64 / 65536.0;
+            assert!((got - expected).abs() < 2.0 / 65536.0, "{value}: {got} vs {expected}");
+        }
+    }
+
+    /// Filters of overlapping sets at different sizes: the estimate of their union is within
+    /// 5% of its true size, whatever the overlap, and `None` once the folded union is full.
+    #[test]
+    fn the_union_of_filters_is_estimated_from_its_clear_bits() {
+        let hashes = hash_count(10);
+        // (keys in each filter, first key of each): overlaps from none to almost all.
+        let shapes: [(&[u64], &[u64]); 4] = [
+            (&[1000, 1000, 1000, 1000], &[0, 1000, 2000, 3000]),
+            (&[1000, 1000, 1000, 1000], &[0, 100, 200, 300]),
+            (&[4000, 1000, 2000, 500], &[0, 3000, 1000, 3900]),
+            (&[3000, 3000], &[0, 0]),
+        ];
+        for (counts, starts) in shapes {
+            let mut filters = std::vec::Vec::new();
+            let mut union = std::collections::BTreeSet::new();
+            for (&count, &start) in counts.iter().zip(starts) {
+                let mut filter = std::vec![0u8; filter_bytes(count, 10)];
+                for value in start..start + count {
+                    insert(&mut filter, hashes, &BlockId::from_u128(u128::from(value) + 1));
+                    union.insert(value);
+                }
+                filters.push(filter);
+            }
+            let views: std::vec::Vec<&[u8]> = filters.iter().map(|f| &f[..]).collect();
+            let estimate = union_keys(views.iter().copied(), hashes).unwrap() as f64;
+            let truth = union.len() as f64;
+            assert!((estimate - truth).abs() < truth * 0.05, "{counts:?}: {estimate} vs {truth}");
+        }
+        let mut full = std::vec![0u8; 64];
+        for value in 0..1000 {
+            insert(&mut full, hashes, &BlockId::from_u128(value + 1));
+        }
+        assert_eq!(union_keys([&full[..]].into_iter(), hashes), None, "a full filter: no answer");
+        assert_eq!(union_keys(core::iter::empty(), hashes), None);
+    }
 
     #[test]
     fn a_folded_filter_equals_the_filter_built_at_half_size() {
