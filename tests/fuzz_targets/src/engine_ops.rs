@@ -61,7 +61,7 @@ fn write(choices: &mut Choices<'_>, kind: u8) -> Op {
 fn run_store(choices: &mut Choices<'_>, seed: u64) -> Result<(), String> {
     let config = Config { tables_max: 6, ..harness::small_config() };
     // A quarter of the inputs freeze full memtables (a small one) for the host to flush, in
-    // steps of a few records.
+    // steps of a few records; a quarter compact by hand, in steps of a few records.
     let config = match seed % 4 {
         0 => Config {
             flush_auto: false,
@@ -69,6 +69,7 @@ fn run_store(choices: &mut Choices<'_>, seed: u64) -> Result<(), String> {
             flush_step_bytes: 200,
             ..config
         },
+        1 => Config { compaction_auto: false, compaction_step_bytes: 150, ..config },
         _ => config,
     };
     let bump = bumpalo::Bump::new();
