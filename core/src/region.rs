@@ -480,6 +480,24 @@ mod tests {
         }
     }
 
+    /// A host that compacts (`compaction_auto` off) gets the place a merge keeps between its
+    /// steps, carved (and checked by Miri) at every alignment; with it on, none.
+    #[test]
+    fn a_host_that_compacts_gets_a_place_for_a_merge_between_steps() {
+        for compaction_auto in [false, true] {
+            let config = Config { compaction_auto, ..small_config() };
+            let required = memory_bytes_required(&config);
+            let mut backing = std::vec![0x5Au8; required + PART_ALIGN];
+            for shift in 0..PART_ALIGN {
+                let region = &mut backing[shift..shift + required];
+                let parts = carve(&config, region).unwrap();
+                let slots = usize::from(!compaction_auto && !cfg!(feature = "small-code"));
+                assert_eq!(parts.store.compaction_steps.len(), slots);
+                parts.guards.check();
+            }
+        }
+    }
+
     #[test]
     fn a_region_one_byte_short_is_refused_with_the_size_required() {
         let config = small_config();
