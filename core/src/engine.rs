@@ -1597,8 +1597,8 @@ mod tests {
         engine.close().unwrap();
     }
 
-    /// Eight tables (four flushes of blocks and edges, a delete among them) in a store whose
-    /// host compacts in steps of `step_bytes`: the store, the ids, the expected edge count.
+    /// The config of a store whose host compacts in steps of `step_bytes` (room for the
+    /// eight tables `write_four_flushed_rounds` leaves, and more), and 60 ids.
     #[cfg(not(feature = "small-code"))]
     fn compaction_steps_store(step_bytes: u32) -> (Config, std::vec::Vec<BlockId>) {
         let config = Config {
