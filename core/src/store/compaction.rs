@@ -330,20 +330,28 @@ impl<'r> Store<'r> {
         let mut cursors = Merge::resume(cursors);
         let mut taken = 0;
         while taken < budget {
-            let Some((slot, (from, to, key))) =
+            let Some(smallest) =
                 cursors.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?
             else {
                 return Ok((true, taken));
             };
+            let (from, to, _) = smallest.head;
             // More records than the inputs hold: a cursor that does not end.
             merge.records_taken += 1;
             if merge.records_taken > merge.records_total {
                 return Err(DAMAGED);
             }
-            let record = self.merge_buffers.slot_bytes(slot).get(from..to).ok_or(DAMAGED)?;
+            let record =
+                self.merge_buffers.slot_bytes(smallest.index).get(from..to).ok_or(DAMAGED)?;
             let drop = merge.drop_tombstones;
             copy_record(vfs, &mut self.pool, &mut merge.writer, section, record, drop)?;
-            cursors.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            cursors.advance_holders(
+                vfs,
+                &mut self.pool,
+                tables,
+                &mut self.merge_buffers,
+                &smallest,
+            )?;
             taken += to - from;
         }
         Ok((false, taken))

@@ -126,7 +126,7 @@ impl<'r> Store<'r> {
                 merge.smallest(vfs, &mut self.pool, tables, &mut self.merge_buffers)?;
             // The smallest key wins; of equal keys the newest level's version: the memtable,
             // then the frozen memtable, then the tables.
-            let mut best = table_head.map(|(_, table)| table);
+            let mut best = table_head.as_ref().map(|table| table.head);
             for newer in [frozen_head, memtable_head].into_iter().flatten() {
                 if best.is_none_or(|best| SortKey::of_edge(&newer) <= SortKey::of_edge(&best)) {
                     best = Some(newer);
@@ -140,7 +140,10 @@ impl<'r> Store<'r> {
                 |head: Option<EdgeRecord>| head.is_some_and(|h| SortKey::of_edge(&h) == key);
             memtable_at += usize::from(at_key(memtable_head));
             frozen_at += usize::from(at_key(frozen_head));
-            merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            if let Some(table_head) = table_head.as_ref().filter(|table| table.key() == key) {
+                let buffers = &mut self.merge_buffers;
+                merge.advance_holders(vfs, &mut self.pool, tables, buffers, table_head)?;
+            }
             if !best.tombstone && filter.accepts(best.edge_type) {
                 emitted += 1;
                 if !emit(&best) {

@@ -78,21 +78,26 @@ impl Store<'_> {
             let (key, go_on) = match (newest, table_head) {
                 (Some(newest), table)
                     if table
-                        .is_none_or(|(_, (_, _, key))| SortKey::of_block(&newest.id) <= key) =>
+                        .as_ref()
+                        .is_none_or(|table| SortKey::of_block(&newest.id) <= table.key()) =>
                 {
                     memtable_at += usize::from(memtable_head.is_some_and(|h| h.id == newest.id));
                     frozen_at += usize::from(frozen_head.is_some_and(|h| h.id == newest.id));
                     (SortKey::of_block(&newest.id), newest.tombstone || visit(&newest))
                 }
-                (_, Some((slot, (start, end, key)))) => {
-                    let bytes = self.merge_buffers.slot_bytes(slot).get(start..end);
+                (_, Some(table)) => {
+                    let (start, end, key) = table.head;
+                    let bytes = self.merge_buffers.slot_bytes(table.index).get(start..end);
                     let (record, _) = BlockRecord::decode(bytes.ok_or(DAMAGED)?).ok_or(DAMAGED)?;
                     (key, record.tombstone || visit(&record))
                 }
                 (_, None) => return Ok(true),
             };
             // Past the deciding version and every older one it shadows.
-            merge.advance_past(vfs, &mut self.pool, tables, &mut self.merge_buffers, &key)?;
+            if let Some(table_head) = table_head.as_ref().filter(|table| table.key() == key) {
+                let buffers = &mut self.merge_buffers;
+                merge.advance_holders(vfs, &mut self.pool, tables, buffers, table_head)?;
+            }
             if !go_on {
                 return Ok(false);
             }
