@@ -56,7 +56,7 @@ const _: () = assert!(align_of::<Memtable<'_>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<Option<FrozenAt>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<FrozenSteps<'_>>() <= PART_ALIGN);
 const _: () = assert!(align_of::<CompactionSteps<'_>>() <= PART_ALIGN);
-const _: () = assert!(GUARD_BYTES % PART_ALIGN == 0);
+const _: () = assert!(GUARD_BYTES.is_multiple_of(PART_ALIGN));
 // The README's memory section states these sizes: an entry is 56 bytes where a u64 aligns
 // to 8 (64-bit hosts, Cortex-M), 52 where it aligns to 4 (i686).
 const _: () = assert!(size_of::<BlockEntry>() == if align_of::<u64>() == 8 { 56 } else { 52 });
@@ -235,7 +235,7 @@ impl<'r> Carver<'r> {
         let (part, rest) = rest.split_at_mut(bytes);
         self.rest = rest;
         // Every part starts at a PART_ALIGN boundary; `carve` aligned the region's start.
-        assert!(part.as_ptr() as usize % align_of::<T>() == 0);
+        assert!((part.as_ptr() as usize).is_multiple_of(align_of::<T>()));
         part
     }
 

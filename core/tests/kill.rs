@@ -48,7 +48,7 @@ fn child(directory: &str) {
             // Full: wait to be killed rather than exit, so every round ends the same way.
             std::thread::sleep(Duration::from_secs(60));
         }
-        if next % SYNC_EVERY_WRITES == 0 {
+        if next.is_multiple_of(SYNC_EVERY_WRITES) {
             engine.sync().expect("child: sync");
             writeln!(stdout, "synced {next}").and_then(|()| stdout.flush()).expect("child: stdout");
         }

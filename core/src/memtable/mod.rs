@@ -31,6 +31,20 @@ use crate::id::BlockId;
 use crate::record::{BlockRecord, EdgeRecord};
 pub(crate) use edges::{EdgeEntry, EdgeStore};
 
+/// Words of one record's sort key in `edges_of`'s scratch: its type, the other end's id
+/// (four big-endian words: their order is the id's byte order) and the record's index.
+#[cfg(not(feature = "small-code"))]
+const KEYED_WORDS: usize = 6;
+
+/// A record's sort key as `KEYED_WORDS` words, which order as the table key (type, then
+/// other id) and then by index.
+#[cfg(not(feature = "small-code"))]
+fn keyed_words(edge_type: u16, other: &BlockId, index: u32) -> [u32; KEYED_WORDS] {
+    let id = &other.0;
+    let word = |at: usize| u32::from_be_bytes([id[at], id[at + 1], id[at + 2], id[at + 3]]);
+    [u32::from(edge_type), word(0), word(4), word(8), word(12), index]
+}
+
 /// Marks an empty slot or the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 /// Degree up to which a block's memtable edges are sorted through a stack array.
@@ -401,8 +415,8 @@ impl<'r> Memtable<'r> {
     }
 
     /// Indices of the memtable's edge records whose source (outgoing) or target (incoming)
-    /// is `id` (its entry is `entry`), sorted by table key, in `scratch` (which holds every
-    /// record).
+    /// is `id` (its entry is `entry`), sorted by table key, at the start of `scratch` (which
+    /// holds every record; the sort of a hub may use the rest of it).
     pub(crate) fn edges_of<'s>(
         &self,
         entry: u32,
@@ -412,27 +426,64 @@ impl<'r> Memtable<'r> {
     ) -> &'s [u32] {
         debug_assert!(self.blocks[entry as usize].id == *id);
         let count = self.edges.list(self.blocks, entry, outgoing, scratch);
-        let sorted = &mut scratch[..count];
-        // `small-code`: one sort for every degree, without the stack array (1.5 KiB of
-        // stack and a sort instance of its own).
+        // `small-code`: one sort for every degree, without the keys (1.5 KiB of stack and a
+        // sort instance of its own).
         #[cfg(not(feature = "small-code"))]
         if count <= SMALL_DEGREE {
-            // The common case: sort (type, other id, index) triples on the stack, so each
-            // record's other endpoint is looked up once, not once per comparison.
-            let mut keyed = [(0u16, BlockId::ZERO, 0u32); SMALL_DEGREE];
-            for (slot, &index) in keyed.iter_mut().zip(sorted.iter()) {
-                let record = self.edge_record_of(id, index, outgoing);
-                *slot = (record.edge_type.code(), record.other, index);
-            }
-            let keyed = &mut keyed[..count];
-            crate::sort::sort(keyed);
-            for (slot, &(_, _, index)) in sorted.iter_mut().zip(keyed.iter()) {
-                *slot = index;
-            }
-            return sorted;
+            self.sort_keyed_on_stack(id, outgoing, &mut scratch[..count]);
+            return &scratch[..count];
+        } else if self.sort_keyed_in_scratch(id, outgoing, scratch, count) {
+            return &scratch[..count];
         }
+        let sorted = &mut scratch[..count];
         crate::sort::sort_by(sorted, |&a, &b| self.edge_order(a, b, outgoing));
         sorted
+    }
+
+    /// `edges_of`'s sort in the common case, at most `SMALL_DEGREE` records: (type, other
+    /// id, index) triples sorted on the stack, so each record's other end is looked up once,
+    /// not once per comparison.
+    #[cfg(not(feature = "small-code"))]
+    fn sort_keyed_on_stack(&self, id: &BlockId, outgoing: bool, sorted: &mut [u32]) {
+        let mut keyed = [(0u16, BlockId::ZERO, 0u32); SMALL_DEGREE];
+        for (slot, &index) in keyed.iter_mut().zip(sorted.iter()) {
+            let record = self.edge_record_of(id, index, outgoing);
+            *slot = (record.edge_type.code(), record.other, index);
+        }
+        let keyed = &mut keyed[..sorted.len()];
+        crate::sort::sort(keyed);
+        for (slot, &(_, _, index)) in sorted.iter_mut().zip(keyed.iter()) {
+            *slot = index;
+        }
+    }
+
+    /// `edges_of`'s sort of a hub's `count` records (listed in `scratch[..count]`) through
+    /// keys built once in the scratch after them, if they fit there: comparing through the
+    /// records (two lookups of the other ends per comparison) was a third of the listing of a
+    /// block with 1,982 callers (60 µs; LMDB 24 µs). False if they do not fit.
+    #[cfg(not(feature = "small-code"))]
+    fn sort_keyed_in_scratch(
+        &self,
+        id: &BlockId,
+        outgoing: bool,
+        scratch: &mut [u32],
+        count: usize,
+    ) -> bool {
+        let Some((sorted, rest)) = scratch.split_at_mut_checked(count) else {
+            return false;
+        };
+        let Some(keyed) = rest.as_chunks_mut::<KEYED_WORDS>().0.get_mut(..count) else {
+            return false;
+        };
+        for (slot, &index) in keyed.iter_mut().zip(sorted.iter()) {
+            let record = self.edge_record_of(id, index, outgoing);
+            *slot = keyed_words(record.edge_type.code(), &record.other, index);
+        }
+        crate::sort::sort(keyed);
+        for (slot, key) in sorted.iter_mut().zip(keyed.iter()) {
+            *slot = key[KEYED_WORDS - 1];
+        }
+        true
     }
 
     /// Calls `emit` with each live edge record of `id` (whose entry is `entry`) that passes
@@ -698,7 +749,8 @@ mod tests {
     /// The flush's edge order and a block's large-degree listing order (entries compared
     /// without building keys) equal the order of the records' table keys, in both
     /// directions: ids whose byte order is not their entry order, every type, self-edges,
-    /// tombstones, and one block with more edges than the stack sort takes.
+    /// tombstones, and one block with more edges than the stack sort takes (sorted through
+    /// keys in the scratch, or by comparing records where they do not fit).
     #[test]
     fn edge_records_sort_by_their_table_keys() {
         let config = Config {
@@ -743,6 +795,27 @@ mod tests {
             let listed = keys(memtable.edges_of(entry, &ids[0], outgoing, &mut scratch));
             assert!(outgoing == (listed.len() > SMALL_DEGREE), "{} edges", listed.len());
             assert!(listed.windows(2).all(|pair| pair[0] < pair[1]), "outgoing {outgoing}");
+            // The hub's sort through keys in the scratch, where they fit, sorts the same; a
+            // scratch one word too short for them falls back to comparing records.
+            #[cfg(not(feature = "small-code"))]
+            let count = listed.len();
+            #[cfg(not(feature = "small-code"))]
+            for (scratch_len, keyed) in
+                [(count * (1 + KEYED_WORDS), true), (count * (1 + KEYED_WORDS) - 1, false)]
+            {
+                let mut scratch = std::vec![0u32; scratch_len];
+                assert_eq!(
+                    memtable.edges.list(memtable.blocks, entry, outgoing, &mut scratch),
+                    count
+                );
+                let sorted = memtable.sort_keyed_in_scratch(&ids[0], outgoing, &mut scratch, count);
+                assert_eq!(sorted, keyed, "{count} records in {scratch_len} words");
+                if keyed {
+                    assert_eq!(keys(&scratch[..count]), listed, "outgoing {outgoing}");
+                }
+                let hub = keys(memtable.edges_of(entry, &ids[0], outgoing, &mut scratch));
+                assert_eq!(hub, listed, "outgoing {outgoing}, {scratch_len} words");
+            }
         }
     }
 }

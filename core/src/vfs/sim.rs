@@ -856,7 +856,7 @@ mod tests {
             if data.len() == 8 && &data[..4] == b"\0\0\0\0" && &data[4..] == b"BBBB" {
                 dropped_first_kept_second = true;
             }
-            if data.len() % 4 != 0 {
+            if !data.len().is_multiple_of(4) {
                 torn = true;
             }
         }

@@ -69,8 +69,8 @@ pub(crate) const FLAG_CREATED: u8 = 1;
 /// Length of a segment file name: `wal-` + 16 hex digits + `.log`.
 pub(crate) const SEGMENT_NAME_BYTES: usize = 24;
 
-const _: () = assert!(SEGMENT_HEADER_BYTES % FRAME_ALIGN == 0);
-const _: () = assert!(FRAME_HEADER_BYTES % FRAME_ALIGN == 0);
+const _: () = assert!(SEGMENT_HEADER_BYTES.is_multiple_of(FRAME_ALIGN));
+const _: () = assert!(FRAME_HEADER_BYTES.is_multiple_of(FRAME_ALIGN));
 const _: () = assert!(SEGMENT_NAME_BYTES <= crate::limits::FILE_NAME_BYTES_MAX);
 
 pub(crate) const fn padded_bytes(len: usize) -> usize {
@@ -228,7 +228,7 @@ impl<'a> DeletedEdges<'a> {
     fn decode(payload: &'a [u8]) -> Option<DeletedEdges<'a>> {
         let id = id_at(payload.get(..DELETED_EDGES_FIXED_BYTES)?, 0);
         let entries = &payload[DELETED_EDGES_FIXED_BYTES..];
-        if entries.is_empty() || entries.len() % DELETED_EDGE_BYTES != 0 {
+        if entries.is_empty() || !entries.len().is_multiple_of(DELETED_EDGE_BYTES) {
             return None;
         }
         let deleted = DeletedEdges { id, entries };
