@@ -1,6 +1,6 @@
 //! Every limit of the engine: a `Config` field (unit last) or a named constant.
 
-use crate::error::Error;
+use crate::error::{Error, FieldName};
 use crate::limits::DELETE_ROUND_EDGES;
 use crate::wal::format::{
     delete_log_bytes, DELETED_EDGES_FIXED_BYTES, DELETED_EDGE_BYTES, FRAME_ALIGN,
@@ -197,7 +197,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), Error> {
         for (holds, field) in CONFIG_CHECKS {
             if !holds(self) {
-                return Err(Error::ConfigInvalid { field });
+                return Err(Error::ConfigInvalid { field: FieldName::new(field) });
             }
         }
         Ok(())
@@ -267,7 +267,7 @@ const _: () = {
 pub const MEMTABLE_ENTRIES_MIN: u32 = 2;
 
 /// One check of a config: whether it holds, and the field it blames when it does not.
-type ConfigCheck = (fn(&Config) -> bool, &'static str);
+type ConfigCheck = (fn(&Config) -> bool, &'static &'static str);
 
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
@@ -277,42 +277,42 @@ const CONFIG_CHECKS: [ConfigCheck; 24] = [
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
         },
-        "query_nodes_max",
+        &"query_nodes_max",
     ),
-    (|c: &Config| c.tables_max >= 1 && c.tables_max as usize <= TABLES_MAX_LIMIT, "tables_max"),
-    (|c: &Config| c.table_memory_bytes >= 1024, "table_memory_bytes"),
+    (|c: &Config| c.tables_max >= 1 && c.tables_max as usize <= TABLES_MAX_LIMIT, &"tables_max"),
+    (|c: &Config| c.table_memory_bytes >= 1024, &"table_memory_bytes"),
     (
         |c: &Config| {
             let page = (c.table_page_bytes as usize).next_multiple_of(8);
             c.table_page_bytes >= 256 && page <= c.read_buffer_bytes as usize
         },
-        "table_page_bytes",
+        &"table_page_bytes",
     ),
-    (|c: &Config| c.tables_max as usize >= COMPACTION_FANIN, "tables_max"),
-    (|c: &Config| c.bloom_bits_per_key >= 1 && c.bloom_bits_per_key <= 32, "bloom_bits_per_key"),
+    (|c: &Config| c.tables_max as usize >= COMPACTION_FANIN, &"tables_max"),
+    (|c: &Config| c.bloom_bits_per_key >= 1 && c.bloom_bits_per_key <= 32, &"bloom_bits_per_key"),
     (
         |c: &Config| {
             c.memtable_entries_max >= MEMTABLE_ENTRIES_MIN
                 && c.memtable_entries_max <= ENTRIES_MAX_LIMIT
         },
-        "memtable_entries_max",
+        &"memtable_entries_max",
     ),
     (
         |c: &Config| c.memtable_edges_max >= 1 && c.memtable_edges_max <= ENTRIES_MAX_LIMIT,
-        "memtable_edges_max",
+        &"memtable_edges_max",
     ),
     (
         |c: &Config| {
             c.memtable_arena_bytes_max >= 1 && c.memtable_arena_bytes_max <= ARENA_BYTES_MAX_LIMIT
         },
-        "memtable_arena_bytes_max",
+        &"memtable_arena_bytes_max",
     ),
-    (|c: &Config| c.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, "source_uri_bytes_max"),
+    (|c: &Config| c.source_uri_bytes_max <= SOURCE_URI_BYTES_MAX_LIMIT, &"source_uri_bytes_max"),
     (
         |c: &Config| c.metadata_bytes_max >= 2 && c.metadata_bytes_max <= METADATA_BYTES_MAX_LIMIT,
-        "metadata_bytes_max",
+        &"metadata_bytes_max",
     ),
-    (|c: &Config| c.content_bytes_max <= CONTENT_BYTES_MAX_LIMIT, "content_bytes_max"),
+    (|c: &Config| c.content_bytes_max <= CONTENT_BYTES_MAX_LIMIT, &"content_bytes_max"),
     (
         |c: &Config| {
             (c.source_uri_bytes_max as u64
@@ -320,12 +320,12 @@ const CONFIG_CHECKS: [ConfigCheck; 24] = [
                 + c.content_bytes_max as u64)
                 <= c.memtable_arena_bytes_max as u64
         },
-        "memtable_arena_bytes_max",
+        &"memtable_arena_bytes_max",
     ),
-    (|c: &Config| c.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, "wal_segment_bytes_max"),
+    (|c: &Config| c.wal_segment_bytes_max <= WAL_SEGMENT_BYTES_MAX_LIMIT, &"wal_segment_bytes_max"),
     (
         |c: &Config| c.wal_segment_bytes_max as usize >= SEGMENT_HEADER_BYTES + c.frame_bytes_max(),
-        "wal_segment_bytes_max",
+        &"wal_segment_bytes_max",
     ),
     // A delete's frames lie in one segment (recovery reads a group cut at a segment's end
     // as torn), so the largest delete must fit one.
@@ -334,31 +334,31 @@ const CONFIG_CHECKS: [ConfigCheck; 24] = [
             u64::from(c.wal_segment_bytes_max)
                 >= SEGMENT_HEADER_BYTES as u64 + c.delete_log_bytes_max()
         },
-        "wal_segment_bytes_max",
+        &"wal_segment_bytes_max",
     ),
-    (|c: &Config| c.wal_segments_max >= 2 && c.wal_segments_max <= 1 << 20, "wal_segments_max"),
+    (|c: &Config| c.wal_segments_max >= 2 && c.wal_segments_max <= 1 << 20, &"wal_segments_max"),
     (
         |c: &Config| {
             c.wal_buffer_bytes as usize >= c.frame_bytes_max()
                 && c.wal_buffer_bytes <= c.wal_segment_bytes_max
         },
-        "wal_buffer_bytes",
+        &"wal_buffer_bytes",
     ),
-    (|c: &Config| c.read_buffer_bytes as usize >= c.frame_bytes_max(), "read_buffer_bytes"),
+    (|c: &Config| c.read_buffer_bytes as usize >= c.frame_bytes_max(), &"read_buffer_bytes"),
     // A largest block record with a page's header and trailer is a little larger than its
     // frame: the read buffer holds it too (it assembles table pages and merges).
-    (|c: &Config| c.merge_buffer_bytes() <= c.read_buffer_bytes as usize, "read_buffer_bytes"),
+    (|c: &Config| c.merge_buffer_bytes() <= c.read_buffer_bytes as usize, &"read_buffer_bytes"),
     (
         |c: &Config| {
             u64::from(c.files_max) >= u64::from(c.wal_segments_max) + u64::from(c.tables_max) + 2
                 && c.files_max <= 1 << 20
         },
-        "files_max",
+        &"files_max",
     ),
     // `small-code` builds have no frozen memtable (see `Store::flushing_frozen`).
-    (|c: &Config| c.flush_auto || !cfg!(feature = "small-code"), "flush_auto"),
-    (|c: &Config| c.flush_step_bytes >= 1, "flush_step_bytes"),
-    (|c: &Config| c.compaction_step_bytes >= 1, "compaction_step_bytes"),
+    (|c: &Config| c.flush_auto || !cfg!(feature = "small-code"), &"flush_auto"),
+    (|c: &Config| c.flush_step_bytes >= 1, &"flush_step_bytes"),
+    (|c: &Config| c.compaction_step_bytes >= 1, &"compaction_step_bytes"),
 ];
 
 impl Default for Config {
@@ -402,7 +402,10 @@ mod tests {
                 let mut config = Config::DEFAULT;
                 set(&mut config, value);
                 if let Err(Error::ConfigInvalid { field }) = config.validate() {
-                    assert!(Config::FIELD_NAMES.contains(&field), "{name}={value}: {field}");
+                    assert!(
+                        Config::FIELD_NAMES.contains(&field.as_str()),
+                        "{name}={value}: {field}"
+                    );
                     refused += 1;
                 }
             }
@@ -417,12 +420,21 @@ mod tests {
     #[test]
     fn a_raised_content_limit_names_the_buffers_to_raise() {
         let raised = Config { content_bytes_max: 1 << 20, ..Config::DEFAULT };
-        assert_eq!(raised.validate(), Err(Error::ConfigInvalid { field: "wal_buffer_bytes" }));
+        assert_eq!(
+            raised.validate(),
+            Err(Error::ConfigInvalid { field: FieldName::new(&"wal_buffer_bytes") })
+        );
         let wal = Config { wal_buffer_bytes: 2 << 20, ..raised };
-        assert_eq!(wal.validate(), Err(Error::ConfigInvalid { field: "read_buffer_bytes" }));
+        assert_eq!(
+            wal.validate(),
+            Err(Error::ConfigInvalid { field: FieldName::new(&"read_buffer_bytes") })
+        );
         let read = Config { read_buffer_bytes: 2 << 20, ..wal };
         assert_eq!(read.validate(), Ok(()));
         let page = Config { table_page_bytes: 4 << 20, ..read };
-        assert_eq!(page.validate(), Err(Error::ConfigInvalid { field: "table_page_bytes" }));
+        assert_eq!(
+            page.validate(),
+            Err(Error::ConfigInvalid { field: FieldName::new(&"table_page_bytes") })
+        );
     }
 }

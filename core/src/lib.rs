@@ -148,7 +148,7 @@ mod xxh3;
 pub use config::{Config, RecoveryMode, SyncPolicy};
 pub use edge::{Direction, Edge, EdgeCount, EdgeFilter, EdgeType};
 pub use engine::{Engine, Stats};
-pub use error::{CorruptionKind, Error, Resource};
+pub use error::{CorruptionKind, Error, FieldName, Resource};
 pub use event::{Event, EventHook, EventKind};
 pub use id::BlockId;
 pub use memtable::BlockView;

@@ -28,25 +28,16 @@ pub(crate) fn validate_block(
         return Err(Error::IdZero);
     }
     if source_uri.len() > config.source_uri_bytes_max as usize {
-        return Err(Error::SourceUriTooLong {
-            bytes: source_uri.len(),
-            bytes_max: config.source_uri_bytes_max,
-        });
+        return Err(Error::SourceUriTooLong { bytes: source_uri.len() });
     }
     if core::str::from_utf8(source_uri).is_err() {
         return Err(Error::SourceUriNotUtf8);
     }
     if metadata_json.len() > config.metadata_bytes_max as usize {
-        return Err(Error::MetadataTooLong {
-            bytes: metadata_json.len(),
-            bytes_max: config.metadata_bytes_max,
-        });
+        return Err(Error::MetadataTooLong { bytes: metadata_json.len() });
     }
     if content.len() > config.content_bytes_max as usize {
-        return Err(Error::ContentTooLong {
-            bytes: content.len(),
-            bytes_max: config.content_bytes_max,
-        });
+        return Err(Error::ContentTooLong { bytes: content.len() });
     }
     let metadata = match rules {
         Rules::Write => crate::json::validate_object(metadata_json),

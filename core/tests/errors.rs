@@ -12,7 +12,7 @@ use harness::{
 };
 use kausaldb_core::{
     memory_bytes_required, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
-    Resource, Stats, SyncPolicy,
+    FieldName, Resource, Stats, SyncPolicy,
 };
 
 fn id(value: u128) -> BlockId {
@@ -36,24 +36,18 @@ fn invalid_arguments_are_refused_precisely_and_change_nothing() {
         (engine.put_block(BlockId::ZERO, b"a.rs", META, b""), Error::IdZero),
         (
             engine.put_block(id(2), &long_uri, META, b""),
-            Error::SourceUriTooLong {
-                bytes: long_uri.len(),
-                bytes_max: config.source_uri_bytes_max,
-            },
+            Error::SourceUriTooLong { bytes: long_uri.len() },
         ),
         (engine.put_block(id(2), b"\xff.rs", META, b""), Error::SourceUriNotUtf8),
         (
             engine.put_block(id(2), b"a.rs", long_meta.as_bytes(), b""),
-            Error::MetadataTooLong { bytes: long_meta.len(), bytes_max: config.metadata_bytes_max },
+            Error::MetadataTooLong { bytes: long_meta.len() },
         ),
         (engine.put_block(id(2), b"a.rs", b"[1]", b""), Error::MetadataInvalid { offset: 0 }),
         (engine.put_block(id(2), b"a.rs", b"{\"a\":}", b""), Error::MetadataInvalid { offset: 5 }),
         (
             engine.put_block(id(2), b"a.rs", META, &long_content),
-            Error::ContentTooLong {
-                bytes: long_content.len(),
-                bytes_max: config.content_bytes_max,
-            },
+            Error::ContentTooLong { bytes: long_content.len() },
         ),
         (engine.delete_block(BlockId::ZERO), Error::IdZero),
         (engine.delete_block(id(2)), Error::NotFound),
@@ -89,17 +83,17 @@ fn config_and_region_errors_name_what_is_wrong() {
     let vfs = harness::sim_vfs(memory.disk, 1);
     assert_eq!(
         Engine::open(bad, &mut *memory.region, vfs).err(),
-        Some(Error::ConfigInvalid { field: "wal_buffer_bytes" })
+        Some(Error::ConfigInvalid { field: FieldName::new(&"wal_buffer_bytes") })
     );
-    let fields: [(Config, &str); 5] = [
-        (Config { memtable_entries_max: 0, ..config }, "memtable_entries_max"),
-        (Config { memtable_edges_max: u32::MAX, ..config }, "memtable_edges_max"),
-        (Config { memtable_arena_bytes_max: 10, ..config }, "memtable_arena_bytes_max"),
-        (Config { wal_segment_bytes_max: 64, ..config }, "wal_segment_bytes_max"),
-        (Config { files_max: 2, ..config }, "files_max"),
+    let fields: [(Config, &'static &'static str); 5] = [
+        (Config { memtable_entries_max: 0, ..config }, &"memtable_entries_max"),
+        (Config { memtable_edges_max: u32::MAX, ..config }, &"memtable_edges_max"),
+        (Config { memtable_arena_bytes_max: 10, ..config }, &"memtable_arena_bytes_max"),
+        (Config { wal_segment_bytes_max: 64, ..config }, &"wal_segment_bytes_max"),
+        (Config { files_max: 2, ..config }, &"files_max"),
     ];
     for (bad, field) in fields {
-        assert_eq!(bad.validate(), Err(Error::ConfigInvalid { field }));
+        assert_eq!(bad.validate(), Err(Error::ConfigInvalid { field: FieldName::new(field) }));
     }
     let required = memory_bytes_required(&config);
     let short = &mut memory.region[..required - 1];
@@ -109,7 +103,7 @@ fn config_and_region_errors_name_what_is_wrong() {
     );
     assert_eq!(
         Engine::open(config, short, vfs).err(),
-        Some(Error::RegionTooSmall { bytes_required: required, bytes_given: required - 1 })
+        Some(Error::RegionTooSmall { bytes_required: required })
     );
 }
 
@@ -618,7 +612,10 @@ fn reopening_with_smaller_limits_is_refused_and_loses_nothing() {
 #[test]
 fn every_valid_config_can_insert_an_edge_between_table_blocks() {
     let one = Config { memtable_entries_max: 1, ..small_config() };
-    assert_eq!(one.validate(), Err(Error::ConfigInvalid { field: "memtable_entries_max" }));
+    assert_eq!(
+        one.validate(),
+        Err(Error::ConfigInvalid { field: FieldName::new(&"memtable_entries_max") })
+    );
     let config = Config { memtable_entries_max: 2, ..small_config() };
     let bump = bumpalo::Bump::new();
     let memory = Memory::new(&bump, &config);
@@ -649,7 +646,10 @@ fn errors_display_as_sentences_and_work_with_question_mark() {
         Some("no such file or directory")
     );
     let samples = [
-        (Error::ConfigInvalid { field: "tables_max" }, "config field tables_max is out of range"),
+        (
+            Error::ConfigInvalid { field: FieldName::new(&"tables_max") },
+            "config field tables_max is out of range",
+        ),
         (
             Error::MemtableFull { resource: Resource::MemtableEntries },
             "the memtable is full: memtable entries (Config::memtable_entries_max)",
@@ -662,12 +662,15 @@ fn errors_display_as_sentences_and_work_with_question_mark() {
         (Error::Locked { pid: 42 }, "the store is in use by process 42"),
         (Error::MetadataInvalid { offset: 3 }, "the metadata is not one JSON object (at byte 3)"),
         (
-            Error::RegionTooSmall { bytes_required: 16_384, bytes_given: 0 },
-            "the region has 0 bytes; this config needs 16384",
+            Error::RegionTooSmall { bytes_required: 16_384 },
+            "the region is smaller than the 16384 bytes this config needs",
         ),
         (
-            Error::ContentTooLong { bytes: usize::MAX, bytes_max: u32::MAX },
-            &format!("the content has {} bytes; at most 4294967295 are accepted", usize::MAX),
+            Error::ContentTooLong { bytes: usize::MAX },
+            &format!(
+                "the content has {} bytes, more than Config::content_bytes_max accepts",
+                usize::MAX
+            ),
         ),
         (Error::EdgeTypeUnknown { code: 0x0a0f }, "edge type 0x0a0f is not known"),
         (Error::EdgeTypeUnknown { code: 0xffff }, "edge type 0xffff is not known"),
@@ -867,7 +870,7 @@ fn every_error_variant_is_produced_by_the_call_that_should() {
     let needle = vec![b'n'; kausaldb_core::limits::NEEDLE_BYTES_MAX + 1];
     let long_needle = kausaldb_core::BlockFilter { content_contains: Some(&needle), ..all };
     let refused = engine.scan(&long_needle, &mut cursor, &mut [BlockId::ZERO; 4]);
-    assert_eq!(refused, Err(Error::QueryInvalid { field: "content_contains" }));
+    assert_eq!(refused, Err(Error::QueryInvalid { field: FieldName::new(&"content_contains") }));
     let path = kausaldb_core::PathQuery {
         from: id(9),
         to: id(9),
@@ -877,7 +880,7 @@ fn every_error_variant_is_produced_by_the_call_that_should() {
     };
     let mut steps = [kausaldb_core::PathStep::EMPTY; 4];
     let too_deep = engine.shortest_path(&path, &mut steps).err();
-    assert_eq!(too_deep, Some(Error::QueryInvalid { field: "depth_max" }));
+    assert_eq!(too_deep, Some(Error::QueryInvalid { field: FieldName::new(&"depth_max") }));
     let from_zero = kausaldb_core::PathQuery { from: BlockId::ZERO, depth_max: 3, ..path };
     assert_eq!(engine.shortest_path(&from_zero, &mut steps).err(), Some(Error::IdZero));
     let to_zero = kausaldb_core::PathQuery { to: BlockId::ZERO, depth_max: 3, ..path };

@@ -273,7 +273,10 @@ fn model_a_compaction_by_the_host_in_steps_with_crashes() {
 #[cfg(feature = "small-code")]
 fn small_code_builds_refuse_a_config_without_flush_auto() {
     let config = Config { flush_auto: false, ..harness::small_config() };
-    assert_eq!(config.validate(), Err(Error::ConfigInvalid { field: "flush_auto" }));
+    assert_eq!(
+        config.validate(),
+        Err(Error::ConfigInvalid { field: kausaldb_core::FieldName::new(&"flush_auto") })
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use harness::{for_each_seed, perform, Generator, Memory, Model, Outcome};
 use kausaldb_core::query::{DEPTH_MAX_LIMIT, RESULTS_MAX_LIMIT};
 use kausaldb_core::vfs::sim::SimVfs;
 use kausaldb_core::{
-    BlockFilter, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error,
+    BlockFilter, BlockId, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, FieldName,
     MetadataValue, PathOutcome, PathQuery, PathStep, ScanCursor, TraversalHit, TraversalOrder,
     TraversalQuery, Vfs, Via,
 };
@@ -831,20 +831,20 @@ fn bounds_truncate_with_exact_hits_and_bad_arguments_are_refused() {
     let to_self = PathQuery { to: head[0], ..path };
     assert_eq!(engine.shortest_path(&to_self, &mut steps), Ok(PathOutcome::Found { steps: 1 }));
 
-    let invalid = |field| Err(Error::QueryInvalid { field });
+    let invalid = |field| Err(Error::QueryInvalid { field: FieldName::new(field) });
     let base = TraversalQuery::new(&head, Direction::Outgoing);
     let too_many_types = [EdgeType::CALLS; 65];
     let many_starts = [head[0]; 257];
     let cases: [(TraversalQuery<'_>, Result<(), Error>); 7] = [
-        (TraversalQuery { depth_max: DEPTH_MAX_LIMIT + 1, ..base }, invalid("depth_max")),
-        (TraversalQuery { results_max: 0, ..base }, invalid("results_max")),
-        (TraversalQuery { results_max: RESULTS_MAX_LIMIT + 1, ..base }, invalid("results_max")),
-        (TraversalQuery { starts: &[], ..base }, invalid("starts")),
-        (TraversalQuery { starts: &many_starts, ..base }, invalid("starts")),
+        (TraversalQuery { depth_max: DEPTH_MAX_LIMIT + 1, ..base }, invalid(&"depth_max")),
+        (TraversalQuery { results_max: 0, ..base }, invalid(&"results_max")),
+        (TraversalQuery { results_max: RESULTS_MAX_LIMIT + 1, ..base }, invalid(&"results_max")),
+        (TraversalQuery { starts: &[], ..base }, invalid(&"starts")),
+        (TraversalQuery { starts: &many_starts, ..base }, invalid(&"starts")),
         (TraversalQuery { starts: &[BlockId::ZERO], ..base }, Err(Error::IdZero)),
         (
             TraversalQuery { edge_filter: EdgeFilter::Include(&too_many_types), ..base },
-            invalid("edge_filter"),
+            invalid(&"edge_filter"),
         ),
     ];
     for (query, expected) in cases {
@@ -865,7 +865,7 @@ fn bounds_truncate_with_exact_hits_and_bad_arguments_are_refused() {
     };
     assert_eq!(
         engine.scan(&nan, &mut cursor, &mut ids).err(),
-        Some(Error::QueryInvalid { field: "metadata_equals" })
+        Some(Error::QueryInvalid { field: FieldName::new(&"metadata_equals") })
     );
     assert_eq!(engine.find_blocks(&[head[0], BlockId::ZERO], |_, _| {}), Err(Error::IdZero));
 }

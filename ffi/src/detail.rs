@@ -5,7 +5,7 @@
 use crate::host_vfs::StorageFailure;
 use crate::status::{kausal_status, status_text};
 use core::ffi::c_char;
-use kausaldb_core::{CorruptionKind, Error, Resource, Sentence, VfsError};
+use kausaldb_core::{Config, CorruptionKind, Error, Resource, Sentence, VfsError};
 
 /// No resource (the error is not a capacity error).
 pub const KAUSAL_RESOURCE_NONE: u32 = 0;
@@ -185,16 +185,14 @@ fn corruption_code(kind: CorruptionKind) -> u32 {
 fn fill_from_error(detail: &mut kausal_error_detail, error: &Error) {
     match *error {
         Error::ConfigInvalid { field } | Error::QueryInvalid { field } => {
-            TextBuffer { bytes: &mut detail.field, len: 0 }.text(field);
+            TextBuffer { bytes: &mut detail.field, len: 0 }.text(field.as_str());
         }
-        Error::RegionTooSmall { bytes_required, bytes_given } => {
-            (detail.value, detail.limit) = (bytes_given as u64, bytes_required as u64);
-        }
-        Error::SourceUriTooLong { bytes, bytes_max }
-        | Error::MetadataTooLong { bytes, bytes_max }
-        | Error::ContentTooLong { bytes, bytes_max } => {
-            (detail.value, detail.limit) = (bytes as u64, u64::from(bytes_max));
-        }
+        // The region's length is the open's to add (`open_status`).
+        Error::RegionTooSmall { bytes_required } => detail.limit = bytes_required as u64,
+        // The limit is the handle's config's to add (`fill_limit`).
+        Error::SourceUriTooLong { bytes }
+        | Error::MetadataTooLong { bytes }
+        | Error::ContentTooLong { bytes } => detail.value = bytes as u64,
         Error::MetadataInvalid { offset } => detail.value = offset as u64,
         Error::EdgeTypeUnknown { code } => detail.value = u64::from(code),
         Error::BufferTooSmall { needed } => detail.value = needed as u64,
@@ -206,6 +204,17 @@ fn fill_from_error(detail: &mut kausal_error_detail, error: &Error) {
         Error::Io(VfsError::Io { code }) => detail.os_error = code,
         _ => {}
     }
+}
+
+/// The limit a `*_TOO_LONG` `error` broke, from the handle's `config` (the error carries
+/// the length given only).
+pub(crate) fn fill_limit(detail: &mut kausal_error_detail, error: Option<Error>, config: &Config) {
+    detail.limit = u64::from(match error {
+        Some(Error::SourceUriTooLong { .. }) => config.source_uri_bytes_max,
+        Some(Error::MetadataTooLong { .. }) => config.metadata_bytes_max,
+        Some(Error::ContentTooLong { .. }) => config.content_bytes_max,
+        _ => return,
+    });
 }
 
 /// The detail of `failure`, with the storage call that failed during it (if any).
@@ -261,8 +270,8 @@ mod tests {
     #[test]
     fn the_message_is_the_display_sentence() {
         let errors = [
-            Error::RegionTooSmall { bytes_required: usize::MAX, bytes_given: 0 },
-            Error::ContentTooLong { bytes: 4097, bytes_max: 4096 },
+            Error::RegionTooSmall { bytes_required: usize::MAX },
+            Error::ContentTooLong { bytes: 4097 },
             Error::MetadataInvalid { offset: 10 },
             Error::EdgeTypeUnknown { code: 0x7f01 },
             Error::Io(VfsError::Io { code: -1 }),

@@ -332,10 +332,8 @@ unsafe fn open_in(
         return Err(KAUSAL_ERROR_NULL_ARGUMENT.into());
     }
     if region_len < handle_bytes_required(&config) {
-        let error = kausaldb_core::Error::RegionTooSmall {
-            bytes_required: handle_bytes_required(&config),
-            bytes_given: region_len,
-        };
+        let error =
+            kausaldb_core::Error::RegionTooSmall { bytes_required: handle_bytes_required(&config) };
         return Err(error.into());
     }
     let backend = vfs()?;
@@ -411,18 +409,25 @@ unsafe fn aligned_offset<T>(base: *mut u8, start: usize) -> usize {
     start + unsafe { base.add(start) }.align_offset(align_of::<T>())
 }
 
-/// The status of an open; on failure, its detail goes to `out_error` (if not NULL).
+/// The status of an open; on failure, its detail goes to `out_error` (if not NULL), with
+/// `region_len` as the value of `KAUSAL_ERROR_REGION_TOO_SMALL` (the error has only the
+/// bytes required).
 unsafe fn open_status(
     out_error: *mut kausal_error_detail,
     result: Outcome,
     storage: Option<StorageFailure>,
+    region_len: usize,
 ) -> kausal_status {
     match result {
         Ok(()) => KAUSAL_OK,
         Err(failure) => {
             if !out_error.is_null() {
+                let mut detail = detail::detail_of(&failure, storage.as_ref());
+                if failure.status == KAUSAL_ERROR_REGION_TOO_SMALL {
+                    detail.value = region_len as u64;
+                }
                 // SAFETY: non-null, checked by error_output to be a struct of this size.
-                unsafe { out_error.write(detail::detail_of(&failure, storage.as_ref())) };
+                unsafe { out_error.write(detail) };
             }
             failure.status
         }
@@ -464,7 +469,7 @@ pub unsafe extern "C" fn kausal_open_dir(
     // SAFETY: forwarded from the caller.
     let result = unsafe { open_in(config, region, region_len, vfs, out_db, &mut storage) };
     // SAFETY: forwarded from the caller.
-    unsafe { open_status(out_error, result, storage) }
+    unsafe { open_status(out_error, result, storage, region_len) }
 }
 
 /// The POSIX backend on directory `path`.
@@ -544,7 +549,7 @@ pub unsafe extern "C" fn kausal_open_vfs(
     // SAFETY: forwarded from the caller.
     let result = unsafe { open_in(config, region, region_len, vfs, out_db, &mut storage) };
     // SAFETY: forwarded from the caller.
-    unsafe { open_status(out_error, result, storage) }
+    unsafe { open_status(out_error, result, storage, region_len) }
 }
 
 /// The detail of the last call on `db`: its status (`KAUSAL_OK` if it succeeded) and what
@@ -566,7 +571,11 @@ pub unsafe extern "C" fn kausal_last_error(
             return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
         }
         let detail = match &db.last_error {
-            Some(last) => detail::detail_of(&last.failure, last.storage.as_ref()),
+            Some(last) => {
+                let mut detail = detail::detail_of(&last.failure, last.storage.as_ref());
+                detail::fill_limit(&mut detail, last.failure.error, db.engine.config());
+                detail
+            }
             None => detail::detail_of(&Failure::from(KAUSAL_OK), None),
         };
         // SAFETY: forwarded from the caller.

@@ -2,7 +2,9 @@
 
 use crate::status::kausal_status::{self, *};
 use core::ffi::c_char;
-use kausaldb_core::{BlockId, Config, Direction, Edge, EdgeType, RecoveryMode, Stats, SyncPolicy};
+use kausaldb_core::{
+    BlockId, Config, Direction, Edge, EdgeType, FieldName, RecoveryMode, Stats, SyncPolicy,
+};
 
 /// A 128-bit block id: 16 raw bytes. All zero is invalid.
 #[repr(C)]
@@ -127,6 +129,11 @@ const _: () = assert!(
     core::mem::offset_of!(kausal_config, region_initialized) == KAUSAL_CONFIG_SIZE_V1 as usize
 );
 
+/// `ConfigInvalid` for the C config's `field`.
+fn config_invalid(field: &'static &'static str) -> crate::Failure {
+    kausaldb_core::Error::ConfigInvalid { field: FieldName::new(field) }.into()
+}
+
 impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
@@ -180,21 +187,20 @@ impl kausal_config {
             return Err(KAUSAL_ERROR_STRUCT_SIZE.into());
         }
         if self.region_initialized > 1 {
-            let field = "region_initialized";
-            return Err(kausaldb_core::Error::ConfigInvalid { field }.into());
+            return Err(config_invalid(&"region_initialized"));
         }
         if self.flush_auto > 1 {
-            return Err(kausaldb_core::Error::ConfigInvalid { field: "flush_auto" }.into());
+            return Err(config_invalid(&"flush_auto"));
         }
         let known_policy =
             matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
         let known_mode =
             matches!(self.recovery_mode, KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT);
         if !known_policy {
-            return Err(kausaldb_core::Error::ConfigInvalid { field: "sync_policy" }.into());
+            return Err(config_invalid(&"sync_policy"));
         }
         if !known_mode {
-            return Err(kausaldb_core::Error::ConfigInvalid { field: "recovery_mode" }.into());
+            return Err(config_invalid(&"recovery_mode"));
         }
         let config = self.to_core_unvalidated();
         config.validate()?;
@@ -304,7 +310,7 @@ pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
             KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT,
             KAUSAL_RECOVERY_TOLERANT | KAUSAL_RECOVERY_STRICT,
         ) => match config.to_core_unvalidated().validate() {
-            Err(kausaldb_core::Error::ConfigInvalid { field }) => field,
+            Err(kausaldb_core::Error::ConfigInvalid { field }) => field.as_str(),
             _ => "",
         },
         (KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT, _) => "recovery_mode",
@@ -608,10 +614,11 @@ mod tests {
             Err(KAUSAL_ERROR_STRUCT_SIZE)
         );
         let policy = kausal_config { sync_policy: 7, ..config };
-        let error = kausaldb_core::Error::ConfigInvalid { field: "sync_policy" };
+        let error = kausaldb_core::Error::ConfigInvalid { field: FieldName::new(&"sync_policy") };
         assert_eq!(policy.to_core(), Err(error.into()));
         let region = kausal_config { region_initialized: 2, ..config };
-        let error = kausaldb_core::Error::ConfigInvalid { field: "region_initialized" };
+        let error =
+            kausaldb_core::Error::ConfigInvalid { field: FieldName::new(&"region_initialized") };
         assert_eq!(region.to_core(), Err(error.into()));
         assert_eq!(invalid_field(&region), "region_initialized\0");
     }

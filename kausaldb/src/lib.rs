@@ -39,7 +39,7 @@ use std::path::Path;
 pub use kausaldb_core as core;
 pub use kausaldb_core::{
     BlockId, BlockView, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, Event,
-    EventHook, EventKind, Stats,
+    EventHook, EventKind, FieldName, Stats,
 };
 
 /// The engine over the store directory, as `Store::with` lends it.

@@ -1,7 +1,7 @@
 //! The owned store as a `std` program uses it: open by path, keep it in a struct, drop it
 //! without `close`, reopen; one process at a time.
 
-use kausaldb::{BlockId, Config, Edge, EdgeType, Error, Store};
+use kausaldb::{BlockId, Config, Edge, EdgeType, Error, FieldName, Store};
 use std::path::PathBuf;
 
 /// A fresh directory under the target directory, removed when dropped.
@@ -95,7 +95,7 @@ fn a_bad_config_or_a_missing_directory_is_an_error_not_a_panic() {
     let bad = Config { memtable_edges_max: 0, ..small() };
     assert_eq!(
         Store::open_with(&scratch.0, bad).err(),
-        Some(Error::ConfigInvalid { field: "memtable_edges_max" })
+        Some(Error::ConfigInvalid { field: FieldName::new(&"memtable_edges_max") })
     );
     let missing = scratch.0.join("no/such/dir");
     assert!(matches!(Store::open_with(missing, small()), Err(Error::Io(_))));

@@ -1,6 +1,6 @@
 //! Block filters, evaluated on a block's bytes without allocating.
 
-use crate::error::Error;
+use crate::error::{Error, FieldName};
 use crate::json;
 use crate::limits::NEEDLE_BYTES_MAX;
 
@@ -34,11 +34,11 @@ impl BlockFilter<'_> {
     /// `QueryInvalid` for a needle over `NEEDLE_BYTES_MAX` or a NaN number.
     pub fn validate(&self) -> Result<(), Error> {
         if self.content_contains.is_some_and(|needle| needle.len() > NEEDLE_BYTES_MAX) {
-            return Err(Error::QueryInvalid { field: "content_contains" });
+            return Err(Error::QueryInvalid { field: FieldName::new(&"content_contains") });
         }
         if let Some((_, MetadataValue::Number(number))) = self.metadata_equals {
             if number.is_nan() {
-                return Err(Error::QueryInvalid { field: "metadata_equals" });
+                return Err(Error::QueryInvalid { field: FieldName::new(&"metadata_equals") });
             }
         }
         Ok(())

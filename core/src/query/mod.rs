@@ -19,7 +19,7 @@ pub(crate) use traverse::{frames_count, shortest_path, traverse, Frame, QueryNod
 
 use crate::codec::narrow_u32;
 use crate::edge::{Direction, EdgeFilter, EdgeType};
-use crate::error::Error;
+use crate::error::{Error, FieldName};
 use crate::id::BlockId;
 
 /// Depth a traversal goes to when the caller does not say.
@@ -84,16 +84,16 @@ impl<'a> TraversalQuery<'a> {
     /// `QueryInvalid` naming the first bad field, or `IdZero`.
     pub fn validate(&self) -> Result<(), Error> {
         if self.starts.is_empty() || self.starts.len() > STARTS_MAX {
-            return Err(Error::QueryInvalid { field: "starts" });
+            return Err(Error::QueryInvalid { field: FieldName::new(&"starts") });
         }
         if self.starts.iter().any(BlockId::is_zero) {
             return Err(Error::IdZero);
         }
         if self.depth_max > DEPTH_MAX_LIMIT {
-            return Err(Error::QueryInvalid { field: "depth_max" });
+            return Err(Error::QueryInvalid { field: FieldName::new(&"depth_max") });
         }
         if self.results_max == 0 || self.results_max > RESULTS_MAX_LIMIT {
-            return Err(Error::QueryInvalid { field: "results_max" });
+            return Err(Error::QueryInvalid { field: FieldName::new(&"results_max") });
         }
         validate_edge_filter(&self.edge_filter)
     }
@@ -102,7 +102,7 @@ impl<'a> TraversalQuery<'a> {
 fn validate_edge_filter(filter: &EdgeFilter<'_>) -> Result<(), Error> {
     match filter {
         EdgeFilter::Include(types) | EdgeFilter::Exclude(types) if types.len() > EDGE_TYPES_MAX => {
-            Err(Error::QueryInvalid { field: "edge_filter" })
+            Err(Error::QueryInvalid { field: FieldName::new(&"edge_filter") })
         }
         _ => Ok(()),
     }

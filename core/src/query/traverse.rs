@@ -6,7 +6,7 @@ use super::Via;
 use super::{PathOutcome, PathStep, TraversalCount, TraversalHit, TraversalOrder, TraversalQuery};
 use crate::codec::narrow_u32;
 use crate::edge::{Direction, Edge, EdgeFilter, EdgeType};
-use crate::error::Error;
+use crate::error::{Error, FieldName};
 use crate::id::BlockId;
 use crate::memtable::slot_of;
 use crate::store::Store;
@@ -516,7 +516,7 @@ pub(crate) fn shortest_path<V: Vfs>(
         return Err(Error::IdZero);
     }
     if query.depth_max > super::DEPTH_MAX_LIMIT {
-        return Err(Error::QueryInvalid { field: "depth_max" });
+        return Err(Error::QueryInvalid { field: FieldName::new(&"depth_max") });
     }
     super::validate_edge_filter(&query.edge_filter)?;
     check_starts_live(store, vfs, &[query.from, query.to])?;
