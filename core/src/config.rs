@@ -171,8 +171,9 @@ impl Config {
     /// Bytes of log the largest delete takes (one removing `memtable_edges_max` edges, the
     /// most a delete can plan room for): it must fit one segment.
     fn delete_log_bytes_max(&self) -> u64 {
-        let per_frame = self.deleted_edges_per_frame() as u64;
-        delete_log_bytes(u64::from(self.memtable_edges_max), per_frame)
+        // At most DELETE_ROUND_EDGES: nothing saturates.
+        let per_frame = u32::try_from(self.deleted_edges_per_frame()).unwrap_or(u32::MAX);
+        delete_log_bytes(self.memtable_edges_max, per_frame)
     }
 
     /// Bytes of the largest block payload: uri, metadata and content at their limits.

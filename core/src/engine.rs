@@ -454,12 +454,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
         if id.is_zero() {
             return Err(Error::IdZero);
         }
-        let per_frame = self.config.deleted_edges_per_frame();
+        // At most DELETE_ROUND_EDGES: nothing saturates.
+        let per_frame = u32::try_from(self.config.deleted_edges_per_frame()).unwrap_or(u32::MAX);
         // A plan the memtable has room for fits a segment (config validation). A first plan
         // made before a flush may count more edges than that; saturating keeps its answer
         // (the log needs a new segment) and the memtable check refuses it.
         let log_bytes = |plan: &Plan| {
-            let bytes = delete_log_bytes(plan.edge_records as u64, per_frame as u64);
+            let edges = u32::try_from(plan.edge_records).unwrap_or(u32::MAX);
+            let bytes = delete_log_bytes(edges, per_frame);
             usize::try_from(bytes).unwrap_or(usize::MAX)
         };
         let plan =

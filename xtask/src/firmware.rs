@@ -13,13 +13,13 @@
 use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (84,238 bytes measured with the 19 calls the firmware
-/// makes, 72,678 with its storage calls alone; README.md, "Embedded", says where the rest
+/// as issue 18 sets it: not met yet (81,792 bytes measured with the 19 calls the firmware
+/// makes, 70,406 with its storage calls alone; README.md, "Embedded", says where the rest
 /// goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
 /// ratchet that fails on growth and comes down with each reduction.
-const ENGINE_TEXT_CEILING_BYTES: u64 = 84 << 10;
+const ENGINE_TEXT_CEILING_BYTES: u64 = 80 << 10;
 /// Power-cut seeds a default run checks (CI runs this many: about 10 s under QEMU).
 const SEEDS_DEFAULT: u32 = 2000;
 /// Power-cut seeds the storage-only image runs (at most).

@@ -280,17 +280,18 @@ pub(crate) fn deleted_edge_entry(id: &BlockId, edge: &Edge) -> [u8; DELETED_EDGE
 }
 
 /// Log bytes a delete that removes up to `edges` edges takes, `per_frame` (at least 1)
-/// entries to a deleted-edges frame: those frames and the delete-block frame. In u64: a
-/// config check computes it for `memtable_edges_max` on 32-bit targets too.
-pub(crate) const fn delete_log_bytes(edges: u64, per_frame: u64) -> u64 {
-    const fn frame(entries: u64) -> u64 {
-        let payload = (DELETED_EDGES_FIXED_BYTES) as u64 + entries * DELETED_EDGE_BYTES as u64;
+/// entries to a deleted-edges frame: those frames and the delete-block frame. The bytes in
+/// u64: a config check computes them for `memtable_edges_max` on 32-bit targets too; the
+/// counts divide in u32 (a u64 division is a library routine there).
+pub(crate) const fn delete_log_bytes(edges: u32, per_frame: u32) -> u64 {
+    const fn frame(entries: u32) -> u64 {
+        let payload = DELETED_EDGES_FIXED_BYTES as u64 + entries as u64 * DELETED_EDGE_BYTES as u64;
         (FRAME_HEADER_BYTES as u64) + payload.div_ceil(FRAME_ALIGN as u64) * FRAME_ALIGN as u64
     }
     let rest = edges % per_frame;
     let rest_frame = if rest == 0 { 0 } else { frame(rest) };
     let delete_frame = FRAME_HEADER_BYTES + padded_bytes(DELETE_BLOCK_BYTES);
-    (edges / per_frame) * frame(per_frame) + rest_frame + delete_frame as u64
+    (edges / per_frame) as u64 * frame(per_frame) + rest_frame + delete_frame as u64
 }
 
 /// The payload of a put-block record, before its variable parts.
