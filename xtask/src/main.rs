@@ -754,29 +754,62 @@ fn apt_install(packages: &[&str]) -> Result {
 }
 
 fn ci() -> Result {
-    let nightly = set_up()?;
-    check(false)?;
-    run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)])?;
-    c_tests(&[], true)?;
-    server_tests()?;
-    install_check()?;
-    firmware::firmware(&[])?;
-    firmware::crc_on_aarch64()?;
+    // Each phase's time is printed at the end (also after a failure): CI has 30 minutes on
+    // two cores, and this says where they go.
+    let mut phases = Phases(Vec::new());
+    let result = ci_phases(&mut phases);
+    phases.report();
+    result
+}
+
+/// `ci`'s phases, each timed into `phases`.
+fn ci_phases(phases: &mut Phases) -> Result {
+    let nightly = phases.time("set-up", set_up)?;
+    phases.time("check", || check(false))?;
+    phases.time("Rust tests", || run_tests(None, &[("KAUSAL_ITERATIONS", CI_ITERATIONS)]))?;
+    phases.time("C tests", || c_tests(&[], true))?;
+    phases.time("server tests", server_tests)?;
+    phases.time("install check", install_check)?;
+    phases.time("firmware", || firmware::firmware(&[]))?;
+    phases.time("CRC on aarch64", firmware::crc_on_aarch64)?;
     if nightly {
-        miri()?;
+        phases.time("Miri", miri)?;
         // Every fuzz target for a short fixed time from its seeds (long runs: `cargo xtask
         // fuzz --seconds N`); the seeds and past findings also run in the tests above.
-        fuzz::fuzz(&["--seconds".to_string(), CI_FUZZ_SECONDS.to_string()])?;
+        let seconds = CI_FUZZ_SECONDS.to_string();
+        phases.time("fuzz", || fuzz::fuzz(&["--seconds".to_string(), seconds]))?;
     } else {
         // Only a machine without any nightly toolchain gets here; say so loudly.
         eprintln!("xtask: WARNING: no nightly toolchain, Miri and the fuzzers NOT run");
     }
-    demo(&[])?;
-    // The README's Rust program runs as a user would copy it (tidy keeps the two equal).
-    let _ = std::fs::remove_dir_all(root().join("target/readme-store"));
-    let readme = ["run", "-q", "-p", "kausaldb-core", "--features", "posix", "--example", "readme"];
-    run("cargo", &readme, &[])?;
-    run("cargo", &["bench", "-p", "kausaldb-bench", "--no-run"], &[])
+    phases.time("demo", || demo(&[]))?;
+    phases.time("README program, benches build", || {
+        // The README's Rust program runs as a user would copy it (tidy keeps the two equal).
+        let _ = std::fs::remove_dir_all(root().join("target/readme-store"));
+        let readme =
+            ["run", "-q", "-p", "kausaldb-core", "--features", "posix", "--example", "readme"];
+        run("cargo", &readme, &[])?;
+        run("cargo", &["bench", "-p", "kausaldb-bench", "--no-run"], &[])
+    })
+}
+
+/// How long each phase of a command took, in seconds.
+struct Phases(Vec<(&'static str, f64)>);
+
+impl Phases {
+    /// Runs `phase` and notes its time, whatever its outcome.
+    fn time<T>(&mut self, name: &'static str, phase: impl FnOnce() -> Result<T>) -> Result<T> {
+        let started = Instant::now();
+        let outcome = phase();
+        self.0.push((name, started.elapsed().as_secs_f64()));
+        outcome
+    }
+
+    fn report(&self) {
+        for (name, seconds) in &self.0 {
+            eprintln!("xtask: {seconds:>7.1} s  {name}");
+        }
+    }
 }
 
 #[cfg(test)]
