@@ -5,6 +5,7 @@
 
 use core::cmp::Ordering;
 
+use crate::codec::narrow_u32;
 use crate::error::Error;
 use crate::limits::TABLES_MAX_LIMIT;
 use crate::record::{EdgeRecord, SortKey};
@@ -193,7 +194,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         smallest: &Smallest<C>,
     ) -> Result<(), Error> {
         debug_assert!(smallest.holders & (1 << smallest.index) != 0);
-        debug_assert!(smallest.holders >> self.len == 0);
+        debug_assert!(smallest.holders.checked_shr(narrow_u32(self.len)).unwrap_or(0) == 0);
         for (index, cursor) in self.cursors[..self.len].iter_mut().enumerate() {
             if smallest.holders & (1 << index) == 0 {
                 continue;
@@ -234,3 +235,71 @@ impl<C: MergeCursor> Clone for Smallest<C> {
 }
 
 impl<C: MergeCursor> Copy for Smallest<C> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::sim::{SimConfig, SimVfs};
+
+    /// A cursor over the keys `key_id`s `next..end` (each one record), no table behind it.
+    #[derive(Clone, Copy)]
+    struct Counting {
+        next: u128,
+        end: u128,
+    }
+
+    impl MergeCursor for Counting {
+        type Head = u128;
+
+        fn head<V: Vfs>(
+            &mut self,
+            _: &mut V,
+            _: &mut TablePool<'_>,
+            _: &TableMeta,
+            _: &mut [u8],
+        ) -> Result<Option<u128>, Error> {
+            Ok((self.next < self.end).then_some(self.next))
+        }
+
+        fn key_of(head: &u128) -> SortKey {
+            SortKey::of_block(&crate::id::BlockId::from_u128(*head))
+        }
+
+        fn advance(&mut self, _: &u128) {
+            self.next += 1;
+        }
+    }
+
+    /// With a cursor for every one of `TABLES_MAX_LIMIT` tables (the last bit of the holders
+    /// in use), every key comes out once, from the newest cursor holding it, and every
+    /// cursor holding it moves past it.
+    #[test]
+    fn a_merge_of_every_table_slot_takes_each_key_once_from_the_newest_holder() {
+        let config = SimConfig { files_max: 1, file_bytes_max: 64, pending_bytes_max: 64 };
+        let mut memory = std::vec![0u8; config.memory_bytes_required()];
+        let mut vfs = SimVfs::new(&mut memory, config, 1).unwrap();
+        let mut pool_bytes = [0u8; 8];
+        let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
+        let tables = [TableMeta::EMPTY; TABLES_MAX_LIMIT];
+        let mut buffer_bytes = [0u8; TABLES_MAX_LIMIT];
+        let mut buffers = MergeBuffers::new(&mut buffer_bytes, 1);
+        // Cursor i holds keys i..i + 8: key k is held by the cursors k - 7..=k.
+        let mut storage = [Counting { next: 0, end: 0 }; TABLES_MAX_LIMIT];
+        let mut merge = Merge::new(&mut storage);
+        for i in 0..TABLES_MAX_LIMIT as u128 {
+            merge.push(Counting { next: i, end: i + 8 });
+        }
+        let mut taken = std::vec::Vec::new();
+        while let Some(smallest) =
+            merge.smallest(&mut vfs, &mut pool, &tables, &mut buffers).unwrap()
+        {
+            let key = smallest.head;
+            assert_eq!(smallest.index as u128, key.saturating_sub(7), "the newest holder");
+            let holders = (key.saturating_sub(7)..=key.min(63)).count();
+            assert_eq!(smallest.holders.count_ones() as usize, holders, "key {key}");
+            taken.push(key);
+            merge.advance_holders(&mut vfs, &mut pool, &tables, &mut buffers, &smallest).unwrap();
+        }
+        assert_eq!(taken, (0..TABLES_MAX_LIMIT as u128 + 7).collect::<std::vec::Vec<_>>());
+    }
+}
