@@ -217,14 +217,16 @@ impl<'r> Memtable<'r> {
         for _ in 0..slot_count {
             let value = self.block_slots[slot];
             let entry = value & entry_mask;
-            // Full only if it names an entry in use that names this slot back.
-            let full =
-                entry < self.entries_used && self.entry_slots[entry as usize] == narrow_u32(slot);
-            if !full {
-                return (slot, None);
-            }
-            if value & !entry_mask == tag && self.blocks[entry as usize].id == *id {
+            let in_use = entry < self.entries_used;
+            // An entry in use that holds `id` is its entry, whichever slot names it (an id
+            // has one entry), so a hit needs no back link: a traversal's probe of a node the
+            // memtable holds reads the slot and the entry, not the back links too.
+            if in_use && value & !entry_mask == tag && self.blocks[entry as usize].id == *id {
                 return (slot, Some(entry));
+            }
+            // Full only if it names an entry in use that names this slot back.
+            if !in_use || self.entry_slots[entry as usize] != narrow_u32(slot) {
+                return (slot, None);
             }
             slot = (slot + 1) & (slot_count - 1);
         }
