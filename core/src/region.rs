@@ -27,7 +27,7 @@ use crate::limits::FILE_NAME_BYTES_MAX;
 use crate::manifest::Manifest;
 use crate::memtable::{BlockEntry, EdgeEntry, Memtable, MemtableParts};
 
-use crate::query::{frames_count, Frame, QueryNode, QueryParts};
+use crate::query::{frames_count, Frame, QueryNode, QueryParts, INDEX_UNCLEARED};
 use crate::store::{CompactionSteps, FrozenAt, FrozenSteps, StoreParts};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
@@ -397,7 +397,7 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
         nodes: carver.take_as_is(config.query_nodes_max as usize),
         pending: carver.take_as_is(config.query_nodes_max as usize),
         frames: carver.take(frames_count(config.query_nodes_max), Frame::EMPTY),
-        used: 0,
+        used: INDEX_UNCLEARED,
     };
     let frozen = carver.take_value(Memtable::new(frozen));
     let frozen_at = carver.take_value(None);

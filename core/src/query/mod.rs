@@ -15,7 +15,9 @@ mod traverse;
 
 pub use filter::{BlockFilter, MetadataValue};
 pub use traverse::PathQuery;
-pub(crate) use traverse::{frames_count, shortest_path, traverse, Frame, QueryNode, QueryParts};
+pub(crate) use traverse::{
+    frames_count, shortest_path, traverse, Frame, QueryNode, QueryParts, INDEX_UNCLEARED,
+};
 
 use crate::codec::narrow_u32;
 use crate::edge::{Direction, EdgeFilter, EdgeType};

@@ -52,12 +52,17 @@ impl QueryNode {
 /// a host that allows a million-node traversal pays 69 MiB of region, not 69 MiB of writes
 /// at every open).
 pub(crate) struct QueryParts<'r> {
-    /// Open addressing over `nodes`, a sparse set: slot `s` holds node `e - 1` if
-    /// `1 <= e <= used` and that node's `slot` is `s`; any other value is an empty slot (a
-    /// previous query's, or whatever bytes the region held). A power of two, at least twice
-    /// `nodes.len()`, so a probe always ends.
+    /// Open addressing over `nodes`: 0 is an empty slot; a full one holds node `e - 1` in
+    /// its low `node_bits(nodes.len())` bits as `e` and some bits of the node id's hash
+    /// above (a tag, so a probe passing another node's slot reads no node). A power of two,
+    /// at least twice `nodes.len()`, so a probe always ends. Exactly the slots of `nodes[..
+    /// used]` are full, except before the first query (`used` is `INDEX_UNCLEARED`): that
+    /// one zeroes the region's bytes (open writes none of them), each later one empties only
+    /// the slots the last one filled. (It was a sparse set that needed no clearing, but every
+    /// probe of an empty slot then read the node the slot's stale value named.)
     pub(crate) index: &'r mut [u32],
     /// Visited nodes `..used`, in visiting order (the BFS queue); later ones are stale.
+    /// `INDEX_UNCLEARED` until the first query.
     pub(crate) nodes: &'r mut [QueryNode],
     pub(crate) pending: &'r mut [QueryNode],
     /// A depth-first path's frames (`frames_count`: one per depth it can reach, at most
@@ -73,11 +78,28 @@ pub(crate) fn frames_count(query_nodes_max: u32) -> usize {
     query_nodes_max.min(super::DEPTH_MAX_LIMIT) as usize + 1
 }
 
+/// `QueryParts::used` before the first query: the index holds the region's bytes.
+pub(crate) const INDEX_UNCLEARED: usize = usize::MAX;
+
+/// Bits of an index slot that hold a node number plus one, for `nodes` nodes; the tag has
+/// the rest.
+fn node_bits(nodes: usize) -> u32 {
+    usize::BITS - nodes.leading_zeros()
+}
+
 impl QueryParts<'_> {
-    /// The node index slot `slot` holds, if it holds one of the current query's.
-    fn node_at(&self, slot: usize) -> Option<usize> {
-        let node = (self.index[slot] as usize).checked_sub(1)?;
-        (node < self.used && self.nodes[node].slot as usize == slot).then_some(node)
+    /// Empties the index: all of it the first time (the region's bytes may be anything),
+    /// else only the slots the last query filled. Then no node is visited.
+    fn clear(&mut self) {
+        match self.nodes.get(..self.used) {
+            Some(visited) => {
+                for node in visited {
+                    self.index[node.slot as usize] = 0;
+                }
+            }
+            None => self.index.fill(0),
+        }
+        self.used = 0;
     }
 }
 
@@ -93,6 +115,19 @@ pub(crate) struct Traverser<'q, 'r> {
     /// Nodes this query may visit.
     limit: usize,
     truncated: bool,
+    /// `node_bits(parts.nodes.len())`: an index slot's node number is below it.
+    node_bits: u32,
+}
+
+/// Where a probe of the visited index for an id ended.
+enum Probe {
+    Visited,
+    /// The empty slot where the id goes, and the slot's value for node 0 (add the node's
+    /// number to it).
+    Empty {
+        slot: usize,
+        tag: u32,
+    },
 }
 
 impl<'q, 'r> Traverser<'q, 'r> {
@@ -100,45 +135,56 @@ impl<'q, 'r> Traverser<'q, 'r> {
     pub(crate) fn begin(parts: &'q mut QueryParts<'r>, limit: usize) -> Traverser<'q, 'r> {
         assert!(parts.index.len().is_power_of_two());
         assert!(parts.index.len() >= 2 * parts.nodes.len());
-        // Emptying the visited set empties the index: no slot names a node below 0.
-        parts.used = 0;
+        parts.clear();
         let limit = limit.min(parts.nodes.len());
-        Traverser { parts, limit, truncated: false }
+        let node_bits = node_bits(parts.nodes.len());
+        Traverser { parts, limit, truncated: false, node_bits }
+    }
+
+    /// Finds `id` in the visited index.
+    #[expect(clippy::cast_possible_truncation, reason = "the tag is the hash's low bits")]
+    fn probe(&self, id: &BlockId) -> Probe {
+        let index = &*self.parts.index;
+        let hash = id.hash64();
+        let mut slot = slot_of(hash, index.len());
+        // The slot comes from the hash's high bits, the tag from its low ones.
+        let tag = (hash as u32).checked_shl(self.node_bits).unwrap_or(0);
+        let number_mask = u32::MAX.checked_shr(32 - self.node_bits).unwrap_or(0);
+        // The index is at most half full, so an empty slot ends every probe.
+        for _ in 0..index.len() {
+            let value = index[slot];
+            if value == 0 {
+                return Probe::Empty { slot, tag: tag | 1 };
+            }
+            if value & !number_mask == tag {
+                let node = (value & number_mask) as usize - 1;
+                if self.parts.nodes[node].id == *id {
+                    return Probe::Visited;
+                }
+            }
+            slot = (slot + 1) & (index.len() - 1);
+        }
+        // At most half the slots are full (`begin`): not reached.
+        debug_assert!(false, "a full query index");
+        Probe::Visited
     }
 
     fn contains(&self, id: &BlockId) -> bool {
-        let slots = self.parts.index.len();
-        let mut slot = slot_of(id.hash64(), slots);
-        // The index is at most half full, so an empty slot ends every probe.
-        for _ in 0..slots {
-            match self.parts.node_at(slot) {
-                None => return false,
-                Some(node) if self.parts.nodes[node].id == *id => return true,
-                Some(_) => slot = (slot + 1) & (slots - 1),
-            }
-        }
-        false
+        matches!(self.probe(id), Probe::Visited)
     }
 
     fn insert(&mut self, mut node: QueryNode) -> Insert {
-        let slots = self.parts.index.len();
-        let mut slot = slot_of(node.id.hash64(), slots);
-        for _ in 0..slots {
-            match self.parts.node_at(slot) {
-                None => break,
-                Some(index) if self.parts.nodes[index].id == node.id => return Insert::Present,
-                Some(_) => slot = (slot + 1) & (slots - 1),
-            }
-        }
+        let Probe::Empty { slot, tag } = self.probe(&node.id) else {
+            return Insert::Present;
+        };
         if self.parts.used >= self.limit {
             self.truncated = true;
             return Insert::Full;
         }
-        debug_assert_eq!(self.parts.node_at(slot), None);
         let index = self.parts.used;
         node.slot = narrow_u32(slot);
         self.parts.nodes[index] = node;
-        self.parts.index[slot] = narrow_u32(index) + 1;
+        self.parts.index[slot] = tag + narrow_u32(index);
         self.parts.used += 1;
         Insert::Added(narrow_u32(index))
     }
@@ -166,16 +212,20 @@ impl<'q, 'r> Traverser<'q, 'r> {
         if let Some(found) = stop_at.and_then(|target| self.position(target)) {
             return Ok(Some(found));
         }
+        let mut batch = EntryBatch { first: 0, len: 0, entries: [None; ENTRY_BATCH] };
         while head < self.parts.used {
             let node = self.parts.nodes[head];
             let parent = narrow_u32(head);
-            head += 1;
             if u32::from(node.depth) >= query.depth_max {
+                head += 1;
                 continue;
             }
+            let used = &self.parts.nodes[..self.parts.used];
+            let entry = batch.entry_of(store, used, head, query.depth_max);
+            head += 1;
             let mut found = None;
             let mut full = false;
-            query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
+            query.expand(store, vfs, &node, entry, |neighbour, edge_type, incoming| {
                 if full || found.is_some() {
                     return;
                 }
@@ -298,7 +348,8 @@ impl<'q, 'r> Traverser<'q, 'r> {
         let mut collected = 0usize;
         let mut next_resume = frame.resume;
         let mut more = false;
-        query.expand(store, vfs, &node, |neighbour, edge_type, incoming| {
+        let entry = store.memtable.entry_of(&node.id);
+        query.expand(store, vfs, &node, entry, |neighbour, edge_type, incoming| {
             let at = position;
             position += 1;
             if at < frame.resume {
@@ -396,6 +447,47 @@ impl Frames<'_> {
     }
 }
 
+/// Nodes whose memtable entries a breadth-first pass looks up together.
+const ENTRY_BATCH: usize = 8;
+
+/// The memtable entries of the next nodes a breadth-first pass expands, probed together:
+/// the probes are independent, so their cache misses overlap. Probed one at a time between
+/// expansions, each node waited for two misses in a large memtable (a fifth of a 5-hop
+/// traversal over tables).
+struct EntryBatch {
+    /// The batch holds the entries of nodes `first..first + len`.
+    first: usize,
+    len: usize,
+    entries: [Option<u32>; ENTRY_BATCH],
+}
+
+impl EntryBatch {
+    /// The memtable entry of `nodes[head]`; probes it and the nodes after it when it is not
+    /// in the batch (nodes at `depth_max` are not expanded, so not probed).
+    fn entry_of(
+        &mut self,
+        store: &Store<'_>,
+        nodes: &[QueryNode],
+        head: usize,
+        depth_max: u32,
+    ) -> Option<u32> {
+        // A microcontroller has no cache misses to overlap: its build probes one at a time.
+        if cfg!(feature = "small-code") {
+            return store.memtable.entry_of(&nodes.get(head)?.id);
+        }
+        if !(self.first..self.first + self.len).contains(&head) {
+            let batch = nodes.get(head..)?;
+            let batch = batch.get(..ENTRY_BATCH).unwrap_or(batch);
+            (self.first, self.len) = (head, batch.len());
+            for (entry, node) in self.entries.iter_mut().zip(batch) {
+                let expanded = u32::from(node.depth) < depth_max;
+                *entry = if expanded { store.memtable.entry_of(&node.id) } else { None };
+            }
+        }
+        self.entries[head - self.first]
+    }
+}
+
 /// How nodes are expanded: direction, edge filter, depth bound.
 struct Expansion<'a> {
     direction: Direction,
@@ -411,14 +503,15 @@ impl Expansion<'_> {
         store: &mut Store<'_>,
         vfs: &mut V,
         node: &QueryNode,
+        entry: Option<u32>,
         mut visit: impl FnMut(BlockId, EdgeType, bool),
     ) -> Result<(), Error> {
         let id = node.id;
         let direction = self.direction;
         // Starts were checked live; every other node is the end of a live edge, so live.
-        // One memtable probe per node, handed down (the listing probed again before: a
-        // cache miss each in a large memtable).
-        let entry = store.memtable.entry_of(&id);
+        // The caller probed the memtable for `entry` once (the listing probed again before:
+        // a cache miss each in a large memtable).
+        debug_assert_eq!(entry, store.memtable.entry_of(&id));
         store.visit_live_block_edges(
             vfs,
             &id,
