@@ -122,6 +122,17 @@ impl From<VfsError> for Failure {
     }
 }
 
+/// 10^19 down to 1: every power of ten a u64 holds, largest first.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut powers = [1u64; 20];
+    let mut place = 19;
+    while place > 0 {
+        place -= 1;
+        powers[place] = powers[place + 1] * 10;
+    }
+    powers
+};
+
 /// Writes text into a fixed C buffer, cutting it to leave room for the NUL.
 struct TextBuffer<'a> {
     bytes: &'a mut [c_char],
@@ -140,20 +151,25 @@ impl Sentence for TextBuffer<'_> {
         }
     }
 
-    /// Decimal digits by hand: `core::fmt` would add 3 KiB of code to a firmware image.
+    /// Decimal digits by hand: `core::fmt` would add 3 KiB of code to a firmware image,
+    /// and dividing a u64 by ten 0.9 KiB more (the library's 64-bit division): a digit
+    /// counts the subtractions of its power of ten.
     fn number(&mut self, mut value: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
+        let mut started = false;
+        for (place, &power) in POWERS_OF_TEN.iter().enumerate() {
+            let mut digit = 0u8;
+            while value >= power {
+                value -= power;
+                digit += 1;
+            }
+            started |= digit != 0 || place + 1 == POWERS_OF_TEN.len();
+            if started {
+                // One ASCII digit (`value` was below ten times `power`): the fallback cannot
+                // happen.
+                let digit = [b'0' + digit];
+                self.text(core::str::from_utf8(&digit).unwrap_or("?"));
             }
         }
-        // ASCII digits: the fallback cannot happen.
-        self.text(core::str::from_utf8(&digits[start..]).unwrap_or("?"));
     }
 }
 
@@ -273,6 +289,7 @@ mod tests {
             Error::RegionTooSmall { bytes_required: usize::MAX },
             Error::ContentTooLong { bytes: 4097 },
             Error::MetadataInvalid { offset: 10 },
+            Error::MetadataInvalid { offset: 0 },
             Error::EdgeTypeUnknown { code: 0x7f01 },
             Error::Io(VfsError::Io { code: -1 }),
             Error::Locked { pid: 1_000_000_007 },

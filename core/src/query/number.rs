@@ -19,9 +19,12 @@ use core::cmp::Ordering;
 /// Words of the big integer: `k x 5^1076` (the smallest midpoint's expansion) is below
 /// 2^2553.
 const WORDS: usize = 81;
-/// Nine-digit chunks of its decimal expansion (769 digits at most).
-const CHUNKS: usize = 90;
-const CHUNK: u32 = 1_000_000_000;
+/// Four-digit chunks of its decimal expansion (769 digits at most). Four, so that a chunk
+/// divides out of the big integer in 32-bit steps: nine-digit chunks needed a 64-bit
+/// division, whose library routine was 0.9 KiB of a Cortex-M4 image.
+const CHUNKS: usize = 193;
+const CHUNK_DIGITS: u32 = 4;
+const CHUNK: u16 = 10_000;
 
 /// Whether `raw` (a JSON value's text) is a number that rounds to `number` (NaN: never).
 pub(crate) fn denotes(raw: &[u8], number: f64) -> bool {
@@ -63,16 +66,17 @@ pub(crate) fn denotes(raw: &[u8], number: f64) -> bool {
 
 /// The decimal value `0.digits x 10^magnitude` (non-zero) against `k x 2^j` (`k` odd).
 fn compare(mantissa: &[u8], magnitude: i64, k: u64, j: i64) -> Ordering {
-    let mut chunks = [0u32; CHUNKS];
+    let mut chunks = [0u16; CHUNKS];
     let (count, shift) = expand(k, j, &mut chunks);
     let top = chunks[..count].last().copied().unwrap_or(0);
-    let top_digits = (1..=9).find(|&n| top < 10u32.pow(n)).unwrap_or(9) as i64;
-    let bound_magnitude = top_digits + 9 * (count as i64 - 1) + shift;
+    let top_digits = (1..=CHUNK_DIGITS).find(|&n| top < 10u16.pow(n)).unwrap_or(CHUNK_DIGITS);
+    let bound_magnitude =
+        i64::from(top_digits) + i64::from(CHUNK_DIGITS) * (count as i64 - 1) + shift;
     match magnitude.cmp(&bound_magnitude) {
         Ordering::Equal => {}
         other => return other,
     }
-    let mut bound = digits_of(&chunks[..count], top_digits as u32);
+    let mut bound = digits_of(&chunks[..count], top_digits);
     let mut value = significant_digits(mantissa).map(|&digit| digit - b'0');
     loop {
         match (value.next(), bound.next()) {
@@ -98,9 +102,9 @@ fn compare(mantissa: &[u8], magnitude: i64, k: u64, j: i64) -> Ordering {
     }
 }
 
-/// The decimal expansion of `k x 2^j` as nine-digit chunks (least significant first) in
+/// The decimal expansion of `k x 2^j` as four-digit chunks (least significant first) in
 /// `chunks`, times 10^shift: returns (chunks used, shift).
-fn expand(k: u64, j: i64, chunks: &mut [u32; CHUNKS]) -> (usize, i64) {
+fn expand(k: u64, j: i64, chunks: &mut [u16; CHUNKS]) -> (usize, i64) {
     let mut big = Big::from(k);
     let shift = if j >= 0 {
         big.shift_left(j as usize);
@@ -119,12 +123,12 @@ fn expand(k: u64, j: i64, chunks: &mut [u32; CHUNKS]) -> (usize, i64) {
     (count, shift)
 }
 
-/// The decimal digits of nine-digit chunks (least significant first), most significant
+/// The decimal digits of four-digit chunks (least significant first), most significant
 /// first; the top chunk has `top_digits` of them.
-fn digits_of(chunks: &[u32], top_digits: u32) -> impl Iterator<Item = u8> + '_ {
+fn digits_of(chunks: &[u16], top_digits: u32) -> impl Iterator<Item = u8> + '_ {
     chunks.iter().enumerate().rev().flat_map(move |(index, &chunk)| {
-        let width = if index + 1 == chunks.len() { top_digits } else { 9 };
-        (0..width).rev().map(move |place| ((chunk / 10u32.pow(place)) % 10) as u8)
+        let width = if index + 1 == chunks.len() { top_digits } else { CHUNK_DIGITS };
+        (0..width).rev().map(move |place| ((chunk / 10u16.pow(place)) % 10) as u8)
     })
 }
 
@@ -184,16 +188,20 @@ impl Big {
         self.trim();
     }
 
-    /// Divides by `divisor`, returning the remainder.
-    fn divide(&mut self, divisor: u32) -> u32 {
-        let mut remainder = 0u64;
+    /// Divides by `divisor`, returning the remainder: a word's two halves at a time, so
+    /// every step divides 32 bits (the remainder is below `divisor`, so below 2^16).
+    fn divide(&mut self, divisor: u16) -> u16 {
+        let divisor = u32::from(divisor);
+        let mut remainder = 0u32;
         for word in self.words[..self.len].iter_mut().rev() {
-            let value = remainder << 32 | u64::from(*word);
-            *word = (value / u64::from(divisor)) as u32;
-            remainder = value % u64::from(divisor);
+            let high = remainder << 16 | *word >> 16;
+            let low = (high % divisor) << 16 | (*word & 0xFFFF);
+            *word = ((high / divisor) << 16) | (low / divisor);
+            remainder = low % divisor;
         }
+        debug_assert!(remainder < divisor);
         self.trim();
-        remainder as u32
+        remainder as u16
     }
 }
 
@@ -218,14 +226,40 @@ mod tests {
             (fraction | 1 << 52, exponent_bits as i64 - 1075)
         };
         let (k, j) = (2 * m + 1, e - 1);
-        let mut chunks = [0u32; CHUNKS];
+        let mut chunks = [0u16; CHUNKS];
         let (count, shift) = expand(k, j, &mut chunks);
         let chunks = &chunks[..count];
         let mut digits = format!("{}", chunks.last().unwrap());
         for chunk in chunks.iter().rev().skip(1) {
-            digits.push_str(&format!("{chunk:09}"));
+            digits.push_str(&format!("{chunk:04}"));
         }
         format!("{digits}e{shift}")
+    }
+
+    /// The big integer's division in 16-bit halves equals 128-bit division, words with
+    /// their top bits set included.
+    #[test]
+    fn dividing_in_halves_equals_wide_division() {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        for round in 0..10_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let value = u128::from(state) << 64 | u128::from(state.rotate_left(round % 64));
+            let divisor = [CHUNK, 1, 2, 9_999, u16::MAX][round as usize % 5];
+            let mut big = Big { words: [0; WORDS], len: 4 };
+            for (index, word) in big.words[..4].iter_mut().enumerate() {
+                *word = (value >> (32 * index)) as u32;
+            }
+            big.trim();
+            let remainder = big.divide(divisor);
+            let quotient = big.words[..4]
+                .iter()
+                .enumerate()
+                .fold(0u128, |sum, (index, &word)| sum | u128::from(word) << (32 * index));
+            let expected = (value / u128::from(divisor), value % u128::from(divisor));
+            assert_eq!((quotient, u128::from(remainder)), expected, "{value} / {divisor}");
+        }
     }
 
     /// The exact comparison gives the standard parser's answer: for the shortest text of

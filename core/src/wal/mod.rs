@@ -27,7 +27,7 @@ use format::{
 /// `Config::wal_segment_bytes_max`). One length change per this many bytes of log; and the
 /// most zeros recovery reads past the last frame of a segment. A segment grows in at least
 /// four steps, so a reopened log usually continues inside a partly written segment.
-pub(crate) const WAL_PREALLOCATE_BYTES: u64 = 1 << 20;
+pub(crate) const WAL_PREALLOCATE_BYTES: u32 = 1 << 20;
 
 /// The segment being appended to.
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +48,7 @@ pub(crate) struct Wal<'r> {
     segment: Option<OpenSegment>,
     segment_bytes_max: u64,
     /// Bytes a segment file is extended by at a time.
-    preallocate_bytes: u64,
+    preallocate_bytes: u32,
     segments_max: u32,
     /// Segment files that exist, including the open one.
     segments_count: u32,
@@ -96,7 +96,7 @@ impl<'r> Wal<'r> {
             buffered: 0,
             segment: tail.segment,
             segment_bytes_max: u64::from(segment_bytes_max),
-            preallocate_bytes: (u64::from(segment_bytes_max) / 4).clamp(1, WAL_PREALLOCATE_BYTES),
+            preallocate_bytes: (segment_bytes_max / 4).clamp(1, WAL_PREALLOCATE_BYTES),
             segments_max,
             segments_count: tail.segments_count,
             first_segment_number: tail.first_segment_number,
@@ -290,8 +290,11 @@ impl<'r> Wal<'r> {
         let end = segment.written_bytes + self.buffered as u64;
         assert!(end <= self.segment_bytes_max, "make_room bounds every segment");
         if end > segment.file_bytes {
-            let file_bytes =
-                end.next_multiple_of(self.preallocate_bytes).min(self.segment_bytes_max);
+            // In 32 bits: a segment's size is a u32 (a 64-bit division's library routine
+            // was 0.9 KiB of a Cortex-M4 image).
+            let end_bytes = u32::try_from(end).unwrap_or(u32::MAX);
+            let rounded = end_bytes.checked_next_multiple_of(self.preallocate_bytes);
+            let file_bytes = u64::from(rounded.unwrap_or(u32::MAX)).min(self.segment_bytes_max);
             vfs.preallocate(segment.file, segment.file_bytes, file_bytes - segment.file_bytes)?;
             segment.file_bytes = file_bytes;
         }
