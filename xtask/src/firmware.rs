@@ -19,7 +19,24 @@ use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
 /// ratchet that fails on growth and comes down with each reduction.
-const ENGINE_TEXT_CEILING_BYTES: u64 = 80 << 10;
+const ENGINE_TEXT_CEILING_BYTES: u64 = 76 << 10;
+/// The memory routines the engine calls (the ARM run-time ABI's names, and `memcmp`),
+/// taken from the firmware's C library: named before the C library, which comes before
+/// libkausaldb.a, they are defined when the engine's objects are pulled in, so the Rust
+/// library's own copies (compiler_builtins', weak) are never linked. Those were 3,584 bytes
+/// of the image; newlib-nano's are about 900, and a C firmware links them anyway.
+const C_LIBRARY_MEMORY_ROUTINES: [&str; 10] = [
+    "__aeabi_memcpy",
+    "__aeabi_memcpy4",
+    "__aeabi_memcpy8",
+    "__aeabi_memmove",
+    "__aeabi_memmove4",
+    "__aeabi_memmove8",
+    "__aeabi_memclr",
+    "__aeabi_memclr4",
+    "__aeabi_memclr8",
+    "memcmp",
+];
 /// Power-cut seeds a default run checks (CI runs this many: about 10 s under QEMU).
 const SEEDS_DEFAULT: u32 = 2000;
 /// Power-cut seeds the storage-only image runs (at most).
@@ -101,7 +118,10 @@ fn build(image: Image) -> Result<std::path::PathBuf> {
     for file in ["startup.c", "flash_vfs.c", "firmware.c"] {
         args.push(path(&source.join(file))?);
     }
-    args.extend([path(&library)?, "-lc".to_string(), "-lgcc".to_string()]);
+    // The C library first, its memory routines named, then the engine (see
+    // `C_LIBRARY_MEMORY_ROUTINES`); the C library again for what the engine calls besides.
+    args.extend(C_LIBRARY_MEMORY_ROUTINES.iter().map(|name| format!("-Wl,--undefined={name}")));
+    args.extend(["-lc".to_string(), path(&library)?, "-lc".to_string(), "-lgcc".to_string()]);
     args.extend(["-o".to_string(), path(&elf)?]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run("arm-none-eabi-gcc", &args, &[])?;
