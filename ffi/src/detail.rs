@@ -122,6 +122,13 @@ impl From<VfsError> for Failure {
     }
 }
 
+/// `text` up to its first NUL (a C string's static text), found by bytes: `trim_end_matches`
+/// decodes characters, 0.2 KiB of firmware code.
+fn before_nul(text: &str) -> &str {
+    let end = text.bytes().position(|byte| byte == 0).unwrap_or(text.len());
+    text.get(..end).unwrap_or(text)
+}
+
 /// 10^19 down to 1: every power of ten a u64 holds, largest first.
 const POWERS_OF_TEN: [u64; 20] = {
     let mut powers = [1u64; 20];
@@ -258,7 +265,7 @@ pub(crate) fn detail_of(
     let mut message = TextBuffer { bytes: &mut detail.message, len: 0 };
     match &failure.error {
         Some(error) => error.describe(&mut message),
-        None => message.text(status_text(failure.status as i32).1.trim_end_matches('\0')),
+        None => message.text(before_nul(status_text(failure.status as i32).1)),
     }
     if let Some(storage) = storage.filter(|_| failure.status != kausal_status::KAUSAL_OK) {
         detail.operation = storage.operation.as_ptr().cast();
@@ -267,7 +274,7 @@ pub(crate) fn detail_of(
         }
         TextBuffer { bytes: &mut detail.file, len: 0 }.text(&storage.file);
         message.text(" (during ");
-        message.text(storage.operation.trim_end_matches('\0'));
+        message.text(before_nul(storage.operation));
         if !storage.file.is_empty() {
             message.text(" of ");
             message.text(&storage.file);

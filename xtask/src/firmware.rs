@@ -13,9 +13,9 @@
 use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: not met yet (81,792 bytes measured with the 19 calls the firmware
-/// makes, 70,406 with its storage calls alone; README.md, "Embedded", says where the rest
-/// goes).
+/// as issue 18 sets it: met by the image with the storage calls alone (65,206 bytes), which
+/// `size` holds to it; not yet with all 19 calls the firmware makes (76,698 bytes; README.md,
+/// "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
 /// ratchet that fails on growth and comes down with each reduction.
@@ -201,10 +201,15 @@ fn size_report() -> Result {
          {storage_rodata} bytes (the graph queries add {} bytes of code)",
         text.saturating_sub(storage_text)
     );
-    for (what, bytes) in [("engine", text), ("storage calls'", storage_text)] {
-        if bytes > ENGINE_TEXT_BUDGET_BYTES {
-            eprintln!("xtask: the {what} code is over its budget of {ENGINE_TEXT_BUDGET_BYTES}");
-        }
+    if text > ENGINE_TEXT_BUDGET_BYTES {
+        eprintln!("xtask: the engine code is over its budget of {ENGINE_TEXT_BUDGET_BYTES}");
+    }
+    // The storage calls' image met the budget: held to it from then on.
+    if storage_text > ENGINE_TEXT_BUDGET_BYTES {
+        return Err(format!(
+            "the storage calls' code is {storage_text} bytes, over its budget of \
+             {ENGINE_TEXT_BUDGET_BYTES}"
+        ));
     }
     if text > ENGINE_TEXT_CEILING_BYTES {
         return Err(format!(
