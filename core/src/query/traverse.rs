@@ -62,13 +62,12 @@ pub(crate) struct QueryParts<'r> {
     /// probe of an empty slot then read the node the slot's stale value named.)
     pub(crate) index: &'r mut [u32],
     /// Visited nodes `..used`, in visiting order (the BFS queue); later ones are stale.
-    /// `INDEX_UNCLEARED` until the first query.
     pub(crate) nodes: &'r mut [QueryNode],
     pub(crate) pending: &'r mut [QueryNode],
     /// A depth-first path's frames (`frames_count`: one per depth it can reach, at most
     /// one per node); on the stack they were 2 KiB of every traversal, whatever the config.
     pub(crate) frames: &'r mut [Frame],
-    /// Nodes the current (or last) query visited.
+    /// Nodes the current (or last) query visited; `INDEX_UNCLEARED` until the first query.
     pub(crate) used: usize,
 }
 
@@ -138,6 +137,8 @@ impl<'q, 'r> Traverser<'q, 'r> {
         parts.clear();
         let limit = limit.min(parts.nodes.len());
         let node_bits = node_bits(parts.nodes.len());
+        // `query_nodes_max` is a u32: a slot always has room for a node's number.
+        debug_assert!(node_bits <= u32::BITS);
         Traverser { parts, limit, truncated: false, node_bits }
     }
 
