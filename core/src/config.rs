@@ -91,7 +91,9 @@ pub struct Config {
     pub bloom_bits_per_key: u32,
     /// Blocks one traversal or path query may visit (1..=`RESULTS_MAX_LIMIT`, 16 Mi): bounds
     /// the region's visited set and DFS stack: two 32-byte node records plus 8 to 16 bytes
-    /// of index per node (0.74 MiB at the default 10,000; about 69 MiB for 1,000,000).
+    /// of index per node (0.74 MiB at the default 10,000; about 69 MiB for 1,000,000). The
+    /// open writes none of it; the first query zeroes the index (8 MiB for 1,000,000), each
+    /// later one only the slots the last one filled.
     pub query_nodes_max: u32,
     /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
     /// the host calls `compact_step` itself and a full set of tables is back-pressure.
