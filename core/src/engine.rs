@@ -352,11 +352,12 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// Plans a write; if the memtable (or the WAL) has no room, flushes and plans again.
-    /// `log_bytes`: the bytes of log the planned write takes.
+    /// `log_bytes`: the bytes of log the planned write takes. Both are `dyn`: one copy of
+    /// this for the four writes (a generic one was 250 bytes of firmware code each).
     fn plan_with_room(
         &mut self,
-        log_bytes: impl Fn(&Plan) -> usize,
-        plan: impl Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
+        log_bytes: &dyn Fn(&Plan) -> usize,
+        plan: &dyn Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
     ) -> Result<Plan, Error> {
         self.writable()?;
         let first = plan(&mut self.store, &mut self.vfs)?;
@@ -432,7 +433,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let payload = source_uri.len() + metadata_json.len() + content.len();
         let frame = frame_bytes(PUT_BLOCK_FIXED_BYTES + payload);
         let plan =
-            self.plan_with_room(|_| frame, |store, vfs| store.plan_put_block(vfs, &id, payload))?;
+            self.plan_with_room(&|_| frame, &|store, vfs| store.plan_put_block(vfs, &id, payload))?;
         let sequence = self.next_sequence;
         let fixed = put_block_fixed(&id, [source_uri.len(), metadata_json.len(), content.len()]);
         let parts: [&[u8]; 4] = [&fixed, source_uri, metadata_json, content];
@@ -465,7 +466,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             usize::try_from(bytes).unwrap_or(usize::MAX)
         };
         let plan =
-            self.plan_with_room(log_bytes, |store, vfs| store.plan_delete_block(vfs, &id))?;
+            self.plan_with_room(&log_bytes, &|store, vfs| store.plan_delete_block(vfs, &id))?;
         let sequence = self.next_sequence;
         self.wal.begin_group(&mut self.vfs, log_bytes(&plan))?;
         self.log_and_apply_delete(&id, &plan, sequence)?;
@@ -519,14 +520,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.check_invariants();
         validate_edge(&edge)?;
         // A duplicate plans as needing nothing, so it never triggers a flush.
-        let plan = self.plan_with_room(
-            |_| frame_bytes(EDGE_PAYLOAD_BYTES),
-            |store, vfs| {
-                Ok(store
-                    .plan_put_edge(vfs, &edge)?
-                    .unwrap_or(Plan { duplicate: true, ..Plan::default() }))
-            },
-        )?;
+        let plan = self.plan_with_room(&|_| frame_bytes(EDGE_PAYLOAD_BYTES), &|store, vfs| {
+            Ok(store
+                .plan_put_edge(vfs, &edge)?
+                .unwrap_or(Plan { duplicate: true, ..Plan::default() }))
+        })?;
         if plan.duplicate {
             return Ok(None);
         }
@@ -542,7 +540,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         self.check_invariants();
         validate_edge(&edge)?;
         let frame = frame_bytes(EDGE_PAYLOAD_BYTES);
-        self.plan_with_room(|_| frame, |store, vfs| store.plan_delete_edge(vfs, &edge))?;
+        self.plan_with_room(&|_| frame, &|store, vfs| store.plan_delete_edge(vfs, &edge))?;
         let sequence = self.next_sequence;
         let payload = edge_payload(&edge);
         self.wal.append(&mut self.vfs, (RecordKind::DeleteEdge, 0), sequence, &[&payload])?;

@@ -226,16 +226,23 @@ impl<'r> Carver<'r> {
 
     /// The bytes of the next part: `count` elements of `T`, rounded up to `PART_ALIGN`,
     /// starting aligned for `T` (checked).
+    #[inline]
     fn cut<T>(&mut self, count: usize) -> &'r mut [u8] {
-        assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0);
-        let bytes = round_up(count * size_of::<T>());
+        const { assert!(align_of::<T>() <= PART_ALIGN && size_of::<T>() > 0) };
+        self.cut_bytes(count * size_of::<T>(), align_of::<T>())
+    }
+
+    /// `cut` for any type: one copy of its checks, not one per part type (the firmware's
+    /// engine code was 286 bytes larger with the checks in the generic `cut`).
+    fn cut_bytes(&mut self, bytes: usize, align: usize) -> &'r mut [u8] {
+        let bytes = round_up(bytes);
         let rest = core::mem::take(&mut self.rest);
         // memory_bytes_required() sized the region for exactly these parts.
         assert!(rest.len() >= bytes, "region smaller than memory_bytes_required");
         let (part, rest) = rest.split_at_mut(bytes);
         self.rest = rest;
         // Every part starts at a PART_ALIGN boundary; `carve` aligned the region's start.
-        assert!((part.as_ptr() as usize).is_multiple_of(align_of::<T>()));
+        assert!((part.as_ptr() as usize).is_multiple_of(align));
         part
     }
 
