@@ -68,8 +68,13 @@ impl Digest {
     }
 }
 
-/// Whether this CPU has the instruction (asked once, then remembered).
+/// Whether this CPU has the instruction (asked once, then remembered). On a target without
+/// one the answer is known when compiling, so the instruction's path is not built at all
+/// (138 bytes of firmware code: the remembered answer and every digest's second arm).
 fn instruction_available() -> bool {
+    if !hardware::ON_TARGET {
+        return false;
+    }
     match PATH.load(Ordering::Relaxed) {
         INSTRUCTION => true,
         TABLE => false,
@@ -87,6 +92,9 @@ fn instruction_available() -> bool {
 #[allow(unsafe_code)] // Exception 3 of 3 (see lib.rs): the CRC instruction.
 mod hardware {
     use core::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+
+    /// The target may have the instruction (`available` says whether this CPU does).
+    pub(super) const ON_TARGET: bool = true;
 
     /// SSE4.2 known at compile time, or (not under Miri, which cannot run `cpuid`) reported
     /// by `cpuid` leaf 1, ECX bit 20.
@@ -139,6 +147,9 @@ mod hardware {
 mod hardware {
     use core::arch::aarch64::{__crc32cb, __crc32cd};
 
+    /// The target has the instructions.
+    pub(super) const ON_TARGET: bool = true;
+
     pub(super) fn available() -> bool {
         true
     }
@@ -168,6 +179,9 @@ mod hardware {
 /// No instruction on this target: `available` says so, and digests use the tables.
 #[cfg(not(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "crc"))))]
 mod hardware {
+    /// The target has no instruction.
+    pub(super) const ON_TARGET: bool = false;
+
     pub(super) fn available() -> bool {
         false
     }
