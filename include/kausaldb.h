@@ -760,8 +760,9 @@ typedef struct kausal_config {
   uint32_t flush_step_bytes;
   /**
    * Bytes of table records one kausal_compact_step merges at most when the host compacts
-   * (`compaction_auto` 0; at least 1), its place kept between calls. Version 4 of the
-   * struct. Default: 1048576.
+   * (`compaction_auto` 0; at least 1), its place kept between calls, and the bytes of a
+   * merge's old table files a later step removes. Version 4 of the struct.
+   * Default: 1048576.
    */
   uint32_t compaction_step_bytes;
 } kausal_config;
@@ -1127,7 +1128,8 @@ typedef struct kausal_store_stats {
   uint64_t flush_pending;
   /**
    * Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
-   * (`compaction_auto` 0); a flush finishes it first.
+   * (`compaction_auto` 0); a flush finishes it first. Also 1 while the steps are still
+   * removing the last merge's old tables.
    */
   uint64_t compaction_pending;
 } kausal_store_stats;
@@ -1479,10 +1481,11 @@ enum kausal_status kausal_flush_step(struct kausal_db *db, uint32_t *out_flushed
  * One compaction step: merges the newest run of similar-sized tables into one (streaming,
  * crash-safe); with `compaction_auto` 0, at most `compaction_step_bytes` of records a call,
  * the merge's place kept between calls (`kausal_store_stats.compaction_pending` is 1) and
- * the merged table installed by the last. `*out_merged` (may be NULL) is 1 if it took a
- * step, 0 if there was nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged
- * table's bloom filter and index do not fit in `table_memory_bytes` beside the tables kept
- * (raise it). Invalidates earlier block views.
+ * the merged table installed by the last; the next steps remove the merge's old tables,
+ * `compaction_step_bytes` of their files a step. `*out_merged` (may be NULL) is 1 if it
+ * took a step, 0 if there was nothing to merge or remove. `KAUSAL_ERROR_MEMTABLE_FULL` if
+ * the merged table's bloom filter and index do not fit in `table_memory_bytes` beside the
+ * tables kept (raise it). Invalidates earlier block views.
  */
 enum kausal_status kausal_compact_step(struct kausal_db *db, uint32_t *out_merged);
 

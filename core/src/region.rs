@@ -28,7 +28,7 @@ use crate::manifest::Manifest;
 use crate::memtable::{BlockEntry, EdgeEntry, Memtable, MemtableParts};
 
 use crate::query::{frames_count, Frame, QueryNode, QueryParts, INDEX_UNCLEARED};
-use crate::store::{CompactionSteps, FrozenAt, FrozenSteps, StoreParts};
+use crate::store::{CompactionSteps, FrozenAt, FrozenSteps, RetiredTable, StoreParts};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
 use crate::table::TableMeta;
 use crate::wal::format::DELETED_EDGE_BYTES;
@@ -40,7 +40,7 @@ pub const PART_ALIGN: usize = 8;
 pub const GUARD_BYTES: usize = if cfg!(debug_assertions) { 8 } else { 0 };
 const GUARD_WORD: u64 = 0x4B41_5553_414C_4442; // "KAUSALDB"
 /// Parts carved from the region.
-const PARTS: usize = 34;
+const PARTS: usize = 35;
 
 const _: () = assert!(align_of::<BlockEntry>() <= PART_ALIGN);
 const _: () = assert!(align_of::<EdgeEntry>() <= PART_ALIGN);
@@ -142,6 +142,7 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         size_of::<Option<FrozenAt>>(),
         frozen_flush_slots(config) * size_of::<FrozenSteps<'_>>(),
         compaction_step_slots(config) * config.tables_max as usize * size_of::<SectionCursor>(),
+        compaction_step_slots(config) * config.tables_max as usize * size_of::<RetiredTable>(),
         compaction_step_slots(config) * size_of::<CompactionSteps<'_>>(),
         size_of::<Manifest>(),
     ]
@@ -412,7 +413,9 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     store.frozen_steps = carver.take_slot(steps);
     let slots = compaction_step_slots(config);
     let cursors = carver.take(slots * config.tables_max as usize, SectionCursor::EMPTY);
-    store.compaction_steps = carver.take_slot((slots > 0).then(|| CompactionSteps::new(cursors)));
+    let retired = carver.take(slots * config.tables_max as usize, RetiredTable::EMPTY);
+    let steps = (slots > 0).then(|| CompactionSteps::new(cursors, retired));
+    store.compaction_steps = carver.take_slot(steps);
     let manifest = carver.take_value(Manifest::empty());
     let parts = Parts {
         memtable,

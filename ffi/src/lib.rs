@@ -852,10 +852,11 @@ pub unsafe extern "C" fn kausal_flush_step(
 /// One compaction step: merges the newest run of similar-sized tables into one (streaming,
 /// crash-safe); with `compaction_auto` 0, at most `compaction_step_bytes` of records a call,
 /// the merge's place kept between calls (`kausal_store_stats.compaction_pending` is 1) and
-/// the merged table installed by the last. `*out_merged` (may be NULL) is 1 if it took a
-/// step, 0 if there was nothing to merge. `KAUSAL_ERROR_MEMTABLE_FULL` if the merged
-/// table's bloom filter and index do not fit in `table_memory_bytes` beside the tables kept
-/// (raise it). Invalidates earlier block views.
+/// the merged table installed by the last; the next steps remove the merge's old tables,
+/// `compaction_step_bytes` of their files a step. `*out_merged` (may be NULL) is 1 if it
+/// took a step, 0 if there was nothing to merge or remove. `KAUSAL_ERROR_MEMTABLE_FULL` if
+/// the merged table's bloom filter and index do not fit in `table_memory_bytes` beside the
+/// tables kept (raise it). Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_compact_step(
     db: *mut kausal_db,

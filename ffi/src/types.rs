@@ -105,8 +105,9 @@ pub struct kausal_config {
     /// of the struct. Default: 262144.
     pub flush_step_bytes: u32,
     /// Bytes of table records one kausal_compact_step merges at most when the host compacts
-    /// (`compaction_auto` 0; at least 1), its place kept between calls. Version 4 of the
-    /// struct. Default: 1048576.
+    /// (`compaction_auto` 0; at least 1), its place kept between calls, and the bytes of a
+    /// merge's old table files a later step removes. Version 4 of the struct.
+    /// Default: 1048576.
     pub compaction_step_bytes: u32,
 }
 
@@ -493,7 +494,8 @@ pub struct kausal_store_stats {
     /// (`flush_auto` 0).
     pub flush_pending: u64,
     /// Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
-    /// (`compaction_auto` 0); a flush finishes it first.
+    /// (`compaction_auto` 0); a flush finishes it first. Also 1 while the steps are still
+    /// removing the last merge's old tables.
     pub compaction_pending: u64,
 }
 

@@ -212,6 +212,7 @@ impl HostSteps {
             return Ok(());
         }
         loop {
+            let compactions = engine.stats().compaction_count;
             let started = Instant::now();
             let merged = engine.compact_step()?;
             if !merged {
@@ -222,7 +223,7 @@ impl HostSteps {
             self.compaction_ns.push(ns);
             let stats = engine.stats();
             self.table_memory_peak = self.table_memory_peak.max(stats.table_memory_bytes_used);
-            if !stats.compaction_pending {
+            if stats.compaction_count > compactions {
                 self.install_ns.push(ns);
             }
         }

@@ -16,6 +16,7 @@
 //! can still hold their key.
 
 use super::merge::Merge;
+use super::retire::RetiredTable;
 use super::Store;
 use crate::error::Error;
 use crate::limits::COMPACTION_FANIN;
@@ -106,11 +107,18 @@ pub(crate) struct CompactionSteps<'r> {
     /// Its cursors, one per table the config allows (a scan between two steps uses the
     /// store's own).
     cursors: &'r mut [SectionCursor],
+    /// The inputs of the last merge installed, until later steps have removed them (see
+    /// `retire`): `retired[..retired_count]`, room for `tables_max`.
+    pub(super) retired: &'r mut [RetiredTable],
+    pub(super) retired_count: usize,
 }
 
 impl<'r> CompactionSteps<'r> {
-    pub(crate) fn new(cursors: &'r mut [SectionCursor]) -> CompactionSteps<'r> {
-        CompactionSteps { merge: None, cursors }
+    pub(crate) fn new(
+        cursors: &'r mut [SectionCursor],
+        retired: &'r mut [RetiredTable],
+    ) -> CompactionSteps<'r> {
+        CompactionSteps { merge: None, cursors, retired, retired_count: 0 }
     }
 }
 
@@ -226,7 +234,7 @@ impl<'r> Store<'r> {
 
     /// The place a compaction keeps between steps: none with `compaction_auto`, nor in
     /// `small-code` (whose code for merges in steps then compiles away: 1.2 KiB on Thumb).
-    fn steps_slot(&mut self) -> Option<&mut CompactionSteps<'r>> {
+    pub(super) fn steps_slot(&mut self) -> Option<&mut CompactionSteps<'r>> {
         if cfg!(feature = "small-code") {
             return None;
         }
@@ -245,6 +253,8 @@ impl<'r> Store<'r> {
         buffer: &mut &'r mut [u8],
     ) -> Result<RunMerge<'r>, Error> {
         assert!(start < end && end <= self.tables_count);
+        // A new table file only once no retired one is left (see `retire`).
+        self.retire_all(vfs);
         let inputs = &self.tables[start..end];
         let (blocks, edges) =
             (inputs.iter().any(TableMeta::holds_blocks), inputs.iter().any(TableMeta::holds_edges));
@@ -357,8 +367,8 @@ impl<'r> Store<'r> {
         Ok((false, taken))
     }
 
-    /// Puts `merged` in place of tables `start..end`: closes and removes their files and
-    /// frees their pool bytes. Removal errors are left to orphan cleanup at the next open.
+    /// Puts `merged` in place of tables `start..end`: retires their files (see `retire`:
+    /// removed now, or in later steps when the host compacts) and frees their pool bytes.
     pub(crate) fn replace_tables<V: Vfs>(
         &mut self,
         vfs: &mut V,
@@ -366,11 +376,9 @@ impl<'r> Store<'r> {
         end: usize,
         mut merged: TableMeta,
     ) {
-        let mut name = [0u8; crate::table::format::TABLE_NAME_BYTES];
         for index in start..end {
             let table = self.tables[index];
-            vfs.close(table.file);
-            let _ = vfs.remove(crate::table::format::table_name(table.number, &mut name));
+            self.retire(vfs, &table);
             self.release_pool(&table, &mut merged);
         }
         self.tables[start] = merged;

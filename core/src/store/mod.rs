@@ -4,7 +4,8 @@
 //! Everything that must look at both lives here, one concern a file: `visibility` (is a
 //! block or edge live, and its version), `listing` (merged edge listings), `writes` (plan and
 //! apply of the four writes), `flush` (memtable to table), `compaction` (tables merged),
-//! `scan` (every live block in id order), all merging through `merge`.
+//! `scan` (every live block in id order), all merging through `merge`; `retire` removes a
+//! merge's inputs in steps.
 //!
 //! Every write is planned first (all reads, which may fail, and the room it needs), then
 //! logged by the engine, then applied; applying reads only what planning proved readable,
@@ -16,6 +17,7 @@ mod frozen;
 mod listing;
 mod merge;
 mod replay;
+mod retire;
 mod scan;
 mod visibility;
 mod writes;
@@ -37,6 +39,7 @@ pub(crate) use compaction::{gather_run, CompactionSteps};
 pub(crate) use flush::Flushed;
 pub(crate) use frozen::FrozenSteps;
 pub(crate) use replay::Replayer;
+pub(crate) use retire::RetiredTable;
 
 /// The parts of the region the levels own.
 pub(crate) struct StoreParts<'r> {

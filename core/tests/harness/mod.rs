@@ -375,8 +375,9 @@ pub fn sim_vfs(disk: &mut [u8], seed: u64) -> SimVfs<'_> {
     sim
 }
 
-/// `compact_step` until a merge is installed (`Config::compaction_auto` off): the first step
-/// must find a run to merge; a step merges at least one record.
+/// `compact_step` until a merge is installed and its old tables removed
+/// (`Config::compaction_auto` off): the first step must find a run to merge; a step merges at
+/// least one record, or removes at least one byte of an old table.
 pub fn compact_in_steps<V: Vfs>(engine: &mut Engine<'_, V>) -> Result<(), Error> {
     assert!(engine.compact_step()?, "a run of tables to merge");
     for _ in 0..100_000 {
