@@ -721,7 +721,9 @@ typedef struct kausal_config {
    */
   uint32_t bloom_bits_per_key;
   /**
-   * 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+   * 1: the writes after a flush each take a compaction step (`kausal_flush` and a flush
+   * finding every table slot taken merge at once); 0: the host calls
+   * kausal_compact_step.
    * Default: 1.
    */
   uint32_t compaction_auto;
@@ -759,9 +761,10 @@ typedef struct kausal_config {
    */
   uint32_t flush_step_bytes;
   /**
-   * Bytes of table records one kausal_compact_step merges at most when the host compacts
-   * (`compaction_auto` 0; at least 1), its place kept between calls, and the bytes of a
-   * merge's old table files a later step removes. Version 4 of the struct.
+   * Bytes of table records one compaction step merges at most (the host's
+   * kausal_compact_step, or with `compaction_auto` a write's; at least 1), its place kept
+   * between calls, and the bytes of a merge's old table files a later step removes.
+   * Version 4 of the struct.
    * Default: 1048576.
    */
   uint32_t compaction_step_bytes;

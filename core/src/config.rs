@@ -95,8 +95,12 @@ pub struct Config {
     /// open writes none of it; the first query zeroes the index (8 MiB for 1,000,000), each
     /// later one only the slots the last one filled.
     pub query_nodes_max: u32,
-    /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`). Off,
-    /// the host calls `compact_step` itself and a full set of tables is back-pressure.
+    /// Compact automatically after flushes (size-tiered; see `Engine::compact_step`): each
+    /// write after a flush first takes one step of the compaction it calls for (at most
+    /// `compaction_step_bytes`), so no write waits for a whole merge; `Engine::flush` and a
+    /// flush that finds every table slot taken merge at once. `small-code` builds merge at
+    /// once after every flush. Off, the host calls `compact_step` itself and a full set of
+    /// tables is back-pressure.
     pub compaction_auto: bool,
     /// Flush a full memtable inside the write that found it full (the default). Off, that
     /// write freezes it instead, in O(1), and goes on into a second memtable of the same
@@ -109,8 +113,9 @@ pub struct Config {
     /// writes at least one record): the bound on a host's step, about a millisecond per
     /// 256 KiB (the default).
     pub flush_step_bytes: u32,
-    /// Bytes of table records one `Engine::compact_step` merges at most when the host
-    /// compacts (`compaction_auto` off; at least 1; a step merges at least one record), its
+    /// Bytes of table records one compaction step merges at most (the host's
+    /// `Engine::compact_step`, or with `compaction_auto` a write's; at least 1; a step merges
+    /// at least one record; `small-code` builds merge whole tables at once), its
     /// place in the merge kept in the region between calls; the last step also writes the
     /// table's index and filter and installs it. Default 1 MiB: about 2 ms of merging 1 KiB
     /// blocks and 7 ms of edge records (35 bytes each) on the scale runs' machine, where a

@@ -92,10 +92,10 @@ fn frozen_flush_slots(config: &Config) -> usize {
     usize::from(frozen_capacity(config) != (0, 0, 0))
 }
 
-/// Slots for a compaction between steps: one when the host compacts (`compaction_auto`
-/// off), else none; none in `small-code`, whose compactions run in one call.
-fn compaction_step_slots(config: &Config) -> usize {
-    usize::from(!config.compaction_auto && !cfg!(feature = "small-code"))
+/// Slots for a compaction between steps: one (the host's steps, or with `compaction_auto`
+/// the writes'); none in `small-code`, whose compactions run in one call.
+fn compaction_step_slots() -> usize {
+    usize::from(!cfg!(feature = "small-code"))
 }
 
 /// Elements of the sort scratch: a memtable's entries or edges, whichever is more, for each
@@ -141,9 +141,9 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         size_of::<Memtable<'_>>(),
         size_of::<Option<FrozenAt>>(),
         frozen_flush_slots(config) * size_of::<FrozenSteps<'_>>(),
-        compaction_step_slots(config) * config.tables_max as usize * size_of::<SectionCursor>(),
-        compaction_step_slots(config) * config.tables_max as usize * size_of::<RetiredTable>(),
-        compaction_step_slots(config) * size_of::<CompactionSteps<'_>>(),
+        compaction_step_slots() * config.tables_max as usize * size_of::<SectionCursor>(),
+        compaction_step_slots() * config.tables_max as usize * size_of::<RetiredTable>(),
+        compaction_step_slots() * size_of::<CompactionSteps<'_>>(),
         size_of::<Manifest>(),
     ]
 }
@@ -411,7 +411,7 @@ pub(crate) fn carve<'r>(config: &Config, region: &'r mut [u8]) -> Result<Parts<'
     let frozen_at = carver.take_value(None);
     let steps = (frozen_flush_slots(config) > 0).then(|| FrozenSteps::new(flush_order));
     store.frozen_steps = carver.take_slot(steps);
-    let slots = compaction_step_slots(config);
+    let slots = compaction_step_slots();
     let cursors = carver.take(slots * config.tables_max as usize, SectionCursor::EMPTY);
     let retired = carver.take(slots * config.tables_max as usize, RetiredTable::EMPTY);
     let steps = (slots > 0).then(|| CompactionSteps::new(cursors, retired));
@@ -490,10 +490,11 @@ mod tests {
         }
     }
 
-    /// A host that compacts (`compaction_auto` off) gets the place a merge keeps between its
-    /// steps, carved (and checked by Miri) at every alignment; with it on, none.
+    /// Every host build gets the place a merge keeps between its steps (the host's, or with
+    /// `compaction_auto` the writes'), carved (and checked by Miri) at every alignment;
+    /// `small-code` builds none.
     #[test]
-    fn a_host_that_compacts_gets_a_place_for_a_merge_between_steps() {
+    fn a_host_build_gets_a_place_for_a_merge_between_steps() {
         for compaction_auto in [false, true] {
             let config = Config { compaction_auto, ..small_config() };
             let required = memory_bytes_required(&config);
@@ -501,7 +502,7 @@ mod tests {
             for shift in 0..PART_ALIGN {
                 let region = &mut backing[shift..shift + required];
                 let parts = carve(&config, region).unwrap();
-                let slots = usize::from(!compaction_auto && !cfg!(feature = "small-code"));
+                let slots = usize::from(!cfg!(feature = "small-code"));
                 assert_eq!(parts.store.compaction_steps.len(), slots);
                 parts.guards.check();
             }

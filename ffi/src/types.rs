@@ -80,7 +80,9 @@ pub struct kausal_config {
     pub table_page_bytes: u32,
     /// Bloom filter bits per block in each table. Default: 10.
     pub bloom_bits_per_key: u32,
-    /// 1: flushes run compaction steps themselves; 0: the host calls kausal_compact_step.
+    /// 1: the writes after a flush each take a compaction step (`kausal_flush` and a flush
+    /// finding every table slot taken merge at once); 0: the host calls
+    /// kausal_compact_step.
     /// Default: 1.
     pub compaction_auto: u32,
     /// `KAUSAL_SYNC_EVERY_WRITE` or `KAUSAL_SYNC_EXPLICIT`. Default: 1 (explicit).
@@ -104,9 +106,10 @@ pub struct kausal_config {
     /// Bytes of table records one kausal_flush_step writes at most (at least 1). Version 3
     /// of the struct. Default: 262144.
     pub flush_step_bytes: u32,
-    /// Bytes of table records one kausal_compact_step merges at most when the host compacts
-    /// (`compaction_auto` 0; at least 1), its place kept between calls, and the bytes of a
-    /// merge's old table files a later step removes. Version 4 of the struct.
+    /// Bytes of table records one compaction step merges at most (the host's
+    /// kausal_compact_step, or with `compaction_auto` a write's; at least 1), its place kept
+    /// between calls, and the bytes of a merge's old table files a later step removes.
+    /// Version 4 of the struct.
     /// Default: 1048576.
     pub compaction_step_bytes: u32,
 }

@@ -99,8 +99,8 @@ fn full_run(tables: &[TableMeta]) -> Option<Run> {
     Some(if kind_run.count_ones() >= 2 { kind_run } else { every })
 }
 
-/// What a compaction in steps keeps between `compact_step` calls, in the region (none with
-/// `compaction_auto`, whose merges run in one call).
+/// What a compaction in steps keeps between `compact_step` calls, in the region (none in
+/// `small-code` builds, whose merges run in one call).
 pub(crate) struct CompactionSteps<'r> {
     /// The merge between two steps, if one is.
     merge: Option<RunMerge<'r>>,
@@ -158,6 +158,20 @@ impl<'r> Store<'r> {
     /// Gathers `run` (see `gather_run`); returns its range.
     pub(crate) fn gather(&mut self, run: Run) -> (usize, usize) {
         gather_run(&mut self.tables[..self.tables_count], run)
+    }
+
+    /// Whether a compaction step has work: a merge between steps, a merged run's old tables
+    /// to remove, or a run to merge.
+    pub(crate) fn compaction_work_left(&self) -> bool {
+        self.compaction_between_steps().is_some()
+            || self.retiring()
+            || self.compaction_pick().is_some()
+    }
+
+    /// Whether the region has a place for a compaction between steps (every build but
+    /// `small-code`, whose merges run in one call).
+    pub(crate) fn has_compaction_steps(&self) -> bool {
+        !cfg!(feature = "small-code") && !self.compaction_steps.is_empty()
     }
 
     /// The run a compaction between steps merges, its output table's number and when it
@@ -232,8 +246,8 @@ impl<'r> Store<'r> {
         }
     }
 
-    /// The place a compaction keeps between steps: none with `compaction_auto`, nor in
-    /// `small-code` (whose code for merges in steps then compiles away: 1.2 KiB on Thumb).
+    /// The place a compaction keeps between steps: none in `small-code` (whose code for
+    /// merges in steps then compiles away: 1.2 KiB on Thumb).
     pub(super) fn steps_slot(&mut self) -> Option<&mut CompactionSteps<'r>> {
         if cfg!(feature = "small-code") {
             return None;
