@@ -1131,8 +1131,8 @@ typedef struct kausal_store_stats {
   uint64_t flush_pending;
   /**
    * Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
-   * (`compaction_auto` 0); a flush finishes it first. Also 1 while the steps are still
-   * removing the last merge's old tables.
+   * (or, with `compaction_auto` 1, for the next writes); a flush finishes it first. Also
+   * 1 while the steps are still removing the last merge's old tables.
    */
   uint64_t compaction_pending;
 } kausal_store_stats;

@@ -91,9 +91,10 @@ pub struct Stats {
     pub wal_syncs: u64,
     /// A memtable is frozen, waiting for `Engine::flush_step` (`Config::flush_auto` off).
     pub flush_pending: bool,
-    /// A compaction is between steps, waiting for `Engine::compact_step`
-    /// (`Config::compaction_auto` off): it holds the table buffer, so a flush finishes it
-    /// first. Or the last merge's input tables are still being removed, a piece a step.
+    /// A compaction is between steps, waiting for `Engine::compact_step` (or, with
+    /// `Config::compaction_auto`, for the next writes): it holds the table buffer, so a
+    /// flush finishes it first. Or the last merge's input tables are still being removed, a
+    /// piece a step.
     pub compaction_pending: bool,
 }
 

@@ -497,8 +497,8 @@ pub struct kausal_store_stats {
     /// (`flush_auto` 0).
     pub flush_pending: u64,
     /// Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
-    /// (`compaction_auto` 0); a flush finishes it first. Also 1 while the steps are still
-    /// removing the last merge's old tables.
+    /// (or, with `compaction_auto` 1, for the next writes); a flush finishes it first. Also
+    /// 1 while the steps are still removing the last merge's old tables.
     pub compaction_pending: u64,
 }
 
