@@ -171,18 +171,13 @@ impl<'r> Store<'r> {
     /// Whether the region has a place for a compaction between steps (every build but
     /// `small-code`, whose merges run in one call).
     pub(crate) fn has_compaction_steps(&self) -> bool {
-        !cfg!(feature = "small-code") && !self.compaction_steps.is_empty()
+        self.steps().is_some()
     }
 
     /// The run a compaction between steps merges, its output table's number and when it
     /// began; `None` if no compaction is between steps.
     pub(crate) fn compaction_between_steps(&self) -> Option<((usize, usize), u64, u64)> {
-        // `small-code` has no place for one (see `region::compaction_step_slots`): its code
-        // for merges in steps compiles away.
-        if cfg!(feature = "small-code") {
-            return None;
-        }
-        let merge = self.compaction_steps.first()?.merge.as_ref()?;
+        let merge = self.steps()?.merge.as_ref()?;
         Some((merge.run, merge.number, merge.began))
     }
 
@@ -246,13 +241,22 @@ impl<'r> Store<'r> {
         }
     }
 
-    /// The place a compaction keeps between steps: none in `small-code` (whose code for
-    /// merges in steps then compiles away: 1.2 KiB on Thumb).
+    /// The place a compaction keeps between steps: none in `small-code` (see
+    /// `region::compaction_step_slots`; the code for merges in steps then compiles away:
+    /// 1.2 KiB on Thumb).
     pub(super) fn steps_slot(&mut self) -> Option<&mut CompactionSteps<'r>> {
         if cfg!(feature = "small-code") {
             return None;
         }
         self.compaction_steps.first_mut()
+    }
+
+    /// `steps_slot`, to read.
+    pub(super) fn steps(&self) -> Option<&CompactionSteps<'r>> {
+        if cfg!(feature = "small-code") {
+            return None;
+        }
+        self.compaction_steps.first()
     }
 
     /// A merge of tables `run` (gathered) into new table `number`, before its first step:

@@ -99,9 +99,7 @@ impl<'r> Store<'r> {
 
     /// Whether a retired table is still on disk (`Stats::compaction_pending`).
     pub(crate) fn retiring(&self) -> bool {
-        // `small-code` has no place for retired tables (see `steps_slot`).
-        !cfg!(feature = "small-code")
-            && self.compaction_steps.first().is_some_and(|steps| steps.retired_count > 0)
+        self.steps().is_some_and(|steps| steps.retired_count > 0)
     }
 }
 
