@@ -20,7 +20,7 @@ use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
     memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, EventHook,
-    Stats,
+    EventKind, Stats,
 };
 use std::time::Instant;
 
@@ -110,7 +110,12 @@ fn main() -> Result<(), Error> {
         region_bytes / 1024
     );
     // The hook's clock times every write stall (a flush and its compactions inline).
-    let mut clock = Clock(Instant::now());
+    let mut clock = Clock {
+        started: Instant::now(),
+        flush_ns: Vec::new(),
+        compaction_ns: Vec::new(),
+        stall_ns: Vec::new(),
+    };
     let mut engine = Engine::open_observed(config, &mut region, dir.vfs(), &mut clock)
         .map_err(|(error, _)| error)?;
     let mut host =
@@ -129,6 +134,7 @@ fn main() -> Result<(), Error> {
     );
     // A crash: the engine is dropped without close; everything synced must come back.
     engine.abandon();
+    clock.report();
     let started = Instant::now();
     let mut engine = Engine::open(config, &mut region, dir.vfs())?;
     println!(
@@ -323,13 +329,51 @@ fn ingest_edges(
     Ok(())
 }
 
-/// The event hook of the run: a clock only (the stalls are in `Stats`).
-struct Clock(Instant);
+/// The event hook of the run: a clock, and each flush's, compaction step's and write stall's
+/// time (ns) as the engine reports them, for their spread (the totals are in `Stats`).
+struct Clock {
+    started: Instant,
+    flush_ns: Vec<u64>,
+    compaction_ns: Vec<u64>,
+    stall_ns: Vec<u64>,
+}
 
 impl EventHook for Clock {
-    fn event(&mut self, _: &kausaldb_core::Event) {}
+    fn event(&mut self, event: &kausaldb_core::Event) {
+        let times = match event.kind {
+            EventKind::FlushEnd => &mut self.flush_ns,
+            EventKind::CompactionEnd => &mut self.compaction_ns,
+            EventKind::WriteStallEnd => &mut self.stall_ns,
+            _ => return,
+        };
+        times.push(event.duration_ns);
+    }
     fn now_ns(&mut self) -> u64 {
-        self.0.elapsed().as_nanos() as u64
+        self.started.elapsed().as_nanos() as u64
+    }
+}
+
+impl Clock {
+    fn report(&mut self) {
+        let kinds = [
+            ("flushes", &mut self.flush_ns),
+            ("compactions (the step that installs, or whole)", &mut self.compaction_ns),
+            ("write stalls", &mut self.stall_ns),
+        ];
+        for (kind, times) in kinds {
+            if times.is_empty() {
+                continue;
+            }
+            times.sort_unstable();
+            let at = |fraction: f64| times[((times.len() - 1) as f64 * fraction) as usize];
+            println!(
+                "{kind}: {}, median {:.2} ms, p99 {:.2} ms, longest {:.2} ms",
+                times.len(),
+                at(0.5) as f64 / 1e6,
+                at(0.99) as f64 / 1e6,
+                at(1.0) as f64 / 1e6
+            );
+        }
     }
 }
 
