@@ -318,9 +318,14 @@
 #define KAUSAL_CONFIG_SIZE_V3 92
 
 /**
- * `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`), this version.
+ * `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`).
  */
 #define KAUSAL_CONFIG_SIZE_V4 96
+
+/**
+ * `sizeof(kausal_config)` of version 5 (`flush_in_steps`), this version.
+ */
+#define KAUSAL_CONFIG_SIZE_V5 100
 
 /**
  * `kausal_edges` direction: edges whose source is the block.
@@ -768,6 +773,15 @@ typedef struct kausal_config {
    * Default: 1048576.
    */
   uint32_t compaction_step_bytes;
+  /**
+   * With `flush_auto` 1: 1 holds a second memtable in the region (as `flush_auto` 0
+   * does); the write that finds the memtable full freezes it, and each later write first
+   * writes at most `flush_step_bytes` of it to tables, so none waits for a whole flush
+   * (only one that finds both full). 0: that write flushes it whole. Not read with
+   * `flush_auto` 0; a `small-code` library requires 0. Version 5 of the struct.
+   * Default: 0.
+   */
+  uint32_t flush_in_steps;
 } kausal_config;
 
 /**
@@ -1126,7 +1140,7 @@ typedef struct kausal_store_stats {
   uint64_t tables_with_edges;
   /**
    * Version 4 on. 1 if a memtable is frozen, waiting for `kausal_flush_step`
-   * (`flush_auto` 0).
+   * (`flush_auto` 0) or the next writes' steps (`flush_in_steps` 1).
    */
   uint64_t flush_pending;
   /**

@@ -109,6 +109,14 @@ pub struct Config {
     /// full) flushes the frozen one itself: back-pressure, counted as a write stall.
     /// Builds with the `small-code` feature (firmware) require it on.
     pub flush_auto: bool,
+    /// With `flush_auto`: flush in steps while the writes go on. The region holds a second
+    /// memtable of the same size (as without `flush_auto`); the write that finds the
+    /// memtable full freezes it in O(1), and each later write first takes one step of its
+    /// flush (at most `flush_step_bytes` of records, counted as a write stall) until it is
+    /// written: no write waits for a whole flush, only one that finds both memtables full.
+    /// Off (the default), that write flushes it whole. Without `flush_auto` the host takes
+    /// the steps and this is not read. `small-code` builds require it off.
+    pub flush_in_steps: bool,
     /// Bytes of table records one `Engine::flush_step` writes at most (at least 1; a step
     /// writes at least one record): the bound on a host's step, about a millisecond per
     /// 256 KiB (the default).
@@ -152,6 +160,7 @@ impl Config {
         query_nodes_max: 10_000,
         compaction_auto: true,
         flush_auto: true,
+        flush_in_steps: false,
         flush_step_bytes: 256 << 10,
         compaction_step_bytes: 1 << 20,
         sync_policy: SyncPolicy::Explicit,
@@ -203,6 +212,13 @@ impl Config {
         usize::try_from(bytes).unwrap_or(usize::MAX)
     }
 
+    /// Whether the region holds a second memtable that a full one is frozen into (without
+    /// `flush_auto`, or with `flush_in_steps`): never in `small-code` builds, where the
+    /// frozen memtable's paths compile away (see `Store::flushing_frozen`).
+    pub(crate) fn memtable_freezes(&self) -> bool {
+        !cfg!(feature = "small-code") && (!self.flush_auto || self.flush_in_steps)
+    }
+
     /// Checks every field and every relationship between fields.
     pub fn validate(&self) -> Result<(), Error> {
         for (holds, field) in CONFIG_CHECKS {
@@ -217,7 +233,7 @@ impl Config {
 impl Config {
     /// Every field's name, in declaration order: the names `Error::ConfigInvalid` reports,
     /// and the list the C API's field names are checked against (at compile time).
-    pub const FIELD_NAMES: [&'static str; 22] = [
+    pub const FIELD_NAMES: [&'static str; 23] = [
         "memtable_entries_max",
         "memtable_edges_max",
         "memtable_arena_bytes_max",
@@ -236,6 +252,7 @@ impl Config {
         "query_nodes_max",
         "compaction_auto",
         "flush_auto",
+        "flush_in_steps",
         "flush_step_bytes",
         "compaction_step_bytes",
         "sync_policy",
@@ -265,6 +282,7 @@ const _: () = {
         query_nodes_max: _,
         compaction_auto: _,
         flush_auto: _,
+        flush_in_steps: _,
         flush_step_bytes: _,
         compaction_step_bytes: _,
         sync_policy: _,
@@ -282,7 +300,7 @@ type ConfigCheck = (fn(&Config) -> bool, &'static &'static str);
 /// Every check `Config::validate` makes, in order, with the field it blames. Each runs only
 /// once those before it hold: a relation between fields is computed only after the fields
 /// it adds up are within their ranges, so no sum can overflow, whatever the host passed.
-const CONFIG_CHECKS: [ConfigCheck; 24] = [
+const CONFIG_CHECKS: [ConfigCheck; 25] = [
     (
         |c: &Config| {
             c.query_nodes_max >= 1 && c.query_nodes_max <= crate::limits::RESULTS_MAX_LIMIT
@@ -367,6 +385,7 @@ const CONFIG_CHECKS: [ConfigCheck; 24] = [
     ),
     // `small-code` builds have no frozen memtable (see `Store::flushing_frozen`).
     (|c: &Config| c.flush_auto || !cfg!(feature = "small-code"), &"flush_auto"),
+    (|c: &Config| !c.flush_in_steps || !cfg!(feature = "small-code"), &"flush_in_steps"),
     (|c: &Config| c.flush_step_bytes >= 1, &"flush_step_bytes"),
     (|c: &Config| c.compaction_step_bytes >= 1, &"compaction_step_bytes"),
 ];

@@ -89,7 +89,8 @@ pub struct Stats {
     pub table_pages_read: u64,
     /// Log segment syncs since open (each an fsync).
     pub wal_syncs: u64,
-    /// A memtable is frozen, waiting for `Engine::flush_step` (`Config::flush_auto` off).
+    /// A memtable is frozen, waiting for `Engine::flush_step` (`Config::flush_auto` off) or
+    /// for the next writes' steps (`Config::flush_in_steps`).
     pub flush_pending: bool,
     /// A compaction is between steps, waiting for `Engine::compact_step` (or, with
     /// `Config::compaction_auto`, for the next writes): it holds the table buffer, so a
@@ -156,6 +157,9 @@ pub struct Engine<'r, V: Vfs> {
     events: Events<'r>,
     /// A flush with `Config::compaction_auto` left a compaction to the next writes' steps.
     compaction_due: bool,
+    /// With `Config::flush_in_steps`, a write froze the memtable: the next writes take its
+    /// flush's steps.
+    flush_due: bool,
     /// `close` or `abandon` ran: dropping the engine has nothing left to do.
     closed: bool,
 }
@@ -303,6 +307,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         let wal =
             Wal::new(parts.wal_buffer, config.wal_segment_bytes_max, config.wal_segments_max, tail);
         let next_sequence = recovery.sequence_next.max(manifest.checkpoint_sequence).max(1);
+        let flush_due = config.flush_auto && config.memtable_freezes() && store.flushing_frozen();
         let engine = Engine {
             config,
             vfs,
@@ -319,6 +324,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             recovery,
             events,
             compaction_due: false,
+            flush_due,
             closed: false,
         };
         engine.check_invariants();
@@ -341,7 +347,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             let between = self.store.compaction_between_steps().is_some();
             assert!(!(between && self.store.frozen_flush_started()));
             assert!(!self.table_buffer.is_empty() || self.store.frozen_flush_started() || between);
-            assert!(!(self.config.flush_auto && self.store.flushing_frozen()));
+            assert!(self.config.memtable_freezes() || !self.store.flushing_frozen());
             assert!(self.store.tables().len() <= self.config.tables_max as usize);
             assert!(self.wal.synced_position() <= self.wal.position());
         }
@@ -363,14 +369,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
         log_bytes: &dyn Fn(&Plan) -> usize,
         plan: &dyn Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
     ) -> Result<Plan, Error> {
-        self.compaction_step_on_write();
+        self.step_on_write();
         self.writable()?;
         let first = plan(&mut self.store, &mut self.vfs)?;
         let wal_full = self.wal.check_room(log_bytes(&first)) == Err(Error::WalFull);
         if self.store.room_for(&first).is_ok() && !wal_full {
             return Ok(first);
         }
-        if !self.flush_auto() && !wal_full && !self.store.flushing_frozen() {
+        if self.config.memtable_freezes() && !wal_full && !self.store.flushing_frozen() {
             // The other memtable takes the writes: no flush, no stall.
             self.freeze();
         } else {
@@ -386,11 +392,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(second)
     }
 
-    /// A write's back-pressure: with `Config::flush_auto` (or a full log, which only a
-    /// checkpoint empties) the memtables are flushed; without it, the frozen memtable is
-    /// flushed and the memtable frozen in its place.
+    /// A write's back-pressure: with one memtable (or a full log, which only a checkpoint
+    /// empties) the memtables are flushed; with a frozen one (`Config::memtable_freezes`),
+    /// the frozen memtable's flush is finished and the memtable frozen in its place.
     fn make_room(&mut self, wal_full: bool) -> Result<(), Error> {
-        if self.flush_auto() || wal_full {
+        if !self.config.memtable_freezes() || wal_full {
             return self.flush_memtables();
         }
         if self.store.flushing_frozen() {
@@ -400,18 +406,14 @@ impl<'r, V: Vfs> Engine<'r, V> {
         Ok(())
     }
 
-    /// `Config::flush_auto`, which `small-code` builds require (see `Store::flushing_frozen`).
-    fn flush_auto(&self) -> bool {
-        self.config.flush_auto || cfg!(feature = "small-code")
-    }
-
     /// Freezes the memtable (the frozen one is empty) where the log stands now; nothing if it
-    /// holds nothing.
+    /// holds nothing. With `Config::flush_in_steps` the next writes take its flush's steps.
     fn freeze(&mut self) {
         if self.store.memtable.is_empty() {
             return;
         }
         self.store.freeze(self.log_now());
+        self.flush_due = self.config.flush_auto;
     }
 
     /// Syncs after a write when the policy says so.
@@ -884,7 +886,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
     }
 
     /// After a flush, with `Config::compaction_auto`: the compaction it calls for is left to
-    /// the next writes, a step each (see `compaction_step_on_write`), where the region has a
+    /// the next writes, a step each (see `step_on_write`), where the region has a
     /// place for a merge between steps; `small-code` builds have none and merge at once.
     fn compact_after_flush_if_auto(&mut self) -> Result<(), Error> {
         if self.config.compaction_auto {
@@ -937,27 +939,44 @@ impl<'r, V: Vfs> Engine<'r, V> {
         !cfg!(feature = "small-code") && self.compaction_due
     }
 
-    /// With `Config::compaction_auto`, after a flush a write made: one step of the compaction
-    /// left (at most `compaction_step_bytes` merged, or that much of a merge's old tables
-    /// removed) before the write plans, so no write waits for a whole merge (up to 0.3 s in
-    /// the scale run). A write stall, counted and reported as one. An error puts the
-    /// compaction off to the next flush, which merges until its tables fit and reports an
-    /// error then: this write has changed nothing yet and goes on. A host's flush in steps
-    /// (`Config::flush_auto` off) is not finished here.
-    fn compaction_step_on_write(&mut self) {
-        if !self.compaction_due() || self.store.frozen_flush_started() {
+    /// A frozen memtable whose flush the writes take in steps (`Config::flush_in_steps`);
+    /// never in `small-code` builds, which have no frozen memtable.
+    fn flush_due(&self) -> bool {
+        self.config.memtable_freezes() && self.flush_due
+    }
+
+    /// Before a write plans, one step of the work a flush left to the writes, so no write
+    /// waits for a whole flush or merge (up to 19 ms and 0.3 s in the scale run): with
+    /// `Config::flush_in_steps`, of the frozen memtable's flush (a `flush_step`: at most
+    /// `flush_step_bytes` written, or first a merge between steps or its old tables'
+    /// removal taken on, as bounded); else, with `Config::compaction_auto`, of the
+    /// compaction the last flush called for (at most `compaction_step_bytes` merged, or
+    /// that much of a merge's old tables removed). A write stall, counted and reported as
+    /// one. An error puts the work off, the flush to the write that finds both memtables
+    /// full, the compaction to the next flush, which report an error then: this write has
+    /// changed nothing yet and goes on. A host's flush in steps (`Config::flush_auto` off)
+    /// is not finished here.
+    fn step_on_write(&mut self) {
+        let flush = self.flush_due();
+        if !flush && (!self.compaction_due() || self.store.frozen_flush_started()) {
             return;
         }
-        if !self.store.compaction_work_left() {
+        if !flush && !self.store.compaction_work_left() {
             self.compaction_due = false;
             return;
         }
         let started = self.events.start(EventKind::WriteStallStart, 0, 0);
-        let stepped = self.compact_step();
+        let stepped = match flush {
+            true => self.flush_step(),
+            false => self.compact_step(),
+        };
         let tables = narrow_u32(self.store.tables().len());
         let stalled = self.events.end(EventKind::WriteStallEnd, 0, tables, started);
         self.events.count_stall(stalled);
-        self.compaction_due = stepped == Ok(true);
+        match flush {
+            true => self.flush_due = stepped.is_ok() && self.store.flushing_frozen(),
+            false => self.compaction_due = stepped == Ok(true),
+        }
     }
 
     /// Names a flush's synced tables in a new manifest, with the checkpoint `at` (where the
@@ -1613,6 +1632,58 @@ mod tests {
         assert_eq!(stats.edges_live, 17 + 22 + 15);
         let listed = engine.edges(ids[1], Direction::Incoming, EdgeFilter::All, &mut out).unwrap();
         assert_eq!(listed.total, 16, "ids[0] and ids[2..=16]");
+        engine.close().unwrap();
+    }
+
+    /// With `flush_in_steps` the write that finds the memtable full freezes it (no stall)
+    /// and the writes after it each take one step of its flush (at most `flush_step_bytes`),
+    /// so a flush's tables are installed by a write that goes on into the memtable, never
+    /// by one that found both memtables full and flushed the frozen one whole; every block
+    /// reads back at every write and after a reopen.
+    #[test]
+    #[cfg(not(feature = "small-code"))]
+    fn with_flush_in_steps_the_writes_after_a_freeze_flush_it_in_steps() {
+        let config = Config {
+            flush_auto: true,
+            flush_in_steps: true,
+            flush_step_bytes: 200,
+            compaction_auto: false,
+            ..frozen_config()
+        };
+        let (mut disk, mut region) = frozen_memory(&config);
+        let mut vfs = SimVfs::new(&mut disk, FROZEN_SIM, 1).unwrap();
+        let ids: std::vec::Vec<BlockId> = (1..=200).map(BlockId::from_u128).collect();
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        let (mut freezes, mut steps, mut ops_max) = (0, 0, 0);
+        for (n, id) in ids.iter().enumerate() {
+            let (before, ops) = (engine.stats(), engine.vfs_mut().ops_count());
+            engine.put_block(*id, b"u", b"{}", b"content").unwrap();
+            let after = engine.stats();
+            if after.flush_pending && !before.flush_pending {
+                assert_eq!(after.write_stalls, before.write_stalls, "write {n}: froze, no stall");
+                freezes += 1;
+            }
+            if after.flush_count > before.flush_count {
+                // The memtable kept this write and the ones before it: no freeze here.
+                assert!(after.memtable_entries_used > 1, "write {n} flushed whole: {after:?}");
+            }
+            if before.flush_pending {
+                assert_eq!(after.write_stalls, before.write_stalls + 1, "write {n}: one step");
+                steps += 1;
+                ops_max = ops_max.max(engine.vfs_mut().ops_count() - ops);
+            }
+            assert!(engine.find_block(ids[n / 2]).unwrap().is_some(), "write {n}");
+        }
+        let stats = engine.stats();
+        assert!(freezes >= 3 && stats.flush_count >= 3, "{freezes} freezes, {stats:?}");
+        assert!(steps >= 3 * stats.flush_count, "{steps} steps for {} flushes", stats.flush_count);
+        std::println!("{steps} steps, at most {ops_max} storage operations a write");
+        assert!(ops_max <= 24, "a write's step made {ops_max} storage operations");
+        drop(engine);
+        let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
+        for id in &ids {
+            assert!(engine.find_block(*id).unwrap().is_some());
+        }
         engine.close().unwrap();
     }
 

@@ -5,15 +5,15 @@
 //!
 //! `open` aligns the region to `PART_ALIGN`, then cuts, in this order: block index slots,
 //! block entries, edge index slots, edge records, payload arena, the same five for the
-//! frozen memtable (of no capacity with `Config::flush_auto`), WAL buffer, read buffer,
+//! frozen memtable (of no capacity unless `Config::memtable_freezes`), WAL buffer, read buffer,
 //! directory-listing buffer, segment-number list, table metadata, table pool (blooms and
 //! indexes), one merge buffer per table, the lookup buffer, the sort scratch, one edge
 //! cursor and one section cursor per table (a merge's state, off the stack), a delete's
 //! round of edges and the bytes it is logged from, the order a flush of the frozen memtable
-//! in steps writes in (none with `flush_auto`), and for
+//! in steps writes in (none without a frozen memtable), and for
 //! queries the visited index, the visited nodes, the candidate windows and the
 //! depth-first frames; last, the frozen memtable's struct, where it froze, a slot for its
-//! flush between steps (without `flush_auto`), and the engine's manifest. Every part
+//! flush between steps (with a frozen memtable), and the engine's manifest. Every part
 //! is a whole number of `PART_ALIGN` bytes. In debug builds a guard word precedes the
 //! first part and follows every part; `Guards::check` verifies them on every public call,
 //! so a stray write past a part (which safe code cannot make, but a bug in `unsafe` could)
@@ -73,11 +73,10 @@ fn block_index_bytes(entries: u32) -> usize {
     (slot_count(entries) + entries as usize) * size_of::<u32>()
 }
 
-/// The capacity of the second, frozen memtable: the memtable's without `flush_auto`, else
-/// none (entries, edges, arena bytes).
+/// The capacity of the second, frozen memtable: the memtable's if a full one is frozen
+/// (`Config::memtable_freezes`), else none (entries, edges, arena bytes).
 pub(crate) fn frozen_capacity(config: &Config) -> (u32, u32, u32) {
-    // `small-code` has no frozen memtable (its config requires `flush_auto`).
-    match config.flush_auto || cfg!(feature = "small-code") {
+    match !config.memtable_freezes() {
         true => (0, 0, 0),
         false => (
             config.memtable_entries_max,
@@ -166,7 +165,8 @@ pub fn memory_bytes_required(config: &Config) -> usize {
 /// Every part of the region, typed.
 pub(crate) struct Parts<'r> {
     pub(crate) memtable: MemtableParts<'r>,
-    /// The frozen memtable (of no capacity with `Config::flush_auto`), and where it froze.
+    /// The frozen memtable (of no capacity unless `Config::memtable_freezes`), and where it
+    /// froze.
     pub(crate) frozen: &'r mut Memtable<'r>,
     pub(crate) frozen_at: &'r mut Option<FrozenAt>,
     pub(crate) wal_buffer: &'r mut [u8],

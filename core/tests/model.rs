@@ -41,7 +41,7 @@ struct Coverage {
     tables_full: u64,
     /// Steps the host took writing out frozen memtables (`flush_step`).
     flush_steps: u64,
-    /// Restarts that found a flush between two steps.
+    /// Restarts that found a flush between two steps (the host's or the writes').
     restarts_between_steps: u64,
     /// Restarts that found a memtable frozen: the log held two memtables' writes.
     restarts_with_frozen: u64,
@@ -49,6 +49,8 @@ struct Coverage {
     /// that found one between steps.
     compaction_steps: u64,
     restarts_between_compaction_steps: u64,
+    /// Writes that waited: for a flush, or a step of one or of a compaction.
+    write_stalls: u64,
 }
 
 fn run_case(
@@ -142,7 +144,15 @@ fn run_case(
             }
             let op = generator.write();
             let expected = model.clone().apply(&config, &op);
+            let before = engine.stats();
             let got = perform(&mut engine, &op);
+            let after = engine.stats();
+            if config.flush_in_steps && before.flush_pending && after.flush_pending {
+                // With `flush_in_steps` the write took a step that left the flush unfinished.
+                between_steps = (after.flush_count == before.flush_count)
+                    .then_some(after.flush_count)
+                    .or(between_steps);
+            }
             if got == Outcome::Refused(harness::TABLES_FULL) {
                 // Too few slots for a flush's tables (at most two: blocks and edges).
                 if engine.stats().tables_count + 2 <= config.tables_max {
@@ -172,6 +182,7 @@ fn run_case(
         };
         coverage.flushes += engine.stats().flush_count;
         coverage.compactions += engine.stats().compaction_count;
+        coverage.write_stalls += engine.stats().write_stalls;
         coverage.restarts_with_frozen += u64::from(engine.stats().flush_pending);
         coverage.restarts_between_compaction_steps += u64::from(engine.stats().compaction_pending);
         let unfinished = between_steps == Some(engine.stats().flush_count);
@@ -234,6 +245,38 @@ fn model_a_frozen_memtable_flushed_by_the_host_with_crashes() {
     eprintln!("{coverage:?}");
     if many {
         assert!(coverage.flush_steps > 0 && coverage.restarts_with_frozen > 0, "{coverage:?}");
+        assert!(coverage.restarts_between_steps > 0, "{coverage:?}");
+        assert!(coverage.restarts_losing_writes > 0, "{coverage:?}");
+    }
+}
+
+/// With `flush_in_steps` a full memtable is frozen and the writes after it take its flush's
+/// steps (a write finding both full flushes the frozen one whole): the same model holds
+/// across freezes, those steps, crashes between them (replay freezes at the same write) and
+/// clean closes. Half the seeds compact automatically, their writes taking those steps too.
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn model_a_frozen_memtable_flushed_by_the_writes_with_crashes() {
+    let mut coverage = Coverage::default();
+    let test = "model_a_frozen_memtable_flushed_by_the_writes_with_crashes";
+    let seeds = harness::seeds(test, 64);
+    let many = seeds.end - seeds.start >= 32;
+    for_each_seed_in(seeds, test, |seed| {
+        let config = Config {
+            flush_in_steps: true,
+            compaction_auto: seed % 2 == 0,
+            memtable_edges_max: 16,
+            memtable_arena_bytes_max: 4 << 10,
+            // Steps of a few records on half the seeds: a flush spans many writes.
+            flush_step_bytes: if seed % 4 < 2 { 120 } else { 256 << 10 },
+            compaction_step_bytes: if seed % 8 < 4 { 150 } else { 1 << 20 },
+            ..harness::small_config()
+        };
+        run_case(seed, config, 120, &mut coverage)
+    });
+    eprintln!("{coverage:?}");
+    if many {
+        assert!(coverage.flushes > 0 && coverage.restarts_with_frozen > 0, "{coverage:?}");
         assert!(coverage.restarts_between_steps > 0, "{coverage:?}");
         assert!(coverage.restarts_losing_writes > 0, "{coverage:?}");
     }

@@ -219,7 +219,9 @@ pub unsafe extern "C" fn kausal_config_init(
     out: *mut kausal_config,
     struct_size: u32,
 ) -> kausal_status {
-    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V4 {
+    let size = if struct_size >= KAUSAL_CONFIG_SIZE_V5 {
+        KAUSAL_CONFIG_SIZE_V5
+    } else if struct_size >= KAUSAL_CONFIG_SIZE_V4 {
         KAUSAL_CONFIG_SIZE_V4
     } else if struct_size >= KAUSAL_CONFIG_SIZE_V3 {
         KAUSAL_CONFIG_SIZE_V3

@@ -112,6 +112,13 @@ pub struct kausal_config {
     /// Version 4 of the struct.
     /// Default: 1048576.
     pub compaction_step_bytes: u32,
+    /// With `flush_auto` 1: 1 holds a second memtable in the region (as `flush_auto` 0
+    /// does); the write that finds the memtable full freezes it, and each later write first
+    /// writes at most `flush_step_bytes` of it to tables, so none waits for a whole flush
+    /// (only one that finds both full). 0: that write flushes it whole. Not read with
+    /// `flush_auto` 0; a `small-code` library requires 0. Version 5 of the struct.
+    /// Default: 0.
+    pub flush_in_steps: u32,
 }
 
 /// `sizeof(kausal_config)` of version 1 (without `region_initialized`), the smallest
@@ -121,9 +128,13 @@ pub const KAUSAL_CONFIG_SIZE_V1: u32 = 80;
 pub const KAUSAL_CONFIG_SIZE_V2: u32 = 84;
 /// `sizeof(kausal_config)` of version 3 (`flush_auto`, `flush_step_bytes`).
 pub const KAUSAL_CONFIG_SIZE_V3: u32 = 92;
-/// `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`), this version.
+/// `sizeof(kausal_config)` of version 4 (`compaction_step_bytes`).
 pub const KAUSAL_CONFIG_SIZE_V4: u32 = 96;
-const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V4 as usize);
+/// `sizeof(kausal_config)` of version 5 (`flush_in_steps`), this version.
+pub const KAUSAL_CONFIG_SIZE_V5: u32 = 100;
+const _: () = assert!(core::mem::size_of::<kausal_config>() == KAUSAL_CONFIG_SIZE_V5 as usize);
+const _: () =
+    assert!(core::mem::offset_of!(kausal_config, flush_in_steps) == KAUSAL_CONFIG_SIZE_V4 as usize);
 const _: () = assert!(
     core::mem::offset_of!(kausal_config, compaction_step_bytes) == KAUSAL_CONFIG_SIZE_V3 as usize
 );
@@ -141,7 +152,7 @@ fn config_invalid(field: &'static &'static str) -> crate::Failure {
 impl kausal_config {
     pub(crate) fn from_core(config: &Config) -> kausal_config {
         kausal_config {
-            struct_size: KAUSAL_CONFIG_SIZE_V4,
+            struct_size: KAUSAL_CONFIG_SIZE_V5,
             memtable_entries_max: config.memtable_entries_max,
             memtable_edges_max: config.memtable_edges_max,
             memtable_arena_bytes_max: config.memtable_arena_bytes_max,
@@ -171,6 +182,7 @@ impl kausal_config {
             flush_auto: u32::from(config.flush_auto),
             flush_step_bytes: config.flush_step_bytes,
             compaction_step_bytes: config.compaction_step_bytes,
+            flush_in_steps: u32::from(config.flush_in_steps),
         }
     }
 
@@ -195,6 +207,9 @@ impl kausal_config {
         }
         if self.flush_auto > 1 {
             return Err(config_invalid(&"flush_auto"));
+        }
+        if self.flush_in_steps > 1 {
+            return Err(config_invalid(&"flush_in_steps"));
         }
         let known_policy =
             matches!(self.sync_policy, KAUSAL_SYNC_EVERY_WRITE | KAUSAL_SYNC_EXPLICIT);
@@ -240,6 +255,7 @@ impl kausal_config {
             query_nodes_max: self.query_nodes_max,
             compaction_auto: self.compaction_auto != 0,
             flush_auto: self.flush_auto != 0,
+            flush_in_steps: self.flush_in_steps != 0,
             flush_step_bytes: self.flush_step_bytes,
             compaction_step_bytes: self.compaction_step_bytes,
             sync_policy,
@@ -268,6 +284,7 @@ const FIELD_NAMES_C: [&str; Config::FIELD_NAMES.len()] = [
     "query_nodes_max\0",
     "compaction_auto\0",
     "flush_auto\0",
+    "flush_in_steps\0",
     "flush_step_bytes\0",
     "compaction_step_bytes\0",
     "sync_policy\0",
@@ -308,6 +325,9 @@ pub(crate) fn invalid_field(config: &kausal_config) -> &'static str {
     }
     if config.flush_auto > 1 {
         return "flush_auto\0";
+    }
+    if config.flush_in_steps > 1 {
+        return "flush_in_steps\0";
     }
     let core_field = match (config.sync_policy, config.recovery_mode) {
         (
@@ -494,7 +514,7 @@ pub struct kausal_store_stats {
     /// reads (a flush writes blocks and edges to separate tables).
     pub tables_with_edges: u64,
     /// Version 4 on. 1 if a memtable is frozen, waiting for `kausal_flush_step`
-    /// (`flush_auto` 0).
+    /// (`flush_auto` 0) or the next writes' steps (`flush_in_steps` 1).
     pub flush_pending: u64,
     /// Version 5 on. 1 if a compaction is between steps, waiting for kausal_compact_step
     /// (or, with `compaction_auto` 1, for the next writes); a flush finishes it first. Also
@@ -676,6 +696,7 @@ mod tests {
             flush_auto,
             flush_step_bytes,
             compaction_step_bytes,
+            flush_in_steps,
         } = kausal_config::from_core(&Config::DEFAULT);
         let fields = [
             ("memtable_entries_max", memtable_entries_max),
@@ -701,6 +722,7 @@ mod tests {
             ("flush_auto", flush_auto),
             ("flush_step_bytes", flush_step_bytes),
             ("compaction_step_bytes", compaction_step_bytes),
+            ("flush_in_steps", flush_in_steps),
         ];
         let mut comment_start = 0;
         for (name, value) in fields {

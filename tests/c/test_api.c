@@ -88,7 +88,7 @@ static void test_config_versions(void) {
     REQUIRE_OK(kausal_config_init(&config, sizeof config));
     CHECK(config.struct_size == sizeof config && config.region_initialized == 0);
     REQUIRE_OK(kausal_config_init(&config, sizeof config + 16));
-    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V4 && config.compaction_step_bytes == 1048576);
+    CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V5 && config.flush_in_steps == 0);
     REQUIRE_OK(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V3 + 2));
     CHECK(config.struct_size == KAUSAL_CONFIG_SIZE_V3);
     CHECK_STATUS(kausal_config_init(&config, KAUSAL_CONFIG_SIZE_V1 - 4), KAUSAL_ERROR_STRUCT_SIZE);
@@ -110,6 +110,13 @@ static void test_config_versions(void) {
     CHECK(field != NULL && strcmp(field, "compaction_step_bytes") == 0);
     /* A version-3 struct is read for its own bytes: compaction_step_bytes takes its default. */
     config.struct_size = KAUSAL_CONFIG_SIZE_V3;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
+    REQUIRE_OK(kausal_config_init(&config, sizeof config));
+    config.flush_in_steps = 2;
+    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, "flush_in_steps") == 0);
+    /* A version-4 struct is read for its own bytes: flush_in_steps takes its default. */
+    config.struct_size = KAUSAL_CONFIG_SIZE_V4;
     CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
 }
 
@@ -507,6 +514,70 @@ static void test_flush_step(void *region, size_t bytes) {
     }
 }
 
+/* With flush_in_steps 1 (and flush_auto 1) the write that finds the memtable full freezes it
+ * without a stall, and the writes after it each write at most flush_step_bytes of it to
+ * tables: a flush spans many writes, each counted as a stall, and every edge reads back. */
+static void test_flush_in_steps(void *region, size_t bytes) {
+    char directory[] = "/tmp/kausaldb-c-flush-in-steps-XXXXXX";
+    char command[600];
+    kausal_config config = small_config();
+    kausal_db *db = NULL;
+    kausal_store_stats stats;
+    kausal_edge edges[128];
+    size_t written = 0, one_memtable = 0;
+    uint32_t n, froze_at = 0, flushed_at = 0;
+    kausal_id hub = id_from(200);
+    if (mkdtemp(directory) == NULL) {
+        exit(2);
+    }
+    config.memtable_entries_max = 16;
+    config.memtable_edges_max = 16;
+    config.memtable_arena_bytes_max = 64 * 1024;
+    config.flush_step_bytes = 64;
+    REQUIRE_OK(kausal_memory_required(&config, &one_memtable));
+    config.flush_in_steps = 1;
+    REQUIRE_OK(kausal_memory_required(&config, &written));
+    CHECK(written > one_memtable && written <= bytes); /* the region holds two memtables */
+    REQUIRE_OK(kausal_open_dir(&config, region, bytes, directory, &db, NULL));
+    REQUIRE_OK(kausal_put_block(db, &hub, "h.c", 3, "{}", 2, (const uint8_t *)"x", 1, NULL));
+    stats.struct_size = sizeof stats;
+    /* Odd writes put block n, even ones the edge from the hub to it. */
+    for (n = 1; n <= 240 && flushed_at == 0; n++) {
+        kausal_id target = id_from((uint8_t)((n + 1) / 2));
+        kausal_edge edge;
+        uint64_t stalls;
+        REQUIRE_OK(kausal_stats(db, &stats));
+        stalls = stats.write_stalls;
+        edge.source = hub;
+        edge.target = target;
+        edge.edge_type = KAUSAL_EDGE_CALLS;
+        if (n % 2 == 1) {
+            REQUIRE_OK(kausal_put_block(db, &target, "a.c", 3, "{}", 2, (const uint8_t *)"x", 1,
+                                        NULL));
+        } else {
+            REQUIRE_OK(kausal_put_edge(db, &edge, NULL));
+        }
+        REQUIRE_OK(kausal_stats(db, &stats));
+        if (froze_at == 0 && stats.flush_pending) {
+            froze_at = n;
+            CHECK(stats.write_stalls == stalls); /* frozen, not flushed */
+        } else if (froze_at != 0) {
+            CHECK(stats.write_stalls == stalls + 1); /* one step of the flush */
+        }
+        if (stats.flush_count == 1) {
+            flushed_at = n;
+        }
+    }
+    CHECK(froze_at > 0 && flushed_at > froze_at + 4 && stats.flush_pending == 0);
+    REQUIRE_OK(kausal_edges(db, &hub, KAUSAL_DIRECTION_OUTGOING, NULL, edges, 128, &written));
+    CHECK(written == flushed_at / 2);
+    REQUIRE_OK(kausal_close(db));
+    snprintf(command, sizeof command, "rm -rf %s", directory);
+    if (system(command) != 0) {
+        fprintf(stderr, "could not remove %s\n", directory);
+    }
+}
+
 /* The table files in `directory`. */
 static int table_files(const char *directory) {
     DIR *listing = opendir(directory);
@@ -729,6 +800,7 @@ int main(void) {
     test_corrupted_log(directory, region, bytes);
     test_flush_and_corrupted_table(region, bytes);
     test_flush_step(region, bytes);
+    test_flush_in_steps(region, bytes);
     test_compaction_steps(region, bytes);
     test_event_hook(region, bytes);
     free(region);

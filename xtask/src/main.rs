@@ -20,10 +20,11 @@
 //!   compares KausalDB with SQLite, LMDB, redb and fjall and writes bench/RESULTS.md;
 //!   `report` rewrites RESULTS.md from the last run; `mcp` times `kausal mcp` round trips
 //!   from a client on the SQLite amalgamation and on this repository.
-//! - `scale [blocks] [edges_per_block] [--host-compaction] [--host-flush]`: a store far
-//!   larger than its 16 MiB region (default 300,000 blocks of 1 KiB and 5 edges each),
-//!   checked before and after a crash; with `--host-compaction` the host runs compaction
-//!   between its writes, with `--host-flush` it writes out frozen memtables there too.
+//! - `scale [blocks] [edges_per_block] [--host-compaction] [--host-flush]
+//!   [--flush-in-steps]`: a store far larger than its 16 MiB region (default 300,000 blocks
+//!   of 1 KiB and 5 edges each), checked before and after a crash; with `--host-compaction`
+//!   the host runs compaction between its writes, with `--host-flush` it writes out frozen
+//!   memtables there too; with `--flush-in-steps` the writes take a frozen memtable's steps.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
@@ -79,7 +80,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "miri" | "header" | "ci" | "accuracy" | "coverage" => (&[], &[], 0),
         "bench" | "demo" => (&[], &[], 1),
         "install" => (&["--prefix", "--destdir"], &[], 0),
-        "scale" => (&[], &["--host-compaction", "--host-flush"], 2),
+        "scale" => (&[], &["--host-compaction", "--host-flush", "--flush-in-steps"], 2),
         "firmware" => (&["--first", "--seeds"], &[], 0),
         "size" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
@@ -139,7 +140,8 @@ fn usage() -> String {
     "usage: cargo xtask <test [--filter X] [--seed N] [--iterations N] [--valgrind] \
      | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
-     | scale [blocks] [edges] [--host-compaction] [--host-flush] | demo [tree] | accuracy \
+     | scale [blocks] [edges] [--host-compaction] [--host-flush] [--flush-in-steps] \
+     | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }

@@ -3,12 +3,14 @@
 //! whose whole region is 16 MiB, then checks sampled reads against what was written,
 //! "crashes" (drops the engine without closing), reopens, and checks again.
 //!
-//! `cargo xtask scale [blocks] [edges_per_block] [--host-compaction] [--host-flush]` (default
-//! 300,000 and 5; with `--host-compaction` the host runs the compaction steps between its
-//! writes, so writes stall only for flushes; with `--host-flush` too a full memtable is
-//! frozen and the host writes it out between its writes (`Config::flush_auto` off, two
-//! memtables of half the size in the same region), so writes stall only when the host
-//! falls behind; README "Write stalls" has the figures). A million blocks
+//! `cargo xtask scale [blocks] [edges_per_block] [--host-compaction] [--host-flush]
+//! [--flush-in-steps]` (default 300,000 and 5; with `--host-compaction` the host runs the
+//! compaction steps between its writes, so writes stall only for flushes; with `--host-flush`
+//! too a full memtable is frozen and the host writes it out between its writes
+//! (`Config::flush_auto` off, two memtables of half the size in the same region), so writes
+//! stall only when the host falls behind; with `--flush-in-steps` instead the writes after a
+//! freeze take the flush's steps (`Config::flush_in_steps`, the same two half memtables);
+//! README "Write stalls" has the figures). A million blocks
 //! with five calls each to uniformly random blocks do not fit a 16 MiB region: the edge
 //! tables' filters (each holds every source and target it has, ~1.25 bytes per id at 10
 //! bits, up to twice that with a filter's power-of-two size) filled 11.5 MiB of table
@@ -92,14 +94,18 @@ fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let host_compaction = args.iter().any(|arg| arg == "--host-compaction");
     let host_flush = args.iter().any(|arg| arg == "--host-flush");
+    let flush_in_steps = args.iter().any(|arg| arg == "--flush-in-steps");
     let mut numbers = args.iter().filter_map(|text| text.parse::<u64>().ok());
     let blocks: u64 = numbers.next().unwrap_or(300_000);
     let per_block: u64 = numbers.next().unwrap_or(5);
     // With the host compacting, writes stall for flushes only (`Config::compaction_auto`);
-    // with the host flushing too, for neither, unless it falls behind (`Config::flush_auto`).
-    let config = match host_flush {
-        true => host_flush_config(Config { compaction_auto: !host_compaction, ..scale_config() }),
-        false => Config { compaction_auto: !host_compaction, ..scale_config() },
+    // with the host flushing too, for neither, unless it falls behind (`Config::flush_auto`);
+    // with `flush_in_steps`, for a flush's steps, not a whole flush.
+    let config = Config { compaction_auto: !host_compaction, ..scale_config() };
+    let config = match (host_flush, flush_in_steps) {
+        (true, _) => two_memtables(Config { flush_auto: false, ..config }),
+        (false, true) => two_memtables(Config { flush_in_steps: true, ..config }),
+        (false, false) => config,
     };
     let region_bytes = memory_bytes_required(&config);
     assert!(region_bytes <= 16 << 20, "region {region_bytes} > 16 MiB");
@@ -151,10 +157,10 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// The scale config without `flush_auto`: the same region, two memtables of half the size.
-fn host_flush_config(config: Config) -> Config {
+/// The scale config with a frozen memtable (without `flush_auto`, or with `flush_in_steps`):
+/// the same region, two memtables of half the size.
+fn two_memtables(config: Config) -> Config {
     Config {
-        flush_auto: false,
         memtable_entries_max: config.memtable_entries_max / 2,
         memtable_edges_max: config.memtable_edges_max / 2,
         memtable_arena_bytes_max: config.memtable_arena_bytes_max / 2,

@@ -25,7 +25,8 @@ enum Pass {
     Done,
 }
 
-/// What a flush in steps keeps between calls, in the region (none with `flush_auto`): the
+/// What a flush in steps keeps between calls, in the region (none without a frozen
+/// memtable, see `Config::memtable_freezes`): the
 /// writer's state is a few hundred bytes, and every copy of the engine in `open` would
 /// carry it on the stack.
 pub(crate) struct FrozenSteps<'r> {
@@ -86,8 +87,8 @@ impl<'r> Store<'r> {
             Some(flush) => flush,
             None => self.begin_frozen_flush(number, began),
         };
-        // Without a place to keep it (the region has one without `flush_auto` only) the flush
-        // is done in one call.
+        // Without a place to keep it (the region has one with a frozen memtable only) the
+        // flush is done in one call.
         let budget = if self.frozen_steps.is_empty() { usize::MAX } else { budget };
         match self.write_frozen(vfs, &mut flush, buffer, budget) {
             Ok(true) => Ok(Some((flush.flushed, flush.began))),
@@ -214,8 +215,8 @@ impl<'r> Store<'r> {
     /// Sorts the frozen memtable's records for the pass into the region's order part.
     fn sort_frozen_pass(&mut self, flush: &mut FrozenFlush<'r>) {
         let Some(steps) = self.frozen_steps.first_mut() else {
-            // No place to sort into (`flush_auto`): the pass writes nothing; unreachable, as
-            // only a config without it freezes a memtable.
+            // No place to sort into (no frozen memtable): the pass writes nothing; unreachable,
+            // as only a config with one freezes a memtable.
             (flush.next, flush.count, flush.sorted) = (0, 0, true);
             return;
         };

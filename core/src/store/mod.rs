@@ -1,5 +1,6 @@
 //! The levels of the store: the memtable (newest), the frozen memtable (without
-//! `Config::flush_auto`: a full memtable waiting for the host's `flush_step`), and the
+//! `Config::flush_auto` or with `flush_in_steps`: a full memtable waiting for the host's or
+//! the writes' flush steps), and the
 //! sorted tables (newest first).
 //! Everything that must look at both lives here, one concern a file: `visibility` (is a
 //! block or edge live, and its version), `listing` (merged edge listings), `writes` (plan and
@@ -59,14 +60,14 @@ pub(crate) struct StoreParts<'r> {
 pub(crate) struct Store<'r> {
     /// The memtable writes go to (the newest level).
     pub(crate) memtable: Memtable<'r>,
-    /// Without `Config::flush_auto`: a full memtable, frozen until `flush_step` writes it
-    /// out, the level between `memtable` and the tables. Empty (and of no capacity with
-    /// `flush_auto`) otherwise.
+    /// Where `Config::memtable_freezes`: a full memtable, frozen until flush steps write
+    /// it out, the level between `memtable` and the tables. Empty (and of no capacity)
+    /// otherwise.
     /// (Both held in the region, not here: see `region`.)
     pub(crate) frozen: &'r mut Memtable<'r>,
     /// Where the log stood when `frozen` was frozen: what its flush's checkpoint records.
     pub(crate) frozen_at: &'r mut Option<FrozenAt>,
-    /// What its flush keeps between two `flush_step` calls (one, or none with `flush_auto`).
+    /// What its flush keeps between two steps (one, or none without a frozen memtable).
     frozen_steps: &'r mut [FrozenSteps<'r>],
     /// What a compaction keeps between two `compact_step` calls (one, or none with
     /// `compaction_auto`).
@@ -209,8 +210,9 @@ impl<'r> Store<'r> {
     /// Whether a memtable is frozen (it holds anything): the next flush writes it, the older
     /// level, first, and reads look at it after the memtable. Every path that reads the
     /// frozen memtable asks this first: `small-code` builds have none (`Config::flush_auto`
-    /// is required there), so there it is false and those paths compile away (3 KiB of
-    /// code, and 400 bytes of the open's stack, on the firmware).
+    /// on and `flush_in_steps` off are required there), so there it is false and those
+    /// paths compile away (3 KiB of code, and 400 bytes of the open's stack, on the
+    /// firmware).
     pub(crate) fn flushing_frozen(&self) -> bool {
         !cfg!(feature = "small-code") && !self.frozen.is_empty()
     }
@@ -242,7 +244,7 @@ impl<'r> Store<'r> {
     }
 
     /// Elements of the sort scratch before the memtable's part: the frozen memtable's (none
-    /// in `small-code`, or with `Config::flush_auto`).
+    /// in `small-code`, or without `Config::memtable_freezes`).
     pub(crate) fn frozen_scratch_len(&self) -> usize {
         match cfg!(feature = "small-code") {
             true => 0,

@@ -27,12 +27,12 @@ fn failed(error: Error) -> ApplyError {
 }
 
 impl Replayer<'_, '_> {
-    /// `Config::flush_auto`, which `small-code` builds require (see `Store::flushing_frozen`).
-    fn flush_auto(&self) -> bool {
-        self.config.flush_auto || cfg!(feature = "small-code")
+    /// Whether a full memtable is frozen (`Config::memtable_freezes`): never in `small-code`.
+    fn memtable_freezes(&self) -> bool {
+        self.config.memtable_freezes()
     }
 
-    /// Without `Config::flush_auto`, a write that does not fit the memtable froze it when it
+    /// Where a full memtable is frozen, a write that does not fit the memtable froze it when it
     /// was made (the live engine plans the same room): it freezes it here too, once, at the
     /// write's place in the log. Anything else that does not fit is a capacity error.
     fn freeze_for(
@@ -40,9 +40,9 @@ impl Replayer<'_, '_> {
         (sequence, place): (u64, LogPlace),
         resource: Resource,
     ) -> Result<(), ApplyError> {
-        let flush_auto = self.flush_auto();
+        let freezes = self.memtable_freezes();
         let store = &mut *self.store;
-        if flush_auto || store.flushing_frozen() || store.memtable.is_empty() {
+        if !freezes || store.flushing_frozen() || store.memtable.is_empty() {
             return Err(ApplyError::Capacity(resource));
         }
         let live = (store.blocks_live, store.edges_live);
@@ -144,7 +144,7 @@ impl<V: Vfs> ReplayTarget<V> for Replayer<'_, '_> {
         id: &BlockId,
         edges: u32,
     ) -> Result<(), ApplyError> {
-        if self.flush_auto() {
+        if !self.memtable_freezes() {
             // Nothing can freeze: each frame's room is checked as it is applied.
             return Ok(());
         }

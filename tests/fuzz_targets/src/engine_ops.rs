@@ -60,16 +60,14 @@ fn write(choices: &mut Choices<'_>, kind: u8) -> Op {
 /// Open, replay the checks, then run operations until a crash or the end of the input.
 fn run_store(choices: &mut Choices<'_>, seed: u64) -> Result<(), String> {
     let config = Config { tables_max: 6, ..harness::small_config() };
-    // A quarter of the inputs freeze full memtables (a small one) for the host to flush, in
-    // steps of a few records; a quarter compact by hand, in steps of a few records.
-    let config = match seed % 4 {
-        0 => Config {
-            flush_auto: false,
-            memtable_arena_bytes_max: 4096,
-            flush_step_bytes: 200,
-            ..config
-        },
-        1 => Config { compaction_auto: false, compaction_step_bytes: 150, ..config },
+    // A quarter of the inputs freeze full memtables (a small one) and flush them in steps of
+    // a few records, half of those by the host and half by the writes (`flush_in_steps`); a
+    // quarter compact by hand, in steps of a few records.
+    let frozen = Config { memtable_arena_bytes_max: 4096, flush_step_bytes: 200, ..config };
+    let config = match seed % 8 {
+        0 => Config { flush_auto: false, ..frozen },
+        4 => Config { flush_in_steps: true, ..frozen },
+        1 | 5 => Config { compaction_auto: false, compaction_step_bytes: 150, ..config },
         _ => config,
     };
     let bump = bumpalo::Bump::new();
