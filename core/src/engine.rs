@@ -773,10 +773,12 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// Without `Config::flush_auto`: one step of writing the frozen memtable to tables, as
     /// `flush` does, while the memtable keeps taking writes: at most `flush_step_bytes` of
     /// records (plus the sort a pass over the memtable begins with, and the index and filter
-    /// a table ends with). The last step installs the tables and removes the log they
-    /// cover. The host calls it while `Stats::flush_pending` says a memtable is frozen (say,
-    /// between write batches); the first step of a flush syncs the log, so every write
-    /// before it is then durable. Returns whether there was a frozen memtable to work on.
+    /// a table ends with); a step that finishes a table ends with its sync. A last step
+    /// installs the tables and removes the log they cover. (With `Config::flush_in_steps`
+    /// the writes take these steps.) The host calls it while `Stats::flush_pending` says a
+    /// memtable is frozen (say, between write batches); the first step of a flush syncs the
+    /// log, so every write before it is then durable. Returns whether there was a frozen
+    /// memtable to work on.
     /// A write that finds both memtables full, `flush`, `compact_step` and `close` finish a
     /// flush in steps at once. Its errors are `flush`'s; after one, the next step starts the
     /// flush over.
@@ -1615,7 +1617,10 @@ mod tests {
         let listed = engine.edges(ids[0], Direction::Outgoing, EdgeFilter::All, &mut out).unwrap();
         assert_eq!(listed.total, 17);
         assert!(engine.find_block(ids[39]).unwrap().is_some());
-        assert!(engine.flush_step().unwrap(), "a frozen memtable to write");
+        // Steps of 256 KiB: one a table (each ends with its sync), then one that installs.
+        for step in ["blocks table", "edge table", "install"] {
+            assert!(engine.flush_step().unwrap(), "{step}");
+        }
         assert!(!engine.flush_step().unwrap(), "nothing left to write");
         let stats = engine.stats();
         assert!(!stats.flush_pending && stats.flush_count == 1, "{stats:?}");

@@ -833,10 +833,12 @@ pub unsafe extern "C" fn kausal_flush(db: *mut kausal_db) -> kausal_status {
     unsafe { status_at(db, result) }
 }
 
-/// With `flush_auto` 0: writes the frozen memtable, if there is one, to sorted tables while
-/// the other keeps taking writes (call it when the host has time, or when
-/// `kausal_store_stats.flush_pending` is 1). `*out_flushed` (may be NULL) is 1 if it wrote
-/// one, 0 if none was frozen. Errors as `kausal_flush`. Invalidates earlier block views.
+/// With `flush_auto` 0: one step of writing the frozen memtable, if there is one, to sorted
+/// tables while the other keeps taking writes (call it when the host has time, while
+/// `kausal_store_stats.flush_pending` is 1): at most `flush_step_bytes` of records, a step
+/// that finishes a table ends with its sync, and a last step installs the tables.
+/// `*out_flushed` (may be NULL) is 1 if there was one to work on, 0 if none was frozen.
+/// Errors as `kausal_flush`. Invalidates earlier block views.
 #[no_mangle]
 pub unsafe extern "C" fn kausal_flush_step(
     db: *mut kausal_db,
