@@ -941,10 +941,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
         !cfg!(feature = "small-code") && self.compaction_due
     }
 
-    /// A frozen memtable whose flush the writes take in steps (`Config::flush_in_steps`);
-    /// never in `small-code` builds, which have no frozen memtable.
+    /// A frozen memtable whose flush the writes take in steps (`Config::flush_in_steps`; not
+    /// once a flush or a write that found both memtables full wrote it out); never in
+    /// `small-code` builds, which have no frozen memtable.
     fn flush_due(&self) -> bool {
-        self.config.memtable_freezes() && self.flush_due
+        self.config.memtable_freezes() && self.flush_due && self.store.flushing_frozen()
     }
 
     /// Before a write plans, one step of the work a flush left to the writes, so no write
@@ -1684,6 +1685,18 @@ mod tests {
         assert!(steps >= 3 * stats.flush_count, "{steps} steps for {} flushes", stats.flush_count);
         std::println!("{steps} steps, at most {ops_max} storage operations a write");
         assert!(ops_max <= 24, "a write's step made {ops_max} storage operations");
+        // A flush asked for writes a frozen memtable out: the writes after it have no step.
+        for id in ids.iter().cycle().take(100) {
+            if engine.stats().flush_pending {
+                break;
+            }
+            engine.put_block(*id, b"u", b"{}", b"again").unwrap();
+        }
+        assert!(engine.stats().flush_pending);
+        engine.flush().unwrap();
+        let stalls = engine.stats().write_stalls;
+        engine.put_block(ids[0], b"u", b"{}", b"after").unwrap();
+        assert_eq!(engine.stats().write_stalls, stalls, "no step left after a flush");
         drop(engine);
         let mut engine = Engine::open(config, &mut region, &mut vfs).unwrap();
         for id in &ids {
