@@ -13,8 +13,8 @@
 use crate::{apt_install, flag_value, root, run, runs, Result, NO_STD_TARGET};
 
 /// The engine's budget of code (.text of the library in the firmware image, C excluded),
-/// as issue 18 sets it: met by the image with the storage calls alone (64,152 bytes), which
-/// `size` holds to it; not yet with all 19 calls the firmware makes (75,522 bytes; README.md,
+/// as issue 18 sets it: met by the image with the storage calls alone (64,284 bytes), which
+/// `size` holds to it; not yet with all 19 calls the firmware makes (75,654 bytes; README.md,
 /// "Embedded", says where the rest goes).
 const ENGINE_TEXT_BUDGET_BYTES: u64 = 64 << 10;
 /// The ceiling the build is held to meanwhile: today's size rounded up to the next 4 KiB, a
