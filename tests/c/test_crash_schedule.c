@@ -1,5 +1,6 @@
 /* Crash schedules through kausal_open_vfs, exhaustively for a small store: for a flush, a
- * compaction, a close and a sync, the power is cut before each host VFS callback in turn,
+ * compaction, a close, a sync and the writes that take a frozen memtable's flush in steps
+ * (flush_in_steps), the power is cut before each host VFS callback in turn,
  * and each cut is crashed every way the RAM disk can treat what was not synced: all lost,
  * all landed, each file's landing alone (reordered before the others) or torn in half, with
  * the unsynced names lost or landed. After each: the store reopens with every synced block,
@@ -14,8 +15,13 @@
 
 static struct ram_disk disk;
 
-enum operation { OP_FLUSH, OP_COMPACT, OP_CLOSE, OP_SYNC };
-static const char *const OPERATION_NAMES[] = {"flush", "compaction", "close", "sync"};
+enum operation { OP_FLUSH, OP_COMPACT, OP_CLOSE, OP_SYNC, OP_WRITE_STEPS, OP_COUNT };
+static const char *const OPERATION_NAMES[] = {"flush",   "compaction",          "close",
+                                              "sync",    "writes' flush steps"};
+
+/* With flush_in_steps, the memtable holds the prepared blocks and one more: the write after
+ * that freezes it, and the writes after the freeze take its flush's steps. */
+#define WRITE_STEPS_ENTRIES (SYNCED + UNSYNCED + 1)
 
 static size_t content_bytes(uint8_t n) {
     return 60 + (size_t)n * 13;
@@ -34,6 +40,11 @@ static kausal_config schedule_config(enum operation op) {
     config.compaction_auto = op != OP_COMPACT;
     /* The host's compaction in steps of a few records: cuts land between steps too. */
     config.compaction_step_bytes = 200;
+    if (op == OP_WRITE_STEPS) {
+        config.flush_in_steps = 1;
+        config.flush_step_bytes = 200;
+        config.memtable_entries_max = WRITE_STEPS_ENTRIES;
+    }
     return config;
 }
 
@@ -73,6 +84,28 @@ static void compact_in_steps(kausal_db *db) {
     CHECK(0 && "compaction steps never ended");
 }
 
+/* Writes blocks after `n` until one freezes the memtable and the writes after it have
+ * taken its whole flush, or one fails (after the cut). Returns the last block written. */
+static uint8_t write_in_steps(kausal_db *db, uint8_t n) {
+    kausal_store_stats stats;
+    int froze = 0, steps = 0;
+    stats.struct_size = sizeof stats;
+    while (n < 100) {
+        if (put(db, ++n) != KAUSAL_OK || kausal_stats(db, &stats) != KAUSAL_OK) {
+            return n;
+        }
+        steps += froze;
+        froze |= stats.flush_pending != 0;
+        if (froze && !stats.flush_pending) {
+            /* Steps of 200 bytes of records: the flush spanned many writes. */
+            CHECK(stats.flush_count == 1 && steps > 5);
+            return n;
+        }
+    }
+    CHECK(0 && "the writes never ended the flush");
+    return n;
+}
+
 /* One run: prepare, cut the power before the operation's callback `cut`, and unless
  * `landing` is negative, crash as it says and check. Returns whether the operation
  * completed before the cut; `*out_unsynced` counts the files left with unsynced data. */
@@ -97,10 +130,13 @@ static int run(enum operation op, long cut, int landing, int which, int names_la
     case OP_COMPACT: compact_in_steps(db); break;
     case OP_SYNC: (void)kausal_sync(db); break;
     case OP_CLOSE: break;
+    case OP_WRITE_STEPS: last = write_in_steps(db, last); break;
+    default: break;
     }
     completed = disk.failures == 0;
     (void)kausal_close(db); /* after the cut: its callbacks all fail and store nothing */
-    if (op == OP_CLOSE) {
+    if (op == OP_CLOSE || op == OP_WRITE_STEPS) {
+        /* The writes after the freeze are durable once the close has synced them. */
         completed = disk.failures == 0;
     }
     *out_unsynced = 0;
@@ -176,13 +212,13 @@ int main(void) {
     long cut, cuts_total = 0, crashes_total = 0;
     /* One region for every operation's config: the largest (the host's compaction keeps
      * its place in steps in the region). */
-    for (op = OP_FLUSH; op <= OP_SYNC; op++) {
+    for (op = OP_FLUSH; op < OP_COUNT; op++) {
         kausal_config config = schedule_config((enum operation)op);
         REQUIRE_OK(kausal_memory_required(&config, &required));
         bytes = required > bytes ? required : bytes;
     }
     region = malloc(bytes);
-    for (op = OP_FLUSH; op <= OP_SYNC; op++) {
+    for (op = OP_FLUSH; op < OP_COUNT; op++) {
         long crashes = 0;
         for (cut = 0; cut < 10000; cut++) {
             int completed = run((enum operation)op, cut, -1, -1, 0, region, bytes, &unsynced);
