@@ -369,7 +369,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
         log_bytes: &dyn Fn(&Plan) -> usize,
         plan: &dyn Fn(&mut Store<'r>, &mut V) -> Result<Plan, Error>,
     ) -> Result<Plan, Error> {
-        self.step_on_write();
+        self.step_on_write()?;
         self.writable()?;
         let first = plan(&mut self.store, &mut self.vfs)?;
         let wal_full = self.wal.check_room(log_bytes(&first)) == Err(Error::WalFull);
@@ -957,16 +957,17 @@ impl<'r, V: Vfs> Engine<'r, V> {
     /// that much of a merge's old tables removed). A write stall, counted and reported as
     /// one. An error puts the work off, the flush to the write that finds both memtables
     /// full, the compaction to the next flush, which report an error then: this write has
-    /// changed nothing yet and goes on. A host's flush in steps (`Config::flush_auto` off)
-    /// is not finished here.
-    fn step_on_write(&mut self) {
+    /// changed nothing yet and goes on, unless the error left the engine poisoned, when the
+    /// write fails with it. A host's flush in steps (`Config::flush_auto` off) is not
+    /// finished here.
+    fn step_on_write(&mut self) -> Result<(), Error> {
         let flush = self.flush_due();
         if !flush && (!self.compaction_due() || self.store.frozen_flush_started()) {
-            return;
+            return Ok(());
         }
         if !flush && !self.store.compaction_work_left() {
             self.compaction_due = false;
-            return;
+            return Ok(());
         }
         let started = self.events.start(EventKind::WriteStallStart, 0, 0);
         let stepped = match flush {
@@ -979,6 +980,11 @@ impl<'r, V: Vfs> Engine<'r, V> {
         match flush {
             true => self.flush_due = stepped.is_ok() && self.store.flushing_frozen(),
             false => self.compaction_due = stepped == Ok(true),
+        }
+        match stepped {
+            // The step's own error says what failed; the next calls say `Poisoned`.
+            Err(error) if self.wal.is_poisoned() && error != Error::Poisoned => Err(error),
+            _ => Ok(()),
         }
     }
 

@@ -258,6 +258,9 @@ enum Target {
     Flush,
     /// `flush_step` until a frozen memtable is written out (`Config::flush_auto` off).
     FlushStep,
+    /// Writes until the frozen memtable, its flush taken in steps by the writes
+    /// (`Config::flush_in_steps`), is written out.
+    WriteSteps,
     Compact,
     /// `compact_step` until the merge is installed, a few records a step
     /// (`Config::compaction_step_bytes`).
@@ -285,10 +288,17 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
             flush_step_bytes: 300,
             ..config
         },
+        Target::WriteSteps => Config {
+            flush_in_steps: true,
+            memtable_arena_bytes_max: 1536,
+            flush_step_bytes: 300,
+            ..config
+        },
         Target::CompactSteps => Config { compaction_step_bytes: 300, ..config },
         _ => config,
     };
-    let flushes = matches!(target, Target::Flush | Target::FlushStep);
+    let flushes = matches!(target, Target::Flush | Target::FlushStep | Target::WriteSteps);
+    let freezes = matches!(target, Target::FlushStep | Target::WriteSteps);
     for fail_at in 0..10_000u64 {
         let bump = bumpalo::Bump::new();
         let memory = Memory::new(&bump, &config);
@@ -318,7 +328,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
         // Writes until a memtable is frozen (a few blocks fill one).
         for _ in 0..200 {
-            if target != Target::FlushStep || engine.stats().flush_pending {
+            if !freezes || engine.stats().flush_pending {
                 break;
             }
             let op = generator.block();
@@ -357,6 +367,7 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
             | Target::Sync
             | Target::Flush
             | Target::FlushStep
+            | Target::WriteSteps
             | Target::Compact
             | Target::CompactSteps => {
                 let armed = engine.vfs_mut().ops_count() + fail_at;
@@ -382,6 +393,8 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                     engine.flush()
                 } else if target == Target::FlushStep {
                     harness::flush_in_steps(&mut engine)
+                } else if target == Target::WriteSteps {
+                    write_until_flushed(&mut engine, &mut generator, &mut since_sync)
                 } else if target == Target::CompactSteps {
                     harness::compact_in_steps(&mut engine)
                 } else {
@@ -407,6 +420,9 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                             // Written now, or before a failure in the compaction after it.
                             Target::FlushStep if !engine.stats().flush_pending => Ok(()),
                             Target::FlushStep => harness::flush_in_steps(&mut engine),
+                            Target::WriteSteps => {
+                                write_until_flushed(&mut engine, &mut generator, &mut since_sync)
+                            }
                             // A failed step gave its merge up: it starts over.
                             Target::CompactSteps => harness::compact_in_steps(&mut engine),
                             _ => engine.compact_step().map(|merged| assert!(merged)),
@@ -416,7 +432,9 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
                             Ok(()),
                             "{target:?} retried after a fault at {fail_at}"
                         );
-                        assert!(!engine.stats().flush_pending, "{target:?} at {fail_at}");
+                        // (The writes after a flush in steps may have frozen the next one.)
+                        let pending = engine.stats().flush_pending;
+                        assert!(!pending || target == Target::WriteSteps, "{target:?} {fail_at}");
                     }
                 }
                 // Whatever failed, closing releases every handle (close's own result may be
@@ -447,7 +465,9 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
             .unwrap_or_else(|error| panic!("{target:?} with a fault at op {fail_at}: {error}"));
         // Put (syncing every write), sync and flush make the writes before them durable;
         // compaction and open do not touch the log.
-        if result.is_ok() && (flushes || matches!(target, Target::Put | Target::Sync)) {
+        // (The writes that took a flush's steps are not: they went to the other memtable.)
+        let durable = flushes && target != Target::WriteSteps;
+        if result.is_ok() && (durable || matches!(target, Target::Put | Target::Sync)) {
             assert_eq!(kept, since_sync.len(), "a successful {target:?} lost synced writes");
         }
         if !hit {
@@ -456,6 +476,35 @@ fn inject_at_every_operation(target: Target, shape: u64) -> u64 {
         }
     }
     panic!("{target:?} still hit a fault after 10,000 operations");
+}
+
+/// Writes blocks (each kept in `since_sync`, as the writes after the last sync) until the
+/// frozen memtable is written out, its flush's steps taken by the writes: a write whose
+/// step failed goes on (the flush is then the write's that finds both memtables full), or
+/// fails with the step's error if it left the engine poisoned.
+fn write_until_flushed<V: kausaldb_core::vfs::Vfs>(
+    engine: &mut Engine<'_, V>,
+    generator: &mut Generator,
+    since_sync: &mut Vec<Op>,
+) -> Result<(), Error> {
+    let flushes = engine.stats().flush_count;
+    for _ in 0..1000 {
+        if engine.stats().flush_count > flushes {
+            return Ok(());
+        }
+        let op = generator.block();
+        let outcome = perform(engine, &op);
+        if let Outcome::Refused(error) = outcome {
+            // A write that failed and left the engine usable changed nothing; one that
+            // poisoned it may have reached the log (and is the last).
+            if engine.stats().poisoned {
+                since_sync.push(op);
+            }
+            return Err(error);
+        }
+        since_sync.push(op);
+    }
+    panic!("the writes never flushed: {:?}", engine.stats());
 }
 
 /// Runs the injection over 16 store shapes; returns (fault points, most in one shape).
@@ -492,6 +541,13 @@ fn io_errors_injected_on_each_operation_of_flush() {
 fn io_errors_injected_on_each_operation_of_a_hosts_flush_of_a_frozen_memtable() {
     let (_, most) = inject_over_shapes(Target::FlushStep);
     assert!(most >= 10, "a flush step writes, syncs, renames and removes: {most}");
+}
+
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn io_errors_injected_on_each_operation_of_the_writes_flush_in_steps() {
+    let (_, most) = inject_over_shapes(Target::WriteSteps);
+    assert!(most >= 10, "the steps write, sync, rename and remove: {most}");
 }
 
 #[test]
