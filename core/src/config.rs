@@ -118,8 +118,8 @@ pub struct Config {
     /// the steps and this is not read. `small-code` builds require it off.
     pub flush_in_steps: bool,
     /// Bytes of table records one `Engine::flush_step` writes at most (at least 1; a step
-    /// writes at least one record): the bound on a host's step, about a millisecond per
-    /// 256 KiB (the default).
+    /// writes at least one record): the bound on a host's step (or, with `flush_in_steps`,
+    /// a write's), about a millisecond per 256 KiB (the default).
     pub flush_step_bytes: u32,
     /// Bytes of table records one compaction step merges at most (the host's
     /// `Engine::compact_step`, or with `compaction_auto` a write's; at least 1; a step merges

@@ -26,9 +26,8 @@ enum Pass {
 }
 
 /// What a flush in steps keeps between calls, in the region (none without a frozen
-/// memtable, see `Config::memtable_freezes`): the
-/// writer's state is a few hundred bytes, and every copy of the engine in `open` would
-/// carry it on the stack.
+/// memtable, see `Config::memtable_freezes`): the writer's state is a few hundred bytes, and
+/// every copy of the engine in `open` would carry it on the stack.
 pub(crate) struct FrozenSteps<'r> {
     /// The flush between two steps, if one is.
     flush: Option<FrozenFlush<'r>>,
@@ -158,7 +157,8 @@ impl<'r> Store<'r> {
         }
     }
 
-    /// Writes the passes of `flush` until all are done (true) or `budget` bytes are spent.
+    /// Writes the passes of `flush` until all are done (true), or `budget` bytes are spent or
+    /// a table was finished and synced (false; an unbounded budget goes on to the end).
     fn write_frozen<V: Vfs>(
         &mut self,
         vfs: &mut V,
