@@ -254,20 +254,9 @@ impl HostSteps {
             ("compaction steps that installed a merge", &mut self.install_ns),
         ];
         for (kind, times) in steps {
-            if times.is_empty() {
-                continue;
+            if let Some([median, p90, p99, _]) = spread_ms(times) {
+                println!("host {kind}: median {median:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms");
             }
-            times.sort_unstable();
-            let at = |fraction: f64| {
-                let index = ((times.len() - 1) as f64 * fraction) as usize;
-                times[index] as f64 / 1e6
-            };
-            println!(
-                "host {kind}: median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
-                at(0.5),
-                at(0.9),
-                at(0.99)
-            );
         }
         if self.compaction {
             println!(
@@ -367,26 +356,32 @@ impl EventHook for Clock {
 
 impl Clock {
     fn report(&mut self) {
+        // A flush's or a merge's time runs from its first step to the one that installs it
+        // (the writes between its steps included).
         let kinds = [
-            ("flushes", &mut self.flush_ns),
-            ("compactions (the step that installs, or whole)", &mut self.compaction_ns),
+            ("flushes (first step to install)", &mut self.flush_ns),
+            ("compactions (first step to install)", &mut self.compaction_ns),
             ("write stalls", &mut self.stall_ns),
         ];
         for (kind, times) in kinds {
-            if times.is_empty() {
-                continue;
+            if let Some([median, _, p99, longest]) = spread_ms(times) {
+                let count = times.len();
+                println!(
+                    "{kind}: {count}, median {median:.2} ms, p99 {p99:.2} ms, \
+                     longest {longest:.2} ms"
+                );
             }
-            times.sort_unstable();
-            let at = |fraction: f64| times[((times.len() - 1) as f64 * fraction) as usize];
-            println!(
-                "{kind}: {}, median {:.2} ms, p99 {:.2} ms, longest {:.2} ms",
-                times.len(),
-                at(0.5) as f64 / 1e6,
-                at(0.99) as f64 / 1e6,
-                at(1.0) as f64 / 1e6
-            );
         }
     }
+}
+
+/// The median, p90, p99 and largest of `times` (ns, sorted here) in ms; `None` if empty.
+fn spread_ms(times: &mut [u64]) -> Option<[f64; 4]> {
+    times.sort_unstable();
+    let last = times.len().checked_sub(1)?;
+    Some(
+        [0.5, 0.9, 0.99, 1.0].map(|fraction| times[(last as f64 * fraction) as usize] as f64 / 1e6),
+    )
 }
 
 fn report(stats: &Stats, user_bytes: u64) {
