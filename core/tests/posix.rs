@@ -138,6 +138,33 @@ fn bad_directories_and_names_are_errors() {
     vfs.remove("y").unwrap();
 }
 
+/// `write_back` starts the writeback of a file's written pages (Linux's `sync_file_range`)
+/// and makes nothing fail: the file then syncs and reads back whole; on a descriptor that is
+/// not open it is the system's error, so the call is really made (elsewhere it is the
+/// trait's no-op).
+#[test]
+fn write_back_starts_the_writeback_and_a_sync_follows() {
+    let dir = TempDir::new("write-back");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut vfs = PosixVfs::open_dir(dir.path()).unwrap();
+    let file = vfs.create("t").unwrap();
+    let page = vec![0xa5u8; 64 << 10];
+    for index in 0..16u64 {
+        vfs.write_at(file, index * page.len() as u64, &page).unwrap();
+    }
+    vfs.write_back(file).unwrap();
+    vfs.sync(file).unwrap();
+    let mut read = vec![0u8; page.len()];
+    assert_eq!(vfs.read_at(file, 15 * page.len() as u64, &mut read), Ok(page.len()));
+    assert_eq!(read, page);
+    vfs.close(file);
+    // A descriptor number far above any open one (a closed one could be reused at once by
+    // a test running alongside).
+    let never_open = kausaldb_core::FileHandle(0x7fff_fff0);
+    let refused = vfs.write_back(never_open);
+    assert_eq!(refused.is_err(), cfg!(target_os = "linux"), "{refused:?}");
+}
+
 /// Tables read through memory maps: right answers after flushes and compaction, after a
 /// reopen (which checks every block once), and `Corruption`, never a wrong answer, for a
 /// block damaged on disk before the reopen. The views themselves: exact bytes, declined

@@ -203,7 +203,7 @@ impl<'r> Store<'r> {
         let budget = if self.steps_slot().is_none() { usize::MAX } else { budget };
         let written = self.merge_sections(vfs, &mut merge, budget).and_then(|done| {
             if !done && !cfg!(feature = "small-code") {
-                merge.writer.sync_written(vfs)?;
+                merge.writer.write_back(vfs)?;
             }
             Ok(done)
         });

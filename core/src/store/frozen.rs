@@ -89,7 +89,13 @@ impl<'r> Store<'r> {
         // Without a place to keep it (the region has one with a frozen memtable only) the
         // flush is done in one call.
         let budget = if self.frozen_steps.is_empty() { usize::MAX } else { budget };
-        match self.write_frozen(vfs, &mut flush, buffer, budget) {
+        let written = self.write_frozen(vfs, &mut flush, buffer, budget).and_then(|done| {
+            match &flush.writer {
+                Some(writer) if !done => writer.write_back(vfs).map(|()| done),
+                _ => Ok(done),
+            }
+        });
+        match written {
             Ok(true) => Ok(Some((flush.flushed, flush.began))),
             Ok(false) => {
                 if let Some(steps) = self.frozen_steps.first_mut() {

@@ -429,10 +429,10 @@ impl<'b> TableWriter<'b> {
         Ok(table)
     }
 
-    /// Syncs the pages written so far (a compaction between steps: its last step's sync
-    /// then has a step's pages left to write back, not the whole table's).
-    pub(crate) fn sync_written<V: Vfs>(&self, vfs: &mut V) -> Result<(), Error> {
-        Ok(vfs.sync(self.file)?)
+    /// Starts writing back the pages written so far (a table between steps: its last step's
+    /// sync then has about a step's pages left to write back, not the whole table's).
+    pub(crate) fn write_back<V: Vfs>(&self, vfs: &mut V) -> Result<(), Error> {
+        Ok(vfs.write_back(self.file)?)
     }
 
     /// Gives up on the table: closes and removes its file, frees its pool bytes. Errors are
