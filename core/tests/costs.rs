@@ -119,6 +119,29 @@ fn a_buffered_put_costs_no_storage_operation() {
     assert_eq!(ops, 0, "buffered puts reached the disk: {ops} storage operations");
 }
 
+/// When the log's buffer fills, its bytes are written out and their writeback started
+/// (`Vfs::write_back`, a hint, not a storage operation), so the next sync (the host's, a
+/// flush's first step, a segment's roll) has about one buffer left to wait for: with it the
+/// scale run's 3,009 syncs (`--flush-in-steps`, strace) took 1.3-1.6 s in all instead of
+/// 2.1-2.7 s, 1.7-2.1 ms at p99 instead of 3.0-4.7.
+#[test]
+#[cfg(not(feature = "small-code"))]
+fn a_log_buffer_written_out_starts_its_writeback() {
+    let bump = bumpalo::Bump::new();
+    let memory = Memory::with_sim(&bump, &config(), &SIM);
+    let vfs = SimVfs::new(memory.disk, SIM, 1).expect("sim");
+    let mut engine = Engine::open(config(), memory.region, vfs).expect("open");
+    // 200 puts of ~260 bytes of log: about 52 KiB through a 16 KiB buffer.
+    for n in 0..200 {
+        engine.put_block(id(n), b"src/a.rs", b"{}", &[b'x'; 200]).expect("put");
+    }
+    let writes_out = engine.vfs_mut().write_backs_count();
+    assert!((3..=4).contains(&writes_out), "{writes_out} write-backs for 3 buffers written");
+    // A sync writes the rest and syncs it: no hint, the sync waits for it anyway.
+    engine.sync().expect("sync");
+    assert_eq!(engine.vfs_mut().write_backs_count(), writes_out);
+}
+
 /// Without `flush_auto`, or with `flush_in_steps`, the write that finds the memtable full
 /// freezes it and reaches no storage at all; with `flush_auto` alone, the same write flushes
 /// (tables, syncs, a manifest).

@@ -197,6 +197,8 @@ pub struct SimVfs<'m> {
     /// Handles carry the generation; a crash starts a new one, so stale handles fail.
     generation: u32,
     ops_count: u64,
+    /// `write_back` hints received (not operations: they change nothing here).
+    write_backs_count: u64,
     /// Fault settings; change them at any time.
     pub faults: Faults,
     /// Whether `view_at` serves bytes in place (like a memory map) or declines (like a
@@ -259,6 +261,7 @@ impl<'m> SimVfs<'m> {
             rng: SimRng::new(seed),
             generation: 1,
             ops_count: 0,
+            write_backs_count: 0,
             faults: Faults::default(),
             views: false,
         })
@@ -267,6 +270,11 @@ impl<'m> SimVfs<'m> {
     /// Operations performed so far (every call but `close`); the index of the next one.
     pub fn ops_count(&self) -> u64 {
         self.ops_count
+    }
+
+    /// `write_back` hints received so far.
+    pub fn write_backs_count(&self) -> u64 {
+        self.write_backs_count
     }
 
     /// Counts an operation and decides whether it is the one to fail.
@@ -663,6 +671,14 @@ impl Vfs for SimVfs<'_> {
         if failed {
             return Err(VfsError::Io { code: EIO });
         }
+        Ok(())
+    }
+
+    /// Counted, and checked to name an open file; nothing is written back (a crash decides
+    /// what lands, as for any unsynced write).
+    fn write_back(&mut self, handle: FileHandle) -> Result<(), VfsError> {
+        self.file_index(handle)?;
+        self.write_backs_count += 1;
         Ok(())
     }
 

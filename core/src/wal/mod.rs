@@ -242,6 +242,12 @@ impl<'r> Wal<'r> {
         }
         if self.buffered + frame_bytes > self.buffer.len() {
             self.write_out(vfs)?;
+            // The writeback of what the buffer held starts now, so the segment's next sync
+            // (the host's, a flush's first step, a roll's) has about one buffer left to
+            // wait for, not everything since the last one.
+            if let (Some(segment), false) = (self.segment, cfg!(feature = "small-code")) {
+                vfs.write_back(segment.file)?;
+            }
         }
         Ok(())
     }
