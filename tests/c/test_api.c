@@ -74,6 +74,20 @@ static void test_config_and_memory(void) {
 /* Config versions: kausal_config_default writes version 1's bytes only (a program built
  * with an older header is never written past its struct), kausal_config_init the newest
  * that fits the size it is given. */
+
+/* A field of a later version of `config` (`*value` one of its fields): set to `invalid`, it
+ * is blamed by name; in a struct of the version before (`older_size`), read for its own
+ * bytes, the field takes its default and the config is valid. */
+static void check_versioned_field(kausal_config *config, uint32_t *value, uint32_t invalid,
+                                  const char *name, uint32_t older_size) {
+    const char *field = NULL;
+    REQUIRE_OK(kausal_config_init(config, sizeof *config));
+    *value = invalid;
+    CHECK_STATUS(kausal_config_check(config, &field), KAUSAL_ERROR_CONFIG_INVALID);
+    CHECK(field != NULL && strcmp(field, name) == 0);
+    config->struct_size = older_size;
+    CHECK_STATUS(kausal_config_check(config, &field), KAUSAL_OK);
+}
 static void test_config_versions(void) {
     kausal_config config;
     const char *field = NULL;
@@ -98,26 +112,11 @@ static void test_config_versions(void) {
     CHECK(field != NULL && strcmp(field, "region_initialized") == 0);
     REQUIRE_OK(kausal_config_init(&config, sizeof config));
     CHECK(config.flush_auto == 1);
-    config.flush_auto = 2;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
-    CHECK(field != NULL && strcmp(field, "flush_auto") == 0);
-    /* A version-2 struct is read for its own bytes: flush_auto takes its default. */
-    config.struct_size = KAUSAL_CONFIG_SIZE_V2;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
-    REQUIRE_OK(kausal_config_init(&config, sizeof config));
-    config.compaction_step_bytes = 0;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
-    CHECK(field != NULL && strcmp(field, "compaction_step_bytes") == 0);
-    /* A version-3 struct is read for its own bytes: compaction_step_bytes takes its default. */
-    config.struct_size = KAUSAL_CONFIG_SIZE_V3;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
-    REQUIRE_OK(kausal_config_init(&config, sizeof config));
-    config.flush_in_steps = 2;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_ERROR_CONFIG_INVALID);
-    CHECK(field != NULL && strcmp(field, "flush_in_steps") == 0);
-    /* A version-4 struct is read for its own bytes: flush_in_steps takes its default. */
-    config.struct_size = KAUSAL_CONFIG_SIZE_V4;
-    CHECK_STATUS(kausal_config_check(&config, &field), KAUSAL_OK);
+    check_versioned_field(&config, &config.flush_auto, 2, "flush_auto", KAUSAL_CONFIG_SIZE_V2);
+    check_versioned_field(&config, &config.compaction_step_bytes, 0, "compaction_step_bytes",
+                          KAUSAL_CONFIG_SIZE_V3);
+    check_versioned_field(&config, &config.flush_in_steps, 2, "flush_in_steps",
+                          KAUSAL_CONFIG_SIZE_V4);
 }
 
 /* Bytes of `region` still holding `pattern`. The library leaves some bytes it wrote
