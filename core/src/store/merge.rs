@@ -90,6 +90,7 @@ pub(crate) type SectionHead = (usize, usize, SortKey);
 impl MergeCursor for SectionCursor {
     type Head = SectionHead;
 
+    #[cfg_attr(not(feature = "small-code"), inline(always))]
     fn head<V: Vfs>(
         &mut self,
         vfs: &mut V,
