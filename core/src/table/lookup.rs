@@ -81,27 +81,27 @@ pub(crate) fn seek(
 ) -> Option<usize> {
     let target = index_prefix(section, key);
     let pages = table.section_pages(section);
+    let prefixes = pool.index_prefixes(table, pages.clone())?;
+    let prefix = |index: usize| prefixes.get(index).map(|bytes| u64::from_be_bytes(*bytes));
     // Prefixes as the high half of a u128 (the low half zero): the first page whose
     // prefix is above the target's is the first at or above `target << 64 | 1`.
-    let prefix_at = |index: usize| {
-        pool.index_prefix_at(table, pages.start + index).map_or(u128::MAX, |p| u128::from(p) << 64)
-    };
+    let prefix_at = |index: usize| prefix(index).map_or(u128::MAX, |p| u128::from(p) << 64);
     // `small-code`: the binary search below alone (less code; small tables have few pages).
-    let mut above = pages.end;
+    let mut above = prefixes.len();
     if cfg!(not(feature = "small-code")) {
-        above = pages.start + lower_bound(pages.len(), u128::from(target) << 64 | 1, prefix_at);
-        let last = above.checked_sub(1).filter(|&index| index >= pages.start)?;
-        if pool.index_prefix_at(table, last)? != target {
-            return Some(last);
+        above = lower_bound(prefixes.len(), u128::from(target) << 64 | 1, prefix_at);
+        let last = above.checked_sub(1)?;
+        if prefix(last)? != target {
+            return Some(pages.start + last);
         }
     }
-    let (mut low, mut high) = (pages.start, above);
+    let (mut low, mut high) = (0, above);
     // Invariant: entries below `low` are <= the key, entries from `high` on are above it.
     while low < high {
         let middle = low + (high - low) / 2;
-        let at_or_below = match pool.index_prefix_at(table, middle)?.cmp(&target) {
+        let at_or_below = match prefix(middle)?.cmp(&target) {
             core::cmp::Ordering::Equal => {
-                pool.index_entry_cmp(table, middle, section, key)?.is_le()
+                pool.index_entry_cmp(table, pages.start + middle, section, key)?.is_le()
             }
             order => order.is_lt(),
         };
@@ -111,7 +111,7 @@ pub(crate) fn seek(
             high = middle;
         }
     }
-    low.checked_sub(1).filter(|&index| index >= pages.start)
+    low.checked_sub(1).map(|index| pages.start + index)
 }
 
 /// Where a block record was found.

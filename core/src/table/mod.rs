@@ -192,15 +192,18 @@ impl TablePool<'_> {
         table.pool_offset + table.bloom_bytes + index * INDEX_ENTRY_BYTES
     }
 
-    /// Entry `index`'s search prefix (`index_prefix`), `None` past the last entry.
-    #[cfg_attr(not(feature = "small-code"), inline)]
-    pub(crate) fn index_prefix_at(&self, table: &TableMeta, index: usize) -> Option<u64> {
-        if index >= table.index_entries {
-            return None;
-        }
-        let start = Self::prefixes_start(table) + index * INDEX_PREFIX_BYTES;
-        let bytes = self.bytes.get(start..start + INDEX_PREFIX_BYTES)?.first_chunk()?;
-        Some(u64::from_be_bytes(*bytes))
+    /// The search prefixes (`index_prefix`) of `table`'s entries `pages`, as one slice: a
+    /// search indexes it directly instead of locating each prefix in the pool (a sixth of an
+    /// edge listing's instructions went to that: 2,200 a listing, callgrind). `None` if
+    /// `pages` is not within the table's entries.
+    pub(crate) fn index_prefixes(
+        &self,
+        table: &TableMeta,
+        pages: core::ops::Range<usize>,
+    ) -> Option<&[[u8; INDEX_PREFIX_BYTES]]> {
+        let start = Self::prefixes_start(table);
+        let bytes = self.bytes.get(start..start + table.index_entries * INDEX_PREFIX_BYTES)?;
+        bytes.as_chunks().0.get(pages)
     }
 
     /// Writes the search prefixes of `table`'s index after it (the pool bytes are
