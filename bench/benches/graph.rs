@@ -6,7 +6,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kausaldb_bench::{
-    bench_config, code_graph_calls, content_1k, content_for, graph_config, id, BenchRng, StoreDir,
+    bench_config, code_graph_calls, content_for, graph_config, id, load_realistic_graph, BenchRng,
+    StoreDir,
 };
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
@@ -153,18 +154,7 @@ fn graph_realistic(c: &mut Criterion) {
     let mut region = vec![0u8; memory_bytes_required(&config)];
     let dir = StoreDir::new("graph-realistic");
     let mut engine = Engine::open(config, &mut region, dir.vfs()).expect("open");
-    for n in 0..blocks {
-        let mut content = content_1k();
-        content[..8].copy_from_slice(&n.to_le_bytes());
-        engine
-            .put_block(id(n), b"src/generated.rs", br#"{"kind":"function"}"#, &content)
-            .expect("put");
-    }
-    for (caller, callee) in code_graph_calls(blocks, OUT_DEGREE, 42) {
-        let edge = Edge { source: id(caller), target: id(callee), edge_type: EdgeType::CALLS };
-        engine.put_edge(edge).expect("put_edge");
-    }
-    engine.sync().expect("sync");
+    load_realistic_graph(&mut engine, blocks, OUT_DEGREE).expect("load");
     let stats = engine.stats();
     eprintln!(
         "realistic: {} tables after {} flushes and {} compactions; memtable {} entries, {} edges",

@@ -116,6 +116,30 @@ pub fn code_graph_calls(blocks: u64, out_degree: u64, seed: u64) -> Vec<(u64, u6
     calls
 }
 
+/// Writes the graph of the realistic-config rows into `engine`: `blocks` blocks of 1 KiB and
+/// `out_degree` calls from each (`code_graph_calls`, seed 42), then syncs. At `bench_config`
+/// the graph ends in tables and the memtable, as a host's would.
+pub fn load_realistic_graph<V: kausaldb_core::vfs::Vfs>(
+    engine: &mut kausaldb_core::Engine<'_, V>,
+    blocks: u64,
+    out_degree: u64,
+) -> Result<(), kausaldb_core::Error> {
+    for n in 0..blocks {
+        let mut content = content_1k();
+        content[..8].copy_from_slice(&n.to_le_bytes());
+        engine.put_block(id(n), b"src/generated.rs", br#"{"kind":"function"}"#, &content)?;
+    }
+    for (caller, callee) in code_graph_calls(blocks, out_degree, 42) {
+        let edge = kausaldb_core::Edge {
+            source: id(caller),
+            target: id(callee),
+            edge_type: kausaldb_core::EdgeType::CALLS,
+        };
+        engine.put_edge(edge)?;
+    }
+    engine.sync()
+}
+
 /// Short source-like content for graph blocks (about 100 bytes).
 pub fn content_for(n: u64) -> Vec<u8> {
     format!(

@@ -25,6 +25,9 @@
 //!   of 1 KiB and 5 edges each), checked before and after a crash; with `--host-compaction`
 //!   the host runs compaction between its writes, with `--host-flush` it writes out frozen
 //!   memtables there too; with `--flush-in-steps` the writes take a frozen memtable's steps.
+//! - `listing-cost`: instructions and cache misses per edge listing at the benchmarks'
+//!   realistic config, counted under callgrind (the same on every run, unlike timings on a
+//!   shared machine); see bench/src/bin/listing_cost.rs.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
@@ -82,7 +85,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &["--host-compaction", "--host-flush", "--flush-in-steps"], 2),
         "firmware" => (&["--first", "--seeds"], &[], 0),
-        "size" => (&[], &[], 0),
+        "size" | "listing-cost" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
         _ => return None,
     })
@@ -126,6 +129,7 @@ fn run_task(args: &[String]) -> Result {
         "demo" => demo(rest),
         "accuracy" => accuracy::accuracy(),
         "scale" => scale(rest),
+        "listing-cost" => listing_cost(),
         "fuzz" => fuzz::fuzz(rest),
         "coverage" => coverage::coverage(),
         "firmware" => firmware::firmware(rest),
@@ -141,7 +145,7 @@ fn usage() -> String {
      | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
      | scale [blocks] [edges] [--host-compaction] [--host-flush] [--flush-in-steps] \
-     | demo [tree] | accuracy \
+     | listing-cost | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
@@ -612,6 +616,55 @@ fn scale(args: &[String]) -> Result {
     let mut cargo_args = vec!["run", "--release", "-p", "kausaldb-bench", "--bin", "scale", "--"];
     cargo_args.extend(args.iter().map(String::as_str));
     run("cargo", &cargo_args, &[])
+}
+
+/// Listings of `listing_cost`'s measured pass.
+const COST_LISTINGS: f64 = 20_000.0;
+
+/// `listing-cost`: builds the realistic graph's store once (target/listing-cost-store), then
+/// counts each direction's measured listings under callgrind with a last-level cache of
+/// 8 MiB (a 2-core share of a server's), and prints the counts per listing.
+fn listing_cost() -> Result {
+    run("cargo", &["build", "--release", "-p", "kausaldb-bench", "--bin", "listing_cost"], &[])?;
+    let binary = root().join("target/release/listing_cost");
+    let binary = binary.to_str().ok_or("non-UTF-8 path")?;
+    let store = root().join("target/listing-cost-store");
+    let store = store.to_str().ok_or("non-UTF-8 path")?;
+    // A store of another build of the format would be read as it is: always built afresh.
+    let _ = std::fs::remove_dir_all(store);
+    run(binary, &[store, "build"], &[])?;
+    for direction in ["out", "in"] {
+        let counts = std::env::temp_dir().join(format!("kausaldb-listing-cost-{direction}"));
+        let output = Command::new("valgrind")
+            .args(["--tool=callgrind", "--cache-sim=yes", "--LL=8388608,16,64"])
+            .arg("--toggle-collect=*measured*")
+            .arg(format!("--callgrind-out-file={}", counts.display()))
+            .args([binary, store, direction])
+            .output()
+            .map_err(|error| format!("valgrind: {error} (apt-get install valgrind)"))?;
+        let _ = std::fs::remove_file(&counts);
+        if !output.status.success() {
+            return Err(format!("valgrind: {}", String::from_utf8_lossy(&output.stderr)));
+        }
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        let report = String::from_utf8_lossy(&output.stderr);
+        let total = |label: &str| -> Result<f64> {
+            let line = report.lines().find(|line| line.contains(label));
+            let number = line.and_then(|line| line.split(':').nth(1)?.split_whitespace().next());
+            let number = number.ok_or(format!("no {label} in callgrind's report"))?;
+            number.replace(',', "").parse().map_err(|_| format!("{label}: {number}"))
+        };
+        let (instructions, d1, ll) =
+            (total("I   refs")?, total("D1  misses")?, total("LLd misses")?);
+        println!(
+            "{direction}: per listing {:.0} instructions, {:.2} L1 data misses, {:.2} last-level \
+             data misses",
+            instructions / COST_LISTINGS,
+            d1 / COST_LISTINGS,
+            ll / COST_LISTINGS
+        );
+    }
+    Ok(())
 }
 
 fn demo(args: &[String]) -> Result {
