@@ -143,15 +143,11 @@ pub trait Vfs {
         self.truncate(file, end)
     }
 
-    /// The `len` bytes of `file` at `offset`, in place (a memory map, or the simulation's
-    /// memory), borrowed until the next call on the backend; or `None` if the backend
-    /// cannot, or the range is not all in the file (the engine then uses `read_at`). The
-    /// engine asks this only of files it no longer writes (sorted tables), and may ask for
-    /// the same range again right away: a backend that gave a view should give it again.
     /// Starts writing `file`'s written data back to storage, without waiting for it: a hint
     /// that a `sync` will follow, which then has less left to write. The engine calls it
     /// between the steps of a table it writes in steps (a compaction's or a frozen
-    /// memtable's), whose last step syncs. It makes nothing durable. The default does
+    /// memtable's), whose last step syncs, and on a log segment after each buffer it writes
+    /// out. It makes nothing durable. The default does
     /// nothing; the POSIX backend asks Linux to start the writeback (`sync_file_range`).
     fn write_back(&mut self, file: FileHandle) -> Result<(), VfsError> {
         let _ = file;
@@ -167,6 +163,11 @@ pub trait Vfs {
         Ok(())
     }
 
+    /// The `len` bytes of `file` at `offset`, in place (a memory map, or the simulation's
+    /// memory), borrowed until the next call on the backend; or `None` if the backend
+    /// cannot, or the range is not all in the file (the engine then uses `read_at`). The
+    /// engine asks this only of files it no longer writes (sorted tables), and may ask for
+    /// the same range again right away: a backend that gave a view should give it again.
     /// The default cannot.
     fn view_at(
         &mut self,
