@@ -28,6 +28,8 @@
 //! - `listing-cost`: instructions and cache misses per edge listing at the benchmarks'
 //!   realistic config, counted under callgrind (the same on every run, unlike timings on a
 //!   shared machine); see bench/src/bin/listing_cost.rs.
+//! - `merge-cost`: the same counts per record of a compaction's merge (four block tables;
+//!   four edge tables); see bench/src/bin/merge_cost.rs.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
@@ -85,7 +87,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &["--host-compaction", "--host-flush", "--flush-in-steps"], 2),
         "firmware" => (&["--first", "--seeds"], &[], 0),
-        "size" | "listing-cost" => (&[], &[], 0),
+        "size" | "listing-cost" | "merge-cost" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
         _ => return None,
     })
@@ -130,6 +132,7 @@ fn run_task(args: &[String]) -> Result {
         "accuracy" => accuracy::accuracy(),
         "scale" => scale(rest),
         "listing-cost" => listing_cost(),
+        "merge-cost" => merge_cost(),
         "fuzz" => fuzz::fuzz(rest),
         "coverage" => coverage::coverage(),
         "firmware" => firmware::firmware(rest),
@@ -145,7 +148,7 @@ fn usage() -> String {
      | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
      | scale [blocks] [edges] [--host-compaction] [--host-flush] [--flush-in-steps] \
-     | listing-cost | demo [tree] | accuracy \
+     | listing-cost | merge-cost | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
@@ -622,49 +625,101 @@ fn scale(args: &[String]) -> Result {
 const COST_LISTINGS: f64 = 20_000.0;
 
 /// `listing-cost`: builds the realistic graph's store once (target/listing-cost-store), then
-/// counts each direction's measured listings under callgrind with a last-level cache of
-/// 8 MiB (a 2-core share of a server's), and prints the counts per listing.
+/// counts each direction's measured listings under callgrind and prints the counts per
+/// listing.
 fn listing_cost() -> Result {
-    run("cargo", &["build", "--release", "-p", "kausaldb-bench", "--bin", "listing_cost"], &[])?;
-    let binary = root().join("target/release/listing_cost");
-    let binary = binary.to_str().ok_or("non-UTF-8 path")?;
-    let store = root().join("target/listing-cost-store");
-    let store = store.to_str().ok_or("non-UTF-8 path")?;
-    // A store of another build of the format would be read as it is: always built afresh.
-    let _ = std::fs::remove_dir_all(store);
-    run(binary, &[store, "build"], &[])?;
+    let binary = cost_binary("listing_cost")?;
+    let store = cost_store("listing-cost-store")?;
+    run(&binary, &[&store, "build"], &[])?;
     for direction in ["out", "in"] {
-        let counts = std::env::temp_dir().join(format!("kausaldb-listing-cost-{direction}"));
-        let output = Command::new("valgrind")
-            .args(["--tool=callgrind", "--cache-sim=yes", "--LL=8388608,16,64"])
-            .arg("--toggle-collect=*measured*")
-            .arg(format!("--callgrind-out-file={}", counts.display()))
-            .args([binary, store, direction])
-            .output()
-            .map_err(|error| format!("valgrind: {error} (apt-get install valgrind)"))?;
-        let _ = std::fs::remove_file(&counts);
-        if !output.status.success() {
-            return Err(format!("valgrind: {}", String::from_utf8_lossy(&output.stderr)));
-        }
-        print!("{}", String::from_utf8_lossy(&output.stdout));
-        let report = String::from_utf8_lossy(&output.stderr);
-        let total = |label: &str| -> Result<f64> {
-            let line = report.lines().find(|line| line.contains(label));
-            let number = line.and_then(|line| line.split(':').nth(1)?.split_whitespace().next());
-            let number = number.ok_or(format!("no {label} in callgrind's report"))?;
-            number.replace(',', "").parse().map_err(|_| format!("{label}: {number}"))
-        };
-        let (instructions, d1, ll) =
-            (total("I   refs")?, total("D1  misses")?, total("LLd misses")?);
-        println!(
-            "{direction}: per listing {:.0} instructions, {:.2} L1 data misses, {:.2} last-level \
-             data misses",
-            instructions / COST_LISTINGS,
-            d1 / COST_LISTINGS,
-            ll / COST_LISTINGS
-        );
+        let (output, counts) = count_under_callgrind(&binary, &[&store, direction])?;
+        print!("{output}");
+        println!("{direction}: per listing {}", counts.per(COST_LISTINGS));
     }
     Ok(())
+}
+
+/// `merge-cost`: builds a store of four block tables and one of four edge tables
+/// (target/merge-cost-store), then counts each one's compaction under callgrind and prints
+/// the counts per merged record (the program says how many it merged).
+fn merge_cost() -> Result {
+    let binary = cost_binary("merge_cost")?;
+    let store = cost_store("merge-cost-store")?;
+    run(&binary, &[&store, "build"], &[])?;
+    for kind in ["blocks", "edges"] {
+        let (output, counts) = count_under_callgrind(&binary, &[&store, kind])?;
+        print!("{output}");
+        let records = output.lines().find_map(|line| line.strip_prefix("records: "));
+        let records: f64 =
+            records.and_then(|n| n.trim().parse().ok()).ok_or("merge_cost printed no records")?;
+        println!("{kind}: per merged record {}", counts.per(records));
+    }
+    Ok(())
+}
+
+/// Builds bench's `name` program; its path.
+fn cost_binary(name: &str) -> Result<String> {
+    run("cargo", &["build", "--release", "-p", "kausaldb-bench", "--bin", name], &[])?;
+    let binary = root().join("target/release").join(name);
+    Ok(binary.to_str().ok_or("non-UTF-8 path")?.to_string())
+}
+
+/// target/`name`, removed: a store of another build of the format would be read as it is,
+/// so the cost programs always build theirs afresh.
+fn cost_store(name: &str) -> Result<String> {
+    let store = root().join("target").join(name);
+    let _ = std::fs::remove_dir_all(&store);
+    Ok(store.to_str().ok_or("non-UTF-8 path")?.to_string())
+}
+
+/// Callgrind's totals over a program's `measured` function.
+struct Counts {
+    instructions: f64,
+    d1_misses: f64,
+    ll_misses: f64,
+}
+
+impl Counts {
+    /// The counts per one of `units`, as a phrase.
+    fn per(&self, units: f64) -> String {
+        format!(
+            "{:.0} instructions, {:.2} L1 data misses, {:.2} last-level data misses",
+            self.instructions / units,
+            self.d1_misses / units,
+            self.ll_misses / units
+        )
+    }
+}
+
+/// Runs `binary args` under callgrind, counting only inside its `measured` function, with a
+/// last-level cache of 8 MiB (a 2-core share of a server's): what it printed, and the counts.
+fn count_under_callgrind(binary: &str, args: &[&str]) -> Result<(String, Counts)> {
+    let counts = std::env::temp_dir().join(format!("kausaldb-cost-{}", std::process::id()));
+    let output = Command::new("valgrind")
+        .args(["--tool=callgrind", "--cache-sim=yes", "--LL=8388608,16,64"])
+        .arg("--toggle-collect=*measured*")
+        .arg(format!("--callgrind-out-file={}", counts.display()))
+        .arg(binary)
+        .args(args)
+        .output()
+        .map_err(|error| format!("valgrind: {error} (apt-get install valgrind)"))?;
+    let _ = std::fs::remove_file(&counts);
+    if !output.status.success() {
+        return Err(format!("valgrind: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let report = String::from_utf8_lossy(&output.stderr);
+    let total = |label: &str| -> Result<f64> {
+        let line = report.lines().find(|line| line.contains(label));
+        let number = line.and_then(|line| line.split(':').nth(1)?.split_whitespace().next());
+        let number = number.ok_or(format!("no {label} in callgrind's report"))?;
+        number.replace(',', "").parse().map_err(|_| format!("{label}: {number}"))
+    };
+    let counts = Counts {
+        instructions: total("I   refs")?,
+        d1_misses: total("D1  misses")?,
+        ll_misses: total("LLd misses")?,
+    };
+    Ok((String::from_utf8_lossy(&output.stdout).into_owned(), counts))
 }
 
 fn demo(args: &[String]) -> Result {
