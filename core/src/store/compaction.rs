@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::limits::COMPACTION_FANIN;
 use crate::record::{BlockRecord, EdgeRecord};
 use crate::table::cursor::SectionCursor;
-use crate::table::format::Section;
+use crate::table::format::{Section, EDGE_RECORD_BYTES};
 use crate::table::writer::TableWriter;
 use crate::table::{bloom, TableMeta, TablePool, DAMAGED};
 use crate::vfs::Vfs;
@@ -454,8 +454,10 @@ fn copy_record<V: Vfs>(
         }
     } else {
         let record = EdgeRecord::decode(bytes).ok_or(DAMAGED)?;
+        let encoded = bytes.get(..EDGE_RECORD_BYTES).and_then(|bytes| bytes.try_into().ok());
         if !(drop_tombstones && record.tombstone) {
-            writer.add_edge(vfs, pool, section, &record)?;
+            let encoded = encoded.ok_or(DAMAGED)?;
+            writer.add_edge_encoded(vfs, pool, section, &record.key_id, encoded)?;
         }
     }
     Ok(())
