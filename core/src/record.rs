@@ -68,6 +68,11 @@ impl SortKey {
         let (key_id, other) = (record.key_id.to_u128(), record.other.to_u128());
         SortKey { key_id, edge_type: record.edge_type.code(), other }
     }
+
+    /// The key id, which orders keys first.
+    pub(crate) fn key_id(&self) -> u128 {
+        self.key_id
+    }
 }
 
 /// A record's sort key: its 34 key bytes (see the other configuration's note).
@@ -85,6 +90,13 @@ impl SortKey {
     /// The sort key of an edge record.
     pub(crate) fn of_edge(record: &EdgeRecord) -> SortKey {
         SortKey(record.key())
+    }
+
+    /// The key id, which orders keys first.
+    pub(crate) fn key_id(&self) -> u128 {
+        let mut key_id = [0u8; ID_BYTES];
+        key_id.copy_from_slice(&self.0[..ID_BYTES]);
+        u128::from_be_bytes(key_id)
     }
 }
 
