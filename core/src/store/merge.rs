@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::limits::TABLES_MAX_LIMIT;
 use crate::record::{EdgeRecord, SortKey};
 use crate::table::cursor::{EdgeCursor, SectionCursor};
-use crate::table::{TableMeta, TablePool, DAMAGED};
+use crate::table::{TableMeta, TablePool};
 use crate::vfs::Vfs;
 
 /// The region part holding one merge buffer per table slot, each `buffer_bytes` long (a page,
@@ -121,27 +121,44 @@ pub(crate) struct Merge<'c, C> {
     /// The cursor whose head alone may be below `others`: the full pass's answer, and after
     /// `advance_holders` moved only the answer's own cursor (no other cursor held its key),
     /// that cursor still. Only `advance_holders`, `push` and `cursor_mut` move or add
-    /// cursors, and each sets this anew.
+    /// cursors, and each sets this anew. (`small-code` has no run path, nor its 40 bytes
+    /// in every merge's stack frame.)
+    #[cfg(not(feature = "small-code"))]
     alone: Option<usize>,
     /// The smallest key id of the other cursors' heads when the full pass last answered
     /// (`None`: they were all exhausted); theirs still while `alone` is set. Key ids only,
     /// which order keys first: tracking whole keys cost a merged block record, which
     /// comes in no run, 123 instructions more (3,268 -> 3,391), key ids 44
     /// (`cargo xtask merge-cost`).
+    #[cfg(not(feature = "small-code"))]
     others: Option<u128>,
 }
 
 impl<'c, C: MergeCursor> Merge<'c, C> {
     /// An empty merge over `storage`, room for one cursor per table.
     pub(crate) fn new(storage: &'c mut [C]) -> Merge<'c, C> {
-        Merge { cursors: storage, len: 0, alone: None, others: None }
+        Merge {
+            cursors: storage,
+            len: 0,
+            #[cfg(not(feature = "small-code"))]
+            alone: None,
+            #[cfg(not(feature = "small-code"))]
+            others: None,
+        }
     }
 
     /// A merge over cursors already started, one per table of the run (a compaction's,
     /// kept between its steps).
     pub(crate) fn resume(cursors: &'c mut [C]) -> Merge<'c, C> {
         let len = cursors.len();
-        Merge { cursors, len, alone: None, others: None }
+        Merge {
+            cursors,
+            len,
+            #[cfg(not(feature = "small-code"))]
+            alone: None,
+            #[cfg(not(feature = "small-code"))]
+            others: None,
+        }
     }
 
     /// Adds the cursor of the next (older) table. The storage holds `tables_max` cursors and
@@ -150,7 +167,10 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         assert!(self.len < self.cursors.len(), "more tables than tables_max cursors");
         self.cursors[self.len] = cursor;
         self.len += 1;
-        self.alone = None;
+        #[cfg(not(feature = "small-code"))]
+        {
+            self.alone = None;
+        }
     }
 
     pub(crate) fn cursors(&self) -> &[C] {
@@ -181,11 +201,26 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
     ) -> Result<Option<Smallest<C>>, Error> {
         debug_assert!(self.len <= tables.len().min(buffers.slots()));
         // `small-code`: every answer from the full pass (the run path was 1.3 KiB of its code).
-        let Some(index) = self.alone.filter(|_| cfg!(not(feature = "small-code"))) else {
-            return self.smallest_of_all(vfs, pool, tables, buffers, None);
-        };
-        let cursor = self.cursors[..self.len].get_mut(index).ok_or(DAMAGED)?;
-        let table = tables.get(index).ok_or(DAMAGED)?;
+        #[cfg(not(feature = "small-code"))]
+        if let Some(index) = self.alone {
+            return self.smallest_in_run(vfs, pool, tables, buffers, index);
+        }
+        self.smallest_of_all(vfs, pool, tables, buffers, None)
+    }
+
+    /// `smallest` when cursor `index` was alone below `others` and only it has moved since:
+    /// its head, if still below them; else the full pass.
+    #[cfg(not(feature = "small-code"))]
+    fn smallest_in_run<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        tables: &[TableMeta],
+        buffers: &mut MergeBuffers<'_>,
+        index: usize,
+    ) -> Result<Option<Smallest<C>>, Error> {
+        let cursor = self.cursors[..self.len].get_mut(index).ok_or(crate::table::DAMAGED)?;
+        let table = tables.get(index).ok_or(crate::table::DAMAGED)?;
         let head = cursor.head(vfs, pool, table, buffers.slot(index))?;
         match head {
             Some(head) if self.others.is_none_or(|others| C::key_of(&head).key_id() < others) => {
@@ -246,7 +281,8 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
             }
         }
         // Until a cursor moves, the answer's cursor is alone below `others`.
-        if cfg!(not(feature = "small-code")) {
+        #[cfg(not(feature = "small-code"))]
+        {
             (self.alone, self.others) = (best.as_ref().map(|best| best.index), others);
         }
         Ok(best)
@@ -265,7 +301,8 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
     ) -> Result<(), Error> {
         debug_assert!(smallest.holders & (1 << smallest.index) != 0);
         debug_assert!(smallest.holders.checked_shr(narrow_u32(self.len)).unwrap_or(0) == 0);
-        if cfg!(not(feature = "small-code")) {
+        #[cfg(not(feature = "small-code"))]
+        {
             self.alone = (smallest.holders == 1 << smallest.index).then_some(smallest.index);
         }
         // Each holder found by its bit: a pass over every cursor was 88 of a merged edge
