@@ -120,8 +120,8 @@ pub(crate) struct Merge<'c, C> {
     len: usize,
     /// The cursor whose head alone may be below `others`: the full pass's answer, and after
     /// `advance_holders` moved only the answer's own cursor (no other cursor held its key),
-    /// that cursor still. Only `advance_holders`, `push` and `cursor_mut` move or add
-    /// cursors, and each sets this anew. (`small-code` has no run path, nor its 40 bytes
+    /// that cursor still. Only `advance_holders` and `push` move or add cursors, and each
+    /// sets this anew. (`small-code` has no run path, nor its 40 bytes
     /// in every merge's stack frame.)
     #[cfg(not(feature = "small-code"))]
     alone: Option<usize>,
@@ -171,17 +171,6 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         {
             self.alone = None;
         }
-    }
-
-    pub(crate) fn cursors(&self) -> &[C] {
-        &self.cursors[..self.len]
-    }
-
-    /// Cursor `index`, to drive it alone (the listing's two-way merge).
-    #[cfg(not(feature = "small-code"))]
-    pub(crate) fn cursor_mut(&mut self, index: usize) -> Option<&mut C> {
-        self.alone = None;
-        self.cursors[..self.len].get_mut(index)
     }
 
     /// The smallest current record over every cursor: the newest cursor holding its key,

@@ -72,11 +72,6 @@ impl EdgeCursor {
         }
     }
 
-    /// True if the cursor can yield nothing more.
-    pub(crate) fn is_done(&self) -> bool {
-        self.done
-    }
-
     /// A cursor before the first record of `key_id` in `section`; `buffer` receives pages.
     pub(crate) fn seek<V: Vfs>(
         vfs: &mut V,
@@ -150,38 +145,6 @@ impl EdgeCursor {
         let (count, run_ends) = copy_run(bytes, &entry, &self.key_id, buffer)?;
         (self.page, self.record, self.count, self.run_ends) = (page, 0, count, run_ends);
         Ok(true)
-    }
-
-    /// The loaded records from the cursor on (`EDGE_RECORD_BYTES` each: the key id's, and
-    /// after them, in a page read whole, later keys'), and the cursor moved past them.
-    #[cfg(not(feature = "small-code"))]
-    pub(crate) fn take_loaded<'b>(&mut self, buffer: &'b [u8]) -> Result<&'b [u8], Error> {
-        if self.done || self.record >= self.count {
-            return Ok(&[]);
-        }
-        let start = PAGE_HEADER_BYTES + self.record as usize * EDGE_RECORD_BYTES;
-        let end = PAGE_HEADER_BYTES + self.count as usize * EDGE_RECORD_BYTES;
-        self.record = self.count;
-        buffer.get(start..end).ok_or(DAMAGED)
-    }
-
-    /// Loads the next page into `buffer` if the key id's records may go on there, having
-    /// taken every loaded one (`take_loaded`); false when the cursor is done.
-    #[cfg(not(feature = "small-code"))]
-    pub(crate) fn load_next<V: Vfs>(
-        &mut self,
-        vfs: &mut V,
-        pool: &mut TablePool<'_>,
-        table: &TableMeta,
-        buffer: &mut [u8],
-    ) -> Result<bool, Error> {
-        debug_assert!(self.record >= self.count, "records are left in the loaded page");
-        if self.done || self.run_ends {
-            self.done = true;
-            return Ok(false);
-        }
-        self.load(vfs, pool, table, self.page + 1, buffer)?;
-        Ok(!self.done)
     }
 
     fn record_at(&self, buffer: &[u8]) -> Result<EdgeRecord, Error> {
@@ -266,15 +229,29 @@ impl EdgeCursor {
 }
 
 /// In a checked edge page (`entry` its index entry): copies the records whose key id is
-/// `key_id` to `out` (after a header's worth of bytes, where `record_at` reads), found
-/// through the page's bucket directory or by a search. Returns how many, and whether a later
-/// key id follows them in this page.
+/// `key_id` to `out` (after a header's worth of bytes, where `record_at` reads). Returns how
+/// many, and whether a later key id follows them in this page.
 fn copy_run(
     page: &[u8],
     entry: &IndexEntry,
     key_id: &BlockId,
     out: &mut [u8],
 ) -> Result<(u32, bool), Error> {
+    let (run, later) = run_in_page(page, entry, key_id)?;
+    let bytes = page.get(run).ok_or(DAMAGED)?;
+    let target = out.get_mut(PAGE_HEADER_BYTES..PAGE_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
+    target.copy_from_slice(bytes);
+    Ok((narrow_u32(bytes.len() / EDGE_RECORD_BYTES), later))
+}
+
+/// In a checked edge page (`entry` its index entry): the bytes of the records whose key id
+/// is `key_id` (empty if none), found through the page's bucket directory or by a search,
+/// and whether a later key id follows them in this page.
+fn run_in_page(
+    page: &[u8],
+    entry: &IndexEntry,
+    key_id: &BlockId,
+) -> Result<(core::ops::Range<usize>, bool), Error> {
     let directory_bytes = EdgeBuckets::directory_bytes(entry.buckets.bits);
     let directory_at = page.len().checked_sub(directory_bytes).ok_or(DAMAGED)?;
     // The directory's place depends only on the index entry (in memory), not on the header:
@@ -305,10 +282,97 @@ fn copy_run(
     while end < count && key_at(end) == *key_id {
         end += 1;
     }
-    let bytes = &records[low * EDGE_RECORD_BYTES..end * EDGE_RECORD_BYTES];
-    let target = out.get_mut(PAGE_HEADER_BYTES..PAGE_HEADER_BYTES + bytes.len()).ok_or(DAMAGED)?;
-    target.copy_from_slice(bytes);
-    Ok((narrow_u32(end - low), end < count))
+    let start = PAGE_HEADER_BYTES + low * EDGE_RECORD_BYTES;
+    Ok((start..PAGE_HEADER_BYTES + end * EDGE_RECORD_BYTES, end < count))
+}
+
+/// One key id's run of records in a table's edge section, page by page, for a listing
+/// that reads it alone (one table can hold the key id's edges): each page's run is
+/// answered from the backend's view of the page where it has one, nothing copied (a
+/// cursor copies it into its merge buffer), else read into a buffer.
+#[cfg(not(feature = "small-code"))]
+pub(crate) struct RunReader {
+    key_id: BlockId,
+    section: Section,
+    /// The next page to read; `None` once the run ended.
+    page: Option<usize>,
+}
+
+#[cfg(not(feature = "small-code"))]
+impl RunReader {
+    /// A reader of `key_id`'s run in `section`, at the page it may begin in.
+    pub(crate) fn seek(
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+        section: Section,
+        key_id: &BlockId,
+    ) -> RunReader {
+        let mut start = [0u8; KEY_BYTES];
+        start[..ID_BYTES].copy_from_slice(&key_id.0);
+        // As `EdgeCursor::seek`: the run may begin in the last page whose first key is <= start.
+        let page = seek(pool, table, section, &start).or_else(|| first_page(table, section));
+        RunReader { key_id: *key_id, section, page }
+    }
+
+    /// True once the run has ended (a later key id followed it, or the section ended).
+    pub(crate) fn is_done(&self) -> bool {
+        self.page.is_none()
+    }
+
+    /// The run's records in the next page (`EDGE_RECORD_BYTES` each, possibly none), from
+    /// the backend's view of it, and the reader moved past it; `None`, and nothing moved, if
+    /// the backend has no view (`read_next` then).
+    pub(crate) fn view_next<'v, V: Vfs>(
+        &mut self,
+        vfs: &'v mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+    ) -> Result<Option<&'v [u8]>, Error> {
+        let Some((page, entry)) = self.next_entry(pool, table) else {
+            return Ok(Some(&[]));
+        };
+        let Some(bytes) = view_checked_page(vfs, pool, table, page, &entry)? else {
+            return Ok(None);
+        };
+        let (run, later) = run_in_page(bytes, &entry, &self.key_id)?;
+        self.page = (!later).then_some(page + 1);
+        bytes.get(run).map(Some).ok_or(DAMAGED)
+    }
+
+    /// `view_next` for a backend without views: the page read into `buffer`.
+    pub(crate) fn read_next<'b, V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        table: &TableMeta,
+        buffer: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
+        let Some((page, entry)) = self.next_entry(pool, table) else {
+            return Ok(&[]);
+        };
+        read_page(vfs, pool, table, page, &mut *buffer)?;
+        let buffer: &'b [u8] = buffer;
+        let bytes = buffer.get(..entry.len as usize).ok_or(DAMAGED)?;
+        let (run, later) = run_in_page(bytes, &entry, &self.key_id)?;
+        self.page = (!later).then_some(page + 1);
+        bytes.get(run).ok_or(DAMAGED)
+    }
+
+    /// The next page and its index entry, if it is still the section's (else the run ends).
+    fn next_entry(
+        &mut self,
+        pool: &TablePool<'_>,
+        table: &TableMeta,
+    ) -> Option<(usize, IndexEntry)> {
+        let page = self.page?;
+        match pool.index_entry(table, page) {
+            Some(entry) if entry.section == self.section => Some((page, entry)),
+            _ => {
+                self.page = None;
+                None
+            }
+        }
+    }
 }
 
 /// The first page of `section`, if it has any.
