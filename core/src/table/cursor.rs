@@ -1,6 +1,8 @@
 //! Cursors over a table's sorted records, one page at a time in a caller buffer:
 //! `EdgeCursor` walks one key id's edges (for merged listings), `SectionCursor` walks a whole
-//! section (for compaction and the filtered scan).
+//! section (for compaction and the filtered scan). `RunReader` reads one key id's edges
+//! from the backend's views of the pages, nothing copied (a listing only one table can
+//! answer).
 
 use super::buckets::EdgeBuckets;
 use super::format::{open_page_header, IndexEntry, Section, EDGE_RECORD_BYTES, PAGE_HEADER_BYTES};
