@@ -121,8 +121,8 @@ pub(crate) struct Merge<'c, C> {
     /// The cursor whose head alone may be below `others`: the full pass's answer, and after
     /// `advance_holders` moved only the answer's own cursor (no other cursor held its key),
     /// that cursor still. Only `advance_holders` and `push` move or add cursors, and each
-    /// sets this anew. (`small-code` has no run path, nor its 40 bytes
-    /// in every merge's stack frame.)
+    /// sets this anew. (`small-code` has no run path, nor its 40 bytes in every merge's
+    /// stack frame.)
     #[cfg(not(feature = "small-code"))]
     alone: Option<usize>,
     /// The smallest key id of the other cursors' heads when the full pass last answered
@@ -151,14 +151,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
     /// kept between its steps).
     pub(crate) fn resume(cursors: &'c mut [C]) -> Merge<'c, C> {
         let len = cursors.len();
-        Merge {
-            cursors,
-            len,
-            #[cfg(not(feature = "small-code"))]
-            alone: None,
-            #[cfg(not(feature = "small-code"))]
-            others: None,
-        }
+        Merge { len, ..Merge::new(cursors) }
     }
 
     /// Adds the cursor of the next (older) table. The storage holds `tables_max` cursors and
@@ -223,7 +216,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
     }
 
     /// `smallest` from every cursor's head (`known`: a cursor's head, decoded already);
-    /// keeps the smallest key of the cursors other than the answer's in `others`.
+    /// keeps the smallest key id of the cursors other than the answer's in `others`.
     fn smallest_of_all<V: Vfs>(
         &mut self,
         vfs: &mut V,
