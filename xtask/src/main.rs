@@ -25,9 +25,9 @@
 //!   of 1 KiB and 5 edges each), checked before and after a crash; with `--host-compaction`
 //!   the host runs compaction between its writes, with `--host-flush` it writes out frozen
 //!   memtables there too; with `--flush-in-steps` the writes take a frozen memtable's steps.
-//! - `listing-cost`: instructions and cache misses per edge listing at the benchmarks'
-//!   realistic config, counted under callgrind (the same on every run, unlike timings on a
-//!   shared machine); see bench/src/bin/listing_cost.rs.
+//! - `listing-cost`: instructions and cache misses per edge listing and per 3-hop traversal
+//!   at the benchmarks' realistic config, counted under callgrind (the same on every run,
+//!   unlike timings on a shared machine); see bench/src/bin/listing_cost.rs.
 //! - `merge-cost`: the same counts per record of a compaction's merge (four block tables;
 //!   four edge tables); see bench/src/bin/merge_cost.rs.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
@@ -623,10 +623,12 @@ fn scale(args: &[String]) -> Result {
 
 /// Listings of `listing_cost`'s measured pass.
 const COST_LISTINGS: f64 = 20_000.0;
+/// Traversals of its measured pass (`callees`, `callers`).
+const COST_TRAVERSALS: f64 = 2_000.0;
 
 /// `listing-cost`: builds the realistic graph's store once (target/listing-cost-store), then
-/// counts each direction's measured listings under callgrind and prints the counts per
-/// listing.
+/// counts each direction's measured listings and 3-hop traversals under callgrind and
+/// prints the counts per listing and per traversal.
 fn listing_cost() -> Result {
     let binary = cost_binary("listing_cost")?;
     let store = cost_store("listing-cost-store")?;
@@ -635,6 +637,11 @@ fn listing_cost() -> Result {
         let (output, counts) = count_under_callgrind(&binary, &[&store, direction])?;
         print!("{output}");
         println!("{direction}: per listing {}", counts.per(COST_LISTINGS));
+    }
+    for query in ["callees", "callers"] {
+        let (output, counts) = count_under_callgrind(&binary, &[&store, query])?;
+        print!("{output}");
+        println!("{query}: per 3-hop traversal {}", counts.per(COST_TRAVERSALS));
     }
     Ok(())
 }
