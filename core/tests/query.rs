@@ -933,6 +933,132 @@ fn a_traversal_past_the_old_cap_streams_every_block_to_the_host() {
     assert_eq!((count.written, count.truncated), (12_345, true));
 }
 
+/// Blocks of `traversals_that_outgrow_the_first_index_slots_match_a_model_bfs`'s graphs.
+const LARGE_GRAPH_BLOCKS: u64 = 3_000;
+
+/// Shortest depths from `starts` up to `depth_max` over adjacency lists (the model of the
+/// large graphs; `model_bfs` walks every edge per node).
+fn adjacency_bfs(
+    next: &BTreeMap<BlockId, Vec<BlockId>>,
+    starts: &[BlockId],
+    depth_max: u32,
+) -> BTreeMap<BlockId, u32> {
+    let mut depth: BTreeMap<BlockId, u32> = starts.iter().map(|start| (*start, 0)).collect();
+    let mut queue: VecDeque<BlockId> = depth.keys().copied().collect();
+    while let Some(id) = queue.pop_front() {
+        let here = depth[&id];
+        for neighbour in next.get(&id).filter(|_| here < depth_max).into_iter().flatten() {
+            if let std::collections::btree_map::Entry::Vacant(slot) = depth.entry(*neighbour) {
+                slot.insert(here + 1);
+                queue.push_back(*neighbour);
+            }
+        }
+    }
+    depth
+}
+
+/// A traversal's visited index starts on a few of its slots and grows as the traversal
+/// does, moving every node visited so far: traversals of hundreds to thousands of blocks
+/// (a random graph of 3,000 blocks, 3 calls from each, part in a table) reach exactly the
+/// model's blocks at the model's depths, each once, breadth first, each after its parent;
+/// depth-first ones reach each block once, never nearer than the model's depth.
+#[test]
+fn traversals_that_outgrow_the_first_index_slots_match_a_model_bfs() {
+    let test = "traversals_that_outgrow_the_first_index_slots_match_a_model_bfs";
+    let config = Config {
+        memtable_entries_max: 8 << 10,
+        memtable_edges_max: 16 << 10,
+        memtable_arena_bytes_max: 1 << 20,
+        wal_segment_bytes_max: 1 << 20,
+        wal_segments_max: 8,
+        wal_buffer_bytes: 64 << 10,
+        read_buffer_bytes: 64 << 10,
+        content_bytes_max: 1024,
+        table_memory_bytes: 1 << 20,
+        query_nodes_max: 4_096,
+        ..Config::DEFAULT
+    };
+    let sim_config = kausaldb_core::vfs::sim::SimConfig {
+        files_max: 32,
+        file_bytes_max: 1 << 20,
+        pending_bytes_max: 1 << 20,
+    };
+    for_each_seed(test, 4, |seed| {
+        let bump = bumpalo::Bump::new();
+        let memory = Memory::with_sim(&bump, &config, &sim_config);
+        memory.region.fill(0xA5);
+        let mut sim = SimVfs::new(memory.disk, sim_config, seed).map_err(|e| format!("{e:?}"))?;
+        sim.views = seed % 2 == 1;
+        let mut engine = Engine::open(config, memory.region, sim).map_err(|e| format!("{e:?}"))?;
+        let mut rng = Generator::new(seed, LARGE_GRAPH_BLOCKS).rng;
+        let id = |n: u64| BlockId::from_u128(u128::from(n) + 1);
+        let (mut callees, mut callers) = (BTreeMap::new(), BTreeMap::new());
+        for n in 0..LARGE_GRAPH_BLOCKS {
+            engine.put_block(id(n), b"g.rs", b"{}", b"fn").map_err(|e| format!("{e:?}"))?;
+        }
+        for n in 0..LARGE_GRAPH_BLOCKS {
+            for _ in 0..3 {
+                let (source, target) = (id(n), id(rng.below(LARGE_GRAPH_BLOCKS)));
+                let edge = Edge { source, target, edge_type: EdgeType::CALLS };
+                engine.put_edge(edge).map_err(|e| format!("put_edge: {e:?}"))?;
+                callees.entry(source).or_insert_with(Vec::new).push(target);
+                callers.entry(target).or_insert_with(Vec::new).push(source);
+            }
+            if n == LARGE_GRAPH_BLOCKS / 2 {
+                engine.flush().map_err(|e| format!("flush: {e:?}"))?;
+            }
+        }
+        let mut hits = vec![TraversalHit::EMPTY; 4_096];
+        for round in 0..12 {
+            let starts: Vec<BlockId> =
+                (0..1 + rng.below(3)).map(|_| id(rng.below(LARGE_GRAPH_BLOCKS))).collect();
+            let outgoing = round % 2 == 0;
+            let (direction, next) = if outgoing {
+                (Direction::Outgoing, &callees)
+            } else {
+                (Direction::Incoming, &callers)
+            };
+            let depth_max = 2 + rng.below(5) as u32;
+            let expected = adjacency_bfs(next, &starts, depth_max);
+            let query = TraversalQuery { depth_max, ..TraversalQuery::new(&starts, direction) }
+                .with_results_for(hits.len());
+            let count =
+                engine.traverse(&query, &mut hits).map_err(|e| format!("traverse: {e:?}"))?;
+            let context =
+                format!("round {round}: {direction:?} from {starts:?} to depth {depth_max}");
+            if count.truncated || count.written != expected.len() {
+                return Err(format!("{context}: {count:?}, the model reached {}", expected.len()));
+            }
+            let mut seen = BTreeMap::new();
+            for hit in &hits[..count.written] {
+                let parent_depth = hit.via.map(|via| seen.get(&via.parent).copied());
+                let ordered = parent_depth.is_none_or(|depth| depth == Some(hit.depth - 1));
+                if expected.get(&hit.id) != Some(&hit.depth)
+                    || !ordered
+                    || seen.insert(hit.id, hit.depth).is_some()
+                {
+                    return Err(format!(
+                        "{context}: {hit:?} (model depth {:?})",
+                        expected.get(&hit.id)
+                    ));
+                }
+            }
+            let query = TraversalQuery { order: TraversalOrder::DepthFirst, ..query };
+            let count = engine.traverse(&query, &mut hits).map_err(|e| format!("dfs: {e:?}"))?;
+            let mut seen = BTreeSet::new();
+            for hit in &hits[..count.written] {
+                let nearest = expected.get(&hit.id).copied();
+                if nearest.is_none_or(|depth| hit.depth < depth) || !seen.insert(hit.id) {
+                    return Err(format!(
+                        "{context}, depth first: {hit:?} (model depth {nearest:?})"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    });
+}
+
 /// The query parts are carved as the region's bytes were (no fill at open): whatever a
 /// host's region held, and whatever earlier queries left, every traversal sees an empty
 /// visited set.
