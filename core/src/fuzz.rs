@@ -122,12 +122,13 @@ pub fn table_parts(bytes: &[u8]) {
     let data_end = bytes.first_chunk::<8>().map_or(0, |word| u64::from_le_bytes(*word));
     let _ = crate::table::open::check_index(bytes, data_end, data_end % 2 == 0);
     let id = BlockId(*bytes.first_chunk::<16>().unwrap_or(&[1; 16]));
-    let hashes = u32::from(bytes.last().copied().unwrap_or(0) % 32);
+    let last = bytes.last().copied().unwrap_or(0);
+    let shape = bloom::BloomShape { hashes: u32::from(last % 32), blocked: last >= 128 };
     // Filters are a power of two bytes long (checked at open).
     let filter_len = if bytes.is_empty() { 0 } else { 1 << bytes.len().ilog2() };
     let filter = &bytes[..filter_len];
-    let _ = bloom::may_contain(filter, hashes, &id);
-    let _ = bloom::may_contain_incoming(filter, hashes, &id);
+    let _ = bloom::may_contain(filter, shape, &id);
+    let _ = bloom::may_contain_incoming(filter, shape, &id);
     table_page(bytes);
 }
 

@@ -429,12 +429,15 @@ impl<'r> Store<'r> {
 /// are a few bytes; the estimate's code is not).
 fn merged_keys(pool: &TablePool<'_>, inputs: &[TableMeta]) -> u64 {
     let sum = inputs.iter().map(|table| table.bloom_keys).sum();
-    let hashes = inputs.first().map_or(0, |table| table.bloom_hashes);
-    if cfg!(feature = "small-code") || inputs.iter().any(|table| table.bloom_hashes != hashes) {
+    let Some(shape) = inputs.first().map(|table| table.bloom) else {
+        return sum;
+    };
+    // Filters of other shapes place a key's bits elsewhere: their union tells nothing.
+    if cfg!(feature = "small-code") || inputs.iter().any(|table| table.bloom != shape) {
         return sum;
     }
     let filters = inputs.iter().map(|table| pool.bloom(table));
-    bloom::union_keys(filters, hashes).map_or(sum, |keys| keys.saturating_add(keys / 8).min(sum))
+    bloom::union_keys(filters, shape).map_or(sum, |keys| keys.saturating_add(keys / 8).min(sum))
 }
 
 /// Writes a winning record (its encoded bytes) to the merge's output, unless it is a tombstone

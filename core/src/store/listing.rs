@@ -196,10 +196,10 @@ impl<'r> Store<'r> {
             // A block table's filter holds block ids: it is not asked.
             let may_hold = table.holds_edges()
                 && if outgoing {
-                    bloom::may_contain(filter, table.bloom_hashes, id)
+                    bloom::may_contain(filter, table.bloom, id)
                 } else {
                     !table.bloom_has_incoming
-                        || bloom::may_contain_incoming(filter, table.bloom_hashes, id)
+                        || bloom::may_contain_incoming(filter, table.bloom, id)
                 };
             admitting |= u64::from(may_hold) << index;
         }

@@ -96,7 +96,7 @@ impl<'r> Store<'r> {
         let wanted = crate::record::edge_key(&edge.source, edge.edge_type, &edge.target);
         for table in &self.tables[..self.tables_count] {
             if !table.holds_edges()
-                || !bloom::may_contain(self.pool.bloom(table), table.bloom_hashes, &edge.source)
+                || !bloom::may_contain(self.pool.bloom(table), table.bloom, &edge.source)
             {
                 continue;
             }

@@ -22,10 +22,15 @@ pub(crate) const TABLE_MAGIC: [u8; 8] = *b"KSDBTBL1";
 /// 3: block pages end with a trailer of (id, offset) per record, so a lookup
 /// binary-searches the trailer alone and then reads one record. 4: the bloom filter holds
 /// the incoming edges' targets. 5: edge pages may end with a bucket directory
-/// (`EdgeBuckets`), which their index entries describe.
-pub(crate) const TABLE_VERSION: u32 = 5;
+/// (`EdgeBuckets`), which their index entries describe. 6: the bloom filter is blocked, a
+/// key's bits in one 64-byte block (`bloom::BloomShape`).
+pub(crate) const TABLE_VERSION: u32 = 6;
 /// The version whose bloom filter first held the incoming edges' targets.
 pub(crate) const TABLE_VERSION_INCOMING_BLOOM: u32 = 4;
+/// The version whose edge pages may first end with a bucket directory.
+pub(crate) const TABLE_VERSION_EDGE_BUCKETS: u32 = 5;
+/// The version whose bloom filter was first blocked.
+pub(crate) const TABLE_VERSION_BLOCKED_BLOOM: u32 = 6;
 
 /// The oldest table version a reader accepts: version 3 differs only in that its bloom
 /// filter holds no incoming edges' targets (`Footer::bloom_has_incoming`).
@@ -283,7 +288,12 @@ impl Footer {
 
     /// Edge pages may end with a bucket directory (version 5 on).
     pub(crate) fn edge_buckets_allowed(&self) -> bool {
-        self.version >= TABLE_VERSION
+        self.version >= TABLE_VERSION_EDGE_BUCKETS
+    }
+
+    /// The bloom filter is blocked: a key's bits in one 64-byte block (version 6 on).
+    pub(crate) fn bloom_blocked(&self) -> bool {
+        self.version >= TABLE_VERSION_BLOCKED_BLOOM
     }
 }
 
@@ -403,7 +413,8 @@ mod tests {
             let decoded = Footer::decode(&old.encode()).unwrap();
             assert_eq!(decoded, old);
             assert_eq!(decoded.bloom_has_incoming(), version >= 4);
-            assert!(!decoded.edge_buckets_allowed());
+            assert_eq!(decoded.edge_buckets_allowed(), version >= 5);
+            assert!(!decoded.bloom_blocked());
         }
         assert_eq!(Footer::decode(&Footer { version: TABLE_VERSION + 1, ..footer }.encode()), None);
         for bit in 0..FOOTER_BYTES * 8 {

@@ -134,7 +134,7 @@ pub(crate) fn locate_block<V: Vfs>(
     buffer: &mut [u8],
 ) -> Result<Option<RecordAt>, Error> {
     // An edge table's filter holds block ids too (its edges' ends): it is not asked.
-    if !table.holds_blocks() || !bloom::may_contain(pool.bloom(table), table.bloom_hashes, id) {
+    if !table.holds_blocks() || !bloom::may_contain(pool.bloom(table), table.bloom, id) {
         return Ok(None);
     }
     let Some(index) = seek(pool, table, Section::Blocks, &block_key(id)) else {

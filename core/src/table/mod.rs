@@ -23,6 +23,7 @@ pub(crate) mod writer;
 use crate::error::{CorruptionKind, Error};
 use crate::record::KEY_BYTES;
 use crate::vfs::FileHandle;
+use bloom::BloomShape;
 use core::cmp::Ordering;
 use format::{
     IndexEntry, Section, INDEX_ENTRY_BYTES, INDEX_KEY_AT, INDEX_RESERVED_AT, INDEX_SECTION_AT,
@@ -42,7 +43,8 @@ pub(crate) struct TableMeta {
     /// index's search prefixes (`index_prefix`).
     pub(crate) pool_offset: usize,
     pub(crate) bloom_bytes: usize,
-    pub(crate) bloom_hashes: u32,
+    /// How the filter places a key's bits (its hash count and layout).
+    pub(crate) bloom: BloomShape,
     pub(crate) index_entries: usize,
     pub(crate) block_records: u64,
     pub(crate) edge_records: u64,
@@ -98,7 +100,7 @@ impl TableMeta {
         file_bytes: 0,
         pool_offset: 0,
         bloom_bytes: 0,
-        bloom_hashes: 0,
+        bloom: BloomShape { hashes: 0, blocked: false },
         index_entries: 0,
         block_records: 0,
         edge_records: 0,

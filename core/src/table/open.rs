@@ -2,6 +2,7 @@
 //! every byte checked (CRCs, layout, index order and tiling). Pages are not read here: each
 //! page's CRC is checked the first time it is read (`lookup::view_checked_page`).
 
+use super::bloom::BloomShape;
 use super::format::{
     table_name, Footer, IndexEntry, Section, FOOTER_BYTES, INDEX_ENTRY_BYTES, INDEX_RESERVED_AT,
     INDEX_RESERVED_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
@@ -134,7 +135,7 @@ fn load_table<V: Vfs>(
         file_bytes,
         pool_offset,
         bloom_bytes: bloom_body,
-        bloom_hashes: hashes,
+        bloom: BloomShape { hashes, blocked: footer.bloom_blocked() },
         index_entries: entries as usize,
         block_records: footer.block_records,
         edge_records: footer.edge_records,

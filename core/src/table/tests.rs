@@ -7,6 +7,7 @@ mod reading {
     use crate::edge::EdgeType;
     use crate::id::BlockId;
     use crate::record::{block_key, edge_key, BlockRecord, EdgeRecord};
+    use crate::table::bloom;
     use crate::table::cursor::EdgeCursor;
     use crate::table::format::{table_name, Section, TABLE_NAME_BYTES};
     use crate::table::lookup::{find_block, seek};
@@ -27,9 +28,22 @@ mod reading {
     /// Writes a table of 300 blocks and, for each block n, edges n -> n+1 and n -> n+2 in
     /// both sections, in pages of `page_bytes`; small pages force many of them.
     fn build(vfs: &mut SimVfs<'_>, pool: &mut TablePool<'_>, page_bytes: usize) -> TableMeta {
+        build_with_filter(vfs, pool, page_bytes, true)
+    }
+
+    /// `build`, with a blocked filter (version 6) or one that is not (version 5).
+    fn build_with_filter(
+        vfs: &mut SimVfs<'_>,
+        pool: &mut TablePool<'_>,
+        page_bytes: usize,
+        blocked: bool,
+    ) -> TableMeta {
         let mut buffer = std::vec![0u8; 2 * page_bytes];
         let mut writer =
             TableWriter::begin(vfs, pool, 7, 300, 10, &mut buffer, page_bytes).unwrap();
+        if !blocked {
+            writer = writer.unblocked_filter();
+        }
         for n in 1..=300u128 {
             let content = std::format!("content {n}");
             let record = BlockRecord {
@@ -189,6 +203,44 @@ mod reading {
             for section in [Section::OutEdges, Section::InEdges] {
                 let others = list_both(&mut vfs, &mut pool, &table, (section, n), &mut buffer);
                 assert_eq!(others, Ok(expected_others(section, n)), "{section:?} of {n}");
+            }
+        }
+    }
+
+    /// A store upgraded to version 6 keeps its version-5 tables until compaction rewrites
+    /// them: each is read with the filter layout it was written with. Read as blocked, a
+    /// version-5 filter would deny most of its blocks and edges (a wrong answer, not an
+    /// error), so every block, source and target must be admitted and found.
+    #[test]
+    fn tables_of_either_filter_layout_admit_and_find_everything_after_reopen() {
+        for blocked in [true, false] {
+            let mut disk = std::vec![0u8; SIM.memory_bytes_required()];
+            let mut vfs = SimVfs::new(&mut disk, SIM, 1).unwrap();
+            let mut pool_bytes = std::vec![0u8; 64 << 10];
+            let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
+            let written = build_with_filter(&mut vfs, &mut pool, 2048, blocked);
+            vfs.close(written.file);
+            let mut pool_bytes = std::vec![0u8; 64 << 10];
+            let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
+            let table = open_table(&mut vfs, &mut pool, 7).unwrap();
+            assert_eq!(table.bloom, written.bloom, "blocked {blocked}");
+            assert_eq!(table.bloom.blocked, blocked);
+            let filter = pool.bloom(&table);
+            for n in 1..=300u128 {
+                assert!(bloom::may_contain(filter, table.bloom, &id(n)), "{n}, blocked {blocked}");
+            }
+            for n in 2..=302u128 {
+                let target = bloom::may_contain_incoming(filter, table.bloom, &id(n));
+                assert!(target, "target {n}, blocked {blocked}");
+            }
+            let mut buffer = std::vec![0u8; 4096];
+            for n in 1..=300u128 {
+                let found = find_block(&mut vfs, &mut pool, &table, &id(n), &mut buffer).unwrap();
+                assert_eq!(
+                    found.map(|record| record.sequence),
+                    Some(n as u64),
+                    "blocked {blocked}"
+                );
             }
         }
     }
@@ -429,13 +481,11 @@ mod bloom_folding {
         assert_eq!(table.bloom_bytes, 4096, "folded from 16 KiB to fit 2,000 keys");
         let filter = pool.bloom(&table);
         let positives = (1..=20_000u128)
-            .filter(|n| {
-                bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919 + 1))
-            })
+            .filter(|n| bloom::may_contain(filter, table.bloom, &BlockId::from_u128(n * 7919 + 1)))
             .count();
         assert!(positives < 400, "{positives} false positives in 20,000");
         for n in 1..=2000u128 {
-            assert!(bloom::may_contain(filter, table.bloom_hashes, &BlockId::from_u128(n * 7919)));
+            assert!(bloom::may_contain(filter, table.bloom, &BlockId::from_u128(n * 7919)));
         }
     }
 }

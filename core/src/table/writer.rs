@@ -2,12 +2,12 @@
 //! and bloom filter straight into the table pool, then the index, bloom and footer,
 //! and an fsync.
 
-use super::bloom;
+use super::bloom::{self, BloomShape};
 use super::buckets::EdgeBuckets;
 use super::format::{
     seal_page, table_name, Footer, IndexEntry, Section, BLOCK_RECORD_FIXED_BYTES,
     EDGE_RECORD_BYTES, FOOTER_BYTES, INDEX_ENTRY_BYTES, PAGE_HEADER_BYTES, TABLE_NAME_BYTES,
-    TABLE_VERSION, TRAILER_BYTES_PER_RECORD,
+    TABLE_VERSION, TABLE_VERSION_EDGE_BUCKETS, TRAILER_BYTES_PER_RECORD,
 };
 use super::{TableMeta, TablePool, INDEX_PREFIX_BYTES};
 use crate::codec::narrow_u32;
@@ -63,6 +63,15 @@ impl<'b> TableWriter<'b> {
         Self::begin_in(vfs, pool, number, keys, &mut buffer, page_bytes_target)
     }
 
+    /// Writes a version-5 table, whose filter is not blocked, as releases before version 6
+    /// of the format did: the tests read such tables as an upgraded store would.
+    #[cfg(test)]
+    pub(crate) fn unblocked_filter(mut self) -> TableWriter<'b> {
+        assert_eq!(self.meta.block_records + self.meta.edge_records, 0, "before any record");
+        self.meta.bloom.blocked = false;
+        self
+    }
+
     /// `begin`, taking `buffer` only if it succeeds (a flush in steps lends the engine's
     /// table buffer to its writer, and must have it back whatever happens).
     pub(crate) fn begin_in<V: Vfs>(
@@ -91,7 +100,7 @@ impl<'b> TableWriter<'b> {
             file,
             pool_offset,
             bloom_bytes,
-            bloom_hashes: bloom::hash_count(bits_per_key),
+            bloom: BloomShape::blocked(bloom::hash_count(bits_per_key)),
             bloom_has_incoming: true,
             ..TableMeta::EMPTY
         };
@@ -189,7 +198,7 @@ impl<'b> TableWriter<'b> {
         self.count_key(Section::Blocks, &record.id);
         let filter =
             &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
-        bloom::insert(filter, self.meta.bloom_hashes, &record.id);
+        bloom::insert(filter, self.meta.bloom, &record.id);
         Ok(())
     }
 
@@ -232,9 +241,9 @@ impl<'b> TableWriter<'b> {
         let filter =
             &mut pool.bytes[self.meta.pool_offset..self.meta.pool_offset + self.meta.bloom_bytes];
         if section == Section::OutEdges {
-            bloom::insert(filter, self.meta.bloom_hashes, key_id);
+            bloom::insert(filter, self.meta.bloom, key_id);
         } else {
-            bloom::insert_incoming(filter, self.meta.bloom_hashes, key_id);
+            bloom::insert_incoming(filter, self.meta.bloom, key_id);
         }
         Ok(())
     }
@@ -427,7 +436,7 @@ impl<'b> TableWriter<'b> {
         let bloom_offset = self.file_offset;
         let bloom_body = &pool.bytes[meta.pool_offset..meta.pool_offset + meta.bloom_bytes];
         let bloom_page_bytes =
-            self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom_hashes)?;
+            self.write_pool_page(vfs, bloom_body, Section::Bloom, meta.bloom.hashes)?;
         let footer = Footer {
             index_offset,
             index_page_bytes,
@@ -437,7 +446,8 @@ impl<'b> TableWriter<'b> {
             edge_records: meta.edge_records,
             table_number: self.number,
             bloom_keys: meta.bloom_keys,
-            version: TABLE_VERSION,
+            // Only the tests write filters that are not blocked (`unblocked_filter`).
+            version: if meta.bloom.blocked { TABLE_VERSION } else { TABLE_VERSION_EDGE_BUCKETS },
         };
         vfs.write_at(self.file, self.file_offset, &footer.encode())?;
         self.file_offset += FOOTER_BYTES as u64;
