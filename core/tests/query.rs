@@ -870,15 +870,12 @@ fn bounds_truncate_with_exact_hits_and_bad_arguments_are_refused() {
     assert_eq!(engine.find_blocks(&[head[0], BlockId::ZERO], |_, _| {}), Err(Error::IdZero));
 }
 
-/// A traversal larger than the old hard cap (10,000): a binary tree of 30,000 blocks, the
-/// whole tree from its root, streamed by `traverse_with` with no buffer of hits, each block
-/// once, breadth first, with its parent before it.
-#[test]
-fn a_traversal_past_the_old_cap_streams_every_block_to_the_host() {
-    const NODES: u128 = 30_000;
-    let config = Config {
-        memtable_entries_max: 32 << 10,
-        memtable_edges_max: 32 << 10,
+/// A config for graphs of thousands of blocks in the memtable: `(entries, edges)` of it, and
+/// `query_nodes_max`.
+fn large_graph_config((entries, edges): (u32, u32), query_nodes_max: u32) -> Config {
+    Config {
+        memtable_entries_max: entries,
+        memtable_edges_max: edges,
         memtable_arena_bytes_max: 1 << 20,
         wal_segment_bytes_max: 1 << 20,
         wal_segments_max: 8,
@@ -886,17 +883,28 @@ fn a_traversal_past_the_old_cap_streams_every_block_to_the_host() {
         read_buffer_bytes: 64 << 10,
         content_bytes_max: 1024,
         table_memory_bytes: 1 << 20,
-        query_nodes_max: 40_000,
+        query_nodes_max,
         ..Config::DEFAULT
-    };
-    let sim = kausaldb_core::vfs::sim::SimConfig {
-        files_max: 32,
-        file_bytes_max: 1 << 20,
-        pending_bytes_max: 1 << 20,
-    };
+    }
+}
+
+/// The simulated disk of `large_graph_config`'s stores.
+const LARGE_GRAPH_SIM: kausaldb_core::vfs::sim::SimConfig = kausaldb_core::vfs::sim::SimConfig {
+    files_max: 32,
+    file_bytes_max: 1 << 20,
+    pending_bytes_max: 1 << 20,
+};
+
+/// A traversal larger than the old hard cap (10,000): a binary tree of 30,000 blocks, the
+/// whole tree from its root, streamed by `traverse_with` with no buffer of hits, each block
+/// once, breadth first, with its parent before it.
+#[test]
+fn a_traversal_past_the_old_cap_streams_every_block_to_the_host() {
+    const NODES: u128 = 30_000;
+    let config = large_graph_config((32 << 10, 32 << 10), 40_000);
     let bump = bumpalo::Bump::new();
-    let memory = Memory::with_sim(&bump, &config, &sim);
-    let vfs = SimVfs::new(memory.disk, sim, 1).unwrap();
+    let memory = Memory::with_sim(&bump, &config, &LARGE_GRAPH_SIM);
+    let vfs = SimVfs::new(memory.disk, LARGE_GRAPH_SIM, 1).unwrap();
     let mut engine = Engine::open(config, memory.region, vfs).unwrap();
     let id = |n: u128| BlockId::from_u128(n + 1);
     for n in 0..NODES {
@@ -965,29 +973,13 @@ fn adjacency_bfs(
 #[test]
 fn traversals_that_outgrow_the_first_index_slots_match_a_model_bfs() {
     let test = "traversals_that_outgrow_the_first_index_slots_match_a_model_bfs";
-    let config = Config {
-        memtable_entries_max: 8 << 10,
-        memtable_edges_max: 16 << 10,
-        memtable_arena_bytes_max: 1 << 20,
-        wal_segment_bytes_max: 1 << 20,
-        wal_segments_max: 8,
-        wal_buffer_bytes: 64 << 10,
-        read_buffer_bytes: 64 << 10,
-        content_bytes_max: 1024,
-        table_memory_bytes: 1 << 20,
-        query_nodes_max: 4_096,
-        ..Config::DEFAULT
-    };
-    let sim_config = kausaldb_core::vfs::sim::SimConfig {
-        files_max: 32,
-        file_bytes_max: 1 << 20,
-        pending_bytes_max: 1 << 20,
-    };
+    let config = large_graph_config((8 << 10, 16 << 10), 4_096);
     for_each_seed(test, 4, |seed| {
         let bump = bumpalo::Bump::new();
-        let memory = Memory::with_sim(&bump, &config, &sim_config);
+        let memory = Memory::with_sim(&bump, &config, &LARGE_GRAPH_SIM);
         memory.region.fill(0xA5);
-        let mut sim = SimVfs::new(memory.disk, sim_config, seed).map_err(|e| format!("{e:?}"))?;
+        let mut sim =
+            SimVfs::new(memory.disk, LARGE_GRAPH_SIM, seed).map_err(|e| format!("{e:?}"))?;
         sim.views = seed % 2 == 1;
         let mut engine = Engine::open(config, memory.region, sim).map_err(|e| format!("{e:?}"))?;
         let mut rng = Generator::new(seed, LARGE_GRAPH_BLOCKS).rng;
