@@ -209,8 +209,6 @@ impl<'q, 'r> Traverser<'q, 'r> {
     fn grow(&mut self) {
         let slots = (self.shape.slots * 4).min(self.parts.index.len());
         let shape = IndexShape::new(slots, self.parts.nodes.len());
-        // `begin`: the index has at least twice the slots of the nodes it can hold.
-        debug_assert!(shape.slots <= self.parts.index.len());
         let (index, nodes) = (&mut *self.parts.index, &mut self.parts.nodes[..self.parts.used]);
         for node in nodes.iter() {
             index[node.slot as usize] = 0;

@@ -66,6 +66,12 @@ impl<'b> Memory<'b> {
 /// Seeds for a randomised test: `KAUSAL_SEED` alone if set, else `KAUSAL_ITERATIONS`
 /// (default `default_count`) seeds from a base printed up front so any failure replays.
 pub fn seeds(test: &str, default_count: u64) -> std::ops::Range<u64> {
+    seeds_at_most(test, default_count, u64::MAX)
+}
+
+/// `seeds`, but at most `count_max` of them whatever `KAUSAL_ITERATIONS` asks (for tests
+/// whose seed costs too much for CI's count); the range printed is the one run.
+pub fn seeds_at_most(test: &str, default_count: u64, count_max: u64) -> std::ops::Range<u64> {
     if let Some(seed) = std::env::var("KAUSAL_SEED").ok().and_then(|text| text.parse().ok()) {
         eprintln!("{test}: replaying seed {seed}");
         return seed..seed + 1;
@@ -73,7 +79,8 @@ pub fn seeds(test: &str, default_count: u64) -> std::ops::Range<u64> {
     let count = std::env::var("KAUSAL_ITERATIONS")
         .ok()
         .and_then(|text| text.parse().ok())
-        .unwrap_or(default_count);
+        .unwrap_or(default_count)
+        .min(count_max);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.as_nanos());
     let base = (nanos as u64 % 1_000_000_000) * 1000;
     eprintln!("{test}: seeds {base}..{} (replay one: cargo xtask test --seed N)", base + count);
