@@ -111,6 +111,7 @@ impl From<kausal_status> for Failure {
 }
 
 impl From<Error> for Failure {
+    #[cfg_attr(feature = "small-code", inline(never))]
     fn from(error: Error) -> Self {
         Failure { status: error.into(), error: Some(error) }
     }

@@ -157,6 +157,7 @@ impl Drop for HostVfs {
     }
 }
 
+#[cfg_attr(feature = "small-code", inline(never))]
 fn result_of(code: i32) -> Result<(), VfsError> {
     match code {
         KAUSAL_VFS_OK => Ok(()),
