@@ -30,6 +30,8 @@
 //!   unlike timings on a shared machine); see bench/src/bin/listing_cost.rs.
 //! - `merge-cost`: the same counts per record of a compaction's merge (four block tables;
 //!   four edge tables); see bench/src/bin/merge_cost.rs.
+//! - `ingest-cost`: the same counts per edge written into the scale run's 16 MiB region,
+//!   its flushes and compactions included; see bench/src/bin/ingest_cost.rs.
 //! - `demo [tree]`: the main job — build `kausal`, index a source tree (default: this
 //!   repository) into target/kausal-demo, and ask who calls `Engine::open`.
 //! - `accuracy`: `kausal`'s calls against extractors it did not write, on real code: the C
@@ -87,7 +89,7 @@ fn accepted(task: &str) -> Option<(&'static [&'static str], &'static [&'static s
         "install" => (&["--prefix", "--destdir"], &[], 0),
         "scale" => (&[], &["--host-compaction", "--host-flush", "--flush-in-steps"], 2),
         "firmware" => (&["--first", "--seeds"], &[], 0),
-        "size" | "listing-cost" | "merge-cost" => (&[], &[], 0),
+        "size" | "listing-cost" | "merge-cost" | "ingest-cost" => (&[], &[], 0),
         "fuzz" => (&["--seconds"], &["--seeds", "--minimize"], fuzz::TARGETS.len()),
         _ => return None,
     })
@@ -133,6 +135,7 @@ fn run_task(args: &[String]) -> Result {
         "scale" => scale(rest),
         "listing-cost" => listing_cost(),
         "merge-cost" => merge_cost(),
+        "ingest-cost" => ingest_cost(),
         "fuzz" => fuzz::fuzz(rest),
         "coverage" => coverage::coverage(),
         "firmware" => firmware::firmware(rest),
@@ -148,7 +151,7 @@ fn usage() -> String {
      | check [--fix] | header | miri | coverage | firmware [--first S] [--seeds N] | size \
      | fuzz [target...] [--seconds N] [--seeds] [--minimize] | bench [name] \
      | scale [blocks] [edges] [--host-compaction] [--host-flush] [--flush-in-steps] \
-     | listing-cost | merge-cost | demo [tree] | accuracy \
+     | listing-cost | merge-cost | ingest-cost | demo [tree] | accuracy \
      | install --prefix P [--destdir D] | ci>"
         .to_string()
 }
@@ -656,12 +659,29 @@ fn merge_cost() -> Result {
     for kind in ["blocks", "edges"] {
         let (output, counts) = count_under_callgrind(&binary, &[&store, kind])?;
         print!("{output}");
-        let records = output.lines().find_map(|line| line.strip_prefix("records: "));
-        let records: f64 =
-            records.and_then(|n| n.trim().parse().ok()).ok_or("merge_cost printed no records")?;
+        let records = printed_count(&output, "records: ")?;
         println!("{kind}: per merged record {}", counts.per(records));
     }
     Ok(())
+}
+
+/// `ingest-cost`: writes the scale run's edges (60,000 blocks of 1 KiB, 10 calls each) into
+/// a new store at its 16 MiB config (target/ingest-cost-store), counting the calls' writes
+/// under callgrind (their flushes and compactions included), and prints the counts per edge.
+fn ingest_cost() -> Result {
+    let binary = cost_binary("ingest_cost")?;
+    let store = cost_store("ingest-cost-store")?;
+    let (output, counts) = count_under_callgrind(&binary, &[&store])?;
+    print!("{output}");
+    let edges = printed_count(&output, "edges: ")?;
+    println!("per edge written {}", counts.per(edges));
+    Ok(())
+}
+
+/// The number a cost program printed after `label` on a line of its own.
+fn printed_count(output: &str, label: &str) -> Result<f64> {
+    let count = output.lines().find_map(|line| line.strip_prefix(label));
+    count.and_then(|n| n.trim().parse().ok()).ok_or(format!("the program printed no {label:?}"))
 }
 
 /// Builds bench's `name` program; its path.

@@ -18,41 +18,13 @@
 // A host tool: runs on 64-bit hosts only; its measurements cast freely.
 #![allow(clippy::cast_possible_truncation, missing_debug_implementations)]
 
-use kausaldb_bench::{content_1k, id, StoreDir, METADATA};
+use kausaldb_bench::{content_1k, id, scale_config, target_of, StoreDir, METADATA};
 use kausaldb_core::vfs::posix::PosixVfs;
 use kausaldb_core::{
     memory_bytes_required, Config, Direction, Edge, EdgeFilter, EdgeType, Engine, Error, EventHook,
     EventKind, Stats,
 };
 use std::time::Instant;
-
-/// A configuration that fits in 16 MiB. The memtable holds 24 Ki entries: an edge takes an
-/// entry for each end the memtable does not hold yet (here a new target each, a new source
-/// every fifth), so with 2,048 (the arena's count of 1 KiB blocks) a flush carried about
-/// 1,700 edges, 1,031 flushes in the run at 98k edges/s; with 24 Ki, about 20k edges per
-/// flush, 224 flushes, 165k to 220k edges/s. Traversals are not run here, so their part is
-/// small.
-fn scale_config() -> Config {
-    Config {
-        memtable_entries_max: 24 << 10,
-        memtable_edges_max: 32 << 10,
-        memtable_arena_bytes_max: 2 << 20,
-        content_bytes_max: 2048,
-        wal_segment_bytes_max: 8 << 20,
-        wal_buffer_bytes: 256 << 10,
-        read_buffer_bytes: 64 << 10,
-        tables_max: 24,
-        table_memory_bytes: 9 << 20,
-        table_page_bytes: 32 << 10,
-        bloom_bits_per_key: 10,
-        query_nodes_max: 1000,
-        ..Config::DEFAULT
-    }
-}
-
-fn target_of(n: u64, k: u64, blocks: u64) -> u64 {
-    (n * 7 + k * 7919) % blocks
-}
 
 fn content_of(n: u64, base: &[u8]) -> Vec<u8> {
     let mut content = base.to_vec();
