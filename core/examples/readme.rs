@@ -9,7 +9,7 @@ use kausaldb_core::{
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::DEFAULT; // every limit is a field, unit last
-    let mut region = vec![0u8; memory_bytes_required(&config)]; // ~17.5 MiB for the default
+    let mut region = vec![0u8; memory_bytes_required(&config)]; // ~17.8 MiB for the default
     let mut db = Engine::open(config, &mut region, PosixVfs::open_dir("target/readme-store")?)?;
     let main = BlockId::derive(b"myrepo", b"main");
     let parse = BlockId::derive(b"myrepo", b"parse");

@@ -140,7 +140,7 @@ pub struct Config {
 impl Config {
     /// A small store: a memtable of 16,384 entries, 65,536 edges and 8 MiB of payload, and
     /// 4 MiB of table memory;
-    /// about 17.5 MiB of region (pinned by `tests/documented.rs`).
+    /// about 17.8 MiB of region (pinned by `tests/documented.rs`).
     pub const DEFAULT: Config = Config {
         memtable_entries_max: 16_384,
         memtable_edges_max: 65_536,

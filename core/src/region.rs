@@ -98,11 +98,28 @@ fn compaction_step_slots() -> usize {
 }
 
 /// Elements of the sort scratch: a memtable's entries or edges, whichever is more, for each
-/// memtable (a listing sorts a block's edges in both).
+/// memtable (a listing sorts a block's edges in both), and two for each of a memtable's
+/// edge records (a flush sorts them through (key prefix, index) pairs; see
+/// `Memtable::sorted_edges`).
 fn sort_scratch_count(config: &Config) -> usize {
     let (frozen_entries, frozen_edges, _) = frozen_capacity(config);
     let memtable = config.memtable_entries_max.max(config.memtable_edges_max) as usize;
-    memtable + frozen_entries.max(frozen_edges) as usize
+    let listing = memtable + frozen_entries.max(frozen_edges) as usize;
+    listing.max(edge_sort_words(config.memtable_edges_max))
+}
+
+/// Words a sort of `edges` edge records takes: two each, for the (key prefix, index) pairs
+/// (`small-code` sorts the indices alone: one each).
+fn edge_sort_words(edges: u32) -> usize {
+    let words = if cfg!(feature = "small-code") { 1 } else { 2 };
+    words * edges as usize
+}
+
+/// Elements of the order a flush of the frozen memtable writes in: its block entries or
+/// the words its edges' sort takes, whichever is more.
+fn frozen_order_count(config: &Config) -> usize {
+    let (frozen_entries, frozen_edges, _) = frozen_capacity(config);
+    (frozen_entries as usize).max(edge_sort_words(frozen_edges))
 }
 
 /// Bytes for each part, in carving order.
@@ -132,7 +149,7 @@ fn part_bytes(config: &Config) -> [usize; PARTS] {
         config.tables_max as usize * size_of::<SectionCursor>(),
         config.deleted_edges_per_frame() * size_of::<Edge>(),
         config.deleted_edges_per_frame() * DELETED_EDGE_BYTES,
-        frozen_entries.max(frozen_edges) as usize * size_of::<u32>(),
+        frozen_order_count(config) * size_of::<u32>(),
         slot_count(config.query_nodes_max) * size_of::<u32>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),
         config.query_nodes_max as usize * size_of::<QueryNode>(),

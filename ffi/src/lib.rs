@@ -201,7 +201,7 @@ pub extern "C" fn kausal_status_message(status: i32) -> *const c_char {
     status::status_text(status).1.as_ptr().cast()
 }
 
-/// Writes the default configuration (a ~17.5 MiB region) into `out`: the fields of
+/// Writes the default configuration (a ~17.8 MiB region) into `out`: the fields of
 /// version 1 only (`KAUSAL_CONFIG_SIZE_V1` bytes, `struct_size` set to that), so a program
 /// built with an older header is never written past its struct. For every field this
 /// header knows, use `kausal_config_init(&config, sizeof config)`.

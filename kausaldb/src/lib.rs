@@ -13,7 +13,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let directory = std::env::temp_dir().join(format!("kausaldb-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&directory)?;
-//! let mut store = Store::open(&directory)?; // Config::DEFAULT: a ~17.5 MiB region
+//! let mut store = Store::open(&directory)?; // Config::DEFAULT: a ~17.8 MiB region
 //! let (main, parse) = (BlockId::derive(b"repo", b"main"), BlockId::derive(b"repo", b"parse"));
 //! store.with(|db| -> Result<(), kausaldb::Error> {
 //!     db.put_block(main, b"src/main.rs", b"{}", b"fn main() { parse() }")?;
