@@ -199,11 +199,8 @@ impl<'r> Store<'r> {
     /// The room an edge put or delete needs in the memtable: memtable reads only (replay
     /// of a logged edge write plans with this alone).
     pub(crate) fn edge_plan(&self, edge: &Edge) -> Plan {
-        Plan {
-            entries: self.memtable.new_entries(&[edge.source, edge.target]),
-            edge_records: usize::from(self.memtable.edge_needs_record(edge)),
-            ..Plan::default()
-        }
+        let (entries, needs_record) = self.memtable.edge_room(edge);
+        Plan { entries, edge_records: usize::from(needs_record), ..Plan::default() }
     }
 
     /// `None` (and nothing changed) if the live count would overflow, as `apply_put_block`.
