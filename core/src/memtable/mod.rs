@@ -870,6 +870,45 @@ mod tests {
         assert_eq!(memtable.room_for(17, 0, 0), Err(Resource::MemtableEntries));
     }
 
+    /// A config whose memtable holds `entries` blocks and 512 edge records, for the sorts.
+    fn sorting_config(entries: u32) -> Config {
+        let config = Config {
+            memtable_entries_max: entries,
+            memtable_edges_max: 512,
+            memtable_arena_bytes_max: 8192,
+            wal_segment_bytes_max: 16 << 10,
+            wal_segments_max: 8,
+            files_max: 16,
+            ..config()
+        };
+        config.validate().unwrap();
+        config
+    }
+
+    /// Sets `count` random edges among `ids` (xorshift from `seed`), one in `hub_every`
+    /// from `ids[0]`, of three types, a fifth of them tombstones.
+    fn set_random_edges(
+        memtable: &mut Memtable<'_>,
+        ids: &[BlockId],
+        (count, hub_every): (usize, usize),
+        seed: u64,
+    ) {
+        let types = [EdgeType::CALLS, EdgeType::IMPORTS, EdgeType::from_code(0x8001).unwrap()];
+        let mut state = seed;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for n in 0..count {
+            let source = if n % hub_every == 0 { ids[0] } else { ids[next(ids.len())] };
+            let edge =
+                Edge { source, target: ids[next(ids.len())], edge_type: types[next(types.len())] };
+            memtable.set_edge(&edge, next(5) != 0);
+        }
+    }
+
     /// An edge's room, from one probe of each end, is what asking apart gives: the new
     /// entries of both ends (a self-edge's one end counted once) and a record unless the
     /// edge has one, live or a tombstone; for ends with entries, without, and mixed.
@@ -911,16 +950,7 @@ mod tests {
     #[cfg(not(feature = "small-code"))]
     #[test]
     fn flush_sorts_through_key_prefixes_as_by_comparing_records() {
-        let config = Config {
-            memtable_entries_max: 128,
-            memtable_edges_max: 512,
-            memtable_arena_bytes_max: 8192,
-            wal_segment_bytes_max: 16 << 10,
-            wal_segments_max: 8,
-            files_max: 16,
-            ..config()
-        };
-        config.validate().unwrap();
+        let config = sorting_config(128);
         let families: [fn(u128) -> u128; 3] = [
             |n| (n + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
             |n| n + 1,
@@ -931,24 +961,8 @@ mod tests {
             let mut region = std::vec![0u8; memory_bytes_required(&config)];
             let mut memtable = Memtable::new(carve(&config, &mut region).unwrap().memtable);
             let ids: std::vec::Vec<BlockId> = (0..100u128).map(|n| id(make_id(n))).collect();
-            let types = [EdgeType::CALLS, EdgeType::IMPORTS, EdgeType::from_code(0x8001).unwrap()];
-            let mut state = 0x2545_f491_4f6c_dd1du64 + family as u64;
-            let mut next = |bound: usize| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % bound as u64) as usize
-            };
-            for n in 0..480 {
-                // A fifth of the edges leave ids[0], more than SMALL_DEGREE of them.
-                let source = if n % 5 == 0 { ids[0] } else { ids[next(ids.len())] };
-                let edge = Edge {
-                    source,
-                    target: ids[next(ids.len())],
-                    edge_type: types[next(types.len())],
-                };
-                memtable.set_edge(&edge, next(5) != 0);
-            }
+            // A fifth of the edges leave ids[0], more than SMALL_DEGREE of them.
+            set_random_edges(&mut memtable, &ids, (480, 5), 0x2545_f491_4f6c_dd1d + family as u64);
             let count = memtable.edges_used() as usize;
             for outgoing in [true, false] {
                 let key = |index: &u32| memtable.edge_record(*index, outgoing).key();
@@ -973,39 +987,17 @@ mod tests {
     /// keys in the scratch, or by comparing records where they do not fit).
     #[test]
     fn edge_records_sort_by_their_table_keys() {
-        let config = Config {
-            memtable_entries_max: 64,
-            memtable_edges_max: 512,
-            memtable_arena_bytes_max: 8192,
-            wal_segment_bytes_max: 16 << 10,
-            wal_segments_max: 8,
-            files_max: 16,
-            ..config()
-        };
-        config.validate().unwrap();
+        let config = sorting_config(64);
         let mut region = std::vec![0u8; memory_bytes_required(&config)];
         let mut memtable = Memtable::new(carve(&config, &mut region).unwrap().memtable);
         // Entries are made in this order; the ids' high bytes sort them otherwise.
         let ids: std::vec::Vec<BlockId> =
             (0..40u128).map(|n| id((((n * 37) % 41) << 120) | (n + 1))).collect();
-        let types = [EdgeType::CALLS, EdgeType::IMPORTS, EdgeType::from_code(0x8001).unwrap()];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
-        for n in 0..400 {
-            // A third of the edges leave ids[0], so it has more than SMALL_DEGREE of them.
-            let source = if n % 3 == 0 { ids[0] } else { ids[next(ids.len())] };
-            let edge =
-                Edge { source, target: ids[next(ids.len())], edge_type: types[next(types.len())] };
-            memtable.set_edge(&edge, next(5) != 0);
-        }
+        // A third of the edges leave ids[0], so it has more than SMALL_DEGREE of them.
+        set_random_edges(&mut memtable, &ids, (400, 3), 0x2545_f491_4f6c_dd1d);
         // One block with a single outgoing edge and no incoming one.
         let lone = id(u128::MAX);
-        memtable.set_edge(&Edge { source: lone, target: ids[1], edge_type: types[0] }, true);
+        memtable.set_edge(&Edge { source: lone, target: ids[1], edge_type: EdgeType::CALLS }, true);
         let mut scratch = [0u32; 512];
         for outgoing in [true, false] {
             let keys = |indices: &[u32]| -> std::vec::Vec<[u8; crate::record::KEY_BYTES]> {
