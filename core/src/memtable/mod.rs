@@ -641,11 +641,13 @@ impl<'r> Memtable<'r> {
         };
         let key_id =
             |index: u32| self.blocks[self.key_entry(index, outgoing) as usize].id.to_u128();
-        // The bits every key id shares are skipped, so the prefix is the first 32 bits in
-        // which they differ (sequential ids differ in their low bits only).
-        let first = if count > 0 { key_id(0) } else { 0 };
-        let differ =
-            (0..narrow_u32(count)).fold(0, |differ, index| differ | (key_id(index) ^ first));
+        // The bits every entry's id shares are skipped, so the prefix is the first 32 bits in
+        // which they differ (sequential ids differ in their low bits only). The entries are
+        // read in order, not through the records: every key id is an entry's, so the bits
+        // the entries share, the key ids share too.
+        let entries = &self.blocks[..self.entries_used as usize];
+        let first = entries.first().map_or(0, |entry| entry.id.to_u128());
+        let differ = entries.iter().fold(0, |differ, entry| differ | (entry.id.to_u128() ^ first));
         let prefix_of = |id: u128| {
             let window = id.checked_shl(differ.leading_zeros()).unwrap_or(0);
             u32::try_from(window >> 96).unwrap_or(u32::MAX)
