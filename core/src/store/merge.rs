@@ -115,7 +115,7 @@ impl MergeCursor for SectionCursor {
 /// buffer slot `i`. The cursors live in the region, one per table the config allows (a
 /// merge once held `TABLES_MAX_LIMIT` of them on the stack: 2.4 KiB in every edge listing,
 /// whatever `tables_max` was).
-pub(crate) struct Merge<'c, C> {
+pub(crate) struct Merge<'c, C: MergeCursor> {
     cursors: &'c mut [C],
     len: usize,
     /// The cursor whose head alone may be below `others`: the full pass's answer, and after
@@ -132,6 +132,38 @@ pub(crate) struct Merge<'c, C> {
     /// (`cargo xtask merge-cost`).
     #[cfg(not(feature = "small-code"))]
     others: Option<u128>,
+    /// Every cursor's head, kept in key order between calls, for a merge of at most
+    /// `SORTED_HEADS_MAX` cursors (`None`: not built yet, or more cursors than that).
+    #[cfg(not(feature = "small-code"))]
+    sorted: Option<SortedHeads<C::Head>>,
+}
+
+/// Merges of at most this many cursors keep their heads sorted (`SortedHeads`): every
+/// compaction of a tiered run (`COMPACTION_FANIN` tables) and the listings of stores of
+/// few tables. Larger ones (a compaction of every table) take the pass over every head.
+/// Eight `SectionHead`s are 512 bytes of a merge's stack frame (none in `small-code`).
+#[cfg(not(feature = "small-code"))]
+const SORTED_HEADS_MAX: usize = 8;
+#[cfg(not(feature = "small-code"))]
+const _: () = assert!(crate::limits::COMPACTION_FANIN <= SORTED_HEADS_MAX);
+
+/// The heads of a merge's cursors in key order, so a step decodes only the heads of the
+/// cursors it moved and places each by comparing it with the heads before it, not with
+/// every head: the full pass over every cursor's head answered more than half the records
+/// a compaction merged (the other cursors' runs interleave in a section of incoming
+/// edges), at about 650 instructions each (`cargo xtask ingest-cost`).
+#[cfg(not(feature = "small-code"))]
+#[derive(Clone, Copy)]
+struct SortedHeads<H> {
+    /// The cursors that have a head, ordered by (key, cursor index): the first is the
+    /// smallest key's newest version, the cursors holding its older versions follow it.
+    order: [usize; SORTED_HEADS_MAX],
+    order_len: usize,
+    /// Each cursor's head (`None`: exhausted) as last decoded, for the cursors in `order`
+    /// and the exhausted ones; not for those in `moved`.
+    heads: [Option<H>; SORTED_HEADS_MAX],
+    /// Bit `i`: cursor `i` moved since its head was decoded, and is not in `order`.
+    moved: u64,
 }
 
 impl<'c, C: MergeCursor> Merge<'c, C> {
@@ -144,6 +176,8 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
             alone: None,
             #[cfg(not(feature = "small-code"))]
             others: None,
+            #[cfg(not(feature = "small-code"))]
+            sorted: None,
         }
     }
 
@@ -162,7 +196,7 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         self.len += 1;
         #[cfg(not(feature = "small-code"))]
         {
-            self.alone = None;
+            (self.alone, self.sorted) = (None, None);
         }
     }
 
@@ -184,10 +218,53 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         debug_assert!(self.len <= tables.len().min(buffers.slots()));
         // `small-code`: every answer from the full pass (the run path was 1.3 KiB of its code).
         #[cfg(not(feature = "small-code"))]
+        if self.len <= SORTED_HEADS_MAX {
+            return self.smallest_sorted(vfs, pool, tables, buffers);
+        }
+        #[cfg(not(feature = "small-code"))]
         if let Some(index) = self.alone {
             return self.smallest_in_run(vfs, pool, tables, buffers, index);
         }
         self.smallest_of_all(vfs, pool, tables, buffers, None)
+    }
+
+    /// `smallest` from the sorted heads: the heads of the cursors that moved are decoded
+    /// and placed (all of them the first time), then the first in order answers.
+    #[cfg(not(feature = "small-code"))]
+    fn smallest_sorted<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        pool: &mut TablePool<'_>,
+        tables: &[TableMeta],
+        buffers: &mut MergeBuffers<'_>,
+    ) -> Result<Option<Smallest<C>>, Error> {
+        let every: u64 = (1u64 << self.len) - 1;
+        // In place: the heads are 0.6 KiB, and moving them out and back for each record
+        // made a merged edge record 120 instructions dearer (`cargo xtask merge-cost`).
+        let sorted = self.sorted.get_or_insert(SortedHeads {
+            order: [0; SORTED_HEADS_MAX],
+            order_len: 0,
+            heads: [None; SORTED_HEADS_MAX],
+            moved: every,
+        });
+        while sorted.moved != 0 {
+            let index = sorted.moved.trailing_zeros() as usize;
+            let (Some(cursor), Some(table)) =
+                (self.cursors[..self.len].get_mut(index), tables.get(index))
+            else {
+                self.sorted = None;
+                return Err(crate::table::DAMAGED);
+            };
+            match cursor.head(vfs, pool, table, buffers.slot(index)) {
+                Ok(head) => sorted.place::<C>(index, head),
+                Err(error) => {
+                    // The next call decodes every head again.
+                    self.sorted = None;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(sorted.first::<C>())
     }
 
     /// `smallest` when cursor `index` was alone below `others` and only it has moved since:
@@ -284,6 +361,26 @@ impl<'c, C: MergeCursor> Merge<'c, C> {
         debug_assert!(smallest.holders & (1 << smallest.index) != 0);
         debug_assert!(smallest.holders.checked_shr(narrow_u32(self.len)).unwrap_or(0) == 0);
         #[cfg(not(feature = "small-code"))]
+        if let Some(sorted) = self.sorted.as_mut() {
+            // The holders are the first in order, their heads decoded (nothing moved since
+            // `smallest` answered): each steps past its own head, none decoded again.
+            let holders = smallest.holders.count_ones() as usize;
+            debug_assert!(sorted.moved == 0 && sorted.order_len >= holders);
+            for &index in &sorted.order[..holders] {
+                debug_assert!(smallest.holders & 1 << index != 0);
+                // Every cursor in order has a head (`place`).
+                let Some(head) = sorted.heads[index].take() else {
+                    self.sorted = None;
+                    return Err(crate::table::DAMAGED);
+                };
+                self.cursors[..self.len][index].advance(&head);
+                sorted.moved |= 1 << index;
+            }
+            sorted.order.copy_within(holders..sorted.order_len, 0);
+            sorted.order_len -= holders;
+            return Ok(());
+        }
+        #[cfg(not(feature = "small-code"))]
         {
             self.alone = (smallest.holders == 1 << smallest.index).then_some(smallest.index);
         }
@@ -331,6 +428,44 @@ impl<C: MergeCursor> Clone for Smallest<C> {
 }
 
 impl<C: MergeCursor> Copy for Smallest<C> {}
+
+#[cfg(not(feature = "small-code"))]
+impl<H: Copy> SortedHeads<H> {
+    /// Records cursor `index`'s new head and places it in order after every cursor whose
+    /// (key, index) is below its own: most often first (a run goes on) or second.
+    fn place<C: MergeCursor<Head = H>>(&mut self, index: usize, head: Option<H>) {
+        debug_assert!(self.moved & 1 << index != 0);
+        self.moved &= !(1 << index);
+        self.heads[index] = head;
+        let Some(head) = head else {
+            return;
+        };
+        let key = (C::key_of(&head), index);
+        let placed = &self.order[..self.order_len];
+        let at = placed.iter().position(|&other| {
+            self.heads[other].is_some_and(|other_head| key < (C::key_of(&other_head), other))
+        });
+        let at = at.unwrap_or(self.order_len);
+        self.order.copy_within(at..self.order_len, at + 1);
+        self.order[at] = index;
+        self.order_len += 1;
+    }
+
+    /// The smallest head: the first in order, with every cursor holding its key.
+    fn first<C: MergeCursor<Head = H>>(&self) -> Option<Smallest<C>> {
+        let index = *self.order[..self.order_len].first()?;
+        let head = self.heads[index]?;
+        let key = C::key_of(&head);
+        let mut holders = 0u64;
+        for &other in &self.order[..self.order_len] {
+            if self.heads[other].is_none_or(|other_head| C::key_of(&other_head) != key) {
+                break;
+            }
+            holders |= 1 << other;
+        }
+        Some(Smallest { index, head, holders })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -447,8 +582,8 @@ mod tests {
     /// key ids other cursors hold too, and scattered keys other cursors share, merged by
     /// callers that sometimes ask again without a step (a memtable's record came first):
     /// every key comes once, in order, from its newest holder with every holder named,
-    /// whether the answer came from the full pass or from the run of the cursor answering
-    /// alone.
+    /// whether the answer came from the sorted heads (up to `SORTED_HEADS_MAX` cursors),
+    /// the full pass or the run of the cursor answering alone (more cursors than that).
     #[test]
     fn a_merge_of_runs_and_shared_keys_agrees_with_a_reference_merge() {
         use std::collections::BTreeMap;
@@ -458,12 +593,13 @@ mod tests {
         let mut vfs = SimVfs::new(&mut memory, config, 1).unwrap();
         let mut pool_bytes = [0u8; 8];
         let mut pool = TablePool { bytes: &mut pool_bytes, used: 0, pages_read: 0 };
-        let tables = [TableMeta::EMPTY; 8];
-        let mut buffer_bytes = [0u8; 8];
+        const CURSORS_MAX: usize = 12;
+        let tables = [TableMeta::EMPTY; CURSORS_MAX];
+        let mut buffer_bytes = [0u8; CURSORS_MAX];
         let mut buffers = MergeBuffers::new(&mut buffer_bytes, 1);
         for seed in 1..=500u64 {
             let mut state = seed;
-            let cursors = 1 + (next(&mut state) % 8) as usize;
+            let cursors = 1 + (next(&mut state) % CURSORS_MAX as u64) as usize;
             let lists: Vec<Vec<u128>> = (0..cursors)
                 .map(|_| {
                     let mut keys = Vec::new();
@@ -486,7 +622,7 @@ mod tests {
                     expected.entry(key).or_default().push(index);
                 }
             }
-            let mut storage = [Listed { keys: &[], at: 0 }; 8];
+            let mut storage = [Listed { keys: &[], at: 0 }; CURSORS_MAX];
             let mut merge = Merge::new(&mut storage);
             for keys in &lists {
                 merge.push(Listed { keys, at: 0 });
