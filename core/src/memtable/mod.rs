@@ -189,6 +189,28 @@ pub(crate) enum EdgeState {
     Unknown,
 }
 
+/// What the memtable holds of an edge's ends and of the edge (`Memtable::edge_ends`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EdgeEnds {
+    /// Each end's entry (live, tombstone or stub), if it has one.
+    pub(crate) source: Option<u32>,
+    pub(crate) target: Option<u32>,
+    self_edge: bool,
+    /// The edge's version here (`Unknown` unless both ends have entries).
+    pub(crate) state: EdgeState,
+}
+
+impl EdgeEnds {
+    /// What setting the edge takes (room checks count these): new entries for its ends
+    /// without one (a self-edge's end counted once), and whether it needs a new record
+    /// (it has none here, live or tombstone).
+    pub(crate) fn room(&self) -> (u32, bool) {
+        let new_entries =
+            u32::from(self.source.is_none()) + u32::from(self.target.is_none() && !self.self_edge);
+        (new_entries, self.state == EdgeState::Unknown)
+    }
+}
+
 impl<'r> Memtable<'r> {
     pub(crate) fn new(parts: MemtableParts<'r>) -> Memtable<'r> {
         assert!(parts.block_slots.len().is_power_of_two());
@@ -408,27 +430,26 @@ impl<'r> Memtable<'r> {
         }
     }
 
-    /// What setting `edge` takes (room checks count these): the new entries for its ends,
-    /// and whether it needs a new record (it has none unless both ends have entries). Each
-    /// end is probed once: asked apart (`new_entries`, then `edge_state`), an edge's plan
-    /// probed each end twice. `small-code` asks apart (the functions it has anyway: 60
-    /// bytes less code).
-    pub(crate) fn edge_room(&self, edge: &Edge) -> (u32, bool) {
-        if cfg!(feature = "small-code") {
-            let needs_record = self.edge_state(edge) == EdgeState::Unknown;
-            return (self.new_entries(&[edge.source, edge.target]), needs_record);
-        }
+    /// What the memtable holds of `edge`: each end's entry and the edge's state, each end
+    /// probed once (a self-edge's one end once). An edge's plan reads all it needs from the
+    /// memtable here: asked apart (each end's block state, the edge's state, the room it
+    /// takes), an edge write probed each end three times, ten probes an edge written
+    /// (`cargo xtask ingest-cost`).
+    pub(crate) fn edge_ends(&self, edge: &Edge) -> EdgeEnds {
         let self_edge = edge.target == edge.source;
         let source = self.entry_of(&edge.source);
         let target = if self_edge { source } else { self.entry_of(&edge.target) };
-        let new_entries = u32::from(source.is_none()) + u32::from(target.is_none() && !self_edge);
-        let needs_record = match (source, target) {
+        let state = match (source, target) {
             (Some(source), Some(target)) => {
-                self.edges.find(&EdgeEntry::new(source, target, edge.edge_type)).is_none()
+                match self.edges.find(&EdgeEntry::new(source, target, edge.edge_type)) {
+                    Some(index) if self.edges.record(index).tombstone() => EdgeState::Tombstone,
+                    Some(_) => EdgeState::Live,
+                    None => EdgeState::Unknown,
+                }
             }
-            _ => true,
+            _ => EdgeState::Unknown,
         };
-        (new_entries, needs_record)
+        EdgeEnds { source, target, self_edge, state }
     }
 
     /// Stores `edge` as live or as a tombstone (room checked: entries for both endpoints and
@@ -911,11 +932,12 @@ mod tests {
         }
     }
 
-    /// An edge's room, from one probe of each end, is what asking apart gives: the new
-    /// entries of both ends (a self-edge's one end counted once) and a record unless the
-    /// edge has one, live or a tombstone; for ends with entries, without, and mixed.
+    /// An edge's ends, from one probe of each end, are what asking apart gives: each end's
+    /// entry, the edge's state, and so its room: the new entries of both ends (a self-edge's
+    /// one end counted once) and a record unless the edge has one, live or a tombstone; for
+    /// ends with entries, without, and mixed.
     #[test]
-    fn an_edges_room_is_its_new_entries_and_whether_it_has_a_record() {
+    fn an_edges_ends_are_its_entries_its_state_and_the_room_it_takes() {
         let mut region = std::vec![0u8; memory_bytes_required(&config())];
         let mut memtable = Memtable::new(carve(&config(), &mut region).unwrap().memtable);
         let types = [EdgeType::CALLS, EdgeType::IMPORTS];
@@ -936,11 +958,16 @@ mod tests {
             (1..=9u128).flat_map(|s| (1..=9u128).flat_map(move |t| types.map(|k| (s, t, k))))
         {
             let edge = Edge { source: id(source), target: id(target), edge_type };
+            let ends = memtable.edge_ends(&edge);
+            let case = std::format!("{source} -> {target}, {edge_type:?}");
+            assert_eq!(ends.source, memtable.entry_of(&edge.source), "{case}");
+            assert_eq!(ends.target, memtable.entry_of(&edge.target), "{case}");
+            assert_eq!(ends.state, memtable.edge_state(&edge), "{case}");
             let apart = (
                 memtable.new_entries(&[edge.source, edge.target]),
                 memtable.edge_state(&edge) == EdgeState::Unknown,
             );
-            assert_eq!(memtable.edge_room(&edge), apart, "{source} -> {target}, {edge_type:?}");
+            assert_eq!(ends.room(), apart, "{case}");
         }
     }
 

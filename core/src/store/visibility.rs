@@ -20,8 +20,21 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         id: &BlockId,
     ) -> Result<bool, Error> {
-        if let Some(live) = self.memtable.block_state(id) {
-            return Ok(live);
+        let entry = self.memtable.entry_of(id);
+        self.block_visible_at(vfs, id, entry)
+    }
+
+    /// `block_visible` with `id`'s memtable entry (`None`: it has none) looked up already.
+    /// A stub counts as live (see `Memtable::block_state`).
+    pub(crate) fn block_visible_at<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        id: &BlockId,
+        entry: Option<u32>,
+    ) -> Result<bool, Error> {
+        debug_assert_eq!(entry, self.memtable.entry_of(id));
+        if let Some(entry) = entry {
+            return Ok(self.memtable.state_at(entry) != EntryState::Tombstone);
         }
         if self.flushing_frozen() {
             if let Some(live) = self.frozen.block_state(id) {
@@ -84,9 +97,16 @@ impl<'r> Store<'r> {
     }
 
     /// Whether `edge` is live: the newest level that knows it decides.
-    pub(crate) fn edge_visible<V: Vfs>(&mut self, vfs: &mut V, edge: &Edge) -> Result<bool, Error> {
+    /// `state` is the memtable's (`Memtable::edge_ends`), which the caller has asked already.
+    pub(crate) fn edge_visible<V: Vfs>(
+        &mut self,
+        vfs: &mut V,
+        edge: &Edge,
+        state: EdgeState,
+    ) -> Result<bool, Error> {
+        debug_assert_eq!(state, self.memtable.edge_state(edge));
         let frozen = self.flushing_frozen().then(|| self.frozen.edge_state(edge));
-        match (self.memtable.edge_state(edge), frozen) {
+        match (state, frozen) {
             (EdgeState::Live, _) | (EdgeState::Unknown, Some(EdgeState::Live)) => return Ok(true),
             (EdgeState::Tombstone, _) | (EdgeState::Unknown, Some(EdgeState::Tombstone)) => {
                 return Ok(false)

@@ -7,6 +7,7 @@ use crate::codec::narrow_u32;
 use crate::edge::{Edge, EdgeFilter};
 use crate::error::Error;
 use crate::id::BlockId;
+use crate::memtable::EdgeEnds;
 use crate::table::DAMAGED;
 use crate::vfs::Vfs;
 
@@ -187,20 +188,23 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         edge: &Edge,
     ) -> Result<Option<Plan>, Error> {
-        if !self.block_visible(vfs, &edge.source)? || !self.block_visible(vfs, &edge.target)? {
+        // The memtable is asked once for both ends and the edge, for every question below.
+        let ends = self.memtable.edge_ends(edge);
+        if !self.block_visible_at(vfs, &edge.source, ends.source)?
+            || !self.block_visible_at(vfs, &edge.target, ends.target)?
+        {
             return Err(Error::NotFound);
         }
-        if self.edge_visible(vfs, edge)? {
+        if self.edge_visible(vfs, edge, ends.state)? {
             return Ok(None);
         }
-        Ok(Some(self.edge_plan(edge)))
+        Ok(Some(room_plan(ends)))
     }
 
     /// The room an edge put or delete needs in the memtable: memtable reads only (replay
     /// of a logged edge write plans with this alone).
     pub(crate) fn edge_plan(&self, edge: &Edge) -> Plan {
-        let (entries, needs_record) = self.memtable.edge_room(edge);
-        Plan { entries, edge_records: usize::from(needs_record), ..Plan::default() }
+        room_plan(self.memtable.edge_ends(edge))
     }
 
     /// `None` (and nothing changed) if the live count would overflow, as `apply_put_block`.
@@ -216,10 +220,11 @@ impl<'r> Store<'r> {
         vfs: &mut V,
         edge: &Edge,
     ) -> Result<Plan, Error> {
-        if !self.edge_visible(vfs, edge)? {
+        let ends = self.memtable.edge_ends(edge);
+        if !self.edge_visible(vfs, edge, ends.state)? {
             return Err(Error::NotFound);
         }
-        Ok(self.edge_plan(edge))
+        Ok(room_plan(ends))
     }
 
     /// `None` (and nothing changed) if no edge is live: a replayed log that contradicts
@@ -229,4 +234,10 @@ impl<'r> Store<'r> {
         self.memtable.set_edge(edge, false);
         Some(())
     }
+}
+
+/// The memtable room of setting an edge whose ends are `ends`.
+fn room_plan(ends: EdgeEnds) -> Plan {
+    let (entries, needs_record) = ends.room();
+    Plan { entries, edge_records: usize::from(needs_record), ..Plan::default() }
 }
