@@ -79,8 +79,8 @@ fn main() -> Result<(), Error> {
         // Compaction steps of a quarter of the default: a step of 1 MiB of edge records took
         // 7 to 14 ms here; of 512 KiB, 10 to 16 ms on a slower day (p99 of all stalls 8.3 to
         // 9.9 ms); of 256 KiB, p99 2.5 to 3.0 ms. The longest stalls left (10 to 80 ms, one
-        // to three in 36,000) spent at most 3 ms on the CPU: they wait for the disk, in the
-        // log's sync that begins a flush or a finished table's sync.
+        // to three in 36,000) spent at most 3 ms on the CPU: they wait on their step's
+        // storage calls (the log's sync that begins a flush, a finished table's sync).
         (false, true) => two_memtables(Config {
             flush_in_steps: true,
             compaction_step_bytes: 256 << 10,
