@@ -423,7 +423,17 @@ impl<'r> Memtable<'r> {
         else {
             return EdgeState::Unknown;
         };
-        match self.edges.find(&EdgeEntry::new(source, target, edge.edge_type)) {
+        self.record_state(source, target, edge.edge_type)
+    }
+
+    /// The state of the edge of `edge_type` between entries `source` and `target`.
+    fn record_state(
+        &self,
+        source: u32,
+        target: u32,
+        edge_type: crate::edge::EdgeType,
+    ) -> EdgeState {
+        match self.edges.find(&EdgeEntry::new(source, target, edge_type)) {
             Some(index) if self.edges.record(index).tombstone() => EdgeState::Tombstone,
             Some(_) => EdgeState::Live,
             None => EdgeState::Unknown,
@@ -440,13 +450,7 @@ impl<'r> Memtable<'r> {
         let source = self.entry_of(&edge.source);
         let target = if self_edge { source } else { self.entry_of(&edge.target) };
         let state = match (source, target) {
-            (Some(source), Some(target)) => {
-                match self.edges.find(&EdgeEntry::new(source, target, edge.edge_type)) {
-                    Some(index) if self.edges.record(index).tombstone() => EdgeState::Tombstone,
-                    Some(_) => EdgeState::Live,
-                    None => EdgeState::Unknown,
-                }
-            }
+            (Some(source), Some(target)) => self.record_state(source, target, edge.edge_type),
             _ => EdgeState::Unknown,
         };
         EdgeEnds { source, target, self_edge, state }
