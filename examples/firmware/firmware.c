@@ -284,11 +284,18 @@ static int matching_prefix(const struct state *seen, int synced, int attempted) 
     return -1;
 }
 
-/* ---- The graph queries (left out of the storage-only image `cargo xtask size` measures,
- * built with -DFIRMWARE_STORAGE_ONLY: the engine's code for the storage calls alone) */
+/* ---- The graph queries. An image makes the groups FIRMWARE_GRAPH_CALLS names (every group
+ * unless the build says otherwise): `cargo xtask size` links one image per group, and one
+ * with none (the storage calls alone), to report the engine's code for each. */
 
-#ifndef FIRMWARE_STORAGE_ONLY
+#define GRAPH_TRAVERSALS 1 /* kausal_traverse, kausal_traverse_visit */
+#define GRAPH_QUERIES 2    /* kausal_query, kausal_shortest_path */
+#define GRAPH_SCANS 4      /* kausal_scan, plain and with a metadata filter */
+#ifndef FIRMWARE_GRAPH_CALLS
+#define FIRMWARE_GRAPH_CALLS (GRAPH_TRAVERSALS | GRAPH_QUERIES | GRAPH_SCANS)
+#endif
 
+#if FIRMWARE_GRAPH_CALLS & (GRAPH_TRAVERSALS | GRAPH_QUERIES)
 /* The traversal's start: fn_1, whose callers (fn_1's subtree, at most 15 blocks with the
  * start) fit the small config's query_nodes_max of 16. */
 #define TRAVERSAL_ROOT 1
@@ -306,7 +313,9 @@ static uint32_t expected_callers(const struct state *state) {
     }
     return count;
 }
+#endif
 
+#if FIRMWARE_GRAPH_CALLS & GRAPH_TRAVERSALS
 static int check_traversal(kausal_db *db, const struct state *state) {
     kausal_traversal traversal;
     kausal_hit hits[BLOCKS];
@@ -326,9 +335,37 @@ static int check_traversal(kausal_db *db, const struct state *state) {
     return status == KAUSAL_OK && !truncated && count == expected_callers(state) + 1 ? 0 : -1;
 }
 
-/* The other reads agree with the model: the callers query with the traversal, the
- * shortest path from a live leaf to its live ancestor with the chain, a scan with the live
- * blocks. */
+static int32_t count_hit(void *context, const kausal_hit *hit) {
+    (void)hit;
+    (*(uint32_t *)context)++;
+    return 0;
+}
+
+/* A depth-first walk streamed to a callback agrees with the model. */
+static int check_visit(kausal_db *db, const struct state *state) {
+    kausal_traversal traversal;
+    size_t count = 0;
+    uint32_t truncated = 0, visited = 0;
+    if (state->block[TRAVERSAL_ROOT]) {
+        kausal_traversal_default(&traversal);
+        traversal.direction = KAUSAL_DIRECTION_INCOMING;
+        traversal.starts = &ids[TRAVERSAL_ROOT];
+        traversal.starts_len = 1;
+        traversal.results_max = QUERY_NODES;
+        traversal.order = KAUSAL_ORDER_DEPTH_FIRST;
+        if (MEASURED(VISIT_CALL, kausal_traverse_visit(db, &traversal, count_hit, &visited,
+                                                       &count, &truncated)) != KAUSAL_OK ||
+            visited != expected_callers(state) + 1 || count != visited) {
+            return -1;
+        }
+    }
+    return 0;
+}
+#endif
+
+#if FIRMWARE_GRAPH_CALLS & GRAPH_QUERIES
+/* The named queries agree with the model: the callers query with the traversal, the
+ * shortest path from a live leaf to its live ancestor with the chain. */
 static int check_queries(kausal_db *db, const struct state *state) {
     kausal_hit hits[BLOCKS];
     size_t count = 0;
@@ -358,6 +395,14 @@ static int check_queries(kausal_db *db, const struct state *state) {
             return -1;
         }
     }
+    return 0;
+}
+#endif
+
+#if FIRMWARE_GRAPH_CALLS & GRAPH_SCANS
+/* A scan finds the live blocks; one with a metadata number filter, the block it names. */
+static int check_scans(kausal_db *db, const struct state *state) {
+    size_t count = 0;
     kausal_scan_cursor cursor;
     memset(&cursor, 0, sizeof cursor);
     kausal_id scanned[BLOCKS];
@@ -385,47 +430,23 @@ static int check_queries(kausal_db *db, const struct state *state) {
     }
     return 0;
 }
-
-static int32_t count_hit(void *context, const kausal_hit *hit) {
-    (void)hit;
-    (*(uint32_t *)context)++;
-    return 0;
-}
-
-/* A depth-first walk streamed to a callback agrees with the model. */
-static int check_visit(kausal_db *db, const struct state *state) {
-    kausal_traversal traversal;
-    size_t count = 0;
-    uint32_t truncated = 0, visited = 0;
-    if (state->block[TRAVERSAL_ROOT]) {
-        kausal_traversal_default(&traversal);
-        traversal.direction = KAUSAL_DIRECTION_INCOMING;
-        traversal.starts = &ids[TRAVERSAL_ROOT];
-        traversal.starts_len = 1;
-        traversal.results_max = QUERY_NODES;
-        traversal.order = KAUSAL_ORDER_DEPTH_FIRST;
-        if (MEASURED(VISIT_CALL, kausal_traverse_visit(db, &traversal, count_hit, &visited,
-                                                       &count, &truncated)) != KAUSAL_OK ||
-            visited != expected_callers(state) + 1 || count != visited) {
-            return -1;
-        }
-    }
-    return 0;
-}
+#endif
 
 static int check_graph_queries(kausal_db *db, const struct state *state) {
-    return check_traversal(db, state) != 0 || check_visit(db, state) != 0 ||
-                   check_queries(db, state) != 0
-               ? -1
-               : 0;
-}
-#else
-static int check_graph_queries(kausal_db *db, const struct state *state) {
+    int failed = 0;
+#if FIRMWARE_GRAPH_CALLS & GRAPH_TRAVERSALS
+    failed |= check_traversal(db, state) != 0 || check_visit(db, state) != 0;
+#endif
+#if FIRMWARE_GRAPH_CALLS & GRAPH_QUERIES
+    failed |= check_queries(db, state) != 0;
+#endif
+#if FIRMWARE_GRAPH_CALLS & GRAPH_SCANS
+    failed |= check_scans(db, state) != 0;
+#endif
     (void)db;
     (void)state;
-    return 0;
+    return failed ? -1 : 0;
 }
-#endif
 
 /* ---- The storage reads and an edge delete */
 
@@ -613,7 +634,7 @@ static int report_stack(void) {
     int over = 0;
     for (int call = 0; call < CALLS; call++) {
         if (stack_used[call] == 0) {
-            continue; /* not made (the storage-only image) */
+            continue; /* not made (an image without that call's group) */
         }
         board_print("stack ");
         board_print(call_names[call]);
