@@ -498,7 +498,7 @@ impl<'r, V: Vfs> Engine<'r, V> {
             id,
             plan,
             per_frame,
-            |vfs, round, entries| {
+            &mut |vfs, round, entries| {
                 let entries = entries.get_mut(..round.len() * DELETED_EDGE_BYTES).ok_or(DAMAGED)?;
                 for (entry, edge) in entries.chunks_exact_mut(DELETED_EDGE_BYTES).zip(round) {
                     entry.copy_from_slice(&deleted_edge_entry(id, edge));

@@ -96,7 +96,7 @@ impl Replayer<'_, '_> {
                 let plan = store.plan_delete_block(vfs, &id).map_err(failed)?;
                 store.room_for(&plan).map_err(ApplyError::Capacity)?;
                 let removed = store
-                    .remove_edges_of(vfs, &id, &plan, usize::MAX, |_, _, _| Ok(()))
+                    .remove_edges_of(vfs, &id, &plan, usize::MAX, &mut |_, _, _| Ok(()))
                     .map_err(ApplyError::Failed)?;
                 store.finish_delete_block(&id, sequence, removed).ok_or(ApplyError::Invalid)?;
             }

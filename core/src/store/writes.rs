@@ -11,6 +11,10 @@ use crate::memtable::EdgeEnds;
 use crate::table::DAMAGED;
 use crate::vfs::Vfs;
 
+/// Where a delete hands each round of edges it removes, with the region's scratch for
+/// encoding them (the engine logs the round; replay, which logs nothing, ignores it).
+pub(crate) type RoundLog<'l, V> = dyn FnMut(&mut V, &[Edge], &mut [u8]) -> Result<(), Error> + 'l;
+
 impl<'r> Store<'r> {
     /// Plans a put: the room it needs, and whether it creates a new block.
     pub(crate) fn plan_put_block<V: Vfs>(
@@ -76,14 +80,15 @@ impl<'r> Store<'r> {
     /// most the region's round: `Config::deleted_edges_per_frame`), handing each round to
     /// `log` with the region's scratch for encoding it before it is applied. Returns how many
     /// edges it removed. Reads tables, so it can fail; the engine poisons itself if it does
-    /// once anything is logged.
+    /// once anything is logged. `log` is `dyn` (called once a round): one compiled delete
+    /// serves the engine's log and replay's, which logs nothing.
     pub(crate) fn remove_edges_of<V: Vfs>(
         &mut self,
         vfs: &mut V,
         id: &BlockId,
         plan: &Plan,
         per_round: usize,
-        log: impl FnMut(&mut V, &[Edge], &mut [u8]) -> Result<(), Error>,
+        log: &mut RoundLog<'_, V>,
     ) -> Result<u64, Error> {
         // The round and its scratch are the region's (taken for the delete, given back
         // after): a round of 64 edges on the stack cost 3.6 KiB of a firmware's stack.
@@ -102,7 +107,7 @@ impl<'r> Store<'r> {
         id: &BlockId,
         plan: &Plan,
         per_round: usize,
-        mut log: impl FnMut(&mut V, &[Edge], &mut [u8]) -> Result<(), Error>,
+        log: &mut RoundLog<'_, V>,
         round: &mut [Edge],
         scratch: &mut [u8],
     ) -> Result<u64, Error> {
