@@ -12,8 +12,9 @@
 //!   (cargo-fuzz, nightly), N seconds each (default 60); see xtask/src/fuzz.rs.
 //! - `firmware [--first S] [--seeds N]`: the C firmware of examples/firmware on QEMU's
 //!   Cortex-M4 (mps2-an386) over N power-cut seeds from S; it reports its region, the stack
-//!   of every public call and the flash wear. `size`: the engine's code in that image,
-//!   checked against its budget. See xtask/src/firmware.rs.
+//!   of every public call and the flash wear. `size`: the engine's code in that image and
+//!   by group of calls, the storage calls' checked against the budget. See
+//!   xtask/src/firmware.rs.
 //! - `coverage`: line and branch coverage of core/src from its tests and the fuzz corpora
 //!   (cargo-llvm-cov, nightly), with floors; see xtask/src/coverage.rs.
 //! - `bench [name]`: the criterion benchmarks (`engine`, `tables`, `graph`, `peers`); `peers`
