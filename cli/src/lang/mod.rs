@@ -523,7 +523,7 @@ impl Walk<'_> {
             qualified_name,
             name,
             line_start: node.start_position().row + 1,
-            line_end: node.end_position().row + 1,
+            line_end: last_line(node),
             bytes: node.byte_range(),
             signature: signature(&self.source[node.byte_range()]),
             owner,
@@ -534,6 +534,15 @@ impl Walk<'_> {
         self.file.definitions.push(definition);
         self.file.definitions.len() - 1
     }
+}
+
+/// The last line `node` covers (1-based). A node that ends at the start of a line ends on
+/// the line before: a C `#define` takes its newline, and counted to the next line it
+/// overlapped the macro defined there (`kausal show h.h:N` named the one above).
+fn last_line(node: Node<'_>) -> usize {
+    let (start, end) = (node.start_position(), node.end_position());
+    let row = if end.column == 0 && end.row > start.row { end.row - 1 } else { end.row };
+    row + 1
 }
 
 /// The bases a class definition names: Python `class A(B)`, C++ `class A : public B`,

@@ -63,6 +63,11 @@ int main(void) {
     );
     let calls: Vec<_> = macros.calls.iter().map(|c| (c.caller, c.name.as_str(), c.line)).collect();
     assert_eq!(calls, [(Some(0), "lookup", 1), (Some(1), "write_log", 3)]);
+    // A `#define` node takes its newline, so it ends at the start of the next line: its
+    // lines are its own (`kausal show x.h:2` names the second of two adjacent macros).
+    let lines: Vec<_> =
+        macros.definitions.iter().map(|d| (d.name.as_str(), d.line_start, d.line_end)).collect();
+    assert_eq!(lines, [("NODE", 1, 1), ("LOG", 2, 3)]);
     let uses: Vec<_> = macros.references.iter().map(|r| (r.from, r.name.as_str())).collect();
     assert_eq!(uses, [(Some(0), "node")]);
     // A macro in one branch of `#ifdef` is conditional; one under the include guard is not.
