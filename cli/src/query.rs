@@ -145,7 +145,7 @@ pub fn resolve(db: &mut Db<'_>, symbol: &str) -> Result<SymbolRecord, Error> {
             symbol: symbol.to_string(),
             candidates: found
                 .iter()
-                .map(|r| format!("{} ({})", r.qualified_name(), r.location()))
+                .map(|r| format!("{} {} ({})", r.kind(), r.qualified_name(), r.location()))
                 .collect(),
         }),
     }
