@@ -138,6 +138,9 @@ pub fn resolve(db: &mut Db<'_>, symbol: &str) -> Result<SymbolRecord, Error> {
         }
     }
     let mut found = by_name(db, symbol)?;
+    if let Some(one) = one_beside_shims(&found) {
+        return Ok(one.clone());
+    }
     match found.len() {
         0 => Err(not_found()),
         1 => Ok(found.remove(0)),
@@ -149,6 +152,19 @@ pub fn resolve(db: &mut Db<'_>, symbol: &str) -> Result<SymbolRecord, Error> {
                 .collect(),
         }),
     }
+}
+
+/// Of several symbols of one name, the one a question means when every other is a macro
+/// defined only under `#if`: such a macro stands in for it in some builds (SQLite's
+/// `sqlite3ext.h` defines each API function, `#define sqlite3_step sqlite3_api->step`,
+/// for extensions), and calls are linked to both. `None` if there is no such one.
+fn one_beside_shims(found: &[SymbolRecord]) -> Option<&SymbolRecord> {
+    let shim = |record: &&SymbolRecord| {
+        record.kind() == "macro" && record.metadata["conditional"].as_bool() == Some(true)
+    };
+    let (mut shims, mut others) = (found.iter().filter(shim), found.iter().filter(|r| !shim(r)));
+    let one = others.next()?;
+    (shims.next().is_some() && others.next().is_none()).then_some(one)
 }
 
 /// One block a walk reached.

@@ -259,6 +259,34 @@ fn a_reindex_writes_only_what_changed_and_keeps_edges_from_unchanged_files() {
     assert_eq!(code, 3);
 }
 
+/// A function whose name a header also defines as a macro under `#if` (as SQLite's
+/// `sqlite3ext.h` does for every API function) is the one `callers` and `show` mean; the
+/// macro is asked for by its place. Two unconditional definitions stay ambiguous.
+#[test]
+fn a_function_is_named_before_the_macros_that_stand_in_for_it() {
+    let tree = Tree::copy("c_small", "shims");
+    let header = "#ifndef EXT_H\n#define EXT_H\n#if !defined(BUILD_CORE)\n\
+                  #define log_line api->log_line\n#define run api->run\n#endif\n#endif\n";
+    std::fs::write(tree.path("src/ext.h"), header).unwrap();
+    tree.ok(&["index"]);
+    let callers = tree.ok(&["callers", "log_line", "--depth", "1"]);
+    assert_eq!(callers["symbol"]["kind"], "function", "{callers}");
+    assert_eq!(callers["symbol"]["path"], "src/log.c", "{callers}");
+    assert_eq!(
+        reached(&callers),
+        expect(&[("parse", "src/parse.c:17", 1), ("main", "src/main.c:9", 1)])
+    );
+    let shown = tree.ok(&["show", "src/ext.h:5"]);
+    assert_eq!((shown["kind"].as_str(), shown["name"].as_str()), (Some("macro"), Some("run")));
+    // Two functions named run beside one macro: still ambiguous, the macro listed too.
+    let (code, ambiguous) = tree.kausal(&["callers", "run"]);
+    assert_eq!(
+        (code, ambiguous["candidates"].as_array().map(Vec::len)),
+        (4, Some(3)),
+        "{ambiguous}"
+    );
+}
+
 /// Rust calls that name their type (`Store::new()`, `self.check()`) resolve to that type's
 /// method, though both types have methods of those names; `mod store;` imports its file.
 #[test]
