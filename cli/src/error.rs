@@ -19,6 +19,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failed write of the answer to stdout.
+    pub fn stdout(error: std::io::Error) -> Error {
+        Error::Io { path: "stdout".into(), error }
+    }
+
+    /// Whether the answer's reader closed the pipe (`kausal ... | head`): not a failure. Only
+    /// a pipe or a socket says so; a file never does.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, Error::Io { error, .. } if error.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code: 0 is success, 2 is clap's for bad arguments, 1 is unused.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -146,10 +146,23 @@ struct Walk {
     limit: usize,
 }
 
+/// `println!` that hands back the write's error instead of panicking: a reader that stops
+/// early (`kausal callers x | head`) closes the pipe, and `println!` panicked there with a
+/// backtrace. `main` ends quietly on a closed stdout, as a C tool ends on SIGPIPE.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(Error::stdout)
+    }};
+}
+
 fn main() {
     let cli = Cli::parse();
     let json = cli.json;
     if let Err(error) = run(cli) {
+        if error.is_closed_pipe() {
+            return; // the reader has what it wanted
+        }
         if json {
             println!("{}", error.to_json());
         } else {
@@ -186,9 +199,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut store = open_store(cli.store.as_deref(), &current)?;
             let bundle = store.with(|db| context::build(db, &symbol, tokens))?;
             if cli.json {
-                println!("{}", bundle.to_json());
+                out!("{}", bundle.to_json())?;
             } else {
-                print!("{}", bundle.to_text());
+                use std::io::Write as _;
+                std::io::stdout()
+                    .lock()
+                    .write_all(bundle.to_text().as_bytes())
+                    .map_err(Error::stdout)?;
             }
             Ok(())
         }
@@ -209,8 +226,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let stdout = std::io::stdout();
             let mut writer = std::io::BufWriter::new(stdout.lock());
             store.with(|db| export::export(db, format, &mut writer, out.as_deref()))?;
-            std::io::Write::flush(&mut writer)
-                .map_err(|error| Error::Io { path: "stdout".into(), error })
+            std::io::Write::flush(&mut writer).map_err(Error::stdout)
         }
         Command::Status => status(&store::locate(cli.store.as_deref(), &current)?, cli.json),
         Command::Mcp { root, stale, stale_check_ms } => {
@@ -288,7 +304,7 @@ fn index(store: Option<&Path>, root: &Path, json: bool) -> Result<(), Error> {
     }
     db.close()?;
     if json {
-        println!("{}", summary.to_json(seconds));
+        out!("{}", summary.to_json(seconds))?;
     } else {
         let rate = summary.lines_parsed as f64 / seconds.max(1e-9);
         eprintln!(
@@ -343,12 +359,12 @@ fn find(
     }
     if json {
         let list: Vec<_> = found.iter().map(query::SymbolRecord::to_json).collect();
-        println!("{}", serde_json::Value::from(list));
+        out!("{}", serde_json::Value::from(list))?;
         return Ok(());
     }
     let width = found.iter().map(|r| r.kind().len()).max().unwrap_or(0);
     for record in &found {
-        println!("{:width$}  {}  {}", record.kind(), record.qualified_name(), record.location());
+        out!("{:width$}  {}  {}", record.kind(), record.qualified_name(), record.location())?;
     }
     Ok(())
 }
@@ -364,10 +380,10 @@ fn show(store: &mut kausaldb::Store, symbol: &str, json: bool) -> Result<(), Err
     if json {
         let mut value = record.to_json();
         value["content"] = content.as_ref().into();
-        println!("{value}");
+        out!("{value}")?;
     } else {
-        println!("{} {}  {}", record.kind(), record.qualified_name(), record.location());
-        println!("{content}");
+        out!("{} {}  {}", record.kind(), record.qualified_name(), record.location())?;
+        out!("{content}")?;
     }
     Ok(())
 }
@@ -401,19 +417,19 @@ fn walk_command(
             "results": reached,
             "truncated": walked.truncated,
         });
-        println!("{value}");
+        out!("{value}")?;
         return Ok(());
     }
-    println!("{} {}  {}", start.kind(), start.qualified_name(), start.location());
+    out!("{} {}  {}", start.kind(), start.qualified_name(), start.location())?;
     for reached in &walked.reached {
         let indent = "  ".repeat(reached.depth as usize);
         // `CALLS` links a name the indexer could not pin to one definition (or a macro).
         let unsure = if reached.edge_type == Some(EdgeType::CALLS) { " ?" } else { "" };
         let name = reached.symbol.qualified_name();
-        println!("{indent}{name}{unsure}  {}", reached.symbol.location());
+        out!("{indent}{name}{unsure}  {}", reached.symbol.location())?;
     }
     if walked.truncated {
-        println!("(truncated: raise --limit or lower --depth)");
+        out!("(truncated: raise --limit or lower --depth)")?;
     }
     Ok(())
 }
@@ -432,17 +448,17 @@ fn trace(
     if json {
         let steps: Option<Vec<_>> =
             path.as_ref().map(|path| path.iter().map(query::SymbolRecord::to_json).collect());
-        println!("{}", serde_json::json!({ "path": steps, "truncated": truncated }));
+        out!("{}", serde_json::json!({ "path": steps, "truncated": truncated }))?;
         return Ok(());
     }
     match path {
         Some(path) => {
             for (step, symbol) in path.iter().enumerate() {
-                println!("{}{}  {}", "  ".repeat(step), symbol.qualified_name(), symbol.location());
+                out!("{}{}  {}", "  ".repeat(step), symbol.qualified_name(), symbol.location())?;
             }
         }
-        None if truncated => println!("no path found before the search bound (query_nodes_max)"),
-        None => println!("no call path of at most {depth} calls"),
+        None if truncated => out!("no path found before the search bound (query_nodes_max)")?,
+        None => out!("no call path of at most {depth} calls")?,
     }
     Ok(())
 }
@@ -470,24 +486,24 @@ fn status(dir: &Path, json: bool) -> Result<(), Error> {
     let value = store.with(|db| export::status(db, dir))?;
     store.close()?;
     if json {
-        println!("{value}");
+        out!("{value}")?;
         return Ok(());
     }
     let list = |map: &serde_json::Value| {
         let entries = map.as_object().into_iter().flatten();
         entries.map(|(name, count)| format!("{count} {name}")).collect::<Vec<_>>().join(", ")
     };
-    println!(
+    out!(
         "{} files indexed; index {}; store {:.1} MiB",
         value["files"],
         value["state"].as_str().unwrap_or("empty"),
         value["store_bytes"].as_u64().unwrap_or(0) as f64 / f64::from(1 << 20)
-    );
-    println!("symbols: {}", list(&value["symbols_by_kind"]));
-    println!("languages: {}", list(&value["symbols_by_lang"]));
-    println!("edges: {}", list(&value["edges_by_type"]));
+    )?;
+    out!("symbols: {}", list(&value["symbols_by_kind"]))?;
+    out!("languages: {}", list(&value["symbols_by_lang"]))?;
+    out!("edges: {}", list(&value["edges_by_type"]))?;
     if let Some(seconds) = value["indexed_at"].as_u64() {
-        println!("last indexed {seconds} (seconds since 1970)");
+        out!("last indexed {seconds} (seconds since 1970)")?;
     }
     Ok(())
 }

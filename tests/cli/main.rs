@@ -5,8 +5,9 @@
 #![allow(clippy::cast_possible_truncation, clippy::too_many_lines)]
 
 use serde_json::Value;
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// A copy of a fixture tree in a scratch directory, removed when dropped.
 struct Tree(PathBuf);
@@ -257,6 +258,36 @@ fn a_reindex_writes_only_what_changed_and_keeps_edges_from_unchanged_files() {
     assert_eq!(reached(&back), expect(&[("main", "src/main.c:9", 1)]));
     let (code, _) = tree.kausal(&["find", "printf_never_called"]);
     assert_eq!(code, 3);
+}
+
+/// A reader that stops early (`kausal callers x | head`) closes the pipe: `kausal` ends
+/// quietly with status 0, as a C tool ends on SIGPIPE (it panicked with a backtrace). Each
+/// answer is far larger than a pipe holds (64 KiB), so the write after the close fails.
+#[test]
+fn a_reader_that_stops_early_ends_kausal_quietly() {
+    let tree = Tree::copy("c_small", "pipe");
+    let callers: String = (0..3000)
+        .map(|i| format!("int caller_number_{i}(void) {{ return log_line(0); }}\n"))
+        .collect();
+    std::fs::write(tree.path("src/callers.c"), callers).unwrap();
+    tree.ok(&["index"]);
+    for args in [&["callers", "log_line", "--depth", "1", "--limit", "5000"][..], &["export"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kausal"))
+            .args(args)
+            .current_dir(&tree.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kausal runs");
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout).read_line(&mut first).expect("a first line");
+        // The reader is dropped: the pipe is closed with most of the answer unread.
+        let output = child.wait_with_output().expect("kausal ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!first.is_empty(), "{args:?}");
+        assert_eq!((output.status.code(), stderr.as_ref()), (Some(0), ""), "{args:?}");
+    }
 }
 
 /// A function whose name a header also defines as a macro under `#if` (as SQLite's
