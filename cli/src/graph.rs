@@ -32,7 +32,7 @@ pub const NS: &[u8] = b"kausal-cli/v1";
 /// The version of what the indexer extracts. A store indexed by another version is
 /// re-indexed whole (every file re-parsed), whatever the hashes say: a new kind of edge
 /// must reach unchanged files too. Raise it whenever extraction or resolution changes.
-pub const INDEX_VERSION: u64 = 6;
+pub const INDEX_VERSION: u64 = 7;
 
 /// A name block → a definition or external symbol with that (qualified) name. Host code.
 pub const NAMES: EdgeType = match EdgeType::from_code(0x8001) {

@@ -293,6 +293,7 @@ pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
         scopes: Vec::new(),
         conditional_lines,
         skip_macros: false,
+        skipped: Vec::new(),
     };
     let root = tree.root_node();
     let spans = match lang {
@@ -305,6 +306,34 @@ pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
     }
     walk.read_with_breaks(root, &spans, &mut parser);
     walk.file
+}
+
+/// How many breaks deep a stretch after a broken function is read again as written (each
+/// level a parse of what is left of the stretch); below that, the rest is read in one
+/// configuration.
+const BREAKS_NESTED_MAX: usize = 64;
+
+/// `text` parsed within `range` only (positions stay the file's).
+fn parse_range(
+    parser: &mut Parser,
+    text: &[u8],
+    range: tree_sitter::Range,
+) -> Option<tree_sitter::Tree> {
+    parser.set_included_ranges(&[range]).ok()?;
+    parser.parse(text, None)
+}
+
+/// What of `span` follows the first function of its parse again (`root`), if it has one
+/// and anything follows it.
+fn after_first_function(root: Node<'_>, span: tree_sitter::Range) -> Option<tree_sitter::Range> {
+    let mut cursor = root.walk();
+    let function = root.children(&mut cursor).find(|c| c.kind() == "function_definition")?;
+    let rest = tree_sitter::Range {
+        start_byte: function.end_byte(),
+        start_point: function.end_position(),
+        ..span
+    };
+    (rest.start_byte < rest.end_byte).then_some(rest)
 }
 
 /// An enclosing scope during the walk.
@@ -326,6 +355,9 @@ struct Walk<'s> {
     /// Macro definitions are not read (a stretch parsed again in one configuration: its
     /// macros were read, of every configuration, from the first parse).
     skip_macros: bool,
+    /// Broken functions the tree being visited holds inside a conditional (see
+    /// `preproc::broken_spans`): read again on their own, so a visit reads only their macros.
+    skipped: Vec<tree_sitter::Range>,
 }
 
 impl Walk<'_> {
@@ -336,10 +368,15 @@ impl Walk<'_> {
         let mut entered: Vec<bool> = Vec::new();
         loop {
             let node = cursor.node();
-            let pushed = self.enter(node);
-            entered.push(pushed);
-            if cursor.goto_first_child() {
-                continue;
+            if self.is_skipped(node) {
+                self.visit_macros(node);
+                entered.push(false);
+            } else {
+                let pushed = self.enter(node);
+                entered.push(pushed);
+                if cursor.goto_first_child() {
+                    continue;
+                }
             }
             loop {
                 if entered.pop() == Some(true) {
@@ -353,6 +390,13 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `node` is a broken function read again on its own (`skipped`).
+    fn is_skipped(&self, node: Node<'_>) -> bool {
+        !self.skipped.is_empty()
+            && node.kind() == "function_definition"
+            && self.skipped.iter().any(|span| *span == node.range())
     }
 
     /// Records what `node` is; returns whether it opened a scope.
@@ -432,8 +476,9 @@ impl Walk<'_> {
         parser: &mut Parser,
     ) {
         let within = |node: Node<'_>| {
-            spans.iter().any(|span| (span.start_byte..span.end_byte).contains(&node.start_byte()))
+            spans.iter().any(|b| (b.start_byte..b.end_byte).contains(&node.start_byte()))
         };
+        self.skipped = spans.to_vec();
         let mut cursor = root.walk();
         for child in root.children(&mut cursor) {
             if within(child) {
@@ -442,20 +487,69 @@ impl Walk<'_> {
                 self.visit(child);
             }
         }
-        let stretches = preproc::first_branches_of(self.source, spans);
+        self.skipped.clear();
         self.skip_macros = true;
+        self.read_spans_again(spans, parser, BREAKS_NESTED_MAX);
+        self.skip_macros = false;
+    }
+
+    /// `read_span_again` for each of `spans`, with their first configuration made once.
+    fn read_spans_again(
+        &mut self,
+        spans: &[tree_sitter::Range],
+        parser: &mut Parser,
+        depth: usize,
+    ) {
+        let stretches = preproc::first_branches_of(self.source, spans);
         for span in spans {
-            let again = parser.set_included_ranges(&[*span]).ok();
-            let Some(again) = again.and_then(|()| parser.parse(&stretches, None)) else {
-                continue;
-            };
-            let again_root = again.root_node();
-            let mut cursor = again_root.walk();
-            for child in again_root.children(&mut cursor) {
+            self.read_span_again(*span, &stretches, parser, depth);
+        }
+    }
+
+    /// Reads a broken stretch again: its first function in one configuration (that parse
+    /// finds where the function ends), and what follows the function as written, with the
+    /// breaks that has read the same way (at most `depth` deep; then the rest too in one
+    /// configuration). Read whole in one configuration, the definitions after a function
+    /// the parser left open lost every other branch (SQLite: 425 functions after
+    /// `winWrite`).
+    fn read_span_again(
+        &mut self,
+        span: tree_sitter::Range,
+        stretches: &[u8],
+        parser: &mut Parser,
+        depth: usize,
+    ) {
+        let Some(again) = parse_range(parser, stretches, span) else { return };
+        let again_root = again.root_node();
+        let rest = (depth > 0).then(|| after_first_function(again_root, span)).flatten();
+        let mut cursor = again_root.walk();
+        for child in again_root.children(&mut cursor) {
+            if rest.is_none_or(|rest| child.start_byte() < rest.start_byte) {
                 self.visit(child);
             }
         }
-        self.skip_macros = false;
+        let Some(rest) = rest else { return };
+        let Some(written) = parse_range(parser, self.source, rest) else { return };
+        let written_root = written.root_node();
+        let breaks = if written_root.has_error() {
+            preproc::broken_spans(written_root, self.source)
+        } else {
+            Vec::new()
+        };
+        let within = |node: Node<'_>| {
+            breaks.iter().any(|b| (b.start_byte..b.end_byte).contains(&node.start_byte()))
+        };
+        self.skipped = breaks.clone();
+        let mut cursor = written_root.walk();
+        for child in written_root.children(&mut cursor) {
+            if !within(child) {
+                self.visit(child);
+            }
+        }
+        self.skipped.clear();
+        if !breaks.is_empty() {
+            self.read_spans_again(&breaks, parser, depth - 1);
+        }
     }
 
     /// Visits the macro definitions under `node` (and nothing else).

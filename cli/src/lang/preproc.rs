@@ -180,6 +180,8 @@ pub(super) fn broken_spans(root: Node<'_>, source: &[u8]) -> Vec<TsRange> {
     let mut open = false;
     // The last function read, while only comments and directives follow it.
     let mut last_function: Option<Node<'_>> = None;
+    // Functions left open (inside a conditional at the top level too: SQLite's os_win.c).
+    let mut swallowing: Vec<TsRange> = Vec::new();
     for child in root.children(&mut cursor) {
         if stray(child, source) {
             match (open, spans.last_mut()) {
@@ -196,6 +198,15 @@ pub(super) fn broken_spans(root: Node<'_>, source: &[u8]) -> Vec<TsRange> {
             }
             open = true;
             last_function = None;
+        } else if is_conditional(child) {
+            swallowing_in(child, &mut swallowing);
+            last_function = None;
+        } else if swallows(child) {
+            // Open to far below its end: a break, from the function to where the parser
+            // closed it (`read_with_breaks` reads what follows the function again).
+            swallowing.push(child.range());
+            open = false;
+            last_function = None;
         } else if child.kind() == "function_definition" {
             open = false;
             last_function = Some(child);
@@ -203,7 +214,68 @@ pub(super) fn broken_spans(root: Node<'_>, source: &[u8]) -> Vec<TsRange> {
             last_function = None;
         }
     }
+    // A run of stray pieces may reach over a conditional: what it covers is read with it.
+    swallowing.retain(|inner| {
+        !spans
+            .iter()
+            .any(|span| span.start_byte <= inner.start_byte && inner.end_byte <= span.end_byte)
+    });
+    spans.extend(swallowing);
+    spans.sort_by_key(|span| span.start_byte);
     spans
+}
+
+fn is_conditional(node: Node<'_>) -> bool {
+    matches!(
+        node.kind(),
+        "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif" | "preproc_elifdef"
+    )
+}
+
+/// The functions that swallow what follows them (`swallows`) in the conditional `node`
+/// and the conditionals in it, into `found`.
+fn swallowing_in(node: Node<'_>, found: &mut Vec<TsRange>) {
+    let mut stack = vec![node];
+    // Bounded by the conditionals' nodes: each is pushed once.
+    while let Some(at) = stack.pop() {
+        let mut cursor = at.walk();
+        for child in at.children(&mut cursor) {
+            if swallows(child) {
+                found.push(child.range());
+            } else if is_conditional(child) {
+                stack.push(child);
+            }
+        }
+    }
+}
+
+/// Whether `node` is a function that holds another function's definition in its body: C
+/// has no nested functions, so a block the preprocessor opened twice (`#if X if (a) {
+/// #else { #endif`, SQLite's `winWrite`) left it open and the parser read the definitions
+/// after it as nested in it. Only statements are walked (expressions, most of a body's
+/// nodes, cannot hold a definition), so a C++ local class's methods, in its field list, do
+/// not count.
+fn swallows(node: Node<'_>) -> bool {
+    if node.kind() != "function_definition" {
+        return false;
+    }
+    let Some(body) = node.child_by_field_name("body") else { return false };
+    let mut stack = vec![body];
+    // Bounded by the body's statement nodes: each is pushed once.
+    while let Some(at) = stack.pop() {
+        let mut cursor = at.walk();
+        for child in at.children(&mut cursor) {
+            match child.kind() {
+                "function_definition" => return true,
+                "compound_statement" | "preproc_if" | "preproc_ifdef" | "preproc_else"
+                | "preproc_elif" | "preproc_elifdef" | "if_statement" | "else_clause"
+                | "while_statement" | "for_statement" | "do_statement" | "switch_statement"
+                | "case_statement" | "labeled_statement" | "ERROR" => stack.push(child),
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]

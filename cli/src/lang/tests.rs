@@ -369,3 +369,58 @@ int next(void) { return step(1); }
     let step = file.definitions.iter().find(|d| d.name == "step").unwrap();
     assert_eq!((step.line_start, step.line_end), (6, 21));
 }
+
+/// A block opened in both branches of a conditional (`#if X if (a) { #else { #endif`,
+/// SQLite's `winWrite`) leaves the function open to the end of the file, and the parser reads
+/// every later definition as nested in it (425 SQLite functions were `winWrite::...`). The
+/// function is read again in its first configuration; what followed it, again as written.
+#[test]
+fn a_block_opened_in_both_branches_does_not_swallow_what_follows() {
+    let source = br#"static int write_it(int rc) {
+  before(rc);
+#if defined(NO_OVERLAPPED)
+  if (rc == 0) {
+#else
+  {
+#endif
+    inner(rc);
+  }
+  return after(rc);
+}
+#ifdef WIN
+static int win_only(void) { return 1; }
+#else
+static int other(void) { return 2; }
+#endif
+int next(void) { return write_it(other()); }
+int last(void) { return next(); }
+"#;
+    let file = parse(Lang::C, source);
+    let mut defined = names(&file);
+    defined.sort_unstable();
+    assert_eq!(
+        defined,
+        [
+            ("function", "last", None),
+            ("function", "next", None),
+            ("function", "other", None),
+            ("function", "win_only", None),
+            ("function", "write_it", None),
+        ]
+    );
+    let mut found = calls(&file);
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        [
+            (Some("last"), "next"),
+            (Some("next"), "other"),
+            (Some("next"), "write_it"),
+            (Some("write_it"), "after"),
+            (Some("write_it"), "before"),
+            (Some("write_it"), "inner"),
+        ]
+    );
+    let write_it = file.definitions.iter().find(|d| d.name == "write_it").unwrap();
+    assert_eq!((write_it.line_start, write_it.line_end), (1, 11));
+}
