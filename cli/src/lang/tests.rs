@@ -7,6 +7,12 @@ fn names(file: &ParsedFile) -> Vec<(&str, &str, Option<&str>)> {
         .collect()
 }
 
+fn sorted_names(file: &ParsedFile) -> Vec<(&str, &str, Option<&str>)> {
+    let mut defined = names(file);
+    defined.sort_unstable();
+    defined
+}
+
 fn calls(file: &ParsedFile) -> Vec<(Option<&str>, &str)> {
     file.calls
         .iter()
@@ -346,10 +352,8 @@ static int step(int a) {
 int next(void) { return step(1); }
 "#;
     let file = parse(Lang::C, source);
-    let mut defined = names(&file);
-    defined.sort_unstable();
     assert_eq!(
-        defined,
+        sorted_names(&file),
         [
             ("function", "next", None),
             ("function", "step", None),
@@ -396,10 +400,8 @@ int next(void) { return write_it(other()); }
 int last(void) { return next(); }
 "#;
     let file = parse(Lang::C, source);
-    let mut defined = names(&file);
-    defined.sort_unstable();
     assert_eq!(
-        defined,
+        sorted_names(&file),
         [
             ("function", "last", None),
             ("function", "next", None),
