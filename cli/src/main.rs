@@ -164,7 +164,8 @@ fn main() {
             return; // the reader has what it wanted
         }
         if json {
-            println!("{}", error.to_json());
+            // Written as the answers are: a closed stdout cannot make the error a panic.
+            let _ = out!("{}", error.to_json());
         } else {
             eprintln!("kausal: {error}");
         }

@@ -290,6 +290,25 @@ fn a_reader_that_stops_early_ends_kausal_quietly() {
     }
 }
 
+/// An error said to a stdout nobody reads any more is still an error, not a panic: the exit
+/// code says what failed (the pipe's read end is closed before `kausal` starts).
+#[test]
+fn an_error_for_a_closed_stdout_keeps_its_exit_code() {
+    let tree = Tree::copy("c_small", "closed");
+    tree.ok(&["index"]);
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_kausal"))
+        .args(["--json", "callers", "no_such_function"])
+        .current_dir(&tree.0)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("kausal runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!((output.status.code(), stderr.as_ref()), (Some(3), ""));
+}
+
 /// A function whose name a header also defines as a macro under `#if` (as SQLite's
 /// `sqlite3ext.h` does for every API function) is the one `callers` and `show` mean; the
 /// macro is asked for by its place. Two unconditional definitions stay ambiguous.
