@@ -297,7 +297,7 @@ pub fn parse(lang: Lang, source: &[u8]) -> ParsedFile {
     };
     let root = tree.root_node();
     let spans = match lang {
-        Lang::C | Lang::Cpp if root.has_error() => preproc::broken_spans(root, source),
+        Lang::C | Lang::Cpp => preproc::broken_spans(root, source),
         _ => Vec::new(),
     };
     if spans.is_empty() {
@@ -475,19 +475,7 @@ impl Walk<'_> {
         spans: &[tree_sitter::Range],
         parser: &mut Parser,
     ) {
-        let within = |node: Node<'_>| {
-            spans.iter().any(|b| (b.start_byte..b.end_byte).contains(&node.start_byte()))
-        };
-        self.skipped = spans.to_vec();
-        let mut cursor = root.walk();
-        for child in root.children(&mut cursor) {
-            if within(child) {
-                self.visit_macros(child);
-            } else {
-                self.visit(child);
-            }
-        }
-        self.skipped.clear();
+        self.visit_outside(root, spans);
         self.skip_macros = true;
         self.read_spans_again(spans, parser, BREAKS_NESTED_MAX);
         self.skip_macros = false;
@@ -531,29 +519,37 @@ impl Walk<'_> {
         let Some(rest) = rest else { return };
         let Some(written) = parse_range(parser, self.source, rest) else { return };
         let written_root = written.root_node();
-        let breaks = if written_root.has_error() {
-            preproc::broken_spans(written_root, self.source)
-        } else {
-            Vec::new()
-        };
-        let within = |node: Node<'_>| {
-            breaks.iter().any(|b| (b.start_byte..b.end_byte).contains(&node.start_byte()))
-        };
-        self.skipped = breaks.clone();
-        let mut cursor = written_root.walk();
-        for child in written_root.children(&mut cursor) {
-            if !within(child) {
-                self.visit(child);
-            }
-        }
-        self.skipped.clear();
+        let breaks = preproc::broken_spans(written_root, self.source);
+        self.visit_outside(written_root, &breaks);
         if !breaks.is_empty() {
             self.read_spans_again(&breaks, parser, depth - 1);
         }
     }
 
-    /// Visits the macro definitions under `node` (and nothing else).
+    /// Visits `root`'s children but what lies in `breaks` (read again on their own): of a
+    /// child in a break, and of a broken function inside a conditional, only the macros.
+    fn visit_outside(&mut self, root: Node<'_>, breaks: &[tree_sitter::Range]) {
+        let within = |node: Node<'_>| {
+            breaks.iter().any(|b| (b.start_byte..b.end_byte).contains(&node.start_byte()))
+        };
+        self.skipped = breaks.to_vec();
+        let mut cursor = root.walk();
+        for child in root.children(&mut cursor) {
+            if within(child) {
+                self.visit_macros(child);
+            } else {
+                self.visit(child);
+            }
+        }
+        self.skipped.clear();
+    }
+
+    /// Visits the macro definitions under `node` (and nothing else); nothing while macros
+    /// are skipped (a stretch read again: its macros were read from the first parse).
     fn visit_macros(&mut self, node: Node<'_>) {
+        if self.skip_macros {
+            return;
+        }
         let mut stack = vec![node];
         // Bounded by the subtree's nodes: each is pushed once.
         while let Some(at) = stack.pop() {
